@@ -1,0 +1,539 @@
+// Why: the shared engine behind every tracker. Callers push 40-byte queue items (a metric point, or a
+// pointer to a cold item that owns its payload); one writer thread (or the caller itself, in inline mode)
+// drains the queue in order, turns items into events and hands batches to the sinks, each call isolated so
+// that one failing sink never stops the others. Control items (run start, flush, shutdown) are never dropped
+// and carry a ticket the caller can wait on.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "../config.hpp"
+#include "../error.hpp"
+#include "../names.hpp"
+#include "../record.hpp"
+#include "queue.hpp"
+#include "sink_traits.hpp"
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Completion of a cold item, waited on by the caller that pushed it.
+struct ticket {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    bool flag = false;  ///< a result bit (run_open: whether the run was resumed)
+    std::optional<error> failure;
+
+    void complete(bool result = false) {
+        std::lock_guard<std::mutex> lock(m);
+        flag = result;
+        done = true;
+        cv.notify_all();
+    }
+    void fail(const error& e) {
+        std::lock_guard<std::mutex> lock(m);
+        failure = e;
+        done = true;
+        cv.notify_all();
+    }
+    void wait() {
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [this] { return done; });
+    }
+};
+
+enum class op : std::uint8_t { record, run_open, metric_def, flush, shutdown };
+
+/// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
+struct cold_item {
+    op operation = op::record;
+    std::uint32_t run = 0;
+    start_mode mode = start_mode::create;  ///< op::run_open
+    record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
+    metric_info metric;                    ///< op::metric_def
+    std::shared_ptr<ticket> done;          ///< optional completion
+};
+
+struct queue_item {
+    metric_point point;          ///< valid when cold == nullptr
+    cold_item* cold = nullptr;   ///< owned by the queue until the writer takes it
+};
+
+/// Where sinks' failures go (implemented by core).
+class error_reporter {
+public:
+    virtual void report(const std::string& sink, const std::string& message) = 0;
+
+protected:
+    ~error_reporter() = default;
+};
+
+/// Calls f() and turns any exception into a report; never throws.
+template <class S, class F>
+void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        try { r.report(sink_name(sink), e.what()); } catch (...) {}
+    } catch (...) {
+        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
+    }
+}
+
+/// The sinks of a tracker, behind one virtual call per batch.
+class sink_set {
+public:
+    virtual ~sink_set() = default;
+    virtual void write(const batch& b, error_reporter& r) = 0;
+    virtual void flush(error_reporter& r) = 0;
+    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
+    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
+    virtual void close(error_reporter& r) = 0;
+};
+
+/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
+template <class ForEach>
+class sink_set_impl final : public sink_set {
+public:
+    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
+    void write(const batch& b, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
+    }
+    void flush(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
+    }
+    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
+    }
+    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
+        std::optional<bool> any;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                const auto e = sink_exists(s, run);
+                if (e) any = (any && *any) || *e;
+            });
+        });
+        return any;
+    }
+    void close(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
+    }
+
+private:
+    ForEach each_;
+};
+
+template <class ForEach>
+std::unique_ptr<sink_set> make_sink_set(ForEach each) {
+    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
+}
+
+inline std::int64_t system_now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+class core final : public error_reporter {
+public:
+    core(config cfg, std::unique_ptr<sink_set> sinks)
+        : cfg_(std::move(cfg)), sinks_(std::move(sinks)), ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2) {
+        validate_name("experiment name", cfg_.experiment);
+        if (cfg_.dispatch == dispatch_mode::threaded) writer_ = std::thread([this] { writer_loop(); });
+    }
+
+    core(const core&) = delete;
+    core& operator=(const core&) = delete;
+
+    ~core() { close(); }
+
+    const config& cfg() const noexcept { return cfg_; }
+
+    std::int64_t now() const noexcept { return cfg_.clock ? cfg_.clock() : system_now_ns(); }
+
+    // ---------------------------------------------------------------- producer side (any thread)
+
+    /// The hot path: no allocation, lock, syscall or notify unless the queue is full.
+    void push_point(const metric_point& p) noexcept {
+        if (closed_.load(std::memory_order_relaxed)) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        queue_item item{p, nullptr};
+        if (ring_.try_push(item)) {
+            if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+            return;
+        }
+        if (cfg_.overflow == overflow_policy::drop_newest) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        push_blocking(item);
+        if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+    }
+
+    /// Pushes a cold item (never dropped). Waits for its ticket when it has one; rethrows its failure.
+    void push_cold(std::unique_ptr<cold_item> c) {
+        if (closed_.load(std::memory_order_acquire))
+            throw error(error_category::state, 4, "the tracker is closed");
+        auto done = c->done;
+        queue_item item{{}, c.release()};
+        push_blocking(item);
+        if (cfg_.dispatch == dispatch_mode::inline_) {
+            drain_inline();
+        } else if (done) {
+            wake();
+        }
+        if (done) {
+            done->wait();
+            if (done->failure) throw *done->failure;
+        }
+    }
+
+    /// Interns a metric key: the same id for the same key for the life of the tracker.
+    std::uint32_t intern(std::string_view key) {
+        std::lock_guard<std::mutex> lock(intern_m_);
+        auto it = interned_.find(std::string(key));
+        if (it != interned_.end()) return it->second;
+        validate_key("metric key", key);
+        const auto id = static_cast<std::uint32_t>(interned_.size());
+        auto c = std::make_unique<cold_item>();
+        c->operation = op::metric_def;
+        c->metric.id = id;
+        c->metric.name = std::string(key);
+        push_cold(std::move(c));  // under the lock: the definition precedes every use in the queue
+        interned_.emplace(std::string(key), id);
+        return id;
+    }
+
+    std::uint32_t next_run_id() noexcept { return next_run_id_.fetch_add(1, std::memory_order_relaxed); }
+
+    /// A run name can be open only once at a time in one tracker; false when it already is.
+    bool claim_run_name(const std::string& name) {
+        std::lock_guard<std::mutex> lock(intern_m_);
+        return open_names_.insert(name).second;
+    }
+    void release_run_name(const std::string& name) noexcept {
+        std::lock_guard<std::mutex> lock(intern_m_);
+        open_names_.erase(name);
+    }
+
+    /// Waits until every record pushed before this call has been written and every sink flushed.
+    void flush() {
+        if (closed_.load(std::memory_order_acquire)) return;
+        auto c = std::make_unique<cold_item>();
+        c->operation = op::flush;
+        c->done = std::make_shared<ticket>();
+        push_cold(std::move(c));
+    }
+
+    /// Writes everything queued, flushes and closes the sinks, stops the writer. Idempotent.
+    void close() noexcept {
+        std::lock_guard<std::mutex> lock(close_m_);
+        if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+        try {
+            auto c = new cold_item();
+            c->operation = op::shutdown;
+            push_blocking(queue_item{{}, c});
+            if (cfg_.dispatch == dispatch_mode::threaded) {
+                wake();
+                if (writer_.joinable()) writer_.join();
+            } else {
+                drain_inline();
+            }
+        } catch (...) {
+        }
+    }
+
+    /// Stops using the writer thread without joining it: for a forked child, which has no such thread.
+    void abandon() noexcept {
+        closed_.store(true, std::memory_order_release);
+        if (writer_.joinable()) writer_.detach();
+    }
+
+    bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+
+    tracker_stats stats() const noexcept {
+        tracker_stats s;
+        s.enqueued = ring_.pushed();
+        s.written = written_.load(std::memory_order_relaxed);
+        s.dropped = dropped_.load(std::memory_order_relaxed);
+        s.late = late_.load(std::memory_order_relaxed);
+        s.sink_errors = sink_errors_.load(std::memory_order_relaxed);
+        s.queue_capacity = ring_.capacity();
+        return s;
+    }
+
+    // ---------------------------------------------------------------- writer side
+
+    void report(const std::string& sink, const std::string& message) override {
+        sink_errors_.fetch_add(1, std::memory_order_relaxed);
+        if (cfg_.on_error) {
+            cfg_.on_error(sink_error{sink, message});
+            return;
+        }
+        const auto t = std::chrono::steady_clock::now();
+        if (reported_any_ && t - last_report_ < std::chrono::seconds(1)) {
+            ++suppressed_;
+            return;
+        }
+        if (suppressed_)
+            std::fprintf(stderr, "mltrack: %llu more sink errors suppressed\n",
+                         static_cast<unsigned long long>(suppressed_));
+        std::fprintf(stderr, "mltrack: sink '%s': %s\n", sink.c_str(), message.c_str());
+        suppressed_ = 0;
+        last_report_ = t;
+        reported_any_ = true;
+    }
+
+private:
+    void wake() {
+        {
+            std::lock_guard<std::mutex> lock(wake_m_);
+            wake_flag_ = true;
+        }
+        wake_cv_.notify_one();
+    }
+
+    void push_blocking(const queue_item& item) noexcept {
+        for (unsigned spins = 0; !ring_.try_push(item); ++spins) {
+            if (cfg_.dispatch == dispatch_mode::inline_) {
+                drain_inline();
+            } else if (spins < 64) {
+                std::this_thread::yield();
+            } else {
+                wake();
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
+            }
+        }
+    }
+
+    void drain_inline() noexcept {
+        std::lock_guard<std::mutex> lock(inline_m_);
+        while (drain_once() > 0) {
+        }
+        const auto t = std::chrono::steady_clock::now();
+        if (t - last_flush_ >= cfg_.flush_interval) {
+            sinks_->flush(*this);
+            last_flush_ = t;
+        }
+    }
+
+    void writer_loop() noexcept {
+        last_flush_ = std::chrono::steady_clock::now();
+        for (;;) {
+            const std::size_t n = drain_once();
+            if (stopped_) break;
+            const auto t = std::chrono::steady_clock::now();
+            if (t - last_flush_ >= cfg_.flush_interval) {
+                sinks_->flush(*this);
+                last_flush_ = t;
+            }
+            sinks_->tick(t, *this);
+            if (n == 0) {
+                std::unique_lock<std::mutex> lock(wake_m_);
+                wake_cv_.wait_for(lock, cfg_.poll_interval, [this] { return wake_flag_; });
+                wake_flag_ = false;
+            }
+        }
+    }
+
+    const run_info* find_run(std::uint32_t id) noexcept {
+        if (last_run_ && last_run_->id == id) return last_run_;
+        auto it = runs_.find(id);
+        if (it == runs_.end()) return nullptr;
+        last_run_ = it->second.get();
+        return last_run_;
+    }
+
+    void dispatch_pending() noexcept {
+        if (!pending_.empty()) {
+            sinks_->write(batch(pending_.data(), pending_.size()), *this);
+            written_.fetch_add(pending_.size(), std::memory_order_relaxed);
+            pending_.clear();
+        }
+        held_.clear();
+        for (auto id : ended_) {
+            if (last_run_ && last_run_->id == id) last_run_ = nullptr;
+            runs_.erase(id);
+        }
+        ended_.clear();
+    }
+
+    /// Drains up to one batch; returns the number of items taken.
+    std::size_t drain_once() noexcept {
+        if (stopped_) return 0;
+        std::size_t n = 0;
+        queue_item item;
+        try {
+            while (n < max_batch && ring_.try_pop(item)) {
+                ++n;
+                if (!item.cold) {
+                    const metric_point& p = item.point;
+                    const run_info* run = find_run(p.run);
+                    if (!run || p.metric >= metrics_.size()) {
+                        late_.fetch_add(1, std::memory_order_relaxed);
+                        continue;
+                    }
+                    event e;
+                    e.kind = record_kind::metric;
+                    e.run = run;
+                    e.time_ns = p.time_ns;
+                    e.step = p.step;
+                    e.value = p.value;
+                    e.metric = metrics_[p.metric].get();
+                    pending_.push_back(e);
+                    continue;
+                }
+                std::unique_ptr<cold_item> c(item.cold);
+                switch (c->operation) {
+                    case op::metric_def: {
+                        const auto id = c->metric.id;
+                        if (metrics_.size() <= id) metrics_.resize(id + 1);
+                        metrics_[id] = std::make_unique<metric_info>(std::move(c->metric));
+                        break;
+                    }
+                    case op::record: handle_record(std::move(c)); break;
+                    case op::run_open:
+                        dispatch_pending();
+                        open_run(*c);
+                        break;
+                    case op::flush:
+                        dispatch_pending();
+                        sinks_->flush(*this);
+                        last_flush_ = std::chrono::steady_clock::now();
+                        if (c->done) c->done->complete();
+                        break;
+                    case op::shutdown:
+                        dispatch_pending();
+                        sinks_->flush(*this);
+                        sinks_->close(*this);
+                        stopped_ = true;
+                        fail_remaining();
+                        return n;
+                }
+            }
+            dispatch_pending();
+        } catch (...) {
+            // Only allocation failures can get here; keep the writer alive.
+            pending_.clear();
+            held_.clear();
+        }
+        return n;
+    }
+
+    void handle_record(std::unique_ptr<cold_item> c) {
+        const run_info* run = find_run(c->run);
+        if (!run) {
+            late_.fetch_add(1, std::memory_order_relaxed);
+            if (c->done) c->done->fail(error(error_category::state, 3, "the run has already ended"));
+            return;
+        }
+        event e;
+        e.kind = c->rec.kind;
+        e.run = run;
+        e.time_ns = c->rec.time_ns;
+        e.step = c->rec.step;
+        e.payload = &c->rec;
+        pending_.push_back(e);
+        if (c->rec.kind == record_kind::run_end) ended_.push_back(run->id);
+        auto done = c->done;
+        held_.push_back(std::move(c));
+        if (done) {
+            dispatch_pending();
+            done->complete();
+        }
+    }
+
+    void open_run(cold_item& c) {
+        run_info info = std::get<run_info>(std::move(c.rec.payload));
+        const auto exists = sinks_->exists(info, *this);
+        if (c.mode == start_mode::create && exists && *exists) {
+            c.done->fail(error(error_category::state, 1,
+                               "run '" + info.name + "' already exists in experiment '" + info.experiment +
+                                   "'; start it with start_mode::resume to continue it"));
+            return;
+        }
+        if (c.mode == start_mode::resume && exists && !*exists) {
+            c.done->fail(error(error_category::state, 2,
+                               "run '" + info.name + "' does not exist in experiment '" + info.experiment +
+                                   "'; nothing to resume"));
+            return;
+        }
+        info.resumed = c.mode == start_mode::resume || (c.mode == start_mode::create_or_resume && exists && *exists);
+        auto owned = std::make_unique<run_info>(std::move(info));
+        const run_info* run = owned.get();
+        runs_[run->id] = std::move(owned);
+        event e;
+        e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
+        e.run = run;
+        e.time_ns = run->start_time_ns;
+        pending_.push_back(e);
+        dispatch_pending();
+        c.done->complete(run->resumed);
+    }
+
+    /// After shutdown: whatever was pushed concurrently with close() is released, never written.
+    void fail_remaining() noexcept {
+        queue_item item;
+        while (ring_.try_pop(item)) {
+            if (!item.cold) {
+                dropped_.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            std::unique_ptr<cold_item> c(item.cold);
+            if (c->done) c->done->fail(error(error_category::state, 4, "the tracker is closed"));
+        }
+    }
+
+    static constexpr std::size_t max_batch = 4096;
+
+    config cfg_;
+    std::unique_ptr<sink_set> sinks_;
+    mpsc_ring<queue_item> ring_;
+
+    std::atomic<bool> closed_{false};
+    std::atomic<std::uint64_t> written_{0}, dropped_{0}, late_{0}, sink_errors_{0};
+    std::atomic<std::uint32_t> next_run_id_{1};
+
+    std::mutex intern_m_;
+    std::unordered_map<std::string, std::uint32_t> interned_;
+    std::unordered_set<std::string> open_names_;
+
+    std::mutex close_m_;
+    std::mutex inline_m_;
+    std::mutex wake_m_;
+    std::condition_variable wake_cv_;
+    bool wake_flag_ = false;
+    std::thread writer_;
+
+    // writer-owned state
+    bool stopped_ = false;
+    std::vector<std::unique_ptr<metric_info>> metrics_;
+    std::unordered_map<std::uint32_t, std::unique_ptr<run_info>> runs_;
+    const run_info* last_run_ = nullptr;
+    std::vector<event> pending_;
+    std::vector<std::unique_ptr<cold_item>> held_;
+    std::vector<std::uint32_t> ended_;
+    std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_report_{};
+    std::uint64_t suppressed_ = 0;
+    bool reported_any_ = false;
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END

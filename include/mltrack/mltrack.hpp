@@ -1,0 +1,17 @@
+// mltrack: experiment tracking for C++ (params, metrics, time series, classification metrics, models,
+// artifacts and lineage of runs), through pluggable sinks. This umbrella header includes everything except
+// the Vertex AI sink (which needs libcurl): include <mltrack/sinks/vertex_ai.hpp> for that.
+#pragma once
+
+#include "version.hpp"
+#include "error.hpp"
+#include "names.hpp"
+#include "config.hpp"
+#include "record.hpp"
+#include "run.hpp"
+#include "tracker.hpp"
+#include "reader.hpp"
+#include "store.hpp"
+#include "sinks/any.hpp"
+#include "sinks/jsonl.hpp"
+#include "sinks/memory.hpp"

@@ -1,0 +1,332 @@
+// Why: a run is what users log into. It is an RAII handle: it ends COMPLETE when it goes out of scope
+// normally and FAILED when the scope is left by an exception. Cold calls validate their input and throw
+// mltrack::error; metric handles are the hot path (noexcept, no allocation, no lock).
+#pragma once
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "detail/core.hpp"
+#include "detail/files.hpp"
+#include "names.hpp"
+#include "record.hpp"
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// Longest string param value, in bytes.
+inline constexpr std::size_t max_param_string = 65536;
+
+/// A metric interned once: logging through it is the hot path. Cheap to copy; safe to use from any
+/// thread; points logged after the run ended or the tracker closed are counted, not written.
+class metric_handle {
+public:
+    metric_handle() = default;
+
+    /// Logs one point. Never throws, never allocates; NaN and infinities are kept as they are.
+    void log(double value, std::int64_t step) const noexcept {
+        if (!core_) return;
+        core_->push_point(metric_point{run_, id_, step, value, core_->now()});
+    }
+
+    /// Logs one point with an explicit wall time (ns since the Unix epoch).
+    void log(double value, std::int64_t step, std::int64_t time_ns) const noexcept {
+        if (!core_) return;
+        core_->push_point(metric_point{run_, id_, step, value, time_ns});
+    }
+
+    explicit operator bool() const noexcept { return core_ != nullptr; }
+
+private:
+    friend class run;
+    metric_handle(std::shared_ptr<detail::core> keep, std::uint32_t run, std::uint32_t id)
+        : keep_(std::move(keep)), core_(keep_.get()), run_(run), id_(id) {}
+
+    std::shared_ptr<detail::core> keep_;
+    detail::core* core_ = nullptr;
+    std::uint32_t run_ = 0;
+    std::uint32_t id_ = 0;
+};
+
+/// A model's framework, for log_model.
+struct model_info {
+    std::string framework;          ///< "xgboost", "libtorch", ...
+    std::string framework_version;  ///< "1.7.4"
+};
+
+/// How log_model and log_artifact store an artifact.
+struct artifact_options {
+    std::string name;   ///< default: the file or folder name
+    bool copy = true;   ///< copy into the run's artifacts/ folder; false: keep a reference only
+    nlohmann::json metadata = nlohmann::json::object();
+};
+
+class run {
+public:
+    run() = default;
+    run(const run&) = delete;
+    run& operator=(const run&) = delete;
+    run(run&& o) noexcept { take(std::move(o)); }
+    run& operator=(run&& o) noexcept {
+        if (this != &o) {
+            finish_on_destruction();
+            take(std::move(o));
+        }
+        return *this;
+    }
+    ~run() { finish_on_destruction(); }
+
+    const std::string& name() const noexcept { return name_; }
+    const std::string& experiment() const noexcept { return experiment_; }
+    /// True from start until end() (or until the tracker closed).
+    bool active() const noexcept { return active_ && core_ && !core_->closed(); }
+    /// True when this run continues an existing one (start_mode::resume / create_or_resume).
+    bool resumed() const noexcept { return resumed_; }
+
+    /// Interns a metric key (throws mltrack::error for an invalid key) and returns its hot-path handle.
+    metric_handle metric(std::string_view key) {
+        require_active();
+        return metric_handle(core_, id_, core_->intern(key));
+    }
+
+    /// Logs one point by key: interns the key (a hash lookup under a lock) then takes the hot path.
+    void log(std::string_view key, double value, std::int64_t step) { metric(key).log(value, step); }
+
+    /// Logs several time-series values at one step (they share one wall time).
+    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
+        log_time_series_impl(values.begin(), values.end(), step);
+    }
+    void log_time_series(const named_values<double>& values, std::int64_t step) {
+        log_time_series_impl(values.begin(), values.end(), step);
+    }
+
+    /// Logs params; the latest value of a key wins. Keys are validated, floats must be finite, strings at
+    /// most 64 KiB.
+    void log_params(std::initializer_list<std::pair<std::string_view, param_value>> params) {
+        log_params_impl(params.begin(), params.end());
+    }
+    void log_params(const named_values<param_value>& params) { log_params_impl(params.begin(), params.end()); }
+
+    /// Logs summary metrics; the latest value of a key wins.
+    void log_metrics(std::initializer_list<std::pair<std::string_view, double>> metrics) {
+        log_metrics_impl(metrics.begin(), metrics.end());
+    }
+    void log_metrics(const named_values<double>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
+
+    /// Logs classification metrics, validated with the Vertex AI SDK's rules (see classification_metrics).
+    void log_classification_metrics(const classification_metrics& m) {
+        require_active();
+        m.validate();
+        if (!m.display_name.empty()) validate_key("classification metrics name", m.display_name);
+        for (const auto& l : m.labels) validate_key("classification label", l);
+        auto r = make_record(record_kind::classification);
+        r->rec.payload = m;
+        core_->push_cold(std::move(r));
+    }
+    void log_classification_metrics(std::vector<std::string> labels, std::vector<std::vector<std::int64_t>> matrix,
+                                    std::vector<double> fpr = {}, std::vector<double> tpr = {},
+                                    std::vector<double> thresholds = {}, std::string display_name = {}) {
+        classification_metrics m;
+        m.labels = std::move(labels);
+        m.matrix = std::move(matrix);
+        m.fpr = std::move(fpr);
+        m.tpr = std::move(tpr);
+        m.thresholds = std::move(thresholds);
+        m.display_name = std::move(display_name);
+        log_classification_metrics(m);
+    }
+
+    /// Logs a model file or folder. By default it is copied into the run's artifacts/ folder (so a later sync
+    /// can upload it) before this call returns; `options.copy = false` keeps a reference only. A URI
+    /// ("gs://...") is always a reference.
+    artifact log_model(const std::filesystem::path& path, const model_info& model = {},
+                       const artifact_options& options = {}) {
+        auto a = describe(path, artifact_type::model, options);
+        a.framework = model.framework;
+        a.framework_version = model.framework_version;
+        push_artifact(a);
+        return a;
+    }
+
+    /// Logs any artifact (a dataset, a plot, a checkpoint), stored like log_model.
+    artifact log_artifact(const std::filesystem::path& path, const artifact_options& options = {},
+                          artifact_type type = artifact_type::artifact) {
+        auto a = describe(path, type, options);
+        push_artifact(a);
+        return a;
+    }
+
+    /// Logs an execution with its input and output artifacts (lineage). Artifacts may come from log_model /
+    /// log_artifact or be references (artifact::reference).
+    void log_execution(const execution& e) {
+        require_active();
+        validate_key("execution name", e.name);
+        validate_key("execution schema title", e.schema_title);
+        for (const auto* list : {&e.inputs, &e.outputs})
+            for (const auto& a : *list) {
+                validate_name("artifact name", a.name);
+                if (a.source.empty() && a.path.empty())
+                    throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
+            }
+        auto r = make_record(record_kind::execution);
+        r->rec.payload = e;
+        core_->push_cold(std::move(r));
+    }
+
+    /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
+    void end(run_state state = run_state::complete) {
+        if (!active_.exchange(false)) return;
+        if (!core_ || core_->closed()) return;
+        auto r = make_record(record_kind::run_end);
+        r->rec.payload = state;
+        try {
+            core_->push_cold(std::move(r));
+        } catch (...) {
+            core_->release_run_name(name_);
+            throw;
+        }
+        core_->release_run_name(name_);
+    }
+
+private:
+    friend class tracker_base;
+    run(std::shared_ptr<detail::core> c, std::uint32_t id, std::string experiment, std::string name, bool resumed)
+        : core_(std::move(c)),
+          id_(id),
+          experiment_(std::move(experiment)),
+          name_(std::move(name)),
+          resumed_(resumed),
+          active_(true),
+          uncaught_(std::uncaught_exceptions()) {}
+
+    void take(run&& o) noexcept {
+        core_ = std::move(o.core_);
+        id_ = o.id_;
+        experiment_ = std::move(o.experiment_);
+        name_ = std::move(o.name_);
+        resumed_ = o.resumed_;
+        active_.store(o.active_.load());
+        uncaught_ = o.uncaught_;
+        o.active_.store(false);
+    }
+
+    void finish_on_destruction() noexcept {
+        if (!active_) return;
+        try {
+            end(std::uncaught_exceptions() > uncaught_ ? run_state::failed : run_state::complete);
+        } catch (...) {
+        }
+    }
+
+    void require_active() const {
+        if (!core_) throw error(error_category::state, 5, "this run object is empty (moved from or default)");
+        if (!active_) throw error(error_category::state, 3, "run '" + name_ + "' has already ended");
+        if (core_->closed()) throw error(error_category::state, 4, "the tracker is closed");
+    }
+
+    std::unique_ptr<detail::cold_item> make_record(record_kind kind) const {
+        auto c = std::make_unique<detail::cold_item>();
+        c->operation = detail::op::record;
+        c->run = id_;
+        c->rec.kind = kind;
+        c->rec.time_ns = core_->now();
+        return c;
+    }
+
+    template <class It>
+    void log_time_series_impl(It first, It last, std::int64_t step) {
+        require_active();
+        const auto t = core_->now();
+        std::vector<std::uint32_t> ids;
+        for (auto it = first; it != last; ++it) ids.push_back(core_->intern(it->first));
+        std::size_t i = 0;
+        for (auto it = first; it != last; ++it, ++i)
+            core_->push_point(metric_point{id_, ids[i], step, static_cast<double>(it->second), t});
+    }
+
+    template <class It>
+    void log_params_impl(It first, It last) {
+        require_active();
+        named_values<param_value> values;
+        for (auto it = first; it != last; ++it) {
+            validate_key("param key", it->first);
+            const param_value& v = it->second;
+            if (v.is_double() && !std::isfinite(v.as_double()))
+                throw error(error_category::value, 1,
+                            "param '" + std::string(it->first) + "' is not finite (NaN or infinity)");
+            if (v.is_string() && v.as_string().size() > max_param_string)
+                throw error(error_category::value, 3,
+                            "param '" + std::string(it->first) + "' is a string of " +
+                                std::to_string(v.as_string().size()) + " bytes; the limit is 65536");
+            values.emplace_back(std::string(it->first), v);
+        }
+        if (values.empty()) return;
+        auto r = make_record(record_kind::params);
+        r->rec.payload = std::move(values);
+        core_->push_cold(std::move(r));
+    }
+
+    template <class It>
+    void log_metrics_impl(It first, It last) {
+        require_active();
+        named_values<double> values;
+        for (auto it = first; it != last; ++it) {
+            validate_key("metric key", it->first);
+            values.emplace_back(std::string(it->first), static_cast<double>(it->second));
+        }
+        if (values.empty()) return;
+        auto r = make_record(record_kind::summary);
+        r->rec.payload = std::move(values);
+        core_->push_cold(std::move(r));
+    }
+
+    artifact describe(const std::filesystem::path& path, artifact_type type, const artifact_options& options) const {
+        require_active();
+        artifact a;
+        a.type = type;
+        a.metadata = options.metadata;
+        const std::string text = path.string();
+        const bool uri = text.find("://") != std::string::npos;
+        if (uri) {
+            const auto slash = text.find_last_of('/');
+            a.name = options.name.empty() ? text.substr(slash + 1) : options.name;
+            a.source = text;
+        } else {
+            const auto abs = std::filesystem::absolute(path).lexically_normal();
+            a.name = options.name.empty() ? abs.filename().string() : options.name;
+            a.source = abs.string();
+            const auto d = detail::digest_path(abs);
+            a.size = d.size;
+            a.sha256 = d.sha256;
+            a.directory = d.directory;
+            if (options.copy) a.path = "artifacts/" + a.name;
+        }
+        validate_name("artifact name", a.name);
+        return a;
+    }
+
+    void push_artifact(const artifact& a) {
+        auto r = make_record(record_kind::artifact);
+        r->rec.payload = a;
+        r->done = std::make_shared<detail::ticket>();  // the copy is done when log_model returns
+        core_->push_cold(std::move(r));
+    }
+
+    std::shared_ptr<detail::core> core_;
+    std::uint32_t id_ = 0;
+    std::string experiment_;
+    std::string name_;
+    bool resumed_ = false;
+    std::atomic<bool> active_{false};
+    int uncaught_ = 0;
+};
+
+MLTRACK_NAMESPACE_END

@@ -1,0 +1,66 @@
+// Why: a runtime-configured tracker (sinks chosen from a config file or command line) needs sinks of
+// different types in one container. `sinks::any` erases the type behind one virtual call per batch.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "../detail/sink_traits.hpp"
+
+MLTRACK_NAMESPACE_BEGIN
+namespace sinks {
+
+class any {
+public:
+    template <class S, std::enable_if_t<!std::is_same_v<std::decay_t<S>, any>, int> = 0>
+    any(S&& sink) : p_(std::make_unique<model<std::decay_t<S>>>(std::forward<S>(sink))) {}
+
+    any(any&&) noexcept = default;
+    any& operator=(any&&) noexcept = default;
+
+    void write(const batch& b) { p_->write(b); }
+    void flush() { p_->flush(); }
+    void tick(std::chrono::steady_clock::time_point now) { p_->tick(now); }
+    void close() { p_->close(); }
+    /// Whether the wrapped sink has this run; nullopt when it cannot tell.
+    std::optional<bool> exists(const run_info& run) { return p_->exists(run); }
+    std::string name() const { return p_->name(); }
+
+    /// The wrapped sink, when it is an S; nullptr otherwise.
+    template <class S>
+    S* get() noexcept {
+        auto* m = dynamic_cast<model<S>*>(p_.get());
+        return m ? &m->sink : nullptr;
+    }
+
+private:
+    struct iface {
+        virtual ~iface() = default;
+        virtual void write(const batch&) = 0;
+        virtual void flush() = 0;
+        virtual void tick(std::chrono::steady_clock::time_point) = 0;
+        virtual void close() = 0;
+        virtual std::optional<bool> exists(const run_info&) = 0;
+        virtual std::string name() const = 0;
+    };
+    template <class S>
+    struct model final : iface {
+        explicit model(S s) : sink(std::move(s)) {}
+        void write(const batch& b) override { sink.write(b); }
+        void flush() override { sink.flush(); }
+        void tick(std::chrono::steady_clock::time_point now) override { detail::sink_tick(sink, now); }
+        void close() override { detail::sink_close(sink); }
+        std::optional<bool> exists(const run_info& run) override { return detail::sink_exists(sink, run); }
+        std::string name() const override { return detail::sink_name(sink); }
+        S sink;
+    };
+    std::unique_ptr<iface> p_;
+};
+
+}  // namespace sinks
+
+MLTRACK_NAMESPACE_END

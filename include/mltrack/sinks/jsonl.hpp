@@ -1,0 +1,280 @@
+// Why: the local, offline, lossless source of truth. One folder per run, <root>/<experiment>/<run>/, with
+// events.jsonl (one JSON object per line, format in docs/format.md) and artifacts/. Lines are formatted by
+// hand into a per-run buffer and written with one write() per buffer; a failed or partial write is cut back
+// to the last complete line, so a file never holds a torn line followed by new data, and a resumed run
+// first removes a torn last line left by a crash.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../detail/files.hpp"
+#include "../detail/jsonl_format.hpp"
+#include "../error.hpp"
+#include "../names.hpp"
+#include "../record.hpp"
+
+MLTRACK_NAMESPACE_BEGIN
+namespace sinks {
+
+struct jsonl_options {
+    bool fsync = false;                  ///< fdatasync after every flush (survives power loss, costs latency)
+    std::size_t buffer_bytes = 1u << 18; ///< a run's buffer is written out when it grows past this
+};
+
+class jsonl {
+public:
+    explicit jsonl(std::filesystem::path root, jsonl_options options = {})
+        : root_(std::move(root)), options_(options) {}
+
+    jsonl(jsonl&&) noexcept = default;
+    jsonl& operator=(jsonl&&) noexcept = default;
+    jsonl(const jsonl&) = delete;
+    jsonl& operator=(const jsonl&) = delete;
+    ~jsonl() {
+        try { close(); } catch (...) {}
+    }
+
+    std::string_view name() const { return "jsonl"; }
+    const std::filesystem::path& root() const noexcept { return root_; }
+
+    /// The folder of a run: <root>/<experiment>/<run> (names are validated, so it stays under root).
+    static std::filesystem::path run_dir(const std::filesystem::path& root, std::string_view experiment,
+                                         std::string_view run) {
+        validate_name("experiment name", experiment);
+        validate_name("run name", run);
+        return root / std::string(experiment) / std::string(run);
+    }
+
+    bool exists(const run_info& run) const {
+        std::error_code ec;
+        return std::filesystem::exists(run_dir(root_, run.experiment, run.name) / "events.jsonl", ec);
+    }
+
+    void write(const batch& b) {
+        std::string errors;
+        for (const event& e : b) {
+            try {
+                write_one(e);
+            } catch (const std::exception& ex) {
+                if (!errors.empty()) errors += "; ";
+                errors += ex.what();
+            }
+        }
+        if (!errors.empty()) throw std::runtime_error(errors);
+    }
+
+    void flush() {
+        std::string errors;
+        for (auto& kv : files_) {
+            try {
+                flush_file(*kv.second);
+            } catch (const std::exception& ex) {
+                if (!errors.empty()) errors += "; ";
+                errors += ex.what();
+            }
+        }
+        if (!errors.empty()) throw std::runtime_error(errors);
+    }
+
+    void close() {
+        std::string errors;
+        for (auto& kv : files_) {
+            try {
+                flush_file(*kv.second);
+            } catch (const std::exception& ex) {
+                if (!errors.empty()) errors += "; ";
+                errors += ex.what();
+            }
+            ::close(kv.second->fd);
+        }
+        files_.clear();
+        if (!errors.empty()) throw std::runtime_error(errors);
+    }
+
+    /// Lines that could not be written (disk full, folder removed...), over the sink's life.
+    std::uint64_t lines_lost() const noexcept { return lines_lost_; }
+
+private:
+    struct run_file {
+        int fd = -1;
+        std::filesystem::path dir;
+        std::filesystem::path path;
+        std::string buf;
+        std::size_t buffered_lines = 0;
+        std::uint64_t committed = 0;  ///< file size after the last complete write
+        bool line_open = false;       ///< a "metrics" line is open and can take more values
+        std::int64_t open_step = 0;
+        std::int64_t open_time = 0;
+    };
+
+    void write_one(const event& e) {
+        if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) {
+            open_run(*e.run);
+            return;
+        }
+        auto it = files_.find(e.run->id);
+        if (it == files_.end()) return;  // the run could not be opened; its error was reported then
+        run_file& f = *it->second;
+        if (e.kind == record_kind::metric) {
+            if (f.line_open && f.open_step == e.step && f.open_time == e.time_ns) {
+                f.buf.pop_back();  // '\n'
+                f.buf.pop_back();  // '}'
+                f.buf.pop_back();  // '}'
+                f.buf += ',';
+            } else {
+                detail::append_line_head(f.buf, "metrics", e.time_ns);
+                f.buf += ",\"step\":";
+                detail::append_int(f.buf, e.step);
+                f.buf += ",\"values\":{";
+                f.line_open = true;
+                f.open_step = e.step;
+                f.open_time = e.time_ns;
+                ++f.buffered_lines;
+            }
+            detail::append_json_string(f.buf, e.metric->name);
+            f.buf += ':';
+            detail::append_double(f.buf, e.value);
+            f.buf += "}}\n";
+        } else {
+            f.line_open = false;
+            std::string copy_error;
+            if (e.kind == record_kind::artifact && !e.payload->get_artifact().path.empty()) {
+                const auto& a = e.payload->get_artifact();
+                try {
+                    detail::copy_into(a.source, f.dir / a.path);
+                } catch (const std::exception& ex) {
+                    copy_error = "cannot copy artifact '" + a.name + "' into " + (f.dir / a.path).string() + ": " +
+                                 ex.what();
+                }
+            }
+            if (!copy_error.empty()) {
+                record r = *e.payload;  // written as a reference, since the copy is missing
+                auto& a = std::get<artifact>(r.payload);
+                a.path.clear();
+                a.metadata["copy_error"] = copy_error;
+                detail::append_record_line(f.buf, r);
+            } else {
+                detail::append_record_line(f.buf, *e.payload);
+            }
+            ++f.buffered_lines;
+            if (e.kind == record_kind::run_end) {
+                auto owned = std::move(it->second);
+                files_.erase(it);
+                try {
+                    flush_file(*owned);
+                } catch (...) {
+                    ::close(owned->fd);
+                    throw;
+                }
+                ::close(owned->fd);
+                return;
+            }
+            if (!copy_error.empty()) throw error(error_category::io, 13, copy_error);
+        }
+        if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);
+    }
+
+    void open_run(const run_info& run) {
+        auto f = std::make_unique<run_file>();
+        f->dir = run_dir(root_, run.experiment, run.name);
+        f->path = f->dir / "events.jsonl";
+        std::error_code ec;
+        std::filesystem::create_directories(f->dir, ec);
+        if (ec) throw error(error_category::io, 11, "cannot create run folder " + f->dir.string() + ": " + ec.message());
+        f->fd = ::open(f->path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (f->fd < 0)
+            throw error(error_category::io, 12, "cannot open " + f->path.string() + ": " + std::strerror(errno));
+        std::uint64_t discarded = 0;
+        f->committed = cut_torn_tail(*f, discarded);
+        run_info header = run;
+        if (f->committed == 0) header.resumed = false;  // a resume of an empty file starts it properly
+        detail::append_run_open_line(f->buf, header, discarded);
+        ++f->buffered_lines;
+        run_file& ref = *f;
+        files_[run.id] = std::move(f);
+        flush_file(ref);  // the run exists on disk at once
+    }
+
+    /// Cuts the file back to its last '\n' (a torn line left by a crash); returns the new size.
+    std::uint64_t cut_torn_tail(run_file& f, std::uint64_t& discarded) {
+        struct stat st {};
+        if (::fstat(f.fd, &st) != 0 || st.st_size == 0) return 0;
+        const auto size = static_cast<std::uint64_t>(st.st_size);
+        char buf[4096];
+        std::uint64_t end = size;
+        while (end > 0) {
+            const std::uint64_t chunk = end < sizeof buf ? end : sizeof buf;
+            const auto got = ::pread(f.fd, buf, chunk, static_cast<off_t>(end - chunk));
+            if (got != static_cast<ssize_t>(chunk))
+                throw error(error_category::io, 12, "cannot read " + f.path.string() + ": " + std::strerror(errno));
+            for (std::uint64_t i = chunk; i > 0; --i)
+                if (buf[i - 1] == '\n') {
+                    const std::uint64_t keep = end - chunk + i;
+                    if (keep != size && ::ftruncate(f.fd, static_cast<off_t>(keep)) != 0)
+                        throw error(error_category::io, 12,
+                                    "cannot cut the torn last line of " + f.path.string() + ": " + std::strerror(errno));
+                    discarded = size - keep;
+                    return keep;
+                }
+            end -= chunk;
+        }
+        // No complete line at all: the whole file is one torn line.
+        if (::ftruncate(f.fd, 0) != 0)
+            throw error(error_category::io, 12, "cannot truncate " + f.path.string() + ": " + std::strerror(errno));
+        discarded = size;
+        return 0;
+    }
+
+    void flush_file(run_file& f, bool sync = true) {
+        f.line_open = false;
+        if (!f.buf.empty()) {
+            const char* p = f.buf.data();
+            std::size_t left = f.buf.size();
+            while (left > 0) {
+                const ssize_t n = ::write(f.fd, p, left);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) {
+                    const int err = n < 0 ? errno : ENOSPC;
+                    // Cut back to the last complete write, so no torn line is ever followed by new data.
+                    if (::ftruncate(f.fd, static_cast<off_t>(f.committed)) != 0) {
+                    }
+                    lines_lost_ += f.buffered_lines;
+                    const auto lost = f.buffered_lines;
+                    f.buf.clear();
+                    f.buffered_lines = 0;
+                    throw error(error_category::io, 14,
+                                "cannot write " + f.path.string() + ": " + std::strerror(err) + " (" +
+                                    std::to_string(lost) + " lines lost)");
+                }
+                p += n;
+                left -= static_cast<std::size_t>(n);
+            }
+            f.committed += f.buf.size();
+            f.buf.clear();
+            f.buffered_lines = 0;
+        }
+        if (sync && options_.fsync && ::fdatasync(f.fd) != 0)
+            throw error(error_category::io, 15, "cannot sync " + f.path.string() + ": " + std::strerror(errno));
+    }
+
+    std::filesystem::path root_;
+    jsonl_options options_;
+    std::unordered_map<std::uint32_t, std::unique_ptr<run_file>> files_;
+    std::uint64_t lines_lost_ = 0;
+};
+
+}  // namespace sinks
+MLTRACK_NAMESPACE_END

@@ -1,0 +1,133 @@
+// Why: the tracker owns the queue, the writer thread and the sinks of one experiment, and starts runs.
+// `basic_tracker<Sinks...>` composes sinks statically (a tuple, a fold over the sinks per batch);
+// `tracker` takes any sinks at run time (type-erased behind sinks::any). Both share one engine.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "config.hpp"
+#include "detail/core.hpp"
+#include "run.hpp"
+#include "sinks/any.hpp"
+
+MLTRACK_NAMESPACE_BEGIN
+
+class tracker_base {
+public:
+    tracker_base(tracker_base&&) noexcept = default;
+    tracker_base& operator=(tracker_base&& o) noexcept {
+        if (this != &o) {
+            close();
+            core_ = std::move(o.core_);
+        }
+        return *this;
+    }
+
+    /// Starts a run. start_mode::create (default) fails with state.1 when a sink already has the run;
+    /// start_mode::resume continues it (steps go on) and fails with state.2 when none has it.
+    /// A run name can be open only once at a time per tracker (state.6).
+    run start_run(std::string_view name, start_mode mode = start_mode::create,
+                  nlohmann::json metadata = nlohmann::json::object()) {
+        require_open();
+        validate_name("run name", name);
+        std::string n(name);
+        if (!core_->claim_run_name(n))
+            throw error(error_category::state, 6, "run '" + n + "' is already open in this tracker");
+        const auto id = core_->next_run_id();
+        auto c = std::make_unique<detail::cold_item>();
+        c->operation = detail::op::run_open;
+        c->mode = mode;
+        c->run = id;
+        run_info info;
+        info.id = id;
+        info.experiment = core_->cfg().experiment;
+        info.name = n;
+        info.start_time_ns = core_->now();
+        info.metadata = metadata.is_object() ? std::move(metadata) : nlohmann::json::object();
+        c->rec.kind = record_kind::run_start;
+        c->rec.time_ns = info.start_time_ns;
+        c->rec.payload = std::move(info);
+        auto done = std::make_shared<detail::ticket>();
+        c->done = done;
+        try {
+            core_->push_cold(std::move(c));
+        } catch (...) {
+            core_->release_run_name(n);
+            throw;
+        }
+        return run(core_, id, core_->cfg().experiment, n, done->flag);
+    }
+
+    /// start_run(name, true) continues an existing run, like the Vertex AI SDK's resume=True.
+    run start_run(std::string_view name, bool resume) {
+        return start_run(name, resume ? start_mode::resume : start_mode::create);
+    }
+
+    /// Blocks until everything logged before the call is written and every sink has flushed.
+    void flush() {
+        if (core_) core_->flush();
+    }
+
+    /// Writes what is queued, flushes and closes the sinks, stops the writer. Runs not ended stay RUNNING
+    /// in the record (as after a crash). Called by the destructor; further logging is counted as dropped.
+    void close() noexcept {
+        if (core_) core_->close();
+    }
+
+    tracker_stats stats() const noexcept { return core_ ? core_->stats() : tracker_stats{}; }
+    const std::string& experiment() const noexcept { return core_->cfg().experiment; }
+
+protected:
+    tracker_base(config cfg, std::unique_ptr<detail::sink_set> sinks)
+        : core_(std::make_shared<detail::core>(std::move(cfg), std::move(sinks))) {}
+    ~tracker_base() { close(); }
+
+    void require_open() const {
+        if (!core_ || core_->closed()) throw error(error_category::state, 4, "the tracker is closed");
+    }
+
+    std::shared_ptr<detail::core> core_;
+};
+
+/// A tracker whose sinks are fixed at compile time.
+template <class... Sinks>
+class basic_tracker : public tracker_base {
+public:
+    explicit basic_tracker(config cfg, Sinks... sinks)
+        : tracker_base(std::move(cfg), detail::make_sink_set([t = std::tuple<Sinks...>(std::move(sinks)...)](
+                                                                 auto&& f) mutable {
+              std::apply([&](auto&... s) { (f(s), ...); }, t);
+          })) {}
+};
+
+template <class... Sinks>
+basic_tracker(config, Sinks...) -> basic_tracker<Sinks...>;
+
+/// A tracker whose sinks are chosen at run time.
+class tracker : public tracker_base {
+public:
+    template <class... Sinks>
+    explicit tracker(config cfg, Sinks&&... sinks) : tracker(std::move(cfg), make_list(std::forward<Sinks>(sinks)...)) {}
+
+    tracker(config cfg, std::vector<sinks::any> sinks)
+        : tracker_base(std::move(cfg),
+                       detail::make_sink_set([v = std::move(sinks)](auto&& f) mutable {
+                           for (auto& s : v) f(s);
+                       })) {}
+
+private:
+    template <class... Sinks>
+    static std::vector<sinks::any> make_list(Sinks&&... sinks) {
+        std::vector<sinks::any> v;
+        v.reserve(sizeof...(Sinks));
+        (v.emplace_back(std::forward<Sinks>(sinks)), ...);
+        return v;
+    }
+};
+
+MLTRACK_NAMESPACE_END
