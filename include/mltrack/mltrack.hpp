@@ -11,6 +11,7 @@
 #include "run.hpp"
 #include "tracker.hpp"
 #include "reader.hpp"
+#include "replay.hpp"
 #include "store.hpp"
 #include "sinks/any.hpp"
 #include "sinks/jsonl.hpp"
