@@ -9,21 +9,34 @@
 #include <string>
 #include <string_view>
 
+#include "../names.hpp"
 #include "../version.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
 
-/// Appends `s` as a JSON string literal (with quotes). UTF-8 passes through; control characters are escaped.
+/// Appends `s` as a JSON string literal (with quotes). UTF-8 passes through; control characters are escaped;
+/// each byte that is not part of a valid UTF-8 sequence becomes U+FFFD, so the line is always valid JSON.
 inline void append_json_string(std::string& out, std::string_view s) {
     static const char hex[] = "0123456789abcdef";
     out += '"';
     std::size_t run = 0;  // start of the pending unescaped run
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != 0x7f) continue;
+        if (c >= 0x80) {
+            const std::size_t n = utf8_sequence_length(s, i);
+            if (n) {
+                i += n - 1;
+                continue;
+            }
+        }
         out.append(s.data() + run, i - run);
         run = i + 1;
+        if (c >= 0x80) {
+            out += "\\ufffd";
+            continue;
+        }
         switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
@@ -58,6 +71,10 @@ inline void append_double(std::string& out, double v) {
         out += std::isnan(v) ? "\"NaN\"" : (v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
         return;
     }
+    if (v == 0 && std::signbit(v)) {  // "-0" would read back as the integer 0
+        out += "-0.0";
+        return;
+    }
     char buf[32];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
     out.append(buf, static_cast<std::size_t>(r.ptr - buf));
@@ -75,12 +92,11 @@ inline void append_float(std::string& out, double v) {
 inline void append_time(std::string& out, std::int64_t time_ns) {
     std::int64_t us = time_ns / 1000;
     if (time_ns < 0 && time_ns % 1000) --us;  // floor
+    if (us < 0) out += '-';                   // sign and magnitude: -1.5 s is "-1.500000"
     std::int64_t sec = us / 1000000;
     std::int64_t frac = us % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        --sec;
-    }
+    if (sec < 0) sec = -sec;
+    if (frac < 0) frac = -frac;
     append_int(out, sec);
     char buf[8] = {'.', '0', '0', '0', '0', '0', '0', 0};
     for (int i = 6; i >= 1; --i) {
