@@ -353,6 +353,8 @@ private:
     }
 
     const run_info* find_run(std::uint32_t id) noexcept {
+        for (auto ended : ended_)
+            if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
         if (last_run_ && last_run_->id == id) return last_run_;
         auto it = runs_.find(id);
         if (it == runs_.end()) return nullptr;
