@@ -296,11 +296,13 @@ private:
         const std::string text = path.string();
         const bool uri = text.find("://") != std::string::npos;
         if (uri) {
-            const auto slash = text.find_last_of('/');
-            a.name = options.name.empty() ? text.substr(slash + 1) : options.name;
+            const auto last = text.find_last_not_of('/');  // "gs://b/model/" is named "model"
+            const auto slash = text.find_last_of('/', last);
+            a.name = options.name.empty() ? text.substr(slash + 1, last - slash) : options.name;
             a.source = text;
         } else {
-            const auto abs = std::filesystem::absolute(path).lexically_normal();
+            auto abs = std::filesystem::absolute(path).lexically_normal();
+            if (!abs.has_filename()) abs = abs.parent_path();  // "ckpt/" is the folder "ckpt"
             a.name = options.name.empty() ? abs.filename().string() : options.name;
             a.source = abs.string();
             const auto d = detail::digest_path(abs);
