@@ -130,7 +130,8 @@ inline artifact parse_artifact(const nlohmann::json& j) {
     if (!a.path.empty()) {
         const std::filesystem::path p(a.path);
         // A run's copy always lives under its folder: refuse paths that could point elsewhere.
-        if (p.is_absolute() || a.path.find("..") != std::string::npos || a.path.rfind("artifacts/", 0) != 0)
+        const bool up = std::any_of(p.begin(), p.end(), [](const std::filesystem::path& c) { return c == ".."; });
+        if (p.is_absolute() || up || a.path.rfind("artifacts/", 0) != 0)
             throw line_error{"artifact path '" + printable(a.path) + "' is not under artifacts/"};
     }
     if (auto it = j.find("directory"); it != j.end() && it->is_boolean()) a.directory = it->get<bool>();
