@@ -301,7 +301,7 @@ inline run_data read_run(const std::filesystem::path& path, const read_options& 
             nlohmann::json j;
             try {
                 j = nlohmann::json::parse(text);
-            } catch (const nlohmann::json::parse_error& e) {
+            } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (406) for 1e400
                 if (!complete) {
                     run.torn_tail = read_problem{line_no, "torn last line (" + std::to_string(text.size()) +
                                                               " bytes) skipped"};
