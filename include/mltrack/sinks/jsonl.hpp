@@ -5,6 +5,7 @@
 // first removes a torn last line left by a crash.
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -118,6 +120,7 @@ private:
         bool line_open = false;       ///< a "metrics" line is open and can take more values
         std::int64_t open_step = 0;
         std::int64_t open_time = 0;
+        std::vector<std::uint32_t> open_metrics;  ///< metric ids in the open line (a key appears once per line)
     };
 
     void write_one(const event& e) {
@@ -129,7 +132,8 @@ private:
         if (it == files_.end()) return;  // the run could not be opened; its error was reported then
         run_file& f = *it->second;
         if (e.kind == record_kind::metric) {
-            if (f.line_open && f.open_step == e.step && f.open_time == e.time_ns) {
+            if (f.line_open && f.open_step == e.step && f.open_time == e.time_ns &&
+                std::find(f.open_metrics.begin(), f.open_metrics.end(), e.metric->id) == f.open_metrics.end()) {
                 f.buf.pop_back();  // '\n'
                 f.buf.pop_back();  // '}'
                 f.buf.pop_back();  // '}'
@@ -142,8 +146,10 @@ private:
                 f.line_open = true;
                 f.open_step = e.step;
                 f.open_time = e.time_ns;
+                f.open_metrics.clear();
                 ++f.buffered_lines;
             }
+            f.open_metrics.push_back(e.metric->id);
             detail::append_json_string(f.buf, e.metric->name);
             f.buf += ':';
             detail::append_double(f.buf, e.value);
