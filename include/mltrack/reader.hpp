@@ -295,6 +295,11 @@ inline run_data read_run(const std::filesystem::path& path, const read_options& 
         ++line_no;
         const auto where = file.string() + ":" + std::to_string(line_no) + ": ";
         try {
+            if (!complete) {  // no '\n': a write cut short, even when it parses (resume cuts it too)
+                run.torn_tail = read_problem{line_no, "torn last line (" + std::to_string(text.size()) +
+                                                          " bytes) skipped"};
+                return;
+            }
             if (too_long)
                 throw error(error_category::format, 6,
                             where + "line longer than " + std::to_string(options.max_line_bytes) + " bytes");
@@ -302,11 +307,6 @@ inline run_data read_run(const std::filesystem::path& path, const read_options& 
             try {
                 j = nlohmann::json::parse(text);
             } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (406) for 1e400
-                if (!complete) {
-                    run.torn_tail = read_problem{line_no, "torn last line (" + std::to_string(text.size()) +
-                                                              " bytes) skipped"};
-                    return;
-                }
                 throw detail::line_error{std::string("malformed JSON: ") + e.what()};
             }
             detail::fold_line(run, j, line_no);
