@@ -300,7 +300,7 @@ inline run_data read_run(const std::filesystem::path& path, const read_options& 
                                                           " bytes) skipped"};
                 return;
             }
-            if (too_long)
+            if (too_long || text.size() > options.max_line_bytes)  // too_long is only set once per 64 KiB chunk
                 throw error(error_category::format, 6,
                             where + "line longer than " + std::to_string(options.max_line_bytes) + " bytes");
             nlohmann::json j;
