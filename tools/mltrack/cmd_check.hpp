@@ -1,0 +1,118 @@
+// Why: before a sync, an upload or an analysis, `mltrack check PATH` says whether the files are sound and,
+// if not, exactly where: "file:line: problem" for JSONL runs, "file:offset N: problem" for TensorBoard event
+// files. Exit status 0 means every file under PATH is clean.
+#pragma once
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "check_jsonl.hpp"
+#include "check_tensorboard.hpp"
+#include "cli.hpp"
+#include "runs.hpp"
+
+namespace mltrack_cli {
+
+inline const char* const check_help =
+    R"(usage: mltrack check PATH [--verify-artifacts] [--max-problems N] [--quiet]
+
+Validates every JSONL run (events.jsonl) and TensorBoard event file (*tfevents*) under PATH, which may be
+a file, a run folder, an experiment folder or a root (searched recursively).
+
+JSONL: every line is read by the library's reader (JSON, kinds, fields and their types, format version,
+artifact paths); every bad line is reported, not only the first. Also: a torn last line, records after a
+run_end without a run_resume, folders not named after the run_start line, artifact copies missing or of
+the wrong size (--verify-artifacts also compares their SHA-256).
+TensorBoard: TFRecord framing, both CRCs of every record, truncation, each event a well-formed protobuf
+message, file_version in the first event.
+
+Problems go to stderr, one per line, as "file:line: problem" (JSONL) or "file:offset N: problem"
+(TensorBoard); a summary line goes to stdout.
+
+options:
+      --verify-artifacts   also recompute the SHA-256 of artifact copies
+      --max-problems N     report at most N problems per file (default 50; 0: all)
+  -q, --quiet              no summary line
+  -h, --help               this help
+
+exit status: 0 every file is clean; 1 a problem was found (or nothing to check under PATH); 2 usage error.
+)";
+
+inline int cmd_check(const std::vector<std::string>& argv) {
+    const auto args = parse_arguments(
+        argv, {{"--verify-artifacts", nullptr, false}, {"--max-problems", nullptr, true}, {"--quiet", "-q", false}});
+    if (args.has("--help")) {
+        std::fputs(check_help, stdout);
+        return exit_ok;
+    }
+    if (args.positional.size() != 1) throw usage_error("check takes one PATH");
+    std::size_t max_problems = 50;
+    if (args.has("--max-problems")) {
+        const std::string v = args.get("--max-problems");
+        if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+            throw usage_error("--max-problems needs a number");
+        max_problems = std::stoul(v);
+    }
+    const fs::path path = args.positional[0];
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw command_error(path.string() + ": no such file or folder");
+
+    std::vector<fs::path> jsonl, tensorboard;
+    if (fs::is_directory(path, ec)) {
+        for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+            std::error_code ec2;
+            if (!it->is_regular_file(ec2)) continue;
+            if (it->path().filename() == "events.jsonl") jsonl.push_back(it->path());
+            else if (is_tensorboard_file(it->path())) tensorboard.push_back(it->path());
+        }
+        if (ec) throw command_error("cannot list " + path.string() + ": " + ec.message());
+    } else if (is_tensorboard_file(path)) {
+        tensorboard.push_back(path);
+    } else {
+        jsonl.push_back(path);
+    }
+    std::sort(jsonl.begin(), jsonl.end());
+    std::sort(tensorboard.begin(), tensorboard.end());
+    if (jsonl.empty() && tensorboard.empty()) {
+        std::fprintf(stderr, "mltrack check: no events.jsonl or TensorBoard event file under %s\n",
+                     path.string().c_str());
+        return exit_problem;
+    }
+
+    std::vector<file_check> results(jsonl.size() + tensorboard.size());
+    const bool verify = args.has("--verify-artifacts");
+    parallel_for(results.size(), [&](std::size_t i) {
+        try {
+            results[i] = i < jsonl.size() ? check_jsonl(jsonl[i], verify) : check_tensorboard(tensorboard[i - jsonl.size()]);
+        } catch (const std::exception& e) {
+            results[i].problems.push_back(describe(e));
+        }
+    });
+    std::size_t problems = 0, bad_files = 0, lines = 0, records = 0;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        const auto& r = results[i];
+        (i < jsonl.size() ? lines : records) += r.lines;
+        if (r.problems.empty()) continue;
+        ++bad_files;
+        problems += r.problems.size();
+        const std::size_t shown = max_problems ? std::min(max_problems, r.problems.size()) : r.problems.size();
+        for (std::size_t k = 0; k < shown; ++k) std::fprintf(stderr, "%s\n", r.problems[k].c_str());
+        if (shown < r.problems.size())
+            std::fprintf(stderr, "%s: %zu more problems not shown (--max-problems 0 shows all)\n",
+                         (i < jsonl.size() ? jsonl[i] : tensorboard[i - jsonl.size()]).string().c_str(),
+                         r.problems.size() - shown);
+    }
+    if (!args.has("--quiet")) {
+        std::printf("checked %zu JSONL run%s (%zu lines) and %zu TensorBoard file%s (%zu records): ", jsonl.size(),
+                    jsonl.size() == 1 ? "" : "s", lines, tensorboard.size(), tensorboard.size() == 1 ? "" : "s",
+                    records);
+        if (problems == 0) std::printf("no problems\n");
+        else std::printf("%zu problem%s in %zu file%s\n", problems, problems == 1 ? "" : "s", bad_files,
+                         bad_files == 1 ? "" : "s");
+    }
+    return problems == 0 ? exit_ok : exit_problem;
+}
+
+}  // namespace mltrack_cli

@@ -1,0 +1,6 @@
+#pragma once
+#include <string>
+#include <vector>
+namespace mltrack_cli {
+inline int cmd_sync(const std::vector<std::string>&) { return 1; }
+}
