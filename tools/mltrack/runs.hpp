@@ -136,7 +136,8 @@ struct loaded_runs {
 /// Reads the summary of every run, in parallel, leniently (a malformed line is skipped with a warning).
 /// `on_point`, when given, is called for every point of run i (from the thread reading that run).
 template <class OnPoint>
-loaded_runs load_summaries(std::vector<run_ref> refs, OnPoint&& on_point, bool warn_torn = false) {
+loaded_runs load_summaries(std::vector<run_ref> refs, OnPoint&& on_point, bool warn_torn = false,
+                           unsigned threads = 0) {
     loaded_runs out;
     out.refs = std::move(refs);
     const std::size_t n = out.refs.size();
@@ -145,7 +146,7 @@ loaded_runs load_summaries(std::vector<run_ref> refs, OnPoint&& on_point, bool w
     std::vector<std::vector<std::string>> warning(n);
     mltrack::read_options options;
     options.strict = false;
-    parallel_for(n, [&](std::size_t i) {
+    auto read_one = [&](std::size_t i) {
         try {
             auto s = mltrack::scan_run(out.refs[i].dir, options,
                                        [&](std::string_view key, std::int64_t step, std::int64_t t, double v) {
@@ -162,7 +163,8 @@ loaded_runs load_summaries(std::vector<run_ref> refs, OnPoint&& on_point, bool w
         } catch (const std::exception& e) {
             error[i] = describe(e);
         }
-    });
+    };
+    parallel_for(n, read_one, threads);
     for (std::size_t i = 0; i < n; ++i) {
         if (!error[i].empty()) out.errors.push_back(error[i]);
         for (auto& w : warning[i]) out.warnings.push_back(std::move(w));
@@ -170,8 +172,9 @@ loaded_runs load_summaries(std::vector<run_ref> refs, OnPoint&& on_point, bool w
     return out;
 }
 
-inline loaded_runs load_summaries(std::vector<run_ref> refs) {
-    return load_summaries(std::move(refs), [](std::size_t, std::string_view, std::int64_t, std::int64_t, double) {});
+inline loaded_runs load_summaries(std::vector<run_ref> refs, unsigned threads = 0) {
+    return load_summaries(
+        std::move(refs), [](std::size_t, std::string_view, std::int64_t, std::int64_t, double) {}, false, threads);
 }
 
 }  // namespace mltrack_cli
