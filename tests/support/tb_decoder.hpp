@@ -511,8 +511,10 @@ inline experiment parse_experiment(const std::string& content) {
             hi.min_value = iv.f64(1);
             hi.max_value = iv.f64(2);
         }
-        if (h.has(5))
-            for (const field* v : h.sub(5).all(1)) hi.discrete.push_back(parse_hp_value(v->bytes));
+        if (h.has(5)) {
+            const message list = h.sub(5);
+            for (const field* v : list.all(1)) hi.discrete.push_back(parse_hp_value(v->bytes));
+        }
         e.hparams.push_back(std::move(hi));
     }
     for (const field* f : x.all(5)) {
