@@ -17,11 +17,20 @@
 #endif
 
 #if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
-#include <arm_acle.h>
 #if defined(__linux__)
 #include <sys/auxv.h>
 #endif
 #define MLTRACK_CRC32C_ARM 1
+// The builtins, not <arm_acle.h>: clang's header hides __crc32cd unless the whole file is built with +crc.
+#if defined(__clang__)
+#define MLTRACK_CRC32C_ARM_TARGET __attribute__((target("crc")))
+#define MLTRACK_CRC32C_ARM_U64(c, v) __builtin_arm_crc32cd(c, v)
+#define MLTRACK_CRC32C_ARM_U8(c, v) __builtin_arm_crc32cb(c, v)
+#else
+#define MLTRACK_CRC32C_ARM_TARGET __attribute__((target("+crc")))
+#define MLTRACK_CRC32C_ARM_U64(c, v) __builtin_aarch64_crc32cx(c, v)
+#define MLTRACK_CRC32C_ARM_U8(c, v) __builtin_aarch64_crc32cb(c, v)
+#endif
 #endif
 
 MLTRACK_NAMESPACE_BEGIN
@@ -93,15 +102,15 @@ inline bool crc32c_cpu_has_hardware() noexcept {
     return has;
 }
 #elif defined(MLTRACK_CRC32C_ARM)
-__attribute__((target("+crc"))) inline std::uint32_t crc32c_update_armv8(std::uint32_t state, const void* data,
-                                                                         std::size_t n) noexcept {
+MLTRACK_CRC32C_ARM_TARGET inline std::uint32_t crc32c_update_armv8(std::uint32_t state, const void* data,
+                                                                   std::size_t n) noexcept {
     const auto* p = static_cast<const unsigned char*>(data);
     while (n >= 8) {
-        state = __crc32cd(state, load_le64(p));
+        state = MLTRACK_CRC32C_ARM_U64(state, load_le64(p));
         p += 8;
         n -= 8;
     }
-    while (n--) state = __crc32cb(state, *p++);
+    while (n--) state = MLTRACK_CRC32C_ARM_U8(state, *p++);
     return state;
 }
 
