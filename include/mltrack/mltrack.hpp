@@ -16,3 +16,4 @@
 #include "sinks/any.hpp"
 #include "sinks/jsonl.hpp"
 #include "sinks/memory.hpp"
+#include "sinks/tensorboard.hpp"
