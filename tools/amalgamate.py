@@ -38,7 +38,10 @@ def expand(path, seen, out):
                 continue
             m = INCLUDE_RE.match(line)
             if m:
+                # Looked up like the compiler does: next to the including file, then in include/.
                 target = os.path.normpath(os.path.join(os.path.dirname(path), m.group(1)))
+                if not os.path.isfile(target):
+                    target = os.path.normpath(os.path.join(INCLUDE, m.group(1)))
                 if not os.path.isfile(target):
                     raise SystemExit("amalgamate: %s includes missing file %s" % (rel, m.group(1)))
                 expand(target, seen, out)
