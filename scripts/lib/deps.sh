@@ -1,0 +1,31 @@
+# Sourced by scripts/test.sh and scripts/demo.sh: makes sure the Debian packages mltrack needs are there.
+# As root, missing packages are installed; otherwise the apt-get line to run is printed.
+
+mltrack_need_packages() {
+    local missing=()
+    local pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$pkg")
+        fi
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "mltrack: missing packages (${missing[*]}) and no apt-get: install the equivalents by hand" >&2
+        return 1
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "mltrack: missing Debian packages; run as root:" >&2
+        echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+        return 1
+    fi
+    echo "==> installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# What building and running the library and its demo needs.
+MLTRACK_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config python3 nlohmann-json3-dev libcurl4-openssl-dev)
+# What the whole test suite needs on top of that.
+MLTRACK_TEST_PACKAGES=(doctest-dev meson git libssl-dev)
