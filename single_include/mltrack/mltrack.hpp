@@ -3262,4 +3262,1848 @@ private:
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/sinks/memory.hpp ----
+// ---- begin mltrack/sinks/tensorboard.hpp ----
+// Why: TensorBoard is where most people look at training curves, and its event files are simple enough to
+// write without libprotobuf (detail/tensorboard_format.hpp). This sink projects the record stream onto
+// TensorBoard's dashboards: metrics and summary metrics become scalars, params the HParams dashboard and a
+// text table, classification metrics a confusion-matrix image and (binary case) a PR curve, run ends the
+// session status. Layout: <logdir>/<experiment>/<run>/events.out.tfevents.<seconds>.<host>.<pid>.<n>.
+// It follows the rules that keep TensorBoard from silently dropping data: a new file per opening (never an
+// append, so a crash's torn record is never followed by new bytes), file_version first and flushed at once,
+// SessionLog START at the first step of every file, simple_value always written, complete records only in
+// each write().
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// ---- begin mltrack/detail/png.hpp ----
+// Why: TensorBoard shows images as PNG bytes, and a confusion matrix is worth seeing as one. A valid PNG
+// needs only zlib's container, not its compressor: the pixels go into "stored" deflate blocks (no
+// compression), framed by a CRC-32 per chunk and an Adler-32 over the raw data. That is a few dozen lines
+// and no dependency; confusion-matrix images are small, so the missing compression costs little.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// zlib's CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): crc32_ieee("123456789") == 0xCBF43926.
+struct crc32_ieee_table_t {
+    std::uint32_t t[256];
+};
+constexpr crc32_ieee_table_t make_crc32_ieee_table() {
+    crc32_ieee_table_t tb{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1u) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+        tb.t[i] = c;
+    }
+    return tb;
+}
+inline constexpr crc32_ieee_table_t crc32_ieee_table = make_crc32_ieee_table();
+
+/// Extends a finished CRC-32 (start with 0) over more bytes.
+inline std::uint32_t crc32_ieee(std::uint32_t crc, const void* data, std::size_t n) noexcept {
+    const auto* p = static_cast<const unsigned char*>(data);
+    std::uint32_t c = ~crc;
+    while (n--) c = (c >> 8) ^ crc32_ieee_table.t[(c ^ *p++) & 0xffu];
+    return ~c;
+}
+
+/// Adler-32 (RFC 1950), extending `adler` (start with 1).
+inline std::uint32_t adler32(std::uint32_t adler, const void* data, std::size_t n) noexcept {
+    const auto* p = static_cast<const unsigned char*>(data);
+    std::uint32_t a = adler & 0xffffu, b = adler >> 16;
+    while (n > 0) {
+        std::size_t k = n < 5552 ? n : 5552;  // the largest run before b can overflow 32 bits
+        n -= k;
+        while (k--) {
+            a += *p++;
+            b += a;
+        }
+        a %= 65521u;
+        b %= 65521u;
+    }
+    return (b << 16) | a;
+}
+
+namespace png_impl {
+inline void put_be32(std::string& out, std::uint32_t v) {
+    out += static_cast<char>(static_cast<unsigned char>(v >> 24));
+    out += static_cast<char>(static_cast<unsigned char>(v >> 16));
+    out += static_cast<char>(static_cast<unsigned char>(v >> 8));
+    out += static_cast<char>(static_cast<unsigned char>(v));
+}
+/// Appends one chunk: length, type, data, CRC-32 over type and data.
+inline void chunk(std::string& out, const char type[4], std::string_view data) {
+    put_be32(out, static_cast<std::uint32_t>(data.size()));
+    const std::size_t crc_from = out.size();
+    out.append(type, 4);
+    out.append(data.data(), data.size());
+    put_be32(out, crc32_ieee(0, out.data() + crc_from, out.size() - crc_from));
+}
+}  // namespace png_impl
+
+/// Encodes 8-bit pixels (row-major, `channels` bytes per pixel: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) as a
+/// PNG. Throws mltrack::error value.20 for a bad size or channel count.
+inline std::string png_encode(std::uint32_t width, std::uint32_t height, unsigned channels,
+                              const std::uint8_t* pixels) {
+    if (width == 0 || height == 0 || width > (1u << 24) || height > (1u << 24))
+        throw error(error_category::value, 20,
+                    "PNG size " + std::to_string(width) + "x" + std::to_string(height) + " is out of range");
+    unsigned color_type = 0;
+    switch (channels) {
+        case 1: color_type = 0; break;
+        case 2: color_type = 4; break;
+        case 3: color_type = 2; break;
+        case 4: color_type = 6; break;
+        default:
+            throw error(error_category::value, 20, "PNG needs 1 to 4 channels, not " + std::to_string(channels));
+    }
+    const std::size_t row = static_cast<std::size_t>(width) * channels;
+    const std::size_t raw_size = (row + 1) * height;  // each row starts with its filter byte (0: none)
+    std::string out;
+    out.reserve(raw_size + raw_size / 65535 * 5 + 128);
+    out.append("\x89PNG\r\n\x1a\n", 8);
+
+    std::string ihdr;
+    png_impl::put_be32(ihdr, width);
+    png_impl::put_be32(ihdr, height);
+    ihdr += static_cast<char>(8);  // bit depth
+    ihdr += static_cast<char>(color_type);
+    ihdr += std::string(3, '\0');  // compression 0, filter 0, interlace none
+    png_impl::chunk(out, "IHDR", ihdr);
+
+    // IDAT: a zlib stream of stored deflate blocks, built in place.
+    const std::size_t idat_len_at = out.size();
+    png_impl::put_be32(out, 0);  // patched below
+    const std::size_t crc_from = out.size();
+    out.append("IDAT", 4);
+    const std::size_t data_from = out.size();
+    out += static_cast<char>(0x78);  // CMF: deflate, 32 KiB window
+    out += static_cast<char>(0x01);  // FLG: no dictionary, fastest; (0x78 * 256 + 0x01) % 31 == 0
+    std::uint32_t adler = 1;
+    std::size_t block_left = 0;
+    std::size_t total_left = raw_size;
+    auto raw = [&](const void* p, std::size_t n) {
+        const auto* c = static_cast<const char*>(p);
+        while (n > 0) {
+            if (block_left == 0) {
+                block_left = std::min<std::size_t>(total_left, 65535);
+                total_left -= block_left;
+                out += static_cast<char>(total_left == 0 ? 1 : 0);  // BFINAL, BTYPE 00 (stored)
+                const auto len = static_cast<std::uint16_t>(block_left);
+                const auto nlen = static_cast<std::uint16_t>(~len);
+                out += static_cast<char>(len & 0xff);
+                out += static_cast<char>(len >> 8);
+                out += static_cast<char>(nlen & 0xff);
+                out += static_cast<char>(nlen >> 8);
+            }
+            const std::size_t k = std::min(n, block_left);
+            out.append(c, k);
+            adler = adler32(adler, c, k);
+            c += k;
+            n -= k;
+            block_left -= k;
+        }
+    };
+    const char filter = 0;
+    for (std::uint32_t y = 0; y < height; ++y) {
+        raw(&filter, 1);
+        raw(pixels + static_cast<std::size_t>(y) * row, row);
+    }
+    png_impl::put_be32(out, adler);
+    const std::size_t data_len = out.size() - data_from;
+    for (int i = 0; i < 4; ++i)
+        out[idat_len_at + static_cast<std::size_t>(i)] =
+            static_cast<char>(static_cast<unsigned char>(data_len >> (24 - 8 * i)));
+    png_impl::put_be32(out, crc32_ieee(0, out.data() + crc_from, out.size() - crc_from));
+
+    png_impl::chunk(out, "IEND", {});
+    return out;
+}
+
+/// A 3x5 bitmap font for the digits 0-9 (bit 2 is the left column of each row).
+inline constexpr std::uint8_t digit_font[10][5] = {
+    {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7}, {5, 5, 7, 1, 1},
+    {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1}, {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7},
+};
+
+/// An encoded image and its size.
+struct rendered_image {
+    std::string png;
+    std::uint32_t width = 0;
+    std::uint32_t height = 0;
+};
+
+/// Renders a confusion matrix (rows: true class, columns: predicted) as an RGB PNG: one square cell per
+/// entry, shaded from white to dark blue by the count's share of its row, with the count printed in the
+/// cell when it fits. The image is at most about 1024 pixels on a side (empty for an empty matrix).
+
+inline rendered_image render_confusion_matrix(const std::vector<std::vector<std::int64_t>>& m) {
+    const std::size_t n = m.size();
+    rendered_image img;
+    if (n == 0) return img;
+    const std::size_t cell = std::max<std::size_t>(2, std::min<std::size_t>(48, 1024 / n));
+    const std::size_t border = cell >= 8 ? 1 : 0;
+    const std::size_t side = n * cell;
+    img.width = img.height = static_cast<std::uint32_t>(side);
+    std::vector<std::uint8_t> px(side * side * 3, 255);
+    for (std::size_t r = 0; r < n; ++r) {
+        std::int64_t row_sum = 0;
+        for (auto v : m[r]) row_sum += v > 0 ? v : 0;
+        for (std::size_t c = 0; c < n && c < m[r].size(); ++c) {
+            const double share = row_sum > 0 ? static_cast<double>(m[r][c]) / static_cast<double>(row_sum) : 0.0;
+            const auto shade = [&](double white, double full) {
+                return static_cast<std::uint8_t>(std::lround(white + (full - white) * share));
+            };
+            const std::uint8_t R = shade(247, 8), G = shade(251, 48), B = shade(255, 107);
+            for (std::size_t y = r * cell + border; y < (r + 1) * cell; ++y)
+                for (std::size_t x = c * cell + border; x < (c + 1) * cell; ++x) {
+                    std::uint8_t* p = &px[(y * side + x) * 3];
+                    p[0] = R;
+                    p[1] = G;
+                    p[2] = B;
+                }
+            // The count, in white on dark cells and black on light ones, scaled to fit.
+            const std::string digits = std::to_string(m[r][c]);
+            const std::size_t len = digits.size();
+            const std::size_t avail = cell > 4 ? cell - 4 : 0;
+            std::size_t scale = avail / (4 * len);  // 3 columns and a space per digit
+            scale = std::min<std::size_t>(scale, avail / 6);
+            if (scale == 0 || m[r][c] < 0) continue;
+            const std::uint8_t ink = share > 0.5 ? 255 : 0;
+            const std::size_t text_w = (4 * len - 1) * scale, text_h = 5 * scale;
+            const std::size_t x0 = c * cell + (cell - text_w) / 2, y0 = r * cell + (cell - text_h) / 2;
+            for (std::size_t d = 0; d < len; ++d) {
+                const auto& glyph = digit_font[digits[d] - '0'];
+                for (std::size_t gy = 0; gy < 5; ++gy)
+                    for (std::size_t gx = 0; gx < 3; ++gx) {
+                        if (!((glyph[gy] >> (2 - gx)) & 1)) continue;
+                        for (std::size_t sy = 0; sy < scale; ++sy)
+                            for (std::size_t sx = 0; sx < scale; ++sx) {
+                                const std::size_t x = x0 + (4 * d + gx) * scale + sx, y = y0 + gy * scale + sy;
+                                std::uint8_t* p = &px[(y * side + x) * 3];
+                                p[0] = p[1] = p[2] = ink;
+                            }
+                    }
+            }
+        }
+    }
+    img.png = png_encode(img.width, img.height, 3, px.data());
+    return img;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/png.hpp ----
+// ---- begin mltrack/detail/tensorboard_format.hpp ----
+// Why: the TensorBoard event-file format, hand-encoded (see the spec in docs/tensorboard.md): TFRecord frames
+// with masked CRC32C, Event and Summary.Value messages, the tensor forms of histograms, images, text and PR
+// curves, and the hparams plugin's protos. Fields are written in ascending field-number order with proto3
+// defaults omitted (except oneof members, which are always written), so the output is byte-identical to
+// protobuf's own serializer and golden tests can compare bytes. The sink (sinks/tensorboard.hpp) decides
+// what to write; this file only knows how. It also holds the public value types the sink's API names:
+// histogram buckets and the optional declared hparams experiment.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// ---- begin mltrack/detail/crc32c.hpp ----
+// Why: every TFRecord frame carries two masked CRC32C checksums (Castagnoli polynomial, not zlib's CRC-32).
+// Events are small, so a portable slicing-by-8 table is plenty; large payloads (images) take the CPU's own
+// instruction when it has one: SSE4.2 `crc32` on x86-64, the ARMv8 CRC extension on AArch64. The hardware
+// paths are compiled with per-function target attributes and chosen at run time, so no global -msse4.2 or
+// -march flag is needed and the header runs on any CPU of the architecture.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+#define MLTRACK_CRC32C_X86 1
+#endif
+
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
+#define MLTRACK_CRC32C_ARM 1
+// The builtins, not <arm_acle.h>: clang's header hides __crc32cd unless the whole file is built with +crc.
+#if defined(__clang__)
+#define MLTRACK_CRC32C_ARM_TARGET __attribute__((target("crc")))
+#define MLTRACK_CRC32C_ARM_U64(c, v) __builtin_arm_crc32cd(c, v)
+#define MLTRACK_CRC32C_ARM_U8(c, v) __builtin_arm_crc32cb(c, v)
+#else
+#define MLTRACK_CRC32C_ARM_TARGET __attribute__((target("+crc")))
+#define MLTRACK_CRC32C_ARM_U64(c, v) __builtin_aarch64_crc32cx(c, v)
+#define MLTRACK_CRC32C_ARM_U8(c, v) __builtin_aarch64_crc32cb(c, v)
+#endif
+#endif
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// The slicing-by-8 tables for the reflected Castagnoli polynomial 0x82F63B78, built at compile time.
+struct crc32c_tables {
+    std::uint32_t t[8][256];
+};
+
+constexpr crc32c_tables make_crc32c_tables() {
+    crc32c_tables tb{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1u) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        tb.t[0][i] = c;
+    }
+    for (std::uint32_t i = 0; i < 256; ++i)
+        for (int s = 1; s < 8; ++s) tb.t[s][i] = (tb.t[s - 1][i] >> 8) ^ tb.t[0][tb.t[s - 1][i] & 0xffu];
+    return tb;
+}
+
+inline constexpr crc32c_tables crc32c_table = make_crc32c_tables();
+
+inline std::uint32_t load_le32(const unsigned char* p) noexcept {
+    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+           static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
+inline std::uint64_t load_le64(const unsigned char* p) noexcept {
+    return static_cast<std::uint64_t>(load_le32(p)) | static_cast<std::uint64_t>(load_le32(p + 4)) << 32;
+}
+
+/// Software CRC32C over `n` bytes, continuing from the raw (un-finalized) state `state` (start: 0xFFFFFFFF).
+inline std::uint32_t crc32c_update_software(std::uint32_t state, const void* data, std::size_t n) noexcept {
+    const auto* p = static_cast<const unsigned char*>(data);
+    const auto& t = crc32c_table.t;
+    while (n >= 8) {
+        const std::uint32_t lo = load_le32(p) ^ state;
+        const std::uint32_t hi = load_le32(p + 4);
+        state = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
+                t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) state = (state >> 8) ^ t[0][(state ^ *p++) & 0xff];
+    return state;
+}
+
+#if defined(MLTRACK_CRC32C_X86)
+__attribute__((target("sse4.2"))) inline std::uint32_t crc32c_update_sse42(std::uint32_t state, const void* data,
+                                                                           std::size_t n) noexcept {
+    const auto* p = static_cast<const unsigned char*>(data);
+    std::uint64_t s = state;
+    while (n >= 8) {
+        s = _mm_crc32_u64(s, load_le64(p));
+        p += 8;
+        n -= 8;
+    }
+    auto s32 = static_cast<std::uint32_t>(s);
+    while (n--) s32 = _mm_crc32_u8(s32, *p++);
+    return s32;
+}
+
+inline bool crc32c_cpu_has_hardware() noexcept {
+    static const bool has = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("sse4.2") != 0;
+    }();
+    return has;
+}
+#elif defined(MLTRACK_CRC32C_ARM)
+MLTRACK_CRC32C_ARM_TARGET inline std::uint32_t crc32c_update_armv8(std::uint32_t state, const void* data,
+                                                                   std::size_t n) noexcept {
+    const auto* p = static_cast<const unsigned char*>(data);
+    while (n >= 8) {
+        state = MLTRACK_CRC32C_ARM_U64(state, load_le64(p));
+        p += 8;
+        n -= 8;
+    }
+    while (n--) state = MLTRACK_CRC32C_ARM_U8(state, *p++);
+    return state;
+}
+
+inline bool crc32c_cpu_has_hardware() noexcept {
+#if defined(__ARM_FEATURE_CRC32) || defined(__APPLE__)
+    return true;
+#elif defined(__linux__) && defined(AT_HWCAP)
+    static const bool has = (getauxval(AT_HWCAP) & (1ul << 7)) != 0;  // HWCAP_CRC32
+    return has;
+#else
+    return false;
+#endif
+}
+#else
+inline bool crc32c_cpu_has_hardware() noexcept { return false; }
+#endif
+
+/// Which implementation crc32c() uses on this machine: "sse4.2", "armv8-crc" or "software".
+inline const char* crc32c_implementation() noexcept {
+#if defined(MLTRACK_CRC32C_X86)
+    return crc32c_cpu_has_hardware() ? "sse4.2" : "software";
+#elif defined(MLTRACK_CRC32C_ARM)
+    return crc32c_cpu_has_hardware() ? "armv8-crc" : "software";
+#else
+    return "software";
+#endif
+}
+
+/// The hardware path when the CPU has one, else software; same contract as crc32c_update_software.
+inline std::uint32_t crc32c_update(std::uint32_t state, const void* data, std::size_t n) noexcept {
+#if defined(MLTRACK_CRC32C_X86)
+    if (crc32c_cpu_has_hardware()) return crc32c_update_sse42(state, data, n);
+#elif defined(MLTRACK_CRC32C_ARM)
+    if (crc32c_cpu_has_hardware()) return crc32c_update_armv8(state, data, n);
+#endif
+    return crc32c_update_software(state, data, n);
+}
+
+/// The standard CRC32C (init 0xFFFFFFFF, final xor 0xFFFFFFFF): crc32c("123456789") == 0xE3069283.
+inline std::uint32_t crc32c(const void* data, std::size_t n) noexcept {
+    return ~crc32c_update(0xFFFFFFFFu, data, n);
+}
+
+/// Extends a finished CRC32C over more bytes: crc32c_extend(crc32c(a), b) == crc32c(a + b).
+inline std::uint32_t crc32c_extend(std::uint32_t crc, const void* data, std::size_t n) noexcept {
+    return ~crc32c_update(~crc, data, n);
+}
+
+/// TFRecord's masking: rotate right by 15 and add a constant, so CRCs of data containing CRCs stay strong.
+constexpr std::uint32_t crc32c_mask(std::uint32_t crc) noexcept {
+    return ((crc >> 15) | (crc << 17)) + 0xA282EAD8u;
+}
+constexpr std::uint32_t crc32c_unmask(std::uint32_t masked) noexcept {
+    const std::uint32_t rot = masked - 0xA282EAD8u;
+    return (rot >> 17) | (rot << 15);
+}
+
+inline std::uint32_t masked_crc32c(const void* data, std::size_t n) noexcept { return crc32c_mask(crc32c(data, n)); }
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/crc32c.hpp ----
+// ---- begin mltrack/detail/protobuf_wire.hpp ----
+// Why: the TensorBoard sink writes protobuf without libprotobuf. These are the few wire-format primitives it
+// needs (varint, zigzag, fixed32/64, length-delimited fields, packed repeated fields), each appending to one
+// reused std::string, so encoding an event allocates nothing beyond that buffer's growth. Integers are
+// written byte by byte in little-endian order, never as native memory. Nested messages are written in place:
+// the length is patched afterwards and the body moved only when the length needs more than one byte.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+namespace pb {
+
+/// The protobuf wire types this encoder uses.
+enum class wire : std::uint32_t { varint = 0, i64 = 1, len = 2, i32 = 5 };
+
+/// Bytes a varint of v takes (1..10).
+constexpr std::size_t varint_size(std::uint64_t v) noexcept {
+    std::size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        ++n;
+    }
+    return n;
+}
+
+inline void append_varint(std::string& out, std::uint64_t v) {
+    char tmp[10];
+    std::size_t n = 0;
+    while (v >= 0x80) {
+        tmp[n++] = static_cast<char>(static_cast<unsigned char>(v | 0x80));
+        v >>= 7;
+    }
+    tmp[n++] = static_cast<char>(static_cast<unsigned char>(v));
+    out.append(tmp, n);
+}
+
+/// Writes a varint into exactly varint_size(v) bytes at p; returns the end.
+inline char* put_varint(char* p, std::uint64_t v) noexcept {
+    while (v >= 0x80) {
+        *p++ = static_cast<char>(static_cast<unsigned char>(v | 0x80));
+        v >>= 7;
+    }
+    *p++ = static_cast<char>(static_cast<unsigned char>(v));
+    return p;
+}
+
+constexpr std::uint64_t zigzag64(std::int64_t v) noexcept {
+    return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(-(static_cast<std::uint64_t>(v) >> 63));
+}
+constexpr std::uint32_t zigzag32(std::int32_t v) noexcept {
+    return (static_cast<std::uint32_t>(v) << 1) ^ static_cast<std::uint32_t>(-(static_cast<std::uint32_t>(v) >> 31));
+}
+
+inline void put_fixed32(char* p, std::uint32_t v) noexcept {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(static_cast<unsigned char>(v >> (8 * i)));
+}
+inline void put_fixed64(char* p, std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(static_cast<unsigned char>(v >> (8 * i)));
+}
+
+inline std::uint32_t float_bits(float f) noexcept {
+    std::uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    return u;
+}
+inline std::uint64_t double_bits(double d) noexcept {
+    std::uint64_t u;
+    std::memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+inline void append_fixed32(std::string& out, std::uint32_t v) {
+    char tmp[4];
+    put_fixed32(tmp, v);
+    out.append(tmp, 4);
+}
+inline void append_fixed64(std::string& out, std::uint64_t v) {
+    char tmp[8];
+    put_fixed64(tmp, v);
+    out.append(tmp, 8);
+}
+
+constexpr std::uint64_t make_key(std::uint32_t field, wire type) noexcept {
+    return (static_cast<std::uint64_t>(field) << 3) | static_cast<std::uint64_t>(type);
+}
+
+inline void append_key(std::string& out, std::uint32_t field, wire type) { append_varint(out, make_key(field, type)); }
+
+// ---- scalar fields (always written: callers skip proto3 defaults themselves where that is allowed)
+
+/// int32, int64, uint32, uint64, enum: a negative value takes 10 bytes (sign-extended to 64 bits).
+inline void field_int(std::string& out, std::uint32_t field, std::int64_t v) {
+    append_key(out, field, wire::varint);
+    append_varint(out, static_cast<std::uint64_t>(v));
+}
+inline void field_uint(std::string& out, std::uint32_t field, std::uint64_t v) {
+    append_key(out, field, wire::varint);
+    append_varint(out, v);
+}
+/// sint32 / sint64 (zigzag).
+inline void field_sint(std::string& out, std::uint32_t field, std::int64_t v) {
+    append_key(out, field, wire::varint);
+    append_varint(out, zigzag64(v));
+}
+inline void field_bool(std::string& out, std::uint32_t field, bool v) {
+    append_key(out, field, wire::varint);
+    out += static_cast<char>(v ? 1 : 0);
+}
+inline void field_float(std::string& out, std::uint32_t field, float v) {
+    append_key(out, field, wire::i32);
+    append_fixed32(out, float_bits(v));
+}
+inline void field_double(std::string& out, std::uint32_t field, double v) {
+    append_key(out, field, wire::i64);
+    append_fixed64(out, double_bits(v));
+}
+inline void field_fixed32(std::string& out, std::uint32_t field, std::uint32_t v) {
+    append_key(out, field, wire::i32);
+    append_fixed32(out, v);
+}
+inline void field_fixed64(std::string& out, std::uint32_t field, std::uint64_t v) {
+    append_key(out, field, wire::i64);
+    append_fixed64(out, v);
+}
+/// string / bytes / an already-serialized message.
+inline void field_bytes(std::string& out, std::uint32_t field, std::string_view v) {
+    append_key(out, field, wire::len);
+    append_varint(out, v.size());
+    out.append(v.data(), v.size());
+}
+
+// ---- packed repeated fields
+
+inline void field_packed_float(std::string& out, std::uint32_t field, const float* v, std::size_t n) {
+    append_key(out, field, wire::len);
+    append_varint(out, 4 * n);
+    const std::size_t at = out.size();
+    out.resize(at + 4 * n);
+    for (std::size_t i = 0; i < n; ++i) put_fixed32(&out[at + 4 * i], float_bits(v[i]));
+}
+inline void field_packed_double(std::string& out, std::uint32_t field, const double* v, std::size_t n) {
+    append_key(out, field, wire::len);
+    append_varint(out, 8 * n);
+    const std::size_t at = out.size();
+    out.resize(at + 8 * n);
+    for (std::size_t i = 0; i < n; ++i) put_fixed64(&out[at + 8 * i], double_bits(v[i]));
+}
+/// Packed int32/int64/uint32/uint64/enum/bool values (negative ones take 10 bytes each).
+template <class Int>
+void field_packed_varint(std::string& out, std::uint32_t field, const Int* v, std::size_t n) {
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) bytes += varint_size(static_cast<std::uint64_t>(v[i]));
+    append_key(out, field, wire::len);
+    append_varint(out, bytes);
+    for (std::size_t i = 0; i < n; ++i) append_varint(out, static_cast<std::uint64_t>(v[i]));
+}
+/// Packed sint32/sint64 values (zigzag).
+inline void field_packed_sint(std::string& out, std::uint32_t field, const std::int64_t* v, std::size_t n) {
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) bytes += varint_size(zigzag64(v[i]));
+    append_key(out, field, wire::len);
+    append_varint(out, bytes);
+    for (std::size_t i = 0; i < n; ++i) append_varint(out, zigzag64(v[i]));
+}
+
+// ---- nested messages written in place
+
+/// Opens a length-delimited field whose body the caller appends next; end() patches the length. One byte
+/// is reserved for the length, so bodies under 128 bytes are never moved.
+///
+///   auto m = pb::nested::begin(buf, 5);  ... append the body ...  m.end(buf);
+class nested {
+public:
+    static nested begin(std::string& out, std::uint32_t field) {
+        append_key(out, field, wire::len);
+        out += '\0';
+        return nested(out.size());
+    }
+    /// Patches the length; returns the body's size.
+    std::size_t end(std::string& out) const {
+        const std::size_t body = out.size() - start_;
+        const std::size_t n = varint_size(body);
+        if (n > 1) {
+            out.insert(start_, n - 1, '\0');  // moves the body right; rare (bodies of 128 bytes or more)
+        }
+        put_varint(&out[start_ - 1], body);
+        return body;
+    }
+
+private:
+    explicit nested(std::size_t start) : start_(start) {}
+    std::size_t start_;  ///< offset of the body (the length byte is just before it)
+};
+
+}  // namespace pb
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/protobuf_wire.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+
+// ---------------------------------------------------------------------------------------------------------
+// Public value types
+
+/// One histogram bucket as TensorBoard stores it: [left, right] edges and a count.
+struct histogram_bucket {
+    double left = 0.0;
+    double right = 0.0;
+    double count = 0.0;
+};
+
+/// Buckets `n` values the way TensorBoard's own `tf.summary.histogram` does: `bucket_count` equal-width
+/// buckets from the minimum to the maximum (the maximum falls into the last one). When every value is the
+/// same, each bucket is [v, v] and the last holds all of them; with no values, every field is 0.
+/// NaN and infinite values are skipped (TensorBoard cannot draw them); bucket_count 0 means 1.
+inline std::vector<histogram_bucket> tensorboard_histogram(const double* values, std::size_t n,
+                                                           std::size_t bucket_count = 30) {
+    if (bucket_count == 0) bucket_count = 1;
+    std::vector<histogram_bucket> out(bucket_count);
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    std::size_t finite = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(values[i])) continue;
+        lo = std::min(lo, values[i]);
+        hi = std::max(hi, values[i]);
+        ++finite;
+    }
+    if (finite == 0) return out;
+    if (hi == lo) {
+        // One distinct value: TensorBoard's single-value form.
+        for (auto& b : out) b.left = b.right = lo;
+        out.back().count = static_cast<double>(finite);
+        return out;
+    }
+    double width = (hi - lo) / static_cast<double>(bucket_count);
+    if (!std::isfinite(width)) width = hi / static_cast<double>(bucket_count) - lo / static_cast<double>(bucket_count);
+    for (std::size_t i = 0; i < bucket_count; ++i) {
+        out[i].left = lo + width * static_cast<double>(i);
+        out[i].right = i + 1 == bucket_count ? hi : lo + width * static_cast<double>(i + 1);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(values[i])) continue;
+        double k = std::floor((values[i] - lo) / width);
+        if (!(k >= 0)) k = 0;
+        auto idx = k >= static_cast<double>(bucket_count) ? bucket_count - 1 : static_cast<std::size_t>(k);
+        out[idx].count += 1.0;
+    }
+    return out;
+}
+
+inline std::vector<histogram_bucket> tensorboard_histogram(const std::vector<double>& values,
+                                                           std::size_t bucket_count = 30) {
+    return tensorboard_histogram(values.data(), values.size(), bucket_count);
+}
+
+inline std::vector<histogram_bucket> tensorboard_histogram(const std::vector<float>& values,
+                                                           std::size_t bucket_count = 30) {
+    std::vector<double> d(values.begin(), values.end());
+    return tensorboard_histogram(d.data(), d.size(), bucket_count);
+}
+
+/// The hparams plugin's value types (its DataType enum).
+enum class tensorboard_hparam_type : std::uint8_t { unset = 0, string = 1, boolean = 2, float64 = 3 };
+
+/// A declared hyperparameter: its type and domain (an interval, or a list of discrete values).
+struct tensorboard_hparam {
+    std::string name;
+    tensorboard_hparam_type type = tensorboard_hparam_type::unset;
+    std::optional<std::pair<double, double>> interval;  ///< [min, max]; takes precedence over `values`
+    std::vector<param_value> values;                    ///< a discrete domain
+    std::string display_name;
+    std::string description;
+};
+
+/// The hparams plugin's dataset types.
+enum class tensorboard_dataset : std::uint8_t { unknown = 0, training = 1, validation = 2 };
+
+/// A declared metric column of the HParams dashboard: a scalar tag, read from run `<session>/<group>`
+/// (group "" is the run itself).
+struct tensorboard_metric {
+    std::string tag;
+    std::string group;
+    std::string display_name;
+    std::string description;
+    tensorboard_dataset dataset = tensorboard_dataset::unknown;
+};
+
+/// A declared hparams experiment. Without one TensorBoard infers the columns from every run (recommended);
+/// declare one to fix the columns, their order and domains.
+struct tensorboard_experiment {
+    std::string name;
+    std::string description;
+    std::string user;
+    double time_created_secs = 0.0;
+    std::vector<tensorboard_hparam> hparams;
+    std::vector<tensorboard_metric> metrics;
+};
+
+namespace detail {
+namespace tb {
+
+// ---------------------------------------------------------------------------------------------------------
+// Framing
+
+/// The TFRecord header is 12 bytes (u64le length, u32le masked CRC32C of the length), the footer 4.
+inline constexpr std::size_t record_overhead = 16;
+
+/// Opens a frame: reserves the header; the payload follows. Returns the frame's offset.
+inline std::size_t begin_record(std::string& buf) {
+    const std::size_t at = buf.size();
+    buf.append(12, '\0');
+    return at;
+}
+
+/// Closes the frame opened at `at`: fills in the length and its CRC, appends the payload's CRC.
+inline void end_record(std::string& buf, std::size_t at) {
+    const std::uint64_t len = buf.size() - at - 12;
+    pb::put_fixed64(&buf[at], len);
+    pb::put_fixed32(&buf[at + 8], masked_crc32c(&buf[at], 8));
+    pb::append_fixed32(buf, masked_crc32c(buf.data() + at + 12, static_cast<std::size_t>(len)));
+}
+
+/// Wall time in seconds from nanoseconds, exact to the microsecond (seconds and fraction kept apart).
+inline double wall_seconds(std::int64_t ns) noexcept {
+    std::int64_t s = ns / 1000000000;
+    std::int64_t r = ns % 1000000000;
+    if (r < 0) {
+        r += 1000000000;
+        --s;
+    }
+    return static_cast<double>(s) + static_cast<double>(r) / 1e9;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Event (event.proto): wall_time 1 (double), step 2 (int64), file_version 3, summary 5, session_log 7,
+// source_metadata 10.
+
+inline void event_head(std::string& buf, double wall_time, std::int64_t step) {
+    pb::field_double(buf, 1, wall_time);
+    if (step != 0) pb::field_int(buf, 2, step);
+}
+
+/// Record 0 of every file: file_version "brain.Event:2" and, when `writer` is not empty, source_metadata.
+inline void file_version_record(std::string& buf, double wall_time, std::string_view writer) {
+    const auto at = begin_record(buf);
+    event_head(buf, wall_time, 0);
+    pb::field_bytes(buf, 3, "brain.Event:2");
+    if (!writer.empty()) {
+        auto m = pb::nested::begin(buf, 10);
+        pb::field_bytes(buf, 1, writer.substr(0, 128));
+        m.end(buf);
+    }
+    end_record(buf, at);
+}
+
+/// SessionLog{status: START} at `step`: tells the Python reader to drop older points with step >= it.
+inline void session_start_record(std::string& buf, double wall_time, std::int64_t step) {
+    const auto at = begin_record(buf);
+    event_head(buf, wall_time, step);
+    buf.append("\x3a\x02\x08\x01", 4);
+    end_record(buf, at);
+}
+
+/// An Event holding one Summary, whose values the caller appends between begin and end.
+struct summary_event {
+    std::size_t record;
+    pb::nested summary;
+};
+
+inline summary_event begin_summary(std::string& buf, double wall_time, std::int64_t step) {
+    const auto at = begin_record(buf);
+    event_head(buf, wall_time, step);
+    return summary_event{at, pb::nested::begin(buf, 5)};
+}
+
+inline void end_summary(std::string& buf, const summary_event& e) {
+    e.summary.end(buf);
+    end_record(buf, e.record);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Summary.Value (summary.proto): tag 1, simple_value 2 (float), tensor 8, metadata 9.
+
+/// `0a <len> tag`: the encoded start of a Summary.Value body, cached per metric by the sink.
+inline std::string encode_tag(std::string_view tag) {
+    std::string s;
+    pb::field_bytes(s, 1, tag);
+    return s;
+}
+
+/// A scalar as `simple_value` (always written, also for 0.0), from a pre-encoded tag.
+inline void value_simple_encoded(std::string& buf, std::string_view encoded_tag, float v) {
+    buf += '\x0a';
+    pb::append_varint(buf, encoded_tag.size() + 5);
+    buf.append(encoded_tag.data(), encoded_tag.size());
+    buf += '\x15';
+    pb::append_fixed32(buf, pb::float_bits(v));
+}
+
+inline void value_simple(std::string& buf, std::string_view tag, float v) {
+    auto val = pb::nested::begin(buf, 1);
+    pb::field_bytes(buf, 1, tag);
+    pb::field_float(buf, 2, v);
+    val.end(buf);
+}
+
+/// SummaryMetadata (field 9 of Summary.Value): plugin_data{plugin_name, content}.
+inline void value_metadata(std::string& buf, std::string_view plugin, std::string_view content) {
+    auto m = pb::nested::begin(buf, 9);
+    auto pd = pb::nested::begin(buf, 1);
+    pb::field_bytes(buf, 1, plugin);
+    if (!content.empty()) pb::field_bytes(buf, 2, content);
+    pd.end(buf);
+    m.end(buf);
+}
+
+// TensorProto (tensor.proto): dtype 1, tensor_shape 2, tensor_content 4, string_val 8.
+enum dtype : std::int64_t { dt_float = 1, dt_double = 2, dt_string = 7 };
+
+/// TensorShapeProto{dim 2: Dim{size 1}} as field 2 of a TensorProto. An empty list is rank 0 (`12 00`).
+inline void tensor_shape(std::string& buf, std::initializer_list<std::int64_t> dims) {
+    auto s = pb::nested::begin(buf, 2);
+    for (auto d : dims) {
+        auto dim = pb::nested::begin(buf, 2);
+        if (d != 0) pb::field_int(buf, 1, d);
+        dim.end(buf);
+    }
+    s.end(buf);
+}
+
+/// A DT_STRING tensor value (string_val, one field per element, as TensorBoard requires).
+template <class Strings>
+void value_string_tensor(std::string& buf, std::string_view tag, std::initializer_list<std::int64_t> dims,
+                         const Strings& strings, std::string_view plugin, std::string_view content,
+                         bool with_metadata) {
+    auto val = pb::nested::begin(buf, 1);
+    pb::field_bytes(buf, 1, tag);
+    auto t = pb::nested::begin(buf, 8);
+    pb::field_int(buf, 1, dt_string);
+    tensor_shape(buf, dims);
+    for (const auto& s : strings) pb::field_bytes(buf, 8, std::string_view(s));
+    t.end(buf);
+    if (with_metadata) value_metadata(buf, plugin, content);
+    val.end(buf);
+}
+
+/// A numeric tensor value, raw little-endian `tensor_content` (DT_DOUBLE or DT_FLOAT).
+template <class T>
+void value_numeric_tensor(std::string& buf, std::string_view tag, std::initializer_list<std::int64_t> dims,
+                          const T* v, std::size_t n, std::string_view plugin, std::string_view content,
+                          bool with_metadata) {
+    static_assert(std::is_same_v<T, double> || std::is_same_v<T, float>, "DT_DOUBLE or DT_FLOAT");
+    auto val = pb::nested::begin(buf, 1);
+    pb::field_bytes(buf, 1, tag);
+    auto t = pb::nested::begin(buf, 8);
+    pb::field_int(buf, 1, std::is_same_v<T, double> ? dt_double : dt_float);
+    tensor_shape(buf, dims);
+    if (n > 0) {
+        pb::append_key(buf, 4, pb::wire::len);
+        pb::append_varint(buf, n * sizeof(T));
+        const std::size_t at = buf.size();
+        buf.resize(at + n * sizeof(T));
+        for (std::size_t i = 0; i < n; ++i) {
+            if constexpr (std::is_same_v<T, double>)
+                pb::put_fixed64(&buf[at + 8 * i], pb::double_bits(v[i]));
+            else
+                pb::put_fixed32(&buf[at + 4 * i], pb::float_bits(v[i]));
+        }
+    }
+    t.end(buf);
+    if (with_metadata) value_metadata(buf, plugin, content);
+    val.end(buf);
+}
+
+/// A histogram: DT_DOUBLE [k, 3] rows (left, right, count), plugin "histograms".
+inline void value_histogram(std::string& buf, std::string_view tag, const std::vector<histogram_bucket>& b,
+                            bool with_metadata) {
+    std::vector<double> flat;
+    flat.reserve(b.size() * 3);
+    for (const auto& x : b) {
+        flat.push_back(x.left);
+        flat.push_back(x.right);
+        flat.push_back(x.count);
+    }
+    value_numeric_tensor(buf, tag, {static_cast<std::int64_t>(b.size()), 3}, flat.data(), flat.size(),
+                         "histograms", {}, with_metadata);
+}
+
+/// Images: DT_STRING [2 + N] = ["<width>", "<height>", png...], plugin "images".
+inline void value_image(std::string& buf, std::string_view tag, std::string_view png, std::uint32_t width,
+                        std::uint32_t height, bool with_metadata) {
+    const std::string w = std::to_string(width), h = std::to_string(height);
+    const std::string_view parts[3] = {w, h, png};
+    value_string_tensor(buf, tag, {3}, parts, "images", {}, with_metadata);
+}
+
+/// Text (markdown): DT_STRING rank 0, plugin "text".
+inline void value_text(std::string& buf, std::string_view tag, std::string_view text, bool with_metadata) {
+    const std::string_view parts[1] = {text};
+    value_string_tensor(buf, tag, {}, parts, "text", {}, with_metadata);
+}
+
+/// A table of text: DT_STRING [rows, cols], row-major, plugin "text" (TensorBoard draws it as a table).
+inline void value_text_table(std::string& buf, std::string_view tag, const std::vector<std::string>& cells,
+                             std::size_t rows, std::size_t cols, bool with_metadata) {
+    value_string_tensor(buf, tag, {static_cast<std::int64_t>(rows), static_cast<std::int64_t>(cols)}, cells,
+                        "text", {}, with_metadata);
+}
+
+/// One point of a PR curve, at one threshold (columns ordered by increasing threshold).
+struct pr_point {
+    double tp = 0, fp = 0, tn = 0, fn = 0;
+};
+
+/// A PR curve: DT_FLOAT [6, N] rows TP, FP, TN, FN, precision, recall; plugin "pr_curves" with
+/// PrCurvePluginData{num_thresholds: N}. Precision and recall as TensorBoard computes them.
+inline void value_pr_curve(std::string& buf, std::string_view tag, const std::vector<pr_point>& pts,
+                           bool with_metadata) {
+    const std::size_t n = pts.size();
+    std::vector<float> m(6 * n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& p = pts[i];
+        m[0 * n + i] = static_cast<float>(p.tp);
+        m[1 * n + i] = static_cast<float>(p.fp);
+        m[2 * n + i] = static_cast<float>(p.tn);
+        m[3 * n + i] = static_cast<float>(p.fn);
+        m[4 * n + i] = static_cast<float>(p.tp / std::max(1e-7, p.tp + p.fp));
+        m[5 * n + i] = static_cast<float>(p.tp / std::max(1e-7, p.tp + p.fn));
+    }
+    std::string content;
+    pb::field_uint(content, 2, n);  // num_thresholds (version 0 omitted)
+    value_numeric_tensor(buf, tag, {6, static_cast<std::int64_t>(n)}, m.data(), m.size(), "pr_curves", content,
+                         with_metadata);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// hparams (plugins/hparams/plugin_data.proto, api.proto; google/protobuf/struct.proto)
+
+/// google.protobuf.Value for a param: numbers (ints too) as number_value, bools, strings.
+inline void struct_value(std::string& buf, const param_value& v) {
+    if (v.is_bool()) pb::field_bool(buf, 4, v.as_bool());
+    else if (v.is_string()) pb::field_bytes(buf, 3, v.as_string());
+    else pb::field_double(buf, 2, v.as_double());
+}
+
+/// HParamsPluginData{session_start_info 3: SessionStartInfo{hparams 1 (map, sorted by key), group_name 4,
+/// start_time_secs 5}}.
+inline std::string hparams_session_start(const std::map<std::string, param_value>& params,
+                                         std::string_view group_name, double start_time_secs) {
+    std::string out;
+    auto info = pb::nested::begin(out, 3);
+    for (const auto& kv : params) {
+        auto entry = pb::nested::begin(out, 1);
+        pb::field_bytes(out, 1, kv.first);
+        auto value = pb::nested::begin(out, 2);
+        struct_value(out, kv.second);
+        value.end(out);
+        entry.end(out);
+    }
+    if (!group_name.empty()) pb::field_bytes(out, 4, group_name);
+    if (start_time_secs != 0.0) pb::field_double(out, 5, start_time_secs);
+    info.end(out);
+    return out;
+}
+
+/// The hparams Status enum, from a run's state.
+enum class session_status : std::int64_t { unknown = 0, success = 1, failure = 2, running = 3 };
+
+inline session_status status_of(run_state s) noexcept {
+    switch (s) {
+        case run_state::complete: return session_status::success;
+        case run_state::failed: return session_status::failure;
+        case run_state::cancelled: return session_status::failure;
+        case run_state::running: return session_status::running;
+    }
+    return session_status::unknown;
+}
+
+/// HParamsPluginData{session_end_info 4: SessionEndInfo{status 1, end_time_secs 2}}.
+inline std::string hparams_session_end(session_status status, double end_time_secs) {
+    std::string out;
+    auto info = pb::nested::begin(out, 4);
+    if (status != session_status::unknown) pb::field_int(out, 1, static_cast<std::int64_t>(status));
+    if (end_time_secs != 0.0) pb::field_double(out, 2, end_time_secs);
+    info.end(out);
+    return out;
+}
+
+/// HParamsPluginData{experiment 2: Experiment{description 1, user 2, time_created_secs 3, hparam_infos 4,
+/// metric_infos 5, name 6}}.
+inline std::string hparams_experiment(const tensorboard_experiment& x) {
+    std::string out;
+    auto exp = pb::nested::begin(out, 2);
+    if (!x.description.empty()) pb::field_bytes(out, 1, x.description);
+    if (!x.user.empty()) pb::field_bytes(out, 2, x.user);
+    if (x.time_created_secs != 0.0) pb::field_double(out, 3, x.time_created_secs);
+    for (const auto& h : x.hparams) {
+        auto hi = pb::nested::begin(out, 4);
+        pb::field_bytes(out, 1, h.name);
+        if (!h.display_name.empty()) pb::field_bytes(out, 2, h.display_name);
+        if (!h.description.empty()) pb::field_bytes(out, 3, h.description);
+        if (h.type != tensorboard_hparam_type::unset) pb::field_int(out, 4, static_cast<std::int64_t>(h.type));
+        if (h.interval) {
+            auto iv = pb::nested::begin(out, 6);
+            if (h.interval->first != 0.0) pb::field_double(out, 1, h.interval->first);
+            if (h.interval->second != 0.0) pb::field_double(out, 2, h.interval->second);
+            iv.end(out);
+        } else if (!h.values.empty()) {
+            auto list = pb::nested::begin(out, 5);
+            for (const auto& v : h.values) {
+                auto value = pb::nested::begin(out, 1);
+                struct_value(out, v);
+                value.end(out);
+            }
+            list.end(out);
+        }
+        hi.end(out);
+    }
+    for (const auto& m : x.metrics) {
+        auto mi = pb::nested::begin(out, 5);
+        auto name = pb::nested::begin(out, 1);
+        if (!m.group.empty()) pb::field_bytes(out, 1, m.group);
+        if (!m.tag.empty()) pb::field_bytes(out, 2, m.tag);
+        name.end(out);
+        if (!m.display_name.empty()) pb::field_bytes(out, 3, m.display_name);
+        if (!m.description.empty()) pb::field_bytes(out, 4, m.description);
+        if (m.dataset != tensorboard_dataset::unknown) pb::field_int(out, 5, static_cast<std::int64_t>(m.dataset));
+        mi.end(out);
+    }
+    if (!x.name.empty()) pb::field_bytes(out, 6, x.name);
+    exp.end(out);
+    return out;
+}
+
+/// An hparams Summary.Value: the tag, TensorBoard's null tensor {DT_FLOAT, shape [0]}, and the metadata
+/// whose content is the HParamsPluginData.
+inline void value_hparams(std::string& buf, std::string_view tag, std::string_view content) {
+    auto val = pb::nested::begin(buf, 1);
+    pb::field_bytes(buf, 1, tag);
+    buf.append("\x42\x06\x08\x01\x12\x02\x12\x00", 8);
+    value_metadata(buf, "hparams", content);
+    val.end(buf);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Markdown helpers for the text dashboard
+
+/// A table cell: '|' escaped, line breaks turned into spaces.
+inline std::string markdown_cell(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        if (c == '|') out += "\\|";
+        else if (c == '\n' || c == '\r') out += ' ';
+        else out += c;
+    }
+    return out;
+}
+
+}  // namespace tb
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/tensorboard_format.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace sinks {
+
+struct tensorboard_options {
+    std::string writer = "mltrack " MLTRACK_VERSION_STRING;  ///< source_metadata.writer in record 0 ("" omits it)
+    std::string hostname;                ///< the <host> part of file names; default: gethostname()
+    bool fsync = false;                  ///< fdatasync after every flush (survives power loss, costs latency)
+    std::size_t buffer_bytes = 1u << 16; ///< a run's buffer is written out when it grows past this
+    bool params_text = true;             ///< params also as a markdown table in the text dashboard ("params")
+    bool confusion_matrix_image = true;  ///< classification metrics: the matrix as a PNG image
+    bool pr_curves = true;               ///< classification metrics: a PR curve (binary case, see docs)
+    bool run_text = true;                ///< run metadata, artifacts and executions as text
+    /// A declared hparams experiment, written once per experiment folder (<logdir>/<experiment>/). Leave it
+    /// empty to let TensorBoard infer the HParams columns from the runs (recommended).
+    std::optional<tensorboard_experiment> experiment;
+};
+
+class tensorboard {
+public:
+    explicit tensorboard(std::filesystem::path logdir, tensorboard_options options = {})
+        : logdir_(std::move(logdir)), options_(std::move(options)) {
+        if (options_.hostname.empty()) {
+            char host[256] = {};
+            if (::gethostname(host, sizeof host - 1) == 0) options_.hostname = host;
+        }
+        options_.hostname = sanitize_host(options_.hostname);
+    }
+
+    tensorboard(tensorboard&&) noexcept = default;
+    tensorboard& operator=(tensorboard&&) noexcept = default;
+    tensorboard(const tensorboard&) = delete;
+    tensorboard& operator=(const tensorboard&) = delete;
+    ~tensorboard() {
+        try { close(); } catch (...) {}
+    }
+
+    std::string_view name() const { return "tensorboard"; }
+    const std::filesystem::path& logdir() const noexcept { return logdir_; }
+
+    /// The folder of a run: <logdir>/<experiment>/<run> (names are validated, so it stays under logdir).
+    static std::filesystem::path run_dir(const std::filesystem::path& logdir, std::string_view experiment,
+                                         std::string_view run) {
+        validate_name("experiment name", experiment);
+        validate_name("run name", run);
+        return logdir / std::string(experiment) / std::string(run);
+    }
+
+    /// Whether the run's folder already holds event files.
+    bool exists(const run_info& run) const { return has_event_file(run_dir(logdir_, run.experiment, run.name)); }
+
+    void write(const batch& b) {
+        std::string errors;
+        for (std::size_t i = 0; i < b.size();) {
+            std::size_t used = 1;
+            try {
+                used = write_at(b, i);
+            } catch (const std::exception& ex) {
+                if (!errors.empty()) errors += "; ";
+                errors += ex.what();
+            }
+            i += used;
+        }
+        if (!errors.empty()) throw std::runtime_error(errors);
+    }
+
+    void flush() {
+        std::string errors;
+        for (auto& kv : files_) {
+            try {
+                settle(*kv.second);
+                flush_file(*kv.second, true);
+            } catch (const std::exception& ex) {
+                if (!errors.empty()) errors += "; ";
+                errors += ex.what();
+            }
+        }
+        if (!errors.empty()) throw std::runtime_error(errors);
+    }
+
+    /// Writes what is buffered and closes every file. Runs that did not end get no session_end_info
+    /// (TensorBoard shows their status as unknown, as after a crash).
+    void close() {
+        std::string errors;
+        for (auto& kv : files_) {
+            try {
+                settle(*kv.second);
+                flush_file(*kv.second, true);
+            } catch (const std::exception& ex) {
+                if (!errors.empty()) errors += "; ";
+                errors += ex.what();
+            }
+            close_fd(*kv.second);
+        }
+        files_.clear();
+        last_ = nullptr;
+        if (!errors.empty()) throw std::runtime_error(errors);
+    }
+
+    // ---- direct writes: summaries that have no record kind yet. They need the run to be open in this sink
+    // (a run_start/run_resume event written, no run_end yet), so they are for code that drives the sink
+    // itself (replay, tools, tests); through a tracker they arrive with their record kinds.
+
+    /// A histogram (see mltrack::tensorboard_histogram) at `step`.
+    void write_histogram(std::uint32_t run_id, std::string_view tag, const std::vector<histogram_bucket>& buckets,
+                         std::int64_t step, std::int64_t time_ns) {
+        run_file& f = require_run(run_id);
+        direct(f, step, time_ns, [&](std::string& buf, bool meta) { detail::tb::value_histogram(buf, tag, buckets, meta); }, tag);
+    }
+
+    /// An image (PNG, JPEG, GIF or BMP bytes) at `step`.
+    void write_image(std::uint32_t run_id, std::string_view tag, std::string_view encoded, std::uint32_t width,
+                     std::uint32_t height, std::int64_t step, std::int64_t time_ns) {
+        run_file& f = require_run(run_id);
+        direct(f, step, time_ns,
+               [&](std::string& buf, bool meta) { detail::tb::value_image(buf, tag, encoded, width, height, meta); }, tag);
+    }
+
+    /// Markdown text at `step`.
+    void write_text(std::uint32_t run_id, std::string_view tag, std::string_view markdown, std::int64_t step,
+                    std::int64_t time_ns) {
+        run_file& f = require_run(run_id);
+        direct(f, step, time_ns, [&](std::string& buf, bool meta) { detail::tb::value_text(buf, tag, markdown, meta); }, tag);
+    }
+
+    // ---- inspection
+
+    /// The event file a run currently writes (empty when the run is not open here).
+    std::filesystem::path current_file(std::uint32_t run_id) const {
+        auto it = files_.find(run_id);
+        return it == files_.end() ? std::filesystem::path() : it->second->path;
+    }
+
+    /// Records that could not be written (disk full, folder removed...), over the sink's life.
+    std::uint64_t records_lost() const noexcept { return records_lost_; }
+
+private:
+    struct tag_entry {
+        const metric_info* info = nullptr;
+        std::string encoded;  ///< `0a <len> tag`
+    };
+
+    struct run_file {
+        int fd = -1;
+        std::filesystem::path dir;
+        std::filesystem::path path;
+        std::string buf;
+        std::size_t buffered_records = 0;
+        std::uint64_t committed = 0;  ///< file size after the last complete write
+        std::uint64_t generation = 0; ///< bumped whenever the buffer is emptied
+        bool broken = false;          ///< a failed write could not be cut back: the next write starts a new file
+
+        std::string experiment;
+        std::string name;
+        std::int64_t start_time_ns = 0;
+        std::int64_t last_time_ns = 0; ///< wall time of the latest event, for records written on flush
+        std::string group;             ///< hparams group_name (run metadata "group")
+        bool started = false;          ///< SessionLog START written to the current file
+        bool any_step = false;
+        std::int64_t last_step = 0;    ///< the largest step seen in this opening
+        std::vector<tag_entry> tags;   ///< by metric id
+        /// The last metric Event in the buffer, which later points with its step and wall time extend
+        /// (log_time_series values share one Event even when they arrive in separate batches).
+        struct {
+            std::size_t record = 0, len_at = 0, values_at = 0, end = 0;
+            std::uint64_t generation = ~0ull;
+            std::int64_t step = 0, time_ns = 0;
+        } open_event;
+        std::unordered_set<std::string> described;  ///< tensor tags whose metadata is in the current file
+
+        std::map<std::string, param_value> params;  ///< latest value per key
+        bool params_dirty = false;     ///< params arrived since the last table
+        bool hparams_written = false;  ///< session_start_info written in this opening
+        bool force_hparams = true;     ///< write it even without params (fresh runs; a resumed run keeps
+                                       ///< the first opening's, since TensorBoard uses the first per folder)
+    };
+
+    // ------------------------------------------------------------------ events
+
+    /// Writes the event at b[i] (and following metric points that share its run, step and wall time, as one
+    /// Event); returns how many events it used.
+    std::size_t write_at(const batch& b, std::size_t i) {
+        const event& e = b[i];
+        if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) {
+            open_run(*e.run, e.kind == record_kind::run_resume || e.run->resumed, e.time_ns);
+            return 1;
+        }
+        run_file* fp = find(e.run->id);
+        if (!fp) return 1;  // the run could not be opened; that error was reported then
+        run_file& f = *fp;
+        f.last_time_ns = e.time_ns;
+        if (e.kind == record_kind::run_end) {
+            settle(f, true);
+            on_run_end(f, e);
+            return 1;
+        }
+        std::size_t used = 1;
+        const std::size_t mark = f.buf.size();
+        const std::size_t records = f.buffered_records;
+        try {
+            if (e.kind != record_kind::params && (f.params_dirty || (!f.hparams_written && f.force_hparams)))
+                settle(f, true);
+            switch (e.kind) {
+                case record_kind::metric: used = write_points(f, b, i); break;
+                case record_kind::params: on_params(f, *e.payload); break;
+                case record_kind::summary: on_summary(f, e); break;
+                case record_kind::classification: on_classification(f, e); break;
+                case record_kind::artifact: on_artifact(f, e); break;
+                case record_kind::execution: on_execution(f, e); break;
+                default: break;
+            }
+        } catch (...) {
+            // Never leave half a record in the buffer.
+            f.buf.resize(mark);
+            f.buffered_records = records;
+            throw;
+        }
+        maybe_write_out(f);
+        return used;
+    }
+
+    std::size_t write_points(run_file& f, const batch& b, std::size_t i) {
+        const event& first = b[i];
+        if (!f.started) start_session(f, first.step, first.time_ns);
+        // Everything that can throw (tag encoding, buffer growth) happens before the buffer is touched, so
+        // an extended Event is never left without its footer.
+        std::size_t n = 0, bytes = 64;
+        for (; i + n < b.size(); ++n) {
+            const event& e = b[i + n];
+            if (n > 0 && (e.kind != record_kind::metric || e.run != first.run || e.step != first.step ||
+                          e.time_ns != first.time_ns))
+                break;
+            bytes += encoded_tag(f, *e.metric).size() + 16;
+        }
+        f.buf.reserve(f.buf.size() + bytes);
+        note_step(f, first.step);
+        auto& open = f.open_event;
+        const bool extend = open.generation == f.generation && open.end == f.buf.size() &&
+                            open.step == first.step && open.time_ns == first.time_ns;
+        if (extend) {
+            f.buf.resize(f.buf.size() - 4);  // the footer (CRC) is recomputed below
+        } else {
+            open.record = detail::tb::begin_record(f.buf);
+            detail::tb::event_head(f.buf, detail::tb::wall_seconds(first.time_ns), first.step);
+            f.buf += '\x2a';  // Event.summary
+            open.len_at = f.buf.size();
+            f.buf += '\0';
+            open.values_at = f.buf.size();
+            ++f.buffered_records;
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+            const event& e = b[i + k];
+            detail::tb::value_simple_encoded(f.buf, f.tags[e.metric->id].encoded, static_cast<float>(e.value));
+        }
+        // The Summary's length: one byte until 128 bytes of values, then the values move right.
+        const std::size_t body = f.buf.size() - open.values_at;
+        const std::size_t have = open.values_at - open.len_at, need = detail::pb::varint_size(body);
+        if (need > have) {
+            f.buf.insert(open.values_at, need - have, '\0');
+            open.values_at = open.len_at + need;
+        }
+        detail::pb::put_varint(&f.buf[open.len_at], body);
+        detail::tb::end_record(f.buf, open.record);
+        open.end = f.buf.size();
+        open.generation = f.generation;
+        open.step = first.step;
+        open.time_ns = first.time_ns;
+        return n;
+    }
+
+    const std::string& encoded_tag(run_file& f, const metric_info& m) {
+        if (m.id >= f.tags.size()) f.tags.resize(static_cast<std::size_t>(m.id) + 1);
+        tag_entry& t = f.tags[m.id];
+        if (t.info != &m) {
+            t.info = &m;
+            t.encoded = detail::tb::encode_tag(m.name);
+        }
+        return t.encoded;
+    }
+
+    void note_step(run_file& f, std::int64_t step) {
+        if (!f.any_step || step > f.last_step) f.last_step = step;
+        f.any_step = true;
+    }
+
+    /// The step for records that have none: the last step seen in this opening, or 0.
+    static std::int64_t current_step(const run_file& f) { return f.any_step ? f.last_step : 0; }
+
+    void on_params(run_file& f, const record& r) {
+        for (const auto& kv : r.get_params()) f.params[kv.first] = kv.second;
+        f.params_dirty = true;
+    }
+
+    /// Writes what params left pending: session_start_info (once per opening; TensorBoard keeps the first
+    /// per run folder) and the params table. `force_hparams` writes the start info even without params, so
+    /// every run is a session of the HParams dashboard; a periodic flush does not force it, so params logged
+    /// right after start_run still make it into the start info.
+    void settle(run_file& f, bool force_hparams = false) {
+        const bool want_hparams = !f.hparams_written && (f.params_dirty || (force_hparams && f.force_hparams));
+        if (!want_hparams && !(f.params_dirty && options_.params_text)) {
+            f.params_dirty = false;
+            return;
+        }
+        const std::int64_t now = f.last_time_ns;
+        if (want_hparams) {
+            const std::string content = detail::tb::hparams_session_start(
+                f.params, f.group, detail::tb::wall_seconds(f.start_time_ns));
+            auto ev = detail::tb::begin_summary(f.buf, detail::tb::wall_seconds(now), 0);
+            detail::tb::value_hparams(f.buf, "_hparams_/session_start_info", content);
+            detail::tb::end_summary(f.buf, ev);
+            ++f.buffered_records;
+            f.hparams_written = true;
+        }
+        if (f.params_dirty && options_.params_text && !f.params.empty()) {
+            std::string md = "| param | value |\n|---|---|\n";
+            for (const auto& kv : f.params)
+                md += "| " + detail::tb::markdown_cell(kv.first) + " | " + detail::tb::markdown_cell(kv.second.to_text()) +
+                      " |\n";
+            summary_value(f, "params", current_step(f), now,
+                          [&](std::string& buf, bool meta) { detail::tb::value_text(buf, "params", md, meta); });
+        }
+        f.params_dirty = false;
+    }
+
+    void on_summary(run_file& f, const event& e) {
+        const std::int64_t step = current_step(f);
+        auto ev = detail::tb::begin_summary(f.buf, detail::tb::wall_seconds(e.time_ns), step);
+        for (const auto& kv : e.payload->get_values())
+            detail::tb::value_simple(f.buf, kv.first, static_cast<float>(kv.second));
+        detail::tb::end_summary(f.buf, ev);
+        ++f.buffered_records;
+    }
+
+    void on_classification(run_file& f, const event& e) {
+        const auto& c = e.payload->get_classification();
+        const std::string base = c.display_name.empty() ? std::string("classification") : c.display_name;
+        const std::int64_t step = current_step(f);
+        const std::size_t n = c.labels.size();
+        if (n > 0 && c.matrix.size() == n) {
+            if (options_.confusion_matrix_image) {
+                const auto img = detail::render_confusion_matrix(c.matrix);
+                const std::string tag = base + "/confusion_matrix";
+                summary_value(f, tag, step, e.time_ns, [&](std::string& buf, bool meta) {
+                    detail::tb::value_image(buf, tag, img.png, img.width, img.height, meta);
+                });
+            }
+            // The matrix with its labels as a table: true class down, predicted class across.
+            std::vector<std::string> cells;
+            cells.reserve((n + 1) * (n + 1));
+            cells.emplace_back("true \\ predicted");
+            for (const auto& l : c.labels) cells.push_back(detail::tb::markdown_cell(l));
+            for (std::size_t r = 0; r < n; ++r) {
+                cells.push_back(detail::tb::markdown_cell(c.labels[r]));
+                for (std::size_t k = 0; k < n; ++k) cells.push_back(std::to_string(c.matrix[r][k]));
+            }
+            const std::string tag = base + "/confusion_matrix_table";
+            summary_value(f, tag, step, e.time_ns, [&](std::string& buf, bool meta) {
+                detail::tb::value_text_table(buf, tag, cells, n + 1, n + 1, meta);
+            });
+        }
+        // A PR curve needs class totals next to the ROC points: the binary case with a 2x2 matrix, the second
+        // label being the positive class.
+        if (options_.pr_curves && n == 2 && c.matrix.size() == 2 && !c.fpr.empty()) {
+            const double pos = static_cast<double>(c.matrix[1][0] + c.matrix[1][1]);
+            const double neg = static_cast<double>(c.matrix[0][0] + c.matrix[0][1]);
+            std::vector<std::size_t> order(c.fpr.size());
+            for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+            std::stable_sort(order.begin(), order.end(),
+                             [&](std::size_t a, std::size_t b) { return c.thresholds[a] < c.thresholds[b]; });
+            std::vector<detail::tb::pr_point> pts;
+            pts.reserve(order.size());
+            for (auto k : order) {
+                detail::tb::pr_point p;
+                p.tp = c.tpr[k] * pos;
+                p.fp = c.fpr[k] * neg;
+                p.fn = pos - p.tp;
+                p.tn = neg - p.fp;
+                pts.push_back(p);
+            }
+            const std::string tag = base + "/pr_curves";
+            summary_value(f, tag, step, e.time_ns,
+                          [&](std::string& buf, bool meta) { detail::tb::value_pr_curve(buf, tag, pts, meta); });
+        }
+    }
+
+    void on_artifact(run_file& f, const event& e) {
+        if (!options_.run_text) return;
+        const auto& a = e.payload->get_artifact();
+        std::string md = "**" + std::string(to_string(a.type)) + "** `" + a.name + "`";
+        if (a.size) md += ", " + std::to_string(a.size) + " bytes";
+        if (!a.framework.empty()) md += ", " + a.framework + (a.framework_version.empty() ? "" : " " + a.framework_version);
+        if (!a.sha256.empty()) md += "\n\nsha256 `" + a.sha256 + "`";
+        if (!a.path.empty()) md += "\n\nstored as `" + a.path + "` in the run folder";
+        if (!a.source.empty()) md += "\n\nfrom `" + a.source + "`";
+        const std::string tag = "artifacts/" + a.name;
+        summary_value(f, tag, current_step(f), e.time_ns,
+                      [&](std::string& buf, bool meta) { detail::tb::value_text(buf, tag, md, meta); });
+    }
+
+    void on_execution(run_file& f, const event& e) {
+        if (!options_.run_text) return;
+        const auto& x = e.payload->get_execution();
+        std::string md = "**" + x.name + "** (" + x.schema_title + ", " + to_string(x.state) + ")\n\ninputs:";
+        for (const auto& a : x.inputs) md += " `" + a.name + "`";
+        md += "\n\noutputs:";
+        for (const auto& a : x.outputs) md += " `" + a.name + "`";
+        const std::string tag = "executions/" + x.name;
+        summary_value(f, tag, current_step(f), e.time_ns,
+                      [&](std::string& buf, bool meta) { detail::tb::value_text(buf, tag, md, meta); });
+    }
+
+    void on_run_end(run_file& f, const event& e) {
+        const std::string content = detail::tb::hparams_session_end(detail::tb::status_of(e.payload->get_state()),
+                                                                    detail::tb::wall_seconds(e.time_ns));
+        auto ev = detail::tb::begin_summary(f.buf, detail::tb::wall_seconds(e.time_ns), 0);
+        detail::tb::value_hparams(f.buf, "_hparams_/session_end_info", content);
+        detail::tb::end_summary(f.buf, ev);
+        ++f.buffered_records;
+        const std::uint32_t id = e.run->id;
+        auto it = files_.find(id);
+        auto owned = std::move(it->second);
+        files_.erase(it);
+        last_ = nullptr;
+        try {
+            flush_file(*owned, true);
+        } catch (...) {
+            close_fd(*owned);
+            throw;
+        }
+        close_fd(*owned);
+    }
+
+    /// Appends one Event with one tensor-form Summary.Value; `value(buf, with_metadata)` writes the value,
+    /// with the plugin metadata the first time the tag appears in the current file.
+    template <class F>
+    void summary_value(run_file& f, const std::string& tag, std::int64_t step, std::int64_t time_ns, F&& value) {
+        const bool meta = f.described.find(tag) == f.described.end();
+        auto ev = detail::tb::begin_summary(f.buf, detail::tb::wall_seconds(time_ns), step);
+        value(f.buf, meta);
+        detail::tb::end_summary(f.buf, ev);
+        ++f.buffered_records;
+        if (meta) f.described.insert(tag);
+    }
+
+    template <class F>
+    void direct(run_file& f, std::int64_t step, std::int64_t time_ns, F&& value, std::string_view tag) {
+        const std::size_t mark = f.buf.size();
+        const std::size_t records = f.buffered_records;
+        f.last_time_ns = time_ns;
+        try {
+            settle(f, true);
+            if (!f.started) start_session(f, step, time_ns);
+            note_step(f, step);
+            summary_value(f, std::string(tag), step, time_ns, value);
+        } catch (...) {
+            f.buf.resize(mark);
+            f.buffered_records = records;
+            throw;
+        }
+        maybe_write_out(f);
+    }
+
+    run_file& require_run(std::uint32_t run_id) {
+        run_file* f = find(run_id);
+        if (!f)
+            throw error(error_category::state, 20,
+                        "run " + std::to_string(run_id) + " is not open in this TensorBoard sink");
+        return *f;
+    }
+
+    // ------------------------------------------------------------------ files
+
+    run_file* find(std::uint32_t id) {
+        if (last_ && last_id_ == id) return last_;
+        auto it = files_.find(id);
+        if (it == files_.end()) return nullptr;
+        last_ = it->second.get();
+        last_id_ = id;
+        return last_;
+    }
+
+    void open_run(const run_info& run, bool resumed, std::int64_t time_ns) {
+        // The same id opened again (a replay of another run, or a resume in one stream): finish the old file.
+        auto old = files_.find(run.id);
+        if (old != files_.end()) {
+            auto owned = std::move(old->second);
+            files_.erase(old);
+            last_ = nullptr;
+            try {
+                settle(*owned);
+                flush_file(*owned, true);
+            } catch (...) {
+                close_fd(*owned);
+                throw;
+            }
+            close_fd(*owned);
+        }
+        last_ = nullptr;
+        auto f = std::make_unique<run_file>();
+        f->dir = run_dir(logdir_, run.experiment, run.name);
+        f->experiment = run.experiment;
+        f->name = run.name;
+        f->start_time_ns = run.start_time_ns ? run.start_time_ns : time_ns;
+        f->last_time_ns = time_ns;
+        f->force_hparams = !resumed;
+        if (run.metadata.is_object()) {
+            auto g = run.metadata.find("group");
+            if (g != run.metadata.end() && g->is_string()) f->group = g->get<std::string>();
+        }
+        std::string experiment_error;
+        if (options_.experiment && experiments_written_.insert(run.experiment).second) {
+            try {
+                write_experiment(run.experiment, time_ns);
+            } catch (const std::exception& ex) {
+                experiment_error = ex.what();  // reported once the run itself is open
+            }
+        }
+        create_file(*f, time_ns);
+        // A fresh run's file starts its session at step 0; a resumed run's waits for its first step.
+        if (!resumed) start_session(*f, 0, time_ns);
+        flush_file(*f, false);  // record 0 reaches the file at once
+        run_file& ref = *f;
+        files_[run.id] = std::move(f);
+        if (options_.run_text && run.metadata.is_object() && !run.metadata.empty()) {
+            std::string md = "| key | value |\n|---|---|\n";
+            for (auto it = run.metadata.begin(); it != run.metadata.end(); ++it)
+                md += "| " + detail::tb::markdown_cell(it.key()) + " | " +
+                      detail::tb::markdown_cell(it->is_string() ? it->get<std::string>() : it->dump()) + " |\n";
+            summary_value(ref, "run/metadata", 0, time_ns,
+                          [&](std::string& buf, bool meta) { detail::tb::value_text(buf, "run/metadata", md, meta); });
+        }
+        if (!experiment_error.empty()) throw std::runtime_error(experiment_error);
+    }
+
+    void start_session(run_file& f, std::int64_t step, std::int64_t time_ns) {
+        detail::tb::session_start_record(f.buf, detail::tb::wall_seconds(time_ns), step);
+        ++f.buffered_records;
+        f.started = true;
+    }
+
+    /// A new event file in f.dir, whose name sorts after every event file already there (TensorBoard's
+    /// Python reader reads a run's files in name order), created exclusively (never appended to).
+    void create_file(run_file& f, std::int64_t time_ns) {
+        std::error_code ec;
+        std::filesystem::create_directories(f.dir, ec);
+        if (ec)
+            throw error(error_category::io, 20, "cannot create TensorBoard run folder " + f.dir.string() + ": " + ec.message());
+        std::string latest;
+        for (const auto& entry : std::filesystem::directory_iterator(f.dir, ec)) {
+            const std::string n = entry.path().filename().string();
+            if (n.find("tfevents") != std::string::npos && n > latest) latest = n;
+        }
+        const std::int64_t wall = time_ns / 1000000000;
+        std::int64_t secs = wall > 0 ? wall : 0;
+        for (int attempt = 0;; ++attempt) {
+            const std::string file = file_name(secs, next_counter());
+            if (!latest.empty() && !(file > latest)) {
+                // Same second and a counter that sorts lower (".10" < ".9"), or a clock behind an earlier
+                // writer: move past the latest file's seconds.
+                secs = std::max(secs, seconds_of(latest)) + 1;
+                continue;
+            }
+            f.path = f.dir / file;
+            f.fd = ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (f.fd >= 0) break;
+            if (errno != EEXIST || attempt > 100)
+                throw error(error_category::io, 21, "cannot create event file " + f.path.string() + ": " + std::strerror(errno));
+        }
+        f.committed = 0;
+        f.broken = false;
+        f.started = false;
+        f.described.clear();
+        detail::tb::file_version_record(f.buf, detail::tb::wall_seconds(time_ns), options_.writer);
+        ++f.buffered_records;
+    }
+
+    /// After a write that could not be cut back: continue in a new file, as a resume does (the buffered
+    /// records follow the new file's record 0).
+    void reopen(run_file& f) {
+        close_fd(f);
+        std::string pending = std::move(f.buf);
+        const std::size_t records = f.buffered_records;
+        ++f.generation;
+        f.buf.clear();
+        f.buffered_records = 0;
+        try {
+            create_file(f, f.last_time_ns);
+        } catch (...) {
+            f.buf.clear();
+            f.buffered_records = 0;
+            records_lost_ += records;
+            throw;
+        }
+        f.buf += pending;
+        f.buffered_records += records;
+    }
+
+    void write_experiment(const std::string& experiment, std::int64_t time_ns) {
+        const std::filesystem::path dir = logdir_ / experiment;
+        if (has_event_file(dir)) return;  // written before (by an earlier process or rank)
+        run_file f;
+        f.dir = dir;
+        create_file(f, time_ns);
+        auto ev = detail::tb::begin_summary(f.buf, detail::tb::wall_seconds(time_ns), 0);
+        detail::tb::value_hparams(f.buf, "_hparams_/experiment", detail::tb::hparams_experiment(*options_.experiment));
+        detail::tb::end_summary(f.buf, ev);
+        ++f.buffered_records;
+        try {
+            flush_file(f, true);
+        } catch (...) {
+            close_fd(f);
+            throw;
+        }
+        close_fd(f);
+    }
+
+    void maybe_write_out(run_file& f) {
+        if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);
+    }
+
+    /// One write() per buffer of complete records. A failed or short write is cut back to the last complete
+    /// buffer, so a file never holds a torn record followed by more data.
+    void flush_file(run_file& f, bool sync) {
+        if (f.broken) reopen(f);
+        if (f.fd < 0) return;
+        if (!f.buf.empty()) {
+            const char* p = f.buf.data();
+            std::size_t left = f.buf.size();
+            while (left > 0) {
+                const ssize_t n = ::write(f.fd, p, left);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) {
+                    const int err = n < 0 ? errno : ENOSPC;
+                    if (::ftruncate(f.fd, static_cast<off_t>(f.committed)) != 0 ||
+                        ::lseek(f.fd, static_cast<off_t>(f.committed), SEEK_SET) < 0)
+                        f.broken = true;  // the next write starts a new file
+                    records_lost_ += f.buffered_records;
+                    const auto lost = f.buffered_records;
+                    f.buf.clear();
+                    f.buffered_records = 0;
+                    ++f.generation;
+                    throw error(error_category::io, 22,
+                                "cannot write " + f.path.string() + ": " + std::strerror(err) + " (" +
+                                    std::to_string(lost) + " records lost)");
+                }
+                p += n;
+                left -= static_cast<std::size_t>(n);
+            }
+            f.committed += f.buf.size();
+            f.buf.clear();
+            f.buffered_records = 0;
+            ++f.generation;
+        }
+        if (sync && options_.fsync && ::fdatasync(f.fd) != 0)
+            throw error(error_category::io, 23, "cannot sync " + f.path.string() + ": " + std::strerror(errno));
+    }
+
+    static void close_fd(run_file& f) noexcept {
+        if (f.fd >= 0) ::close(f.fd);
+        f.fd = -1;
+    }
+
+    std::string file_name(std::int64_t secs, std::uint64_t n) const {
+        char head[48];
+        std::snprintf(head, sizeof head, "events.out.tfevents.%010lld.", static_cast<long long>(secs));
+        return head + options_.hostname + "." + std::to_string(static_cast<long long>(::getpid())) + "." +
+               std::to_string(n);
+    }
+
+    static std::int64_t seconds_of(const std::string& file) {
+        const std::string prefix = "events.out.tfevents.";
+        const auto at = file.find(prefix);
+        if (at == std::string::npos) return 0;
+        std::int64_t s = 0;
+        for (std::size_t i = at + prefix.size(); i < file.size() && file[i] >= '0' && file[i] <= '9'; ++i)
+            s = s * 10 + (file[i] - '0');
+        return s;
+    }
+
+    /// A process-wide counter, as TensorBoard's own writer has, so two sinks never pick one name.
+    static std::uint64_t next_counter() {
+        static std::atomic<std::uint64_t> counter{0};
+        return counter.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    static bool has_event_file(const std::filesystem::path& dir) {
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+            const std::string n = entry.path().filename().string();
+            if (n.find("tfevents") != std::string::npos && entry.is_regular_file(ec)) return true;
+        }
+        return false;
+    }
+
+    static std::string sanitize_host(const std::string& h) {
+        std::string out;
+        for (char c : h)
+            out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+        if (out.empty()) out = "localhost";
+        return out.substr(0, 64);
+    }
+
+    std::filesystem::path logdir_;
+    tensorboard_options options_;
+    std::unordered_map<std::uint32_t, std::unique_ptr<run_file>> files_;
+    std::set<std::string> experiments_written_;
+    run_file* last_ = nullptr;
+    std::uint32_t last_id_ = 0;
+    std::uint64_t records_lost_ = 0;
+};
+
+}  // namespace sinks
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/sinks/tensorboard.hpp ----
 // ---- end mltrack/mltrack.hpp ----
