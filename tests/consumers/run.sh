@@ -1,38 +1,128 @@
 #!/usr/bin/env bash
-# Builds and runs the four consumer projects against this checkout: an installed package found with
-# find_package, add_subdirectory, a meson subproject, and the single header alone (plus nlohmann).
+# Builds and runs a small consumer program through every packaging route mltrack offers, each in a fresh
+# temporary folder (removed afterwards):
+#   find_package      CMake install into a prefix, then find_package(mltrack); pkg-config mltrack from there too
+#   add_subdirectory  the repository vendored with add_subdirectory (its tests must not be built)
+#   meson_subproject  the repository as a meson subproject, through dependency('mltrack') (its tests neither)
+#   single_header     only -I single_include plus nlohmann_json (and the Vertex AI single header, if generated)
+# Each consumer logs one run to JSONL and fails unless DIR/consumer-exp/r1/events.jsonl is written.
+#
+# Usage: tests/consumers/run.sh [--no-meson] [ROUTE...]     (default: all routes)
 set -euo pipefail
+
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/../.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+repo=$(cd "$here/../.." && pwd)
+cxx=${CXX:-c++}
+generator=()
+if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
 
-echo "-- consumer: find_package (install into a temporary prefix)"
-cmake -S "$src" -B "$work/lib" -G Ninja -DMLTRACK_BUILD_TESTS=OFF -DMLTRACK_BUILD_EXAMPLES=OFF \
-      -DMLTRACK_BUILD_TOOLS=OFF -DMLTRACK_BUILD_BENCH=OFF -DMLTRACK_INSTALL=ON -DCMAKE_INSTALL_PREFIX="$work/prefix" >/dev/null
-cmake --install "$work/lib" >/dev/null
-cmake -S "$here/find_package" -B "$work/fp" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
-cmake --build "$work/fp" >/dev/null
-"$work/fp/consumer" "$work/out-fp"
-test -f "$work/prefix/share/pkgconfig/mltrack.pc"
-PKG_CONFIG_PATH="$work/prefix/share/pkgconfig" pkg-config --cflags mltrack >/dev/null
+routes=()
+with_meson=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-meson) with_meson=0 ;;
+        find_package|add_subdirectory|meson_subproject|single_header) routes+=("$arg") ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "tests/consumers/run.sh: unknown argument $arg" >&2; exit 2 ;;
+    esac
+done
+if [ ${#routes[@]} -eq 0 ]; then
+    routes=(find_package add_subdirectory single_header)
+    if [ "$with_meson" = 1 ]; then routes+=(meson_subproject); fi
+fi
 
-echo "-- consumer: add_subdirectory"
-cmake -S "$here/add_subdirectory" -B "$work/as" -G Ninja -DMLTRACK_SOURCE="$src" >/dev/null
-cmake --build "$work/as" >/dev/null
-"$work/as/consumer" "$work/out-as"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mltrack-consumers.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
 
-echo "-- consumer: meson subproject"
-cp -r "$here/meson_subproject" "$work/ms"
-cp "$here/main.cpp" "$work/main.cpp"
-mkdir -p "$work/ms/subprojects"
-ln -s "$src" "$work/ms/subprojects/mltrack"
-meson setup "$work/ms/build" "$work/ms" >/dev/null
-meson compile -C "$work/ms/build" >/dev/null
-"$work/ms/build/consumer" "$work/out-ms"
+step() { printf -- '--- consumer %s\n' "$*"; }
+fail() { echo "tests/consumers/run.sh: $*" >&2; exit 1; }
 
-echo "-- consumer: single header"
-${CXX:-c++} -std=c++17 -Wall -Wextra -Werror -I "$src/single_include" "$here/main.cpp" -pthread -o "$work/sh"
-"$work/sh" "$work/out-sh"
+# Runs a consumer binary and checks what it wrote (the program checks too; this guards against a no-op).
+run_consumer() {
+    local bin=$1 out=$2
+    "$bin" "$out" || fail "$bin failed"
+    [ -s "$out/consumer-exp/r1/events.jsonl" ] || fail "$out/consumer-exp/r1/events.jsonl is missing or empty"
+}
 
-echo "consumers: all four built and ran"
+route_find_package() {
+    step "find_package: install into a temporary prefix"
+    local prefix="$tmp/prefix"
+    cmake -S "$repo" -B "$tmp/fp-lib" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix" \
+          -DMLTRACK_BUILD_TESTS=OFF -DMLTRACK_BUILD_EXAMPLES=OFF -DMLTRACK_BUILD_TOOLS=OFF \
+          -DMLTRACK_BUILD_BENCH=OFF -DMLTRACK_INSTALL=ON >/dev/null
+    cmake --build "$tmp/fp-lib" >/dev/null
+    cmake --install "$tmp/fp-lib" >/dev/null
+    [ -f "$prefix/include/mltrack/mltrack.hpp" ] || fail "install did not put include/mltrack/mltrack.hpp in the prefix"
+    local config
+    config=$(find "$prefix" -name mltrackConfig.cmake -print -quit)
+    [ -n "$config" ] || fail "install did not write mltrackConfig.cmake"
+    [ -n "$(find "$prefix" -name mltrackConfigVersion.cmake -print -quit)" ] || fail "no mltrackConfigVersion.cmake"
+    [ -n "$(find "$prefix" -name mltrackTargets.cmake -print -quit)" ] || fail "no mltrackTargets.cmake"
+
+    step "find_package: configure, build and run the consumer"
+    cmake -S "$here/find_package" -B "$tmp/fp" "${generator[@]}" -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/fp.log" \
+        || { cat "$tmp/fp.log"; fail "find_package consumer did not configure"; }
+    grep -q "found mltrack .* in $prefix" "$tmp/fp.log" || { cat "$tmp/fp.log"; fail "find_package found another mltrack"; }
+    cmake --build "$tmp/fp" >/dev/null
+    run_consumer "$tmp/fp/consumer" "$tmp/fp-out"
+
+    step "pkg-config: compile the consumer with pkg-config mltrack from the prefix"
+    local pc
+    pc=$(find "$prefix" -name mltrack.pc -print -quit)
+    [ -n "$pc" ] || fail "install did not write mltrack.pc"
+    local flags
+    flags=$(PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" pkg-config --cflags --libs mltrack)
+    case "$flags" in *"$prefix/include"*) ;; *) fail "pkg-config mltrack gives '$flags', not the prefix's include dir" ;; esac
+    # shellcheck disable=SC2086  # the flags are words
+    "$cxx" -std=c++17 "$here/find_package/main.cpp" -o "$tmp/pc-consumer" $flags
+    run_consumer "$tmp/pc-consumer" "$tmp/pc-out"
+}
+
+route_add_subdirectory() {
+    step "add_subdirectory: configure (checks that no tests are built), build and run"
+    cmake -S "$here/add_subdirectory" -B "$tmp/as" "${generator[@]}" -DMLTRACK_SOURCE="$repo" >"$tmp/as.log" \
+        || { cat "$tmp/as.log"; fail "add_subdirectory consumer did not configure"; }
+    cmake --build "$tmp/as" >/dev/null
+    run_consumer "$tmp/as/consumer" "$tmp/as-out"
+}
+
+route_meson_subproject() {
+    step "meson subproject: dependency('mltrack') from subprojects/mltrack"
+    local proj="$tmp/meson"
+    mkdir -p "$proj/subprojects"
+    cp "$here/meson_subproject/meson.build" "$here/meson_subproject/main.cpp" "$proj/"
+    ln -s "$repo" "$proj/subprojects/mltrack"
+    meson setup "$proj/build" "$proj" --force-fallback-for=mltrack >"$tmp/meson.log" \
+        || { cat "$tmp/meson.log"; fail "meson consumer did not configure"; }
+    # Only the consumer may be a build target: mltrack's tests and examples stay off in a subproject.
+    local targets
+    targets=$(meson introspect --targets "$proj/build" | python3 -c \
+        'import json,sys; print(" ".join(sorted(t["name"] for t in json.load(sys.stdin))))')
+    [ "$targets" = "consumer" ] || fail "meson subproject builds more than the consumer: $targets"
+    meson compile -C "$proj/build" >/dev/null
+    run_consumer "$proj/build/consumer" "$tmp/meson-out"
+}
+
+route_single_header() {
+    step "single header: -I single_include only"
+    [ -f "$repo/single_include/mltrack/mltrack.hpp" ] || fail "single_include/mltrack/mltrack.hpp is missing"
+    "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$repo/single_include" \
+        "$here/single_header/main.cpp" -o "$tmp/single" -pthread
+    run_consumer "$tmp/single" "$tmp/single-out"
+    if [ -f "$repo/single_include/mltrack/mltrack_vertex_ai.hpp" ]; then
+        step "single header: mltrack_vertex_ai.hpp with mltrack.hpp, in both orders"
+        printf '#include <mltrack/mltrack_vertex_ai.hpp>\n#include <mltrack/mltrack.hpp>\nint main() { return 0; }\n' \
+            >"$tmp/vertex_first.cpp"
+        printf '#include <mltrack/mltrack.hpp>\n#include <mltrack/mltrack_vertex_ai.hpp>\nint main() { return 0; }\n' \
+            >"$tmp/vertex_second.cpp"
+        local f
+        for f in vertex_first vertex_second; do
+            "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I "$repo/single_include" "$tmp/$f.cpp"
+        done
+    fi
+}
+
+for route in "${routes[@]}"; do
+    "route_$route"
+done
+echo "tests/consumers/run.sh: passed (${routes[*]})"

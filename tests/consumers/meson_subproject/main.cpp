@@ -1,5 +1,6 @@
-// A consumer of mltrack: logs one run to JSONL and checks that its events file was written.
-// Usage: consumer DIR   (exit 0 when DIR/consumer-exp/r1/events.jsonl exists and is not empty)
+// A consumer of mltrack (the same program in every tests/consumers/<route>/): logs one run to JSONL, checks
+// that DIR/consumer-exp/r1/events.jsonl exists and is not empty, and reads the run back.
+// Usage: consumer DIR      exit status 0 when all of that holds
 #include <mltrack/mltrack.hpp>
 
 #include <cstdint>
@@ -9,10 +10,10 @@
 
 int main(int argc, char** argv) {
     if (argc != 2) {
-        std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+        std::fprintf(stderr, "usage: consumer DIR\n");
         return 2;
     }
-    const std::string dir = argv[1];
+    const std::filesystem::path dir = argv[1];
     {
         mltrack::tracker t{{"consumer-exp"}, mltrack::sinks::jsonl{dir}};
         auto r = t.start_run("r1");
@@ -20,14 +21,18 @@ int main(int argc, char** argv) {
         r.metric("loss").log(0.5, 0);
         r.end();
     }
-    const std::filesystem::path events = std::filesystem::path(dir) / "consumer-exp" / "r1" / "events.jsonl";
+    const std::filesystem::path events = dir / "consumer-exp" / "r1" / "events.jsonl";
     std::error_code ec;
-    const auto size = std::filesystem::file_size(events, ec);
+    const std::uintmax_t size = std::filesystem::file_size(events, ec);
     if (ec || size == 0) {
         std::fprintf(stderr, "consumer: %s is missing or empty\n", events.string().c_str());
         return 1;
     }
-    std::printf("consumer: mltrack %s wrote %s (%ju bytes)\n", mltrack::version_string, events.string().c_str(),
-                static_cast<std::uintmax_t>(size));
+    const auto run = mltrack::read_run(dir / "consumer-exp" / "r1");
+    if (run.state != mltrack::run_state::complete || run.series.at("loss").back().value != 0.5) {
+        std::fprintf(stderr, "consumer: the run did not read back\n");
+        return 1;
+    }
+    std::printf("consumer: ok, mltrack %s wrote %ju bytes\n", mltrack::version_string, size);
     return 0;
 }
