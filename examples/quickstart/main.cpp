@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
     const std::string stamp = timestamp();
     std::vector<std::string> names;
     try {
-        mltrack::tracker tracker{{"quickstart"}, mltrack::sinks::jsonl{jsonl_root}};
+        mltrack::tracker tracker{{"quickstart"}, mltrack::sinks::jsonl{jsonl_root},
+                                 mltrack::sinks::tensorboard{opt.out / "tb"}};  // the same records, as event files
         std::vector<std::thread> sweep;
         for (double lr : {0.1, 0.03}) {
             names.push_back("lr-" + std::to_string(lr).substr(0, 4) + "-" + stamp);
@@ -145,5 +146,6 @@ int main(int argc, char** argv) {
         if (run.torn_tail) std::printf("  note: %s\n", run.torn_tail->message.c_str());
     }
     std::printf("\nJSONL runs are under %s\n", fs::absolute(jsonl_root).string().c_str());
+    std::printf("TensorBoard: tensorboard --logdir %s\n", fs::absolute(opt.out / "tb" / "quickstart").string().c_str());
     return 0;
 }
