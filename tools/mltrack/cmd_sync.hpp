@@ -1,6 +1,273 @@
+// Why: on a cluster, runs are logged offline to JSONL and looked at elsewhere. `mltrack sync` replays each
+// run's records into another sink with the library's own replay() (the code path a live tracker uses), and
+// keeps a cursor per run and destination, so running it again sends nothing new, an interrupted sync
+// resumes where it stopped, and a run still being written is sent as far as it is complete.
+//
+// The cursor is <run>/.sync/<destination id>.cursor (or under --cursors DIR), a one-line JSON object with
+// the destination and the number of records already sent; the id is the first 16 hex digits of the
+// SHA-256 of the destination ("tensorboard:" + its absolute path). It is written (atomically, by rename)
+// only after the sink has flushed and closed the run without error. If a sync dies between the two, the
+// next one sends those records again into a new event file, whose SessionLog START at its first step
+// makes TensorBoard drop the older copies of those steps: no duplicates on its charts.
 #pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <mltrack/detail/sha256.hpp>
+#include <mltrack/reader.hpp>
+#include <mltrack/replay.hpp>
+#include <mltrack/sinks/tensorboard.hpp>
+#include <mltrack/summary.hpp>
+
+#include "cli.hpp"
+#include "runs.hpp"
+#include "text.hpp"
+
 namespace mltrack_cli {
-inline int cmd_sync(const std::vector<std::string>&) { return 1; }
+
+inline const char* const sync_help =
+    R"(usage: mltrack sync ROOT --to tensorboard:DIR [--experiment E]... [--cursors DIR] [--dry-run] [--force]
+
+Replays the JSONL runs under ROOT (a root, an experiment or a run folder) into another sink, through the
+same code a live tracker uses. Idempotent: a cursor per run and destination records how many records were
+sent, so a second sync sends nothing, an interrupted one resumes where it stopped, and a run still being
+written is sent as far as its complete lines go (the rest on the next sync).
+
+destinations:
+  tensorboard:DIR     TensorBoard event files under DIR/<experiment>/<run>/ (a new event file per sync
+                      that sends something; view with: tensorboard --logdir DIR)
+  vertex:PROJECT/LOC  Vertex AI Experiments: not available in this build of mltrack
+
+options:
+  -t, --to DEST        where to send (required)
+  -e, --experiment E   only runs of experiment E (repeatable)
+      --cursors DIR    keep cursors under DIR/<experiment>/<run>/ instead of <run>/.sync/ (read-only roots)
+  -n, --dry-run        say what would be sent, send nothing, move no cursor
+      --force          send runs from their first record even when the destination already has event
+                       files for a run without a cursor (it would then hold that run twice)
+  -h, --help           this help
+
+Progress: a live line on a terminal (runs, points, rate), one line per run otherwise.
+exit status: 0 every run synced or up to date; 1 a run failed or had malformed lines (the other runs are
+synced; rerun after fixing); 2 usage error.
+)";
+
+/// Where a sync sends runs.
+struct sync_destination {
+    std::string kind;       ///< "tensorboard"
+    fs::path dir;           ///< its folder (absolute)
+    std::string canonical;  ///< "tensorboard:<absolute dir>", hashed into the cursor's name
+    std::string id;         ///< 16 hex digits
+};
+
+inline sync_destination parse_destination(const std::string& to) {
+    const auto colon = to.find(':');
+    if (colon == std::string::npos || colon + 1 >= to.size())
+        throw usage_error("--to needs KIND:WHERE, e.g. tensorboard:runs/tb (got '" + to + "')");
+    sync_destination d;
+    d.kind = to.substr(0, colon);
+    const std::string where = to.substr(colon + 1);
+    if (d.kind == "vertex")
+        throw command_error("sync to Vertex AI is not available in this build of mltrack (the command is built "
+                            "without libcurl); use tensorboard:DIR, or the Vertex AI sink in a live tracker");
+    if (d.kind != "tensorboard") throw usage_error("unknown destination kind '" + d.kind + "' (tensorboard)");
+    std::error_code ec;
+    d.dir = fs::weakly_canonical(fs::absolute(where), ec);
+    if (ec) d.dir = fs::absolute(where).lexically_normal();
+    d.canonical = d.kind + ":" + d.dir.string();
+    mltrack::detail::sha256 h;
+    h.update(d.canonical);
+    d.id = h.hex_digest().substr(0, 16);
+    return d;
 }
+
+/// The cursor file of a run for a destination.
+inline fs::path cursor_path(const run_ref& run, const sync_destination& d, const fs::path& cursors) {
+    if (!cursors.empty()) return cursors / run.experiment / run.run / (d.id + ".cursor");
+    return run.dir / ".sync" / (d.id + ".cursor");
+}
+
+/// Records already sent, from the cursor file; 0 when there is none. Throws command_error when it is
+/// unreadable or names another destination.
+inline std::size_t read_cursor(const fs::path& file, const sync_destination& d) {
+    std::ifstream in(file);
+    if (!in) return 0;
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    try {
+        const auto j = nlohmann::json::parse(text);
+        if (j.at("destination").get<std::string>() != d.canonical)
+            throw command_error(file.string() + ": cursor of another destination (" +
+                                j.at("destination").get<std::string>() + ")");
+        return j.at("records").get<std::size_t>();
+    } catch (const nlohmann::json::exception& e) {
+        throw command_error(file.string() + ":1: unreadable sync cursor (" + e.what() + "); delete it to resend");
+    }
+}
+
+inline void write_cursor(const fs::path& file, const sync_destination& d, std::size_t records) {
+    std::error_code ec;
+    fs::create_directories(file.parent_path(), ec);
+    if (ec) throw command_error("cannot create " + file.parent_path().string() + ": " + ec.message());
+    nlohmann::ordered_json j;
+    j["destination"] = d.canonical;
+    j["records"] = records;
+    const fs::path tmp = file.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << j.dump() << '\n';
+        out.flush();
+        if (!out) throw command_error("cannot write " + tmp.string());
+    }
+    fs::rename(tmp, file, ec);
+    if (ec) throw command_error("cannot replace " + file.string() + ": " + ec.message());
+}
+
+/// Whether a TensorBoard run folder already holds event files.
+inline bool has_event_files(const fs::path& dir) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().filename().string().rfind("events.out.tfevents.", 0) == 0) return true;
+    return false;
+}
+
+/// Progress on a terminal: one line rewritten at most ten times a second.
+class sync_progress {
+public:
+    explicit sync_progress(std::size_t runs) : runs_(runs), live_(is_terminal(stderr)), t0_(clock::now()) {}
+
+    void run_done(const std::string& label, std::size_t records, std::size_t points, const std::string& note) {
+        ++done_;
+        points_ += points;
+        if (live_) {
+            draw(false);
+        } else if (records || !note.empty()) {
+            std::fprintf(stderr, "mltrack sync: %s: %s\n", label.c_str(),
+                         (note.empty() ? std::to_string(records) + " records (" + std::to_string(points) + " points)"
+                                       : note)
+                             .c_str());
+        }
+    }
+    /// Prints a message without breaking the live line.
+    void message(const std::string& m) {
+        if (live_) std::fputs("\r\033[K", stderr);
+        std::fprintf(stderr, "mltrack sync: %s\n", m.c_str());
+        if (live_) draw(true);
+    }
+    void finish() {
+        if (live_) {
+            draw(true);
+            std::fputc('\n', stderr);
+        }
+    }
+    std::size_t points() const { return points_; }
+
+private:
+    using clock = std::chrono::steady_clock;
+    void draw(bool force) {
+        const auto now = clock::now();
+        if (!force && now - last_ < std::chrono::milliseconds(100) && done_ != runs_) return;
+        last_ = now;
+        const double s = std::chrono::duration<double>(now - t0_).count();
+        const int width = 24;
+        const int filled = runs_ ? static_cast<int>(width * done_ / runs_) : width;
+        std::fprintf(stderr, "\r\033[K[%s%s] %zu/%zu runs, %zu points, %s points/s",
+                     std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                     std::string(static_cast<std::size_t>(width - filled), '.').c_str(), done_, runs_, points_,
+                     short_number(s > 0 ? static_cast<double>(points_) / s : 0.0).c_str());
+        std::fflush(stderr);
+    }
+    std::size_t runs_, done_ = 0, points_ = 0;
+    bool live_;
+    clock::time_point t0_, last_{};
+};
+
+inline int cmd_sync(const std::vector<std::string>& argv) {
+    const auto args = parse_arguments(argv, {{"--to", "-t", true},
+                                             {"--experiment", "-e", true},
+                                             {"--cursors", nullptr, true},
+                                             {"--dry-run", "-n", false},
+                                             {"--force", nullptr, false}});
+    if (args.has("--help")) {
+        std::fputs(sync_help, stdout);
+        return exit_ok;
+    }
+    if (args.positional.size() != 1) throw usage_error("sync takes one ROOT");
+    if (!args.has("--to")) throw usage_error("sync needs --to tensorboard:DIR");
+    const auto dest = parse_destination(args.get("--to"));
+    const fs::path cursors = args.get("--cursors");
+    const bool dry = args.has("--dry-run"), force = args.has("--force");
+    const auto refs = find_runs(args.positional[0], args.all("--experiment"));
+
+    sync_progress progress(refs.size());
+    std::size_t failed = 0, with_problems = 0, sent_runs = 0, sent_records = 0, up_to_date = 0;
+    mltrack::read_options lenient;
+    lenient.strict = false;
+    for (const auto& ref : refs) {
+        const std::string label = ref.experiment + "/" + ref.run;
+        try {
+            const fs::path cursor_file = cursor_path(ref, dest, cursors);
+            const std::size_t cursor = read_cursor(cursor_file, dest);
+            // Cheap first look: how many records the file holds now (complete, readable lines).
+            const auto s = mltrack::read_summary(ref.dir, lenient);
+            const std::size_t available = s.lines - s.run.problems.size() - (s.run.torn_tail ? 1 : 0);
+            for (const auto& p : s.run.problems)
+                progress.message((ref.dir / "events.jsonl").string() + ":" + std::to_string(p.line) + ": " +
+                                 p.message + " (line not sent; see mltrack check)");
+            if (!s.run.problems.empty()) ++with_problems;
+            if (cursor > available)
+                throw command_error(label + ": the cursor says " + std::to_string(cursor) + " records were sent but " +
+                                    "the run now has " + std::to_string(available) +
+                                    " (rewritten?); delete " + cursor_file.string() + " to send it again");
+            if (cursor == available) {
+                ++up_to_date;
+                progress.run_done(label, 0, 0, "");
+                continue;
+            }
+            const fs::path tb_run = mltrack::sinks::tensorboard::run_dir(dest.dir, s.run.experiment, s.run.name);
+            if (cursor == 0 && !force && has_event_files(tb_run))
+                throw command_error(label + ": " + tb_run.string() +
+                                    " already has event files but there is no cursor for it; --force sends the run "
+                                    "again (TensorBoard would then show it twice)");
+            const auto run = mltrack::read_run(ref.dir, lenient);
+            std::size_t points = 0;
+            for (std::size_t i = cursor; i < run.records.size(); ++i)
+                if (run.records[i].kind == mltrack::record_kind::metric) points += run.records[i].get_values().size();
+            if (dry) {
+                ++sent_runs;
+                sent_records += run.records.size() - cursor;
+                progress.run_done(label, run.records.size() - cursor, points,
+                                  "would send records " + std::to_string(cursor) + ".." +
+                                      std::to_string(run.records.size()) + " (" + std::to_string(points) + " points)");
+                continue;
+            }
+            mltrack::sinks::tensorboard sink(dest.dir);
+            mltrack::replay_options options;
+            options.from_record = cursor;
+            const std::size_t next = mltrack::replay(run, sink, options);
+            sink.flush();
+            sink.close();
+            write_cursor(cursor_file, dest, next);
+            ++sent_runs;
+            sent_records += next - cursor;
+            progress.run_done(label, next - cursor, points, "");
+        } catch (const std::exception& e) {
+            ++failed;
+            progress.message(label + ": " + describe(e) + " (cursor not moved)");
+            progress.run_done(label, 0, 0, "");
+        }
+    }
+    progress.finish();
+    std::printf("%s %zu run%s (%zu records, %zu points) to %s; %zu up to date; %zu failed; %zu with malformed "
+                "lines\n",
+                dry ? "would sync" : "synced", sent_runs, sent_runs == 1 ? "" : "s", sent_records, progress.points(),
+                dest.canonical.c_str(), up_to_date, failed, with_problems);
+    return failed || with_problems ? exit_problem : exit_ok;
+}
+
+}  // namespace mltrack_cli
