@@ -1158,3 +1158,27 @@ TEST_CASE("values at one step and wall time share one Event, across batches and 
         CHECK(sc[static_cast<std::size_t>(k)].step == 7);
     }
 }
+
+TEST_CASE("a sink moved while a run is open keeps writing it; move-assignment finishes the target's files") {
+    unit::temp_dir dir;
+    sinks::tensorboard a{dir.path() / "a"};
+    direct_run r(1, "exp", "r");
+    write_one(a, r.open());
+    write_one(a, r.point("x", 1, 1));
+    sinks::tensorboard b{std::move(a)};
+    write_one(b, r.point("x", 2, 2));
+    CHECK(a.current_file(1).empty());
+    sinks::tensorboard c{dir.path() / "c"};
+    direct_run r2(1, "exp", "other");
+    write_one(c, r2.open());
+    write_one(c, r2.point("y", 5, 0));
+    c = std::move(b);  // c's own run is flushed and closed first
+    write_one(c, r.point("x", 3, 3));
+    c.close();
+    const auto sc = scalars_of(dir.path() / "a" / "exp" / "r");
+    REQUIRE(sc.size() == 3);
+    CHECK(sc[2].value == 3.0f);
+    const auto other = scalars_of(dir.path() / "c" / "exp" / "other");
+    REQUIRE(other.size() == 1);
+    CHECK(other[0].value == 5.0f);
+}

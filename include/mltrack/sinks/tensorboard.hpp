@@ -68,8 +68,29 @@ public:
         options_.hostname = sanitize_host(options_.hostname);
     }
 
-    tensorboard(tensorboard&&) noexcept = default;
-    tensorboard& operator=(tensorboard&&) noexcept = default;
+    tensorboard(tensorboard&& o) noexcept
+        : logdir_(std::move(o.logdir_)),
+          options_(std::move(o.options_)),
+          files_(std::move(o.files_)),
+          experiments_written_(std::move(o.experiments_written_)),
+          records_lost_(o.records_lost_) {
+        o.files_.clear();
+        o.last_ = nullptr;
+    }
+    tensorboard& operator=(tensorboard&& o) noexcept {
+        if (this != &o) {
+            try { close(); } catch (...) {}  // this sink's own files are finished first
+            logdir_ = std::move(o.logdir_);
+            options_ = std::move(o.options_);
+            files_ = std::move(o.files_);
+            experiments_written_ = std::move(o.experiments_written_);
+            records_lost_ = o.records_lost_;
+            o.files_.clear();
+            o.last_ = nullptr;
+            last_ = nullptr;
+        }
+        return *this;
+    }
     tensorboard(const tensorboard&) = delete;
     tensorboard& operator=(const tensorboard&) = delete;
     ~tensorboard() {
