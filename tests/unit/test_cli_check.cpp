@@ -1,0 +1,181 @@
+// `mltrack check` through the real binary: a clean data set exits 0; a malformed line, a truncated (torn)
+// last line, a flipped byte, an unknown kind, a record after run_end, a missing artifact copy each exit 1
+// with "file:line: problem" on stderr; TensorBoard files (written by `mltrack sync`) are clean, and a
+// flipped CRC byte or a truncated record is reported with its offset.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "cli/cli_dataset.hpp"
+#include "cli/cli_support.hpp"
+#include "unit/unit_support.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Replaces line `n` (1-based) of a file.
+void replace_line(const fs::path& file, std::size_t n, const std::string& text) {
+    std::string all = unit::read_file(file), out;
+    std::size_t line = 1, start = 0;
+    while (start < all.size()) {
+        const auto nl = all.find('\n', start);
+        const std::string cur = all.substr(start, nl - start);
+        out += (line == n ? text : cur) + "\n";
+        start = nl + 1;
+        ++line;
+    }
+    unit::write_file(file, out);
+}
+
+}  // namespace
+
+TEST_CASE("check: the clean data set") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    cli_dataset::write(d / "root");
+    const auto r = cli_test::run({"check", (d / "root").string()});
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == "checked 4 JSONL runs (35 lines) and 0 TensorBoard files (0 records): no problems\n");
+    CHECK(cli_test::run({"check", (d / "root" / "exp" / "baseline" / "events.jsonl").string(), "-q"}).out == "");
+}
+
+TEST_CASE("check: each damage is reported as file:line and exits 1") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    cli_dataset::write(d / "root");
+    const fs::path file = d / "root" / "exp" / "baseline" / "events.jsonl";
+    const std::string where = file.string() + ":";
+    const std::string original = unit::read_file(file);
+    struct damage {
+        const char* what;
+        std::function<void()> apply;
+        std::string expect;
+    };
+    const std::vector<damage> damages = {
+        {"malformed line", [&] { replace_line(file, 4, "{\"kind\":\"metrics\",\"time\":1700000000.004000,\"step\":1,"); },
+         where + "4: malformed JSON"},
+        {"truncated last line", [&] { unit::write_file(file, original.substr(0, original.size() - 10)); },
+         where + "12: torn last line"},
+        {"flipped byte in a field name",
+         [&] {
+             std::string s = original;
+             s[s.find("\"step\":2")] ^= 0x01;  // '"' -> '#'
+             unit::write_file(file, s);
+         },
+         where + "5: malformed JSON"},
+        {"flipped byte in a kind",
+         [&] {
+             std::string s = original;
+             s[s.find("\"summary\"") + 1] ^= 0x20;  // 's' -> 'S'
+             unit::write_file(file, s);
+         },
+         where + "8: unknown kind 'Summary'"},
+        {"wrong type", [&] { replace_line(file, 3, R"({"kind":"metrics","time":1700000000.003000,"step":"0","values":{"a":1}})"); },
+         where + "3: \"step\" has the wrong type"},
+        {"record after run_end", [&] { unit::append_file(file, R"({"kind":"summary","time":1700000000.1,"values":{"x":1}})" "\n"); },
+         where + "13: a summary record after the run ended (line 12) without a run_resume"},
+        {"first line", [&] { replace_line(file, 1, R"({"kind":"params","time":1,"values":{}})"); },
+         where + "1: the first line must be a run_start"},
+        {"empty file", [&] { unit::write_file(file, ""); }, where.substr(0, where.size() - 1) + ": no run_start line"},
+    };
+    for (const auto& dmg : damages) {
+        CAPTURE(dmg.what);
+        unit::write_file(file, original);
+        dmg.apply();
+        const auto r = cli_test::run({"check", (d / "root").string()});
+        CHECK(r.status == 1);
+        CHECK_MESSAGE(r.err.find(dmg.expect) != std::string::npos, "stderr: " << r.err);
+        CHECK(r.out.find("1 problem in 1 file") != std::string::npos);
+    }
+    unit::write_file(file, original);
+    CHECK(cli_test::run({"check", (d / "root").string()}).status == 0);
+}
+
+TEST_CASE("check: every bad line of a file is reported, in order") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    cli_dataset::write(d / "root");
+    const fs::path file = d / "root" / "exp" / "wide" / "events.jsonl";
+    replace_line(file, 9, "oops");
+    replace_line(file, 4, "{}");
+    const auto r = cli_test::run({"check", file.string()});
+    CHECK(r.status == 1);
+    const auto a = r.err.find(file.string() + ":4: missing \"kind\"");
+    const auto b = r.err.find(file.string() + ":9: malformed JSON");
+    CHECK(a != std::string::npos);
+    CHECK(b != std::string::npos);
+    CHECK(a < b);
+    CHECK(r.out.find("2 problems in 1 file") != std::string::npos);
+    CHECK(cli_test::run({"check", file.string(), "--max-problems", "1"}).err.find("1 more problems not shown") !=
+          std::string::npos);
+}
+
+TEST_CASE("check: artifact copies") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    unit::write_file(d / "model.bin", "weights");
+    {
+        mltrack::tracker t{cli_dataset::make_config("e"), mltrack::sinks::jsonl(d / "root")};
+        auto run = t.start_run("r");
+        run.log_model(d / "model.bin", {"custom", "1"});
+    }
+    const fs::path copy = d / "root" / "e" / "r" / "artifacts" / "model.bin";
+    REQUIRE(fs::exists(copy));
+    CHECK(cli_test::run({"check", (d / "root").string(), "--verify-artifacts"}).status == 0);
+    unit::write_file(copy, "WEIGHTS");  // same size, other bytes
+    CHECK(cli_test::run({"check", (d / "root").string()}).status == 0);
+    auto r = cli_test::run({"check", (d / "root").string(), "--verify-artifacts"});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("events.jsonl:2: artifact 'model.bin': artifacts/model.bin has SHA-256") != std::string::npos);
+    fs::remove(copy);
+    r = cli_test::run({"check", (d / "root").string()});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("events.jsonl:2: artifact 'model.bin': its copy artifacts/model.bin is missing") !=
+          std::string::npos);
+}
+
+TEST_CASE("check: TensorBoard event files written by sync; a flipped CRC byte and a truncated record") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    cli_dataset::write(d / "root");
+    REQUIRE(cli_test::run({"sync", (d / "root").string(), "--to", "tensorboard:" + (d / "tb").string()}).status == 0);
+    auto r = cli_test::run({"check", (d / "tb").string()});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("and 4 TensorBoard files") != std::string::npos);
+
+    fs::path event_file;
+    for (const auto& e : fs::directory_iterator(d / "tb" / "exp" / "baseline")) event_file = e.path();
+    const std::string bytes = unit::read_file(event_file);
+    // The first record: 8-byte length, 4-byte length CRC, payload, 4-byte data CRC.
+    std::uint64_t len0 = 0;
+    for (int i = 7; i >= 0; --i) len0 = (len0 << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
+    std::string flipped = bytes;
+    flipped[12 + len0 + 4 + 8] ^= 0x40;  // second record's length CRC
+    unit::write_file(event_file, flipped);
+    r = cli_test::run({"check", event_file.string()});
+    CHECK(r.status == 1);
+    CHECK(r.err.find(event_file.string() + ":offset " + std::to_string(16 + len0) + ": record 1: length CRC mismatch") !=
+          std::string::npos);
+
+    flipped = bytes;
+    flipped[12 + 3] ^= 0x01;  // a payload byte of record 0
+    unit::write_file(event_file, flipped);
+    r = cli_test::run({"check", event_file.string()});
+    CHECK(r.status == 1);
+    CHECK(r.err.find(":offset 0: record 0: data CRC mismatch") != std::string::npos);
+
+    unit::write_file(event_file, bytes.substr(0, bytes.size() - 5));
+    r = cli_test::run({"check", (d / "tb").string()});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("truncated record") != std::string::npos);
+
+    unit::write_file(event_file, bytes);
+    CHECK(cli_test::run({"check", (d / "tb").string()}).status == 0);
+    CHECK(cli_test::run({"check", (d / "nothing-here").string()}).status == 1);
+}
