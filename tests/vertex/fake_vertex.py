@@ -480,10 +480,19 @@ class Api:
         op = {"name": name, "done": False,
               "metadata": {"@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata"}}
         self.s.operations[name] = {"op": op, "polls": self.srv.cfg.get("lro_polls", 1), "response": response,
-                                   "error": error, "on_done": on_done}
+                                   "error": error, "on_done": on_done,
+                                   "deadline": time.time() + self.srv.cfg.get("lro_seconds", 0.3)}
         if self.srv.cfg.get("lro_polls", 1) <= 0:
             self.finish_lro(name)
         return dict(self.s.operations[name]["op"])
+
+    def tick_operations(self):
+        """Operations complete after a few polls, or on their own after lro_seconds, like the real service
+        (where an operation whose answer was lost still completes)."""
+        now = time.time()
+        for name, entry in list(self.s.operations.items()):
+            if not entry["op"]["done"] and now >= entry["deadline"]:
+                self.finish_lro(name)
 
     def finish_lro(self, name):
         entry = self.s.operations[name]
@@ -1413,7 +1422,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             srv.state.requests_by_method[mid] = srv.state.requests_by_method.get(mid, 0) + 1
             srv.log.append({"verb": verb, "path": "/" + path, "method": mid, "t": time.time()})
         self.check_auth()
-        fault = srv.pick_fault(mid, "/" + path)
+        fault = srv.pick_fault(mid, self.path)
         if fault and fault.get("kind") == "etag_conflict":
             with srv.lock:
                 srv.pending_conflicts.add(self.normalize(path[3:]))
@@ -1452,6 +1461,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with srv.lock:
             if m:
                 srv.location_of_last = m.group(1)
+            srv.api.tick_operations()
             result = getattr(srv.api, handler)(p, query, b)
             result = json.loads(json.dumps(result))
         if fault and self.apply_fault(fault, before=False):

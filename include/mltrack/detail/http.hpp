@@ -40,6 +40,9 @@ struct http_request {
     std::filesystem::path body_file;   ///< when set, the body is streamed from this file instead
     std::chrono::milliseconds timeout{0};  ///< whole-request limit; 0: the client's default
     std::string plain_http_host;       ///< a host allowed over plain http besides loopback (metadata server)
+    bool fresh_connection = false;     ///< for requests that must not be replayed: libcurl silently sends a
+                                       ///< request again when a reused connection dies before any answer byte;
+                                       ///< on a new connection it never does (the caller decides what to retry)
 };
 
 /// A response: any status (4xx and 5xx included). Header names are lowercased.
@@ -408,6 +411,7 @@ private:
         curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
         // Loopback traffic never goes through a proxy; everything else follows http(s)_proxy / no_proxy.
         if (is_loopback_host(sh.second)) curl_easy_setopt(easy_, CURLOPT_NOPROXY, "*");
+        if (request_.fresh_connection) curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, 1L);
 
         for (const auto& h : request_.headers) slist_ = curl_slist_append(slist_, h.c_str());
         slist_ = curl_slist_append(slist_, "Expect:");  // no 100-continue round trip for large bodies

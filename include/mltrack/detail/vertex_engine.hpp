@@ -72,6 +72,9 @@ struct vertex_step {
     virtual std::optional<http_request> next(vertex_engine& engine) = 0;
     /// A response other than 401, 408, 429 and 5xx (handled by the engine).
     virtual step_outcome on_response(vertex_engine& engine, const http_response& response) = 0;
+    /// Called when the request failed without a usable answer (no response, 401, 408, 429, 5xx) and will
+    /// be sent again: a step whose request is not idempotent goes back to checking what the service has.
+    virtual void on_retry(vertex_engine& engine) { (void)engine; }
     /// Called once when the step is given up or cannot be delivered at close.
     virtual void on_abandon(vertex_engine& engine) { (void)engine; }
 
@@ -272,6 +275,10 @@ private:
             if (creds_.kind() != credential_kind::static_token && !s.auth_retried) {
                 creds_.invalidate();
                 s.auth_retried = true;
+                try {
+                    s.on_retry(*this);
+                } catch (...) {
+                }
                 return;
             }
             failed(s, now, std::nullopt,
@@ -313,6 +320,10 @@ private:
     void failed(vertex_step& s, steady::time_point now, std::optional<std::chrono::milliseconds> retry_after,
                 const std::string& message) {
         ++s.failures;
+        try {
+            s.on_retry(*this);
+        } catch (...) {
+        }
         const auto d = backoff_.delay(s.failures, retry_after, rng_);
         not_before_ = now + d;
         // Reported on the 1st, 4th, 16th, 64th... consecutive failure: visible, not a flood.

@@ -96,7 +96,7 @@ struct backoff_policy {
         d = std::min(d, static_cast<double>(max.count()));
         std::uniform_real_distribution<double> jitter(0.5, 1.0);
         auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(d * jitter(rng)));
-        if (retry_after && *retry_after > ms) ms = std::min(*retry_after, std::chrono::milliseconds(max.count() * 5));
+        if (retry_after && *retry_after > ms) ms = std::min(*retry_after, std::chrono::milliseconds(15 * 60 * 1000));
         return ms;
     }
 };

@@ -326,7 +326,9 @@ public:
             case create_tb: {
                 const nlohmann::json body{{"displayName", "Default Tensorboard " + rfc3339(now_ns()).substr(0, 19)},
                                           {"isDefault", true}};
-                return json_request("POST", c_.v1(c_.cfg.parent + "/tensorboards"), &body);
+                auto req = json_request("POST", c_.v1(c_.cfg.parent + "/tensorboards"), &body);
+                req.fresh_connection = true;  // no client id: must never be replayed behind our back
+                return req;
             }
             case poll_tb: return json_request("GET", c_.v1(operation_));
             case bind_tb: {
@@ -370,6 +372,13 @@ public:
                     }
                     page_token_ = j.value("nextPageToken", std::string());
                     if (!page_token_.empty()) return step_outcome::next;
+                    if (create_lost_ && lost_waits_ < 20) {
+                        // A create whose answer was lost may still be completing: give it time to appear
+                        // rather than create a second default TensorBoard.
+                        ++lost_waits_;
+                        wait_for = std::chrono::milliseconds(500);
+                        return step_outcome::wait;
+                    }
                     if (!c_.cfg.options.create_tensorboard) {
                         drop_reason = "the project has no default TensorBoard and create_tensorboard is false";
                         return step_outcome::drop;
@@ -446,6 +455,14 @@ public:
         if (e_->tb_experiment.empty()) e_->tb_failed = true;
     }
 
+    void on_retry(vertex_engine&) override {
+        if (phase_ == create_tb) {  // tensorboards.create has no client id: never send it twice blindly
+            create_lost_ = true;
+            page_token_.clear();
+            phase_ = list_tb;
+        }
+    }
+
 private:
     static std::int64_t now_ns() { return system_now_ns(); }
 
@@ -493,6 +510,8 @@ private:
     std::shared_ptr<vx_experiment> e_;
     int phase_ = create_ctx;
     std::string tb_candidate_, operation_, page_token_;
+    bool create_lost_ = false;
+    int lost_waits_ = 0;
 };
 
 /// Creates or resumes a run: run context, TensorBoard run, the "-tb-run" artifact, links.
@@ -1085,14 +1104,17 @@ public:
                 return json_request("GET", c_.v1(store + "/executions/" + id_ + ":queryExecutionInputsAndOutputs"));
             case add_events: {
                 nlohmann::json body{{"events", nlohmann::json::array()}};
+                std::set<std::string> sending;
                 for (const auto& a : arts_) {
                     const std::string name = store + "/artifacts/" + a.id;
-                    if (existing_.count(name + "\n" + a.type)) continue;
+                    const std::string key = name + "\n" + a.type;
+                    if (existing_.count(key) || !sending.insert(key).second) continue;  // one event per edge
                     body["events"].push_back({{"artifact", name}, {"type", a.type}});
-                    existing_.insert(name + "\n" + a.type);  // the same artifact twice as input: one event
                 }
                 if (body["events"].empty()) return std::nullopt;
-                return json_request("POST", c_.v1(store + "/executions/" + id_ + ":addExecutionEvents"), &body);
+                auto req = json_request("POST", c_.v1(store + "/executions/" + id_ + ":addExecutionEvents"), &body);
+                req.fresh_connection = true;  // events are not idempotent: never replayed behind our back
+                return req;
             }
             default: return std::nullopt;
         }
@@ -1129,6 +1151,11 @@ public:
             default: break;
         }
         return step_outcome::drop;
+    }
+
+    void on_retry(vertex_engine&) override {
+        // Events are not idempotent: after an answer that never came, look at what the service has first.
+        if (phase_ == add_events) phase_ = query;
     }
 
 private:
