@@ -200,7 +200,12 @@ public:
         }
         if (done) {
             done->wait();
-            if (done->failure) throw *done->failure;
+            if (done->failure) {
+                // A fresh error, not a copy: a copy would share the message buffer (reference counted inside
+                // libstdc++, invisible to TSan) with the ticket's error, which the writer thread may free.
+                const std::string what = done->failure->what();
+                throw error(done->failure->category(), done->failure->id(), what.substr(what.find("] ") + 2));
+            }
         }
     }
 
