@@ -938,7 +938,12 @@ public:
         }
         if (done) {
             done->wait();
-            if (done->failure) throw *done->failure;
+            if (done->failure) {
+                // A fresh error, not a copy: a copy would share the message buffer (reference counted inside
+                // libstdc++, invisible to TSan) with the ticket's error, which the writer thread may free.
+                const std::string what = done->failure->what();
+                throw error(done->failure->category(), done->failure->id(), what.substr(what.find("] ") + 2));
+            }
         }
     }
 
@@ -4421,8 +4426,29 @@ public:
         options_.hostname = sanitize_host(options_.hostname);
     }
 
-    tensorboard(tensorboard&&) noexcept = default;
-    tensorboard& operator=(tensorboard&&) noexcept = default;
+    tensorboard(tensorboard&& o) noexcept
+        : logdir_(std::move(o.logdir_)),
+          options_(std::move(o.options_)),
+          files_(std::move(o.files_)),
+          experiments_written_(std::move(o.experiments_written_)),
+          records_lost_(o.records_lost_) {
+        o.files_.clear();
+        o.last_ = nullptr;
+    }
+    tensorboard& operator=(tensorboard&& o) noexcept {
+        if (this != &o) {
+            try { close(); } catch (...) {}  // this sink's own files are finished first
+            logdir_ = std::move(o.logdir_);
+            options_ = std::move(o.options_);
+            files_ = std::move(o.files_);
+            experiments_written_ = std::move(o.experiments_written_);
+            records_lost_ = o.records_lost_;
+            o.files_.clear();
+            o.last_ = nullptr;
+            last_ = nullptr;
+        }
+        return *this;
+    }
     tensorboard(const tensorboard&) = delete;
     tensorboard& operator=(const tensorboard&) = delete;
     ~tensorboard() {
