@@ -1,0 +1,216 @@
+// `mltrack sync --to tensorboard:DIR` through the real binary, read back with the tests' independent event
+// file decoder (tests/support/tb_decoder.hpp) under TensorBoard's own reading rule: a SessionLog START at
+// step s drops every point read before it with step >= s. Checked: every time-series point arrives, once;
+// a second sync sends nothing; a run still being written is sent as far as it goes, then the rest; a sync
+// that died after writing but before moving its cursor sends again without duplicates on the charts; a
+// destination that already has a run without a cursor is refused unless --force; --dry-run and --cursors.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <mltrack/mltrack.hpp>
+
+#include "cli/cli_dataset.hpp"
+#include "cli/cli_support.hpp"
+#include "support/tb_decoder.hpp"
+#include "unit/unit_support.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+using scalars = std::map<std::string, std::vector<std::pair<std::int64_t, float>>>;
+
+/// The scalars TensorBoard would show for one run folder: files in name order, purged at SessionLog START.
+scalars read_tensorboard_run(const fs::path& dir, bool purge = true) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename().string().rfind("events.out.tfevents.", 0) == 0) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    scalars out;
+    for (const auto& f : files) {
+        const auto decoded = tbdec::decode_file(f.string());
+        REQUIRE_MESSAGE(decoded.how == tbdec::stop::end, f.string() << " does not decode to its end");
+        for (const auto& e : decoded.events) {
+            if (purge && e.has_session_log && e.session_status == 1)
+                for (auto& kv : out)
+                    kv.second.erase(std::remove_if(kv.second.begin(), kv.second.end(),
+                                                   [&](const auto& p) { return p.first >= e.step; }),
+                                    kv.second.end());
+            for (const auto& v : e.values)
+                if (v.has_simple) out[v.tag].emplace_back(e.step, v.simple);
+        }
+    }
+    return out;
+}
+
+std::size_t event_files(const fs::path& dir) {
+    std::size_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) n += e.path().filename().string().rfind("events.out", 0) == 0;
+    return n;
+}
+
+bool same(float a, float b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+/// Every time-series point of the JSONL run is in the TensorBoard scalars of its tag, in order, and no
+/// step of those points appears twice.
+void check_run_synced(const fs::path& run_dir, const fs::path& tb_run_dir) {
+    CAPTURE(run_dir.string());
+    const auto run = mltrack::read_run(run_dir);
+    const auto tb = read_tensorboard_run(tb_run_dir);
+    for (const auto& kv : run.series) {
+        CAPTURE(kv.first);
+        REQUIRE(tb.count(kv.first));
+        const auto& got = tb.at(kv.first);
+        std::size_t at = 0;
+        for (const auto& p : kv.second) {
+            while (at < got.size() && !(got[at].first == p.step && same(got[at].second, static_cast<float>(p.value))))
+                ++at;
+            CHECK_MESSAGE(at < got.size(), "point at step " << p.step << " missing");
+        }
+        std::map<std::int64_t, int> seen;
+        for (const auto& p : kv.second) seen[p.step] = 0;
+        for (const auto& g : got)
+            if (seen.count(g.first)) ++seen[g.first];
+        for (const auto& s : seen) CHECK_MESSAGE(s.second >= 1, "step " << s.first);
+        // Summary metrics are also scalars on their key (at the run's last step), so a step may hold one
+        // time-series point and one summary value; never two copies of a point.
+        std::map<std::pair<std::int64_t, float>, int> copies;
+        for (const auto& g : got) ++copies[g];
+        for (const auto& c : copies) CHECK_MESSAGE(c.second == 1, "step " << c.first.first << " twice");
+    }
+}
+
+std::vector<std::string> sync_args(const fs::path& root, const fs::path& tb) {
+    return {"sync", root.string(), "--to", "tensorboard:" + tb.string()};
+}
+
+}  // namespace
+
+TEST_CASE("sync: every point reaches TensorBoard; a second sync sends nothing") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    cli_dataset::write(d / "root");
+    auto r = cli_test::run(sync_args(d / "root", d / "tb"));
+    CHECK(r.status == 0);
+    CHECK(r.out.find("synced 4 runs (35 records, 24 points)") != std::string::npos);
+    CHECK(r.err.find("mltrack sync: exp/baseline: 12 records (10 points)") != std::string::npos);
+    for (const auto* run : {"exp/baseline", "exp/high-lr", "exp/wide", "other/r1"})
+        check_run_synced(d / "root" / run, d / "tb" / run);
+    CHECK(read_tensorboard_run(d / "tb" / "other" / "r1").at("val/acc").size() == 1);  // the summary metric
+
+    std::map<std::string, std::string> before;
+    for (const auto& e : fs::recursive_directory_iterator(d / "tb"))
+        if (e.is_regular_file()) before[e.path().string()] = unit::read_file(e.path());
+    r = cli_test::run(sync_args(d / "root", d / "tb"));
+    CHECK(r.status == 0);
+    CHECK(r.out.find("synced 0 runs (0 records, 0 points)") != std::string::npos);
+    CHECK(r.out.find("4 up to date") != std::string::npos);
+    std::map<std::string, std::string> after;
+    for (const auto& e : fs::recursive_directory_iterator(d / "tb"))
+        if (e.is_regular_file()) after[e.path().string()] = unit::read_file(e.path());
+    CHECK(before == after);
+
+    // The cursor: one line of JSON in <run>/.sync/, naming the destination and the records sent.
+    std::vector<fs::path> cursors;
+    for (const auto& e : fs::directory_iterator(d / "root" / "exp" / "baseline" / ".sync")) cursors.push_back(e.path());
+    REQUIRE(cursors.size() == 1);
+    const auto c = nlohmann::json::parse(unit::read_file(cursors[0]));
+    CHECK(c["records"] == 12);
+    CHECK(c["destination"].get<std::string>().rfind("tensorboard:", 0) == 0);
+}
+
+TEST_CASE("sync: a run still being written, then finished") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    mltrack::tracker t{cli_dataset::make_config("live"), mltrack::sinks::jsonl(d / "root")};
+    auto run = t.start_run("r");
+    run.log_params({{"lr", 0.1}});
+    for (int s = 0; s < 100; ++s) run.log_time_series({{"loss", 1.0 / (s + 1)}, {"acc", s / 100.0}}, s);
+    t.flush();
+    unit::append_file(d / "root" / "live" / "r" / "events.jsonl", "{\"kind\":\"metr");  // a line being written
+    auto r = cli_test::run(sync_args(d / "root", d / "tb"));
+    CHECK(r.status == 0);
+    CHECK(r.out.find("(102 records, 200 points)") != std::string::npos);
+    check_run_synced(d / "root" / "live" / "r", d / "tb" / "live" / "r");
+
+    // The writer goes on (its sink cuts the torn tail when the run resumes; here the test removes it).
+    std::string text = unit::read_file(d / "root" / "live" / "r" / "events.jsonl");
+    unit::write_file(d / "root" / "live" / "r" / "events.jsonl", text.substr(0, text.rfind('\n') + 1));
+    for (int s = 100; s < 150; ++s) run.log_time_series({{"loss", 1.0 / (s + 1)}, {"acc", s / 100.0}}, s);
+    run.end();
+    t.flush();
+    r = cli_test::run(sync_args(d / "root", d / "tb"));
+    CHECK(r.status == 0);
+    CHECK(r.out.find("(51 records, 100 points)") != std::string::npos);
+    CHECK(event_files(d / "tb") == 2);
+    check_run_synced(d / "root" / "live" / "r", d / "tb" / "live" / "r");
+    const auto tb = read_tensorboard_run(d / "tb" / "live" / "r");
+    CHECK(tb.at("loss").size() == 150);
+    CHECK(cli_test::run(sync_args(d / "root", d / "tb")).out.find("1 up to date") != std::string::npos);
+}
+
+TEST_CASE("sync: interrupted after writing, before moving the cursor: sent again, no duplicates") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    {
+        mltrack::tracker t{cli_dataset::make_config("e"), mltrack::sinks::jsonl(d / "root")};
+        auto run = t.start_run("r");
+        for (int s = 0; s < 200; ++s) run.log("loss", 1.0 / (s + 1), s);
+    }
+    REQUIRE(cli_test::run(sync_args(d / "root", d / "tb")).status == 0);
+    fs::path cursor;
+    for (const auto& e : fs::directory_iterator(d / "root" / "e" / "r" / ".sync")) cursor = e.path();
+    // As if the previous sync had died after sending records 0..201 but with its cursor still at 120.
+    auto c = nlohmann::json::parse(unit::read_file(cursor));
+    c["records"] = 120;
+    unit::write_file(cursor, c.dump() + "\n");
+    const auto r = cli_test::run(sync_args(d / "root", d / "tb"));
+    CHECK(r.status == 0);
+    CHECK(r.out.find("(82 records, 81 points)") != std::string::npos);
+    CHECK(event_files(d / "tb") == 2);
+    check_run_synced(d / "root" / "e" / "r", d / "tb" / "e" / "r");
+    CHECK(read_tensorboard_run(d / "tb" / "e" / "r").at("loss").size() == 200);
+    CHECK(read_tensorboard_run(d / "tb" / "e" / "r", false).at("loss").size() == 281);  // 81 sent twice
+
+    // A cursor ahead of the file (the run was rewritten) is refused.
+    c["records"] = 5000;
+    unit::write_file(cursor, c.dump() + "\n");
+    auto bad = cli_test::run(sync_args(d / "root", d / "tb"));
+    CHECK(bad.status == 1);
+    CHECK(bad.err.find("the cursor says 5000 records were sent") != std::string::npos);
+}
+
+TEST_CASE("sync: refuses to send a run twice without a cursor; --force, --dry-run, --cursors") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    cli_dataset::write(d / "root");
+    auto r = cli_test::run({"sync", (d / "root").string(), "--to", "tensorboard:" + (d / "tb").string(), "--dry-run"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("would sync 4 runs (35 records, 24 points)") != std::string::npos);
+    CHECK(!fs::exists(d / "tb"));
+    CHECK(!fs::exists(d / "root" / "exp" / "baseline" / ".sync"));
+
+    r = cli_test::run({"sync", (d / "root").string(), "--to", "tensorboard:" + (d / "tb").string(), "--cursors",
+                       (d / "cursors").string(), "-e", "exp"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("synced 3 runs") != std::string::npos);
+    CHECK(!fs::exists(d / "root" / "exp" / "baseline" / ".sync"));
+    CHECK(fs::exists(d / "cursors" / "exp" / "baseline"));
+
+    // Without the cursors folder, the destination already has these runs: refused, the others still go.
+    r = cli_test::run(sync_args(d / "root", d / "tb"));
+    CHECK(r.status == 1);
+    CHECK(r.err.find("already has event files but there is no cursor") != std::string::npos);
+    CHECK(r.out.find("synced 1 run ") != std::string::npos);  // other/r1
+    CHECK(r.out.find("3 failed") != std::string::npos);
+    r = cli_test::run({"sync", (d / "root").string(), "--to", "tensorboard:" + (d / "tb").string(), "--force"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("synced 3 runs") != std::string::npos);
+}
