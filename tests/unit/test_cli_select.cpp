@@ -1,0 +1,193 @@
+// The pieces of the `mltrack` command that need no binary: filter parsing and matching, sorting (missing
+// and NaN last), CSV quoting read back by an independent parser, number and time formatting, argument
+// parsing, run discovery, the report's curve thinning and SVG axes.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "../../tools/mltrack/cli.hpp"
+#include "../../tools/mltrack/csv.hpp"
+#include "../../tools/mltrack/report_html.hpp"
+#include "../../tools/mltrack/report_svg.hpp"
+#include "../../tools/mltrack/runs.hpp"
+#include "../../tools/mltrack/select.hpp"
+#include "../../tools/mltrack/text.hpp"
+#include "cli/cli_dataset.hpp"
+#include "cli/cli_support.hpp"
+#include "unit/unit_support.hpp"
+
+using namespace mltrack_cli;
+
+namespace {
+
+experiment_table sample_table() {
+    experiment_table t;
+    t.columns = {{"run", column_role::text}, {"param.lr", column_role::param}, {"metric.acc", column_role::metric},
+                 {"param.opt", column_role::param}};
+    auto row = [](const char* run, cell lr, cell acc, cell opt) { return std::vector<cell>{std::string(run), lr, acc, opt}; };
+    t.rows.push_back(row("a", mltrack::param_value(0.01), 0.9, mltrack::param_value("adam")));
+    t.rows.push_back(row("b", mltrack::param_value(0.1), std::nan(""), mltrack::param_value("sgd")));
+    t.rows.push_back(row("c", mltrack::param_value(std::int64_t{1}), 0.5, std::monostate{}));
+    t.rows.push_back(row("d", std::monostate{}, 0.95, mltrack::param_value("adam")));
+    return t;
+}
+
+std::vector<std::string> runs_of(const experiment_table& t) {
+    std::vector<std::string> out;
+    for (const auto& r : t.rows) out.push_back(std::get<std::string>(r[0]));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("filter: parsing") {
+    auto cs = parse_filter("param.lr>0.01, metric.acc>=0.9,state=COMPLETE,run!=x,param.n<=3,param.m<2,param.k==1");
+    REQUIRE(cs.size() == 7);
+    CHECK(cs[0].key == "param.lr");
+    CHECK(cs[0].op == compare_op::gt);
+    CHECK(cs[0].value == "0.01");
+    CHECK(cs[1].key == "metric.acc");
+    CHECK(cs[1].op == compare_op::ge);
+    CHECK(cs[2].op == compare_op::eq);
+    CHECK(cs[2].value == "COMPLETE");
+    CHECK(cs[3].op == compare_op::ne);
+    CHECK(cs[4].op == compare_op::le);
+    CHECK(cs[5].op == compare_op::lt);
+    CHECK(cs[6].op == compare_op::eq);
+    CHECK(cs[6].value == "1");
+    CHECK(parse_filter("metric.train/loss<0.5")[0].key == "metric.train/loss");
+    CHECK(parse_filter("").empty());
+    CHECK_THROWS_AS(parse_filter("lr>1"), usage_error);
+    CHECK_THROWS_AS(parse_filter("param.lr"), usage_error);
+    CHECK_THROWS_AS(parse_filter(">1"), usage_error);
+    CHECK_THROWS_AS(parse_filter("param.lr>1,,state=X"), usage_error);
+    CHECK_THROWS_AS(parse_filter("param.lr!1"), usage_error);
+}
+
+TEST_CASE("filter: numbers as numbers, text as text, missing never matches") {
+    auto t = sample_table();
+    apply_filter(t, parse_filter("param.lr>0.05"));
+    CHECK(runs_of(t) == std::vector<std::string>{"b", "c"});  // 0.1 and the integer 1; d has no lr
+    t = sample_table();
+    apply_filter(t, parse_filter("param.opt=adam"));
+    CHECK(runs_of(t) == std::vector<std::string>{"a", "d"});
+    t = sample_table();
+    apply_filter(t, parse_filter("param.opt!=adam"));
+    CHECK(runs_of(t) == std::vector<std::string>{"b"});  // c has no opt
+    t = sample_table();
+    apply_filter(t, parse_filter("metric.acc>=0.9"));
+    CHECK(runs_of(t) == std::vector<std::string>{"a", "d"});  // NaN compares false
+    t = sample_table();
+    apply_filter(t, parse_filter("metric.acc=NaN"));
+    CHECK(runs_of(t).empty());
+    t = sample_table();
+    const auto unknown = apply_filter(t, parse_filter("metric.f1>0"));
+    CHECK(unknown == std::vector<std::string>{"metric.f1"});
+    CHECK(t.rows.empty());
+}
+
+TEST_CASE("sort: ascending, descending, missing and NaN last either way") {
+    auto t = sample_table();
+    sort_rows(t, "metric.acc");
+    CHECK(runs_of(t) == std::vector<std::string>{"c", "a", "d", "b"});
+    sort_rows(t, "-metric.acc");
+    CHECK(runs_of(t) == std::vector<std::string>{"d", "a", "c", "b"});
+    sort_rows(t, "param.lr");
+    CHECK(runs_of(t) == std::vector<std::string>{"a", "b", "c", "d"});
+    sort_rows(t, "-param.lr");
+    CHECK(runs_of(t) == std::vector<std::string>{"c", "b", "a", "d"});
+    sort_rows(t, "-param.opt");
+    CHECK(runs_of(t) == std::vector<std::string>{"b", "a", "d", "c"});  // stable among equals
+    CHECK_THROWS_AS(sort_rows(t, "metric.nope"), usage_error);
+}
+
+TEST_CASE("csv: quoting reads back") {
+    const std::vector<std::string> fields = {"plain", "a,b", "say \"hi\"", "two\nlines", " padded ", "", "\r"};
+    std::string text;
+    append_csv_row(text, fields);
+    append_csv_row(text, {"x"});
+    const auto rows = cli_test::parse_csv(text);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0] == fields);
+    CHECK(text.rfind("plain,\"a,b\",\"say \"\"hi\"\"\",", 0) == 0);
+}
+
+TEST_CASE("text: numbers, times, durations") {
+    CHECK(exact_number(0.1) == "0.1");
+    CHECK(exact_number(1.0 / 3) == "0.3333333333333333");
+    CHECK(exact_number(std::nan("")) == "NaN");
+    CHECK(exact_number(-HUGE_VAL) == "-Infinity");
+    CHECK(short_number(1.0 / 3) == "0.333333");
+    CHECK(short_number(HUGE_VAL) == "Infinity");
+    CHECK(iso_time(1700000000001000000) == "2023-11-14T22:13:20.001000Z");
+    CHECK(iso_time(-1) == "1969-12-31T23:59:59.999999Z");
+    CHECK(short_time(1700000000001000000) == "2023-11-14 22:13:20");
+    CHECK(unix_seconds(1700000000001000000) == "1700000000.001000");
+    CHECK(unix_seconds(-1500000000) == "-1.500000");
+    CHECK(short_duration(29000000) == "0.029s");
+    CHECK(short_duration(185000000000) == "3m05s");
+    CHECK(short_duration(7421000000000) == "2h03m41s");
+    CHECK(display_width("caf\xc3\xa9") == 4);
+    CHECK(one_line("a\tb\nc") == "a b c");
+}
+
+TEST_CASE("arguments: options, values, flags, --") {
+    const auto a = parse_arguments({"root", "-f", "csv", "--sort=-metric.acc", "--filter", "x=1", "--filter", "y=2",
+                                    "--", "--literal"},
+                                   {{"--format", "-f", true}, {"--sort", nullptr, true}, {"--filter", nullptr, true}});
+    CHECK(a.positional == std::vector<std::string>{"root", "--literal"});
+    CHECK(a.get("--format") == "csv");
+    CHECK(a.get("--sort") == "-metric.acc");
+    CHECK(a.all("--filter") == std::vector<std::string>{"x=1", "y=2"});
+    CHECK(!a.has("--help"));
+    CHECK(parse_arguments({"-h"}, {}).has("--help"));
+    CHECK_THROWS_AS(parse_arguments({"--nope"}, {}), usage_error);
+    CHECK_THROWS_AS(parse_arguments({"--format"}, {{"--format", "-f", true}}), usage_error);
+    CHECK_THROWS_AS(parse_arguments({"--quiet=1"}, {{"--quiet", nullptr, false}}), usage_error);
+}
+
+TEST_CASE("runs: found under a root, an experiment, a run folder and a file") {
+    unit::temp_dir d;
+    cli_dataset::write(d / "root");
+    auto names = [](const std::vector<run_ref>& refs) {
+        std::vector<std::string> out;
+        for (const auto& r : refs) out.push_back(r.experiment + "/" + r.run);
+        return out;
+    };
+    using v = std::vector<std::string>;
+    CHECK(names(find_runs(d / "root")) == v{"exp/baseline", "exp/high-lr", "exp/wide", "other/r1"});
+    CHECK(names(find_runs(d / "root", {"other"})) == v{"other/r1"});
+    CHECK(names(find_runs(d / "root" / "exp")) == v{"exp/baseline", "exp/high-lr", "exp/wide"});
+    CHECK(names(find_runs(d / "root" / "exp" / "wide")) == v{"exp/wide"});
+    CHECK(names(find_runs(d / "root" / "exp" / "wide" / "events.jsonl")) == v{"exp/wide"});
+    CHECK_THROWS_AS(find_runs(d / "none"), command_error);
+    const auto loaded = load_summaries(find_runs(d / "root"));
+    CHECK(loaded.errors.empty());
+    CHECK(loaded.summaries[2]->series.at("val/acc").last == 0.84);
+}
+
+TEST_CASE("report: curve thinning keeps order, bounds and the last point; axes") {
+    decimated_series s;
+    for (int i = 0; i < 100001; ++i) s.add(i, i * 2.0, 500);
+    const auto pts = s.finish();
+    CHECK(pts.size() <= 1001);
+    CHECK(pts.size() >= 500);
+    CHECK(pts.front().first == 0);
+    CHECK(pts.back().first == 100000);
+    for (std::size_t i = 1; i < pts.size(); ++i) CHECK(pts[i].first > pts[i - 1].first);
+
+    const auto a = svg::make_axis(0.013, 0.97);
+    CHECK(a.lo == 0);
+    CHECK(a.hi == doctest::Approx(1));
+    CHECK(a.ticks.size() >= 4);
+    const auto l = svg::make_axis(1e-5, 0.1, true);
+    CHECK(l.log);
+    CHECK(l.ticks.size() == 5);
+    const auto flat = svg::make_axis(3, 3);
+    CHECK(flat.lo < 3);
+    CHECK(flat.hi > 3);
+    CHECK(svg::escape("<a href=\"x\">&'") == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    CHECK(svg::escape("see https://x.org") == "see https:&#47;&#47;x.org");
+}
