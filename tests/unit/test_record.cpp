@@ -54,6 +54,17 @@ TEST_CASE("param_value: literals pick the right alternative") {
     CHECK_THROWS_AS((void)p[3].second.as_double(), std::bad_variant_access);
 }
 
+TEST_CASE("param_value: documented edge cases of integral types (docs/errors.md)") {
+    CHECK(param_value('a').is_int());  // a char is a number
+    CHECK(param_value('a').as_int() == 97);
+    CHECK(param_value(std::numeric_limits<std::uint64_t>::max() / 2).as_int() ==
+          std::numeric_limits<std::int64_t>::max());
+    // above INT64_MAX an unsigned value wraps: documented, log such values as strings or floats
+    CHECK(param_value(std::uint64_t{1} << 63).as_int() == std::numeric_limits<std::int64_t>::min());
+    CHECK(param_value(static_cast<short>(-2)).as_int() == -2);
+    CHECK(param_value(2.5L).is_double());
+}
+
 TEST_CASE("param_value: default, equality, to_text") {
     const param_value d;
     CHECK(d.is_int());
