@@ -1020,7 +1020,11 @@ class Api:
 
     def ts_export(self, p, q, b):
         ts = self.md_get(self.s.time_series, p)
-        pts = [self.s.points[p][s] for s in sorted(self.s.points.get(p, {}))]
+        if b.get("orderBy") or b.get("filter"):
+            raise bad("orderBy and filter are not implemented by this fake")
+        # "By default, TensorboardTimeSeries' data is returned in a pseudo random order" (stable across pages).
+        pts = [self.s.points[p][s] for s in sorted(self.s.points.get(p, {}),
+                                                   key=lambda s: hashlib.sha256(str(s).encode()).digest())]
         size = int(b.get("pageSize", 1000) or 1000)
         if size > 10000:
             raise bad("page_size must be at most 10000")

@@ -33,7 +33,10 @@ struct fixture {
     fake_vertex& server = shared_server();
     std::vector<std::string> errors;
 
-    fixture() { server.reset(); }
+    fixture() {
+        server.reset();
+        server.config({{"page_cap", 0}, {"lro_polls", 1}, {"lro_seconds", 0.3}, {"expires_in", 3600}});
+    }
     ~fixture() { server.reset(); }
 
     mltrack::sinks::vertex_ai_options options() const {
