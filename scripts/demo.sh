@@ -12,5 +12,6 @@ echo "==> building examples/quickstart in $build/"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLTRACK_BUILD_TESTS=OFF -DMLTRACK_BUILD_TOOLS=OFF \
       -DMLTRACK_BUILD_BENCH=OFF -DMLTRACK_BUILD_EXAMPLES=ON >/dev/null
 cmake --build "$build" --target quickstart
-echo "==> running quickstart $*"
-exec "$build/examples/quickstart" "$@"
+# --out ./mltrack-out first: an --out among the user's arguments comes later and wins.
+echo "==> running $build/examples/quickstart --out ./mltrack-out $*"
+exec "$build/examples/quickstart" --out ./mltrack-out "$@"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds mltrack and runs every test: the CMake build with -Werror and ctest, the meson build and its tests,
-# the single-header check, the consumer projects, and the suite under ASan+UBSan and under TSan.
-#   scripts/test.sh           everything
-#   scripts/test.sh --quick   the CMake build and ctest only
+# Builds mltrack and runs every test: the single-header check, the CMake build with -Werror and ctest, the
+# consumer projects, the meson build and its tests, and the suite under ASan+UBSan and under TSan.
+#   scripts/test.sh           everything (what CI runs, through .ci/run)
+#   scripts/test.sh --quick   no sanitizers and no meson: single header, CMake + ctest, CMake consumers
+# Missing Debian packages are installed when run as root (else the apt-get line is printed).
+# Environment: MLTRACK_BUILD_DIR (default build), MLTRACK_JOBS (default: number of CPUs), CXX.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
@@ -11,7 +13,7 @@ quick=0
 for arg in "$@"; do
     case "$arg" in
         --quick) quick=1 ;;
-        -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
         *) echo "scripts/test.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -19,39 +21,79 @@ done
 mltrack_need_packages "${MLTRACK_BUILD_PACKAGES[@]}" "${MLTRACK_TEST_PACKAGES[@]}"
 jobs=${MLTRACK_JOBS:-$(nproc 2>/dev/null || echo 2)}
 banner() { printf '\n==== %s ====\n' "$*"; }
+started=$SECONDS
+
+# The unit tests a build registered (names only), to compare the CMake and meson builds.
+unit_tests_ctest() { ctest --test-dir "$1" -N | sed -n 's/^ *Test *#[0-9]*: \(test_[A-Za-z0-9_]*\)$/\1/p' | sort; }
+unit_tests_meson() { meson test -C "$1" --list 2>/dev/null | sed -n 's/^\(mltrack:\)\{0,1\}\(test_[A-Za-z0-9_]*\)$/\2/p' | sort; }
 
 banner "single header is up to date"
 python3 tools/amalgamate.py --check
 
-banner "CMake build (-Werror) and ctest"
+banner "CMake build (Debug, -Werror) and ctest"
 build=${MLTRACK_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMLTRACK_WARNINGS_AS_ERRORS=ON >/dev/null
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
 
 if [ "$quick" = 1 ]; then
-    echo "scripts/test.sh --quick: passed"
+    banner "consumer projects (find_package + pkg-config, add_subdirectory, single header; no meson)"
+    bash tests/consumers/run.sh --no-meson
+    echo
+    echo "scripts/test.sh --quick: passed in $((SECONDS - started)) s (sanitizers and meson skipped)"
     exit 0
 fi
 
-banner "consumer projects (find_package, add_subdirectory, meson subproject, single header)"
+banner "consumer projects (find_package + pkg-config, add_subdirectory, meson subproject, single header)"
 bash tests/consumers/run.sh
 
-banner "meson build and meson test"
-rm -rf build-meson
-meson setup build-meson -Dwerror=true >/dev/null
+banner "meson build (-Werror) and meson test"
+if [ -d build-meson/meson-private ]; then
+    meson setup --reconfigure build-meson -Dwerror=true >/dev/null   # picks up new test files
+else
+    rm -rf build-meson
+    meson setup build-meson -Dwerror=true >/dev/null
+fi
+meson compile -C build-meson -j "$jobs"
 meson test -C build-meson --print-errorlogs --num-processes "$jobs"
+# Every unit test ctest runs, meson runs too (but the CLI's tests, which need the CMake-built command).
+if ! diff <(unit_tests_ctest "$build" | grep -v '^test_cli') <(unit_tests_meson build-meson); then
+    echo "scripts/test.sh: ctest (<) and meson test (>) run different unit tests" >&2
+    exit 1
+fi
+
+# TSan needs its fixed memory layout; with high mmap entropy (vm.mmap_rnd_bits > 28) some kernels break it.
+# Then the tests run with address randomization off for that process tree (setarch -R).
+tsan_runner=()
+tsan_probe() {
+    local dir
+    dir=$(mktemp -d)
+    printf '#include <thread>\nint main() { std::thread t([] {}); t.join(); }\n' >"$dir/probe.cpp"
+    if "${CXX:-c++}" -fsanitize=thread -pthread "$dir/probe.cpp" -o "$dir/probe" 2>/dev/null; then
+        if ! "$dir/probe" >/dev/null 2>&1 && setarch "$(uname -m)" -R "$dir/probe" >/dev/null 2>&1; then
+            echo "TSan needs address randomization off here: running the TSan suite under setarch -R"
+            tsan_runner=(setarch "$(uname -m)" -R)
+        fi
+    fi
+    rm -rf "$dir"
+}
 
 for san in "address,undefined" "thread"; do
-    dir="build-${san%%,*}"
-    banner "sanitizers: $san"
+    case "$san" in
+        thread) dir=build-tsan; tsan_probe ;;
+        *) dir=build-asan ;;
+    esac
+    banner "sanitizers: $san ($dir/)"
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMLTRACK_WARNINGS_AS_ERRORS=ON \
           -DMLTRACK_SANITIZE="$san" -DMLTRACK_BUILD_EXAMPLES=ON -DMLTRACK_BUILD_TOOLS=ON -DMLTRACK_BUILD_BENCH=OFF >/dev/null
     cmake --build "$dir" -j "$jobs"
-    ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    runner=()
+    [ "$san" = thread ] && runner=("${tsan_runner[@]}")
+    ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-        ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+        "${runner[@]}" ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 done
 
 echo
-echo "scripts/test.sh: all passed"
+echo "scripts/test.sh: all passed in $((SECONDS - started)) s"

@@ -4,6 +4,10 @@
 mltrack_need_packages() {
     local missing=()
     local pkg
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        echo "mltrack: not a Debian system (no dpkg-query): not checking for packages (${*})" >&2
+        return 0
+    fi
     for pkg in "$@"; do
         if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
             missing+=("$pkg")
