@@ -170,6 +170,34 @@ TEST_CASE("vertex: a run creates exactly the resources the Python SDK creates") 
     CHECK(st["contexts"].size() == 2);
 }
 
+TEST_CASE("vertex: every point arrives when a run ends, or the tracker closes, while points are still being sent") {
+    fixture f;
+    auto o = f.options();
+    o.max_points_per_request = 1000;
+    const int steps = UNIT_SANITIZED ? 5000 : 25000;
+    mltrack::run open_run;
+    {
+        mltrack::tracker t{f.config("exp-tail"), sinks::vertex_ai{o}};
+        auto ended = t.start_run("ended");
+        open_run = t.start_run("open");
+        auto a = ended.metric("a");
+        auto b = open_run.metric("b");
+        for (int s = 0; s < steps; ++s) {
+            a.log(s, s);
+            b.log(-s, s);
+        }
+        ended.end();
+    }
+    INFO(f.joined_errors());
+    CHECK(f.errors.empty());
+    const auto st = f.server.state();
+    const std::string tb = st["tensorboards"].begin().key();
+    CHECK(points_of(series_by_key(st, tb + "/experiments/exp-tail/runs/ended").at("a")).size() == static_cast<std::size_t>(steps));
+    CHECK(points_of(series_by_key(st, tb + "/experiments/exp-tail/runs/open").at("b")).size() == static_cast<std::size_t>(steps));
+    CHECK(st["contexts"][store + "/contexts/exp-tail-ended"]["metadata"]["_state"] == "COMPLETE");
+    CHECK(st["contexts"][store + "/contexts/exp-tail-open"]["metadata"]["_state"] == "RUNNING");
+}
+
 TEST_CASE("vertex: names outside the Vertex alphabet map to documented ids; display names stay") {
     fixture f;
     {

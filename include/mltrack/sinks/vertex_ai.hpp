@@ -96,6 +96,7 @@ struct vx_run {
     nlohmann::json pending_metrics = nlohmann::json::object();
     std::optional<std::string> pending_state;
     bool patch_queued = false;
+    bool ended = false;  ///< run_end seen: no more points will come
 };
 
 /// The shared context of the steps: configuration, engine, runs.
@@ -106,6 +107,7 @@ struct vx_context {
     std::string store_name;  ///< the metadata store's server name
     bool store_failed = false;
     bool warned_no_staging = false;
+    bool closing = false;  ///< close() started: flushes send everything buffered
 
     std::string v1(const std::string& resource) const { return cfg.v1(resource); }
     std::string store_path() const {
@@ -673,6 +675,7 @@ public:
             for (auto* s : creating_) body["requests"].push_back(time_series_create_request(r_->tb_run, s->key));
             return json_request("POST", c_.v1(r_->exp->tb_experiment + ":batchCreate"), &body);
         }
+        if (budget_ == 0 && r_->buffered > 0 && (r_->ended || c_.closing)) budget_ = r_->buffered;  // no more come
         if (budget_ == 0 || r_->buffered == 0) return std::nullopt;
         return build_write();
     }
@@ -1222,6 +1225,7 @@ public:
         if (!c_ || closed_) return;
         closed_ = true;
         if (!c_->cfg.chief) return;
+        c_->closing = true;
         queue_flushes();
         const bool all = c_->engine->drain(std::chrono::steady_clock::now() + c_->cfg.options.close_timeout);
         if (!all) {
@@ -1324,6 +1328,7 @@ private:
             case record_kind::run_end: {
                 auto run = it->second;
                 runs_.erase(it);
+                run->ended = true;
                 if (run->buffered) queue_flush(run);
                 run->pending_state = to_string(e.payload->get_state());
                 c_->engine->push(std::make_unique<detail::vx_patch_step>(*c_, run, true));
