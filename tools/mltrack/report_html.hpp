@@ -179,6 +179,7 @@ inline void param_scatters(std::string& h, const report_data& d) {
     h += "<p class=\"muted\">One dot per run: the param's value against the run's " + svg::escape(d.metric) +
          " (the latest summary value, else the last time-series value). Hover a dot for the run.</p><div class=\"grid\">";
     std::size_t charts = 0;
+    std::vector<std::string> constant;  // params with one value in every run: nothing to compare
     for (const auto& key : keys) {
         struct entry {
             const report_run* run;
@@ -197,6 +198,10 @@ inline void param_scatters(std::string& h, const report_data& d) {
             numeric = numeric && (p->second.is_int() || p->second.is_double());
         }
         if (es.empty()) continue;
+        if (es.size() > 1 && std::all_of(es.begin(), es.end(), [&](const entry& e) { return e.value == es[0].value; })) {
+            constant.push_back(key + "=" + es[0].value.to_text());
+            continue;
+        }
         std::vector<svg::point> pts;
         std::vector<std::string> categories;
         bool log_x = false;
@@ -228,8 +233,15 @@ inline void param_scatters(std::string& h, const report_data& d) {
         h += "</figure>";
         ++charts;
     }
-    if (charts == 0) h += "<p class=\"muted\">No run has both a param and " + svg::escape(d.metric) + ".</p>";
-    h += "</div></section>";
+    h += "</div>";
+    if (charts == 0 && constant.empty())
+        h += "<p class=\"muted\">No run has both a param and " + svg::escape(d.metric) + ".</p>";
+    if (!constant.empty()) {
+        std::string list;
+        for (const auto& c : constant) list += (list.empty() ? "" : ", ") + c;
+        h += "<p class=\"muted\">Same in every run (not drawn): " + svg::escape(list) + ".</p>";
+    }
+    h += "</section>";
 }
 
 inline void confusion_matrices(std::string& h, const report_data& d) {

@@ -222,6 +222,13 @@ inline std::string scatter_chart(const std::string& title, const std::string& xl
     }
     if (!(x0 <= x1)) x0 = 0, x1 = 1;
     if (!(y0 <= y1)) y0 = 0, y1 = 1;
+    // Dots must not sit on the frame: pad the data range by 5% before rounding it to nice ticks.
+    // (A range that starts at or above zero is not padded below zero.)
+    const double py = (y1 - y0) * 0.05, px = (x1 - x0) * 0.05;
+    y0 = y0 >= 0 ? std::max(0.0, y0 - py) : y0 - py;
+    y1 += py;
+    if (!log_x) x0 = x0 >= 0 ? std::max(0.0, x0 - px) : x0 - px, x1 += px;
+    else x0 /= 1.2, x1 *= 1.2;
     axis ax;
     if (!categories.empty()) {
         ax.lo = -0.5;
