@@ -176,10 +176,11 @@ private:
         const double s = std::chrono::duration<double>(now - t0_).count();
         const int width = 24;
         const int filled = runs_ ? static_cast<int>(width * done_ / runs_) : width;
-        std::fprintf(stderr, "\r\033[K[%s%s] %zu/%zu runs, %zu points, %s points/s",
+        std::fprintf(stderr, "\r\033[K[%s%s] %zu/%zu runs, %s points, %s points/s",
                      std::string(static_cast<std::size_t>(filled), '#').c_str(),
-                     std::string(static_cast<std::size_t>(width - filled), '.').c_str(), done_, runs_, points_,
-                     short_number(s > 0 ? static_cast<double>(points_) / s : 0.0).c_str());
+                     std::string(static_cast<std::size_t>(width - filled), '.').c_str(), done_, runs_,
+                     human_count(static_cast<double>(points_)).c_str(),
+                     human_count(s > 0 ? static_cast<double>(points_) / s : 0.0).c_str());
         std::fflush(stderr);
     }
     std::size_t runs_, done_ = 0, points_ = 0;

@@ -123,6 +123,16 @@ inline std::string short_duration(std::int64_t ns) {
 /// A duration in seconds, exact to the nanosecond where a double allows (CSV and JSON).
 inline double duration_seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
 
+/// A count or rate for progress lines: "950", "12.3k", "4.1M", "2.0G".
+inline std::string human_count(double v) {
+    char buf[32];
+    if (!(v >= 0) || v < 1000) std::snprintf(buf, sizeof buf, "%.0f", v > 0 ? v : 0.0);
+    else if (v < 1e6) std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+    else if (v < 1e9) std::snprintf(buf, sizeof buf, "%.1fM", v / 1e6);
+    else std::snprintf(buf, sizeof buf, "%.1fG", v / 1e9);
+    return buf;
+}
+
 /// Display width of UTF-8 text (code points; good enough for table alignment).
 inline std::size_t display_width(std::string_view s) {
     std::size_t n = 0;
