@@ -1147,11 +1147,12 @@ public:
         try {
             if (!caller_) {
                 auto http = exists_http_;
-                http.timeout = std::min(http.timeout, std::chrono::milliseconds(15000));
+                http.timeout = std::min(http.timeout, std::chrono::milliseconds(5000));
+                http.connect_timeout = std::min(http.connect_timeout, std::chrono::milliseconds(3000));
                 caller_ = std::make_unique<detail::rest_caller>(exists_creds_, http,
                                                                 detail::backoff_policy{std::chrono::milliseconds(200),
-                                                                                       std::chrono::milliseconds(2000)},
-                                                                3);
+                                                                                       std::chrono::milliseconds(1000)},
+                                                                2);
             }
             const std::string eid = experiment_id(run.experiment);
             const std::string rc = detail::vertex_run_context_id(eid, run_id(run.experiment, run.name));
