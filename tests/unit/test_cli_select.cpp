@@ -168,6 +168,18 @@ TEST_CASE("runs: found under a root, an experiment, a run folder and a file") {
     CHECK(loaded.summaries[2]->series.at("val/acc").last == 0.84);
 }
 
+TEST_CASE("runs: natural order") {
+    using detail::natural_less;
+    CHECK(natural_less("run-2", "run-10"));
+    CHECK(!natural_less("run-10", "run-2"));
+    CHECK(natural_less("a", "b"));
+    CHECK(natural_less("run-9", "run-9a"));
+    CHECK(natural_less("lr-0.01", "lr-0.1"));
+    CHECK(natural_less("x007", "x7"));  // equal numbers: the text decides, so the order stays total
+    CHECK(!natural_less("x7", "x007"));
+    CHECK(!natural_less("same", "same"));
+}
+
 TEST_CASE("report: curve thinning keeps order, bounds and the last point; axes") {
     decimated_series s;
     for (int i = 0; i < 100001; ++i) s.add(i, i * 2.0, 500);

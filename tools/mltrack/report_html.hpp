@@ -74,7 +74,8 @@ nav{padding:8px 24px;background:#eef1f4;font-size:13px}
 nav a{margin-right:16px;color:#1f5f99;text-decoration:none}
 section{padding:8px 24px 16px}
 h2{font-size:17px;margin:16px 0 8px;border-bottom:1px solid #d8dde3;padding-bottom:4px}
-.scroll{overflow-x:auto}
+.scroll{overflow:auto;max-height:560px;border:1px solid #dde2e7}
+thead th{position:sticky;top:0;z-index:1}
 table{border-collapse:collapse;font-size:12.5px;background:#fff}
 th,td{border:1px solid #dde2e7;padding:3px 8px;white-space:nowrap}
 th{background:#f0f3f6;text-align:left;font-weight:600}

@@ -1,6 +1,7 @@
 // Why: every command takes a path that may be a JSONL root (<root>/<experiment>/<run>/events.jsonl), one
 // experiment folder, one run folder or one events.jsonl file. This header finds the runs under any of those,
-// in a stable order (experiment, then run name), and reads many runs in parallel.
+// in a stable order (experiment, then run name, both in natural order: run-2 before run-10), and reads
+// many runs in parallel.
 #pragma once
 
 #include <algorithm>
@@ -34,6 +35,33 @@ inline bool has_events(const fs::path& dir) {
     return fs::is_regular_file(dir / "events.jsonl", ec);
 }
 
+/// Natural order: digit runs compare as numbers, so "run-2" comes before "run-10".
+inline bool natural_less(const std::string& a, const std::string& b) {
+    std::size_t i = 0, j = 0;
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    while (i < a.size() && j < b.size()) {
+        if (digit(a[i]) && digit(b[j])) {
+            std::size_t i2 = i, j2 = j;
+            while (i2 < a.size() && a[i2] == '0') ++i2;  // leading zeros do not count
+            while (j2 < b.size() && b[j2] == '0') ++j2;
+            std::size_t ie = i2, je = j2;
+            while (ie < a.size() && digit(a[ie])) ++ie;
+            while (je < b.size() && digit(b[je])) ++je;
+            if (ie - i2 != je - j2) return ie - i2 < je - j2;
+            const int c = a.compare(i2, ie - i2, b, j2, je - j2);
+            if (c != 0) return c < 0;
+            i = ie;
+            j = je;
+        } else {
+            if (a[i] != b[j]) return a[i] < b[j];
+            ++i;
+            ++j;
+        }
+    }
+    if ((a.size() - i) != (b.size() - j)) return a.size() - i < b.size() - j;
+    return a < b;  // equal up to leading zeros: keep a total order
+}
+
 inline std::vector<fs::path> sorted_subdirs(const fs::path& dir) {
     std::vector<fs::path> out;
     std::error_code ec;
@@ -41,7 +69,9 @@ inline std::vector<fs::path> sorted_subdirs(const fs::path& dir) {
         std::error_code ec2;
         if (it->is_directory(ec2) && mltrack::is_valid_name(it->path().filename().string())) out.push_back(it->path());
     }
-    std::sort(out.begin(), out.end());
+    std::sort(out.begin(), out.end(), [](const fs::path& x, const fs::path& y) {
+        return natural_less(x.filename().string(), y.filename().string());
+    });
     return out;
 }
 }  // namespace detail
@@ -59,7 +89,8 @@ inline path_kind classify(const fs::path& path) {
     return path_kind::root;
 }
 
-/// The runs under `path`, sorted by experiment and run. `experiments`, when not empty, keeps only those.
+/// The runs under `path`, sorted by experiment and run (natural order). `experiments`, when not empty,
+/// keeps only those.
 inline std::vector<run_ref> find_runs(const fs::path& path, const std::vector<std::string>& experiments = {}) {
     std::vector<run_ref> out;
     auto wanted = [&](const std::string& e) {
