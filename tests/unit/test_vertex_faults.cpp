@@ -280,6 +280,29 @@ TEST_CASE("vertex faults: the service goes away mid-run, comes back, and a sync 
     CHECK(st["artifacts"].size() == 1);
 }
 
+TEST_CASE("vertex faults: syncing runs that never ended, one after the other into one sink, sends them all") {
+    fixture f;
+    unit::temp_dir dir;
+    mltrack::run a, b;
+    {
+        mltrack::tracker t{f.config("exp-sync-open"), sinks::jsonl{dir / "mlruns"}};
+        a = t.start_run("a");
+        b = t.start_run("b");
+        for (int s = 0; s < 3000; ++s) {
+            a.log("x", s, s);
+            b.log("y", -s, s);
+        }
+    }  // the tracker closes first: both runs stay RUNNING, as after a crash
+    sinks::vertex_ai s{f.options()};
+    for (const char* n : {"a", "b"}) mltrack::replay(mltrack::read_run(dir / "mlruns", "exp-sync-open", n), s);
+    s.close();
+    const auto st = f.server.state();
+    const std::string tb = st["tensorboards"].begin().key();
+    CHECK(points_of(series_by_key(st, tb + "/experiments/exp-sync-open/runs/a").at("x")).size() == 3000);
+    CHECK(points_of(series_by_key(st, tb + "/experiments/exp-sync-open/runs/b").at("y")).size() == 3000);
+    CHECK(st["contexts"][store + "/contexts/exp-sync-open-a"]["metadata"]["_state"] == "RUNNING");
+}
+
 TEST_CASE("vertex faults: what waits for the service is bounded, and what does not fit is counted and reported") {
     fixture f;
     auto o = f.options();

@@ -1272,6 +1272,11 @@ private:
             r->exp = experiment_for(*e.run);
             r->run_id = run_id(e.run->experiment, e.run->name);
             r->context_id = detail::vertex_run_context_id(r->exp->id, r->run_id);
+            auto previous = runs_.find(e.run->id);
+            if (previous != runs_.end()) {  // replay() reuses run ids: the previous run (never ended) is done
+                previous->second->ended = true;
+                queue_flush(previous->second);
+            }
             runs_[e.run->id] = r;
             const bool resume = e.kind == record_kind::run_resume;
             c_->engine->push(std::make_unique<detail::vx_run_step>(*c_, r, resume));
