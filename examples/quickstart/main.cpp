@@ -72,6 +72,11 @@ void train(mltrack::tracker& tracker, const std::string& run_name, double lr, st
         loss.log(l, step);
         acc.log(a, step);
         if (step % 10 == 9) run.log_time_series({{"val/loss", l * 1.1}, {"val/accuracy", a * 0.97}}, step);
+        if (step % 50 == 0) {  // a histogram of (simulated) weights, bucketed like TensorBoard's
+            std::vector<double> weights(256);
+            for (auto& w : weights) w = noise(rng) * 10.0 * l;
+            run.log_histogram("layer1/weights", weights, step);
+        }
     }
     run.log_metrics({{"accuracy", a}, {"loss", l}});
 
@@ -133,6 +138,9 @@ int main(int argc, char** argv) {
         for (const auto& [k, points] : run.series)
             std::printf("  series %-16s %5zu points, last %.4f at step %lld\n", k.c_str(), points.size(),
                         points.back().value, static_cast<long long>(points.back().step));
+        for (const auto& [k, hs] : run.histograms)
+            std::printf("  histogram %-13s %5zu steps, %zu buckets each\n", k.c_str(), hs.size(),
+                        hs.back().buckets.size());
         for (const auto& c : run.classifications)
             std::printf("  classification '%s': %zu labels, %zu ROC points\n", c.display_name.c_str(),
                         c.labels.size(), c.fpr.size());

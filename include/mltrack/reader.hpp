@@ -33,6 +33,13 @@ struct series_point {
     double value = 0.0;
 };
 
+/// One histogram of a key at one step.
+struct histogram_point {
+    std::int64_t step = 0;
+    std::int64_t time_ns = 0;
+    std::vector<histogram_bucket> buckets;
+};
+
 /// A line the reader could not use (lenient mode), or the torn tail.
 struct read_problem {
     std::size_t line = 0;  ///< 1-based line number
@@ -58,6 +65,7 @@ struct run_data {
     std::map<std::string, param_value> params;                ///< latest value per key
     std::map<std::string, double> summary;                    ///< latest value per key
     std::map<std::string, std::vector<series_point>> series;  ///< every point, in file order
+    std::map<std::string, std::vector<histogram_point>> histograms;  ///< every histogram, in file order
     std::vector<classification_metrics> classifications;
     std::vector<artifact> artifacts;
     std::vector<execution> executions;
@@ -260,6 +268,17 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         r.kind = record_kind::execution;
         run.executions.push_back(e);
         r.payload = std::move(e);
+    } else if (kind == "histogram") {
+        histogram h;
+        h.name = need(j, "name", nlohmann::json::value_t::string).get<std::string>();
+        h.buckets = parse_array<histogram_bucket>(j, "buckets", [](const nlohmann::json& b) {
+            if (!b.is_array() || b.size() != 3) throw line_error{"a histogram bucket must be [left, right, count]"};
+            return histogram_bucket{parse_metric_value(b[0]), parse_metric_value(b[1]), parse_metric_value(b[2])};
+        });
+        r.kind = record_kind::histogram;
+        r.step = need(j, "step", nlohmann::json::value_t::number_integer).get<std::int64_t>();
+        run.histograms[h.name].push_back(histogram_point{r.step, r.time_ns, h.buckets});
+        r.payload = std::move(h);
     } else if (kind == "run_end") {
         const auto st = parse_run_state(opt_string(j, "state"));
         if (!st) throw line_error{"unknown run state"};

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "histogram.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -30,6 +31,7 @@ enum class record_kind : std::uint8_t {
     classification,  ///< confusion matrix and ROC points
     artifact,        ///< a model or other artifact
     execution,       ///< an execution with input and output artifacts (lineage)
+    histogram,       ///< a histogram of values at one step
     run_end,         ///< the run ended with a state
 };
 
@@ -43,6 +45,7 @@ inline const char* to_string(record_kind k) noexcept {
         case record_kind::classification: return "classification";
         case record_kind::artifact: return "artifact";
         case record_kind::execution: return "execution";
+        case record_kind::histogram: return "histogram";
         case record_kind::run_end: return "run_end";
     }
     return "unknown";
@@ -201,9 +204,9 @@ using named_values = std::vector<std::pair<std::string, V>>;
 struct record {
     record_kind kind = record_kind::params;
     std::int64_t time_ns = 0;
-    std::int64_t step = 0;  ///< metric records only
+    std::int64_t step = 0;  ///< metric and histogram records only
     std::variant<std::monostate, named_values<param_value>, named_values<double>, classification_metrics, artifact,
-                 execution, run_state, run_info>
+                 execution, run_state, run_info, histogram>
         payload;
 
     // Typed access to the payload; each throws std::bad_variant_access for another kind.
@@ -214,6 +217,7 @@ struct record {
     const execution& get_execution() const { return std::get<execution>(payload); }
     run_state get_state() const { return std::get<run_state>(payload); }
     const run_info& get_run() const { return std::get<run_info>(payload); }
+    const histogram& get_histogram() const { return std::get<histogram>(payload); }
 };
 
 /// An interned metric: dense id and name. Sinks may cache per-id data.

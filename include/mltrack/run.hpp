@@ -17,6 +17,7 @@
 
 #include "detail/core.hpp"
 #include "detail/files.hpp"
+#include "histogram.hpp"
 #include "names.hpp"
 #include "record.hpp"
 
@@ -142,6 +143,32 @@ public:
         m.thresholds = std::move(thresholds);
         m.display_name = std::move(display_name);
         log_classification_metrics(m);
+    }
+
+    /// Logs a histogram of `values` at `step`, bucketed here like TensorBoard's histogram summary
+    /// (`bucket_count` equal-width buckets; NaN and infinities are left out).
+    void log_histogram(std::string_view key, const std::vector<double>& values, std::int64_t step,
+                       std::size_t bucket_count = 30) {
+        log_histogram(key, tensorboard_histogram(values, bucket_count), step);
+    }
+
+    /// Logs a histogram given as buckets: finite edges with left <= right, finite non-negative counts
+    /// (value.5 otherwise).
+    void log_histogram(std::string_view key, std::vector<histogram_bucket> buckets, std::int64_t step) {
+        require_active();
+        validate_key("histogram key", key);
+        for (std::size_t i = 0; i < buckets.size(); ++i) {
+            const auto& b = buckets[i];
+            if (!std::isfinite(b.left) || !std::isfinite(b.right) || !std::isfinite(b.count) || b.left > b.right ||
+                b.count < 0)
+                throw error(error_category::value, 5,
+                            "histogram '" + std::string(key) + "' bucket " + std::to_string(i) +
+                                " needs finite edges with left <= right and a finite count >= 0");
+        }
+        auto r = make_record(record_kind::histogram);
+        r->rec.step = step;
+        r->rec.payload = histogram{std::string(key), std::move(buckets)};
+        core_->push_cold(std::move(r));
     }
 
     /// Logs a model file or folder. By default it is copied into the run's artifacts/ folder (so a later sync

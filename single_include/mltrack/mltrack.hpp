@@ -281,6 +281,86 @@ struct config {
 
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/config.hpp ----
+// ---- begin mltrack/histogram.hpp ----
+// Why: a histogram of values (weights, gradients, activations) at a step is a record of its own. The
+// values are bucketed on the caller's thread, once, so every sink stores the same buckets; the bucketing
+// is the one TensorBoard's own histogram summary uses.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// One histogram bucket as TensorBoard stores it: [left, right] edges and a count.
+struct histogram_bucket {
+    double left = 0.0;
+    double right = 0.0;
+    double count = 0.0;
+};
+
+/// Buckets `n` values the way TensorBoard's own `tf.summary.histogram` does: `bucket_count` equal-width
+/// buckets from the minimum to the maximum (the maximum falls into the last one). When every value is the
+/// same, each bucket is [v, v] and the last holds all of them; with no values, every field is 0.
+/// NaN and infinite values are skipped (TensorBoard cannot draw them); bucket_count 0 means 1.
+inline std::vector<histogram_bucket> tensorboard_histogram(const double* values, std::size_t n,
+                                                           std::size_t bucket_count = 30) {
+    if (bucket_count == 0) bucket_count = 1;
+    std::vector<histogram_bucket> out(bucket_count);
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    std::size_t finite = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(values[i])) continue;
+        lo = std::min(lo, values[i]);
+        hi = std::max(hi, values[i]);
+        ++finite;
+    }
+    if (finite == 0) return out;
+    if (hi == lo) {
+        // One distinct value: TensorBoard's single-value form.
+        for (auto& b : out) b.left = b.right = lo;
+        out.back().count = static_cast<double>(finite);
+        return out;
+    }
+    double width = (hi - lo) / static_cast<double>(bucket_count);
+    if (!std::isfinite(width)) width = hi / static_cast<double>(bucket_count) - lo / static_cast<double>(bucket_count);
+    for (std::size_t i = 0; i < bucket_count; ++i) {
+        out[i].left = lo + width * static_cast<double>(i);
+        out[i].right = i + 1 == bucket_count ? hi : lo + width * static_cast<double>(i + 1);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(values[i])) continue;
+        double k = std::floor((values[i] - lo) / width);
+        if (!(k >= 0)) k = 0;
+        auto idx = k >= static_cast<double>(bucket_count) ? bucket_count - 1 : static_cast<std::size_t>(k);
+        out[idx].count += 1.0;
+    }
+    return out;
+}
+
+inline std::vector<histogram_bucket> tensorboard_histogram(const std::vector<double>& values,
+                                                           std::size_t bucket_count = 30) {
+    return tensorboard_histogram(values.data(), values.size(), bucket_count);
+}
+
+inline std::vector<histogram_bucket> tensorboard_histogram(const std::vector<float>& values,
+                                                           std::size_t bucket_count = 30) {
+    std::vector<double> d(values.begin(), values.end());
+    return tensorboard_histogram(d.data(), d.size(), bucket_count);
+}
+
+/// A histogram of one key at one step (the payload of record_kind::histogram).
+struct histogram {
+    std::string name;                       ///< a key, like metric keys ("layer1/weights")
+    std::vector<histogram_bucket> buckets;  ///< [left, right] edges and counts, left to right
+};
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/histogram.hpp ----
 // ---- begin mltrack/record.hpp ----
 // Why: one closed set of record kinds is the whole data model. The tracker turns every call into a record,
 // the JSONL sink serializes records losslessly, the reader turns lines back into the same records, and
@@ -312,6 +392,7 @@ enum class record_kind : std::uint8_t {
     classification,  ///< confusion matrix and ROC points
     artifact,        ///< a model or other artifact
     execution,       ///< an execution with input and output artifacts (lineage)
+    histogram,       ///< a histogram of values at one step
     run_end,         ///< the run ended with a state
 };
 
@@ -325,6 +406,7 @@ inline const char* to_string(record_kind k) noexcept {
         case record_kind::classification: return "classification";
         case record_kind::artifact: return "artifact";
         case record_kind::execution: return "execution";
+        case record_kind::histogram: return "histogram";
         case record_kind::run_end: return "run_end";
     }
     return "unknown";
@@ -483,9 +565,9 @@ using named_values = std::vector<std::pair<std::string, V>>;
 struct record {
     record_kind kind = record_kind::params;
     std::int64_t time_ns = 0;
-    std::int64_t step = 0;  ///< metric records only
+    std::int64_t step = 0;  ///< metric and histogram records only
     std::variant<std::monostate, named_values<param_value>, named_values<double>, classification_metrics, artifact,
-                 execution, run_state, run_info>
+                 execution, run_state, run_info, histogram>
         payload;
 
     // Typed access to the payload; each throws std::bad_variant_access for another kind.
@@ -496,6 +578,7 @@ struct record {
     const execution& get_execution() const { return std::get<execution>(payload); }
     run_state get_state() const { return std::get<run_state>(payload); }
     const run_info& get_run() const { return std::get<run_info>(payload); }
+    const histogram& get_histogram() const { return std::get<histogram>(payload); }
 };
 
 /// An interned metric: dense id and name. Sinks may cache per-id data.
@@ -1624,6 +1707,32 @@ public:
         log_classification_metrics(m);
     }
 
+    /// Logs a histogram of `values` at `step`, bucketed here like TensorBoard's histogram summary
+    /// (`bucket_count` equal-width buckets; NaN and infinities are left out).
+    void log_histogram(std::string_view key, const std::vector<double>& values, std::int64_t step,
+                       std::size_t bucket_count = 30) {
+        log_histogram(key, tensorboard_histogram(values, bucket_count), step);
+    }
+
+    /// Logs a histogram given as buckets: finite edges with left <= right, finite non-negative counts
+    /// (value.5 otherwise).
+    void log_histogram(std::string_view key, std::vector<histogram_bucket> buckets, std::int64_t step) {
+        require_active();
+        validate_key("histogram key", key);
+        for (std::size_t i = 0; i < buckets.size(); ++i) {
+            const auto& b = buckets[i];
+            if (!std::isfinite(b.left) || !std::isfinite(b.right) || !std::isfinite(b.count) || b.left > b.right ||
+                b.count < 0)
+                throw error(error_category::value, 5,
+                            "histogram '" + std::string(key) + "' bucket " + std::to_string(i) +
+                                " needs finite edges with left <= right and a finite count >= 0");
+        }
+        auto r = make_record(record_kind::histogram);
+        r->rec.step = step;
+        r->rec.payload = histogram{std::string(key), std::move(buckets)};
+        core_->push_cold(std::move(r));
+    }
+
     /// Logs a model file or folder. By default it is copied into the run's artifacts/ folder (so a later sync
     /// can upload it) before this call returns; `options.copy = false` keeps a reference only. A URI
     /// ("gs://...") is always a reference.
@@ -2301,6 +2410,25 @@ inline void append_record_line(std::string& out, const record& r) {
             }
             break;
         }
+        case record_kind::histogram: {
+            const auto& h = r.get_histogram();
+            append_line_head(out, "histogram", r.time_ns);
+            out += ",\"step\":";
+            append_int(out, r.step);
+            out += ",\"name\":";
+            append_json_string(out, h.name);
+            out += ",\"buckets\":";
+            append_array(out, h.buckets, [](std::string& o, const histogram_bucket& b) {
+                o += '[';
+                append_double(o, b.left);
+                o += ',';
+                append_double(o, b.right);
+                o += ',';
+                append_double(o, b.count);
+                o += ']';
+            });
+            break;
+        }
         case record_kind::run_end:
             append_line_head(out, "run_end", r.time_ns);
             out += ",\"state\":\"";
@@ -2353,6 +2481,13 @@ struct series_point {
     double value = 0.0;
 };
 
+/// One histogram of a key at one step.
+struct histogram_point {
+    std::int64_t step = 0;
+    std::int64_t time_ns = 0;
+    std::vector<histogram_bucket> buckets;
+};
+
 /// A line the reader could not use (lenient mode), or the torn tail.
 struct read_problem {
     std::size_t line = 0;  ///< 1-based line number
@@ -2378,6 +2513,7 @@ struct run_data {
     std::map<std::string, param_value> params;                ///< latest value per key
     std::map<std::string, double> summary;                    ///< latest value per key
     std::map<std::string, std::vector<series_point>> series;  ///< every point, in file order
+    std::map<std::string, std::vector<histogram_point>> histograms;  ///< every histogram, in file order
     std::vector<classification_metrics> classifications;
     std::vector<artifact> artifacts;
     std::vector<execution> executions;
@@ -2580,6 +2716,17 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         r.kind = record_kind::execution;
         run.executions.push_back(e);
         r.payload = std::move(e);
+    } else if (kind == "histogram") {
+        histogram h;
+        h.name = need(j, "name", nlohmann::json::value_t::string).get<std::string>();
+        h.buckets = parse_array<histogram_bucket>(j, "buckets", [](const nlohmann::json& b) {
+            if (!b.is_array() || b.size() != 3) throw line_error{"a histogram bucket must be [left, right, count]"};
+            return histogram_bucket{parse_metric_value(b[0]), parse_metric_value(b[1]), parse_metric_value(b[2])};
+        });
+        r.kind = record_kind::histogram;
+        r.step = need(j, "step", nlohmann::json::value_t::number_integer).get<std::int64_t>();
+        run.histograms[h.name].push_back(histogram_point{r.step, r.time_ns, h.buckets});
+        r.payload = std::move(h);
     } else if (kind == "run_end") {
         const auto st = parse_run_state(opt_string(j, "state"));
         if (!st) throw line_error{"unknown run state"};
@@ -3161,6 +3308,329 @@ inline std::filesystem::path load_model(const std::filesystem::path& root, std::
 
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/store.hpp ----
+// ---- begin mltrack/summary.hpp ----
+// Why: `mltrack ls` over a thousand runs of ten thousand points has to take seconds, and read_run() keeps
+// every record and every point. scan_run() reads a run's file once, in large blocks, keeps only the folded
+// state (params, summary, state, times, artifacts...) and per-series statistics, and hands each metric
+// point to a callback (so export and report stream too). The JSONL sink's own metrics lines, which are
+// nearly all of a file, take a fast path: a scanner of their fixed shape. Every other line, and any metrics
+// line the scanner does not recognize exactly, goes through the same nlohmann parse and fold as read_run(),
+// so both readers agree on every value and on every error.
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// Statistics of one time series, in file order. min and max skip NaN (they are NaN when every value is).
+struct series_stats {
+    std::size_t count = 0;
+    std::int64_t first_step = 0;
+    std::int64_t last_step = 0;
+    std::int64_t first_time_ns = 0;
+    std::int64_t last_time_ns = 0;
+    double first = 0.0;
+    double last = 0.0;
+    double min = std::numeric_limits<double>::quiet_NaN();
+    double max = std::numeric_limits<double>::quiet_NaN();
+
+    void add(std::int64_t step, std::int64_t time_ns, double value) noexcept {
+        if (count == 0) {
+            first_step = step;
+            first_time_ns = time_ns;
+            first = value;
+        }
+        ++count;
+        last_step = step;
+        last_time_ns = time_ns;
+        last = value;
+        if (!std::isnan(value)) {
+            if (std::isnan(min) || value < min) min = value;
+            if (std::isnan(max) || value > max) max = value;
+        }
+    }
+};
+
+/// A run as scan_run() folds it: `run` holds what read_run() gives except `records` and `series` (left
+/// empty); `series` holds the statistics of each time series instead of its points.
+struct run_summary {
+    run_data run;
+    std::map<std::string, series_stats, std::less<>> series;
+    std::size_t lines = 0;   ///< lines read (including skipped ones)
+    std::size_t points = 0;  ///< metric points read
+};
+
+namespace detail {
+
+/// End of the JSON number at p (strict JSON grammar), or nullptr.
+inline const char* json_number_end(const char* p, const char* e) noexcept {
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (p < e && *p == '-') ++p;
+    if (p >= e) return nullptr;
+    if (*p == '0') {
+        ++p;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < e && digit(*p)) ++p;
+    } else {
+        return nullptr;
+    }
+    if (p < e && *p == '.') {
+        const char* d = ++p;
+        while (p < e && digit(*p)) ++p;
+        if (p == d) return nullptr;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        ++p;
+        if (p < e && (*p == '+' || *p == '-')) ++p;
+        const char* d = p;
+        while (p < e && digit(*p)) ++p;
+        if (p == d) return nullptr;
+    }
+    return p;
+}
+
+/// Parses a finite JSON number as a double; false when it is not one (or out of range).
+inline bool fast_double(const char*& p, const char* e, double& out) noexcept {
+    const char* end = json_number_end(p, e);
+    if (!end) return false;
+    const auto r = std::from_chars(p, end, out);
+    if (r.ec != std::errc() || r.ptr != end || !std::isfinite(out)) return false;
+    p = end;
+    return true;
+}
+
+inline bool skip_literal(const char*& p, const char* e, std::string_view lit) noexcept {
+    if (static_cast<std::size_t>(e - p) < lit.size() || std::memcmp(p, lit.data(), lit.size()) != 0) return false;
+    p += lit.size();
+    return true;
+}
+
+/// A metrics line exactly as the JSONL sink writes it:
+/// {"kind":"metrics","time":T,"step":S,"values":{"k":V,...}} with plain keys (no escapes, valid UTF-8, no
+/// control characters), finite numbers or "NaN"/"Infinity"/"-Infinity", no repeated key. Anything else
+/// returns false and the caller takes the general path.
+struct fast_metrics_line {
+    std::int64_t time_ns = 0;
+    std::int64_t step = 0;
+    std::vector<std::pair<std::string_view, double>> values;
+
+    bool parse(std::string_view line) {
+        const char* p = line.data();
+        const char* e = p + line.size();
+        values.clear();
+        if (!skip_literal(p, e, "{\"kind\":\"metrics\",\"time\":")) return false;
+        double t = 0;
+        if (!fast_double(p, e, t)) return false;
+        time_ns = static_cast<std::int64_t>(std::llround(t * 1e6)) * 1000;  // as detail::parse_time
+        if (!skip_literal(p, e, ",\"step\":")) return false;
+        {
+            const char* s = p;
+            if (p < e && *p == '-') ++p;
+            if (p >= e || *p < '0' || *p > '9' || (*p == '0' && p + 1 < e && p[1] >= '0' && p[1] <= '9'))
+                return false;
+            while (p < e && *p >= '0' && *p <= '9') ++p;
+            if (p < e && (*p == '.' || *p == 'e' || *p == 'E')) return false;
+            const auto r = std::from_chars(s, p, step);
+            if (r.ec != std::errc() || r.ptr != p) return false;
+        }
+        if (!skip_literal(p, e, ",\"values\":{")) return false;
+        if (p < e && *p == '}') {
+            ++p;
+        } else {
+            for (;;) {
+                if (p >= e || *p != '"') return false;
+                const char* k = ++p;
+                while (p < e && *p != '"') {
+                    const auto c = static_cast<unsigned char>(*p);
+                    if (c < 0x20 || c == '\\' || c == 0x7f) return false;
+                    if (c >= 0x80) {
+                        const std::size_t n = utf8_sequence_length(line, static_cast<std::size_t>(p - line.data()));
+                        if (n == 0) return false;
+                        p += n;
+                    } else {
+                        ++p;
+                    }
+                }
+                if (p >= e || p == k) return false;
+                const std::string_view key(k, static_cast<std::size_t>(p - k));
+                ++p;
+                if (p >= e || *p != ':') return false;
+                ++p;
+                double v = 0;
+                if (p < e && *p == '"') {
+                    if (skip_literal(p, e, "\"NaN\"")) v = std::numeric_limits<double>::quiet_NaN();
+                    else if (skip_literal(p, e, "\"Infinity\"")) v = HUGE_VAL;
+                    else if (skip_literal(p, e, "\"-Infinity\"")) v = -HUGE_VAL;
+                    else return false;
+                } else if (!fast_double(p, e, v)) {
+                    return false;
+                }
+                for (const auto& kv : values)
+                    if (kv.first == key) return false;  // a repeated key: let nlohmann decide which wins
+                values.emplace_back(key, v);
+                if (p < e && *p == ',') {
+                    ++p;
+                    continue;
+                }
+                if (p < e && *p == '}') {
+                    ++p;
+                    break;
+                }
+                return false;
+            }
+        }
+        return p + 1 == e && *p == '}';
+    }
+};
+
+}  // namespace detail
+
+/// Reads a run (its folder or its events.jsonl) in one streaming pass, calling
+/// `on_point(std::string_view key, std::int64_t step, std::int64_t time_ns, double value)` for every metric
+/// point in file order. Errors, torn tails and problems follow read_run() with the same options (strict:
+/// the first malformed line throws format.1 naming file and line).
+template <class OnPoint>
+run_summary scan_run(const std::filesystem::path& path, const read_options& options, OnPoint&& on_point) {
+    namespace fs = std::filesystem;
+    run_summary out;
+    run_data& run = out.run;
+    std::error_code ec;
+    const fs::path file = fs::is_directory(path, ec) ? path / "events.jsonl" : path;
+    run.dir = file.parent_path();
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw error(error_category::io, 4, "cannot open " + file.string());
+    struct closer {
+        int fd;
+        ~closer() { ::close(fd); }
+    } close_fd{fd};
+
+    // A small cache of the last series looked up, so the map is searched only when the key changes.
+    struct cached {
+        std::string_view key;
+        series_stats* stats;
+    };
+    cached cache[4] = {};
+    std::size_t cache_next = 0;
+    auto stats_of = [&](std::string_view key) -> series_stats& {
+        for (auto& c : cache)
+            if (c.stats && c.key == key) return *c.stats;
+        auto it = out.series.find(key);
+        if (it == out.series.end()) it = out.series.emplace(std::string(key), series_stats{}).first;
+        cache[cache_next++ % 4] = cached{it->first, &it->second};
+        return it->second;
+    };
+    auto add_point = [&](std::string_view key, std::int64_t step, std::int64_t time_ns, double value) {
+        stats_of(key).add(step, time_ns, value);
+        ++out.points;
+        on_point(key, step, time_ns, value);
+    };
+
+    detail::fast_metrics_line fast;
+    bool first_seen = false;
+    std::size_t line_no = 0;
+    auto handle = [&](std::string_view text, bool complete, bool oversize) {
+        ++line_no;
+        const auto where = [&] { return file.string() + ":" + std::to_string(line_no) + ": "; };
+        try {
+            if (!complete) {  // no '\n': a write cut short, even when it parses (a resume cuts it too)
+                run.torn_tail = read_problem{line_no, "torn last line (" + std::to_string(text.size()) +
+                                                          " bytes) skipped"};
+                return;
+            }
+            if (oversize || text.size() > options.max_line_bytes)
+                throw error(error_category::format, 6,
+                            where() + "line longer than " + std::to_string(options.max_line_bytes) + " bytes");
+            if (line_no > 1 && first_seen && fast.parse(text)) {
+                for (const auto& kv : fast.values) add_point(kv.first, fast.step, fast.time_ns, kv.second);
+                return;
+            }
+            nlohmann::json j;
+            try {
+                j = nlohmann::json::parse(text.begin(), text.end());
+            } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
+                throw detail::line_error{std::string("malformed JSON: ") + e.what()};
+            }
+            detail::fold_line(run, j, line_no);
+            first_seen = true;
+            // Points folded by the general path go through the same statistics and callback.
+            if (!run.series.empty()) {
+                for (auto& kv : run.series)
+                    for (const auto& p : kv.second) add_point(kv.first, p.step, p.time_ns, p.value);
+                run.series.clear();
+            }
+            run.records.clear();
+        } catch (const detail::line_error& e) {
+            if (options.strict || line_no == 1)
+                throw error(error_category::format, line_no == 1 ? 2 : 1, where() + e.message);
+            run.problems.push_back(read_problem{line_no, e.message});
+        } catch (const error& e) {
+            if (options.strict || line_no == 1) throw;
+            run.problems.push_back(read_problem{line_no, e.what()});
+        }
+    };
+
+    std::vector<char> buf(1u << 20);
+    std::string pending;  // a line cut by a block boundary
+    bool too_long = false;
+    for (;;) {
+        const ssize_t got = ::read(fd, buf.data(), buf.size());
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) throw error(error_category::io, 4, "cannot read " + file.string() + ": " + std::strerror(errno));
+        if (got == 0) break;
+        const char* p = buf.data();
+        const char* e = p + got;
+        while (p < e) {
+            const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(e - p)));
+            if (!nl) {
+                if (!too_long) pending.append(p, static_cast<std::size_t>(e - p));
+                if (pending.size() > options.max_line_bytes) {
+                    too_long = true;
+                    pending.clear();
+                }
+                break;
+            }
+            if (too_long) {
+                handle({}, true, true);  // reported as too long; its bytes were not kept
+                too_long = false;
+            } else if (!pending.empty()) {
+                pending.append(p, static_cast<std::size_t>(nl - p));
+                handle(pending, true, false);
+                pending.clear();
+            } else {
+                handle(std::string_view(p, static_cast<std::size_t>(nl - p)), true, false);
+            }
+            p = nl + 1;
+        }
+    }
+    if (too_long) handle({}, false, true);
+    else if (!pending.empty()) handle(pending, false, false);
+    out.lines = line_no;
+    if (!first_seen) throw error(error_category::format, 3, file.string() + ": no run_start line (empty run file)");
+    return out;
+}
+
+/// scan_run() without a point callback: the folded run and the statistics of each series.
+inline run_summary read_summary(const std::filesystem::path& path, const read_options& options = {}) {
+    return scan_run(path, options, [](std::string_view, std::int64_t, std::int64_t, double) {});
+}
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/summary.hpp ----
 // ---- begin mltrack/sinks/memory.hpp ----
 // Why: an instrumented sink that keeps every record in memory, for tests and for users who want to look at
 // what a tracker produced without files. Copies share one store, so keep a copy and give one to the tracker.
@@ -3938,63 +4408,6 @@ MLTRACK_NAMESPACE_BEGIN
 // ---------------------------------------------------------------------------------------------------------
 // Public value types
 
-/// One histogram bucket as TensorBoard stores it: [left, right] edges and a count.
-struct histogram_bucket {
-    double left = 0.0;
-    double right = 0.0;
-    double count = 0.0;
-};
-
-/// Buckets `n` values the way TensorBoard's own `tf.summary.histogram` does: `bucket_count` equal-width
-/// buckets from the minimum to the maximum (the maximum falls into the last one). When every value is the
-/// same, each bucket is [v, v] and the last holds all of them; with no values, every field is 0.
-/// NaN and infinite values are skipped (TensorBoard cannot draw them); bucket_count 0 means 1.
-inline std::vector<histogram_bucket> tensorboard_histogram(const double* values, std::size_t n,
-                                                           std::size_t bucket_count = 30) {
-    if (bucket_count == 0) bucket_count = 1;
-    std::vector<histogram_bucket> out(bucket_count);
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    std::size_t finite = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(values[i])) continue;
-        lo = std::min(lo, values[i]);
-        hi = std::max(hi, values[i]);
-        ++finite;
-    }
-    if (finite == 0) return out;
-    if (hi == lo) {
-        // One distinct value: TensorBoard's single-value form.
-        for (auto& b : out) b.left = b.right = lo;
-        out.back().count = static_cast<double>(finite);
-        return out;
-    }
-    double width = (hi - lo) / static_cast<double>(bucket_count);
-    if (!std::isfinite(width)) width = hi / static_cast<double>(bucket_count) - lo / static_cast<double>(bucket_count);
-    for (std::size_t i = 0; i < bucket_count; ++i) {
-        out[i].left = lo + width * static_cast<double>(i);
-        out[i].right = i + 1 == bucket_count ? hi : lo + width * static_cast<double>(i + 1);
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(values[i])) continue;
-        double k = std::floor((values[i] - lo) / width);
-        if (!(k >= 0)) k = 0;
-        auto idx = k >= static_cast<double>(bucket_count) ? bucket_count - 1 : static_cast<std::size_t>(k);
-        out[idx].count += 1.0;
-    }
-    return out;
-}
-
-inline std::vector<histogram_bucket> tensorboard_histogram(const std::vector<double>& values,
-                                                           std::size_t bucket_count = 30) {
-    return tensorboard_histogram(values.data(), values.size(), bucket_count);
-}
-
-inline std::vector<histogram_bucket> tensorboard_histogram(const std::vector<float>& values,
-                                                           std::size_t bucket_count = 30) {
-    std::vector<double> d(values.begin(), values.end());
-    return tensorboard_histogram(d.data(), d.size(), bucket_count);
-}
-
 /// The hparams plugin's value types (its DataType enum).
 enum class tensorboard_hparam_type : std::uint8_t { unset = 0, string = 1, boolean = 2, float64 = 3 };
 
@@ -4627,6 +5040,13 @@ private:
                 case record_kind::classification: on_classification(f, e); break;
                 case record_kind::artifact: on_artifact(f, e); break;
                 case record_kind::execution: on_execution(f, e); break;
+                case record_kind::histogram: {
+                    const histogram& h = e.payload->get_histogram();
+                    direct(f, e.step, e.time_ns,
+                           [&](std::string& buf, bool meta) { detail::tb::value_histogram(buf, h.name, h.buckets, meta); },
+                           h.name);
+                    break;
+                }
                 default: break;
             }
         } catch (...) {

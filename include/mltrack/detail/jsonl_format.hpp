@@ -162,6 +162,25 @@ inline void append_record_line(std::string& out, const record& r) {
             }
             break;
         }
+        case record_kind::histogram: {
+            const auto& h = r.get_histogram();
+            append_line_head(out, "histogram", r.time_ns);
+            out += ",\"step\":";
+            append_int(out, r.step);
+            out += ",\"name\":";
+            append_json_string(out, h.name);
+            out += ",\"buckets\":";
+            append_array(out, h.buckets, [](std::string& o, const histogram_bucket& b) {
+                o += '[';
+                append_double(o, b.left);
+                o += ',';
+                append_double(o, b.right);
+                o += ',';
+                append_double(o, b.count);
+                o += ']';
+            });
+            break;
+        }
         case record_kind::run_end:
             append_line_head(out, "run_end", r.time_ns);
             out += ",\"state\":\"";

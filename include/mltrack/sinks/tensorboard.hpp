@@ -269,6 +269,13 @@ private:
                 case record_kind::classification: on_classification(f, e); break;
                 case record_kind::artifact: on_artifact(f, e); break;
                 case record_kind::execution: on_execution(f, e); break;
+                case record_kind::histogram: {
+                    const histogram& h = e.payload->get_histogram();
+                    direct(f, e.step, e.time_ns,
+                           [&](std::string& buf, bool meta) { detail::tb::value_histogram(buf, h.name, h.buckets, meta); },
+                           h.name);
+                    break;
+                }
                 default: break;
             }
         } catch (...) {
