@@ -74,7 +74,7 @@ route_find_package() {
     flags=$(PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" pkg-config --cflags --libs mltrack)
     case "$flags" in *"$prefix/include"*) ;; *) fail "pkg-config mltrack gives '$flags', not the prefix's include dir" ;; esac
     # shellcheck disable=SC2086  # the flags are words
-    "$cxx" -std=c++17 "$here/find_package/main.cpp" -o "$tmp/pc-consumer" $flags
+    "$cxx" -std=c++17 "$here/consumer.cpp" -o "$tmp/pc-consumer" $flags
     run_consumer "$tmp/pc-consumer" "$tmp/pc-out"
 }
 
@@ -90,7 +90,7 @@ route_meson_subproject() {
     step "meson subproject: dependency('mltrack') from subprojects/mltrack"
     local proj="$tmp/meson"
     mkdir -p "$proj/subprojects"
-    cp "$here/meson_subproject/meson.build" "$here/meson_subproject/main.cpp" "$proj/"
+    cp "$here/meson_subproject/meson.build" "$proj/" && cp "$here/consumer.cpp" "$proj/main.cpp"
     ln -s "$repo" "$proj/subprojects/mltrack"
     meson setup "$proj/build" "$proj" --force-fallback-for=mltrack >"$tmp/meson.log" \
         || { cat "$tmp/meson.log"; fail "meson consumer did not configure"; }
@@ -107,7 +107,7 @@ route_single_header() {
     step "single header: -I single_include only"
     [ -f "$repo/single_include/mltrack/mltrack.hpp" ] || fail "single_include/mltrack/mltrack.hpp is missing"
     "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$repo/single_include" \
-        "$here/single_header/main.cpp" -o "$tmp/single" -pthread
+        "$here/consumer.cpp" -o "$tmp/single" -pthread
     run_consumer "$tmp/single" "$tmp/single-out"
     if [ -f "$repo/single_include/mltrack/mltrack_vertex_ai.hpp" ]; then
         step "single header: mltrack_vertex_ai.hpp with mltrack.hpp, in both orders"

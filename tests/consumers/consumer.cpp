@@ -1,4 +1,4 @@
-// A consumer of mltrack (the same program in every tests/consumers/<route>/): logs one run to JSONL, checks
+// A consumer of mltrack (one program, built by every route in tests/consumers/): logs one run to JSONL, checks
 // that DIR/consumer-exp/r1/events.jsonl exists and is not empty, and reads the run back.
 // Usage: consumer DIR      exit status 0 when all of that holds
 #include <mltrack/mltrack.hpp>
