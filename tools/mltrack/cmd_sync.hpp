@@ -25,6 +25,10 @@
 #include <mltrack/sinks/tensorboard.hpp>
 #include <mltrack/summary.hpp>
 
+#ifdef MLTRACK_CLI_WITH_VERTEX
+#include <mltrack/sinks/vertex_ai.hpp>
+#endif
+
 #include "cli.hpp"
 #include "runs.hpp"
 #include "text.hpp"
@@ -32,7 +36,7 @@
 namespace mltrack_cli {
 
 inline const char* const sync_help =
-    R"(usage: mltrack sync ROOT --to tensorboard:DIR [--experiment E]... [--cursors DIR] [--dry-run] [--force]
+    R"(usage: mltrack sync ROOT --to tensorboard:DIR|vertex:PROJECT/LOCATION [--experiment E]... [--cursors DIR] [--dry-run] [--force]
 
 Replays the JSONL runs under ROOT (a root, an experiment or a run folder) into another sink, through the
 same code a live tracker uses. Idempotent: a cursor per run and destination records how many records were
@@ -42,7 +46,9 @@ written is sent as far as its complete lines go (the rest on the next sync).
 destinations:
   tensorboard:DIR     TensorBoard event files under DIR/<experiment>/<run>/ (a new event file per sync
                       that sends something; view with: tensorboard --logdir DIR)
-  vertex:PROJECT/LOC  Vertex AI Experiments: not available in this build of mltrack
+  vertex:PROJECT/LOC  Vertex AI Experiments in PROJECT at location LOC (when mltrack was built with libcurl).
+                      Credentials, endpoints and the staging bucket for models come from the environment
+                      (docs/vertex.md); the cursor moves only when the service has taken everything
 
 options:
   -t, --to DEST        where to send (required)
@@ -60,8 +66,10 @@ synced; rerun after fixing); 2 usage error.
 
 /// Where a sync sends runs.
 struct sync_destination {
-    std::string kind;       ///< "tensorboard"
-    fs::path dir;           ///< its folder (absolute)
+    std::string kind;       ///< "tensorboard" or "vertex"
+    fs::path dir;           ///< its folder (absolute; tensorboard)
+    std::string project;    ///< vertex
+    std::string location;   ///< vertex
     std::string canonical;  ///< "tensorboard:<absolute dir>", hashed into the cursor's name
     std::string id;         ///< 16 hex digits
 };
@@ -73,14 +81,27 @@ inline sync_destination parse_destination(const std::string& to) {
     sync_destination d;
     d.kind = to.substr(0, colon);
     const std::string where = to.substr(colon + 1);
-    if (d.kind == "vertex")
+    if (d.kind == "vertex") {
+#ifdef MLTRACK_CLI_WITH_VERTEX
+        const auto slash = where.find('/');
+        if (slash == std::string::npos || slash == 0 || slash + 1 >= where.size() ||
+            where.find('/', slash + 1) != std::string::npos)
+            throw usage_error("--to vertex:PROJECT/LOCATION, e.g. vertex:my-project/us-central1 (got '" + to + "')");
+        d.project = where.substr(0, slash);
+        d.location = where.substr(slash + 1);
+        d.canonical = "vertex:" + where;
+#else
         throw command_error("sync to Vertex AI is not available in this build of mltrack (the command is built "
                             "without libcurl); use tensorboard:DIR, or the Vertex AI sink in a live tracker");
-    if (d.kind != "tensorboard") throw usage_error("unknown destination kind '" + d.kind + "' (tensorboard)");
-    std::error_code ec;
-    d.dir = fs::weakly_canonical(fs::absolute(where), ec);
-    if (ec) d.dir = fs::absolute(where).lexically_normal();
-    d.canonical = d.kind + ":" + d.dir.string();
+#endif
+    } else if (d.kind == "tensorboard") {
+        std::error_code ec;
+        d.dir = fs::weakly_canonical(fs::absolute(where), ec);
+        if (ec) d.dir = fs::absolute(where).lexically_normal();
+        d.canonical = d.kind + ":" + d.dir.string();
+    } else {
+        throw usage_error("unknown destination kind '" + d.kind + "' (tensorboard, vertex)");
+    }
     mltrack::detail::sha256 h;
     h.update(d.canonical);
     d.id = h.hex_digest().substr(0, 16);
@@ -188,6 +209,35 @@ private:
     clock::time_point t0_, last_{};
 };
 
+/// Replays into a Vertex AI sink and waits for delivery; throws unless the service took every record, so the
+/// cursor moves only then (the sink's ids are deterministic: a resend creates nothing twice).
+inline std::size_t sync_to_vertex(const mltrack::run_data& run, const run_ref& ref, const sync_destination& dest,
+                                  const mltrack::replay_options& options) {
+#ifdef MLTRACK_CLI_WITH_VERTEX
+    mltrack::sinks::vertex_ai_options o;
+    o.project = dest.project;
+    o.location = dest.location;
+    o.local_root = fs::absolute(ref.dir).parent_path().parent_path().string();  // artifact copies come from here
+    o.check_exists = false;
+    mltrack::sinks::vertex_ai sink{o};
+    const std::size_t next = mltrack::replay(run, sink, options);
+    sink.flush();
+    sink.close();  // waits up to close_timeout for delivery; throws (io.44) with what is left
+    const auto st = sink.stats();
+    if (st.undelivered_points || st.undelivered_operations || st.operations_refused || st.points_rejected)
+        throw command_error("Vertex AI did not take everything (" + std::to_string(st.undelivered_points) +
+                            " points and " + std::to_string(st.undelivered_operations) +
+                            " operations undelivered, " + std::to_string(st.operations_refused) + " refused)");
+    return next;
+#else
+    (void)run;
+    (void)ref;
+    (void)dest;
+    (void)options;
+    throw command_error("sync to Vertex AI is not available in this build of mltrack");
+#endif
+}
+
 inline int cmd_sync(const std::vector<std::string>& argv) {
     const auto args = parse_arguments(argv, {{"--to", "-t", true},
                                              {"--experiment", "-e", true},
@@ -199,7 +249,7 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
         return exit_ok;
     }
     if (args.positional.size() != 1) throw usage_error("sync takes one ROOT");
-    if (!args.has("--to")) throw usage_error("sync needs --to tensorboard:DIR");
+    if (!args.has("--to")) throw usage_error("sync needs --to tensorboard:DIR or --to vertex:PROJECT/LOCATION");
     const auto dest = parse_destination(args.get("--to"));
     const fs::path cursors = args.get("--cursors");
     const bool dry = args.has("--dry-run"), force = args.has("--force");
@@ -230,8 +280,10 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
                 progress.run_done(label, 0, 0, "");
                 continue;
             }
-            const fs::path tb_run = mltrack::sinks::tensorboard::run_dir(dest.dir, s.run.experiment, s.run.name);
-            if (cursor == 0 && !force && has_event_files(tb_run))
+            const bool to_tb = dest.kind == "tensorboard";
+            const fs::path tb_run =
+                to_tb ? mltrack::sinks::tensorboard::run_dir(dest.dir, s.run.experiment, s.run.name) : fs::path();
+            if (to_tb && cursor == 0 && !force && has_event_files(tb_run))
                 throw command_error(label + ": " + tb_run.string() +
                                     " already has event files but there is no cursor for it; --force sends the run "
                                     "again (TensorBoard would then show it twice)");
@@ -247,12 +299,17 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
                                       std::to_string(run.records.size()) + " (" + std::to_string(points) + " points)");
                 continue;
             }
-            mltrack::sinks::tensorboard sink(dest.dir);
             mltrack::replay_options options;
             options.from_record = cursor;
-            const std::size_t next = mltrack::replay(run, sink, options);
-            sink.flush();
-            sink.close();
+            std::size_t next = cursor;
+            if (to_tb) {
+                mltrack::sinks::tensorboard sink(dest.dir);
+                next = mltrack::replay(run, sink, options);
+                sink.flush();
+                sink.close();
+            } else {
+                next = sync_to_vertex(run, ref, dest, options);
+            }
             write_cursor(cursor_file, dest, next);
             ++sent_runs;
             sent_records += next - cursor;
