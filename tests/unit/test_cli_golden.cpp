@@ -153,9 +153,10 @@ TEST_CASE("every command has --help; usage errors exit 2, failures 1") {
     CHECK(cli_test::run({"report", d.root}).status == 2);
     CHECK(cli_test::run({"show", d.root}).status == 2);  // a root, not a run
     CHECK(cli_test::run({"sync", d.root, "--to", "ftp:x"}).status == 2);
-    r = cli_test::run({"sync", d.root, "--to", "vertex:proj/us-central1"});
-    CHECK(r.status == 1);
-    CHECK(r.err.find("not available in this build") != std::string::npos);
+    // (a real vertex:PROJECT/LOCATION would reach for the network: test_cli_sync_vertex uses the fake service)
+    r = cli_test::run({"sync", d.root, "--to", "vertex:proj"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("vertex:PROJECT/LOCATION") != std::string::npos);
     r = cli_test::run({"ls", d.root + "/missing"});
     CHECK(r.status == 1);
     CHECK(r.err.find("missing: no such file or folder") != std::string::npos);

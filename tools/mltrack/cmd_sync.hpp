@@ -82,18 +82,17 @@ inline sync_destination parse_destination(const std::string& to) {
     d.kind = to.substr(0, colon);
     const std::string where = to.substr(colon + 1);
     if (d.kind == "vertex") {
-#ifdef MLTRACK_CLI_WITH_VERTEX
         const auto slash = where.find('/');
         if (slash == std::string::npos || slash == 0 || slash + 1 >= where.size() ||
             where.find('/', slash + 1) != std::string::npos)
             throw usage_error("--to vertex:PROJECT/LOCATION, e.g. vertex:my-project/us-central1 (got '" + to + "')");
-        d.project = where.substr(0, slash);
-        d.location = where.substr(slash + 1);
-        d.canonical = "vertex:" + where;
-#else
+#ifndef MLTRACK_CLI_WITH_VERTEX
         throw command_error("sync to Vertex AI is not available in this build of mltrack (the command is built "
                             "without libcurl); use tensorboard:DIR, or the Vertex AI sink in a live tracker");
 #endif
+        d.project = where.substr(0, slash);
+        d.location = where.substr(slash + 1);
+        d.canonical = "vertex:" + where;
     } else if (d.kind == "tensorboard") {
         std::error_code ec;
         d.dir = fs::weakly_canonical(fs::absolute(where), ec);
