@@ -271,12 +271,10 @@ private:
     template <class It>
     void log_time_series_impl(It first, It last, std::int64_t step) {
         require_active();
+        for (auto it = first; it != last; ++it) validate_key("metric key", it->first);  // all or nothing
         const auto t = core_->now();
-        std::vector<std::uint32_t> ids;
-        for (auto it = first; it != last; ++it) ids.push_back(core_->intern(it->first));
-        std::size_t i = 0;
-        for (auto it = first; it != last; ++it, ++i)
-            core_->push_point(metric_point{id_, ids[i], step, static_cast<double>(it->second), t});
+        for (auto it = first; it != last; ++it)
+            core_->push_point(metric_point{id_, core_->intern(it->first), step, static_cast<double>(it->second), t});
     }
 
     template <class It>

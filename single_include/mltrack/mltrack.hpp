@@ -1833,12 +1833,10 @@ private:
     template <class It>
     void log_time_series_impl(It first, It last, std::int64_t step) {
         require_active();
+        for (auto it = first; it != last; ++it) validate_key("metric key", it->first);  // all or nothing
         const auto t = core_->now();
-        std::vector<std::uint32_t> ids;
-        for (auto it = first; it != last; ++it) ids.push_back(core_->intern(it->first));
-        std::size_t i = 0;
-        for (auto it = first; it != last; ++it, ++i)
-            core_->push_point(metric_point{id_, ids[i], step, static_cast<double>(it->second), t});
+        for (auto it = first; it != last; ++it)
+            core_->push_point(metric_point{id_, core_->intern(it->first), step, static_cast<double>(it->second), t});
     }
 
     template <class It>
@@ -2973,6 +2971,83 @@ MLTRACK_NAMESPACE_END
 #include <sys/stat.h>
 #include <unistd.h>
 
+// ---- begin mltrack/detail/sink_files.hpp ----
+// Why: the file sinks (JSONL, TensorBoard) share three mechanisms: the run folder under a root (names are
+// validated, so it never escapes), writing a buffer of complete records with one write() and cutting a
+// failed or short write back to the last complete buffer (so a torn record is never followed by new data),
+// and doing one thing per open file while collecting every failure into one report.
+
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <sys/types.h>
+#include <unistd.h>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// <root>/<experiment>/<run>, after validating both names.
+inline std::filesystem::path run_folder(const std::filesystem::path& root, std::string_view experiment,
+                                        std::string_view run) {
+    validate_name("experiment name", experiment);
+    validate_name("run name", run);
+    return root / std::string(experiment) / std::string(run);
+}
+
+/// The outcome of append_committed.
+struct append_result {
+    bool ok = true;        ///< everything was written; `committed` grew by the buffer's size
+    int error = 0;         ///< errno of the failure
+    bool cut_back = true;  ///< after a failure: the file is back at `committed` bytes (false: it could not be)
+};
+
+/// Writes `buf` at the end of the file (one write() unless it is short), retrying on EINTR. On failure the file
+/// is truncated back to `committed` and the offset moved there, so what follows starts on a record boundary.
+inline append_result append_committed(int fd, std::string_view buf, std::uint64_t& committed) noexcept {
+    const char* p = buf.data();
+    std::size_t left = buf.size();
+    while (left > 0) {
+        const ssize_t n = ::write(fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            append_result r;
+            r.ok = false;
+            r.error = n < 0 ? errno : ENOSPC;
+            r.cut_back = ::ftruncate(fd, static_cast<off_t>(committed)) == 0 &&
+                         ::lseek(fd, static_cast<off_t>(committed), SEEK_SET) >= 0;
+            return r;
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    committed += buf.size();
+    return {};
+}
+
+/// Calls f(item) for every item; failures do not stop the others and are thrown at the end as one error
+/// whose message joins theirs.
+template <class Range, class F>
+void for_each_collecting(Range&& items, F&& f) {
+    std::string errors;
+    for (auto&& item : items) {
+        try {
+            f(item);
+        } catch (const std::exception& ex) {
+            if (!errors.empty()) errors += "; ";
+            errors += ex.what();
+        }
+    }
+    if (!errors.empty()) throw std::runtime_error(errors);
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/sink_files.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
@@ -3001,9 +3076,7 @@ public:
     /// The folder of a run: <root>/<experiment>/<run> (names are validated, so it stays under root).
     static std::filesystem::path run_dir(const std::filesystem::path& root, std::string_view experiment,
                                          std::string_view run) {
-        validate_name("experiment name", experiment);
-        validate_name("run name", run);
-        return root / std::string(experiment) / std::string(run);
+        return detail::run_folder(root, experiment, run);
     }
 
     bool exists(const run_info& run) const {
@@ -3012,44 +3085,25 @@ public:
     }
 
     void write(const batch& b) {
-        std::string errors;
-        for (const event& e : b) {
-            try {
-                write_one(e);
-            } catch (const std::exception& ex) {
-                if (!errors.empty()) errors += "; ";
-                errors += ex.what();
-            }
-        }
-        if (!errors.empty()) throw std::runtime_error(errors);
+        detail::for_each_collecting(b, [&](const event& e) { write_one(e); });
     }
 
     void flush() {
-        std::string errors;
-        for (auto& kv : files_) {
-            try {
-                flush_file(*kv.second);
-            } catch (const std::exception& ex) {
-                if (!errors.empty()) errors += "; ";
-                errors += ex.what();
-            }
-        }
-        if (!errors.empty()) throw std::runtime_error(errors);
+        detail::for_each_collecting(files_, [&](auto& kv) { flush_file(*kv.second); });
     }
 
     void close() {
-        std::string errors;
-        for (auto& kv : files_) {
-            try {
-                flush_file(*kv.second);
-            } catch (const std::exception& ex) {
-                if (!errors.empty()) errors += "; ";
-                errors += ex.what();
-            }
-            ::close(kv.second->fd);
-        }
-        files_.clear();
-        if (!errors.empty()) throw std::runtime_error(errors);
+        struct forget_after {
+            jsonl& s;
+            ~forget_after() { s.files_.clear(); }
+        } forget{*this};
+        detail::for_each_collecting(files_, [&](auto& kv) {
+            struct closer {
+                int fd;
+                ~closer() { ::close(fd); }
+            } c{kv.second->fd};
+            flush_file(*kv.second);
+        });
     }
 
     /// Lines that could not be written (disk full, folder removed...), over the sink's life.
@@ -3193,30 +3247,16 @@ private:
     void flush_file(run_file& f, bool sync = true) {
         f.line_open = false;
         if (!f.buf.empty()) {
-            const char* p = f.buf.data();
-            std::size_t left = f.buf.size();
-            while (left > 0) {
-                const ssize_t n = ::write(f.fd, p, left);
-                if (n < 0 && errno == EINTR) continue;
-                if (n <= 0) {
-                    const int err = n < 0 ? errno : ENOSPC;
-                    // Cut back to the last complete write, so no torn line is ever followed by new data.
-                    if (::ftruncate(f.fd, static_cast<off_t>(f.committed)) != 0) {
-                    }
-                    lines_lost_ += f.buffered_lines;
-                    const auto lost = f.buffered_lines;
-                    f.buf.clear();
-                    f.buffered_lines = 0;
-                    throw error(error_category::io, 14,
-                                "cannot write " + f.path.string() + ": " + std::strerror(err) + " (" +
-                                    std::to_string(lost) + " lines lost)");
-                }
-                p += n;
-                left -= static_cast<std::size_t>(n);
-            }
-            f.committed += f.buf.size();
+            const auto r = detail::append_committed(f.fd, f.buf, f.committed);
+            const auto lost = f.buffered_lines;
             f.buf.clear();
             f.buffered_lines = 0;
+            if (!r.ok) {  // cut back to the last complete write: no torn line is ever followed by new data
+                lines_lost_ += lost;
+                throw error(error_category::io, 14,
+                            "cannot write " + f.path.string() + ": " + std::strerror(r.error) + " (" +
+                                std::to_string(lost) + " lines lost)");
+            }
         }
         if (sync && options_.fsync && ::fdatasync(f.fd) != 0)
             throw error(error_category::io, 15, "cannot sync " + f.path.string() + ": " + std::strerror(errno));
@@ -4874,9 +4914,7 @@ public:
     /// The folder of a run: <logdir>/<experiment>/<run> (names are validated, so it stays under logdir).
     static std::filesystem::path run_dir(const std::filesystem::path& logdir, std::string_view experiment,
                                          std::string_view run) {
-        validate_name("experiment name", experiment);
-        validate_name("run name", run);
-        return logdir / std::string(experiment) / std::string(run);
+        return detail::run_folder(logdir, experiment, run);
     }
 
     /// Whether the run's folder already holds event files.
@@ -4898,36 +4936,30 @@ public:
     }
 
     void flush() {
-        std::string errors;
-        for (auto& kv : files_) {
-            try {
-                settle(*kv.second);
-                flush_file(*kv.second, true);
-            } catch (const std::exception& ex) {
-                if (!errors.empty()) errors += "; ";
-                errors += ex.what();
-            }
-        }
-        if (!errors.empty()) throw std::runtime_error(errors);
+        detail::for_each_collecting(files_, [&](auto& kv) {
+            settle(*kv.second);
+            flush_file(*kv.second, true);
+        });
     }
 
     /// Writes what is buffered and closes every file. Runs that did not end get no session_end_info
     /// (TensorBoard shows their status as unknown, as after a crash).
     void close() {
-        std::string errors;
-        for (auto& kv : files_) {
-            try {
-                settle(*kv.second);
-                flush_file(*kv.second, true);
-            } catch (const std::exception& ex) {
-                if (!errors.empty()) errors += "; ";
-                errors += ex.what();
+        struct forget_after {
+            tensorboard& s;
+            ~forget_after() {
+                s.files_.clear();
+                s.last_ = nullptr;
             }
-            close_fd(*kv.second);
-        }
-        files_.clear();
-        last_ = nullptr;
-        if (!errors.empty()) throw std::runtime_error(errors);
+        } forget{*this};
+        detail::for_each_collecting(files_, [&](auto& kv) {
+            struct closer {
+                run_file& f;
+                ~closer() { close_fd(f); }
+            } c{*kv.second};
+            settle(*kv.second);
+            flush_file(*kv.second, true);
+        });
     }
 
     // ---- direct writes: summaries that have no record kind yet. They need the run to be open in this sink
@@ -5464,32 +5496,18 @@ private:
         if (f.broken) reopen(f);
         if (f.fd < 0) return;
         if (!f.buf.empty()) {
-            const char* p = f.buf.data();
-            std::size_t left = f.buf.size();
-            while (left > 0) {
-                const ssize_t n = ::write(f.fd, p, left);
-                if (n < 0 && errno == EINTR) continue;
-                if (n <= 0) {
-                    const int err = n < 0 ? errno : ENOSPC;
-                    if (::ftruncate(f.fd, static_cast<off_t>(f.committed)) != 0 ||
-                        ::lseek(f.fd, static_cast<off_t>(f.committed), SEEK_SET) < 0)
-                        f.broken = true;  // the next write starts a new file
-                    records_lost_ += f.buffered_records;
-                    const auto lost = f.buffered_records;
-                    f.buf.clear();
-                    f.buffered_records = 0;
-                    ++f.generation;
-                    throw error(error_category::io, 22,
-                                "cannot write " + f.path.string() + ": " + std::strerror(err) + " (" +
-                                    std::to_string(lost) + " records lost)");
-                }
-                p += n;
-                left -= static_cast<std::size_t>(n);
-            }
-            f.committed += f.buf.size();
+            const auto r = detail::append_committed(f.fd, f.buf, f.committed);
+            const auto lost = f.buffered_records;
             f.buf.clear();
             f.buffered_records = 0;
             ++f.generation;
+            if (!r.ok) {
+                if (!r.cut_back) f.broken = true;  // the next write starts a new file
+                records_lost_ += lost;
+                throw error(error_category::io, 22,
+                            "cannot write " + f.path.string() + ": " + std::strerror(r.error) + " (" +
+                                std::to_string(lost) + " records lost)");
+            }
         }
         if (sync && options_.fsync && ::fdatasync(f.fd) != 0)
             throw error(error_category::io, 23, "cannot sync " + f.path.string() + ": " + std::strerror(errno));

@@ -24,6 +24,7 @@
 
 #include "../detail/files.hpp"
 #include "../detail/jsonl_format.hpp"
+#include "../detail/sink_files.hpp"
 #include "../error.hpp"
 #include "../names.hpp"
 #include "../record.hpp"
@@ -55,9 +56,7 @@ public:
     /// The folder of a run: <root>/<experiment>/<run> (names are validated, so it stays under root).
     static std::filesystem::path run_dir(const std::filesystem::path& root, std::string_view experiment,
                                          std::string_view run) {
-        validate_name("experiment name", experiment);
-        validate_name("run name", run);
-        return root / std::string(experiment) / std::string(run);
+        return detail::run_folder(root, experiment, run);
     }
 
     bool exists(const run_info& run) const {
@@ -66,44 +65,25 @@ public:
     }
 
     void write(const batch& b) {
-        std::string errors;
-        for (const event& e : b) {
-            try {
-                write_one(e);
-            } catch (const std::exception& ex) {
-                if (!errors.empty()) errors += "; ";
-                errors += ex.what();
-            }
-        }
-        if (!errors.empty()) throw std::runtime_error(errors);
+        detail::for_each_collecting(b, [&](const event& e) { write_one(e); });
     }
 
     void flush() {
-        std::string errors;
-        for (auto& kv : files_) {
-            try {
-                flush_file(*kv.second);
-            } catch (const std::exception& ex) {
-                if (!errors.empty()) errors += "; ";
-                errors += ex.what();
-            }
-        }
-        if (!errors.empty()) throw std::runtime_error(errors);
+        detail::for_each_collecting(files_, [&](auto& kv) { flush_file(*kv.second); });
     }
 
     void close() {
-        std::string errors;
-        for (auto& kv : files_) {
-            try {
-                flush_file(*kv.second);
-            } catch (const std::exception& ex) {
-                if (!errors.empty()) errors += "; ";
-                errors += ex.what();
-            }
-            ::close(kv.second->fd);
-        }
-        files_.clear();
-        if (!errors.empty()) throw std::runtime_error(errors);
+        struct forget_after {
+            jsonl& s;
+            ~forget_after() { s.files_.clear(); }
+        } forget{*this};
+        detail::for_each_collecting(files_, [&](auto& kv) {
+            struct closer {
+                int fd;
+                ~closer() { ::close(fd); }
+            } c{kv.second->fd};
+            flush_file(*kv.second);
+        });
     }
 
     /// Lines that could not be written (disk full, folder removed...), over the sink's life.
@@ -247,30 +227,16 @@ private:
     void flush_file(run_file& f, bool sync = true) {
         f.line_open = false;
         if (!f.buf.empty()) {
-            const char* p = f.buf.data();
-            std::size_t left = f.buf.size();
-            while (left > 0) {
-                const ssize_t n = ::write(f.fd, p, left);
-                if (n < 0 && errno == EINTR) continue;
-                if (n <= 0) {
-                    const int err = n < 0 ? errno : ENOSPC;
-                    // Cut back to the last complete write, so no torn line is ever followed by new data.
-                    if (::ftruncate(f.fd, static_cast<off_t>(f.committed)) != 0) {
-                    }
-                    lines_lost_ += f.buffered_lines;
-                    const auto lost = f.buffered_lines;
-                    f.buf.clear();
-                    f.buffered_lines = 0;
-                    throw error(error_category::io, 14,
-                                "cannot write " + f.path.string() + ": " + std::strerror(err) + " (" +
-                                    std::to_string(lost) + " lines lost)");
-                }
-                p += n;
-                left -= static_cast<std::size_t>(n);
-            }
-            f.committed += f.buf.size();
+            const auto r = detail::append_committed(f.fd, f.buf, f.committed);
+            const auto lost = f.buffered_lines;
             f.buf.clear();
             f.buffered_lines = 0;
+            if (!r.ok) {  // cut back to the last complete write: no torn line is ever followed by new data
+                lines_lost_ += lost;
+                throw error(error_category::io, 14,
+                            "cannot write " + f.path.string() + ": " + std::strerror(r.error) + " (" +
+                                std::to_string(lost) + " lines lost)");
+            }
         }
         if (sync && options_.fsync && ::fdatasync(f.fd) != 0)
             throw error(error_category::io, 15, "cannot sync " + f.path.string() + ": " + std::strerror(errno));

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "../detail/png.hpp"
+#include "../detail/sink_files.hpp"
 #include "../detail/tensorboard_format.hpp"
 #include "../error.hpp"
 #include "../names.hpp"
@@ -103,9 +104,7 @@ public:
     /// The folder of a run: <logdir>/<experiment>/<run> (names are validated, so it stays under logdir).
     static std::filesystem::path run_dir(const std::filesystem::path& logdir, std::string_view experiment,
                                          std::string_view run) {
-        validate_name("experiment name", experiment);
-        validate_name("run name", run);
-        return logdir / std::string(experiment) / std::string(run);
+        return detail::run_folder(logdir, experiment, run);
     }
 
     /// Whether the run's folder already holds event files.
@@ -127,36 +126,30 @@ public:
     }
 
     void flush() {
-        std::string errors;
-        for (auto& kv : files_) {
-            try {
-                settle(*kv.second);
-                flush_file(*kv.second, true);
-            } catch (const std::exception& ex) {
-                if (!errors.empty()) errors += "; ";
-                errors += ex.what();
-            }
-        }
-        if (!errors.empty()) throw std::runtime_error(errors);
+        detail::for_each_collecting(files_, [&](auto& kv) {
+            settle(*kv.second);
+            flush_file(*kv.second, true);
+        });
     }
 
     /// Writes what is buffered and closes every file. Runs that did not end get no session_end_info
     /// (TensorBoard shows their status as unknown, as after a crash).
     void close() {
-        std::string errors;
-        for (auto& kv : files_) {
-            try {
-                settle(*kv.second);
-                flush_file(*kv.second, true);
-            } catch (const std::exception& ex) {
-                if (!errors.empty()) errors += "; ";
-                errors += ex.what();
+        struct forget_after {
+            tensorboard& s;
+            ~forget_after() {
+                s.files_.clear();
+                s.last_ = nullptr;
             }
-            close_fd(*kv.second);
-        }
-        files_.clear();
-        last_ = nullptr;
-        if (!errors.empty()) throw std::runtime_error(errors);
+        } forget{*this};
+        detail::for_each_collecting(files_, [&](auto& kv) {
+            struct closer {
+                run_file& f;
+                ~closer() { close_fd(f); }
+            } c{*kv.second};
+            settle(*kv.second);
+            flush_file(*kv.second, true);
+        });
     }
 
     // ---- direct writes: summaries that have no record kind yet. They need the run to be open in this sink
@@ -693,32 +686,18 @@ private:
         if (f.broken) reopen(f);
         if (f.fd < 0) return;
         if (!f.buf.empty()) {
-            const char* p = f.buf.data();
-            std::size_t left = f.buf.size();
-            while (left > 0) {
-                const ssize_t n = ::write(f.fd, p, left);
-                if (n < 0 && errno == EINTR) continue;
-                if (n <= 0) {
-                    const int err = n < 0 ? errno : ENOSPC;
-                    if (::ftruncate(f.fd, static_cast<off_t>(f.committed)) != 0 ||
-                        ::lseek(f.fd, static_cast<off_t>(f.committed), SEEK_SET) < 0)
-                        f.broken = true;  // the next write starts a new file
-                    records_lost_ += f.buffered_records;
-                    const auto lost = f.buffered_records;
-                    f.buf.clear();
-                    f.buffered_records = 0;
-                    ++f.generation;
-                    throw error(error_category::io, 22,
-                                "cannot write " + f.path.string() + ": " + std::strerror(err) + " (" +
-                                    std::to_string(lost) + " records lost)");
-                }
-                p += n;
-                left -= static_cast<std::size_t>(n);
-            }
-            f.committed += f.buf.size();
+            const auto r = detail::append_committed(f.fd, f.buf, f.committed);
+            const auto lost = f.buffered_records;
             f.buf.clear();
             f.buffered_records = 0;
             ++f.generation;
+            if (!r.ok) {
+                if (!r.cut_back) f.broken = true;  // the next write starts a new file
+                records_lost_ += lost;
+                throw error(error_category::io, 22,
+                            "cannot write " + f.path.string() + ": " + std::strerror(r.error) + " (" +
+                                std::to_string(lost) + " records lost)");
+            }
         }
         if (sync && options_.fsync && ::fdatasync(f.fd) != 0)
             throw error(error_category::io, 23, "cannot sync " + f.path.string() + ": " + std::strerror(errno));
