@@ -17,6 +17,7 @@
 
 #include "detail/core.hpp"
 #include "detail/files.hpp"
+#include "detail/key_cache.hpp"
 #include "histogram.hpp"
 #include "names.hpp"
 #include "record.hpp"
@@ -98,8 +99,14 @@ public:
         return metric_handle(core_, id_, core_->intern(key));
     }
 
-    /// Logs one point by key: interns the key (a hash lookup under a lock) then takes the hot path.
-    void log(std::string_view key, double value, std::int64_t step) { metric(key).log(value, step); }
+    /// Logs one point by key. A key this thread has used before is found in a per-thread cache (no lock, no
+    /// allocation); a new key is validated and interned once (under a lock).
+    void log(std::string_view key, double value, std::int64_t step) {
+        require_active();
+        const std::uint32_t metric_id =
+            detail::key_cache::lookup(key_owner_, key, [this](std::string_view k) { return core_->intern(k); });
+        core_->push_point(metric_point{id_, metric_id, step, value, core_->now()});
+    }
 
     /// Logs several time-series values at one step (they share one wall time).
     void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
@@ -242,6 +249,8 @@ private:
         resumed_ = o.resumed_;
         active_.store(o.active_.load());
         uncaught_ = o.uncaught_;
+        key_owner_ = o.key_owner_;  // cached metric ids belong to the core, which moves with it
+        o.key_owner_ = detail::next_key_owner_id();
         o.active_.store(false);
     }
 
@@ -349,6 +358,7 @@ private:
 
     std::shared_ptr<detail::core> core_;
     std::uint32_t id_ = 0;
+    std::uint64_t key_owner_ = detail::next_key_owner_id();  ///< this run's entries in detail::key_cache
     std::string experiment_;
     std::string name_;
     bool resumed_ = false;

@@ -24,6 +24,7 @@
 #include "../error.hpp"
 #include "../names.hpp"
 #include "../record.hpp"
+#include "clock.hpp"
 #include "queue.hpp"
 #include "sink_traits.hpp"
 
@@ -163,7 +164,7 @@ public:
 
     const config& cfg() const noexcept { return cfg_; }
 
-    std::int64_t now() const noexcept { return cfg_.clock ? cfg_.clock() : system_now_ns(); }
+    std::int64_t now() const noexcept { return cfg_.clock ? cfg_.clock() : fast_clock_ns(); }
 
     // ---------------------------------------------------------------- producer side (any thread)
 
