@@ -696,6 +696,196 @@ MLTRACK_NAMESPACE_END
 #include <unordered_set>
 #include <vector>
 
+// ---- begin mltrack/detail/clock.hpp ----
+// Why: every metric point carries a wall time, and std::chrono::system_clock::now() costs ~20 ns, more than
+// the rest of the hot path together. On x86-64 with an invariant TSC a point's time is computed from one
+// `rdtsc` (a few ns): ticks are converted with a rate calibrated against system_clock and re-anchored to
+// system_clock periodically, so times stay wall-clock ns since the Unix epoch and follow clock steps within
+// one re-anchor period. Without an invariant TSC (or with MLTRACK_CLOCK=system) system_clock is used.
+//
+// Precision (see docs/performance.md): during the first ~2 ms after first use every read is a system_clock
+// read. After that a time is system_clock at the last anchor plus TSC ticks times the calibrated rate; the
+// anchor is refreshed every ~50 ms and the rate is measured over a baseline that grows to ~10 s, so the
+// error is the rate error times at most 50 ms: typically under 1 us, a few us right after calibration.
+// A step of the system clock (settimeofday, NTP step) shows up at the next re-anchor. Consecutive reads
+// may go back by up to that error at a re-anchor; times are not guaranteed monotonic (neither is
+// system_clock).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <x86intrin.h>
+#define MLTRACK_HAVE_TSC 1
+#else
+#define MLTRACK_HAVE_TSC 0
+#endif
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// system_clock in ns since the Unix epoch (~20 ns).
+inline std::int64_t system_clock_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// CLOCK_REALTIME_COARSE in ns since the epoch: a few ns, but only as fine as the kernel tick (1-4 ms).
+/// Usable as config::clock where a coarse time is enough and no invariant TSC is available.
+inline std::int64_t coarse_clock_ns() noexcept {
+#if defined(CLOCK_REALTIME_COARSE)
+    timespec ts{};
+    if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0)
+        return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+#endif
+    return system_clock_ns();
+}
+
+/// The real tick and wall sources.
+struct hardware_time_source {
+    static std::uint64_t ticks() noexcept {
+#if MLTRACK_HAVE_TSC
+        return __rdtsc();
+#else
+        return 0;
+#endif
+    }
+    static std::int64_t wall_ns() noexcept { return system_clock_ns(); }
+};
+
+/// Whether this machine has a TSC that ticks at a constant rate in every power state and that the kernel
+/// trusts (CPUID invariant-TSC bit); MLTRACK_CLOCK=system turns the TSC clock off.
+inline bool invariant_tsc_available() noexcept {
+    if (const char* e = std::getenv("MLTRACK_CLOCK"); e && std::strcmp(e, "system") == 0) return false;
+#if MLTRACK_HAVE_TSC
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid_max(0x80000000u, nullptr) < 0x80000007u) return false;
+    __cpuid(0x80000007u, a, b, c, d);
+    return (d & (1u << 8)) != 0;
+#else
+    return false;
+#endif
+}
+
+/// Wall clock from a tick counter, calibrated against and re-anchored to a wall source. Thread-safe: readers
+/// only read shared state (a seqlock); the one caller that finds the anchor stale refreshes it.
+template <class Source = hardware_time_source>
+class basic_tsc_clock {
+public:
+    static constexpr std::int64_t calibrate_after_ns = 2'000'000;     ///< first rate after 2 ms
+    static constexpr std::int64_t reanchor_every_ns = 50'000'000;     ///< anchor refreshed every 50 ms
+    static constexpr std::int64_t max_baseline_ns = 10'000'000'000;   ///< rate measured over at most ~10 s
+
+    explicit basic_tsc_clock(bool enabled = true) noexcept : enabled_(enabled) {
+        if (!enabled_) return;
+        const auto t = Source::ticks();
+        const auto w = Source::wall_ns();
+        base_ticks_.store(t, std::memory_order_relaxed);
+        base_ns_.store(w, std::memory_order_relaxed);
+        cal_ticks_ = t;
+        cal_ns_ = w;
+    }
+
+    bool uses_ticks() const noexcept { return enabled_; }
+    /// True once a rate has been measured (reads no longer go to the wall source every time).
+    bool calibrated() const noexcept { return mult_.load(std::memory_order_acquire) != 0; }
+
+    /// ns since the epoch.
+    std::int64_t now() noexcept {
+        if (!enabled_) return Source::wall_ns();
+        const std::uint64_t t = Source::ticks();
+        for (;;) {
+            const std::uint32_t s0 = seq_.load(std::memory_order_acquire);
+            if (s0 & 1u) break;  // being re-anchored: take the slow path
+            const std::uint64_t bt = base_ticks_.load(std::memory_order_relaxed);
+            const std::int64_t bn = base_ns_.load(std::memory_order_relaxed);
+            const std::uint64_t m = mult_.load(std::memory_order_relaxed);
+            const std::uint64_t limit = limit_ticks_.load(std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (seq_.load(std::memory_order_relaxed) != s0) continue;
+            const std::uint64_t d = t - bt;
+            if (m == 0 || d >= limit) break;  // not calibrated, stale anchor, or ticks went backwards
+            return bn + static_cast<std::int64_t>((d * m) >> shift);
+        }
+        return slow(t);
+    }
+
+private:
+    static constexpr unsigned shift = 32;  ///< mult is ns per tick in 32.32 fixed point
+
+    std::int64_t slow(std::uint64_t t) noexcept {
+        const std::int64_t w = Source::wall_ns();
+        if (busy_.test_and_set(std::memory_order_acquire)) return w;  // someone else is re-anchoring
+        reanchor(Source::ticks(), w);
+        busy_.clear(std::memory_order_release);
+        (void)t;
+        return w;
+    }
+
+    void reanchor(std::uint64_t t, std::int64_t w) noexcept {
+        // Rate over the calibration baseline; the baseline restarts when it grows past max_baseline_ns so
+        // that a slewed system clock is followed.
+        std::uint64_t m = mult_.load(std::memory_order_relaxed);
+        const std::int64_t dw = w - cal_ns_;
+        const std::uint64_t dt = t - cal_ticks_;
+        if (dw >= calibrate_after_ns && dt > 0 && static_cast<std::int64_t>(dt) > 0) {
+            const double rate = static_cast<double>(dw) / static_cast<double>(dt);  // ns per tick
+            if (rate > 0 && rate < 1e3) m = static_cast<std::uint64_t>(rate * double(1ull << shift) + 0.5);
+            if (dw >= max_baseline_ns) {
+                cal_ticks_ = t;
+                cal_ns_ = w;
+            }
+        } else if (dw < 0 || static_cast<std::int64_t>(dt) < 0) {
+            // The wall clock stepped back or the ticks did: start calibrating again.
+            cal_ticks_ = t;
+            cal_ns_ = w;
+            m = 0;
+        }
+        std::uint64_t limit = ~std::uint64_t{0};
+        if (m != 0) {
+            limit = static_cast<std::uint64_t>(double(reanchor_every_ns) * double(1ull << shift) / double(m));
+            if (limit == 0) limit = 1;
+        }
+        const std::uint32_t s = seq_.load(std::memory_order_relaxed);
+        seq_.store(s + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+        base_ticks_.store(t, std::memory_order_relaxed);
+        base_ns_.store(w, std::memory_order_relaxed);
+        limit_ticks_.store(m ? limit : 0, std::memory_order_relaxed);
+        mult_.store(m, std::memory_order_relaxed);
+        seq_.store(s + 2, std::memory_order_release);
+    }
+
+    const bool enabled_;
+    alignas(64) std::atomic<std::uint32_t> seq_{0};
+    std::atomic<std::uint64_t> base_ticks_{0};
+    std::atomic<std::int64_t> base_ns_{0};
+    std::atomic<std::uint64_t> mult_{0};
+    std::atomic<std::uint64_t> limit_ticks_{0};
+    alignas(64) std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
+    std::uint64_t cal_ticks_ = 0;  ///< guarded by busy_
+    std::int64_t cal_ns_ = 0;
+};
+
+/// The process-wide clock behind every point's time when config::clock is not set.
+inline basic_tsc_clock<>& process_clock() noexcept {
+    static basic_tsc_clock<> c(invariant_tsc_available());
+    return c;
+}
+
+/// Wall time in ns since the epoch: the TSC clock where available, else system_clock.
+inline std::int64_t fast_clock_ns() noexcept { return process_clock().now(); }
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/clock.hpp ----
 // ---- begin mltrack/detail/queue.hpp ----
 // Why: the hot path must cost nanoseconds. A bounded multi-producer single-consumer ring with a sequence
 // number per slot (Vyukov's design): a producer claims a slot with one CAS and publishes it with one
@@ -984,7 +1174,7 @@ public:
 
     const config& cfg() const noexcept { return cfg_; }
 
-    std::int64_t now() const noexcept { return cfg_.clock ? cfg_.clock() : system_now_ns(); }
+    std::int64_t now() const noexcept { return cfg_.clock ? cfg_.clock() : fast_clock_ns(); }
 
     // ---------------------------------------------------------------- producer side (any thread)
 
@@ -1582,6 +1772,67 @@ inline void copy_into(const fs::path& from, const fs::path& to) {
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/files.hpp ----
+// ---- begin mltrack/detail/key_cache.hpp ----
+// Why: `run.log("train/loss", v, step)` must not take the tracker's interning mutex for a key it has seen
+// before. Each thread keeps a small direct-mapped cache from (owner, key) to the interned metric id; a hit
+// costs one hash and one string compare, with no lock, no allocation and no shared write. A miss (first use
+// of a key on this thread, or a collision) goes to the owner's interning, which validates the key.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// A process-unique id for an owner of interned ids (never reused, unlike an address).
+inline std::uint64_t next_key_owner_id() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+class key_cache {
+public:
+    static constexpr std::size_t slots = 128;
+
+    /// The id of `key` for `owner`, from this thread's cache or from intern(key) (which may throw).
+    template <class Intern>
+    static std::uint32_t lookup(std::uint64_t owner, std::string_view key, Intern&& intern) {
+        const std::size_t h = std::hash<std::string_view>{}(key);
+        entry& e = local().e[(h ^ (owner * 0x9E3779B97F4A7C15ull)) % slots];
+        if (e.owner == owner && e.hash == h && std::string_view(e.key) == key) return e.id;
+        const std::uint32_t id = intern(key);
+        e.owner = 0;  // stays invalid if assigning the key throws
+        e.key.assign(key.data(), key.size());
+        e.hash = h;
+        e.id = id;
+        e.owner = owner;
+        return id;
+    }
+
+private:
+    struct entry {
+        std::uint64_t owner = 0;
+        std::size_t hash = 0;
+        std::uint32_t id = 0;
+        std::string key;
+    };
+    struct table {
+        entry e[slots];
+    };
+    static table& local() {
+        thread_local table t;
+        return t;
+    }
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/key_cache.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -1660,8 +1911,14 @@ public:
         return metric_handle(core_, id_, core_->intern(key));
     }
 
-    /// Logs one point by key: interns the key (a hash lookup under a lock) then takes the hot path.
-    void log(std::string_view key, double value, std::int64_t step) { metric(key).log(value, step); }
+    /// Logs one point by key. A key this thread has used before is found in a per-thread cache (no lock, no
+    /// allocation); a new key is validated and interned once (under a lock).
+    void log(std::string_view key, double value, std::int64_t step) {
+        require_active();
+        const std::uint32_t metric_id =
+            detail::key_cache::lookup(key_owner_, key, [this](std::string_view k) { return core_->intern(k); });
+        core_->push_point(metric_point{id_, metric_id, step, value, core_->now()});
+    }
 
     /// Logs several time-series values at one step (they share one wall time).
     void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
@@ -1804,6 +2061,8 @@ private:
         resumed_ = o.resumed_;
         active_.store(o.active_.load());
         uncaught_ = o.uncaught_;
+        key_owner_ = o.key_owner_;  // cached metric ids belong to the core, which moves with it
+        o.key_owner_ = detail::next_key_owner_id();
         o.active_.store(false);
     }
 
@@ -1911,6 +2170,7 @@ private:
 
     std::shared_ptr<detail::core> core_;
     std::uint32_t id_ = 0;
+    std::uint64_t key_owner_ = detail::next_key_owner_id();  ///< this run's entries in detail::key_cache
     std::string experiment_;
     std::string name_;
     bool resumed_ = false;
