@@ -897,6 +897,7 @@ MLTRACK_NAMESPACE_END
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <type_traits>
 
 
 MLTRACK_NAMESPACE_BEGIN
@@ -961,6 +962,57 @@ private:
     std::size_t mask_ = 0;
     alignas(64) std::atomic<std::uint64_t> head_{0};
     alignas(64) std::uint64_t tail_ = 0;
+};
+
+/// A bounded single-producer single-consumer ring with cached positions: the producer writes only its own
+/// head (a plain release store, no read-modify-write) and reads the consumer's tail only when its cached
+/// copy says the ring is full. Measured against mpsc_ring as per-thread rings in bench/bench_queue.cpp (see
+/// docs/performance.md for why the tracker keeps mpsc_ring).
+template <class T>
+class spsc_ring {
+    static_assert(std::is_trivially_copyable_v<T>, "ring items are trivially copyable");
+
+public:
+    explicit spsc_ring(std::size_t capacity) {
+        std::size_t cap = 2;
+        while (cap < capacity) cap <<= 1;
+        mask_ = cap - 1;
+        slots_ = std::make_unique<T[]>(cap);
+    }
+
+    std::size_t capacity() const noexcept { return mask_ + 1; }
+
+    /// Pushes `v` (producer thread only); false when the ring is full.
+    bool try_push(const T& v) noexcept {
+        const std::uint64_t h = head_.load(std::memory_order_relaxed);
+        if (h - tail_cache_ > mask_) {
+            tail_cache_ = tail_.load(std::memory_order_acquire);
+            if (h - tail_cache_ > mask_) return false;
+        }
+        slots_[h & mask_] = v;
+        head_.store(h + 1, std::memory_order_release);
+        return true;
+    }
+
+    /// Pops one item into `out` (consumer thread only); false when empty.
+    bool try_pop(T& out) noexcept {
+        const std::uint64_t t = tail_.load(std::memory_order_relaxed);
+        if (t == head_cache_) {
+            head_cache_ = head_.load(std::memory_order_acquire);
+            if (t == head_cache_) return false;
+        }
+        out = slots_[t & mask_];
+        tail_.store(t + 1, std::memory_order_release);
+        return true;
+    }
+
+private:
+    std::unique_ptr<T[]> slots_;
+    std::size_t mask_ = 0;
+    alignas(64) std::atomic<std::uint64_t> head_{0};
+    std::uint64_t tail_cache_ = 0;  ///< producer's copy of tail_
+    alignas(64) std::atomic<std::uint64_t> tail_{0};
+    std::uint64_t head_cache_ = 0;  ///< consumer's copy of head_
 };
 
 }  // namespace detail

@@ -132,3 +132,45 @@ TEST_CASE("a full ring under contention: try_push fails without blocking and los
     }
     CHECK(popped == 64);
 }
+
+// ---- spsc_ring: the per-thread ring measured against mpsc_ring in bench/bench_queue.cpp
+
+using mltrack::detail::spsc_ring;
+
+TEST_CASE("spsc: FIFO, full ring refuses, wraps around many times") {
+    spsc_ring<int> r(4);
+    CHECK(r.capacity() == 4);
+    int out = -1;
+    CHECK_FALSE(r.try_pop(out));
+    for (int round = 0; round < 10; ++round) {
+        for (int i = 0; i < 4; ++i) CHECK(r.try_push(round * 10 + i));
+        CHECK_FALSE(r.try_push(-1));
+        for (int i = 0; i < 4; ++i) {
+            REQUIRE(r.try_pop(out));
+            CHECK(out == round * 10 + i);
+        }
+        CHECK_FALSE(r.try_pop(out));
+    }
+}
+
+TEST_CASE("spsc: one producer thread, one consumer thread, every item once and in order") {
+    spsc_ring<item> r(64);
+    constexpr std::uint64_t n = 200000;
+    std::thread producer([&] {
+        for (std::uint64_t i = 0; i < n; ++i)
+            while (!r.try_push(item{1, 0, i})) std::this_thread::yield();
+    });
+    std::uint64_t expected = 0;
+    item out{};
+    while (expected < n) {
+        if (r.try_pop(out)) {
+            REQUIRE(out.seq == expected);
+            ++expected;
+        } else {
+            std::this_thread::yield();
+        }
+    }
+    producer.join();
+    CHECK_FALSE(r.try_pop(out));
+    CHECK(expected == n);
+}
