@@ -19,6 +19,9 @@ for arg in "$@"; do
 done
 
 mltrack_need_packages "${MLTRACK_BUILD_PACKAGES[@]}" "${MLTRACK_TEST_PACKAGES[@]}"
+if [ "$quick" = 0 ]; then
+    mltrack_need_packages "${MLTRACK_AUTOLOG_PACKAGES[@]}"   # XGBoost adapter test, framework examples
+fi
 jobs=${MLTRACK_JOBS:-$(nproc 2>/dev/null || echo 2)}
 banner() { printf '\n==== %s ====\n' "$*"; }
 started=$SECONDS
@@ -85,7 +88,8 @@ for san in "address,undefined" "thread"; do
     esac
     banner "sanitizers: $san ($dir/)"
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMLTRACK_WARNINGS_AS_ERRORS=ON \
-          -DMLTRACK_SANITIZE="$san" -DMLTRACK_BUILD_EXAMPLES=ON -DMLTRACK_BUILD_TOOLS=ON -DMLTRACK_BUILD_BENCH=OFF >/dev/null
+          -DMLTRACK_SANITIZE="$san" -DMLTRACK_BUILD_EXAMPLES=ON -DMLTRACK_BUILD_TOOLS=ON -DMLTRACK_BUILD_BENCH=OFF \
+          -DMLTRACK_BUILD_TORCH_EXAMPLE=OFF >/dev/null
     cmake --build "$dir" -j "$jobs"
     runner=()
     [ "$san" = thread ] && runner=("${tsan_runner[@]}")
