@@ -80,9 +80,10 @@ std::vector<json> metric_lines(const fs::path& root) {
     std::vector<json> out;
     for (const auto& l : unit::of_kind(unit::parse_jsonl(root / "exp" / "r1" / "events.jsonl"), "metrics")) {
         if (!out.empty() && out.back().at("step") == l.at("step") && out.back().at("time") == l.at("time")) {
-            for (const auto& [k, v] : l.at("values").items()) {
-                CHECK_MESSAGE(!out.back()["values"].contains(k), "a key twice in one sample: " << k);
-                out.back()["values"][k] = v;
+            for (const auto& item : l.at("values").items()) {
+                const std::string key = item.key();
+                CHECK_MESSAGE(!out.back()["values"].contains(key), "a key twice in one sample: " << key);
+                out.back()["values"][key] = item.value();
             }
             continue;
         }
@@ -227,7 +228,10 @@ TEST_CASE("NVML absent: reported once, then no GPU metrics and the rest goes on"
     const auto lines = metric_lines(dir / "runs");
     CHECK(lines.size() == taken);
     const auto counts = point_counts(lines);
-    for (const auto& [k, n] : counts) CHECK_MESSAGE(k.find("gpu") == std::string::npos, k);
+    for (const auto& kn : counts) {
+        const std::string key = kn.first;
+        CHECK_MESSAGE(key.find("gpu") == std::string::npos, key);
+    }
     CHECK(counts.at("system/rss_bytes") == 4);
     CHECK(counts.at("system/cpu_percent") == 3);
     CHECK(counts.at("system/memory_available_bytes") == 4);
