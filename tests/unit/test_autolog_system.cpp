@@ -325,6 +325,8 @@ TEST_CASE("bad construction: negative period, ended run, empty run") {
     CHECK_ERROR_ID("state.3", autolog::system_metrics(r, {}));
     run empty;
     CHECK_ERROR_ID("state.5", autolog::system_metrics(empty, {}));
+    auto r2 = t.start_run("r2");
     t.close();
+    CHECK_ERROR_ID("state.4", autolog::system_metrics(r2, {}));
     CHECK(metric_lines(dir / "runs").empty());
 }
