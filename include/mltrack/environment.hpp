@@ -21,7 +21,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
+#if defined(__linux__)
 #include <sched.h>
+#endif
 #include <signal.h>
 #include <spawn.h>
 #include <sys/types.h>
@@ -250,6 +252,7 @@ inline std::string cpu_model(const std::filesystem::path& cpuinfo) {
 
 /// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
 inline long usable_cpus() {
+#if defined(__linux__)
     for (int n = CPU_SETSIZE; n <= (1 << 16); n *= 4) {
         cpu_set_t* set = CPU_ALLOC(static_cast<std::size_t>(n));
         if (!set) return 0;
@@ -262,6 +265,7 @@ inline long usable_cpus() {
         if (rc == 0) return count;
         if (err != EINVAL) return 0;
     }
+#endif
     return 0;
 }
 
