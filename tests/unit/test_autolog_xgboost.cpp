@@ -92,11 +92,11 @@ TEST_CASE("parse_eval_line: dataset names with '-' need the list of datasets") {
     CHECK(known.metrics[1].metric == "rmse");
     CHECK(known.metrics[2].dataset == "train");
 
-    CHECK_ERROR_ID("format.60", xgb::parse_eval_line("[0]\tother-rmse:1", parse_mode::strict, {"train"}));
-    CHECK_ERROR_ID("format.60", xgb::parse_eval_line("[0]\ttrain-:1", parse_mode::strict, {"train"}));
+    CHECK_ERROR_ID("format.70", xgb::parse_eval_line("[0]\tother-rmse:1", parse_mode::strict, {"train"}));
+    CHECK_ERROR_ID("format.70", xgb::parse_eval_line("[0]\ttrain-:1", parse_mode::strict, {"train"}));
 }
 
-TEST_CASE("parse_eval_line: malformed pieces throw format.60 (strict) or are skipped (lenient)") {
+TEST_CASE("parse_eval_line: malformed pieces throw format.70 (strict) or are skipped (lenient)") {
     const std::vector<std::string> bad_lines = {
         "",                       // no round
         "train-rmse:0.5",         // no round
@@ -117,7 +117,7 @@ TEST_CASE("parse_eval_line: malformed pieces throw format.60 (strict) or are ski
     };
     for (const auto& line : bad_lines) {
         CAPTURE(line);
-        CHECK_ERROR_ID("format.60", xgb::parse_eval_line(line));
+        CHECK_ERROR_ID("format.70", xgb::parse_eval_line(line));
     }
 
     const std::string what = unit::error_of([] { xgb::parse_eval_line("[0]\ttrain-rmse:0.5\teval-rmse:oops"); });
@@ -355,10 +355,10 @@ TEST_CASE("train: explicit early-stopping metric, maximized") {
 
     o.early_stopping_metric = "nonexistent";
     auto run2 = t.start_run("missing-metric");
-    CHECK_ERROR_ID("value.60", xgb::train(run2, dtrain, o));
+    CHECK_ERROR_ID("value.70", xgb::train(run2, dtrain, o));
 }
 
-TEST_CASE("train: invalid options are value.60, before any XGBoost call") {
+TEST_CASE("train: invalid options are value.70, before any XGBoost call") {
     unit::temp_dir dir;
     const auto tr = make_data(50, 6);
     xgb::dmatrix dtrain(tr.x, tr.cols, tr.y);
@@ -371,33 +371,33 @@ TEST_CASE("train: invalid options are value.60, before any XGBoost call") {
         o.evals = {{"train", &dtrain}};
         return o;
     };
-    CHECK_ERROR_ID("value.60", xgb::train(run, empty, base()));
+    CHECK_ERROR_ID("value.70", xgb::train(run, empty, base()));
     auto o = base();
     o.num_boost_round = -1;
-    CHECK_ERROR_ID("value.60", xgb::train(run, dtrain, o));
+    CHECK_ERROR_ID("value.70", xgb::train(run, dtrain, o));
     o = base();
     o.early_stopping_rounds = -2;
-    CHECK_ERROR_ID("value.60", xgb::train(run, dtrain, o));
+    CHECK_ERROR_ID("value.70", xgb::train(run, dtrain, o));
     o = base();
     o.evals.clear();
     o.early_stopping_rounds = 2;
-    CHECK_ERROR_ID("value.60", xgb::train(run, dtrain, o));
+    CHECK_ERROR_ID("value.70", xgb::train(run, dtrain, o));
     o = base();
     o.evals.push_back({"train", &dtrain});
-    CHECK_ERROR_ID("value.60", xgb::train(run, dtrain, o));
+    CHECK_ERROR_ID("value.70", xgb::train(run, dtrain, o));
     o = base();
     o.evals.push_back({"", &dtrain});
-    CHECK_ERROR_ID("value.60", xgb::train(run, dtrain, o));
+    CHECK_ERROR_ID("value.70", xgb::train(run, dtrain, o));
     o = base();
     o.evals.push_back({"x", nullptr});
-    CHECK_ERROR_ID("value.60", xgb::train(run, dtrain, o));
+    CHECK_ERROR_ID("value.70", xgb::train(run, dtrain, o));
     o = base();
     o.early_stopping_rounds = 1;
     o.early_stopping_dataset = "nope";
-    CHECK_ERROR_ID("value.60", xgb::train(run, dtrain, o));
+    CHECK_ERROR_ID("value.70", xgb::train(run, dtrain, o));
     o = base();
     o.model_path = dir.path() / "model.bin";
-    CHECK_ERROR_ID("value.60", xgb::train(run, dtrain, o));
+    CHECK_ERROR_ID("value.70", xgb::train(run, dtrain, o));
     run.end();
 
     // nothing was logged by the failed calls
@@ -406,7 +406,7 @@ TEST_CASE("train: invalid options are value.60, before any XGBoost call") {
     CHECK(unit::of_kind(lines, "metrics").empty());
 }
 
-TEST_CASE("XGBoost's own errors become config.60 with XGBoost's message") {
+TEST_CASE("XGBoost's own errors become config.70 with XGBoost's message") {
     unit::temp_dir dir;
     const auto tr = make_data(50, 7);
     xgb::dmatrix dtrain(tr.x, tr.cols, tr.y);
@@ -416,26 +416,26 @@ TEST_CASE("XGBoost's own errors become config.60 with XGBoost's message") {
     o.params = {{"objective", "reg:no-such-objective"}, {"nthread", "1"}};
     o.num_boost_round = 2;
     const std::string what = unit::error_of([&] { xgb::train(run, dtrain, o); });
-    CHECK(unit::has_id(what, "config.60"));
+    CHECK(unit::has_id(what, "config.70"));
     CHECK(what.find("XGBoosterUpdateOneIter failed") != std::string::npos);
     CHECK(what.find("no-such-objective") != std::string::npos);  // XGBGetLastError's text
 
     o.params = {{"eval_metric", "no-such-metric"}, {"nthread", "1"}};
     o.evals = {{"train", &dtrain}};
-    CHECK_ERROR_ID("config.60", xgb::train(run, dtrain, o));
+    CHECK_ERROR_ID("config.70", xgb::train(run, dtrain, o));
 
     // an unwritable model path: the save fails with XGBoost's message
     unit::write_file(dir.path() / "file", "x");
     o.params = {{"nthread", "1"}};
     o.model_path = dir.path() / "file" / "model.json";
-    CHECK_ERROR_ID("config.60", xgb::train(run, dtrain, o));
+    CHECK_ERROR_ID("config.70", xgb::train(run, dtrain, o));
 
-    CHECK_ERROR_ID("config.60", xgb::check(-1, "test"));
+    CHECK_ERROR_ID("config.70", xgb::check(-1, "test"));
     CHECK_NOTHROW(xgb::check(0, "test"));
 
     // dmatrix shapes
-    CHECK_ERROR_ID("shape.60", xgb::dmatrix(std::vector<float>{1, 2, 3}, 2));
-    CHECK_ERROR_ID("shape.60", xgb::dmatrix(std::vector<float>{1, 2, 3, 4}, 2, std::vector<float>{1}));
-    CHECK_ERROR_ID("shape.60", xgb::dmatrix(std::vector<float>{1, 2}, 0));
-    CHECK_ERROR_ID("shape.60", xgb::dmatrix(std::vector<float>{}, 2));
+    CHECK_ERROR_ID("shape.70", xgb::dmatrix(std::vector<float>{1, 2, 3}, 2));
+    CHECK_ERROR_ID("shape.70", xgb::dmatrix(std::vector<float>{1, 2, 3, 4}, 2, std::vector<float>{1}));
+    CHECK_ERROR_ID("shape.70", xgb::dmatrix(std::vector<float>{1, 2}, 0));
+    CHECK_ERROR_ID("shape.70", xgb::dmatrix(std::vector<float>{}, 2));
 }

@@ -34,12 +34,12 @@ namespace xgboost {
 // ---------------------------------------------------------------------------------------------------------
 // Errors and version
 
-/// Throws mltrack::error config.60 when an XGBoost C API call returned non-zero; the message is
+/// Throws mltrack::error config.70 when an XGBoost C API call returned non-zero; the message is
 /// "<call> failed: <XGBGetLastError()>".
 inline void check(int rc, std::string_view call) {
     if (rc == 0) return;
     const char* last = XGBGetLastError();
-    throw error(error_category::config, 60,
+    throw error(error_category::config, 70,
                 "XGBoost " + std::string(call) + " failed: " + (last && *last ? last : "(no message from XGBoost)"));
 }
 
@@ -75,7 +75,7 @@ struct eval_line {
 
 /// What the parser does with a malformed piece.
 enum class parse_mode {
-    strict,   ///< throw mltrack::error format.60 naming the piece and the reason
+    strict,   ///< throw mltrack::error format.70 naming the piece and the reason
     lenient,  ///< leave the piece out and list it in eval_line::skipped
 };
 
@@ -132,13 +132,13 @@ inline std::optional<std::int64_t> parse_int(std::string_view s) {
 ///   to XGBoost; names may contain '-'), the longest name followed by '-' wins and a name that matches
 ///   none is malformed. Otherwise the split is at the first '-' (metric names keep theirs: "map@3-",
 ///   "poisson-nloglik"). Dataset and metric must both be non-empty.
-/// Malformed pieces throw mltrack::error format.60 (strict) or are listed in eval_line::skipped (lenient).
+/// Malformed pieces throw mltrack::error format.70 (strict) or are listed in eval_line::skipped (lenient).
 inline eval_line parse_eval_line(std::string_view text, parse_mode mode = parse_mode::strict,
                                  const std::vector<std::string>& datasets = {}) {
     eval_line out;
     const auto fail = [&](std::string_view piece, const std::string& reason) {
         if (mode == parse_mode::strict)
-            throw error(error_category::format, 60,
+            throw error(error_category::format, 70,
                         "XGBoost evaluation line, piece '" + mltrack::detail::printable(piece) + "': " + reason +
                             " (line: '" + mltrack::detail::printable(text) + "')");
         out.skipped.push_back({std::string(piece), reason});
@@ -245,16 +245,16 @@ public:
     /// Takes ownership of a handle made with any XGDMatrixCreate* call.
     explicit dmatrix(DMatrixHandle h) noexcept : h_(h) {}
     /// A dense row-major matrix of `data.size() / cols` rows, with one label per row (labels may be empty).
-    /// `missing` marks missing values (NaN by default). Throws shape.60 when the sizes do not fit.
+    /// `missing` marks missing values (NaN by default). Throws shape.70 when the sizes do not fit.
     dmatrix(const std::vector<float>& data, std::size_t cols, const std::vector<float>& labels = {},
             float missing = std::numeric_limits<float>::quiet_NaN()) {
         if (cols == 0 || data.empty() || data.size() % cols != 0)
-            throw error(error_category::shape, 60,
+            throw error(error_category::shape, 70,
                         "dmatrix: " + std::to_string(data.size()) + " values do not make whole rows of " +
                             std::to_string(cols) + " columns");
         const auto rows = data.size() / cols;
         if (!labels.empty() && labels.size() != rows)
-            throw error(error_category::shape, 60,
+            throw error(error_category::shape, 70,
                         "dmatrix: " + std::to_string(labels.size()) + " labels for " + std::to_string(rows) +
                             " rows");
         check(XGDMatrixCreateFromMat(data.data(), static_cast<bst_ulong>(rows), static_cast<bst_ulong>(cols), missing,
@@ -387,11 +387,11 @@ struct train_result {
 /// - with early stopping, summary metrics "<prefix>best_iteration" and "<prefix>best_score", also set as
 ///   booster attributes "best_iteration" / "best_score" (XGBoost's own convention, saved with the model);
 /// - the saved model as a model artifact {"xgboost", version()}.
-/// Errors: value.60 for invalid options (checked before any XGBoost call), config.60 for a failing XGBoost
-/// call (bad param, bad data) with XGBoost's message, format.60 for a malformed evaluation line in strict
+/// Errors: value.70 for invalid options (checked before any XGBoost call), config.70 for a failing XGBoost
+/// call (bad param, bad data) with XGBoost's message, format.70 for a malformed evaluation line in strict
 /// mode, and whatever the run's own calls throw. Points logged before an error stay logged.
 inline train_result train(run& r, const dmatrix& dtrain, const train_options& o) {
-    const auto invalid = [](const std::string& m) { return error(error_category::value, 60, "xgboost::train: " + m); };
+    const auto invalid = [](const std::string& m) { return error(error_category::value, 70, "xgboost::train: " + m); };
     if (!dtrain) throw invalid("dtrain is empty");
     if (o.num_boost_round < 0) throw invalid("num_boost_round is negative");
     if (o.early_stopping_rounds < 0) throw invalid("early_stopping_rounds is negative");
