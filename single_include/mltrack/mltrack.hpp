@@ -2854,7 +2854,10 @@ inline std::int64_t parse_time(const nlohmann::json& j) {
     auto it = j.find("time");
     if (it == j.end()) return 0;
     if (!it->is_number()) throw line_error{"\"time\" is not a number"};
-    return static_cast<std::int64_t>(std::llround(it->get<double>() * 1e6)) * 1000;
+    // Nanoseconds in an int64 reach about 292 years either side of 1970; a time beyond is malformed.
+    const double us = std::round(it->get<double>() * 1e6);
+    if (!(std::fabs(us) <= 9223372036854774.0)) throw line_error{"\"time\" is out of range"};
+    return static_cast<std::int64_t>(us) * 1000;
 }
 
 inline double parse_metric_value(const nlohmann::json& v) {

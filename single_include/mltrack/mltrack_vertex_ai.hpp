@@ -114,7 +114,9 @@ struct http_response {
         int m = -1;
         for (int i = 0; i < 12; ++i)
             if (std::string_view(mon) == months[i]) m = i;
-        if (m < 0) return std::nullopt;
+        if (m < 0 || year < 1970 || year > 9999 || day < 1 || day > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
+            ss < 0 || ss > 60)
+            return std::nullopt;
         tm.tm_year = year - 1900;
         tm.tm_mon = m;
         tm.tm_mday = day;
@@ -552,6 +554,7 @@ MLTRACK_NAMESPACE_END
 // non-blocking loop), so the same code serves both. Every endpoint can be overridden (token endpoint,
 // metadata host), which is how the tests' fake server stands in for Google.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -942,6 +945,7 @@ public:
         }
         if (token.empty()) throw error(error_category::io, 42, "the token response of " + what() + " is empty");
         token_ = std::move(token);
+        expires_in = std::min(std::max(expires_in, 0LL), 86400LL);  // a huge or negative lifetime is not trusted
         expiry_ = now + std::chrono::seconds(expires_in);
         ++refreshes_;
     }

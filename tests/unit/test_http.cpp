@@ -236,3 +236,12 @@ TEST_CASE("http: url_encode") {
     CHECK(url_encode("a/b c", true) == "a/b%20c");
     CHECK(url_encode("a/b") == "a%2Fb");
 }
+
+TEST_CASE("http: a Retry-After date with fields out of range is ignored, not an overflow (fuzz finding)") {
+    for (const char* v : {"Sun, 06 Nov -2147483648 08:49:37 GMT", "Sun, 06 Nov 2147483647 08:49:37 GMT",
+                          "Sun, 99 Nov 2015 08:49:37 GMT", "Sun, 06 Nov 2015 25:61:99 GMT"}) {
+        http_response r;
+        r.headers.emplace_back("retry-after", v);
+        CHECK_FALSE(r.retry_after());
+    }
+}

@@ -301,3 +301,21 @@ TEST_CASE("vertex env: training-job variables") {
     CHECK(mltrack::detail::gcs_mount_path("gs://other/a", mount.path()).empty());
     CHECK(mltrack::detail::gcs_mount_path("/local/a", mount.path()).empty());
 }
+
+TEST_CASE("auth: a huge or negative expires_in is bounded to [0, 1 day], not an overflow (fuzz finding)") {
+    unit::temp_dir home;
+    vertex_test::env_guard env(home.path().string());
+    env.set("GCE_METADATA_HOST", server().host());
+    for (const long long expires_in : {9223372036854775807LL, -9223372036854775807LL - 1}) {
+        server().config({{"expires_in", expires_in}});
+        auth_config cfg;
+        cfg.refresh_margin = std::chrono::seconds(0);
+        auto c = credentials::discover(cfg);
+        http_client http;
+        CHECK_FALSE(c.blocking_token(http).empty());
+        const auto now = credentials::clock::now();
+        CHECK(c.fresh(now) == (expires_in > 0));
+        CHECK_FALSE(c.fresh(now + std::chrono::hours(25)));
+    }
+    server().config({{"expires_in", 3600}});
+}

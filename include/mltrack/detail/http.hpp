@@ -82,7 +82,9 @@ struct http_response {
         int m = -1;
         for (int i = 0; i < 12; ++i)
             if (std::string_view(mon) == months[i]) m = i;
-        if (m < 0) return std::nullopt;
+        if (m < 0 || year < 1970 || year > 9999 || day < 1 || day > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
+            ss < 0 || ss > 60)
+            return std::nullopt;
         tm.tm_year = year - 1900;
         tm.tm_mon = m;
         tm.tm_mday = day;

@@ -10,6 +10,7 @@
 // metadata host), which is how the tests' fake server stands in for Google.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -304,6 +305,7 @@ public:
         }
         if (token.empty()) throw error(error_category::io, 42, "the token response of " + what() + " is empty");
         token_ = std::move(token);
+        expires_in = std::min(std::max(expires_in, 0LL), 86400LL);  // a huge or negative lifetime is not trusted
         expiry_ = now + std::chrono::seconds(expires_in);
         ++refreshes_;
     }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (-fsanitize=fuzzer,address,undefined) and runs each for SECONDS
+# (default 20) from its seed corpus in tests/fuzz/corpus/<target>/. New inputs go to build-fuzz/corpus/
+# (never into the repository); a crash, a sanitizer report or a timeout is written to build-fuzz/findings/
+# and fails the script. Prints the executions per target.
+#   tests/fuzz/run.sh          CI: 20 s per target
+#   tests/fuzz/run.sh 600      the longer run (docs/reliability.md)
+# Environment: MLTRACK_FUZZ_DIR (default build-fuzz), CLANGXX (default clang++).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib/deps.sh
+seconds=${1:-20}
+mltrack_need_packages clang libclang-rt-14-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
+cxx=${CLANGXX:-clang++}
+out=${MLTRACK_FUZZ_DIR:-build-fuzz}
+mkdir -p "$out/findings"
+targets=(jsonl_reader tensorboard_check vertex_response names)
+flags=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+       -Iinclude -Itools/mltrack -Itests)
+for t in "${targets[@]}"; do
+    if [ ! "$out/fuzz_$t" -nt "tests/fuzz/fuzz_$t.cpp" ] || [ -n "$(find include tools/mltrack -newer "$out/fuzz_$t" -name '*.hpp' | head -1)" ]; then
+        echo "==> building fuzz_$t"
+        libs=()
+        [ "$t" = vertex_response ] && libs=(-lcurl -lcrypto)
+        "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$t.cpp" -o "$out/fuzz_$t" "${libs[@]}"
+    fi
+done
+failed=0
+for t in "${targets[@]}"; do
+    mkdir -p "$out/corpus/$t" "$out/findings/$t"
+    log="$out/fuzz_$t.log"
+    rc=0
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    TMPDIR="$out" "$out/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$out/findings/$t/" "$out/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    found=$(find "$out/findings/$t" -type f | wc -l)
+    printf '%-18s %10s executions in %s s, corpus %s inputs, findings %s\n' "$t" "${execs:-?}" "$seconds" \
+        "$(find "$out/corpus/$t" -type f | wc -l)" "$found"
+    if [ "$rc" != 0 ] || [ "$found" != 0 ]; then
+        failed=1
+        grep -E 'ERROR|runtime error|SUMMARY|Test unit written' "$log" | head -20 >&2 || true
+    fi
+done
+[ "$failed" = 0 ] || { echo "tests/fuzz/run.sh: findings (see $out/findings/, $out/fuzz_*.log)" >&2; exit 1; }
