@@ -65,6 +65,12 @@ if ! diff <(unit_tests_ctest "$build" | grep -v '^test_cli') <(unit_tests_meson 
     exit 1
 fi
 
+banner "benchmark guard (Release): fails only when a ratio to a baseline run in the same process collapses"
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLTRACK_BUILD_TESTS=OFF -DMLTRACK_BUILD_EXAMPLES=OFF \
+      -DMLTRACK_BUILD_TOOLS=OFF -DMLTRACK_BUILD_BENCH=ON >/dev/null
+cmake --build build-bench --target bench_hot_path -j "$jobs"
+build-bench/bench/bench_hot_path --guard
+
 # TSan needs its fixed memory layout; with high mmap entropy (vm.mmap_rnd_bits > 28) some kernels break it.
 # Then the tests run with address randomization off for that process tree (setarch -R).
 tsan_runner=()

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds mltrack's benchmarks in Release and prints one table: each figure for mltrack, for each baseline run
+# in the same process (fprintf, nlohmann::json per line, spdlog's async logger) and how many times better
+# mltrack is. docs/performance.md explains every figure and holds the latest table.
+#   bench/run.sh           full: 10 M points per throughput figure, 100 M points for memory, 3 compile
+#                          timings each, Google Benchmark micro figures (rings, clocks), the TensorBoard sink
+#   bench/run.sh --quick   under two minutes; ends with one machine-readable line:
+#                          hot_path_ns=<x> jsonl_mpts=<y> tensorboard_mpts=<z> rss_mib=<w> close_ms=<v>
+# Environment: MLTRACK_BENCH_BUILD_DIR (default build-bench), CXX.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/deps.sh
+
+quick=0
+for arg in "$@"; do
+    case "$arg" in
+        --quick) quick=1 ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        *) echo "bench/run.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
+mltrack_need_packages "${MLTRACK_BUILD_PACKAGES[@]}" libbenchmark-dev libspdlog-dev
+build=${MLTRACK_BENCH_BUILD_DIR:-build-bench}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLTRACK_BUILD_TESTS=OFF -DMLTRACK_BUILD_EXAMPLES=OFF \
+      -DMLTRACK_BUILD_TOOLS=OFF -DMLTRACK_BUILD_BENCH=ON >/dev/null
+targets=(bench_hot_path bench_queue)
+[ "$quick" = 0 ] && targets+=(bench_tensorboard)
+cmake --build "$build" --target "${targets[@]}" >/dev/null
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs," \
+     "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(${CXX:-c++} --version | head -1)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- compile time of one translation unit (-O2 -std=c++17), best of N
+cxx=${CXX:-c++}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf '#include <nlohmann/json.hpp>\nint main() { nlohmann::json j; j["a"] = 1; return j.size() == 1 ? 0 : 1; }\n' >"$tmp/nlohmann.cpp"
+printf '#include <nlohmann/json.hpp>\n#include <mltrack/fwd.hpp>\nint main() { nlohmann::json j; j["a"] = 1; return j.size() == 1 ? 0 : 1; }\n' >"$tmp/fwd.cpp"
+printf '#include <nlohmann/json.hpp>\n#include <mltrack/mltrack.hpp>\nint main() { nlohmann::json j; j["a"] = 1; mltrack::config c{"e"}; return j.size() == 1 && c.queue_capacity ? 0 : 1; }\n' >"$tmp/mltrack.cpp"
+reps=3
+[ "$quick" = 1 ] && reps=1
+compile_s() {
+    local best="" t
+    for _ in $(seq "$reps"); do
+        t=$( { TIMEFORMAT=%R; time "$cxx" -std=c++17 -O2 -Iinclude -c "$tmp/$1.cpp" -o "$tmp/$1.o" >/dev/null 2>&1; } 2>&1 )
+        if [ -z "$best" ] || awk "BEGIN {exit !($t < $best)}"; then best=$t; fi
+    done
+    echo "$best"
+}
+c_nl=$(compile_s nlohmann)
+c_fwd=$(compile_s fwd)
+c_ml=$(compile_s mltrack)
+
+# ---- the whole-program driver (its table, then the machine-readable line)
+args=()
+[ "$quick" = 1 ] && args+=(--quick)
+out=$("$build/bench/bench_hot_path" "${args[@]}")
+echo
+echo "$out" | grep -v '^hot_path_ns='
+awk -v ml="$c_ml" -v fwd="$c_fwd" -v nl="$c_nl" 'BEGIN {
+    printf "%-40s %10.2f %10s %10.2f %10s   %6s / %6.2f / %6s   (target: mltrack.hpp <= 1.5x nlohmann)\n",
+           "compile s, TU with mltrack/mltrack.hpp", ml, "-", nl, "-", "-", nl / ml, "-"
+    printf "%-40s %10.2f %10s %10.2f %10s   %6s / %6.2f / %6s\n",
+           "compile s, TU with mltrack/fwd.hpp", fwd, "-", nl, "-", "-", nl / fwd, "-"
+}'
+
+# ---- micro figures (Google Benchmark): rings, clocks, caller cost with a discarding sink
+echo
+if [ "$quick" = 1 ]; then
+    "$build/bench/bench_queue" --benchmark_min_time=0.05 --benchmark_filter='uncontended|clock|log_' 2>/dev/null | sed -n '/^BM_/p'
+else
+    "$build/bench/bench_queue" --benchmark_min_time=0.5 --benchmark_repetitions=3 \
+        --benchmark_report_aggregates_only=true 2>/dev/null | sed -n '/^BM_/p'
+    echo
+    "$build/bench/bench_tensorboard"
+fi
+echo
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$out" | grep '^hot_path_ns='
