@@ -202,6 +202,7 @@ inline nlohmann::json git_info(const environment_options& o) {
         return nullptr;
     nlohmann::json g = nlohmann::json::object();
     bool dirty = false;
+    bool header = false;  // "# branch.oid" is always printed: without it this was not git's answer
     std::size_t start = 0;
     while (start < text.size()) {
         auto nl = text.find('\n', start);
@@ -209,6 +210,7 @@ inline nlohmann::json git_info(const environment_options& o) {
         const std::string_view line(text.data() + start, nl - start);
         start = nl + 1;
         if (line.rfind("# branch.oid ", 0) == 0) {
+            header = true;
             const auto v = line.substr(13);
             if (v != "(initial)") g["commit"] = std::string(v);
         } else if (line.rfind("# branch.head ", 0) == 0) {
@@ -218,6 +220,7 @@ inline nlohmann::json git_info(const environment_options& o) {
             dirty = true;
         }
     }
+    if (!header) return nullptr;
     g["dirty"] = dirty;
     return g;
 }

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit_support.hpp"
@@ -312,6 +313,31 @@ TEST_CASE("the sampler stops when the run ends or the tracker closes, and logs n
         CHECK(metric_lines(dir / "runs").size() == 1);
     }
     CHECK(sink_errors.empty());
+}
+
+TEST_CASE("a forked child stops its copy of the sampler without touching the parent's thread") {
+    unit::temp_dir dir;
+    tracker t{quiet(), sinks::jsonl{dir / "runs"}};
+    auto r = t.start_run("r1");
+    autolog::system_metrics_options o;
+    o.period = std::chrono::milliseconds(1);
+    o.gpu = false;
+    autolog::system_metrics s{r, o};
+    for (int i = 0; i < 60000 && s.samples() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        s.stop();  // the child has no sampling thread: stop() returns and leaves the parent's alone
+        ::_exit(7);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 7);
+    const auto before = s.samples();
+    for (int i = 0; i < 60000 && s.samples() < before + 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CHECK(s.samples() >= before + 2);  // the parent's sampler goes on
+    CHECK(s.running());
 }
 
 TEST_CASE("bad construction: negative period, ended run, empty run") {

@@ -199,6 +199,14 @@ TEST_CASE("git: not a repository, git missing from PATH, or git hanging: git is 
         o.git_timeout = std::chrono::milliseconds(100);
         CHECK(!capture_environment(o).contains("git"));
     }
+    SUBCASE("a git that answers nothing is ignored") {
+        fs::create_directories(dir / "bin");
+        unit::write_file(dir / "bin" / "git", "#!/bin/sh\nexit 0\n");
+        fs::permissions(dir / "bin" / "git", fs::perms::owner_all);
+        const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+        scoped_env path("PATH", (dir / "bin").string() + ":" + old_path);
+        CHECK(!capture_environment(o).contains("git"));
+    }
     SUBCASE("a git that fails is ignored") {
         fs::create_directories(dir / "bin");
         unit::write_file(dir / "bin" / "git", "#!/bin/sh\necho '# branch.oid 0123'\nexit 1\n");

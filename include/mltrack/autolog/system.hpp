@@ -251,14 +251,20 @@ public:
     /// Stops the thread (without waiting for the period to pass) and joins it.
     ~system_metrics() { stop(); }
 
-    /// Stops sampling; idempotent.
+    /// Stops sampling; idempotent, callable from any thread. In a forked child (which has no sampling
+    /// thread) it only forgets the parent's thread.
     void stop() noexcept {
+        std::lock_guard<std::mutex> stopping(stop_m_);
         {
             std::lock_guard<std::mutex> lock(wait_m_);
             stop_ = true;
         }
         wait_cv_.notify_all();
-        if (thread_.joinable()) thread_.join();
+        if (!thread_.joinable()) return;
+        if (::getpid() == owner_pid_)
+            thread_.join();
+        else
+            thread_.detach();
     }
 
     /// Takes one sample now and logs it. False (and nothing logged) once the run has ended or the tracker
@@ -425,6 +431,8 @@ private:
     const double clock_ticks_ = static_cast<double>(::sysconf(_SC_CLK_TCK) > 0 ? ::sysconf(_SC_CLK_TCK) : 100);
     const double page_size_ = static_cast<double>(::sysconf(_SC_PAGESIZE) > 0 ? ::sysconf(_SC_PAGESIZE) : 4096);
 
+    const pid_t owner_pid_ = ::getpid();
+    std::mutex stop_m_;
     std::mutex sample_m_;
     std::mutex wait_m_;
     std::condition_variable wait_cv_;
