@@ -21,8 +21,7 @@
 #include <ctime>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
-#include <x86intrin.h>
+#include <cpuid.h>  // not <x86intrin.h>: it pulls in every intrinsic header (~1 s of compile time)
 #define MLTRACK_HAVE_TSC 1
 #else
 #define MLTRACK_HAVE_TSC 0
@@ -55,7 +54,7 @@ inline std::int64_t coarse_clock_ns() noexcept {
 struct hardware_time_source {
     static std::uint64_t ticks() noexcept {
 #if MLTRACK_HAVE_TSC
-        return __rdtsc();
+        return __builtin_ia32_rdtsc();
 #else
         return 0;
 #endif
