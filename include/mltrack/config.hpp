@@ -62,7 +62,7 @@ struct config {
     std::chrono::milliseconds flush_interval{1000};    ///< sinks are flushed at least this often
     std::chrono::microseconds poll_interval{1000};     ///< the idle writer's longest sleep
     std::function<void(const sink_error&)> on_error;   ///< default: stderr, at most one line per second
-    std::int64_t (*clock)() noexcept = nullptr;        ///< wall clock in ns since the epoch; default system_clock
+    std::int64_t (*clock)() noexcept = nullptr;        ///< wall clock in ns since the epoch; default: detail/clock.hpp
 };
 
 MLTRACK_NAMESPACE_END

@@ -276,7 +276,7 @@ struct config {
     std::chrono::milliseconds flush_interval{1000};    ///< sinks are flushed at least this often
     std::chrono::microseconds poll_interval{1000};     ///< the idle writer's longest sleep
     std::function<void(const sink_error&)> on_error;   ///< default: stderr, at most one line per second
-    std::int64_t (*clock)() noexcept = nullptr;        ///< wall clock in ns since the epoch; default system_clock
+    std::int64_t (*clock)() noexcept = nullptr;        ///< wall clock in ns since the epoch; default: detail/clock.hpp
 };
 
 MLTRACK_NAMESPACE_END
@@ -719,7 +719,7 @@ MLTRACK_NAMESPACE_END
 #include <ctime>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>  // not <x86intrin.h>: it pulls in every intrinsic header (~1 s of compile time)
+#include <cpuid.h>  // not <x86intrin.h>: every intrinsic header, ~0.3 s per TU
 #define MLTRACK_HAVE_TSC 1
 #else
 #define MLTRACK_HAVE_TSC 0
