@@ -71,6 +71,15 @@ cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLTRACK_BUILD_TE
 cmake --build build-bench --target bench_hot_path -j "$jobs"
 build-bench/bench/bench_hot_path --guard
 
+banner "crash test: SIGKILL at random moments, ${MLTRACK_CRASH_TRIALS:-8} trials per sink (tests/crash/)"
+"$build/tests/crash_kill"
+
+banner "fuzzing: each libFuzzer target for ${MLTRACK_FUZZ_SECONDS:-20} s (tests/fuzz/run.sh)"
+bash tests/fuzz/run.sh "${MLTRACK_FUZZ_SECONDS:-20}"
+
+banner "valgrind memcheck on the examples (tests/valgrind/run.sh)"
+bash tests/valgrind/run.sh
+
 # TSan needs its fixed memory layout; with high mmap entropy (vm.mmap_rnd_bits > 28) some kernels break it.
 # Then the tests run with address randomization off for that process tree (setarch -R).
 tsan_runner=()

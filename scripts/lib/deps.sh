@@ -32,6 +32,7 @@ mltrack_need_packages() {
 # What building and running the library and its demo needs.
 MLTRACK_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config python3 nlohmann-json3-dev libcurl4-openssl-dev)
 # What the whole test suite needs on top of that.
-MLTRACK_TEST_PACKAGES=(doctest-dev meson git libssl-dev libbenchmark-dev libspdlog-dev)  # the last two: bench/
+MLTRACK_TEST_PACKAGES=(doctest-dev meson git libssl-dev libbenchmark-dev libspdlog-dev  # the last two: bench/
+                       valgrind clang libclang-rt-14-dev)  # tests/valgrind, tests/fuzz (libFuzzer)
 # The framework adapters' test and examples (XGBoost's C API, LibTorch): installed by scripts/test.sh in full mode.
 MLTRACK_AUTOLOG_PACKAGES=(libxgboost-dev libtorch-dev)

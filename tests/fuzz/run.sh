@@ -17,22 +17,39 @@ mkdir -p "$out/findings"
 targets=(jsonl_reader tensorboard_check vertex_response names)
 flags=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -Iinclude -Itools/mltrack -Itests)
+jobs=${MLTRACK_JOBS:-$(nproc 2>/dev/null || echo 2)}
+throttle() { while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 0.2; done; }
 for t in "${targets[@]}"; do
     if [ ! "$out/fuzz_$t" -nt "tests/fuzz/fuzz_$t.cpp" ] || [ -n "$(find include tools/mltrack -newer "$out/fuzz_$t" -name '*.hpp' | head -1)" ]; then
         echo "==> building fuzz_$t"
         libs=()
         [ "$t" = vertex_response ] && libs=(-lcurl -lcrypto)
-        "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$t.cpp" -o "$out/fuzz_$t" "${libs[@]}"
+        rm -f "$out/fuzz_$t"
+        throttle
+        "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$t.cpp" -o "$out/fuzz_$t" "${libs[@]}" &
     fi
 done
-failed=0
-for t in "${targets[@]}"; do
+wait_all() { local rc=0 p; for p in $(jobs -rp); do wait "$p" || rc=1; done; return $rc; }
+wait_all || { echo "tests/fuzz/run.sh: a target did not build" >&2; exit 1; }
+for t in "${targets[@]}"; do [ -x "$out/fuzz_$t" ] || { echo "tests/fuzz/run.sh: fuzz_$t did not build" >&2; exit 1; }; done
+# Targets run side by side, one per CPU (each libFuzzer process is single-threaded).
+fuzz_one() {
+    local t=$1
     mkdir -p "$out/corpus/$t" "$out/findings/$t"
-    log="$out/fuzz_$t.log"
-    rc=0
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     TMPDIR="$out" "$out/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="$out/findings/$t/" "$out/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
+        -artifact_prefix="$out/findings/$t/" "$out/corpus/$t" "tests/fuzz/corpus/$t" >"$out/fuzz_$t.log" 2>&1
+    echo $? >"$out/fuzz_$t.rc"
+}
+for t in "${targets[@]}"; do
+    throttle
+    fuzz_one "$t" &
+done
+wait
+failed=0
+for t in "${targets[@]}"; do
+    log="$out/fuzz_$t.log"
+    rc=$(cat "$out/fuzz_$t.rc")
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     found=$(find "$out/findings/$t" -type f | wc -l)
     printf '%-18s %10s executions in %s s, corpus %s inputs, findings %s\n' "$t" "${execs:-?}" "$seconds" \
