@@ -285,13 +285,17 @@ TEST_CASE("a root with spaces and UTF-8 in its path") {
     CHECK(tb_steps(root / "tb logs" / "exp" / "r", "train/loss \xe6\x90\x8d\xe5\xa4\xb1").size() == 10);
 }
 
-TEST_CASE("permissions of created files and folders follow the umask: 0644 / 0755 by default, 0600 / 0700 under 077") {
+TEST_CASE("permissions: files 0644 and folders 0777 less the umask; artifact copies keep their source's bits") {
     for (const mode_t mask : {mode_t{022}, mode_t{077}}) {
         unit::temp_dir dir;
+        unit::write_file(dir / "model.bin", "weights");
+        fs::permissions(dir / "model.bin", fs::perms::owner_read | fs::perms::owner_write);
         const mode_t old = ::umask(mask);
         {
             tracker t{config{"exp"}, sinks::jsonl{dir / "jsonl"}, sinks::tensorboard{dir / "tb"}};
-            t.start_run("r").log("x", 1, 0);
+            auto run = t.start_run("r");
+            run.log("x", 1, 0);
+            run.log_model(dir / "model.bin");
         }
         ::umask(old);
         auto mode = [](const fs::path& p) {
@@ -304,6 +308,14 @@ TEST_CASE("permissions of created files and folders follow the umask: 0644 / 075
         CHECK(mode(jsonl_dir / "events.jsonl") == (0644 & ~mask));
         CHECK(mode(jsonl_dir) == (0777 & ~mask));
         CHECK(mode(tb_dir) == (0777 & ~mask));
+        // An artifact's copy keeps its source's permission bits (0600 here), whatever the umask.
+        std::size_t copies = 0;
+        for (const auto& e : fs::recursive_directory_iterator(jsonl_dir / "artifacts"))
+            if (e.is_regular_file()) {
+                CHECK(mode(e.path()) == 0600);
+                ++copies;
+            }
+        CHECK(copies == 1);
         const auto files = event_files(tb_dir);
         REQUIRE(files.size() == 1);
         CHECK(mode(files[0]) == (0644 & ~mask));
