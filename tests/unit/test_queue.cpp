@@ -174,3 +174,120 @@ TEST_CASE("spsc: one producer thread, one consumer thread, every item once and i
     CHECK_FALSE(r.try_pop(out));
     CHECK(expected == n);
 }
+
+// ---- thread_rings: the tracker's queue (per-thread point rings, control items ordered with them)
+
+using mltrack::detail::thread_rings;
+
+namespace {
+struct titem {
+    std::uint32_t producer;   ///< producer index; for a control item, the producer whose count it carries
+    std::uint32_t control;    ///< 1: a control item
+    std::uint64_t seq;        ///< a point's per-producer sequence; a control item's own number (1, 2, ...)
+    std::uint64_t known;      ///< a point: controls known pushed before it; a control: points of `producer` before it
+};
+struct is_ctl {
+    bool operator()(const titem& t) const noexcept { return t.control != 0; }
+};
+}  // namespace
+
+TEST_CASE("thread_rings: one thread, points and control items keep their order") {
+    thread_rings<titem, is_ctl> q(8);
+    titem out{};
+    CHECK_FALSE(q.try_pop(out));
+    std::vector<titem> in;
+    for (std::uint64_t i = 0; i < 6; ++i) {
+        in.push_back({0, i % 3 == 2, i, 0});
+        REQUIRE(q.try_push(in.back()));
+    }
+    CHECK(q.pushed() == 6);
+    for (const auto& want : in) {
+        REQUIRE(q.try_pop(out));
+        CHECK(out.seq == want.seq);
+        CHECK(out.control == want.control);
+    }
+    CHECK_FALSE(q.try_pop(out));
+    CHECK(q.rings() == 1);
+}
+
+TEST_CASE("thread_rings: a full thread ring refuses points, control items still go in") {
+    thread_rings<titem, is_ctl> q(4);
+    for (std::uint64_t i = 0; i < 4; ++i) CHECK(q.try_push({0, 0, i, 0}));
+    CHECK_FALSE(q.try_push({0, 0, 4, 0}));
+    CHECK(q.try_push({0, 1, 1, 0}));  // the shared ring has room
+    titem out{};
+    for (std::uint64_t i = 0; i < 4; ++i) {
+        REQUIRE(q.try_pop(out));
+        CHECK(out.seq == i);
+    }
+    REQUIRE(q.try_pop(out));
+    CHECK(out.control == 1);
+    CHECK(q.try_push({0, 0, 4, 0}));
+}
+
+TEST_CASE("thread_rings: many producers and a control thread, every ordering rule holds") {
+    // 20 producers: 16 get a ring of their own, 4 go through the shared ring. Each point carries the
+    // number of control items the producer knew were pushed; each control item carries how many points
+    // one producer had pushed when the control thread last heard from it. The consumer checks that no
+    // point comes before a control item it follows, that no control item comes before a point that
+    // preceded it, per-producer order, and exact counts.
+    constexpr int producers = 20;
+    constexpr std::uint64_t per = 20000;
+    thread_rings<titem, is_ctl> q(64);
+    std::atomic<std::uint64_t> controls_pushed{0};
+    std::vector<std::atomic<std::uint64_t>> points_pushed(producers);
+    std::atomic<bool> done{false};
+    std::vector<std::thread> ts;
+    for (int p = 0; p < producers; ++p)
+        ts.emplace_back([&, p] {
+            for (std::uint64_t i = 0; i < per; ++i) {
+                const titem it{static_cast<std::uint32_t>(p), 0, i, controls_pushed.load()};
+                while (!q.try_push(it)) std::this_thread::yield();
+                points_pushed[static_cast<std::size_t>(p)].store(i + 1);
+            }
+        });
+    std::uint64_t controls_total = 0;
+    std::thread control([&] {
+        std::uint64_t k = 0;
+        while (!done.load()) {
+            const auto p = static_cast<std::uint32_t>(k % producers);
+            const titem c{p, 1, k + 1, points_pushed[p].load()};
+            while (!q.try_push(c)) std::this_thread::yield();
+            ++k;
+            controls_pushed.store(k);
+            std::this_thread::yield();
+        }
+        controls_total = k;
+    });
+    std::vector<std::uint64_t> next(producers, 0);
+    std::uint64_t controls_seen = 0, points_seen = 0;
+    bool ok = true;
+    titem out{};
+    auto consume = [&] {
+        while (q.try_pop(out)) {
+            if (out.control) {
+                ok = ok && out.seq == controls_seen + 1;          // control items in their order
+                ok = ok && next[out.producer] >= out.known;       // after the points that preceded them
+                ++controls_seen;
+            } else {
+                ok = ok && out.seq == next[out.producer];         // per-producer FIFO, nothing lost
+                ok = ok && out.known <= controls_seen;            // after the control items before them
+                next[out.producer] = out.seq + 1;
+                ++points_seen;
+            }
+        }
+    };
+    while (points_seen < per * producers) {
+        consume();
+        std::this_thread::yield();
+    }
+    for (auto& t : ts) t.join();
+    done = true;
+    control.join();
+    consume();
+    CHECK(ok);
+    CHECK(points_seen == per * producers);
+    CHECK(controls_seen == controls_total);
+    CHECK(q.rings() == decltype(q)::max_rings);
+    CHECK(q.pushed() == per * producers + controls_total);
+}

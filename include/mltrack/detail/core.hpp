@@ -512,7 +512,7 @@ private:
 
     config cfg_;
     std::unique_ptr<sink_set> sinks_;
-    mpsc_ring<queue_item> ring_;
+    thread_rings<queue_item, has_cold_pointer> ring_;  ///< per-thread point rings + one ordered control ring
 
     std::atomic<bool> closed_{false};
     std::atomic<std::uint64_t> written_{0}, dropped_{0}, late_{0}, sink_errors_{0};
