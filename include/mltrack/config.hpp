@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "ranks.hpp"
 #include "version.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
@@ -63,6 +64,10 @@ struct config {
     std::chrono::microseconds poll_interval{1000};     ///< the idle writer's longest sleep
     std::function<void(const sink_error&)> on_error;   ///< default: stderr, at most one line per second
     std::int64_t (*clock)() noexcept = nullptr;        ///< wall clock in ns since the epoch; default: detail/clock.hpp
+    rank_policy ranks = rank_policy::zero;             ///< who writes in a job of several ranks (MLTRACK_RANKS wins)
+    int rank = -1;                                     ///< this process's rank; -1: from the environment (ranks.hpp)
+    int world_size = -1;                               ///< ranks in the job; -1: from the environment
+    bool capture_environment = true;                   ///< host, git commit, SLURM ids... in run metadata
 };
 
 MLTRACK_NAMESPACE_END

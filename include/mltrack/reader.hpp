@@ -70,8 +70,19 @@ struct run_data {
     std::vector<artifact> artifacts;
     std::vector<execution> executions;
     std::vector<record> records;            ///< every record, in file order
+    int rank = 0;                           ///< the rank that wrote this file (rank_policy::every)
+    int world_size = 1;                     ///< ranks in the job that logged the run
+    std::vector<run_data> ranks;            ///< the other ranks' files (rank 1, 2...), by read_run of a folder
     std::optional<read_problem> torn_tail;  ///< set when the last line was cut short (and skipped)
     std::vector<read_problem> problems;     ///< lenient mode: skipped lines; unknown kinds in any mode
+
+    /// The data rank r wrote (this run for its own rank, else one of `ranks`), or nullptr.
+    const run_data* rank_data(int r) const {
+        if (r == rank) return this;
+        for (const auto& d : ranks)
+            if (d.rank == r) return &d;
+        return nullptr;
+    }
 
     /// The latest artifact with this name, or nullptr.
     const artifact* find_artifact(std::string_view artifact_name) const {
@@ -142,8 +153,13 @@ inline artifact parse_artifact(const nlohmann::json& j) {
         const std::filesystem::path p(a.path);
         // A run's copy always lives under its folder: refuse paths that could point elsewhere.
         const bool up = std::any_of(p.begin(), p.end(), [](const std::filesystem::path& c) { return c == ".."; });
-        if (p.is_absolute() || up || a.path.rfind("artifacts/", 0) != 0)
-            throw line_error{"artifact path '" + printable(a.path) + "' is not under artifacts/"};
+        const auto slash = a.path.find('/');
+        const bool under = slash != std::string::npos &&
+                           (a.path.compare(0, slash + 1, "artifacts/") == 0 ||
+                            (a.path.rfind("artifacts.rank-", 0) == 0 &&
+                             events_file_rank("events.rank-" + a.path.substr(15, slash - 15) + ".jsonl") > 0));
+        if (p.is_absolute() || up || !under)
+            throw line_error{"artifact path '" + printable(a.path) + "' is not under artifacts/ (or artifacts.rank-<r>/)"};
     }
     if (auto it = j.find("directory"); it != j.end() && it->is_boolean()) a.directory = it->get<bool>();
     if (auto it = j.find("size"); it != j.end() && it->is_number_unsigned()) a.size = it->get<std::uint64_t>();
@@ -193,9 +209,23 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
             run.name = info.name;
             run.start_time_ns = r.time_ns;
             run.metadata = info.metadata;
+            if (auto it = j.find("rank"); it != j.end()) {
+                if (!it->is_number_integer() || it->get<long long>() < 0 || it->get<long long>() > (1 << 30))
+                    throw line_error{"\"rank\" is not a rank number"};
+                run.rank = it->get<int>();
+            }
+            if (auto it = j.find("world_size"); it != j.end()) {
+                if (!it->is_number_integer() || it->get<long long>() <= run.rank || it->get<long long>() > (1 << 30))
+                    throw line_error{"\"world_size\" is not a number above the rank"};
+                run.world_size = it->get<int>();
+            }
+            info.rank = run.rank;
+            info.world_size = run.world_size;
         } else {
             info.experiment = run.experiment;
             info.name = run.name;
+            info.rank = run.rank;
+            info.world_size = run.world_size;
             ++run.resumes;
             run.state = run_state::running;
             run.end_time_ns = 0;
@@ -298,11 +328,31 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
 
 }  // namespace detail
 
-/// Reads a run from its folder (or from its events.jsonl file).
+namespace detail {
+inline run_data read_events_file(const std::filesystem::path& file, const read_options& options);
+}  // namespace detail
+
+/// Reads a run from its folder: events.jsonl and, for a run logged by every rank of a job
+/// (rank_policy::every), each events.rank-<r>.jsonl into `ranks`. Given a file, reads that file only.
 inline run_data read_run(const std::filesystem::path& path, const read_options& options = {}) {
     namespace fs = std::filesystem;
+    if (!fs::is_directory(path)) return detail::read_events_file(path, options);
+    run_data run = detail::read_events_file(path / "events.jsonl", options);
+    std::error_code ec;
+    std::vector<std::pair<int, fs::path>> others;
+    for (const auto& entry : fs::directory_iterator(path, ec)) {
+        const int r = detail::events_file_rank(entry.path().filename().string());
+        if (r > 0) others.emplace_back(r, entry.path());
+    }
+    std::sort(others.begin(), others.end());
+    for (const auto& o : others) run.ranks.push_back(detail::read_events_file(o.second, options));
+    return run;
+}
+
+namespace detail {
+
+inline run_data read_events_file(const std::filesystem::path& file, const read_options& options) {
     run_data run;
-    const fs::path file = fs::is_directory(path) ? path / "events.jsonl" : path;
     run.dir = file.parent_path();
     std::ifstream in(file, std::ios::binary);
     if (!in) throw error(error_category::io, 4, "cannot open " + file.string());
@@ -365,6 +415,8 @@ inline run_data read_run(const std::filesystem::path& path, const read_options& 
     (void)line;
     return run;
 }
+
+}  // namespace detail
 
 /// Reads every run of an experiment under a JSONL root, sorted by run name.
 inline std::vector<run_data> read_experiment(const std::filesystem::path& root, std::string_view experiment,

@@ -52,7 +52,9 @@ inline const char* to_string(record_kind k) noexcept {
 }
 
 /// The state of a run, with Vertex AI's names (to_string gives "RUNNING", "COMPLETE", ...).
-enum class run_state : std::uint8_t { running, complete, failed, cancelled };
+/// `preempted` is mltrack's own (a termination signal ended the run: a SLURM time limit, a preemption); the
+/// Vertex AI sink sends it as CANCELLED.
+enum class run_state : std::uint8_t { running, complete, failed, cancelled, preempted };
 
 inline const char* to_string(run_state s) noexcept {
     switch (s) {
@@ -60,6 +62,7 @@ inline const char* to_string(run_state s) noexcept {
         case run_state::complete: return "COMPLETE";
         case run_state::failed: return "FAILED";
         case run_state::cancelled: return "CANCELLED";
+        case run_state::preempted: return "PREEMPTED";
     }
     return "STATE_UNSPECIFIED";
 }
@@ -69,6 +72,7 @@ inline std::optional<run_state> parse_run_state(std::string_view s) noexcept {
     if (s == "COMPLETE") return run_state::complete;
     if (s == "FAILED") return run_state::failed;
     if (s == "CANCELLED") return run_state::cancelled;
+    if (s == "PREEMPTED") return run_state::preempted;
     return std::nullopt;
 }
 
@@ -126,6 +130,8 @@ struct run_info {
     std::string name;                ///< run name (validated)
     bool resumed = false;            ///< true when this opening continues an existing run
     std::int64_t start_time_ns = 0;  ///< when this opening happened
+    int rank = 0;                    ///< the writing rank: 0, or with rank_policy::every this process's rank
+    int world_size = 1;              ///< ranks in the job (1 outside a multi-rank job)
     nlohmann::json metadata = nlohmann::json::object();  ///< free-form run metadata (environment, user tags)
 };
 

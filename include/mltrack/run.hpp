@@ -18,6 +18,7 @@
 #include "detail/core.hpp"
 #include "detail/files.hpp"
 #include "detail/key_cache.hpp"
+#include "detail/jsonl_format.hpp"
 #include "histogram.hpp"
 #include "names.hpp"
 #include "record.hpp"
@@ -343,11 +344,14 @@ private:
             a.size = d.size;
             a.sha256 = d.sha256;
             a.directory = d.directory;
-            if (options.copy) a.path = "artifacts/" + a.name;
+            if (options.copy) a.path = detail::artifacts_folder(writing_rank()) + a.name;
         }
         validate_name("artifact name", a.name);
         return a;
     }
+
+    /// The rank whose files this run writes: 0, or this process's rank under rank_policy::every.
+    int writing_rank() const noexcept { return core_->policy() == rank_policy::every ? core_->rank().rank : 0; }
 
     void push_artifact(const artifact& a) {
         auto r = make_record(record_kind::artifact);

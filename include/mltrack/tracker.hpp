@@ -3,6 +3,7 @@
 // `tracker` takes any sinks at run time (type-erased behind sinks::any). Both share one engine.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,6 +17,8 @@
 #include "sinks/any.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
+
+class termination_handler;
 
 class tracker_base {
 public:
@@ -36,9 +39,9 @@ public:
         require_open();
         validate_name("run name", name);
         std::string n(name);
-        if (!core_->claim_run_name(n))
-            throw error(error_category::state, 6, "run '" + n + "' is already open in this tracker");
         const auto id = core_->next_run_id();
+        if (!core_->claim_run_name(n, id))
+            throw error(error_category::state, 6, "run '" + n + "' is already open in this tracker");
         auto c = std::make_unique<detail::cold_item>();
         c->operation = detail::op::run_open;
         c->mode = mode;
@@ -49,6 +52,8 @@ public:
         info.name = n;
         info.start_time_ns = core_->now();
         info.metadata = metadata.is_object() ? std::move(metadata) : nlohmann::json::object();
+        info.rank = core_->policy() == rank_policy::every ? core_->rank().rank : 0;
+        info.world_size = core_->rank().world_size;
         c->rec.kind = record_kind::run_start;
         c->rec.time_ns = info.start_time_ns;
         c->rec.payload = std::move(info);
@@ -79,10 +84,26 @@ public:
         if (core_) core_->close();
     }
 
+    /// Ends every open run of this tracker with `state` and waits at most `timeout` for the sinks to have
+    /// written and flushed it: the termination handler's path, usable directly. True when it finished in time.
+    bool end_open_runs(run_state state, std::chrono::nanoseconds timeout) {
+        if (!core_) return true;
+        core_->end_open_runs(state);
+        return core_->flush_for(timeout);
+    }
+
+    /// True when this tracker writes nothing: a rank other than 0 under rank_policy::zero, or a forked child.
+    bool inert() const noexcept { return core_ && core_->inert(); }
+    /// This process's rank and the job's world size, as the tracker resolved them (config, environment).
+    const rank_info& rank() const noexcept { return core_->rank(); }
+    /// The rank policy in force (config.ranks, or MLTRACK_RANKS when set).
+    rank_policy ranks() const noexcept { return core_->policy(); }
+
     tracker_stats stats() const noexcept { return core_ ? core_->stats() : tracker_stats{}; }
     const std::string& experiment() const noexcept { return core_->cfg().experiment; }
 
 protected:
+    friend class termination_handler;
     tracker_base(config cfg, std::unique_ptr<detail::sink_set> sinks)
         : core_(std::make_shared<detail::core>(std::move(cfg), std::move(sinks))) {}
     ~tracker_base() { close(); }

@@ -224,6 +224,97 @@ MLTRACK_NAMESPACE_END
 #include <string>
 #include <utility>
 
+// ---- begin mltrack/ranks.hpp ----
+// Why: an HPC job runs the same program on many ranks. Which rank this process is, and how many there are,
+// is read from the launcher's environment (Open MPI, MPICH/Hydra PMI, PMIx, SLURM, torchrun), so nothing has
+// to link MPI. The policy says who writes: rank zero only (the others get an inert tracker: no thread, no
+// files) or every rank (each into its own files: never two writers on one file or TensorBoard folder).
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// Who writes in a job of several ranks.
+enum class rank_policy : unsigned char {
+    zero,   ///< rank 0 writes; every other rank gets an inert tracker (default)
+    every,  ///< every rank writes its own files (events.rank-<r>.jsonl, TensorBoard <run>/rank-<r>/)
+};
+
+inline const char* to_string(rank_policy p) noexcept { return p == rank_policy::every ? "every" : "zero"; }
+
+/// This process's place in the job.
+struct rank_info {
+    int rank = 0;             ///< 0-based rank of this process
+    int world_size = 1;       ///< number of ranks in the job
+    std::string source;       ///< where it came from: "OMPI_COMM_WORLD_RANK", "SLURM_PROCID", ..., "config", "none"
+};
+
+namespace detail {
+
+/// A non-negative int from an environment variable; -1 when unset or not a plain decimal number.
+inline int env_int(const char* name) noexcept {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return -1;
+    char* end = nullptr;
+    errno = 0;
+    const long n = std::strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 0 || n > 1 << 30) return -1;
+    return static_cast<int>(n);
+}
+
+}  // namespace detail
+
+/// Reads the rank and world size from the launcher's environment, first match wins:
+/// Open MPI (OMPI_COMM_WORLD_RANK/SIZE), MPICH and Intel MPI through Hydra (PMI_RANK/PMI_SIZE),
+/// MVAPICH (MV2_COMM_WORLD_RANK/SIZE), PMIx (PMIX_RANK, size from SLURM_NTASKS or OMPI), SLURM
+/// (SLURM_PROCID/SLURM_NTASKS), torchrun and similar (RANK/WORLD_SIZE). None set: rank 0 of 1.
+/// A value that is not a number, or a rank not below the size, is ignored (the next source is tried).
+inline rank_info detect_rank() {
+    struct source {
+        const char* rank;
+        const char* size;
+    };
+    static constexpr source sources[] = {
+        {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
+        {"PMI_RANK", "PMI_SIZE"},
+        {"MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_SIZE"},
+        {"PMIX_RANK", nullptr},
+        {"SLURM_PROCID", "SLURM_NTASKS"},
+        {"RANK", "WORLD_SIZE"},
+    };
+    for (const auto& s : sources) {
+        const int r = detail::env_int(s.rank);
+        if (r < 0) continue;
+        int n = s.size ? detail::env_int(s.size) : -1;
+        if (n < 0 && !s.size) {  // PMIx names no size variable of its own
+            n = detail::env_int("OMPI_COMM_WORLD_SIZE");
+            if (n < 0) n = detail::env_int("SLURM_NTASKS");
+        }
+        if (n <= 0) n = r + 1;  // a rank without a size: at least this many
+        if (r >= n) continue;
+        return rank_info{r, n, s.rank};
+    }
+    return rank_info{0, 1, "none"};
+}
+
+/// MLTRACK_RANKS=zero|every when set (a job script's choice wins over the program's), else `configured`.
+/// Any other value is an error (config.3), so a typo in a job script is not silently ignored.
+inline rank_policy rank_policy_from_env(rank_policy configured) {
+    const char* v = std::getenv("MLTRACK_RANKS");
+    if (!v || !*v) return configured;
+    const std::string_view s(v);
+    if (s == "zero" || s == "0") return rank_policy::zero;
+    if (s == "every" || s == "all") return rank_policy::every;
+    throw error(error_category::config, 3,
+                "MLTRACK_RANKS='" + std::string(s) + "' is not one of zero, every");
+}
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/ranks.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -277,6 +368,10 @@ struct config {
     std::chrono::microseconds poll_interval{1000};     ///< the idle writer's longest sleep
     std::function<void(const sink_error&)> on_error;   ///< default: stderr, at most one line per second
     std::int64_t (*clock)() noexcept = nullptr;        ///< wall clock in ns since the epoch; default: detail/clock.hpp
+    rank_policy ranks = rank_policy::zero;             ///< who writes in a job of several ranks (MLTRACK_RANKS wins)
+    int rank = -1;                                     ///< this process's rank; -1: from the environment (ranks.hpp)
+    int world_size = -1;                               ///< ranks in the job; -1: from the environment
+    bool capture_environment = true;                   ///< host, git commit, SLURM ids... in run metadata
 };
 
 MLTRACK_NAMESPACE_END
@@ -413,7 +508,9 @@ inline const char* to_string(record_kind k) noexcept {
 }
 
 /// The state of a run, with Vertex AI's names (to_string gives "RUNNING", "COMPLETE", ...).
-enum class run_state : std::uint8_t { running, complete, failed, cancelled };
+/// `preempted` is mltrack's own (a termination signal ended the run: a SLURM time limit, a preemption); the
+/// Vertex AI sink sends it as CANCELLED.
+enum class run_state : std::uint8_t { running, complete, failed, cancelled, preempted };
 
 inline const char* to_string(run_state s) noexcept {
     switch (s) {
@@ -421,6 +518,7 @@ inline const char* to_string(run_state s) noexcept {
         case run_state::complete: return "COMPLETE";
         case run_state::failed: return "FAILED";
         case run_state::cancelled: return "CANCELLED";
+        case run_state::preempted: return "PREEMPTED";
     }
     return "STATE_UNSPECIFIED";
 }
@@ -430,6 +528,7 @@ inline std::optional<run_state> parse_run_state(std::string_view s) noexcept {
     if (s == "COMPLETE") return run_state::complete;
     if (s == "FAILED") return run_state::failed;
     if (s == "CANCELLED") return run_state::cancelled;
+    if (s == "PREEMPTED") return run_state::preempted;
     return std::nullopt;
 }
 
@@ -487,6 +586,8 @@ struct run_info {
     std::string name;                ///< run name (validated)
     bool resumed = false;            ///< true when this opening continues an existing run
     std::int64_t start_time_ns = 0;  ///< when this opening happened
+    int rank = 0;                    ///< the writing rank: 0, or with rank_policy::every this process's rank
+    int world_size = 1;              ///< ranks in the job (1 outside a multi-rank job)
     nlohmann::json metadata = nlohmann::json::object();  ///< free-form run metadata (environment, user tags)
 };
 
@@ -695,6 +796,8 @@ MLTRACK_NAMESPACE_END
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include <pthread.h>
 
 // ---- begin mltrack/detail/clock.hpp ----
 // Why: every metric point carries a wall time, and std::chrono::system_clock::now() costs ~20 ns, more than
@@ -1298,7 +1401,29 @@ struct ticket {
         std::unique_lock<std::mutex> lock(m);
         cv.wait(lock, [this] { return done; });
     }
+    bool wait_for(std::chrono::nanoseconds timeout) {
+        std::unique_lock<std::mutex> lock(m);
+        return cv.wait_for(lock, timeout, [this] { return done; });
+    }
 };
+
+/// Bumped in the child of every fork(): a tracker made before the fork sees a generation that is not its
+/// own and goes inert there (the child has no writer thread, and the parent's locks may be held forever).
+inline std::atomic<std::uint32_t>& fork_generation() noexcept {
+    static std::atomic<std::uint32_t> generation{0};  // constant-initialized: no guard on the hot path
+    return generation;
+}
+
+/// Registers the fork hook once per process; returns the current generation.
+inline std::uint32_t watch_forks() noexcept {
+    static const int registered =
+        ::pthread_atfork(nullptr, nullptr, [] { fork_generation().fetch_add(1, std::memory_order_relaxed); });
+    (void)registered;
+    return fork_generation().load(std::memory_order_relaxed);
+}
+
+/// The generation a live core never matches: an inert core (a rank that does not write) uses it.
+inline constexpr std::uint32_t inert_generation = 0xffffffffu;
 
 enum class op : std::uint8_t { record, run_open, metric_def, flush, shutdown };
 
@@ -1397,15 +1522,29 @@ public:
     core(config cfg, std::unique_ptr<sink_set> sinks)
         : cfg_(std::move(cfg)), sinks_(std::move(sinks)), ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2) {
         validate_name("experiment name", cfg_.experiment);
-        if (cfg_.dispatch == dispatch_mode::threaded) writer_ = std::thread([this] { writer_loop(); });
+        resolve_rank();
+        live_generation_ = inert_ ? inert_generation : watch_forks();
+        if (cfg_.dispatch == dispatch_mode::threaded && !inert_) writer_ = std::thread([this] { writer_loop(); });
     }
 
     core(const core&) = delete;
     core& operator=(const core&) = delete;
 
-    ~core() { close(); }
+    ~core() {
+        close();
+        if (forked()) (void)sinks_.release();  // the parent's sinks: never flushed or closed from a child
+    }
 
     const config& cfg() const noexcept { return cfg_; }
+
+    /// True on a rank that does not write (rank_policy::zero, rank > 0) and in a forked child: every call
+    /// then returns at once, touching no thread, lock, file or connection.
+    bool inert() const noexcept {
+        return fork_generation().load(std::memory_order_relaxed) != live_generation_;
+    }
+    /// The rank and world size this tracker resolved (config, then the environment), and the policy.
+    const rank_info& rank() const noexcept { return rank_; }
+    rank_policy policy() const noexcept { return policy_; }
 
     std::int64_t now() const noexcept { return cfg_.clock ? cfg_.clock() : fast_clock_ns(); }
 
@@ -1413,6 +1552,7 @@ public:
 
     /// The hot path: no allocation, lock, syscall or notify unless the queue is full.
     void push_point(const metric_point& p) noexcept {
+        if (inert()) return;
         if (closed_.load(std::memory_order_relaxed)) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
             return;
@@ -1432,6 +1572,7 @@ public:
 
     /// Pushes a cold item (never dropped). Waits for its ticket when it has one; rethrows its failure.
     void push_cold(std::unique_ptr<cold_item> c) {
+        if (inert()) return;
         if (closed_.load(std::memory_order_acquire))
             throw error(error_category::state, 4, "the tracker is closed");
         auto done = c->done;
@@ -1455,6 +1596,10 @@ public:
 
     /// Interns a metric key: the same id for the same key for the life of the tracker.
     std::uint32_t intern(std::string_view key) {
+        if (inert()) {
+            validate_key("metric key", key);  // the same errors on every rank
+            return 0;
+        }
         std::lock_guard<std::mutex> lock(intern_m_);
         auto it = interned_.find(std::string(key));
         if (it != interned_.end()) return it->second;
@@ -1472,26 +1617,81 @@ public:
     std::uint32_t next_run_id() noexcept { return next_run_id_.fetch_add(1, std::memory_order_relaxed); }
 
     /// A run name can be open only once at a time in one tracker; false when it already is.
-    bool claim_run_name(const std::string& name) {
+    bool claim_run_name(const std::string& name, std::uint32_t id) {
+        if (inert()) return true;
         std::lock_guard<std::mutex> lock(intern_m_);
-        return open_names_.insert(name).second;
+        return open_runs_.emplace(name, id).second;
     }
     void release_run_name(const std::string& name) noexcept {
+        if (inert()) return;
         std::lock_guard<std::mutex> lock(intern_m_);
-        open_names_.erase(name);
+        open_runs_.erase(name);
+    }
+
+    /// Ends every open run with `state` (the termination handler's path); the runs' own end() later finds
+    /// them ended and writes nothing more. Returns how many runs it ended.
+    std::size_t end_open_runs(run_state state) {
+        if (inert() || closed()) return 0;
+        std::vector<std::pair<std::string, std::uint32_t>> open;
+        {
+            std::lock_guard<std::mutex> lock(intern_m_);
+            open.assign(open_runs_.begin(), open_runs_.end());
+            open_runs_.clear();
+        }
+        for (const auto& r : open) {
+            auto c = std::make_unique<cold_item>();
+            c->operation = op::record;
+            c->run = r.second;
+            c->rec.kind = record_kind::run_end;
+            c->rec.time_ns = now();
+            c->rec.payload = state;
+            push_cold(std::move(c));
+        }
+        return open.size();
     }
 
     /// Waits until every record pushed before this call has been written and every sink flushed.
     void flush() {
-        if (closed_.load(std::memory_order_acquire)) return;
+        if (inert() || closed_.load(std::memory_order_acquire)) return;
         auto c = std::make_unique<cold_item>();
         c->operation = op::flush;
         c->done = std::make_shared<ticket>();
         push_cold(std::move(c));
     }
 
+    /// flush() that gives up after `timeout`; true when everything was written and flushed in time.
+    bool flush_for(std::chrono::nanoseconds timeout) {
+        if (inert() || closed_.load(std::memory_order_acquire)) return true;
+        auto c = std::make_unique<cold_item>();
+        c->operation = op::flush;
+        auto done = std::make_shared<ticket>();
+        c->done = done;
+        queue_item item{{}, c.release()};
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (unsigned spins = 0; !ring_.try_push(item); ++spins) {  // a full queue counts against the timeout
+            if (std::chrono::steady_clock::now() >= deadline) {
+                delete item.cold;
+                return false;
+            }
+            if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+            else std::this_thread::sleep_for(std::chrono::microseconds(spins < 64 ? 1 : 50));
+        }
+        if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+        else wake();
+        return done->wait_for(deadline - std::chrono::steady_clock::now());
+    }
+
     /// Writes everything queued, flushes and closes the sinks, stops the writer. Idempotent.
     void close() noexcept {
+        if (forked()) {  // the writer thread exists only in the parent: never join it, never touch its locks
+            closed_.store(true, std::memory_order_release);
+            if (writer_.joinable()) new std::thread(std::move(writer_));  // leaked on purpose: no join, no terminate
+            return;
+        }
+        if (inert_) {
+            closed_.store(true, std::memory_order_release);
+            return;
+        }
         std::lock_guard<std::mutex> lock(close_m_);
         if (closed_.exchange(true, std::memory_order_acq_rel)) return;
         try {
@@ -1506,12 +1706,6 @@ public:
             }
         } catch (...) {
         }
-    }
-
-    /// Stops using the writer thread without joining it: for a forked child, which has no such thread.
-    void abandon() noexcept {
-        closed_.store(true, std::memory_order_release);
-        if (writer_.joinable()) writer_.detach();
     }
 
     bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
@@ -1550,6 +1744,25 @@ public:
     }
 
 private:
+    /// In a child of fork() made after this core (not on a rank that is inert by policy).
+    bool forked() const noexcept { return !inert_ && inert(); }
+
+    void resolve_rank() {
+        policy_ = rank_policy_from_env(cfg_.ranks);
+        rank_ = detect_rank();
+        if (cfg_.rank >= 0) {
+            rank_.rank = cfg_.rank;
+            rank_.source = "config";
+            if (rank_.world_size <= cfg_.rank) rank_.world_size = cfg_.rank + 1;
+        }
+        if (cfg_.world_size > 0) rank_.world_size = cfg_.world_size;
+        if (rank_.rank >= rank_.world_size)
+            throw error(error_category::config, 4,
+                        "rank " + std::to_string(rank_.rank) + " is not below the world size " +
+                            std::to_string(rank_.world_size));
+        inert_ = policy_ == rank_policy::zero && rank_.rank != 0;
+    }
+
     void wake() {
         {
             std::lock_guard<std::mutex> lock(wake_m_);
@@ -1763,7 +1976,12 @@ private:
 
     std::mutex intern_m_;
     std::unordered_map<std::string, std::uint32_t> interned_;
-    std::unordered_set<std::string> open_names_;
+    std::unordered_map<std::string, std::uint32_t> open_runs_;  ///< open run names and their ids
+
+    rank_info rank_;
+    rank_policy policy_ = rank_policy::zero;
+    bool inert_ = false;                  ///< by policy: a rank that does not write
+    std::uint32_t live_generation_ = 0;   ///< fork_generation() when made; inert_generation when inert_
 
     std::mutex close_m_;
     std::mutex inline_m_;
@@ -2066,6 +2284,372 @@ private:
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/key_cache.hpp ----
+// ---- begin mltrack/detail/jsonl_format.hpp ----
+// Why: the JSONL format is a public contract (docs/format.md). This header is the one place that spells
+// each line on the write side, so the sink and anything else that writes runs (replay, tools) agree.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+// ---- begin mltrack/detail/json_line.hpp ----
+// Why: the JSONL sink writes millions of lines per second, so it formats them by hand into a reused buffer
+// (std::to_chars gives the shortest round-trip double) instead of building a JSON DOM per record.
+// Non-finite doubles are written as the strings "NaN", "Infinity", "-Infinity", as proto3 JSON does.
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Appends `s` as a JSON string literal (with quotes). UTF-8 passes through; control characters are escaped;
+/// each byte that is not part of a valid UTF-8 sequence becomes U+FFFD, so the line is always valid JSON.
+inline void append_json_string(std::string& out, std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    out += '"';
+    std::size_t run = 0;  // start of the pending unescaped run
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != 0x7f) continue;
+        if (c >= 0x80) {
+            const std::size_t n = utf8_sequence_length(s, i);
+            if (n) {
+                i += n - 1;
+                continue;
+            }
+        }
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        if (c >= 0x80) {
+            out += "\\ufffd";
+            continue;
+        }
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 15];
+        }
+    }
+    out.append(s.data() + run, s.size() - run);
+    out += '"';
+}
+
+inline void append_int(std::string& out, std::int64_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+inline void append_uint(std::string& out, std::uint64_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+/// A metric value: the shortest round-trip form, or "NaN"/"Infinity"/"-Infinity" as strings.
+inline void append_double(std::string& out, double v) {
+    if (!std::isfinite(v)) {
+        out += std::isnan(v) ? "\"NaN\"" : (v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
+    }
+    if (v == 0 && std::signbit(v)) {  // "-0" would read back as the integer 0
+        out += "-0.0";
+        return;
+    }
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+/// A double that must read back as a float, not an integer: "1.0" rather than "1" (used for params).
+inline void append_float(std::string& out, double v) {
+    const std::size_t at = out.size();
+    append_double(out, v);
+    if (!std::isfinite(v)) return;
+    if (out.find_first_of(".eE", at) == std::string::npos) out += ".0";
+}
+
+/// Wall time in ns as seconds with microseconds, exactly: 1764384000.123456.
+inline void append_time(std::string& out, std::int64_t time_ns) {
+    std::int64_t us = time_ns / 1000;
+    if (time_ns < 0 && time_ns % 1000) --us;  // floor
+    if (us < 0) out += '-';                   // sign and magnitude: -1.5 s is "-1.500000"
+    std::int64_t sec = us / 1000000;
+    std::int64_t frac = us % 1000000;
+    if (sec < 0) sec = -sec;
+    if (frac < 0) frac = -frac;
+    append_int(out, sec);
+    char buf[8] = {'.', '0', '0', '0', '0', '0', '0', 0};
+    for (int i = 6; i >= 1; --i) {
+        buf[i] = static_cast<char>('0' + frac % 10);
+        frac /= 10;
+    }
+    out.append(buf, 7);
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/json_line.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// The format name and version in every run's first line.
+inline constexpr const char* jsonl_format_name = "mltrack.jsonl";
+inline constexpr int jsonl_format_version = 1;
+
+inline void append_json(std::string& out, const nlohmann::json& j) {
+    out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+inline void append_param(std::string& out, const param_value& v) {
+    if (v.is_int()) append_int(out, v.as_int());
+    else if (v.is_double()) append_float(out, v.as_double());
+    else if (v.is_bool()) out += v.as_bool() ? "true" : "false";
+    else append_json_string(out, v.as_string());
+}
+
+inline void append_line_head(std::string& out, const char* kind, std::int64_t time_ns) {
+    out += "{\"kind\":\"";
+    out += kind;
+    out += "\",\"time\":";
+    append_time(out, time_ns);
+}
+
+template <class V, class F>
+void append_values(std::string& out, const named_values<V>& values, F&& append_value) {
+    out += "\"values\":{";
+    bool first = true;
+    for (const auto& kv : values) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, kv.first);
+        out += ':';
+        append_value(out, kv.second);
+    }
+    out += '}';
+}
+
+inline void append_artifact_fields(std::string& out, const artifact& a) {
+    out += "\"type\":\"";
+    out += to_string(a.type);
+    out += "\",\"name\":";
+    append_json_string(out, a.name);
+    out += ",\"source\":";
+    append_json_string(out, a.source);
+    if (!a.path.empty()) {
+        out += ",\"path\":";
+        append_json_string(out, a.path);
+    }
+    out += ",\"directory\":";
+    out += a.directory ? "true" : "false";
+    out += ",\"size\":";
+    append_uint(out, a.size);
+    if (!a.sha256.empty()) {
+        out += ",\"sha256\":";
+        append_json_string(out, a.sha256);
+    }
+    if (!a.framework.empty()) {
+        out += ",\"framework\":";
+        append_json_string(out, a.framework);
+    }
+    if (!a.framework_version.empty()) {
+        out += ",\"framework_version\":";
+        append_json_string(out, a.framework_version);
+    }
+    if (!a.metadata.empty()) {
+        out += ",\"metadata\":";
+        append_json(out, a.metadata);
+    }
+}
+
+template <class T, class F>
+void append_array(std::string& out, const std::vector<T>& v, F&& f) {
+    out += '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        f(out, v[i]);
+    }
+    out += ']';
+}
+
+/// Appends the whole line (with '\n') for a cold record of a run.
+inline void append_record_line(std::string& out, const record& r) {
+    switch (r.kind) {
+        case record_kind::params:
+            append_line_head(out, "params", r.time_ns);
+            out += ',';
+            append_values(out, r.get_params(), append_param);
+            break;
+        case record_kind::summary:
+            append_line_head(out, "summary", r.time_ns);
+            out += ',';
+            append_values(out, r.get_values(), append_double);
+            break;
+        case record_kind::metric:
+            append_line_head(out, "metrics", r.time_ns);
+            out += ",\"step\":";
+            append_int(out, r.step);
+            out += ',';
+            append_values(out, r.get_values(), append_double);
+            break;
+        case record_kind::classification: {
+            const auto& c = r.get_classification();
+            append_line_head(out, "classification", r.time_ns);
+            if (!c.display_name.empty()) {
+                out += ",\"name\":";
+                append_json_string(out, c.display_name);
+            }
+            out += ",\"labels\":";
+            append_array(out, c.labels, [](std::string& o, const std::string& s) { append_json_string(o, s); });
+            out += ",\"matrix\":";
+            append_array(out, c.matrix, [](std::string& o, const std::vector<std::int64_t>& row) {
+                append_array(o, row, [](std::string& o2, std::int64_t v) { append_int(o2, v); });
+            });
+            out += ",\"fpr\":";
+            append_array(out, c.fpr, append_double);
+            out += ",\"tpr\":";
+            append_array(out, c.tpr, append_double);
+            out += ",\"thresholds\":";
+            append_array(out, c.thresholds, append_double);
+            break;
+        }
+        case record_kind::artifact:
+            append_line_head(out, "artifact", r.time_ns);
+            out += ',';
+            append_artifact_fields(out, r.get_artifact());
+            break;
+        case record_kind::execution: {
+            const auto& e = r.get_execution();
+            append_line_head(out, "execution", r.time_ns);
+            out += ",\"name\":";
+            append_json_string(out, e.name);
+            out += ",\"schema_title\":";
+            append_json_string(out, e.schema_title);
+            out += ",\"state\":\"";
+            out += to_string(e.state);
+            out += '"';
+            auto objects = [](std::string& o, const artifact& a) {
+                o += '{';
+                append_artifact_fields(o, a);
+                o += '}';
+            };
+            out += ",\"inputs\":";
+            append_array(out, e.inputs, objects);
+            out += ",\"outputs\":";
+            append_array(out, e.outputs, objects);
+            if (!e.metadata.empty()) {
+                out += ",\"metadata\":";
+                append_json(out, e.metadata);
+            }
+            break;
+        }
+        case record_kind::histogram: {
+            const auto& h = r.get_histogram();
+            append_line_head(out, "histogram", r.time_ns);
+            out += ",\"step\":";
+            append_int(out, r.step);
+            out += ",\"name\":";
+            append_json_string(out, h.name);
+            out += ",\"buckets\":";
+            append_array(out, h.buckets, [](std::string& o, const histogram_bucket& b) {
+                o += '[';
+                append_double(o, b.left);
+                o += ',';
+                append_double(o, b.right);
+                o += ',';
+                append_double(o, b.count);
+                o += ']';
+            });
+            break;
+        }
+        case record_kind::run_end:
+            append_line_head(out, "run_end", r.time_ns);
+            out += ",\"state\":\"";
+            out += to_string(r.get_state());
+            out += '"';
+            break;
+        case record_kind::run_start:
+        case record_kind::run_resume:
+            append_line_head(out, to_string(r.kind), r.time_ns);  // written by append_run_open_line
+            break;
+    }
+    out += "}\n";
+}
+
+/// The events file of a rank in a run folder: events.jsonl for rank 0 (and every run outside a multi-rank
+/// job), events.rank-<r>.jsonl for rank r > 0 under rank_policy::every.
+inline std::string events_file_name(int rank) {
+    return rank > 0 ? "events.rank-" + std::to_string(rank) + ".jsonl" : std::string("events.jsonl");
+}
+
+/// The rank of an events file name, or -1 when it is not one ("events.jsonl" is rank 0).
+inline int events_file_rank(std::string_view file) {
+    if (file == "events.jsonl") return 0;
+    constexpr std::string_view head = "events.rank-", tail = ".jsonl";
+    if (file.size() <= head.size() + tail.size() || file.substr(0, head.size()) != head ||
+        file.substr(file.size() - tail.size()) != tail)
+        return -1;
+    const auto digits = file.substr(head.size(), file.size() - head.size() - tail.size());
+    if (digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) return -1;
+    int r = 0;
+    for (char ch : digits) {
+        if (ch < '0' || ch > '9') return -1;
+        r = r * 10 + (ch - '0');
+    }
+    return r > 0 ? r : -1;
+}
+
+/// Where rank r's copies of artifacts go inside the run folder: artifacts/ for rank 0, artifacts.rank-<r>/.
+inline std::string artifacts_folder(int rank) {
+    return rank > 0 ? "artifacts.rank-" + std::to_string(rank) + "/" : std::string("artifacts/");
+}
+
+/// The first line of a run ("run_start", with the format version) or of a continuation ("run_resume",
+/// with the bytes of a torn last line that were discarded before it).
+inline void append_run_open_line(std::string& out, const run_info& info, std::uint64_t discarded_bytes) {
+    if (!info.resumed) {
+        append_line_head(out, "run_start", info.start_time_ns);
+        out += ",\"format\":\"";
+        out += jsonl_format_name;
+        out += "\",\"format_version\":";
+        append_int(out, jsonl_format_version);
+        out += ",\"mltrack_version\":\"" MLTRACK_VERSION_STRING "\",\"experiment\":";
+        append_json_string(out, info.experiment);
+        out += ",\"run\":";
+        append_json_string(out, info.name);
+    } else {
+        append_line_head(out, "run_resume", info.start_time_ns);
+        out += ",\"discarded_bytes\":";
+        append_uint(out, discarded_bytes);
+    }
+    if (info.world_size > 1 || info.rank > 0) {  // a job of several ranks (absent: rank 0 of 1)
+        out += ",\"rank\":";
+        append_int(out, info.rank);
+        out += ",\"world_size\":";
+        append_int(out, info.world_size);
+    }
+    if (!info.metadata.empty()) {
+        out += ",\"metadata\":";
+        append_json(out, info.metadata);
+    }
+    out += "}\n";
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/jsonl_format.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -2388,11 +2972,14 @@ private:
             a.size = d.size;
             a.sha256 = d.sha256;
             a.directory = d.directory;
-            if (options.copy) a.path = "artifacts/" + a.name;
+            if (options.copy) a.path = detail::artifacts_folder(writing_rank()) + a.name;
         }
         validate_name("artifact name", a.name);
         return a;
     }
+
+    /// The rank whose files this run writes: 0, or this process's rank under rank_policy::every.
+    int writing_rank() const noexcept { return core_->policy() == rank_policy::every ? core_->rank().rank : 0; }
 
     void push_artifact(const artifact& a) {
         auto r = make_record(record_kind::artifact);
@@ -2418,6 +3005,7 @@ MLTRACK_NAMESPACE_END
 // `basic_tracker<Sinks...>` composes sinks statically (a tuple, a fold over the sinks per batch);
 // `tracker` takes any sinks at run time (type-erased behind sinks::any). Both share one engine.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -2494,6 +3082,8 @@ MLTRACK_NAMESPACE_END
 
 MLTRACK_NAMESPACE_BEGIN
 
+class termination_handler;
+
 class tracker_base {
 public:
     tracker_base(tracker_base&&) noexcept = default;
@@ -2513,9 +3103,9 @@ public:
         require_open();
         validate_name("run name", name);
         std::string n(name);
-        if (!core_->claim_run_name(n))
-            throw error(error_category::state, 6, "run '" + n + "' is already open in this tracker");
         const auto id = core_->next_run_id();
+        if (!core_->claim_run_name(n, id))
+            throw error(error_category::state, 6, "run '" + n + "' is already open in this tracker");
         auto c = std::make_unique<detail::cold_item>();
         c->operation = detail::op::run_open;
         c->mode = mode;
@@ -2526,6 +3116,8 @@ public:
         info.name = n;
         info.start_time_ns = core_->now();
         info.metadata = metadata.is_object() ? std::move(metadata) : nlohmann::json::object();
+        info.rank = core_->policy() == rank_policy::every ? core_->rank().rank : 0;
+        info.world_size = core_->rank().world_size;
         c->rec.kind = record_kind::run_start;
         c->rec.time_ns = info.start_time_ns;
         c->rec.payload = std::move(info);
@@ -2556,10 +3148,26 @@ public:
         if (core_) core_->close();
     }
 
+    /// Ends every open run of this tracker with `state` and waits at most `timeout` for the sinks to have
+    /// written and flushed it: the termination handler's path, usable directly. True when it finished in time.
+    bool end_open_runs(run_state state, std::chrono::nanoseconds timeout) {
+        if (!core_) return true;
+        core_->end_open_runs(state);
+        return core_->flush_for(timeout);
+    }
+
+    /// True when this tracker writes nothing: a rank other than 0 under rank_policy::zero, or a forked child.
+    bool inert() const noexcept { return core_ && core_->inert(); }
+    /// This process's rank and the job's world size, as the tracker resolved them (config, environment).
+    const rank_info& rank() const noexcept { return core_->rank(); }
+    /// The rank policy in force (config.ranks, or MLTRACK_RANKS when set).
+    rank_policy ranks() const noexcept { return core_->policy(); }
+
     tracker_stats stats() const noexcept { return core_ ? core_->stats() : tracker_stats{}; }
     const std::string& experiment() const noexcept { return core_->cfg().experiment; }
 
 protected:
+    friend class termination_handler;
     tracker_base(config cfg, std::unique_ptr<detail::sink_set> sinks)
         : core_(std::make_shared<detail::core>(std::move(cfg), std::move(sinks))) {}
     ~tracker_base() { close(); }
@@ -2609,6 +3217,187 @@ private:
 
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/tracker.hpp ----
+// ---- begin mltrack/termination.hpp ----
+// Why: a SLURM time limit, a preemption or Ctrl-C ends a job with a signal, and a run left RUNNING with its
+// last seconds of metrics in memory is the usual result. This opt-in handler catches SIGTERM, SIGUSR1 and
+// SIGINT: the signal handler itself only stores the signal in an atomic and writes one byte to a pipe (both
+// async-signal-safe); a small thread wakes up, ends every open run with PREEMPTED (SIGINT: CANCELLED),
+// flushes every sink within a time bound, then restores the default action and re-raises the signal, so the
+// job still dies of it (and its exit status says so). Never installed unless constructed.
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+struct termination_options {
+    std::vector<int> signals{SIGTERM, SIGUSR1, SIGINT};  ///< caught while the handler lives
+    std::chrono::milliseconds timeout{10000};  ///< longest wait for the sinks (SLURM's KillWait is 30 s)
+    bool reraise = true;  ///< re-raise with the default action after flushing (false: the program goes on and
+                          ///< polls triggered(), e.g. to checkpoint and exit by itself)
+    std::function<void(int signal)> on_signal;  ///< runs first, on the handler's thread (save a checkpoint...)
+};
+
+/// The state a run ends with for a signal: CANCELLED for SIGINT (someone pressed Ctrl-C), else PREEMPTED.
+inline run_state state_for_signal(int signal) noexcept {
+    return signal == SIGINT ? run_state::cancelled : run_state::preempted;
+}
+
+namespace detail {
+
+struct termination_globals {
+    std::atomic<int> signal{0};     ///< the first signal caught (0: none)
+    std::atomic<int> wake_fd{-1};   ///< the pipe's write end
+    std::atomic<bool> installed{false};
+};
+
+inline termination_globals& termination() noexcept {
+    static termination_globals g;  // constant-initialized: safe to reach from a signal handler
+    return g;
+}
+
+extern "C" inline void termination_signal_handler(int sig) {
+    const int saved = errno;
+    auto& g = termination();
+    int none = 0;
+    g.signal.compare_exchange_strong(none, sig);
+    const int fd = g.wake_fd.load();
+    if (fd >= 0) {
+        const char byte = 1;
+        (void)!::write(fd, &byte, 1);
+    }
+    errno = saved;
+}
+
+}  // namespace detail
+
+/// RAII: installs the handler for the given trackers and removes it (restoring the previous actions) when
+/// destroyed. One may be installed at a time in a process (error state.9 otherwise).
+///
+///     mltrack::tracker t{{"job"}, mltrack::sinks::jsonl{"runs"}};
+///     mltrack::termination_handler on_term{t};   // after the tracker: destroyed before it
+class termination_handler {
+public:
+    explicit termination_handler(tracker_base& t, termination_options options = {})
+        : termination_handler(std::vector<tracker_base*>{&t}, std::move(options)) {}
+
+    termination_handler(const std::vector<tracker_base*>& trackers, termination_options options)
+        : options_(std::move(options)) {
+        for (auto* t : trackers)
+            if (t && t->core_) cores_.push_back(t->core_);
+        auto& g = detail::termination();
+        if (g.installed.exchange(true))
+            throw error(error_category::state, 9, "a termination_handler is already installed in this process");
+        if (::pipe2(pipe_, O_CLOEXEC) != 0) {
+            g.installed.store(false);
+            throw error(error_category::io, 30, std::string("cannot create the termination handler's pipe: ") +
+                                                    std::strerror(errno));
+        }
+        ::fcntl(pipe_[1], F_SETFL, O_NONBLOCK);  // the signal handler must never block
+        g.signal.store(0);
+        g.wake_fd.store(pipe_[1]);
+        thread_ = std::thread([this] { watch(); });
+        for (int sig : options_.signals) {
+            struct sigaction sa {};
+            sa.sa_handler = &detail::termination_signal_handler;
+            sigemptyset(&sa.sa_mask);
+            sa.sa_flags = SA_RESTART;
+            struct sigaction previous {};
+            if (::sigaction(sig, &sa, &previous) == 0) previous_.emplace_back(sig, previous);
+        }
+    }
+
+    termination_handler(const termination_handler&) = delete;
+    termination_handler& operator=(const termination_handler&) = delete;
+
+    ~termination_handler() {
+        for (auto& p : previous_) ::sigaction(p.first, &p.second, nullptr);
+        stopping_.store(true);
+        const char byte = 0;
+        (void)!::write(pipe_[1], &byte, 1);
+        if (thread_.joinable()) thread_.join();
+        auto& g = detail::termination();
+        g.wake_fd.store(-1);
+        ::close(pipe_[0]);
+        ::close(pipe_[1]);
+        g.installed.store(false);
+    }
+
+    /// True once a signal was caught (and, when it returned, the runs were ended and flushed).
+    bool triggered() const noexcept { return handled_.load(std::memory_order_acquire) != 0; }
+    /// The signal that was caught, or 0.
+    int signal() const noexcept { return handled_.load(std::memory_order_acquire); }
+    /// False when the sinks did not finish within the timeout (the signal was re-raised anyway).
+    bool flushed_in_time() const noexcept { return in_time_.load(std::memory_order_acquire); }
+
+private:
+    void watch() noexcept {
+        for (;;) {
+            char byte = 0;
+            const ssize_t n = ::read(pipe_[0], &byte, 1);
+            if (n < 0 && errno == EINTR) continue;
+            if (stopping_.load()) return;
+            const int sig = detail::termination().signal.load();
+            if (n <= 0 || sig == 0) continue;
+            handle(sig);
+            return;  // one signal is handled once; later ones only set the atomic
+        }
+    }
+
+    void handle(int sig) noexcept {
+        if (options_.on_signal) {
+            try { options_.on_signal(sig); } catch (...) {}
+        }
+        const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+        bool in_time = true;
+        for (auto& c : cores_) {
+            try {
+                c->end_open_runs(state_for_signal(sig));
+                in_time = c->flush_for(deadline - std::chrono::steady_clock::now()) && in_time;
+            } catch (...) {
+                in_time = false;
+            }
+        }
+        in_time_.store(in_time, std::memory_order_release);
+        handled_.store(sig, std::memory_order_release);
+        if (!options_.reraise) return;
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        ::sigaction(sig, &dfl, nullptr);
+        sigset_t only;
+        sigemptyset(&only);
+        sigaddset(&only, sig);
+        ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);  // this thread inherited its creator's mask
+        ::raise(sig);
+    }
+
+    termination_options options_;
+    std::vector<std::shared_ptr<detail::core>> cores_;
+    std::vector<std::pair<int, struct sigaction>> previous_;
+    int pipe_[2] = {-1, -1};
+    std::thread thread_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> handled_{0};
+    std::atomic<bool> in_time_{true};
+};
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/termination.hpp ----
 // ---- begin mltrack/reader.hpp ----
 // Why: the JSONL files are the source of truth, so reading them back is part of the library, not a tool.
 // read_run() returns every record (the same record model the tracker writes, so a run can be replayed
@@ -2630,338 +3419,6 @@ MLTRACK_NAMESPACE_END
 
 #include <nlohmann/json.hpp>
 
-// ---- begin mltrack/detail/jsonl_format.hpp ----
-// Why: the JSONL format is a public contract (docs/format.md). This header is the one place that spells
-// each line on the write side, so the sink and anything else that writes runs (replay, tools) agree.
-
-#include <string>
-
-#include <nlohmann/json.hpp>
-
-// ---- begin mltrack/detail/json_line.hpp ----
-// Why: the JSONL sink writes millions of lines per second, so it formats them by hand into a reused buffer
-// (std::to_chars gives the shortest round-trip double) instead of building a JSON DOM per record.
-// Non-finite doubles are written as the strings "NaN", "Infinity", "-Infinity", as proto3 JSON does.
-
-#include <charconv>
-#include <cmath>
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// Appends `s` as a JSON string literal (with quotes). UTF-8 passes through; control characters are escaped;
-/// each byte that is not part of a valid UTF-8 sequence becomes U+FFFD, so the line is always valid JSON.
-inline void append_json_string(std::string& out, std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    out += '"';
-    std::size_t run = 0;  // start of the pending unescaped run
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != 0x7f) continue;
-        if (c >= 0x80) {
-            const std::size_t n = utf8_sequence_length(s, i);
-            if (n) {
-                i += n - 1;
-                continue;
-            }
-        }
-        out.append(s.data() + run, i - run);
-        run = i + 1;
-        if (c >= 0x80) {
-            out += "\\ufffd";
-            continue;
-        }
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 15];
-        }
-    }
-    out.append(s.data() + run, s.size() - run);
-    out += '"';
-}
-
-inline void append_int(std::string& out, std::int64_t v) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
-}
-
-inline void append_uint(std::string& out, std::uint64_t v) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
-}
-
-/// A metric value: the shortest round-trip form, or "NaN"/"Infinity"/"-Infinity" as strings.
-inline void append_double(std::string& out, double v) {
-    if (!std::isfinite(v)) {
-        out += std::isnan(v) ? "\"NaN\"" : (v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-        return;
-    }
-    if (v == 0 && std::signbit(v)) {  // "-0" would read back as the integer 0
-        out += "-0.0";
-        return;
-    }
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
-}
-
-/// A double that must read back as a float, not an integer: "1.0" rather than "1" (used for params).
-inline void append_float(std::string& out, double v) {
-    const std::size_t at = out.size();
-    append_double(out, v);
-    if (!std::isfinite(v)) return;
-    if (out.find_first_of(".eE", at) == std::string::npos) out += ".0";
-}
-
-/// Wall time in ns as seconds with microseconds, exactly: 1764384000.123456.
-inline void append_time(std::string& out, std::int64_t time_ns) {
-    std::int64_t us = time_ns / 1000;
-    if (time_ns < 0 && time_ns % 1000) --us;  // floor
-    if (us < 0) out += '-';                   // sign and magnitude: -1.5 s is "-1.500000"
-    std::int64_t sec = us / 1000000;
-    std::int64_t frac = us % 1000000;
-    if (sec < 0) sec = -sec;
-    if (frac < 0) frac = -frac;
-    append_int(out, sec);
-    char buf[8] = {'.', '0', '0', '0', '0', '0', '0', 0};
-    for (int i = 6; i >= 1; --i) {
-        buf[i] = static_cast<char>('0' + frac % 10);
-        frac /= 10;
-    }
-    out.append(buf, 7);
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/json_line.hpp ----
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// The format name and version in every run's first line.
-inline constexpr const char* jsonl_format_name = "mltrack.jsonl";
-inline constexpr int jsonl_format_version = 1;
-
-inline void append_json(std::string& out, const nlohmann::json& j) {
-    out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-inline void append_param(std::string& out, const param_value& v) {
-    if (v.is_int()) append_int(out, v.as_int());
-    else if (v.is_double()) append_float(out, v.as_double());
-    else if (v.is_bool()) out += v.as_bool() ? "true" : "false";
-    else append_json_string(out, v.as_string());
-}
-
-inline void append_line_head(std::string& out, const char* kind, std::int64_t time_ns) {
-    out += "{\"kind\":\"";
-    out += kind;
-    out += "\",\"time\":";
-    append_time(out, time_ns);
-}
-
-template <class V, class F>
-void append_values(std::string& out, const named_values<V>& values, F&& append_value) {
-    out += "\"values\":{";
-    bool first = true;
-    for (const auto& kv : values) {
-        if (!first) out += ',';
-        first = false;
-        append_json_string(out, kv.first);
-        out += ':';
-        append_value(out, kv.second);
-    }
-    out += '}';
-}
-
-inline void append_artifact_fields(std::string& out, const artifact& a) {
-    out += "\"type\":\"";
-    out += to_string(a.type);
-    out += "\",\"name\":";
-    append_json_string(out, a.name);
-    out += ",\"source\":";
-    append_json_string(out, a.source);
-    if (!a.path.empty()) {
-        out += ",\"path\":";
-        append_json_string(out, a.path);
-    }
-    out += ",\"directory\":";
-    out += a.directory ? "true" : "false";
-    out += ",\"size\":";
-    append_uint(out, a.size);
-    if (!a.sha256.empty()) {
-        out += ",\"sha256\":";
-        append_json_string(out, a.sha256);
-    }
-    if (!a.framework.empty()) {
-        out += ",\"framework\":";
-        append_json_string(out, a.framework);
-    }
-    if (!a.framework_version.empty()) {
-        out += ",\"framework_version\":";
-        append_json_string(out, a.framework_version);
-    }
-    if (!a.metadata.empty()) {
-        out += ",\"metadata\":";
-        append_json(out, a.metadata);
-    }
-}
-
-template <class T, class F>
-void append_array(std::string& out, const std::vector<T>& v, F&& f) {
-    out += '[';
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i) out += ',';
-        f(out, v[i]);
-    }
-    out += ']';
-}
-
-/// Appends the whole line (with '\n') for a cold record of a run.
-inline void append_record_line(std::string& out, const record& r) {
-    switch (r.kind) {
-        case record_kind::params:
-            append_line_head(out, "params", r.time_ns);
-            out += ',';
-            append_values(out, r.get_params(), append_param);
-            break;
-        case record_kind::summary:
-            append_line_head(out, "summary", r.time_ns);
-            out += ',';
-            append_values(out, r.get_values(), append_double);
-            break;
-        case record_kind::metric:
-            append_line_head(out, "metrics", r.time_ns);
-            out += ",\"step\":";
-            append_int(out, r.step);
-            out += ',';
-            append_values(out, r.get_values(), append_double);
-            break;
-        case record_kind::classification: {
-            const auto& c = r.get_classification();
-            append_line_head(out, "classification", r.time_ns);
-            if (!c.display_name.empty()) {
-                out += ",\"name\":";
-                append_json_string(out, c.display_name);
-            }
-            out += ",\"labels\":";
-            append_array(out, c.labels, [](std::string& o, const std::string& s) { append_json_string(o, s); });
-            out += ",\"matrix\":";
-            append_array(out, c.matrix, [](std::string& o, const std::vector<std::int64_t>& row) {
-                append_array(o, row, [](std::string& o2, std::int64_t v) { append_int(o2, v); });
-            });
-            out += ",\"fpr\":";
-            append_array(out, c.fpr, append_double);
-            out += ",\"tpr\":";
-            append_array(out, c.tpr, append_double);
-            out += ",\"thresholds\":";
-            append_array(out, c.thresholds, append_double);
-            break;
-        }
-        case record_kind::artifact:
-            append_line_head(out, "artifact", r.time_ns);
-            out += ',';
-            append_artifact_fields(out, r.get_artifact());
-            break;
-        case record_kind::execution: {
-            const auto& e = r.get_execution();
-            append_line_head(out, "execution", r.time_ns);
-            out += ",\"name\":";
-            append_json_string(out, e.name);
-            out += ",\"schema_title\":";
-            append_json_string(out, e.schema_title);
-            out += ",\"state\":\"";
-            out += to_string(e.state);
-            out += '"';
-            auto objects = [](std::string& o, const artifact& a) {
-                o += '{';
-                append_artifact_fields(o, a);
-                o += '}';
-            };
-            out += ",\"inputs\":";
-            append_array(out, e.inputs, objects);
-            out += ",\"outputs\":";
-            append_array(out, e.outputs, objects);
-            if (!e.metadata.empty()) {
-                out += ",\"metadata\":";
-                append_json(out, e.metadata);
-            }
-            break;
-        }
-        case record_kind::histogram: {
-            const auto& h = r.get_histogram();
-            append_line_head(out, "histogram", r.time_ns);
-            out += ",\"step\":";
-            append_int(out, r.step);
-            out += ",\"name\":";
-            append_json_string(out, h.name);
-            out += ",\"buckets\":";
-            append_array(out, h.buckets, [](std::string& o, const histogram_bucket& b) {
-                o += '[';
-                append_double(o, b.left);
-                o += ',';
-                append_double(o, b.right);
-                o += ',';
-                append_double(o, b.count);
-                o += ']';
-            });
-            break;
-        }
-        case record_kind::run_end:
-            append_line_head(out, "run_end", r.time_ns);
-            out += ",\"state\":\"";
-            out += to_string(r.get_state());
-            out += '"';
-            break;
-        case record_kind::run_start:
-        case record_kind::run_resume:
-            append_line_head(out, to_string(r.kind), r.time_ns);  // written by append_run_open_line
-            break;
-    }
-    out += "}\n";
-}
-
-/// The first line of a run ("run_start", with the format version) or of a continuation ("run_resume",
-/// with the bytes of a torn last line that were discarded before it).
-inline void append_run_open_line(std::string& out, const run_info& info, std::uint64_t discarded_bytes) {
-    if (!info.resumed) {
-        append_line_head(out, "run_start", info.start_time_ns);
-        out += ",\"format\":\"";
-        out += jsonl_format_name;
-        out += "\",\"format_version\":";
-        append_int(out, jsonl_format_version);
-        out += ",\"mltrack_version\":\"" MLTRACK_VERSION_STRING "\",\"experiment\":";
-        append_json_string(out, info.experiment);
-        out += ",\"run\":";
-        append_json_string(out, info.name);
-    } else {
-        append_line_head(out, "run_resume", info.start_time_ns);
-        out += ",\"discarded_bytes\":";
-        append_uint(out, discarded_bytes);
-    }
-    if (!info.metadata.empty()) {
-        out += ",\"metadata\":";
-        append_json(out, info.metadata);
-    }
-    out += "}\n";
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/jsonl_format.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -3009,8 +3466,19 @@ struct run_data {
     std::vector<artifact> artifacts;
     std::vector<execution> executions;
     std::vector<record> records;            ///< every record, in file order
+    int rank = 0;                           ///< the rank that wrote this file (rank_policy::every)
+    int world_size = 1;                     ///< ranks in the job that logged the run
+    std::vector<run_data> ranks;            ///< the other ranks' files (rank 1, 2...), by read_run of a folder
     std::optional<read_problem> torn_tail;  ///< set when the last line was cut short (and skipped)
     std::vector<read_problem> problems;     ///< lenient mode: skipped lines; unknown kinds in any mode
+
+    /// The data rank r wrote (this run for its own rank, else one of `ranks`), or nullptr.
+    const run_data* rank_data(int r) const {
+        if (r == rank) return this;
+        for (const auto& d : ranks)
+            if (d.rank == r) return &d;
+        return nullptr;
+    }
 
     /// The latest artifact with this name, or nullptr.
     const artifact* find_artifact(std::string_view artifact_name) const {
@@ -3081,8 +3549,13 @@ inline artifact parse_artifact(const nlohmann::json& j) {
         const std::filesystem::path p(a.path);
         // A run's copy always lives under its folder: refuse paths that could point elsewhere.
         const bool up = std::any_of(p.begin(), p.end(), [](const std::filesystem::path& c) { return c == ".."; });
-        if (p.is_absolute() || up || a.path.rfind("artifacts/", 0) != 0)
-            throw line_error{"artifact path '" + printable(a.path) + "' is not under artifacts/"};
+        const auto slash = a.path.find('/');
+        const bool under = slash != std::string::npos &&
+                           (a.path.compare(0, slash + 1, "artifacts/") == 0 ||
+                            (a.path.rfind("artifacts.rank-", 0) == 0 &&
+                             events_file_rank("events.rank-" + a.path.substr(15, slash - 15) + ".jsonl") > 0));
+        if (p.is_absolute() || up || !under)
+            throw line_error{"artifact path '" + printable(a.path) + "' is not under artifacts/ (or artifacts.rank-<r>/)"};
     }
     if (auto it = j.find("directory"); it != j.end() && it->is_boolean()) a.directory = it->get<bool>();
     if (auto it = j.find("size"); it != j.end() && it->is_number_unsigned()) a.size = it->get<std::uint64_t>();
@@ -3132,9 +3605,23 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
             run.name = info.name;
             run.start_time_ns = r.time_ns;
             run.metadata = info.metadata;
+            if (auto it = j.find("rank"); it != j.end()) {
+                if (!it->is_number_integer() || it->get<long long>() < 0 || it->get<long long>() > (1 << 30))
+                    throw line_error{"\"rank\" is not a rank number"};
+                run.rank = it->get<int>();
+            }
+            if (auto it = j.find("world_size"); it != j.end()) {
+                if (!it->is_number_integer() || it->get<long long>() <= run.rank || it->get<long long>() > (1 << 30))
+                    throw line_error{"\"world_size\" is not a number above the rank"};
+                run.world_size = it->get<int>();
+            }
+            info.rank = run.rank;
+            info.world_size = run.world_size;
         } else {
             info.experiment = run.experiment;
             info.name = run.name;
+            info.rank = run.rank;
+            info.world_size = run.world_size;
             ++run.resumes;
             run.state = run_state::running;
             run.end_time_ns = 0;
@@ -3237,11 +3724,31 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
 
 }  // namespace detail
 
-/// Reads a run from its folder (or from its events.jsonl file).
+namespace detail {
+inline run_data read_events_file(const std::filesystem::path& file, const read_options& options);
+}  // namespace detail
+
+/// Reads a run from its folder: events.jsonl and, for a run logged by every rank of a job
+/// (rank_policy::every), each events.rank-<r>.jsonl into `ranks`. Given a file, reads that file only.
 inline run_data read_run(const std::filesystem::path& path, const read_options& options = {}) {
     namespace fs = std::filesystem;
+    if (!fs::is_directory(path)) return detail::read_events_file(path, options);
+    run_data run = detail::read_events_file(path / "events.jsonl", options);
+    std::error_code ec;
+    std::vector<std::pair<int, fs::path>> others;
+    for (const auto& entry : fs::directory_iterator(path, ec)) {
+        const int r = detail::events_file_rank(entry.path().filename().string());
+        if (r > 0) others.emplace_back(r, entry.path());
+    }
+    std::sort(others.begin(), others.end());
+    for (const auto& o : others) run.ranks.push_back(detail::read_events_file(o.second, options));
+    return run;
+}
+
+namespace detail {
+
+inline run_data read_events_file(const std::filesystem::path& file, const read_options& options) {
     run_data run;
-    const fs::path file = fs::is_directory(path) ? path / "events.jsonl" : path;
     run.dir = file.parent_path();
     std::ifstream in(file, std::ios::binary);
     if (!in) throw error(error_category::io, 4, "cannot open " + file.string());
@@ -3304,6 +3811,8 @@ inline run_data read_run(const std::filesystem::path& path, const read_options& 
     (void)line;
     return run;
 }
+
+}  // namespace detail
 
 /// Reads every run of an experiment under a JSONL root, sorted by run name.
 inline std::vector<run_data> read_experiment(const std::filesystem::path& root, std::string_view experiment,
@@ -3577,7 +4086,8 @@ public:
 
     bool exists(const run_info& run) const {
         std::error_code ec;
-        return std::filesystem::exists(run_dir(root_, run.experiment, run.name) / "events.jsonl", ec);
+        return std::filesystem::exists(run_dir(root_, run.experiment, run.name) / detail::events_file_name(run.rank),
+                                       ec);
     }
 
     void write(const batch& b) {
@@ -3692,7 +4202,7 @@ private:
     void open_run(const run_info& run) {
         auto f = std::make_unique<run_file>();
         f->dir = run_dir(root_, run.experiment, run.name);
-        f->path = f->dir / "events.jsonl";
+        f->path = f->dir / detail::events_file_name(run.rank);  // one file per writing rank
         std::error_code ec;
         std::filesystem::create_directories(f->dir, ec);
         if (ec) throw error(error_category::io, 11, "cannot create run folder " + f->dir.string() + ": " + ec.message());
@@ -5256,6 +5766,7 @@ inline session_status status_of(run_state s) noexcept {
         case run_state::complete: return session_status::success;
         case run_state::failed: return session_status::failure;
         case run_state::cancelled: return session_status::failure;
+        case run_state::preempted: return session_status::failure;
         case run_state::running: return session_status::running;
     }
     return session_status::unknown;
@@ -5413,8 +5924,16 @@ public:
         return detail::run_folder(logdir, experiment, run);
     }
 
-    /// Whether the run's folder already holds event files.
-    bool exists(const run_info& run) const { return has_event_file(run_dir(logdir_, run.experiment, run.name)); }
+    /// The folder a run's events go to: run_dir(), or its rank-<r>/ subfolder for rank r > 0 under
+    /// rank_policy::every (TensorBoard shows each as a run; never two writers in one folder).
+    static std::filesystem::path events_dir(const std::filesystem::path& logdir, const run_info& run) {
+        auto d = run_dir(logdir, run.experiment, run.name);
+        if (run.rank > 0) d /= "rank-" + std::to_string(run.rank);
+        return d;
+    }
+
+    /// Whether the run's folder (this rank's) already holds event files.
+    bool exists(const run_info& run) const { return has_event_file(events_dir(logdir_, run)); }
 
     void write(const batch& b) {
         std::string errors;
@@ -5865,7 +6384,7 @@ private:
         }
         last_ = nullptr;
         auto f = std::make_unique<run_file>();
-        f->dir = run_dir(logdir_, run.experiment, run.name);
+        f->dir = events_dir(logdir_, run);
         f->experiment = run.experiment;
         f->name = run.name;
         f->start_time_ns = run.start_time_ns ? run.start_time_ns : time_ns;

@@ -3681,6 +3681,9 @@ private:
 
     void write_one(const event& e, std::size_t& dropped, std::size_t& skipped) {
         if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) {
+            // rank_policy::every: a Vertex AI run has no rank dimension, so rank 0 speaks for the job there
+            // (the other ranks' data stays in their JSONL and TensorBoard files; see docs/hpc.md).
+            if (e.run->rank > 0) return;
             auto r = std::make_shared<detail::vx_run>();
             r->info = *e.run;
             r->exp = experiment_for(*e.run);
@@ -3750,7 +3753,8 @@ private:
                 runs_.erase(it);
                 run->ended = true;
                 if (run->buffered) queue_flush(run);
-                run->pending_state = to_string(e.payload->get_state());
+                const auto st = e.payload->get_state();  // Vertex AI has no PREEMPTED: it is a CANCELLED run there
+                run->pending_state = to_string(st == run_state::preempted ? run_state::cancelled : st);
                 c_->engine->push(std::make_unique<detail::vx_patch_step>(*c_, run, true));
                 return;
             }

@@ -20,6 +20,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <pthread.h>
+
 #include "../config.hpp"
 #include "../error.hpp"
 #include "../names.hpp"
@@ -55,7 +57,29 @@ struct ticket {
         std::unique_lock<std::mutex> lock(m);
         cv.wait(lock, [this] { return done; });
     }
+    bool wait_for(std::chrono::nanoseconds timeout) {
+        std::unique_lock<std::mutex> lock(m);
+        return cv.wait_for(lock, timeout, [this] { return done; });
+    }
 };
+
+/// Bumped in the child of every fork(): a tracker made before the fork sees a generation that is not its
+/// own and goes inert there (the child has no writer thread, and the parent's locks may be held forever).
+inline std::atomic<std::uint32_t>& fork_generation() noexcept {
+    static std::atomic<std::uint32_t> generation{0};  // constant-initialized: no guard on the hot path
+    return generation;
+}
+
+/// Registers the fork hook once per process; returns the current generation.
+inline std::uint32_t watch_forks() noexcept {
+    static const int registered =
+        ::pthread_atfork(nullptr, nullptr, [] { fork_generation().fetch_add(1, std::memory_order_relaxed); });
+    (void)registered;
+    return fork_generation().load(std::memory_order_relaxed);
+}
+
+/// The generation a live core never matches: an inert core (a rank that does not write) uses it.
+inline constexpr std::uint32_t inert_generation = 0xffffffffu;
 
 enum class op : std::uint8_t { record, run_open, metric_def, flush, shutdown };
 
@@ -154,15 +178,29 @@ public:
     core(config cfg, std::unique_ptr<sink_set> sinks)
         : cfg_(std::move(cfg)), sinks_(std::move(sinks)), ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2) {
         validate_name("experiment name", cfg_.experiment);
-        if (cfg_.dispatch == dispatch_mode::threaded) writer_ = std::thread([this] { writer_loop(); });
+        resolve_rank();
+        live_generation_ = inert_ ? inert_generation : watch_forks();
+        if (cfg_.dispatch == dispatch_mode::threaded && !inert_) writer_ = std::thread([this] { writer_loop(); });
     }
 
     core(const core&) = delete;
     core& operator=(const core&) = delete;
 
-    ~core() { close(); }
+    ~core() {
+        close();
+        if (forked()) (void)sinks_.release();  // the parent's sinks: never flushed or closed from a child
+    }
 
     const config& cfg() const noexcept { return cfg_; }
+
+    /// True on a rank that does not write (rank_policy::zero, rank > 0) and in a forked child: every call
+    /// then returns at once, touching no thread, lock, file or connection.
+    bool inert() const noexcept {
+        return fork_generation().load(std::memory_order_relaxed) != live_generation_;
+    }
+    /// The rank and world size this tracker resolved (config, then the environment), and the policy.
+    const rank_info& rank() const noexcept { return rank_; }
+    rank_policy policy() const noexcept { return policy_; }
 
     std::int64_t now() const noexcept { return cfg_.clock ? cfg_.clock() : fast_clock_ns(); }
 
@@ -170,6 +208,7 @@ public:
 
     /// The hot path: no allocation, lock, syscall or notify unless the queue is full.
     void push_point(const metric_point& p) noexcept {
+        if (inert()) return;
         if (closed_.load(std::memory_order_relaxed)) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
             return;
@@ -189,6 +228,7 @@ public:
 
     /// Pushes a cold item (never dropped). Waits for its ticket when it has one; rethrows its failure.
     void push_cold(std::unique_ptr<cold_item> c) {
+        if (inert()) return;
         if (closed_.load(std::memory_order_acquire))
             throw error(error_category::state, 4, "the tracker is closed");
         auto done = c->done;
@@ -212,6 +252,10 @@ public:
 
     /// Interns a metric key: the same id for the same key for the life of the tracker.
     std::uint32_t intern(std::string_view key) {
+        if (inert()) {
+            validate_key("metric key", key);  // the same errors on every rank
+            return 0;
+        }
         std::lock_guard<std::mutex> lock(intern_m_);
         auto it = interned_.find(std::string(key));
         if (it != interned_.end()) return it->second;
@@ -229,26 +273,81 @@ public:
     std::uint32_t next_run_id() noexcept { return next_run_id_.fetch_add(1, std::memory_order_relaxed); }
 
     /// A run name can be open only once at a time in one tracker; false when it already is.
-    bool claim_run_name(const std::string& name) {
+    bool claim_run_name(const std::string& name, std::uint32_t id) {
+        if (inert()) return true;
         std::lock_guard<std::mutex> lock(intern_m_);
-        return open_names_.insert(name).second;
+        return open_runs_.emplace(name, id).second;
     }
     void release_run_name(const std::string& name) noexcept {
+        if (inert()) return;
         std::lock_guard<std::mutex> lock(intern_m_);
-        open_names_.erase(name);
+        open_runs_.erase(name);
+    }
+
+    /// Ends every open run with `state` (the termination handler's path); the runs' own end() later finds
+    /// them ended and writes nothing more. Returns how many runs it ended.
+    std::size_t end_open_runs(run_state state) {
+        if (inert() || closed()) return 0;
+        std::vector<std::pair<std::string, std::uint32_t>> open;
+        {
+            std::lock_guard<std::mutex> lock(intern_m_);
+            open.assign(open_runs_.begin(), open_runs_.end());
+            open_runs_.clear();
+        }
+        for (const auto& r : open) {
+            auto c = std::make_unique<cold_item>();
+            c->operation = op::record;
+            c->run = r.second;
+            c->rec.kind = record_kind::run_end;
+            c->rec.time_ns = now();
+            c->rec.payload = state;
+            push_cold(std::move(c));
+        }
+        return open.size();
     }
 
     /// Waits until every record pushed before this call has been written and every sink flushed.
     void flush() {
-        if (closed_.load(std::memory_order_acquire)) return;
+        if (inert() || closed_.load(std::memory_order_acquire)) return;
         auto c = std::make_unique<cold_item>();
         c->operation = op::flush;
         c->done = std::make_shared<ticket>();
         push_cold(std::move(c));
     }
 
+    /// flush() that gives up after `timeout`; true when everything was written and flushed in time.
+    bool flush_for(std::chrono::nanoseconds timeout) {
+        if (inert() || closed_.load(std::memory_order_acquire)) return true;
+        auto c = std::make_unique<cold_item>();
+        c->operation = op::flush;
+        auto done = std::make_shared<ticket>();
+        c->done = done;
+        queue_item item{{}, c.release()};
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (unsigned spins = 0; !ring_.try_push(item); ++spins) {  // a full queue counts against the timeout
+            if (std::chrono::steady_clock::now() >= deadline) {
+                delete item.cold;
+                return false;
+            }
+            if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+            else std::this_thread::sleep_for(std::chrono::microseconds(spins < 64 ? 1 : 50));
+        }
+        if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+        else wake();
+        return done->wait_for(deadline - std::chrono::steady_clock::now());
+    }
+
     /// Writes everything queued, flushes and closes the sinks, stops the writer. Idempotent.
     void close() noexcept {
+        if (forked()) {  // the writer thread exists only in the parent: never join it, never touch its locks
+            closed_.store(true, std::memory_order_release);
+            if (writer_.joinable()) new std::thread(std::move(writer_));  // leaked on purpose: no join, no terminate
+            return;
+        }
+        if (inert_) {
+            closed_.store(true, std::memory_order_release);
+            return;
+        }
         std::lock_guard<std::mutex> lock(close_m_);
         if (closed_.exchange(true, std::memory_order_acq_rel)) return;
         try {
@@ -263,12 +362,6 @@ public:
             }
         } catch (...) {
         }
-    }
-
-    /// Stops using the writer thread without joining it: for a forked child, which has no such thread.
-    void abandon() noexcept {
-        closed_.store(true, std::memory_order_release);
-        if (writer_.joinable()) writer_.detach();
     }
 
     bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
@@ -307,6 +400,25 @@ public:
     }
 
 private:
+    /// In a child of fork() made after this core (not on a rank that is inert by policy).
+    bool forked() const noexcept { return !inert_ && inert(); }
+
+    void resolve_rank() {
+        policy_ = rank_policy_from_env(cfg_.ranks);
+        rank_ = detect_rank();
+        if (cfg_.rank >= 0) {
+            rank_.rank = cfg_.rank;
+            rank_.source = "config";
+            if (rank_.world_size <= cfg_.rank) rank_.world_size = cfg_.rank + 1;
+        }
+        if (cfg_.world_size > 0) rank_.world_size = cfg_.world_size;
+        if (rank_.rank >= rank_.world_size)
+            throw error(error_category::config, 4,
+                        "rank " + std::to_string(rank_.rank) + " is not below the world size " +
+                            std::to_string(rank_.world_size));
+        inert_ = policy_ == rank_policy::zero && rank_.rank != 0;
+    }
+
     void wake() {
         {
             std::lock_guard<std::mutex> lock(wake_m_);
@@ -520,7 +632,12 @@ private:
 
     std::mutex intern_m_;
     std::unordered_map<std::string, std::uint32_t> interned_;
-    std::unordered_set<std::string> open_names_;
+    std::unordered_map<std::string, std::uint32_t> open_runs_;  ///< open run names and their ids
+
+    rank_info rank_;
+    rank_policy policy_ = rank_policy::zero;
+    bool inert_ = false;                  ///< by policy: a rank that does not write
+    std::uint32_t live_generation_ = 0;   ///< fork_generation() when made; inert_generation when inert_
 
     std::mutex close_m_;
     std::mutex inline_m_;

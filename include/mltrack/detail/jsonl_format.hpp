@@ -195,6 +195,34 @@ inline void append_record_line(std::string& out, const record& r) {
     out += "}\n";
 }
 
+/// The events file of a rank in a run folder: events.jsonl for rank 0 (and every run outside a multi-rank
+/// job), events.rank-<r>.jsonl for rank r > 0 under rank_policy::every.
+inline std::string events_file_name(int rank) {
+    return rank > 0 ? "events.rank-" + std::to_string(rank) + ".jsonl" : std::string("events.jsonl");
+}
+
+/// The rank of an events file name, or -1 when it is not one ("events.jsonl" is rank 0).
+inline int events_file_rank(std::string_view file) {
+    if (file == "events.jsonl") return 0;
+    constexpr std::string_view head = "events.rank-", tail = ".jsonl";
+    if (file.size() <= head.size() + tail.size() || file.substr(0, head.size()) != head ||
+        file.substr(file.size() - tail.size()) != tail)
+        return -1;
+    const auto digits = file.substr(head.size(), file.size() - head.size() - tail.size());
+    if (digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) return -1;
+    int r = 0;
+    for (char ch : digits) {
+        if (ch < '0' || ch > '9') return -1;
+        r = r * 10 + (ch - '0');
+    }
+    return r > 0 ? r : -1;
+}
+
+/// Where rank r's copies of artifacts go inside the run folder: artifacts/ for rank 0, artifacts.rank-<r>/.
+inline std::string artifacts_folder(int rank) {
+    return rank > 0 ? "artifacts.rank-" + std::to_string(rank) + "/" : std::string("artifacts/");
+}
+
 /// The first line of a run ("run_start", with the format version) or of a continuation ("run_resume",
 /// with the bytes of a torn last line that were discarded before it).
 inline void append_run_open_line(std::string& out, const run_info& info, std::uint64_t discarded_bytes) {
@@ -212,6 +240,12 @@ inline void append_run_open_line(std::string& out, const run_info& info, std::ui
         append_line_head(out, "run_resume", info.start_time_ns);
         out += ",\"discarded_bytes\":";
         append_uint(out, discarded_bytes);
+    }
+    if (info.world_size > 1 || info.rank > 0) {  // a job of several ranks (absent: rank 0 of 1)
+        out += ",\"rank\":";
+        append_int(out, info.rank);
+        out += ",\"world_size\":";
+        append_int(out, info.world_size);
     }
     if (!info.metadata.empty()) {
         out += ",\"metadata\":";

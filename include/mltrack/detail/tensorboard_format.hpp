@@ -342,6 +342,7 @@ inline session_status status_of(run_state s) noexcept {
         case run_state::complete: return session_status::success;
         case run_state::failed: return session_status::failure;
         case run_state::cancelled: return session_status::failure;
+        case run_state::preempted: return session_status::failure;
         case run_state::running: return session_status::running;
     }
     return session_status::unknown;

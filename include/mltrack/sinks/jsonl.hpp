@@ -61,7 +61,8 @@ public:
 
     bool exists(const run_info& run) const {
         std::error_code ec;
-        return std::filesystem::exists(run_dir(root_, run.experiment, run.name) / "events.jsonl", ec);
+        return std::filesystem::exists(run_dir(root_, run.experiment, run.name) / detail::events_file_name(run.rank),
+                                       ec);
     }
 
     void write(const batch& b) {
@@ -176,7 +177,7 @@ private:
     void open_run(const run_info& run) {
         auto f = std::make_unique<run_file>();
         f->dir = run_dir(root_, run.experiment, run.name);
-        f->path = f->dir / "events.jsonl";
+        f->path = f->dir / detail::events_file_name(run.rank);  // one file per writing rank
         std::error_code ec;
         std::filesystem::create_directories(f->dir, ec);
         if (ec) throw error(error_category::io, 11, "cannot create run folder " + f->dir.string() + ": " + ec.message());

@@ -107,8 +107,16 @@ public:
         return detail::run_folder(logdir, experiment, run);
     }
 
-    /// Whether the run's folder already holds event files.
-    bool exists(const run_info& run) const { return has_event_file(run_dir(logdir_, run.experiment, run.name)); }
+    /// The folder a run's events go to: run_dir(), or its rank-<r>/ subfolder for rank r > 0 under
+    /// rank_policy::every (TensorBoard shows each as a run; never two writers in one folder).
+    static std::filesystem::path events_dir(const std::filesystem::path& logdir, const run_info& run) {
+        auto d = run_dir(logdir, run.experiment, run.name);
+        if (run.rank > 0) d /= "rank-" + std::to_string(run.rank);
+        return d;
+    }
+
+    /// Whether the run's folder (this rank's) already holds event files.
+    bool exists(const run_info& run) const { return has_event_file(events_dir(logdir_, run)); }
 
     void write(const batch& b) {
         std::string errors;
@@ -559,7 +567,7 @@ private:
         }
         last_ = nullptr;
         auto f = std::make_unique<run_file>();
-        f->dir = run_dir(logdir_, run.experiment, run.name);
+        f->dir = events_dir(logdir_, run);
         f->experiment = run.experiment;
         f->name = run.name;
         f->start_time_ns = run.start_time_ns ? run.start_time_ns : time_ns;
