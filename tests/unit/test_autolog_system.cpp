@@ -320,15 +320,18 @@ TEST_CASE("a forked child stops its copy of the sampler without touching the par
     tracker t{quiet(), sinks::jsonl{dir / "runs"}};
     auto r = t.start_run("r1");
     autolog::system_metrics_options o;
-    o.period = std::chrono::milliseconds(1);
+    o.period = std::chrono::microseconds(1);  // the thread is nearly always inside a lock when the fork happens
     o.gpu = false;
     autolog::system_metrics s{r, o};
     for (int i = 0; i < 60000 && s.samples() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
-        s.stop();  // the child has no sampling thread: stop() returns and leaves the parent's alone
-        ::_exit(7);
+        // The child has no sampling thread, and the parent's may have held a lock at the fork: sample() and
+        // stop() must return without taking any.
+        const bool sampled = s.sample();
+        s.stop();
+        ::_exit(sampled ? 1 : 7);
     }
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);

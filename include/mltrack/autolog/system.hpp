@@ -38,7 +38,7 @@ namespace autolog {
 /// How system_metrics samples.
 struct system_metrics_options {
     /// Time between samples. Zero: no thread; call sample() yourself. Negative: error config.60.
-    std::chrono::milliseconds period{10000};
+    std::chrono::microseconds period{std::chrono::seconds(10)};
     bool gpu = true;                                       ///< sample GPUs through NVML when it loads
     std::filesystem::path proc_root = "/proc";             ///< where self/stat, self/statm, self/io, meminfo are
     std::string nvml_library = "libnvidia-ml.so.1";        ///< the name given to dlopen
@@ -226,7 +226,7 @@ public:
         if (options_.period.count() < 0)
             throw error(error_category::config, 60,
                         "system_metrics period is negative (" + std::to_string(options_.period.count()) +
-                            " ms); use a positive period, or zero to sample only when sample() is called");
+                            " us); use a positive period, or zero to sample only when sample() is called");
         cpu_ = run_.metric("system/cpu_percent");  // throws the run's state errors
         rss_ = run_.metric("system/rss_bytes");
         mem_used_ = run_.metric("system/memory_used_bytes");
@@ -249,27 +249,32 @@ public:
     system_metrics& operator=(const system_metrics&) = delete;
 
     /// Stops the thread (without waiting for the period to pass) and joins it.
-    ~system_metrics() { stop(); }
+    ~system_metrics() {
+        stop();
+        if (forked()) (void)nvml_.release();  // NVML belongs to the parent: never shut it down from a child
+    }
 
     /// Stops sampling; idempotent, callable from any thread. In a forked child (which has no sampling
-    /// thread) it only forgets the parent's thread.
+    /// thread, and where the parent's thread may have held a lock at the fork) it only forgets the parent's
+    /// thread and takes no lock.
     void stop() noexcept {
+        if (forked()) {
+            if (thread_.joinable()) thread_.detach();
+            return;
+        }
         std::lock_guard<std::mutex> stopping(stop_m_);
         {
             std::lock_guard<std::mutex> lock(wait_m_);
             stop_ = true;
         }
         wait_cv_.notify_all();
-        if (!thread_.joinable()) return;
-        if (::getpid() == owner_pid_)
-            thread_.join();
-        else
-            thread_.detach();
+        if (thread_.joinable()) thread_.join();
     }
 
     /// Takes one sample now and logs it. False (and nothing logged) once the run has ended or the tracker
-    /// closed. Never throws.
+    /// closed, and in a forked child. Never throws.
     bool sample() noexcept {
+        if (forked()) return false;
         std::lock_guard<std::mutex> lock(sample_m_);
         try {
             return sample_locked();
@@ -299,6 +304,7 @@ private:
     }
 
     bool run_active() const noexcept { return run_.active(); }
+    bool forked() const noexcept { return ::getpid() != owner_pid_; }
 
     void report(const std::string& message) noexcept {
         try {
