@@ -1,5 +1,5 @@
 // Why: a run is only reproducible when we know where and how it ran: host, command line, git commit, compiler,
-// CPU, SLURM job, Vertex AI job. capture_environment() gathers that once at run start as plain JSON. Every probe
+// CPU, SLURM job, MPI rank, Vertex AI job. capture_environment() gathers that once at run start as plain JSON. Every probe
 // is cheap and bounded (git runs with a short timeout), nothing throws, and only variables named here are read:
 // never the whole environment, never a variable that holds a secret. Secret-looking command-line arguments
 // (--token=..., --password x, API_KEY=...) are redacted before they reach the JSON.
@@ -34,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "detail/vertex_env.hpp"
+#include "ranks.hpp"
 #include "version.hpp"
 
 extern "C" char** environ;  // POSIX: passed through to git unchanged, never read here
@@ -386,6 +387,11 @@ inline nlohmann::json capture_environment(const environment_options& options = {
             if (!s.contains("nodelist")) detail::put_env(s, "nodelist", "SLURM_NODELIST");
             detail::put_env(s, "cluster", "SLURM_CLUSTER_NAME");
             if (!s.empty()) env["slurm"] = std::move(s);
+        });
+        detail::probe([&] {
+            const rank_info r = detect_rank();  // the launcher's variables (ranks.hpp), without MPI
+            if (r.source != "none")
+                env["rank"] = json{{"rank", r.rank}, {"world_size", r.world_size}, {"source", r.source}};
         });
         detail::put_env(env, "cuda_visible_devices", "CUDA_VISIBLE_DEVICES");
         detail::put_env(env, "omp_num_threads", "OMP_NUM_THREADS");

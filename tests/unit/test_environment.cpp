@@ -245,6 +245,19 @@ TEST_CASE("SLURM, CUDA, OpenMP and Vertex AI variables") {
         CHECK(subset.at("slurm") ==
               json{{"job_id", "4242"}, {"array_job_id", "4200"}, {"array_task_id", "7"}, {"procid", "3"}});
     }
+    SUBCASE("MPI rank and size from the launcher (ranks.hpp's detect_rank)") {
+        std::vector<std::unique_ptr<scoped_env>> unset;
+        for (const char* v : {"PMI_RANK", "PMI_SIZE", "MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_SIZE", "PMIX_RANK",
+                              "SLURM_PROCID", "SLURM_NTASKS", "RANK", "WORLD_SIZE"})
+            unset.push_back(std::make_unique<scoped_env>(v, std::nullopt));
+        {
+            scoped_env a("OMPI_COMM_WORLD_RANK", "2"), b("OMPI_COMM_WORLD_SIZE", "4");
+            CHECK(capture_environment({false}).at("rank") ==
+                  json{{"rank", 2}, {"world_size", 4}, {"source", "OMPI_COMM_WORLD_RANK"}});
+        }
+        scoped_env a("OMPI_COMM_WORLD_RANK", std::nullopt);
+        CHECK(!capture_environment({false}).contains("rank"));
+    }
     SUBCASE("SLURM_NODELIST when SLURM_JOB_NODELIST is not set") {
         scoped_env a("SLURM_JOB_NODELIST", std::nullopt), b("SLURM_NODELIST", "n1,n2");
         CHECK(capture_environment({false}).at("slurm").at("nodelist") == "n1,n2");
