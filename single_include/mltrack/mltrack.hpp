@@ -809,7 +809,8 @@ MLTRACK_NAMESPACE_END
 // Precision (see docs/performance.md): during the first ~2 ms after first use every read is a system_clock
 // read. After that a time is system_clock at the last anchor plus TSC ticks times the calibrated rate; the
 // anchor is refreshed every ~50 ms and the rate is measured over a baseline that grows to ~10 s, so the
-// error is the rate error times at most 50 ms: typically under 1 us, a few us right after calibration.
+// error is the rate error times at most 50 ms: typically ~1 us (at worst ~15 us) in the first second
+// after calibration, then well under 1 us.
 // A step of the system clock (settimeofday, NTP step) shows up at the next re-anchor. Consecutive reads
 // may go back by up to that error at a re-anchor; times are not guaranteed monotonic (neither is
 // system_clock).
@@ -887,8 +888,9 @@ public:
 
     explicit basic_tsc_clock(bool enabled = true) noexcept : enabled_(enabled) {
         if (!enabled_) return;
-        const auto t = Source::ticks();
-        const auto w = Source::wall_ns();
+        std::uint64_t t = 0;
+        std::int64_t w = 0;
+        read_pair(t, w);
         base_ticks_.store(t, std::memory_order_relaxed);
         base_ns_.store(w, std::memory_order_relaxed);
         cal_ticks_ = t;
@@ -920,15 +922,36 @@ public:
     }
 
 private:
+    static constexpr std::uint64_t pair_ticks = 2000;  ///< ~0.6 us at 3 GHz; a pair is ~100 ticks
     static constexpr unsigned shift = 32;  ///< mult is ns per tick in 32.32 fixed point
 
-    std::int64_t slow(std::uint64_t t) noexcept {
-        const std::int64_t w = Source::wall_ns();
-        if (busy_.test_and_set(std::memory_order_acquire)) return w;  // someone else is re-anchoring
-        reanchor(Source::ticks(), w);
+    std::int64_t slow(std::uint64_t) noexcept {
+        if (busy_.test_and_set(std::memory_order_acquire)) return Source::wall_ns();  // another thread re-anchors
+        std::uint64_t t = 0;
+        std::int64_t w = 0;
+        read_pair(t, w);
+        reanchor(t, w);
         busy_.clear(std::memory_order_release);
-        (void)t;
         return w;
+    }
+
+    /// A (ticks, wall) pair read close together: ticks are read before and after the wall clock, and the
+    /// read is retried (up to 5 times, keeping the tightest) when the two are more than pair_ticks apart,
+    /// as when the thread was preempted in between. A loose pair would skew the measured rate.
+    static void read_pair(std::uint64_t& t, std::int64_t& w) noexcept {
+        std::uint64_t best = ~std::uint64_t{0};
+        for (int i = 0; i < 5; ++i) {
+            const std::uint64_t a = Source::ticks();
+            const std::int64_t x = Source::wall_ns();
+            const std::uint64_t b = Source::ticks();
+            const std::uint64_t width = b - a;
+            if (width < best) {
+                best = width;
+                t = a + width / 2;
+                w = x;
+            }
+            if (best <= pair_ticks) break;
+        }
     }
 
     void reanchor(std::uint64_t t, std::int64_t w) noexcept {
