@@ -939,7 +939,10 @@ public:
         try {
             const auto j = nlohmann::json::parse(r.body);
             token = j.at("access_token").get<std::string>();
-            if (j.contains("expires_in")) expires_in = j["expires_in"].get<long long>();
+            if (j.contains("expires_in")) {  // read as a double: 1e20 or 3.5 must not overflow a cast
+                const double e = j["expires_in"].get<double>();
+                expires_in = e >= 86400.0 ? 86400 : e <= 0.0 ? 0 : static_cast<long long>(e);
+            }
         } catch (const std::exception&) {
             throw error(error_category::io, 42, "the token response of " + what() + " is not a valid token");
         }

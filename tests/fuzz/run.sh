@@ -13,6 +13,7 @@ seconds=${1:-20}
 mltrack_need_packages clang libclang-rt-14-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
 cxx=${CLANGXX:-clang++}
 out=${MLTRACK_FUZZ_DIR:-build-fuzz}
+rm -rf "$out/findings"  # findings of an earlier run were reported then; the corpus is kept
 mkdir -p "$out/findings"
 targets=(jsonl_reader tensorboard_check vertex_response names)
 flags=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -36,10 +37,11 @@ for t in "${targets[@]}"; do [ -x "$out/fuzz_$t" ] || { echo "tests/fuzz/run.sh:
 fuzz_one() {
     local t=$1
     mkdir -p "$out/corpus/$t" "$out/findings/$t"
+    local rc=0
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     TMPDIR="$out" "$out/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="$out/findings/$t/" "$out/corpus/$t" "tests/fuzz/corpus/$t" >"$out/fuzz_$t.log" 2>&1
-    echo $? >"$out/fuzz_$t.rc"
+        -artifact_prefix="$out/findings/$t/" "$out/corpus/$t" "tests/fuzz/corpus/$t" >"$out/fuzz_$t.log" 2>&1 || rc=$?
+    echo "$rc" >"$out/fuzz_$t.rc"
 }
 for t in "${targets[@]}"; do
     throttle
@@ -49,7 +51,7 @@ wait
 failed=0
 for t in "${targets[@]}"; do
     log="$out/fuzz_$t.log"
-    rc=$(cat "$out/fuzz_$t.rc")
+    rc=$(cat "$out/fuzz_$t.rc" 2>/dev/null || echo 1)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     found=$(find "$out/findings/$t" -type f | wc -l)
     printf '%-18s %10s executions in %s s, corpus %s inputs, findings %s\n' "$t" "${execs:-?}" "$seconds" \

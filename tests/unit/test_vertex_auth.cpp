@@ -302,11 +302,11 @@ TEST_CASE("vertex env: training-job variables") {
     CHECK(mltrack::detail::gcs_mount_path("/local/a", mount.path()).empty());
 }
 
-TEST_CASE("auth: a huge or negative expires_in is bounded to [0, 1 day], not an overflow (fuzz finding)") {
+TEST_CASE("auth: a huge, negative or fractional expires_in is bounded to [0, 1 day], not an overflow (fuzz finding)") {
     unit::temp_dir home;
     vertex_test::env_guard env(home.path().string());
     env.set("GCE_METADATA_HOST", server().host());
-    for (const long long expires_in : {9223372036854775807LL, -9223372036854775807LL - 1}) {
+    for (const double expires_in : {9.3e18, -9.3e18, 3.4e20, -1.0}) {  // as JSON integers and as doubles
         server().config({{"expires_in", expires_in}});
         auth_config cfg;
         cfg.refresh_margin = std::chrono::seconds(0);
