@@ -1,5 +1,7 @@
 // detail/queue.hpp: the bounded MPSC ring of the hot path.
 #include <mltrack/detail/queue.hpp>
+#include <mltrack/sinks/memory.hpp>
+#include <mltrack/tracker.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -290,4 +292,39 @@ TEST_CASE("thread_rings: many producers and a control thread, every ordering rul
     CHECK(controls_seen == controls_total);
     CHECK(q.rings() == decltype(q)::max_rings);
     CHECK(q.pushed() == per * producers + controls_total);
+}
+
+TEST_CASE("thread_rings in a tracker: points from many threads, keys interned on the fly, all before run end") {
+    // 24 threads (more than max_rings) each intern fresh keys and log through them at once: a point must
+    // never reach the writer before its metric's definition, and run end (from another thread, after
+    // them) must follow all of them.
+    mltrack::sinks::memory mem;
+    mltrack::config cfg{"exp"};
+    cfg.queue_capacity = 64;
+    mltrack::tracker t{cfg, mem};
+    auto r = t.start_run("r");
+    constexpr int threads = 24, keys = 5, points = 400;
+    std::vector<std::thread> ts;
+    for (int k = 0; k < threads; ++k)
+        ts.emplace_back([&, k] {
+            for (int j = 0; j < keys; ++j) {
+                auto m = r.metric("t" + std::to_string(k) + "/m" + std::to_string(j));
+                for (int i = 0; i < points; ++i) m.log(i, i);
+            }
+        });
+    for (auto& th : ts) th.join();
+    std::thread ender([&] { r.end(); });
+    ender.join();
+    t.flush();
+    const auto e = mem.entries();
+    REQUIRE(!e.empty());
+    CHECK(e.front().kind == mltrack::record_kind::run_start);
+    CHECK(e.back().kind == mltrack::record_kind::run_end);
+    CHECK(mem.count(mltrack::record_kind::metric) == std::size_t{threads} * keys * points);
+    CHECK(t.stats().late == 0);
+    for (int k = 0; k < threads; k += 7) {
+        const auto s = mem.series("r", "t" + std::to_string(k) + "/m3");
+        REQUIRE(s.size() == points);
+        for (int i = 0; i < points; ++i) CHECK(s[static_cast<std::size_t>(i)].first == i);
+    }
 }
