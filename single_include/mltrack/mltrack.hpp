@@ -925,6 +925,9 @@ private:
     static constexpr std::uint64_t pair_ticks = 2000;  ///< ~0.6 us at 3 GHz; a pair is ~100 ticks
     static constexpr unsigned shift = 32;  ///< mult is ns per tick in 32.32 fixed point
 
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((noinline, cold))
+#endif
     std::int64_t slow(std::uint64_t) noexcept {
         if (busy_.test_and_set(std::memory_order_acquire)) return Source::wall_ns();  // another thread re-anchors
         std::uint64_t t = 0;
@@ -1028,6 +1031,12 @@ MLTRACK_NAMESPACE_END
 #include <thread>
 #include <type_traits>
 
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MLTRACK_COLD __attribute__((noinline, cold))  // keeps slow paths out of the inlined hot path
+#else
+#define MLTRACK_COLD
+#endif
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -1250,7 +1259,7 @@ private:
     };
     using ring = spsc_ring<entry>;
 
-    bool push_control(const T& v) noexcept {
+    MLTRACK_COLD bool push_control(const T& v) noexcept {
         std::lock_guard<std::mutex> lock(control_m_);
         if (!shared_.try_push(v)) return false;
         controls_.store(controls_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
@@ -1273,7 +1282,7 @@ private:
         return r;
     }
 
-    ring* register_thread() noexcept {
+    MLTRACK_COLD ring* register_thread() noexcept {
         try {
             std::lock_guard<std::mutex> lock(register_m_);
             const auto me = std::this_thread::get_id();

@@ -125,6 +125,9 @@ private:
     static constexpr std::uint64_t pair_ticks = 2000;  ///< ~0.6 us at 3 GHz; a pair is ~100 ticks
     static constexpr unsigned shift = 32;  ///< mult is ns per tick in 32.32 fixed point
 
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((noinline, cold))
+#endif
     std::int64_t slow(std::uint64_t) noexcept {
         if (busy_.test_and_set(std::memory_order_acquire)) return Source::wall_ns();  // another thread re-anchors
         std::uint64_t t = 0;

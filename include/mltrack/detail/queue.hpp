@@ -17,6 +17,12 @@
 
 #include "../version.hpp"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define MLTRACK_COLD __attribute__((noinline, cold))  // keeps slow paths out of the inlined hot path
+#else
+#define MLTRACK_COLD
+#endif
+
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
 
@@ -238,7 +244,7 @@ private:
     };
     using ring = spsc_ring<entry>;
 
-    bool push_control(const T& v) noexcept {
+    MLTRACK_COLD bool push_control(const T& v) noexcept {
         std::lock_guard<std::mutex> lock(control_m_);
         if (!shared_.try_push(v)) return false;
         controls_.store(controls_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
@@ -261,7 +267,7 @@ private:
         return r;
     }
 
-    ring* register_thread() noexcept {
+    MLTRACK_COLD ring* register_thread() noexcept {
         try {
             std::lock_guard<std::mutex> lock(register_m_);
             const auto me = std::this_thread::get_id();
