@@ -332,20 +332,28 @@ namespace detail {
 inline run_data read_events_file(const std::filesystem::path& file, const read_options& options);
 }  // namespace detail
 
+/// The events files of a run folder by rank: (0, events.jsonl) when it exists, then (r, events.rank-<r>.jsonl)
+/// for every rank r > 0 that wrote one (rank_policy::every), sorted by rank.
+inline std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::filesystem::path& run_dir) {
+    namespace fs = std::filesystem;
+    std::vector<std::pair<int, fs::path>> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
+        const int r = detail::events_file_rank(entry.path().filename().string());
+        if (r >= 0 && entry.is_regular_file(ec)) out.emplace_back(r, entry.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 /// Reads a run from its folder: events.jsonl and, for a run logged by every rank of a job
 /// (rank_policy::every), each events.rank-<r>.jsonl into `ranks`. Given a file, reads that file only.
 inline run_data read_run(const std::filesystem::path& path, const read_options& options = {}) {
     namespace fs = std::filesystem;
     if (!fs::is_directory(path)) return detail::read_events_file(path, options);
     run_data run = detail::read_events_file(path / "events.jsonl", options);
-    std::error_code ec;
-    std::vector<std::pair<int, fs::path>> others;
-    for (const auto& entry : fs::directory_iterator(path, ec)) {
-        const int r = detail::events_file_rank(entry.path().filename().string());
-        if (r > 0) others.emplace_back(r, entry.path());
-    }
-    std::sort(others.begin(), others.end());
-    for (const auto& o : others) run.ranks.push_back(detail::read_events_file(o.second, options));
+    for (const auto& o : rank_files(path))
+        if (o.first > 0) run.ranks.push_back(detail::read_events_file(o.second, options));
     return run;
 }
 

@@ -31,6 +31,8 @@ std::size_t replay(const run_data& run, Sink& sink, const replay_options& option
     info.name = run.name;
     info.start_time_ns = run.start_time_ns;
     info.metadata = run.metadata;
+    info.rank = run.rank;  // a rank's file replays into that rank's place (events.rank-<r>.jsonl, rank-<r>/)
+    info.world_size = run.world_size;
 
     std::vector<std::unique_ptr<metric_info>> metrics;
     std::unordered_map<std::string, const metric_info*> by_name;

@@ -64,6 +64,7 @@ struct run_summary {
     std::map<std::string, series_stats, std::less<>> series;
     std::size_t lines = 0;   ///< lines read (including skipped ones)
     std::size_t points = 0;  ///< metric points read
+    std::vector<run_summary> ranks;  ///< read_summary of a folder: the other ranks' files (rank_policy::every)
 };
 
 namespace detail {
@@ -315,9 +316,16 @@ run_summary scan_run(const std::filesystem::path& path, const read_options& opti
     return out;
 }
 
-/// scan_run() without a point callback: the folded run and the statistics of each series.
+/// scan_run() without a point callback: the folded run and the statistics of each series. Given a run
+/// folder logged by every rank (rank_policy::every), `ranks` holds the summaries of ranks 1, 2...
 inline run_summary read_summary(const std::filesystem::path& path, const read_options& options = {}) {
-    return scan_run(path, options, [](std::string_view, std::int64_t, std::int64_t, double) {});
+    auto none = [](std::string_view, std::int64_t, std::int64_t, double) {};
+    run_summary s = scan_run(path, options, none);
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        for (const auto& f : rank_files(path))
+            if (f.first > 0) s.ranks.push_back(scan_run(f.second, options, none));
+    return s;
 }
 
 MLTRACK_NAMESPACE_END

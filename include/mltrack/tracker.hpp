@@ -13,6 +13,7 @@
 
 #include "config.hpp"
 #include "detail/core.hpp"
+#include "environment.hpp"
 #include "run.hpp"
 #include "sinks/any.hpp"
 
@@ -52,6 +53,8 @@ public:
         info.name = n;
         info.start_time_ns = core_->now();
         info.metadata = metadata.is_object() ? std::move(metadata) : nlohmann::json::object();
+        if (core_->cfg().capture_environment && !core_->inert() && !info.metadata.contains("environment"))
+            info.metadata["environment"] = environment();
         info.rank = core_->policy() == rank_policy::every ? core_->rank().rank : 0;
         info.world_size = core_->rank().world_size;
         c->rec.kind = record_kind::run_start;
@@ -104,6 +107,13 @@ public:
 
 protected:
     friend class termination_handler;
+
+    /// The environment, captured once per tracker (the git probe costs a few milliseconds).
+    const nlohmann::json& environment() {
+        if (!environment_) environment_ = std::make_shared<nlohmann::json>(capture_environment());
+        return *environment_;
+    }
+
     tracker_base(config cfg, std::unique_ptr<detail::sink_set> sinks)
         : core_(std::make_shared<detail::core>(std::move(cfg), std::move(sinks))) {}
     ~tracker_base() { close(); }
@@ -113,6 +123,7 @@ protected:
     }
 
     std::shared_ptr<detail::core> core_;
+    std::shared_ptr<nlohmann::json> environment_;
 };
 
 /// A tracker whose sinks are fixed at compile time.

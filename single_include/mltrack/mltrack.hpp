@@ -1564,7 +1564,10 @@ public:
 
     ~core() {
         close();
-        if (forked()) (void)sinks_.release();  // the parent's sinks: never flushed or closed from a child
+        if (forked()) {  // the parent's sinks and writer state: never flushed, closed or destroyed from a child
+            (void)sinks_.release();
+            (void)wake_.release();
+        }
     }
 
     const config& cfg() const noexcept { return cfg_; }
@@ -1797,10 +1800,10 @@ private:
 
     void wake() {
         {
-            std::lock_guard<std::mutex> lock(wake_m_);
-            wake_flag_ = true;
+            std::lock_guard<std::mutex> lock(wake_->m);
+            wake_->flag = true;
         }
-        wake_cv_.notify_one();
+        wake_->cv.notify_one();
     }
 
     void push_blocking(const queue_item& item) noexcept {
@@ -1839,9 +1842,9 @@ private:
             }
             sinks_->tick(t, *this);
             if (n == 0) {
-                std::unique_lock<std::mutex> lock(wake_m_);
-                wake_cv_.wait_for(lock, cfg_.poll_interval, [this] { return wake_flag_; });
-                wake_flag_ = false;
+                std::unique_lock<std::mutex> lock(wake_->m);
+                wake_->cv.wait_for(lock, cfg_.poll_interval, [this] { return wake_->flag; });
+                wake_->flag = false;
             }
         }
     }
@@ -2017,9 +2020,14 @@ private:
 
     std::mutex close_m_;
     std::mutex inline_m_;
-    std::mutex wake_m_;
-    std::condition_variable wake_cv_;
-    bool wake_flag_ = false;
+    struct wake_state {
+        std::mutex m;
+        std::condition_variable cv;
+        bool flag = false;
+    };
+    // On the heap so that a forked child can leak it: destroying a condition variable the parent's writer
+    // was waiting on blocks forever in the child (glibc waits for waiters that do not exist there).
+    std::unique_ptr<wake_state> wake_ = std::make_unique<wake_state>();
     std::thread writer_;
 
     // writer-owned state
@@ -3045,6 +3053,548 @@ MLTRACK_NAMESPACE_END
 #include <utility>
 #include <vector>
 
+// ---- begin mltrack/environment.hpp ----
+// Why: a run is only reproducible when we know where and how it ran: host, command line, git commit, compiler,
+// CPU, SLURM job, MPI rank, Vertex AI job. capture_environment() gathers that once at run start as plain JSON. Every probe
+// is cheap and bounded (git runs with a short timeout), nothing throws, and only variables named here are read:
+// never the whole environment, never a variable that holds a secret. Secret-looking command-line arguments
+// (--token=..., --password x, API_KEY=...) are redacted before they reach the JSON.
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#if defined(__linux__)
+#include <sched.h>
+#endif
+#include <signal.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+// ---- begin mltrack/detail/vertex_env.hpp ----
+// Why: inside a Vertex AI custom job everything the sink needs is in the environment (project, region,
+// experiment, run, model folder, which replica is the chief), and outside one a few variables override
+// endpoints for tests and private endpoints. Reading them in one place keeps the precedence rules (the
+// Python SDK's) documented and testable.
+
+#include <cstdlib>
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// The value of an environment variable; unset and empty are the same ("").
+inline std::string env_value(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? std::string(v) : std::string();
+}
+
+/// The first non-empty of the arguments.
+inline std::string first_of(std::initializer_list<std::string> values) {
+    for (const auto& v : values)
+        if (!v.empty()) return v;
+    return {};
+}
+
+/// "projects/p/locations/l/metadataStores/default/contexts/abc" -> "abc"; a plain id stays as it is.
+inline std::string strip_context_prefix(std::string v) {
+    const auto at = v.rfind("/contexts/");
+    if (at != std::string::npos) v.erase(0, at + 10);
+    return v;
+}
+
+/// Whether this process is the replica that should log, from CLUSTER_SPEC (or TF_CONFIG): the chief is task
+/// type "workerpool0" or "chief" with index 0. Without a cluster spec every process is the chief.
+inline bool is_chief_replica(std::string_view cluster_spec) {
+    if (cluster_spec.empty()) return true;
+    try {
+        const auto j = nlohmann::json::parse(cluster_spec);
+        const auto& task = j.at("task");
+        const std::string type = task.value("type", std::string("workerpool0"));
+        const int index = task.value("index", 0);
+        return (type == "workerpool0" || type == "chief" || type == "master") && index == 0;
+    } catch (const std::exception&) {
+        return true;  // unreadable: do not silence logging
+    }
+}
+
+/// What a Vertex AI training job tells its containers.
+struct vertex_job_environment {
+    std::string project;           ///< GOOGLE_CLOUD_PROJECT, else CLOUD_ML_PROJECT_ID (a project number)
+    std::string location;          ///< GOOGLE_CLOUD_REGION, else CLOUD_ML_REGION
+    std::string experiment;        ///< AIP_EXPERIMENT_NAME (id, full context name stripped)
+    std::string run;               ///< AIP_EXPERIMENT_RUN_NAME, without the "<experiment>-" prefix
+    std::string model_dir;         ///< AIP_MODEL_DIR
+    std::string tensorboard_log_dir;  ///< AIP_TENSORBOARD_LOG_DIR
+    std::string tensorboard;       ///< AIP_TENSORBOARD_RESOURCE_NAME
+    std::string job_id;            ///< CLOUD_ML_JOB_ID: set only inside a Vertex job
+    bool chief = true;             ///< from CLUSTER_SPEC / TF_CONFIG
+};
+
+inline vertex_job_environment read_vertex_job_environment() {
+    vertex_job_environment e;
+    e.project = first_of({env_value("GOOGLE_CLOUD_PROJECT"), env_value("CLOUD_ML_PROJECT_ID")});
+    e.location = first_of({env_value("GOOGLE_CLOUD_REGION"), env_value("CLOUD_ML_REGION")});
+    e.experiment = strip_context_prefix(env_value("AIP_EXPERIMENT_NAME"));
+    e.run = strip_context_prefix(env_value("AIP_EXPERIMENT_RUN_NAME"));
+    if (!e.experiment.empty() && e.run.size() > e.experiment.size() + 1 &&
+        e.run.compare(0, e.experiment.size() + 1, e.experiment + "-") == 0)
+        e.run.erase(0, e.experiment.size() + 1);
+    e.model_dir = env_value("AIP_MODEL_DIR");
+    e.tensorboard_log_dir = env_value("AIP_TENSORBOARD_LOG_DIR");
+    e.tensorboard = env_value("AIP_TENSORBOARD_RESOURCE_NAME");
+    e.job_id = env_value("CLOUD_ML_JOB_ID");
+    const std::string spec = first_of({env_value("CLUSTER_SPEC"), env_value("TF_CONFIG")});
+    e.chief = is_chief_replica(spec);
+    return e;
+}
+
+/// "gs://bucket/a/b" -> "<mount>/bucket/a/b" when the Cloud Storage FUSE mount of Vertex jobs has that
+/// bucket; "" otherwise.
+inline std::string gcs_mount_path(std::string_view uri, const std::filesystem::path& mount = "/gcs") {
+    if (uri.substr(0, 5) != "gs://") return {};
+    const std::string rest(uri.substr(5));
+    const auto slash = rest.find('/');
+    const std::string bucket = rest.substr(0, slash);
+    std::error_code ec;
+    if (bucket.empty() || !std::filesystem::is_directory(mount / bucket, ec)) return {};
+    return (mount / rest).string();
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex_env.hpp ----
+
+extern "C" char** environ;  // POSIX: passed through to git unchanged, never read here
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// What capture_environment probes.
+struct environment_options {
+    bool git = true;                                ///< run `git status` in `git_directory` when git is on PATH
+    std::chrono::milliseconds git_timeout{2000};    ///< git is killed after this; its fields are then omitted
+    std::filesystem::path git_directory{};          ///< empty: the current working directory
+    std::filesystem::path proc_root = "/proc";      ///< where self/cmdline and cpuinfo are read (tests use a fake)
+};
+
+namespace detail {
+
+/// Whether a command-line option or KEY=VALUE name looks like it names a secret: it contains token, secret,
+/// password, passwd, api-key / api_key / apikey, credential or auth (any case), or one of its words
+/// (split at '-', '_', '.') is "key", "pass" or "pwd".
+inline bool secret_name(std::string_view name) {
+    std::string n;
+    n.reserve(name.size());
+    for (char c : name) n += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    for (const char* word : {"token", "secret", "password", "passwd", "credential", "auth", "apikey", "api-key",
+                             "api_key"})
+        if (n.find(word) != std::string::npos) return true;
+    std::size_t start = 0;
+    while (start <= n.size()) {
+        auto end = n.find_first_of("-_.", start);
+        if (end == std::string::npos) end = n.size();
+        const auto part = std::string_view(n).substr(start, end - start);
+        if (part == "key" || part == "pass" || part == "pwd") return true;
+        start = end + 1;
+    }
+    return false;
+}
+
+/// "https://user:pw@host/x" -> "https://***@host/x"; anything else unchanged.
+inline std::string redact_url_userinfo(const std::string& arg) {
+    const auto scheme = arg.find("://");
+    if (scheme == std::string::npos) return arg;
+    const auto host_start = scheme + 3;
+    const auto path = arg.find_first_of("/?#", host_start);
+    const auto at = arg.rfind('@', path == std::string::npos ? std::string::npos : path);
+    if (at == std::string::npos || at < host_start) return arg;
+    return arg.substr(0, host_start) + "***" + arg.substr(at);
+}
+
+}  // namespace detail
+
+/// The command line with the values of secret-looking arguments replaced by "***":
+/// `--token=x`, `-password=x`, `API_KEY=x` (the part after '=' is replaced), `--password x`, `--api-key x`
+/// (the next argument is replaced), and user:password in URLs. See detail::secret_name for what looks secret.
+inline std::vector<std::string> redact_command_line(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    out.reserve(args.size());
+    bool hide_next = false;
+    for (const auto& arg : args) {
+        if (hide_next) {  // the value of "--password x"; always hidden, even when it looks like an option
+            hide_next = false;
+            out.emplace_back("***");
+            continue;
+        }
+        const auto eq = arg.find('=');
+        std::string_view name(arg);
+        name = name.substr(0, eq);
+        while (!name.empty() && name.front() == '-') name.remove_prefix(1);
+        if (eq != std::string::npos) {
+            if (detail::secret_name(name)) {
+                out.push_back(arg.substr(0, eq + 1) + "***");
+                continue;
+            }
+        } else if (arg.size() > 1 && arg[0] == '-' && detail::secret_name(name)) {
+            hide_next = true;
+        }
+        out.push_back(detail::redact_url_userinfo(arg));
+    }
+    return out;
+}
+
+namespace detail {
+
+inline bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit = 1 << 20) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return false;
+    out.clear();
+    char buf[4096];
+    while (out.size() < limit && in.read(buf, sizeof buf).gcount() > 0) out.append(buf, static_cast<std::size_t>(in.gcount()));
+    return !in.bad();
+}
+
+inline std::string trim(std::string_view s) {
+    const auto b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string_view::npos) return {};
+    const auto e = s.find_last_not_of(" \t\r\n");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+/// The output of a command (argv[0] looked up on PATH), or false when it cannot start, fails, or runs past
+/// the timeout (then it is killed). stdin and stderr are /dev/null; at most `limit` bytes are kept.
+inline bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
+                        std::size_t limit = 1 << 20) {
+    out.clear();
+    int fds[2];
+    if (::pipe(fds) != 0) return false;
+    ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(fds[1]);
+    if (rc != 0) {
+        ::close(fds[0]);
+        return false;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    bool timed_out = false;
+    char buf[4096];
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            timed_out = true;
+            break;
+        }
+        pollfd p{fds[0], POLLIN, 0};
+        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            timed_out = r == 0;
+            break;
+        }
+        const auto n = ::read(fds[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (out.size() < limit) out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    if (timed_out) ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/// {commit, branch, dirty} from one `git status --porcelain=v2 --branch` (tracked files only; untracked
+/// files do not make the tree dirty). Null when git is missing, times out, or the folder is not a work tree.
+inline nlohmann::json git_info(const environment_options& o) {
+    std::string dir = o.git_directory.string();
+    if (dir.empty()) {
+        std::error_code ec;
+        dir = std::filesystem::current_path(ec).string();
+        if (ec) return nullptr;
+    }
+    std::string text;
+    if (!run_command({"git", "--no-optional-locks", "-C", dir, "status", "--porcelain=v2", "--branch",
+                      "--untracked-files=no"},
+                     o.git_timeout, text))
+        return nullptr;
+    nlohmann::json g = nlohmann::json::object();
+    bool dirty = false;
+    bool header = false;  // "# branch.oid" is always printed: without it this was not git's answer
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto nl = text.find('\n', start);
+        if (nl == std::string::npos) nl = text.size();
+        const std::string_view line(text.data() + start, nl - start);
+        start = nl + 1;
+        if (line.rfind("# branch.oid ", 0) == 0) {
+            header = true;
+            const auto v = line.substr(13);
+            if (v != "(initial)") g["commit"] = std::string(v);
+        } else if (line.rfind("# branch.head ", 0) == 0) {
+            const auto v = line.substr(14);
+            if (v != "(detached)") g["branch"] = std::string(v);
+        } else if (!line.empty() && line[0] != '#') {
+            dirty = true;
+        }
+    }
+    if (!header) return nullptr;
+    g["dirty"] = dirty;
+    return g;
+}
+
+inline void put_env(nlohmann::json& obj, const char* key, const char* variable) {
+    const std::string v = env_value(variable);
+    if (!v.empty()) obj[key] = v;
+}
+
+/// The CPU's model name from /proc/cpuinfo ("model name" on x86, else "Hardware", "cpu model", "cpu").
+inline std::string cpu_model(const std::filesystem::path& cpuinfo) {
+    std::string text;
+    if (!read_small_file(cpuinfo, text, 4 << 20)) return {};
+    std::string fallback;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto nl = text.find('\n', start);
+        if (nl == std::string::npos) nl = text.size();
+        const std::string_view line(text.data() + start, nl - start);
+        start = nl + 1;
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        const std::string key = trim(line.substr(0, colon));
+        const std::string value = trim(line.substr(colon + 1));
+        if (value.empty()) continue;
+        if (key == "model name") return value;
+        if (fallback.empty() && (key == "Hardware" || key == "cpu model" || key == "cpu" || key == "uarch"))
+            fallback = value;
+    }
+    return fallback;
+}
+
+/// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
+inline long usable_cpus() {
+#if defined(__linux__)
+    for (int n = CPU_SETSIZE; n <= (1 << 16); n *= 4) {
+        cpu_set_t* set = CPU_ALLOC(static_cast<std::size_t>(n));
+        if (!set) return 0;
+        const auto size = CPU_ALLOC_SIZE(static_cast<std::size_t>(n));
+        CPU_ZERO_S(size, set);
+        const int rc = ::sched_getaffinity(0, size, set);
+        const int err = errno;
+        const long count = rc == 0 ? CPU_COUNT_S(size, set) : 0;
+        CPU_FREE(set);
+        if (rc == 0) return count;
+        if (err != EINVAL) return 0;
+    }
+#endif
+    return 0;
+}
+
+inline nlohmann::json compiler_info() {
+    nlohmann::json c = nlohmann::json::object();
+#if defined(__clang__)
+    c["name"] = "clang";
+    c["version"] = __clang_version__;
+#elif defined(__GNUC__)
+    c["name"] = "gcc";
+    c["version"] = __VERSION__;
+#elif defined(_MSC_VER)
+    c["name"] = "msvc";
+    c["version"] = _MSC_FULL_VER;
+#endif
+    c["cplusplus"] = static_cast<std::int64_t>(__cplusplus);
+#if defined(__OPTIMIZE__)
+    c["optimized"] = true;
+#else
+    c["optimized"] = false;
+#endif
+#if defined(NDEBUG)
+    c["ndebug"] = true;
+#else
+    c["ndebug"] = false;
+#endif
+    return c;
+}
+
+/// Runs one probe; a probe that throws (it should not) leaves its fields out.
+template <class F>
+void probe(F&& f) noexcept {
+    try {
+        f();
+    } catch (...) {
+    }
+}
+
+}  // namespace detail
+
+/// Where and how this process runs, as a JSON object (fields documented in docs/autolog.md and
+/// docs/format.md). Fields that cannot be found are omitted; never throws (short of memory exhaustion
+/// while building the result, which yields what was gathered so far).
+inline nlohmann::json capture_environment(const environment_options& options = {}) {
+    using nlohmann::json;
+    json env = json::object();
+    try {
+        detail::probe([&] {
+            char host[256] = {};
+            if (::gethostname(host, sizeof host - 1) == 0 && host[0]) env["host"] = std::string(host);
+        });
+        detail::probe([&] {
+            const uid_t uid = ::geteuid();
+            std::vector<char> buf(16384);
+            passwd pw{};
+            passwd* found = nullptr;
+            if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name)
+                env["user"] = std::string(found->pw_name);
+            else if (!detail::env_value("USER").empty())
+                env["user"] = detail::env_value("USER");
+            env["uid"] = static_cast<std::int64_t>(uid);
+        });
+        env["pid"] = static_cast<std::int64_t>(::getpid());
+        detail::probe([&] {
+            std::string raw;
+            if (!detail::read_small_file(options.proc_root / "self" / "cmdline", raw)) return;
+            std::vector<std::string> args;
+            std::size_t start = 0;
+            while (start < raw.size()) {
+                auto end = raw.find('\0', start);
+                if (end == std::string::npos) end = raw.size();
+                args.emplace_back(raw, start, end - start);
+                start = end + 1;
+            }
+            json cl = json::array();
+            for (auto& a : redact_command_line(args)) cl.push_back(std::move(a));
+            env["command_line"] = std::move(cl);
+        });
+        detail::probe([&] {
+            std::error_code ec;
+            const auto cwd = std::filesystem::current_path(ec);
+            if (!ec) env["working_directory"] = cwd.string();
+        });
+        if (options.git)
+            detail::probe([&] {
+                auto g = detail::git_info(options);
+                if (g.is_object()) env["git"] = std::move(g);
+            });
+        env["compiler"] = detail::compiler_info();
+        env["mltrack_version"] = version_string;
+        detail::probe([&] {
+            json cpu = json::object();
+            const auto model = detail::cpu_model(options.proc_root / "cpuinfo");
+            if (!model.empty()) cpu["model"] = model;
+            const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+            if (online > 0) cpu["logical_cores"] = static_cast<std::int64_t>(online);
+            const long usable = detail::usable_cpus();
+            if (usable > 0) cpu["usable_cores"] = static_cast<std::int64_t>(usable);
+            if (!cpu.empty()) env["cpu"] = std::move(cpu);
+        });
+        detail::probe([&] {
+            utsname u{};
+            if (::uname(&u) != 0) return;
+            env["os"] = json{{"sysname", u.sysname}, {"release", u.release}, {"machine", u.machine}};
+        });
+        detail::probe([&] {
+            json s = json::object();
+            detail::put_env(s, "job_id", "SLURM_JOB_ID");
+            detail::put_env(s, "array_job_id", "SLURM_ARRAY_JOB_ID");
+            detail::put_env(s, "array_task_id", "SLURM_ARRAY_TASK_ID");
+            detail::put_env(s, "procid", "SLURM_PROCID");
+            detail::put_env(s, "ntasks", "SLURM_NTASKS");
+            detail::put_env(s, "job_name", "SLURM_JOB_NAME");
+            detail::put_env(s, "nodelist", "SLURM_JOB_NODELIST");
+            if (!s.contains("nodelist")) detail::put_env(s, "nodelist", "SLURM_NODELIST");
+            detail::put_env(s, "cluster", "SLURM_CLUSTER_NAME");
+            if (!s.empty()) env["slurm"] = std::move(s);
+        });
+        detail::probe([&] {
+            const rank_info r = detect_rank();  // the launcher's variables (ranks.hpp), without MPI
+            if (r.source != "none")
+                env["rank"] = json{{"rank", r.rank}, {"world_size", r.world_size}, {"source", r.source}};
+        });
+        detail::put_env(env, "cuda_visible_devices", "CUDA_VISIBLE_DEVICES");
+        detail::put_env(env, "omp_num_threads", "OMP_NUM_THREADS");
+        detail::probe([&] {
+            const auto v = detail::read_vertex_job_environment();  // only ids and names: no credentials
+            json j = json::object();
+            if (!v.job_id.empty()) j["job_id"] = v.job_id;
+            detail::put_env(j, "trial_id", "CLOUD_ML_TRIAL_ID");
+            if (j.empty()) return;  // the rest is only meaningful inside a Vertex AI job
+            if (!v.project.empty()) j["project"] = v.project;
+            if (!v.location.empty()) j["location"] = v.location;
+            if (!v.experiment.empty()) j["experiment"] = v.experiment;
+            if (!v.run.empty()) j["experiment_run"] = v.run;
+            if (!v.tensorboard.empty()) j["tensorboard"] = v.tensorboard;
+            j["chief"] = v.chief;
+            env["vertex"] = std::move(j);
+        });
+    } catch (...) {
+    }
+    return env;
+}
+
+/// The part of an environment (from capture_environment) that is safe and useful to show as TensorBoard
+/// text: host, git commit, mltrack version, compiler, SLURM ids and CPU model. Same shape as the input.
+inline nlohmann::json environment_text_subset(const nlohmann::json& env) {
+    using nlohmann::json;
+    json out = json::object();
+    if (!env.is_object()) return out;
+    try {
+        auto copy = [&](const char* key) {
+            const auto it = env.find(key);
+            if (it != env.end() && it->is_primitive()) out[key] = *it;
+        };
+        copy("host");
+        copy("mltrack_version");
+        const auto git = env.find("git");
+        if (git != env.end() && git->is_object() && git->contains("commit")) out["git"]["commit"] = git->at("commit");
+        const auto comp = env.find("compiler");
+        if (comp != env.end() && comp->is_object()) out["compiler"] = *comp;
+        const auto slurm = env.find("slurm");
+        if (slurm != env.end() && slurm->is_object())
+            for (const char* k : {"job_id", "array_job_id", "array_task_id", "procid"})
+                if (slurm->contains(k)) out["slurm"][k] = slurm->at(k);
+        const auto cpu = env.find("cpu");
+        if (cpu != env.end() && cpu->is_object() && cpu->contains("model")) out["cpu"]["model"] = cpu->at("model");
+    } catch (...) {
+    }
+    return out;
+}
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/environment.hpp ----
 // ---- begin mltrack/sinks/any.hpp ----
 // Why: a runtime-configured tracker (sinks chosen from a config file or command line) needs sinks of
 // different types in one container. `sinks::any` erases the type behind one virtual call per batch.
@@ -3148,6 +3698,8 @@ public:
         info.name = n;
         info.start_time_ns = core_->now();
         info.metadata = metadata.is_object() ? std::move(metadata) : nlohmann::json::object();
+        if (core_->cfg().capture_environment && !core_->inert() && !info.metadata.contains("environment"))
+            info.metadata["environment"] = environment();
         info.rank = core_->policy() == rank_policy::every ? core_->rank().rank : 0;
         info.world_size = core_->rank().world_size;
         c->rec.kind = record_kind::run_start;
@@ -3200,6 +3752,13 @@ public:
 
 protected:
     friend class termination_handler;
+
+    /// The environment, captured once per tracker (the git probe costs a few milliseconds).
+    const nlohmann::json& environment() {
+        if (!environment_) environment_ = std::make_shared<nlohmann::json>(capture_environment());
+        return *environment_;
+    }
+
     tracker_base(config cfg, std::unique_ptr<detail::sink_set> sinks)
         : core_(std::make_shared<detail::core>(std::move(cfg), std::move(sinks))) {}
     ~tracker_base() { close(); }
@@ -3209,6 +3768,7 @@ protected:
     }
 
     std::shared_ptr<detail::core> core_;
+    std::shared_ptr<nlohmann::json> environment_;
 };
 
 /// A tracker whose sinks are fixed at compile time.
@@ -3760,20 +4320,28 @@ namespace detail {
 inline run_data read_events_file(const std::filesystem::path& file, const read_options& options);
 }  // namespace detail
 
+/// The events files of a run folder by rank: (0, events.jsonl) when it exists, then (r, events.rank-<r>.jsonl)
+/// for every rank r > 0 that wrote one (rank_policy::every), sorted by rank.
+inline std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::filesystem::path& run_dir) {
+    namespace fs = std::filesystem;
+    std::vector<std::pair<int, fs::path>> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
+        const int r = detail::events_file_rank(entry.path().filename().string());
+        if (r >= 0 && entry.is_regular_file(ec)) out.emplace_back(r, entry.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 /// Reads a run from its folder: events.jsonl and, for a run logged by every rank of a job
 /// (rank_policy::every), each events.rank-<r>.jsonl into `ranks`. Given a file, reads that file only.
 inline run_data read_run(const std::filesystem::path& path, const read_options& options = {}) {
     namespace fs = std::filesystem;
     if (!fs::is_directory(path)) return detail::read_events_file(path, options);
     run_data run = detail::read_events_file(path / "events.jsonl", options);
-    std::error_code ec;
-    std::vector<std::pair<int, fs::path>> others;
-    for (const auto& entry : fs::directory_iterator(path, ec)) {
-        const int r = detail::events_file_rank(entry.path().filename().string());
-        if (r > 0) others.emplace_back(r, entry.path());
-    }
-    std::sort(others.begin(), others.end());
-    for (const auto& o : others) run.ranks.push_back(detail::read_events_file(o.second, options));
+    for (const auto& o : rank_files(path))
+        if (o.first > 0) run.ranks.push_back(detail::read_events_file(o.second, options));
     return run;
 }
 
@@ -3900,6 +4468,8 @@ std::size_t replay(const run_data& run, Sink& sink, const replay_options& option
     info.name = run.name;
     info.start_time_ns = run.start_time_ns;
     info.metadata = run.metadata;
+    info.rank = run.rank;  // a rank's file replays into that rank's place (events.rank-<r>.jsonl, rank-<r>/)
+    info.world_size = run.world_size;
 
     std::vector<std::unique_ptr<metric_info>> metrics;
     std::unordered_map<std::string, const metric_info*> by_name;
@@ -4451,6 +5021,7 @@ struct run_summary {
     std::map<std::string, series_stats, std::less<>> series;
     std::size_t lines = 0;   ///< lines read (including skipped ones)
     std::size_t points = 0;  ///< metric points read
+    std::vector<run_summary> ranks;  ///< read_summary of a folder: the other ranks' files (rank_policy::every)
 };
 
 namespace detail {
@@ -4702,9 +5273,16 @@ run_summary scan_run(const std::filesystem::path& path, const read_options& opti
     return out;
 }
 
-/// scan_run() without a point callback: the folded run and the statistics of each series.
+/// scan_run() without a point callback: the folded run and the statistics of each series. Given a run
+/// folder logged by every rank (rank_policy::every), `ranks` holds the summaries of ranks 1, 2...
 inline run_summary read_summary(const std::filesystem::path& path, const read_options& options = {}) {
-    return scan_run(path, options, [](std::string_view, std::int64_t, std::int64_t, double) {});
+    auto none = [](std::string_view, std::int64_t, std::int64_t, double) {};
+    run_summary s = scan_run(path, options, none);
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        for (const auto& f : rank_files(path))
+            if (f.first > 0) s.ranks.push_back(scan_run(f.second, options, none));
+    return s;
 }
 
 MLTRACK_NAMESPACE_END
@@ -6442,9 +7020,12 @@ private:
         files_[run.id] = std::move(f);
         if (options_.run_text && run.metadata.is_object() && !run.metadata.empty()) {
             std::string md = "| key | value |\n|---|---|\n";
-            for (auto it = run.metadata.begin(); it != run.metadata.end(); ++it)
+            for (auto it = run.metadata.begin(); it != run.metadata.end(); ++it) {
+                // The captured environment is shown by its safe subset only (no user, command line, paths).
+                const auto& v = it.key() == "environment" ? environment_text_subset(*it) : *it;
                 md += "| " + detail::tb::markdown_cell(it.key()) + " | " +
-                      detail::tb::markdown_cell(it->is_string() ? it->get<std::string>() : it->dump()) + " |\n";
+                      detail::tb::markdown_cell(v.is_string() ? v.get<std::string>() : v.dump()) + " |\n";
+            }
             summary_value(ref, "run/metadata", 0, time_ns,
                           [&](std::string& buf, bool meta) { detail::tb::value_text(buf, "run/metadata", md, meta); });
         }

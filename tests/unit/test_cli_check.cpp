@@ -10,6 +10,10 @@
 
 #include <doctest/doctest.h>
 
+#include <mltrack/mltrack.hpp>
+#include <mltrack/detail/crc32c.hpp>
+#include <mltrack/detail/protobuf_wire.hpp>
+
 #include "cli/cli_dataset.hpp"
 #include "cli/cli_support.hpp"
 #include "unit/unit_support.hpp"
@@ -30,6 +34,53 @@ void replace_line(const fs::path& file, std::size_t n, const std::string& text) 
         ++line;
     }
     unit::write_file(file, out);
+}
+
+/// One TFRecord: length, masked CRC of the length, payload, masked CRC of the payload.
+std::string tf_record(const std::string& payload) {
+    std::string r;
+    mltrack::detail::pb::append_fixed64(r, payload.size());
+    mltrack::detail::pb::append_fixed32(r, mltrack::detail::masked_crc32c(r.data(), 8));
+    r += payload;
+    mltrack::detail::pb::append_fixed32(r, mltrack::detail::masked_crc32c(payload.data(), payload.size()));
+    return r;
+}
+
+/// An event file: record 0 with file_version, then one Event holding `summary_value` (a Summary.Value).
+std::string event_file_with(const std::string& summary_value, double wall_time = 1.7e9) {
+    using namespace mltrack::detail::pb;
+    std::string head;
+    field_double(head, 1, 1.7e9);
+    field_bytes(head, 3, "brain.Event:2");
+    std::string summary, event;
+    field_bytes(summary, 1, summary_value);
+    field_double(event, 1, wall_time);
+    field_int(event, 2, 1);
+    field_bytes(event, 5, summary);
+    return tf_record(head) + tf_record(event);
+}
+
+std::string plugin_metadata(const std::string& plugin) {
+    std::string pd, md;
+    mltrack::detail::pb::field_bytes(pd, 1, plugin);
+    mltrack::detail::pb::field_bytes(md, 1, pd);
+    return md;
+}
+
+/// TensorProto with a dtype, a shape and raw tensor_content (or `strings` string_val entries).
+std::string tensor(int dtype, const std::vector<int>& shape, std::size_t content_bytes, int strings = 0) {
+    using namespace mltrack::detail::pb;
+    std::string t, sh;
+    field_int(t, 1, dtype);
+    for (int d : shape) {
+        std::string dim;
+        field_int(dim, 1, d);
+        field_bytes(sh, 2, dim);
+    }
+    field_bytes(t, 2, sh);
+    if (content_bytes) field_bytes(t, 4, std::string(content_bytes, '\0'));
+    for (int i = 0; i < strings; ++i) field_bytes(t, 8, "x");
+    return t;
 }
 
 }  // namespace
@@ -178,4 +229,87 @@ TEST_CASE("check: TensorBoard event files written by sync; a flipped CRC byte an
     unit::write_file(event_file, bytes);
     CHECK(cli_test::run({"check", (d / "tb").string()}).status == 0);
     CHECK(cli_test::run({"check", (d / "nothing-here").string()}).status == 1);
+}
+
+TEST_CASE("check: TensorBoard summaries by kind: everything the sink writes passes, bad kinds are named") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    {  // every kind the sink writes: scalars, hparams, text tables, histograms, PR curves, confusion matrix image
+        mltrack::config c{"kinds"};
+        c.capture_environment = false;
+        mltrack::tracker t{c, mltrack::sinks::tensorboard{d / "tb"}};
+        auto run = t.start_run("all", mltrack::start_mode::create, {{"group", "g"}});
+        run.log_params({{"lr", 0.1}, {"opt", "sgd"}});
+        for (int i = 0; i < 10; ++i) run.log("loss", 1.0 / (i + 1), i);
+        run.log_histogram("w", std::vector<double>{1, 2, 2, 3, 5, 8}, 1);
+        mltrack::classification_metrics m;
+        m.labels = {"a", "b"};
+        m.matrix = {{3, 1}, {0, 4}};
+        m.fpr = {0, 0.5, 1};
+        m.tpr = {0, 0.8, 1};
+        m.thresholds = {1, 0.5, 0};
+        run.log_classification_metrics(m);
+        run.log_metrics({{"acc", 0.9}});
+    }
+    auto r = cli_test::run({"check", (d / "tb").string()});
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+
+    using namespace mltrack::detail::pb;
+    struct bad_case {
+        const char* name;
+        std::string value;  // a Summary.Value
+        const char* expected;
+        double wall_time = 1.7e9;
+    };
+    std::vector<bad_case> cases;
+    {
+        std::string v;
+        field_float(v, 2, 1.0f);
+        cases.push_back({"no tag", v, "a summary value has no tag"});
+    }
+    {
+        std::string v;
+        field_bytes(v, 1, "h");
+        field_bytes(v, 9, plugin_metadata("histograms"));
+        field_bytes(v, 8, tensor(2, {2, 2}, 32));
+        cases.push_back({"histogram [2,2]", v, "value 'h': plugin \"histograms\": a histogram is not a [k, 3] tensor"});
+    }
+    {
+        std::string v;
+        field_bytes(v, 1, "two");
+        field_float(v, 2, 1.0f);
+        field_bytes(v, 8, tensor(1, {}, 4));
+        cases.push_back({"two values", v, "value 'two' has 2 values (exactly one expected)"});
+    }
+    {
+        std::string v;
+        field_bytes(v, 1, "t");
+        field_bytes(v, 9, plugin_metadata("text"));
+        field_bytes(v, 8, tensor(1, {}, 4));
+        cases.push_back({"text as float", v, "value 't': plugin \"text\": not a STRING tensor"});
+    }
+    {
+        std::string v;
+        field_bytes(v, 1, "pr");
+        field_bytes(v, 9, plugin_metadata("pr_curves"));
+        field_bytes(v, 8, tensor(1, {6, 2}, 4 * 11));
+        cases.push_back({"pr curve short", v, "the tensor has 11 values for a shape of 12"});
+    }
+    {
+        std::string v;
+        field_bytes(v, 1, "ok");
+        field_float(v, 2, 1.0f);
+        cases.push_back({"NaN wall time", v, "is not a plausible time", std::nan("")});
+    }
+    for (const auto& c : cases) {
+        CAPTURE(c.name);
+        const auto file = d / "bad" / "events.out.tfevents.1.host.1.0";
+        unit::write_file(file, event_file_with(c.value, c.wall_time));
+        r = cli_test::run({"check", file.string()});
+        CHECK(r.status == 1);
+        CHECK_MESSAGE(r.err.find(":offset ") != std::string::npos, r.err);
+        CHECK_MESSAGE(r.err.find("record 1: ") != std::string::npos, r.err);
+        CHECK_MESSAGE(r.err.find(c.expected) != std::string::npos, r.err);
+    }
 }

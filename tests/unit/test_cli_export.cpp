@@ -75,17 +75,18 @@ TEST_CASE("export: csv reads back point for point") {
     CHECK(r.err == "");
     const auto rows = cli_test::parse_csv(r.out);
     REQUIRE(rows.size() == expected.size() + 1);
-    CHECK(rows[0] == std::vector<std::string>{"experiment", "run", "key", "step", "time", "value"});
+    CHECK(rows[0] == std::vector<std::string>{"experiment", "run", "rank", "key", "step", "time", "value"});
     for (std::size_t i = 0; i < expected.size(); ++i) {
         CAPTURE(i);
         const auto& row = rows[i + 1];
-        REQUIRE(row.size() == 6);
+        REQUIRE(row.size() == 7);
         CHECK(row[0] == expected[i].experiment);
         CHECK(row[1] == expected[i].run);
-        CHECK(row[2] == expected[i].key);
-        CHECK(std::stoll(row[3]) == expected[i].step);
-        CHECK(row[4] == expected[i].time);
-        const double v = row[5] == "NaN" ? std::nan("") : row[5] == "Infinity" ? HUGE_VAL : row[5] == "-Infinity" ? -HUGE_VAL : std::strtod(row[5].c_str(), nullptr);
+        CHECK(row[2] == "0");
+        CHECK(row[3] == expected[i].key);
+        CHECK(std::stoll(row[4]) == expected[i].step);
+        CHECK(row[5] == expected[i].time);
+        const double v = row[6] == "NaN" ? std::nan("") : row[6] == "Infinity" ? HUGE_VAL : row[6] == "-Infinity" ? -HUGE_VAL : std::strtod(row[6].c_str(), nullptr);
         CHECK(same(v, expected[i].value));
     }
     // A run folder and an experiment folder export their own points only.
@@ -110,6 +111,7 @@ TEST_CASE("export: json and jsonl read back; -o writes a file") {
         CAPTURE(i);
         CHECK(j[i]["experiment"] == expected[i].experiment);
         CHECK(j[i]["run"] == expected[i].run);
+        CHECK(j[i]["rank"] == 0);
         CHECK(j[i]["key"] == expected[i].key);
         CHECK(j[i]["step"] == expected[i].step);
         CHECK(j[i]["time"].get<double>() == std::stod(expected[i].time));

@@ -1,6 +1,7 @@
 // environment.hpp: capture_environment (host, user, pid, command line, git, compiler, CPU, OS, SLURM, Vertex)
 // checked against independent sources (libc calls, coreutils, git itself), and redaction of secrets.
 #include <mltrack/environment.hpp>
+#include <mltrack/mltrack.hpp>
 
 #include <climits>
 #include <cstdio>
@@ -13,6 +14,7 @@
 
 #include <unistd.h>
 
+#include "support/tb_decoder.hpp"
 #include "unit_support.hpp"
 
 using namespace mltrack;
@@ -380,4 +382,39 @@ TEST_CASE("environment_text_subset keeps only the safe fields") {
     CHECK(!real.contains("user"));
     CHECK(!real.contains("command_line"));
     CHECK(real.contains("host"));
+}
+
+TEST_CASE("tracker: run_start carries metadata.environment (opt-out); TensorBoard shows the safe subset only") {
+    unit::temp_dir dir;
+    {
+        mltrack::tracker t{{"exp"}, mltrack::sinks::jsonl{dir / "runs"}, mltrack::sinks::tensorboard{dir / "tb"}};
+        t.start_run("on", start_mode::create, {{"note", "x"}}).end();
+        t.start_run("given", start_mode::create, {{"environment", {{"host", "mine"}}}}).end();  // kept as given
+        mltrack::config c{"exp"};
+        c.capture_environment = false;
+        mltrack::tracker off{c, mltrack::sinks::jsonl{dir / "runs"}};
+        off.start_run("off").end();
+    }
+    const auto on = unit::parse_jsonl(dir / "runs" / "exp" / "on" / "events.jsonl").front();
+    REQUIRE(on["metadata"].contains("environment"));
+    const auto& env = on["metadata"]["environment"];
+    CHECK(env["pid"] == static_cast<long long>(::getpid()));
+    CHECK(env["mltrack_version"] == MLTRACK_VERSION_STRING);
+    CHECK(env.contains("command_line"));
+    CHECK(on["metadata"]["note"] == "x");
+    const auto given = unit::parse_jsonl(dir / "runs" / "exp" / "given" / "events.jsonl").front();
+    CHECK(given["metadata"]["environment"] == nlohmann::json{{"host", "mine"}});
+    const auto off = unit::parse_jsonl(dir / "runs" / "exp" / "off" / "events.jsonl").front();
+    CHECK_FALSE(off.contains("metadata"));
+    // TensorBoard's run/metadata text: the subset (host, version...), never the command line or the user.
+    std::string text;
+    for (const auto& e : fs::directory_iterator(dir / "tb" / "exp" / "on"))
+        for (const auto& ev : tbdec::decode_file(e.path().string()).events)
+            for (const auto& v : ev.values)
+                if (v.tag == "run/metadata") text += v.t.string_val.empty() ? std::string() : v.t.string_val[0];
+    REQUIRE_FALSE(text.empty());
+    CHECK(text.find(MLTRACK_VERSION_STRING) != std::string::npos);
+    CHECK(text.find("command_line") == std::string::npos);
+    CHECK(text.find("working_directory") == std::string::npos);
+    CHECK(text.find("\"user\"") == std::string::npos);
 }

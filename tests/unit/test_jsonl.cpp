@@ -32,6 +32,7 @@ config det(const char* experiment, std::vector<std::string>* errors = nullptr,
     config c{experiment};
     c.dispatch = dispatch_mode::inline_;
     c.clock = test_clock;
+    c.capture_environment = false;  // exact bytes and metadata: nothing from the machine
     c.on_error = [errors](const sink_error& e) {
         if (errors) errors->push_back(e.sink + ": " + e.message);
     };

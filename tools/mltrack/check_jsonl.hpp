@@ -103,7 +103,11 @@ inline file_check check_jsonl(const fs::path& file, bool verify_digests) {
     for (const auto& p : run.problems) out.lines = std::max(out.lines, p.line);
 
     // The JSONL layout names folders after the run: <root>/<experiment>/<run>/events.jsonl.
-    if (file.filename() == "events.jsonl") {
+    const int file_rank = mltrack::detail::events_file_rank(file.filename().string());
+    if (file_rank > 0 && run.rank != file_rank)
+        problem(1, "the file is rank " + std::to_string(file_rank) + "'s, but its run_start says rank " +
+                       std::to_string(run.rank));
+    if (file_rank >= 0) {
         const fs::path dir = fs::absolute(file).lexically_normal().parent_path();
         if (dir.filename() != run.name || dir.parent_path().filename() != run.experiment)
             problem(1, "run_start names experiment '" + run.experiment + "' and run '" + run.name +

@@ -4,9 +4,11 @@
 // the length, payload, masked CRC32C of the payload), each payload a well-formed protobuf message, and the
 // first event carrying file_version "brain.Event:2".
 //
-// Hook: decoding each Event's summaries (the kinds the TensorBoard sink writes: scalars, hparams, text...)
-// belongs in check_tensorboard_event() below, written against detail/tensorboard_format.hpp once the sink is
-// part of the build; today it checks the wire format of every event and the file_version of record 0.
+// Then each Event is decoded and its summaries checked by kind, against what TensorBoard's plugins accept
+// (specs/tensorboard.md): a finite wall time; every Summary.Value has a tag and exactly one value; a plugin's
+// tensor has the dtype and shape that plugin reads (histograms DOUBLE/FLOAT [k,3], text STRING, images
+// STRING [2+n], pr_curves FLOAT [6,n]) and as many elements as its shape says; hparams content is a
+// well-formed message; a SessionLog status is one TensorBoard knows.
 #pragma once
 
 #include <cstdint>
@@ -71,6 +73,146 @@ inline std::string walk_message(std::string_view msg, std::string* file_version)
     return {};
 }
 
+/// One field of a well-formed protobuf message (walk_message said so).
+struct pb_field {
+    std::uint64_t number = 0;
+    std::uint64_t wire = 0;
+    std::uint64_t varint = 0;  ///< wire 0; the raw bits for wire 1 and 5
+    std::string_view bytes;    ///< wire 2
+};
+
+inline std::vector<pb_field> fields_of(std::string_view msg) {
+    std::vector<pb_field> out;
+    const auto* p = reinterpret_cast<const unsigned char*>(msg.data());
+    const auto* e = p + msg.size();
+    while (p < e) {
+        std::uint64_t key = 0;
+        if (!read_varint(p, e, key)) break;
+        pb_field f;
+        f.number = key >> 3;
+        f.wire = key & 7;
+        if (f.wire == 0) {
+            if (!read_varint(p, e, f.varint)) break;
+        } else if (f.wire == 1 || f.wire == 5) {
+            const int n = f.wire == 1 ? 8 : 4;
+            if (e - p < n) break;
+            for (int i = 0; i < n; ++i) f.varint |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+            p += n;
+        } else if (f.wire == 2) {
+            std::uint64_t len = 0;
+            if (!read_varint(p, e, len) || len > static_cast<std::uint64_t>(e - p)) break;
+            f.bytes = std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(len));
+            p += len;
+        } else {
+            break;
+        }
+        out.push_back(f);
+    }
+    return out;
+}
+
+/// A message field that must itself be well-formed; "" when fine.
+inline std::string sub_message(const pb_field& f, const char* what) {
+    if (f.wire != 2) return std::string(what) + " is not a message";
+    const std::string bad = walk_message(f.bytes, nullptr);
+    return bad.empty() ? bad : std::string(what) + " is not a well-formed message: " + bad;
+}
+
+/// Checks a TensorProto for the plugin that reads it; "" when fine.
+inline std::string check_tensor(std::string_view tensor, const std::string& plugin) {
+    std::uint64_t dtype = 0;
+    std::vector<std::int64_t> shape;
+    std::uint64_t content = 0, strings = 0, floats = 0, doubles = 0;
+    for (const auto& f : fields_of(tensor)) {
+        if (f.number == 1 && f.wire == 0) dtype = f.varint;
+        else if (f.number == 2 && f.wire == 2) {
+            for (const auto& d : fields_of(f.bytes))
+                if (d.number == 2 && d.wire == 2)
+                    for (const auto& sz : fields_of(d.bytes))
+                        if (sz.number == 1 && sz.wire == 0) shape.push_back(static_cast<std::int64_t>(sz.varint));
+        } else if (f.number == 4 && f.wire == 2) content = f.bytes.size();
+        else if (f.number == 8) ++strings;
+        else if (f.number == 5) floats += f.wire == 2 ? f.bytes.size() / 4 : 1;
+        else if (f.number == 6) doubles += f.wire == 2 ? f.bytes.size() / 8 : 1;
+    }
+    std::uint64_t elements = 1;
+    for (auto d : shape) {
+        if (d < 0) return "a tensor dimension is negative";
+        elements *= static_cast<std::uint64_t>(d);
+    }
+    const std::string where = "plugin \"" + plugin + "\": ";
+    auto numeric = [&](std::uint64_t width) -> std::string {
+        const std::uint64_t have = content ? content / width : (width == 4 ? floats : doubles);
+        if (content % width) return where + "tensor_content is not a whole number of elements";
+        if (have != elements)
+            return where + "the tensor has " + std::to_string(have) + " values for a shape of " +
+                   std::to_string(elements);
+        return {};
+    };
+    if (plugin == "histograms") {
+        if (dtype != 1 && dtype != 2) return where + "a histogram is not a FLOAT or DOUBLE tensor";
+        if (shape.size() != 2 || shape[1] != 3) return where + "a histogram is not a [k, 3] tensor";
+        return numeric(dtype == 1 ? 4 : 8);
+    }
+    if (plugin == "pr_curves") {
+        if (dtype != 1) return where + "a PR curve is not a FLOAT tensor";
+        if (shape.size() != 2 || shape[0] != 6) return where + "a PR curve is not a [6, n] tensor";
+        return numeric(4);
+    }
+    if (plugin == "text" || plugin == "images") {
+        if (dtype != 7) return where + "not a STRING tensor";
+        if (plugin == "images" && (shape.size() != 1 || shape[0] < 3))
+            return where + "an image is not a [2 + n] string tensor";
+        if (strings != elements)
+            return where + "the tensor has " + std::to_string(strings) + " strings for a shape of " +
+                   std::to_string(elements);
+    }
+    return {};
+}
+
+/// Checks one Summary.Value; "" when fine.
+inline std::string check_summary_value(std::string_view value) {
+    std::string_view tag;
+    std::string plugin;
+    int kinds = 0;
+    const pb_field* tensor = nullptr;
+    const auto fields = fields_of(value);
+    for (const auto& f : fields) {
+        if (f.number == 1 && f.wire == 2) tag = f.bytes;
+        else if (f.number == 2) {
+            if (f.wire != 5) return "simple_value is not a 32-bit float";
+            ++kinds;
+        } else if (f.number >= 3 && f.number <= 6) {
+            ++kinds;
+            if (const auto bad = sub_message(f, "a legacy value"); !bad.empty()) return bad;
+        } else if (f.number == 8) {
+            ++kinds;
+            if (const auto bad = sub_message(f, "the tensor"); !bad.empty()) return bad;
+            tensor = &f;
+        } else if (f.number == 9) {
+            if (const auto bad = sub_message(f, "the metadata"); !bad.empty()) return bad;
+            for (const auto& m : fields_of(f.bytes))
+                if (m.number == 1 && m.wire == 2)
+                    for (const auto& pd : fields_of(m.bytes)) {
+                        if (pd.number == 1 && pd.wire == 2) plugin.assign(pd.bytes);
+                        if (pd.number == 2 && pd.wire == 2 && !pd.bytes.empty() && plugin == "hparams") {
+                            const std::string bad = walk_message(pd.bytes, nullptr);
+                            if (!bad.empty()) return "hparams plugin content is not a well-formed message: " + bad;
+                        }
+                    }
+        }
+    }
+    const std::string name = tag.empty() ? std::string("a value") : "value '" + std::string(tag) + "'";
+    if (tag.empty()) return "a summary value has no tag";
+    if (kinds != 1 && plugin != "hparams")  // hparams values carry their data in the metadata only
+        return name + " has " + std::to_string(kinds) + " values (exactly one expected)";
+    if (tensor) {
+        const std::string bad = check_tensor(tensor->bytes, plugin);
+        if (!bad.empty()) return name + ": " + bad;
+    }
+    return {};
+}
+
 }  // namespace detail
 
 /// Checks one Event payload (record `index` of the file). Empty when fine.
@@ -80,7 +222,25 @@ inline std::string check_tensorboard_event(std::size_t index, std::string_view p
     if (!bad.empty()) return "the Event is not a well-formed protobuf message: " + bad;
     if (index == 0 && version.rfind("brain.Event:", 0) != 0)
         return "the first event has no file_version \"brain.Event:2\"";
-    // Hook: decode Summary values and check their kinds against the TensorBoard sink's spec here.
+    for (const auto& f : detail::fields_of(payload)) {
+        if (f.number == 1) {  // wall_time, seconds
+            if (f.wire != 1) return "wall_time is not a double";
+            double t = 0;
+            std::memcpy(&t, &f.varint, sizeof t);
+            if (!(t >= 0) || t > 1e11) return "wall_time " + std::to_string(t) + " is not a plausible time";
+        } else if (f.number == 5) {  // summary
+            for (const auto& v : detail::fields_of(f.bytes)) {
+                if (v.number != 1) continue;
+                if (v.wire != 2) return "a summary value is not a message";
+                const std::string why = detail::check_summary_value(v.bytes);
+                if (!why.empty()) return why;
+            }
+        } else if (f.number == 7) {  // session_log
+            for (const auto& l : detail::fields_of(f.bytes))
+                if (l.number == 1 && (l.wire != 0 || l.varint > 3))
+                    return "session_log status " + std::to_string(l.varint) + " is not one TensorBoard knows";
+        }
+    }
     return {};
 }
 

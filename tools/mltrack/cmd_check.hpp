@@ -18,7 +18,7 @@ namespace mltrack_cli {
 inline const char* const check_help =
     R"(usage: mltrack check PATH [--verify-artifacts] [--max-problems N] [--quiet]
 
-Validates every JSONL run (events.jsonl) and TensorBoard event file (*tfevents*) under PATH, which may be
+Validates every JSONL run file (events.jsonl, events.rank-<r>.jsonl) and TensorBoard event file (*tfevents*) under PATH, which may be
 a file, a run folder, an experiment folder or a root (searched recursively).
 
 JSONL: every line is read by the library's reader (JSON, kinds, fields and their types, format version,
@@ -64,7 +64,7 @@ inline int cmd_check(const std::vector<std::string>& argv) {
         for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
             std::error_code ec2;
             if (!it->is_regular_file(ec2)) continue;
-            if (it->path().filename() == "events.jsonl") jsonl.push_back(it->path());
+            if (mltrack::detail::events_file_rank(it->path().filename().string()) >= 0) jsonl.push_back(it->path());
             else if (is_tensorboard_file(it->path())) tensorboard.push_back(it->path());
         }
         if (ec) throw command_error("cannot list " + path.string() + ": " + ec.message());

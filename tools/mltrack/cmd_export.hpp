@@ -1,5 +1,5 @@
 // Why: analysis happens in pandas or R, which want time series in long format: one row per point with
-// experiment, run, key, step, time, value. `mltrack export` streams every run's points straight from the
+// experiment, run, rank, key, step, time, value. `mltrack export` streams every run's points straight from the
 // files to the output (no run is held in memory), in file order, exactly: values round-trip, times are
 // Unix seconds with microseconds as in the JSONL files.
 #pragma once
@@ -27,9 +27,9 @@ namespace mltrack_cli {
 inline const char* const export_help =
     R"(usage: mltrack export PATH [--format csv|json|jsonl] [--experiment E]... [--key K]... [-o FILE]
 
-Time series in long format, one row per point: experiment, run, key, step, time, value. PATH is a JSONL
-root, an experiment folder or a run folder. Points come in file order, run by run (sorted by experiment
-and run). time is Unix seconds with microseconds (as in the JSONL files); values are exact (shortest
+Time series in long format, one row per point: experiment, run, rank, key, step, time, value. PATH is a
+JSONL root, an experiment folder or a run folder. Points come in file order, run by run (sorted by
+experiment and run), rank by rank (rank is 0 except for runs logged by every rank of a job). time is Unix seconds with microseconds (as in the JSONL files); values are exact (shortest
 text that reads back to the same double), non-finite values are NaN, Infinity, -Infinity (strings in JSON).
 
 options:
@@ -46,12 +46,14 @@ exit status: 0 exported; 1 a run could not be read (the others are exported) or 
 )";
 
 namespace detail {
-inline void append_json_point(std::string& b, const std::string& exp_json, const std::string& run_json,
+inline void append_json_point(std::string& b, const std::string& exp_json, const std::string& run_json, int rank,
                               std::string_view key, std::int64_t step, std::int64_t time_ns, double value) {
     b += "{\"experiment\":";
     b += exp_json;
     b += ",\"run\":";
     b += run_json;
+    b += ",\"rank\":";
+    mltrack::detail::append_int(b, rank);
     b += ",\"key\":";
     mltrack::detail::append_json_string(b, key);
     b += ",\"step\":";
@@ -87,7 +89,7 @@ inline int cmd_export(const std::vector<std::string>& argv) {
     int status = exit_ok;
     {
         output out(f);
-        if (format == "csv") out << "experiment,run,key,step,time,value\n";
+        if (format == "csv") out << "experiment,run,rank,key,step,time,value\n";
         if (format == "json") out << "[";
         bool first = true;
         mltrack::read_options options;
@@ -100,14 +102,17 @@ inline int cmd_export(const std::vector<std::string>& argv) {
                 append_csv_field(run_csv, ref.run);
                 mltrack::detail::append_json_string(exp_json, ref.experiment);
                 mltrack::detail::append_json_string(run_json, ref.run);
-                auto s = mltrack::scan_run(ref.dir, options, [&](std::string_view key, std::int64_t step,
-                                                                  std::int64_t t, double v) {
+                for (const auto& [rank, file] : mltrack::rank_files(ref.dir)) {
+                auto s = mltrack::scan_run(file, options, [&, rank = rank](std::string_view key, std::int64_t step,
+                                                                            std::int64_t t, double v) {
                     if (!keys.empty() && std::find(keys.begin(), keys.end(), key) == keys.end()) return;
                     std::string& b = out.buffer();
                     if (format == "csv") {
                         b += exp_csv;
                         b += ',';
                         b += run_csv;
+                        b += ',';
+                        mltrack::detail::append_int(b, rank);
                         b += ',';
                         append_csv_field(b, key);
                         b += ',';
@@ -121,14 +126,15 @@ inline int cmd_export(const std::vector<std::string>& argv) {
                     } else {
                         if (format == "json") b += first ? "\n  " : ",\n  ";
                         first = false;
-                        detail::append_json_point(b, exp_json, run_json, key, step, t, v);
+                        detail::append_json_point(b, exp_json, run_json, rank, key, step, t, v);
                         if (format == "jsonl") b += '\n';
                     }
                     out.maybe_flush();
                 });
                 for (const auto& p : s.run.problems)
-                    std::fprintf(stderr, "mltrack export: %s:%zu: %s (line skipped)\n",
-                                 (ref.dir / "events.jsonl").string().c_str(), p.line, p.message.c_str());
+                    std::fprintf(stderr, "mltrack export: %s:%zu: %s (line skipped)\n", file.string().c_str(),
+                                 p.line, p.message.c_str());
+                }
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "mltrack export: %s (run left out)\n", describe(e).c_str());
                 status = exit_problem;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,8 @@ namespace mltrack_cli {
 inline const char* const show_help =
     R"(usage: mltrack show RUN_DIR [--format text|json]
 
-Everything about one run: experiment, run, state, start, end, duration, metadata (host, rank, environment
-when recorded), params, summary metrics, each time series (count, steps, first, last, min, max),
+Everything about one run: experiment, run, state, start, end, duration, the ranks of a job that logged
+from every rank (one line each), metadata (host, rank, environment when recorded), params, summary metrics, each time series (count, steps, first, last, min, max),
 classification metrics (confusion matrix, ROC points and AUC), artifacts, executions, and lines the reader
 skipped. RUN_DIR is a run folder or its events.jsonl.
 
@@ -132,6 +133,10 @@ inline nlohmann::ordered_json show_json(const mltrack::run_summary& s) {
     j["problems"] = nlohmann::ordered_json::array();
     for (const auto& p : r.problems) j["problems"].push_back({{"line", p.line}, {"message", p.message}});
     if (r.torn_tail) j["problems"].push_back({{"line", r.torn_tail->line}, {"message", r.torn_tail->message}});
+    j["rank"] = r.rank;
+    j["world_size"] = r.world_size;
+    j["ranks"] = nlohmann::ordered_json::array();  // the other ranks' files, each shown the same way
+    for (const auto& other : s.ranks) j["ranks"].push_back(show_json(other));
     return j;
 }
 
@@ -156,16 +161,46 @@ inline void show_text(output& out, const mltrack::run_summary& s, const std::str
                  {"duration", r.end_time_ns ? short_duration(r.end_time_ns - r.start_time_ns) : "-"},
                  {"resumes", std::to_string(r.resumes)},
                  {"records", std::to_string(s.lines) + " lines, " + std::to_string(s.points) + " points"}};
+    if (r.world_size > 1 || !s.ranks.empty())
+        head.rows.push_back({"ranks", std::to_string(r.world_size) + " in the job, " +
+                                          std::to_string(s.ranks.size() + 1) + " wrote files"});
     head.write(out);
 
     auto section = [&](const char* title, std::size_t n) {
         out << '\n' << title << " (" << std::to_string(n) << ")\n";
     };
+    if (!s.ranks.empty()) {  // rank_policy::every: one line per rank; the sections below are rank 0's
+        section("ranks", s.ranks.size() + 1);
+        text_table t;
+        t.indent = "  ";
+        t.header = {"rank", "state", "points", "series", "last step", "end"};
+        t.right = {true, false, true, true, true, false};
+        auto row = [&](const mltrack::run_summary& x) {
+            std::int64_t last = -1;
+            for (const auto& kv : x.series) last = std::max(last, kv.second.last_step);
+            t.rows.push_back({std::to_string(x.run.rank), mltrack::to_string(x.run.state), std::to_string(x.points),
+                              std::to_string(x.series.size()), last < 0 ? "-" : std::to_string(last),
+                              x.run.end_time_ns ? iso_time(x.run.end_time_ns) : "-"});
+        };
+        row(s);
+        for (const auto& x : s.ranks) row(x);
+        t.write(out);
+        out << "  (the sections below are rank 0's; --format json has every rank)\n";
+    }
     if (!r.metadata.empty()) {
         section("metadata", r.metadata.size());
         text_table t;
         t.indent = "  ";
-        for (auto it = r.metadata.begin(); it != r.metadata.end(); ++it) t.rows.push_back({it.key(), value_text(*it)});
+        // Objects (the captured environment: git, cpu, slurm...) one leaf per row, as dotted keys.
+        std::function<void(const std::string&, const nlohmann::json&)> add = [&](const std::string& k,
+                                                                                 const nlohmann::json& v) {
+            if (v.is_object() && !v.empty()) {
+                for (auto it = v.begin(); it != v.end(); ++it) add(k + "." + it.key(), *it);
+            } else {
+                t.rows.push_back({k, value_text(v)});
+            }
+        };
+        for (auto it = r.metadata.begin(); it != r.metadata.end(); ++it) add(it.key(), *it);
         t.write(out);
     }
     section("params", r.params.size());

@@ -108,9 +108,11 @@ inline sync_destination parse_destination(const std::string& to) {
 }
 
 /// The cursor file of a run for a destination.
-inline fs::path cursor_path(const run_ref& run, const sync_destination& d, const fs::path& cursors) {
-    if (!cursors.empty()) return cursors / run.experiment / run.run / (d.id + ".cursor");
-    return run.dir / ".sync" / (d.id + ".cursor");
+/// Rank r > 0 of a run logged by every rank has its own cursor (<id>.rank-<r>.cursor).
+inline fs::path cursor_path(const run_ref& run, const sync_destination& d, const fs::path& cursors, int rank = 0) {
+    const std::string name = d.id + (rank > 0 ? ".rank-" + std::to_string(rank) : std::string()) + ".cursor";
+    if (!cursors.empty()) return cursors / run.experiment / run.run / name;
+    return run.dir / ".sync" / name;
 }
 
 /// Records already sent, from the cursor file; 0 when there is none. Throws command_error when it is
@@ -258,16 +260,18 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
     std::size_t failed = 0, with_problems = 0, sent_runs = 0, sent_records = 0, up_to_date = 0;
     mltrack::read_options lenient;
     lenient.strict = false;
-    for (const auto& ref : refs) {
-        const std::string label = ref.experiment + "/" + ref.run;
+    for (const auto& ref : refs)
+    for (const auto& [rank, file] : mltrack::rank_files(ref.dir)) {  // every rank's file is its own stream
+        if (rank > 0 && dest.kind != "tensorboard") continue;  // Vertex AI runs have no ranks: rank 0 speaks
+        const std::string label = ref.experiment + "/" + ref.run + (rank > 0 ? " rank " + std::to_string(rank) : "");
         try {
-            const fs::path cursor_file = cursor_path(ref, dest, cursors);
+            const fs::path cursor_file = cursor_path(ref, dest, cursors, rank);
             const std::size_t cursor = read_cursor(cursor_file, dest);
             // Cheap first look: how many records the file holds now (complete, readable lines).
-            const auto s = mltrack::read_summary(ref.dir, lenient);
+            const auto s = mltrack::scan_run(file, lenient, [](std::string_view, std::int64_t, std::int64_t, double) {});
             const std::size_t available = s.lines - s.run.problems.size() - (s.run.torn_tail ? 1 : 0);
             for (const auto& p : s.run.problems)
-                progress.message((ref.dir / "events.jsonl").string() + ":" + std::to_string(p.line) + ": " +
+                progress.message(file.string() + ":" + std::to_string(p.line) + ": " +
                                  p.message + " (line not sent; see mltrack check)");
             if (!s.run.problems.empty()) ++with_problems;
             if (cursor > available)
@@ -280,13 +284,16 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
                 continue;
             }
             const bool to_tb = dest.kind == "tensorboard";
-            const fs::path tb_run =
-                to_tb ? mltrack::sinks::tensorboard::run_dir(dest.dir, s.run.experiment, s.run.name) : fs::path();
+            mltrack::run_info where;
+            where.experiment = s.run.experiment;
+            where.name = s.run.name;
+            where.rank = s.run.rank;
+            const fs::path tb_run = to_tb ? mltrack::sinks::tensorboard::events_dir(dest.dir, where) : fs::path();
             if (to_tb && cursor == 0 && !force && has_event_files(tb_run))
                 throw command_error(label + ": " + tb_run.string() +
                                     " already has event files but there is no cursor for it; --force sends the run "
                                     "again (TensorBoard would then show it twice)");
-            const auto run = mltrack::read_run(ref.dir, lenient);
+            const auto run = mltrack::read_run(file, lenient);
             std::size_t points = 0;
             for (std::size_t i = cursor; i < run.records.size(); ++i)
                 if (run.records[i].kind == mltrack::record_kind::metric) points += run.records[i].get_values().size();

@@ -65,6 +65,11 @@ inline experiment_table build_table(const std::vector<const mltrack::run_summary
                  {"state", column_role::text},
                  {"start", column_role::time},
                  {"duration", column_role::duration}};
+    // A "ranks" column (the job's world size) only when some run was logged by a multi-rank job; its
+    // param and metric columns are rank 0's (`mltrack show` lists every rank).
+    bool multi_rank = false;
+    for (const auto* s : runs) multi_rank = multi_rank || s->run.world_size > 1;
+    if (multi_rank) t.columns.push_back({"ranks", column_role::param});
     std::set<std::string> params, metrics;
     std::vector<std::map<std::string, double>> latest;
     for (const auto* s : runs) {
@@ -83,6 +88,7 @@ inline experiment_table build_table(const std::vector<const mltrack::run_summary
         row.emplace_back(r.start_time_ns);
         if (r.end_time_ns != 0) row.emplace_back(r.end_time_ns - r.start_time_ns);
         else row.emplace_back(std::monostate{});
+        if (multi_rank) row.emplace_back(mltrack::param_value(std::int64_t{r.world_size}));
         for (const auto& p : params) {
             auto it = r.params.find(p);
             if (it == r.params.end()) row.emplace_back(std::monostate{});

@@ -28,7 +28,7 @@ struct command {
 const command commands[] = {
     {"ls", cmd_ls, "the experiment table: one row per run, params and metrics as columns"},
     {"show", cmd_show, "everything about one run"},
-    {"export", cmd_export, "time series in long format (experiment, run, key, step, time, value), CSV or JSON"},
+    {"export", cmd_export, "time series in long format (experiment, run, rank, key, step, time, value), CSV or JSON"},
     {"check", cmd_check, "validate JSONL runs line by line; exit 1 with file:line: problem"},
     {"report", cmd_report, "a self-contained HTML report: runs table, curves, params vs a metric, confusion matrices"},
     {"sync", cmd_sync, "replay runs into another sink (tensorboard:DIR), resuming where the last sync stopped"},

@@ -188,7 +188,10 @@ public:
 
     ~core() {
         close();
-        if (forked()) (void)sinks_.release();  // the parent's sinks: never flushed or closed from a child
+        if (forked()) {  // the parent's sinks and writer state: never flushed, closed or destroyed from a child
+            (void)sinks_.release();
+            (void)wake_.release();
+        }
     }
 
     const config& cfg() const noexcept { return cfg_; }
@@ -421,10 +424,10 @@ private:
 
     void wake() {
         {
-            std::lock_guard<std::mutex> lock(wake_m_);
-            wake_flag_ = true;
+            std::lock_guard<std::mutex> lock(wake_->m);
+            wake_->flag = true;
         }
-        wake_cv_.notify_one();
+        wake_->cv.notify_one();
     }
 
     void push_blocking(const queue_item& item) noexcept {
@@ -463,9 +466,9 @@ private:
             }
             sinks_->tick(t, *this);
             if (n == 0) {
-                std::unique_lock<std::mutex> lock(wake_m_);
-                wake_cv_.wait_for(lock, cfg_.poll_interval, [this] { return wake_flag_; });
-                wake_flag_ = false;
+                std::unique_lock<std::mutex> lock(wake_->m);
+                wake_->cv.wait_for(lock, cfg_.poll_interval, [this] { return wake_->flag; });
+                wake_->flag = false;
             }
         }
     }
@@ -641,9 +644,14 @@ private:
 
     std::mutex close_m_;
     std::mutex inline_m_;
-    std::mutex wake_m_;
-    std::condition_variable wake_cv_;
-    bool wake_flag_ = false;
+    struct wake_state {
+        std::mutex m;
+        std::condition_variable cv;
+        bool flag = false;
+    };
+    // On the heap so that a forked child can leak it: destroying a condition variable the parent's writer
+    // was waiting on blocks forever in the child (glibc waits for waiters that do not exist there).
+    std::unique_ptr<wake_state> wake_ = std::make_unique<wake_state>();
     std::thread writer_;
 
     // writer-owned state

@@ -37,6 +37,7 @@
 #include "../detail/png.hpp"
 #include "../detail/sink_files.hpp"
 #include "../detail/tensorboard_format.hpp"
+#include "../environment.hpp"
 #include "../error.hpp"
 #include "../names.hpp"
 #include "../record.hpp"
@@ -593,9 +594,12 @@ private:
         files_[run.id] = std::move(f);
         if (options_.run_text && run.metadata.is_object() && !run.metadata.empty()) {
             std::string md = "| key | value |\n|---|---|\n";
-            for (auto it = run.metadata.begin(); it != run.metadata.end(); ++it)
+            for (auto it = run.metadata.begin(); it != run.metadata.end(); ++it) {
+                // The captured environment is shown by its safe subset only (no user, command line, paths).
+                const auto& v = it.key() == "environment" ? environment_text_subset(*it) : *it;
                 md += "| " + detail::tb::markdown_cell(it.key()) + " | " +
-                      detail::tb::markdown_cell(it->is_string() ? it->get<std::string>() : it->dump()) + " |\n";
+                      detail::tb::markdown_cell(v.is_string() ? v.get<std::string>() : v.dump()) + " |\n";
+            }
             summary_value(ref, "run/metadata", 0, time_ns,
                           [&](std::string& buf, bool meta) { detail::tb::value_text(buf, "run/metadata", md, meta); });
         }
