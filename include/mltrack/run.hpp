@@ -91,6 +91,9 @@ public:
     const std::string& experiment() const noexcept { return experiment_; }
     /// True from start until end() (or until the tracker closed).
     bool active() const noexcept { return active_ && core_ && !core_->closed(); }
+    /// True when nothing this run logs is written: its tracker is inert (a rank other than 0 under
+    /// rank_policy::zero, or a copy in a forked child). Logging still validates and returns at once.
+    bool inert() const noexcept { return core_ && core_->inert(); }
     /// True when this run continues an existing one (start_mode::resume / create_or_resume).
     bool resumed() const noexcept { return resumed_; }
 

@@ -331,6 +331,7 @@ TEST_CASE("a forked child stops its copy of the sampler without touching the par
         // stop() must return without taking any.
         const bool sampled = s.sample();
         s.stop();
+        s.~system_metrics();  // and its destructor neither joins nor hangs (the child then _exits: no second one)
         ::_exit(sampled ? 1 : 7);
     }
     int status = 0;
@@ -358,4 +359,20 @@ TEST_CASE("bad construction: negative period, ended run, empty run") {
     t.close();
     CHECK_ERROR_ID("state.4", autolog::system_metrics(r2, {}));
     CHECK(metric_lines(dir / "runs").empty());
+}
+
+TEST_CASE("on an inert tracker (a rank that does not write) the sampler starts no thread") {
+    unit::temp_dir dir;
+    config c = quiet();
+    c.rank = 1;
+    c.world_size = 2;  // rank 1 of 2 under the default rank_policy::zero
+    tracker t{c, sinks::jsonl{dir / "runs"}};
+    auto r = t.start_run("r");
+    REQUIRE(r.inert());
+    autolog::system_metrics_options o;
+    o.period = std::chrono::microseconds(1);
+    o.gpu = false;
+    autolog::system_metrics s{r, o};
+    CHECK_FALSE(s.running());
+    CHECK_FALSE(fs::exists(dir / "runs"));
 }

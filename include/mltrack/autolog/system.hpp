@@ -234,7 +234,7 @@ public:
         io_read_ = run_.metric("system/io_read_bytes");
         io_write_ = run_.metric("system/io_write_bytes");
         start_ = monotonic_ns();
-        if (options_.period.count() > 0) {
+        if (options_.period.count() > 0 && !run_.inert()) {  // an inert rank or child: no thread, nothing read
             running_ = true;
             try {
                 thread_ = std::thread([this] { loop(); });
@@ -251,7 +251,10 @@ public:
     /// Stops the thread (without waiting for the period to pass) and joins it.
     ~system_metrics() {
         stop();
-        if (forked()) (void)nvml_.release();  // NVML belongs to the parent: never shut it down from a child
+        if (forked()) {
+            (void)nvml_.release();  // NVML belongs to the parent: never shut it down from a child
+            (void)sync_.release();
+        }
     }
 
     /// Stops sampling; idempotent, callable from any thread. In a forked child (which has no sampling
@@ -262,12 +265,12 @@ public:
             if (thread_.joinable()) thread_.detach();
             return;
         }
-        std::lock_guard<std::mutex> stopping(stop_m_);
+        std::lock_guard<std::mutex> stopping(sync_->stop_m);
         {
-            std::lock_guard<std::mutex> lock(wait_m_);
+            std::lock_guard<std::mutex> lock(sync_->wait_m);
             stop_ = true;
         }
-        wait_cv_.notify_all();
+        sync_->wait_cv.notify_all();
         if (thread_.joinable()) thread_.join();
     }
 
@@ -275,7 +278,7 @@ public:
     /// closed, and in a forked child. Never throws.
     bool sample() noexcept {
         if (forked()) return false;
-        std::lock_guard<std::mutex> lock(sample_m_);
+        std::lock_guard<std::mutex> lock(sync_->sample_m);
         try {
             return sample_locked();
         } catch (...) {
@@ -330,8 +333,8 @@ private:
             next += options_.period;
             const auto now = std::chrono::steady_clock::now();
             if (next < now) next = now + options_.period;  // a slow sample: skip, do not burst
-            std::unique_lock<std::mutex> lock(wait_m_);
-            if (wait_cv_.wait_until(lock, next, [this] { return stop_; })) break;
+            std::unique_lock<std::mutex> lock(sync_->wait_m);
+            if (sync_->wait_cv.wait_until(lock, next, [this] { return stop_; })) break;
         }
         running_.store(false, std::memory_order_release);
     }
@@ -438,10 +441,15 @@ private:
     const double page_size_ = static_cast<double>(::sysconf(_SC_PAGESIZE) > 0 ? ::sysconf(_SC_PAGESIZE) : 4096);
 
     const pid_t owner_pid_ = ::getpid();
-    std::mutex stop_m_;
-    std::mutex sample_m_;
-    std::mutex wait_m_;
-    std::condition_variable wait_cv_;
+    struct sync_state {
+        std::mutex stop_m;
+        std::mutex sample_m;
+        std::mutex wait_m;
+        std::condition_variable wait_cv;
+    };
+    // On the heap so a forked child can leak it: destroying a condition variable the parent's thread waits
+    // on blocks forever in the child (glibc waits for waiters that do not exist there).
+    std::unique_ptr<sync_state> sync_ = std::make_unique<sync_state>();
     bool stop_ = false;
     std::atomic<bool> running_{false};
     std::atomic<std::uint64_t> samples_{0};
