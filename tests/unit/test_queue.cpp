@@ -254,7 +254,10 @@ TEST_CASE("thread_rings: many producers and a control thread, every ordering rul
         while (!done.load()) {
             const auto p = static_cast<std::uint32_t>(k % producers);
             const titem c{p, 1, k + 1, points_pushed[p].load()};
-            while (!q.try_push(c)) std::this_thread::yield();
+            if (!q.try_push(c)) {  // full: try again (the consumer may have stopped: then `done` ends this)
+                std::this_thread::yield();
+                continue;
+            }
             ++k;
             controls_pushed.store(k);
             std::this_thread::yield();
