@@ -1026,6 +1026,7 @@ MLTRACK_NAMESPACE_END
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -1115,7 +1116,9 @@ public:
         std::size_t cap = 2;
         while (cap < capacity) cap <<= 1;
         mask_ = cap - 1;
-        slots_ = std::make_unique<T[]>(cap);
+        // Raw bytes, not T[]: nothing is written (and no page touched) before items are, so giving a thread
+        // a ring costs no more than the allocation.
+        slots_.reset(new unsigned char[cap * sizeof(T)]);
     }
 
     std::size_t capacity() const noexcept { return mask_ + 1; }
@@ -1127,19 +1130,21 @@ public:
             tail_cache_ = tail_.load(std::memory_order_acquire);
             if (h - tail_cache_ > mask_) return false;
         }
-        slots_[h & mask_] = v;
+        std::memcpy(slot(h), &v, sizeof(T));
         head_.store(h + 1, std::memory_order_release);
         return true;
     }
 
-    /// The oldest item, or nullptr when empty (consumer thread only); pop_front() removes it.
-    const T* front() noexcept {
+    /// Copies the oldest item into `out` without removing it (consumer thread only); false when empty.
+    /// pop_front() removes it.
+    bool peek(T& out) noexcept {
         const std::uint64_t t = tail_.load(std::memory_order_relaxed);
         if (t == head_cache_) {
             head_cache_ = head_.load(std::memory_order_acquire);
-            if (t == head_cache_) return nullptr;
+            if (t == head_cache_) return false;
         }
-        return &slots_[t & mask_];
+        std::memcpy(&out, slot(t), sizeof(T));
+        return true;
     }
     void pop_front() noexcept { tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
 
@@ -1153,13 +1158,15 @@ public:
             head_cache_ = head_.load(std::memory_order_acquire);
             if (t == head_cache_) return false;
         }
-        out = slots_[t & mask_];
+        std::memcpy(&out, slot(t), sizeof(T));
         tail_.store(t + 1, std::memory_order_release);
         return true;
     }
 
 private:
-    std::unique_ptr<T[]> slots_;
+    unsigned char* slot(std::uint64_t i) const noexcept { return slots_.get() + (i & mask_) * sizeof(T); }
+
+    std::unique_ptr<unsigned char[]> slots_;
     std::size_t mask_ = 0;
     alignas(64) std::atomic<std::uint64_t> head_{0};
     std::uint64_t tail_cache_ = 0;  ///< producer's copy of tail_
@@ -1218,9 +1225,9 @@ public:
         for (std::size_t k = 0; k < n; ++k) {
             const std::size_t i = (current_ + k) % n;
             ring& r = *rings_[i].load(std::memory_order_relaxed);
-            const entry* e = r.front();
-            if (!e || e->controls > applied_) continue;
-            out = e->value;
+            entry e;
+            if (!r.peek(e) || e.controls > applied_) continue;
+            out = e.value;
             r.pop_front();
             if (i != current_) {
                 current_ = i;
