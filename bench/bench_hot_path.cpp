@@ -372,11 +372,22 @@ int main(int argc, char** argv) {
 
     // ---- start (construct + first point) and stop (close with an empty queue), ms, median of 5
     double start_ms = none, close_ms = none, pf_start = none, pf_close = none, sp_start = none, sp_close = none;
+    double start_noenv_ms = none;
     {
-        std::vector<double> s, c, ps, pc, ss, sc;
+        std::vector<double> s, c, ps, pc, ss, sc, sn;
         for (int k = 0; k < 5; ++k) {
             const fs::path d = dir / ("start" + std::to_string(k));
             auto t0 = clk::now();
+            {
+                // Without the environment capture (a git probe and /proc reads, on by default).
+                auto cfg = bench_config();
+                cfg.capture_environment = false;
+                mltrack::tracker t{cfg, mltrack::sinks::jsonl{dir / ("start-noenv" + std::to_string(k))}};
+                auto run = t.start_run("start");
+                run.log("train/loss", 1.0, 0);
+                sn.push_back(ms_since(t0));
+            }
+            t0 = clk::now();
             {
                 mltrack::tracker t{bench_config(), mltrack::sinks::jsonl{d}};
                 auto run = t.start_run("start");
@@ -412,6 +423,7 @@ int main(int argc, char** argv) {
 #endif
         }
         start_ms = median_of(s);
+        start_noenv_ms = median_of(sn);
         close_ms = median_of(c);
         pf_start = median_of(ps);
         pf_close = median_of(pc);
@@ -421,6 +433,7 @@ int main(int argc, char** argv) {
         }
     }
     rows.push_back({"start ms (construct + first point)", start_ms, pf_start, none, sp_start, true});
+    rows.push_back({"start ms, capture_environment = false", start_noenv_ms, pf_start, none, sp_start, true});
     rows.push_back({"stop ms (close, empty queue)", close_ms, pf_close, none, sp_close, true});
 
     // ---- memory: peak RSS while logging rss_points, minus an empty run of this program
