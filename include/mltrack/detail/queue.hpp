@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -101,9 +100,7 @@ public:
         std::size_t cap = 2;
         while (cap < capacity) cap <<= 1;
         mask_ = cap - 1;
-        // Raw bytes, not T[]: nothing is written (and no page touched) before items are, so giving a thread
-        // a ring costs no more than the allocation.
-        slots_.reset(new unsigned char[cap * sizeof(T)]);
+        slots_ = std::make_unique<T[]>(cap);
     }
 
     std::size_t capacity() const noexcept { return mask_ + 1; }
@@ -115,21 +112,19 @@ public:
             tail_cache_ = tail_.load(std::memory_order_acquire);
             if (h - tail_cache_ > mask_) return false;
         }
-        std::memcpy(slot(h), &v, sizeof(T));
+        slots_[h & mask_] = v;
         head_.store(h + 1, std::memory_order_release);
         return true;
     }
 
-    /// Copies the oldest item into `out` without removing it (consumer thread only); false when empty.
-    /// pop_front() removes it.
-    bool peek(T& out) noexcept {
+    /// The oldest item, or nullptr when empty (consumer thread only); pop_front() removes it.
+    const T* front() noexcept {
         const std::uint64_t t = tail_.load(std::memory_order_relaxed);
         if (t == head_cache_) {
             head_cache_ = head_.load(std::memory_order_acquire);
-            if (t == head_cache_) return false;
+            if (t == head_cache_) return nullptr;
         }
-        std::memcpy(&out, slot(t), sizeof(T));
-        return true;
+        return &slots_[t & mask_];
     }
     void pop_front() noexcept { tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
 
@@ -143,15 +138,13 @@ public:
             head_cache_ = head_.load(std::memory_order_acquire);
             if (t == head_cache_) return false;
         }
-        std::memcpy(&out, slot(t), sizeof(T));
+        out = slots_[t & mask_];
         tail_.store(t + 1, std::memory_order_release);
         return true;
     }
 
 private:
-    unsigned char* slot(std::uint64_t i) const noexcept { return slots_.get() + (i & mask_) * sizeof(T); }
-
-    std::unique_ptr<unsigned char[]> slots_;
+    std::unique_ptr<T[]> slots_;
     std::size_t mask_ = 0;
     alignas(64) std::atomic<std::uint64_t> head_{0};
     std::uint64_t tail_cache_ = 0;  ///< producer's copy of tail_
@@ -210,9 +203,9 @@ public:
         for (std::size_t k = 0; k < n; ++k) {
             const std::size_t i = (current_ + k) % n;
             ring& r = *rings_[i].load(std::memory_order_relaxed);
-            entry e;
-            if (!r.peek(e) || e.controls > applied_) continue;
-            out = e.value;
+            const entry* e = r.front();
+            if (!e || e->controls > applied_) continue;
+            out = e->value;
             r.pop_front();
             if (i != current_) {
                 current_ = i;
