@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -108,10 +109,11 @@ public:
 protected:
     friend class termination_handler;
 
-    /// The environment, captured once per tracker (the git probe costs a few milliseconds).
+    /// The environment, captured once per tracker (the git probe costs a few milliseconds), by the first
+    /// start_run of any thread; the others wait for it.
     const nlohmann::json& environment() {
-        if (!environment_) environment_ = std::make_shared<nlohmann::json>(capture_environment());
-        return *environment_;
+        std::call_once(environment_->once, [this] { environment_->value = capture_environment(); });
+        return environment_->value;
     }
 
     tracker_base(config cfg, std::unique_ptr<detail::sink_set> sinks)
@@ -123,7 +125,11 @@ protected:
     }
 
     std::shared_ptr<detail::core> core_;
-    std::shared_ptr<nlohmann::json> environment_;
+    struct environment_cache {
+        std::once_flag once;
+        nlohmann::json value;
+    };
+    std::shared_ptr<environment_cache> environment_ = std::make_shared<environment_cache>();
 };
 
 /// A tracker whose sinks are fixed at compile time.

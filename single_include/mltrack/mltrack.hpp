@@ -830,8 +830,27 @@ MLTRACK_NAMESPACE_END
 #endif
 
 
+#if defined(__SANITIZE_THREAD__)
+#define MLTRACK_CLOCK_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MLTRACK_CLOCK_TSAN 1
+#endif
+#endif
+
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
+
+// The clock's seqlock orders its plain (relaxed) fields with fences. ThreadSanitizer does not model fences
+// (GCC refuses them under -fsanitize=thread -Werror), so a TSan build makes every access of the seqlock
+// seq_cst instead, which orders the same way without a fence.
+#if defined(MLTRACK_CLOCK_TSAN)
+inline constexpr std::memory_order seqlock_data = std::memory_order_seq_cst;
+inline void seqlock_fence(std::memory_order) noexcept {}
+#else
+inline constexpr std::memory_order seqlock_data = std::memory_order_relaxed;
+inline void seqlock_fence(std::memory_order order) noexcept { std::atomic_thread_fence(order); }
+#endif
 
 /// system_clock in ns since the Unix epoch (~20 ns).
 inline std::int64_t system_clock_ns() noexcept {
@@ -869,7 +888,7 @@ inline bool invariant_tsc_available() noexcept {
     if (const char* e = std::getenv("MLTRACK_CLOCK"); e && std::strcmp(e, "system") == 0) return false;
 #if MLTRACK_HAVE_TSC
     unsigned a = 0, b = 0, c = 0, d = 0;
-    if (__get_cpuid_max(0x80000000u, nullptr) < 0x80000007u) return false;
+    if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) < 0x80000007u) return false;
     __cpuid(0x80000007u, a, b, c, d);
     return (d & (1u << 8)) != 0;
 #else
@@ -908,12 +927,12 @@ public:
         for (;;) {
             const std::uint32_t s0 = seq_.load(std::memory_order_acquire);
             if (s0 & 1u) break;  // being re-anchored: take the slow path
-            const std::uint64_t bt = base_ticks_.load(std::memory_order_relaxed);
-            const std::int64_t bn = base_ns_.load(std::memory_order_relaxed);
-            const std::uint64_t m = mult_.load(std::memory_order_relaxed);
-            const std::uint64_t limit = limit_ticks_.load(std::memory_order_relaxed);
-            std::atomic_thread_fence(std::memory_order_acquire);
-            if (seq_.load(std::memory_order_relaxed) != s0) continue;
+            const std::uint64_t bt = base_ticks_.load(seqlock_data);
+            const std::int64_t bn = base_ns_.load(seqlock_data);
+            const std::uint64_t m = mult_.load(seqlock_data);
+            const std::uint64_t limit = limit_ticks_.load(seqlock_data);
+            seqlock_fence(std::memory_order_acquire);
+            if (seq_.load(seqlock_data) != s0) continue;
             const std::uint64_t d = t - bt;
             if (m == 0 || d >= limit) break;  // not calibrated, stale anchor, or ticks went backwards
             return bn + static_cast<std::int64_t>((d * m) >> shift);
@@ -982,12 +1001,12 @@ private:
             if (limit == 0) limit = 1;
         }
         const std::uint32_t s = seq_.load(std::memory_order_relaxed);
-        seq_.store(s + 1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_release);
-        base_ticks_.store(t, std::memory_order_relaxed);
-        base_ns_.store(w, std::memory_order_relaxed);
-        limit_ticks_.store(m ? limit : 0, std::memory_order_relaxed);
-        mult_.store(m, std::memory_order_relaxed);
+        seq_.store(s + 1, seqlock_data);
+        seqlock_fence(std::memory_order_release);
+        base_ticks_.store(t, seqlock_data);
+        base_ns_.store(w, seqlock_data);
+        limit_ticks_.store(m ? limit : 0, seqlock_data);
+        mult_.store(m, seqlock_data);
         seq_.store(s + 2, std::memory_order_release);
     }
 
@@ -3050,6 +3069,7 @@ MLTRACK_NAMESPACE_END
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -3756,10 +3776,11 @@ public:
 protected:
     friend class termination_handler;
 
-    /// The environment, captured once per tracker (the git probe costs a few milliseconds).
+    /// The environment, captured once per tracker (the git probe costs a few milliseconds), by the first
+    /// start_run of any thread; the others wait for it.
     const nlohmann::json& environment() {
-        if (!environment_) environment_ = std::make_shared<nlohmann::json>(capture_environment());
-        return *environment_;
+        std::call_once(environment_->once, [this] { environment_->value = capture_environment(); });
+        return environment_->value;
     }
 
     tracker_base(config cfg, std::unique_ptr<detail::sink_set> sinks)
@@ -3771,7 +3792,11 @@ protected:
     }
 
     std::shared_ptr<detail::core> core_;
-    std::shared_ptr<nlohmann::json> environment_;
+    struct environment_cache {
+        std::once_flag once;
+        nlohmann::json value;
+    };
+    std::shared_ptr<environment_cache> environment_ = std::make_shared<environment_cache>();
 };
 
 /// A tracker whose sinks are fixed at compile time.

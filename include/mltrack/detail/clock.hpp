@@ -30,8 +30,27 @@
 
 #include "../version.hpp"
 
+#if defined(__SANITIZE_THREAD__)
+#define MLTRACK_CLOCK_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MLTRACK_CLOCK_TSAN 1
+#endif
+#endif
+
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
+
+// The clock's seqlock orders its plain (relaxed) fields with fences. ThreadSanitizer does not model fences
+// (GCC refuses them under -fsanitize=thread -Werror), so a TSan build makes every access of the seqlock
+// seq_cst instead, which orders the same way without a fence.
+#if defined(MLTRACK_CLOCK_TSAN)
+inline constexpr std::memory_order seqlock_data = std::memory_order_seq_cst;
+inline void seqlock_fence(std::memory_order) noexcept {}
+#else
+inline constexpr std::memory_order seqlock_data = std::memory_order_relaxed;
+inline void seqlock_fence(std::memory_order order) noexcept { std::atomic_thread_fence(order); }
+#endif
 
 /// system_clock in ns since the Unix epoch (~20 ns).
 inline std::int64_t system_clock_ns() noexcept {
@@ -69,7 +88,7 @@ inline bool invariant_tsc_available() noexcept {
     if (const char* e = std::getenv("MLTRACK_CLOCK"); e && std::strcmp(e, "system") == 0) return false;
 #if MLTRACK_HAVE_TSC
     unsigned a = 0, b = 0, c = 0, d = 0;
-    if (__get_cpuid_max(0x80000000u, nullptr) < 0x80000007u) return false;
+    if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) < 0x80000007u) return false;
     __cpuid(0x80000007u, a, b, c, d);
     return (d & (1u << 8)) != 0;
 #else
@@ -108,12 +127,12 @@ public:
         for (;;) {
             const std::uint32_t s0 = seq_.load(std::memory_order_acquire);
             if (s0 & 1u) break;  // being re-anchored: take the slow path
-            const std::uint64_t bt = base_ticks_.load(std::memory_order_relaxed);
-            const std::int64_t bn = base_ns_.load(std::memory_order_relaxed);
-            const std::uint64_t m = mult_.load(std::memory_order_relaxed);
-            const std::uint64_t limit = limit_ticks_.load(std::memory_order_relaxed);
-            std::atomic_thread_fence(std::memory_order_acquire);
-            if (seq_.load(std::memory_order_relaxed) != s0) continue;
+            const std::uint64_t bt = base_ticks_.load(seqlock_data);
+            const std::int64_t bn = base_ns_.load(seqlock_data);
+            const std::uint64_t m = mult_.load(seqlock_data);
+            const std::uint64_t limit = limit_ticks_.load(seqlock_data);
+            seqlock_fence(std::memory_order_acquire);
+            if (seq_.load(seqlock_data) != s0) continue;
             const std::uint64_t d = t - bt;
             if (m == 0 || d >= limit) break;  // not calibrated, stale anchor, or ticks went backwards
             return bn + static_cast<std::int64_t>((d * m) >> shift);
@@ -182,12 +201,12 @@ private:
             if (limit == 0) limit = 1;
         }
         const std::uint32_t s = seq_.load(std::memory_order_relaxed);
-        seq_.store(s + 1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_release);
-        base_ticks_.store(t, std::memory_order_relaxed);
-        base_ns_.store(w, std::memory_order_relaxed);
-        limit_ticks_.store(m ? limit : 0, std::memory_order_relaxed);
-        mult_.store(m, std::memory_order_relaxed);
+        seq_.store(s + 1, seqlock_data);
+        seqlock_fence(std::memory_order_release);
+        base_ticks_.store(t, seqlock_data);
+        base_ns_.store(w, seqlock_data);
+        limit_ticks_.store(m ? limit : 0, seqlock_data);
+        mult_.store(m, seqlock_data);
         seq_.store(s + 2, std::memory_order_release);
     }
 
