@@ -2357,6 +2357,7 @@ MLTRACK_NAMESPACE_END
 // Non-finite doubles are written as the strings "NaN", "Infinity", "-Infinity", as proto3 JSON does.
 
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -2440,6 +2441,35 @@ inline void append_float(std::string& out, double v) {
 }
 
 /// Wall time in ns as seconds with microseconds, exactly: 1764384000.123456.
+/// append_time into a buffer of at least 32 bytes; returns the end.
+inline char* write_time(char* p, std::int64_t time_ns) noexcept {
+    std::int64_t us = time_ns / 1000;
+    if (time_ns < 0 && time_ns % 1000) --us;  // floor
+    if (us < 0) *p++ = '-';
+    std::int64_t sec = us / 1000000;
+    std::int64_t frac = us % 1000000;
+    if (sec < 0) sec = -sec;
+    if (frac < 0) frac = -frac;
+    p = std::to_chars(p, p + 24, sec).ptr;
+    *p = '.';
+    for (int i = 6; i >= 1; --i) {
+        p[i] = static_cast<char>('0' + frac % 10);
+        frac /= 10;
+    }
+    return p + 7;
+}
+
+/// append_double into a buffer of at least 32 bytes; returns the end.
+inline char* write_double(char* p, double v) noexcept {
+    auto copy = [&](const char* s, std::size_t n) {
+        std::memcpy(p, s, n);
+        return p + n;
+    };
+    if (!std::isfinite(v)) return std::isnan(v) ? copy("\"NaN\"", 5) : v > 0 ? copy("\"Infinity\"", 10) : copy("\"-Infinity\"", 11);
+    if (v == 0 && std::signbit(v)) return copy("-0.0", 4);
+    return std::to_chars(p, p + 32, v).ptr;
+}
+
 inline void append_time(std::string& out, std::int64_t time_ns) {
     std::int64_t us = time_ns / 1000;
     if (time_ns < 0 && time_ns % 1000) --us;  // floor
@@ -4590,6 +4620,7 @@ MLTRACK_NAMESPACE_END
 // first removes a torn last line left by a crash.
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -4768,17 +4799,24 @@ private:
         if (it == files_.end()) return;  // the run could not be opened; its error was reported then
         run_file& f = *it->second;
         if (e.kind == record_kind::metric) {
+            // The hot line: formatted in one stack buffer and appended once; the key comes pre-escaped.
+            const std::string& key = escaped_key(*e.metric);
+            char tmp[128];
+            char* p = tmp;
             if (f.line_open && f.open_step == e.step && f.open_time == e.time_ns &&
                 std::find(f.open_metrics.begin(), f.open_metrics.end(), e.metric->id) == f.open_metrics.end()) {
-                f.buf.pop_back();  // '\n'
-                f.buf.pop_back();  // '}'
-                f.buf.pop_back();  // '}'
-                f.buf += ',';
+                f.buf.resize(f.buf.size() - 3);  // "}}\n": the value joins the open line
+                *p++ = ',';
             } else {
-                detail::append_line_head(f.buf, "metrics", e.time_ns);
-                f.buf += ",\"step\":";
-                detail::append_int(f.buf, e.step);
-                f.buf += ",\"values\":{";
+                static constexpr char head[] = "{\"kind\":\"metrics\",\"time\":";
+                std::memcpy(p, head, sizeof head - 1);
+                p = detail::write_time(p + sizeof head - 1, e.time_ns);
+                static constexpr char step[] = ",\"step\":";
+                std::memcpy(p, step, sizeof step - 1);
+                p = std::to_chars(p + sizeof step - 1, p + 40, e.step).ptr;
+                static constexpr char values[] = ",\"values\":{";
+                std::memcpy(p, values, sizeof values - 1);
+                p += sizeof values - 1;
                 f.line_open = true;
                 f.open_step = e.step;
                 f.open_time = e.time_ns;
@@ -4786,10 +4824,11 @@ private:
                 ++f.buffered_lines;
             }
             f.open_metrics.push_back(e.metric->id);
-            detail::append_json_string(f.buf, e.metric->name);
-            f.buf += ':';
-            detail::append_double(f.buf, e.value);
-            f.buf += "}}\n";
+            f.buf.append(tmp, static_cast<std::size_t>(p - tmp));
+            f.buf += key;
+            p = detail::write_double(tmp, e.value);
+            std::memcpy(p, "}}\n", 3);
+            f.buf.append(tmp, static_cast<std::size_t>(p + 3 - tmp));
         } else {
             f.line_open = false;
             std::string copy_error;
@@ -4827,6 +4866,19 @@ private:
             if (!copy_error.empty()) throw error(error_category::io, 13, copy_error);
         }
         if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);
+    }
+
+    /// "<key as a JSON string>:" of a metric, cached by id (checked against the name: replay reuses ids).
+    const std::string& escaped_key(const metric_info& m) {
+        if (m.id >= keys_.size()) keys_.resize(m.id + 1);
+        auto& k = keys_[m.id];
+        if (k.first != m.name || k.second.empty()) {
+            k.first = m.name;
+            k.second.clear();
+            detail::append_json_string(k.second, m.name);
+            k.second += ':';
+        }
+        return k.second;
     }
 
     void open_run(const run_info& run) {
@@ -4902,6 +4954,7 @@ private:
     jsonl_options options_;
     std::unordered_map<std::uint32_t, std::unique_ptr<run_file>> files_;
     std::uint64_t lines_lost_ = 0;
+    std::vector<std::pair<std::string, std::string>> keys_;  ///< by metric id: name, escaped "name":
 };
 
 }  // namespace sinks
@@ -6762,6 +6815,45 @@ private:
         auto& open = f.open_event;
         const bool extend = open.generation == f.generation && open.end == f.buf.size() &&
                             open.step == first.step && open.time_ns == first.time_ns;
+        const std::string& tag1 = f.tags[first.metric->id].encoded;
+        if (n == 1 && !extend && tag1.size() + 7 < 128) {
+            // The common case, one point at its own step and time: the whole record is built in one stack
+            // buffer and appended once (the same bytes as the general path below).
+            char tmp[12 + 9 + 11 + 2 + 128 + 4];
+            char* p = tmp + 12;
+            *p++ = '\x09';  // Event.wall_time
+            detail::pb::put_fixed64(p, detail::pb::double_bits(detail::tb::wall_seconds(first.time_ns)));
+            p += 8;
+            if (first.step != 0) {
+                *p++ = '\x10';  // Event.step
+                p = detail::pb::put_varint(p, static_cast<std::uint64_t>(first.step));
+            }
+            *p++ = '\x2a';  // Event.summary
+            const std::size_t len_off = static_cast<std::size_t>(p - tmp);
+            *p++ = static_cast<char>(tag1.size() + 7);
+            *p++ = '\x0a';  // Summary.value
+            *p++ = static_cast<char>(tag1.size() + 5);
+            std::memcpy(p, tag1.data(), tag1.size());
+            p += tag1.size();
+            *p++ = '\x15';  // simple_value
+            detail::pb::put_fixed32(p, detail::pb::float_bits(static_cast<float>(first.value)));
+            p += 4;
+            const auto len = static_cast<std::size_t>(p - tmp - 12);
+            detail::pb::put_fixed64(tmp, len);
+            detail::pb::put_fixed32(tmp + 8, detail::masked_crc32c(tmp, 8));
+            detail::pb::put_fixed32(p, detail::masked_crc32c(tmp + 12, len));
+            p += 4;
+            open.record = f.buf.size();
+            f.buf.append(tmp, static_cast<std::size_t>(p - tmp));
+            open.len_at = open.record + len_off;
+            open.values_at = open.len_at + 1;
+            ++f.buffered_records;
+            open.end = f.buf.size();
+            open.generation = f.generation;
+            open.step = first.step;
+            open.time_ns = first.time_ns;
+            return 1;
+        }
         if (extend) {
             f.buf.resize(f.buf.size() - 4);  // the footer (CRC) is recomputed below
         } else {

@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "unit_support.hpp"
 
@@ -219,5 +220,34 @@ TEST_CASE("time: negative times read back as the same number") {
         const auto dot = text.find('.');
         REQUIRE(dot != std::string::npos);
         CHECK(text.size() - dot - 1 == 6);
+    }
+}
+
+TEST_CASE("write_time and write_double (the JSONL sink's buffer path) give append_time's and append_double's bytes") {
+    std::mt19937_64 rng(7);
+    std::vector<double> values{0.0, -0.0, 1.0, -1.5, 1e-320, 1.7976931348623157e308, std::nan(""), HUGE_VAL,
+                               -HUGE_VAL, 0.1, 1e21, 123456789.125};
+    for (int i = 0; i < 2000; ++i) {
+        double d;
+        const std::uint64_t bits = rng();
+        std::memcpy(&d, &bits, sizeof d);
+        values.push_back(d);
+    }
+    for (double v : values) {
+        std::string a;
+        mltrack::detail::append_double(a, v);
+        char buf[40];
+        const char* end = mltrack::detail::write_double(buf, v);
+        CHECK(std::string(buf, static_cast<std::size_t>(end - buf)) == a);
+    }
+    std::vector<std::int64_t> times{0, 1, 999, 1000, -1, -999, -1000, -1001, -1500000000, 1764384000123456789,
+                                    std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()};
+    for (int i = 0; i < 2000; ++i) times.push_back(static_cast<std::int64_t>(rng()));
+    for (auto t : times) {
+        std::string a;
+        mltrack::detail::append_time(a, t);
+        char buf[40];
+        const char* end = mltrack::detail::write_time(buf, t);
+        CHECK(std::string(buf, static_cast<std::size_t>(end - buf)) == a);
     }
 }

@@ -1183,3 +1183,33 @@ TEST_CASE("a sink moved while a run is open keeps writing it; move-assignment fi
     REQUIRE(other.size() == 1);
     CHECK(other[0].value == 5.0f);
 }
+
+TEST_CASE("one point per event (the stack-buffer path) and several per event decode alike, at every tag length") {
+    unit::temp_dir dir;
+    const std::vector<std::int64_t> steps{0, 1, 127, 128, -5, std::int64_t{1} << 40};
+    std::vector<std::string> tags;
+    for (std::size_t n : {1u, 60u, 117u, 118u, 119u, 120u, 121u, 200u}) tags.push_back(std::string(n, 'k'));
+    {
+        tracker t{det("exp"), sinks::tensorboard{dir.path()}};
+        auto run = t.start_run("r");
+        for (const auto& tag : tags) {
+            auto m = run.metric(tag);
+            for (auto s : steps) m.log(static_cast<double>(s) + 0.5, s);  // one point per step: its own event
+        }
+        run.log_time_series({{"a", 1.0}, {"b", 2.0}}, 7);  // two points of one step: one event
+    }
+    const auto got = scalars_of(dir / "exp" / "r");
+    std::size_t k = 0;
+    for (const auto& tag : tags)
+        for (auto s : steps) {
+            REQUIRE(k < got.size());
+            CHECK(got[k].tag == tag);
+            CHECK(got[k].step == s);
+            CHECK(got[k].value == static_cast<float>(static_cast<double>(s) + 0.5));
+            ++k;
+        }
+    REQUIRE(got.size() == k + 2);
+    CHECK(got[k].tag == "a");
+    CHECK(got[k + 1].tag == "b");
+    CHECK(got[k + 1].step == 7);
+}

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -89,6 +90,35 @@ inline void append_float(std::string& out, double v) {
 }
 
 /// Wall time in ns as seconds with microseconds, exactly: 1764384000.123456.
+/// append_time into a buffer of at least 32 bytes; returns the end.
+inline char* write_time(char* p, std::int64_t time_ns) noexcept {
+    std::int64_t us = time_ns / 1000;
+    if (time_ns < 0 && time_ns % 1000) --us;  // floor
+    if (us < 0) *p++ = '-';
+    std::int64_t sec = us / 1000000;
+    std::int64_t frac = us % 1000000;
+    if (sec < 0) sec = -sec;
+    if (frac < 0) frac = -frac;
+    p = std::to_chars(p, p + 24, sec).ptr;
+    *p = '.';
+    for (int i = 6; i >= 1; --i) {
+        p[i] = static_cast<char>('0' + frac % 10);
+        frac /= 10;
+    }
+    return p + 7;
+}
+
+/// append_double into a buffer of at least 32 bytes; returns the end.
+inline char* write_double(char* p, double v) noexcept {
+    auto copy = [&](const char* s, std::size_t n) {
+        std::memcpy(p, s, n);
+        return p + n;
+    };
+    if (!std::isfinite(v)) return std::isnan(v) ? copy("\"NaN\"", 5) : v > 0 ? copy("\"Infinity\"", 10) : copy("\"-Infinity\"", 11);
+    if (v == 0 && std::signbit(v)) return copy("-0.0", 4);
+    return std::to_chars(p, p + 32, v).ptr;
+}
+
 inline void append_time(std::string& out, std::int64_t time_ns) {
     std::int64_t us = time_ns / 1000;
     if (time_ns < 0 && time_ns % 1000) --us;  // floor

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -113,17 +114,24 @@ private:
         if (it == files_.end()) return;  // the run could not be opened; its error was reported then
         run_file& f = *it->second;
         if (e.kind == record_kind::metric) {
+            // The hot line: formatted in one stack buffer and appended once; the key comes pre-escaped.
+            const std::string& key = escaped_key(*e.metric);
+            char tmp[128];
+            char* p = tmp;
             if (f.line_open && f.open_step == e.step && f.open_time == e.time_ns &&
                 std::find(f.open_metrics.begin(), f.open_metrics.end(), e.metric->id) == f.open_metrics.end()) {
-                f.buf.pop_back();  // '\n'
-                f.buf.pop_back();  // '}'
-                f.buf.pop_back();  // '}'
-                f.buf += ',';
+                f.buf.resize(f.buf.size() - 3);  // "}}\n": the value joins the open line
+                *p++ = ',';
             } else {
-                detail::append_line_head(f.buf, "metrics", e.time_ns);
-                f.buf += ",\"step\":";
-                detail::append_int(f.buf, e.step);
-                f.buf += ",\"values\":{";
+                static constexpr char head[] = "{\"kind\":\"metrics\",\"time\":";
+                std::memcpy(p, head, sizeof head - 1);
+                p = detail::write_time(p + sizeof head - 1, e.time_ns);
+                static constexpr char step[] = ",\"step\":";
+                std::memcpy(p, step, sizeof step - 1);
+                p = std::to_chars(p + sizeof step - 1, p + 40, e.step).ptr;
+                static constexpr char values[] = ",\"values\":{";
+                std::memcpy(p, values, sizeof values - 1);
+                p += sizeof values - 1;
                 f.line_open = true;
                 f.open_step = e.step;
                 f.open_time = e.time_ns;
@@ -131,10 +139,11 @@ private:
                 ++f.buffered_lines;
             }
             f.open_metrics.push_back(e.metric->id);
-            detail::append_json_string(f.buf, e.metric->name);
-            f.buf += ':';
-            detail::append_double(f.buf, e.value);
-            f.buf += "}}\n";
+            f.buf.append(tmp, static_cast<std::size_t>(p - tmp));
+            f.buf += key;
+            p = detail::write_double(tmp, e.value);
+            std::memcpy(p, "}}\n", 3);
+            f.buf.append(tmp, static_cast<std::size_t>(p + 3 - tmp));
         } else {
             f.line_open = false;
             std::string copy_error;
@@ -172,6 +181,19 @@ private:
             if (!copy_error.empty()) throw error(error_category::io, 13, copy_error);
         }
         if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);
+    }
+
+    /// "<key as a JSON string>:" of a metric, cached by id (checked against the name: replay reuses ids).
+    const std::string& escaped_key(const metric_info& m) {
+        if (m.id >= keys_.size()) keys_.resize(m.id + 1);
+        auto& k = keys_[m.id];
+        if (k.first != m.name || k.second.empty()) {
+            k.first = m.name;
+            k.second.clear();
+            detail::append_json_string(k.second, m.name);
+            k.second += ':';
+        }
+        return k.second;
     }
 
     void open_run(const run_info& run) {
@@ -247,6 +269,7 @@ private:
     jsonl_options options_;
     std::unordered_map<std::uint32_t, std::unique_ptr<run_file>> files_;
     std::uint64_t lines_lost_ = 0;
+    std::vector<std::pair<std::string, std::string>> keys_;  ///< by metric id: name, escaped "name":
 };
 
 }  // namespace sinks

@@ -308,6 +308,45 @@ private:
         auto& open = f.open_event;
         const bool extend = open.generation == f.generation && open.end == f.buf.size() &&
                             open.step == first.step && open.time_ns == first.time_ns;
+        const std::string& tag1 = f.tags[first.metric->id].encoded;
+        if (n == 1 && !extend && tag1.size() + 7 < 128) {
+            // The common case, one point at its own step and time: the whole record is built in one stack
+            // buffer and appended once (the same bytes as the general path below).
+            char tmp[12 + 9 + 11 + 2 + 128 + 4];
+            char* p = tmp + 12;
+            *p++ = '\x09';  // Event.wall_time
+            detail::pb::put_fixed64(p, detail::pb::double_bits(detail::tb::wall_seconds(first.time_ns)));
+            p += 8;
+            if (first.step != 0) {
+                *p++ = '\x10';  // Event.step
+                p = detail::pb::put_varint(p, static_cast<std::uint64_t>(first.step));
+            }
+            *p++ = '\x2a';  // Event.summary
+            const std::size_t len_off = static_cast<std::size_t>(p - tmp);
+            *p++ = static_cast<char>(tag1.size() + 7);
+            *p++ = '\x0a';  // Summary.value
+            *p++ = static_cast<char>(tag1.size() + 5);
+            std::memcpy(p, tag1.data(), tag1.size());
+            p += tag1.size();
+            *p++ = '\x15';  // simple_value
+            detail::pb::put_fixed32(p, detail::pb::float_bits(static_cast<float>(first.value)));
+            p += 4;
+            const auto len = static_cast<std::size_t>(p - tmp - 12);
+            detail::pb::put_fixed64(tmp, len);
+            detail::pb::put_fixed32(tmp + 8, detail::masked_crc32c(tmp, 8));
+            detail::pb::put_fixed32(p, detail::masked_crc32c(tmp + 12, len));
+            p += 4;
+            open.record = f.buf.size();
+            f.buf.append(tmp, static_cast<std::size_t>(p - tmp));
+            open.len_at = open.record + len_off;
+            open.values_at = open.len_at + 1;
+            ++f.buffered_records;
+            open.end = f.buf.size();
+            open.generation = f.generation;
+            open.step = first.step;
+            open.time_ns = first.time_ns;
+            return 1;
+        }
         if (extend) {
             f.buf.resize(f.buf.size() - 4);  // the footer (CRC) is recomputed below
         } else {
