@@ -126,6 +126,19 @@ inline bool read_small_file(const std::filesystem::path& p, std::string& out, st
     return !in.bad();
 }
 
+/// Calls f(line) for each line of `text` (without its '\n') until f returns true; true when one did.
+template <class F>
+bool for_each_line(std::string_view text, F&& f) {
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto nl = text.find('\n', start);
+        if (nl == std::string_view::npos) nl = text.size();
+        if (f(text.substr(start, nl - start))) return true;
+        start = nl + 1;
+    }
+    return false;
+}
+
 inline std::string trim(std::string_view s) {
     const auto b = s.find_first_not_of(" \t\r\n");
     if (b == std::string_view::npos) return {};
@@ -204,12 +217,7 @@ inline nlohmann::json git_info(const environment_options& o) {
     nlohmann::json g = nlohmann::json::object();
     bool dirty = false;
     bool header = false;  // "# branch.oid" is always printed: without it this was not git's answer
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto nl = text.find('\n', start);
-        if (nl == std::string::npos) nl = text.size();
-        const std::string_view line(text.data() + start, nl - start);
-        start = nl + 1;
+    for_each_line(text, [&](std::string_view line) {
         if (line.rfind("# branch.oid ", 0) == 0) {
             header = true;
             const auto v = line.substr(13);
@@ -220,7 +228,8 @@ inline nlohmann::json git_info(const environment_options& o) {
         } else if (!line.empty() && line[0] != '#') {
             dirty = true;
         }
-    }
+        return false;
+    });
     if (!header) return nullptr;
     g["dirty"] = dirty;
     return g;
@@ -235,23 +244,22 @@ inline void put_env(nlohmann::json& obj, const char* key, const char* variable) 
 inline std::string cpu_model(const std::filesystem::path& cpuinfo) {
     std::string text;
     if (!read_small_file(cpuinfo, text, 4 << 20)) return {};
-    std::string fallback;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto nl = text.find('\n', start);
-        if (nl == std::string::npos) nl = text.size();
-        const std::string_view line(text.data() + start, nl - start);
-        start = nl + 1;
+    std::string model, fallback;
+    for_each_line(text, [&](std::string_view line) {
         const auto colon = line.find(':');
-        if (colon == std::string_view::npos) continue;
+        if (colon == std::string_view::npos) return false;
         const std::string key = trim(line.substr(0, colon));
-        const std::string value = trim(line.substr(colon + 1));
-        if (value.empty()) continue;
-        if (key == "model name") return value;
+        std::string value = trim(line.substr(colon + 1));
+        if (value.empty()) return false;
+        if (key == "model name") {
+            model = std::move(value);
+            return true;
+        }
         if (fallback.empty() && (key == "Hardware" || key == "cpu model" || key == "cpu" || key == "uarch"))
-            fallback = value;
-    }
-    return fallback;
+            fallback = std::move(value);
+        return false;
+    });
+    return model.empty() ? fallback : model;
 }
 
 /// CPUs this process may run on (sched_getaffinity), or 0 when unknown.

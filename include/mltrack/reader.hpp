@@ -154,10 +154,11 @@ inline artifact parse_artifact(const nlohmann::json& j) {
         // A run's copy always lives under its folder: refuse paths that could point elsewhere.
         const bool up = std::any_of(p.begin(), p.end(), [](const std::filesystem::path& c) { return c == ".."; });
         const auto slash = a.path.find('/');
+        const std::string_view folder = std::string_view(a.path).substr(0, slash);
+        constexpr std::string_view rank_folder = "artifacts.rank-";
         const bool under = slash != std::string::npos &&
-                           (a.path.compare(0, slash + 1, "artifacts/") == 0 ||
-                            (a.path.rfind("artifacts.rank-", 0) == 0 &&
-                             events_file_rank("events.rank-" + a.path.substr(15, slash - 15) + ".jsonl") > 0));
+                           (folder == "artifacts" || (folder.substr(0, rank_folder.size()) == rank_folder &&
+                                                      parse_rank_number(folder.substr(rank_folder.size())) > 0));
         if (p.is_absolute() || up || !under)
             throw line_error{"artifact path '" + printable(a.path) + "' is not under artifacts/ (or artifacts.rank-<r>/)"};
     }

@@ -2683,6 +2683,18 @@ inline std::string events_file_name(int rank) {
     return rank > 0 ? "events.rank-" + std::to_string(rank) + ".jsonl" : std::string("events.jsonl");
 }
 
+/// The rank r > 0 written as `<r>` in a rank file or folder name (decimal, no leading zero, at most 9
+/// digits), or -1.
+inline int parse_rank_number(std::string_view digits) {
+    if (digits.empty() || digits.size() > 9 || digits[0] == '0') return -1;
+    int r = 0;
+    for (char ch : digits) {
+        if (ch < '0' || ch > '9') return -1;
+        r = r * 10 + (ch - '0');
+    }
+    return r;
+}
+
 /// The rank of an events file name, or -1 when it is not one ("events.jsonl" is rank 0).
 inline int events_file_rank(std::string_view file) {
     if (file == "events.jsonl") return 0;
@@ -2690,14 +2702,7 @@ inline int events_file_rank(std::string_view file) {
     if (file.size() <= head.size() + tail.size() || file.substr(0, head.size()) != head ||
         file.substr(file.size() - tail.size()) != tail)
         return -1;
-    const auto digits = file.substr(head.size(), file.size() - head.size() - tail.size());
-    if (digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) return -1;
-    int r = 0;
-    for (char ch : digits) {
-        if (ch < '0' || ch > '9') return -1;
-        r = r * 10 + (ch - '0');
-    }
-    return r > 0 ? r : -1;
+    return parse_rank_number(file.substr(head.size(), file.size() - head.size() - tail.size()));
 }
 
 /// Where rank r's copies of artifacts go inside the run folder: artifacts/ for rank 0, artifacts.rank-<r>/.
@@ -3330,6 +3335,19 @@ inline bool read_small_file(const std::filesystem::path& p, std::string& out, st
     return !in.bad();
 }
 
+/// Calls f(line) for each line of `text` (without its '\n') until f returns true; true when one did.
+template <class F>
+bool for_each_line(std::string_view text, F&& f) {
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto nl = text.find('\n', start);
+        if (nl == std::string_view::npos) nl = text.size();
+        if (f(text.substr(start, nl - start))) return true;
+        start = nl + 1;
+    }
+    return false;
+}
+
 inline std::string trim(std::string_view s) {
     const auto b = s.find_first_not_of(" \t\r\n");
     if (b == std::string_view::npos) return {};
@@ -3408,12 +3426,7 @@ inline nlohmann::json git_info(const environment_options& o) {
     nlohmann::json g = nlohmann::json::object();
     bool dirty = false;
     bool header = false;  // "# branch.oid" is always printed: without it this was not git's answer
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto nl = text.find('\n', start);
-        if (nl == std::string::npos) nl = text.size();
-        const std::string_view line(text.data() + start, nl - start);
-        start = nl + 1;
+    for_each_line(text, [&](std::string_view line) {
         if (line.rfind("# branch.oid ", 0) == 0) {
             header = true;
             const auto v = line.substr(13);
@@ -3424,7 +3437,8 @@ inline nlohmann::json git_info(const environment_options& o) {
         } else if (!line.empty() && line[0] != '#') {
             dirty = true;
         }
-    }
+        return false;
+    });
     if (!header) return nullptr;
     g["dirty"] = dirty;
     return g;
@@ -3439,23 +3453,22 @@ inline void put_env(nlohmann::json& obj, const char* key, const char* variable) 
 inline std::string cpu_model(const std::filesystem::path& cpuinfo) {
     std::string text;
     if (!read_small_file(cpuinfo, text, 4 << 20)) return {};
-    std::string fallback;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto nl = text.find('\n', start);
-        if (nl == std::string::npos) nl = text.size();
-        const std::string_view line(text.data() + start, nl - start);
-        start = nl + 1;
+    std::string model, fallback;
+    for_each_line(text, [&](std::string_view line) {
         const auto colon = line.find(':');
-        if (colon == std::string_view::npos) continue;
+        if (colon == std::string_view::npos) return false;
         const std::string key = trim(line.substr(0, colon));
-        const std::string value = trim(line.substr(colon + 1));
-        if (value.empty()) continue;
-        if (key == "model name") return value;
+        std::string value = trim(line.substr(colon + 1));
+        if (value.empty()) return false;
+        if (key == "model name") {
+            model = std::move(value);
+            return true;
+        }
         if (fallback.empty() && (key == "Hardware" || key == "cpu model" || key == "cpu" || key == "uarch"))
-            fallback = value;
-    }
-    return fallback;
+            fallback = std::move(value);
+        return false;
+    });
+    return model.empty() ? fallback : model;
 }
 
 /// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
@@ -4200,10 +4213,11 @@ inline artifact parse_artifact(const nlohmann::json& j) {
         // A run's copy always lives under its folder: refuse paths that could point elsewhere.
         const bool up = std::any_of(p.begin(), p.end(), [](const std::filesystem::path& c) { return c == ".."; });
         const auto slash = a.path.find('/');
+        const std::string_view folder = std::string_view(a.path).substr(0, slash);
+        constexpr std::string_view rank_folder = "artifacts.rank-";
         const bool under = slash != std::string::npos &&
-                           (a.path.compare(0, slash + 1, "artifacts/") == 0 ||
-                            (a.path.rfind("artifacts.rank-", 0) == 0 &&
-                             events_file_rank("events.rank-" + a.path.substr(15, slash - 15) + ".jsonl") > 0));
+                           (folder == "artifacts" || (folder.substr(0, rank_folder.size()) == rank_folder &&
+                                                      parse_rank_number(folder.substr(rank_folder.size())) > 0));
         if (p.is_absolute() || up || !under)
             throw line_error{"artifact path '" + printable(a.path) + "' is not under artifacts/ (or artifacts.rank-<r>/)"};
     }

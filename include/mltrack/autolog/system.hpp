@@ -29,6 +29,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include "../environment.hpp"
 #include "../error.hpp"
 #include "../run.hpp"
 
@@ -51,16 +52,6 @@ struct system_metrics_options {
 };
 
 namespace detail {
-
-inline bool read_text(const std::filesystem::path& p, std::string& out) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return false;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return false;
-    out = ss.str();
-    return true;
-}
 
 /// utime + stime (clock ticks) from the text of /proc/<pid>/stat; false when malformed. Fields are counted
 /// after the last ')' since the command name may hold spaces and parentheses.
@@ -89,21 +80,19 @@ inline bool parse_proc_stat_ticks(const std::string& text, unsigned long long& t
 
 /// The value of a "Name: 123 kB" or "name: 123" line of /proc/meminfo or /proc/<pid>/io, times `unit`.
 inline bool parse_named_number(const std::string& text, std::string_view name, double unit, double& value) {
-    std::size_t at = 0;
-    while (at < text.size()) {
-        auto nl = text.find('\n', at);
-        if (nl == std::string::npos) nl = text.size();
-        const std::string_view line(text.data() + at, nl - at);
-        at = nl + 1;
+    bool found = false;
+    ::mltrack::detail::for_each_line(text, [&](std::string_view line) {
         if (line.size() <= name.size() || line.compare(0, name.size(), name) != 0 || line[name.size()] != ':')
-            continue;
+            return false;
         std::istringstream in{std::string(line.substr(name.size() + 1))};
         unsigned long long v = 0;
-        if (!(in >> v)) return false;
-        value = static_cast<double>(v) * unit;
-        return true;
-    }
-    return false;
+        if (in >> v) {
+            value = static_cast<double>(v) * unit;
+            found = true;
+        }
+        return true;  // the first line of that name decides
+    });
+    return found;
 }
 
 /// The few NVML declarations the sampler needs (from the public nvml.h ABI).
@@ -349,7 +338,7 @@ private:
         std::string text;
 
         unsigned long long ticks = 0;
-        if (detail::read_text(root / "self" / "stat", text) && detail::parse_proc_stat_ticks(text, ticks)) {
+        if (::mltrack::detail::read_small_file(root / "self" / "stat", text) && detail::parse_proc_stat_ticks(text, ticks)) {
             if (have_cpu_ && mono > cpu_mono_ && ticks >= cpu_ticks_) {
                 const double seconds = static_cast<double>(mono - cpu_mono_) / 1e9;
                 points_.emplace_back(&cpu_, static_cast<double>(ticks - cpu_ticks_) / clock_ticks_ / seconds * 100.0);
@@ -363,14 +352,14 @@ private:
 
         std::istringstream statm;
         unsigned long long size = 0, resident = 0;
-        if (detail::read_text(root / "self" / "statm", text) && (statm.str(text), statm >> size >> resident)) {
+        if (::mltrack::detail::read_small_file(root / "self" / "statm", text) && (statm.str(text), statm >> size >> resident)) {
             points_.emplace_back(&rss_, static_cast<double>(resident) * page_size_);
         } else {
             failed(2, "cannot read or parse " + (root / "self" / "statm").string() + "; system/rss_bytes is not sampled");
         }
 
         double total = 0, available = 0;
-        if (detail::read_text(root / "meminfo", text) && detail::parse_named_number(text, "MemTotal", 1024, total) &&
+        if (::mltrack::detail::read_small_file(root / "meminfo", text) && detail::parse_named_number(text, "MemTotal", 1024, total) &&
             detail::parse_named_number(text, "MemAvailable", 1024, available)) {
             points_.emplace_back(&mem_used_, total - available);
             points_.emplace_back(&mem_available_, available);
@@ -380,7 +369,7 @@ private:
         }
 
         double read = 0, write = 0;
-        if (detail::read_text(root / "self" / "io", text) && detail::parse_named_number(text, "read_bytes", 1, read) &&
+        if (::mltrack::detail::read_small_file(root / "self" / "io", text) && detail::parse_named_number(text, "read_bytes", 1, read) &&
             detail::parse_named_number(text, "write_bytes", 1, write)) {
             points_.emplace_back(&io_read_, read);
             points_.emplace_back(&io_write_, write);

@@ -201,6 +201,18 @@ inline std::string events_file_name(int rank) {
     return rank > 0 ? "events.rank-" + std::to_string(rank) + ".jsonl" : std::string("events.jsonl");
 }
 
+/// The rank r > 0 written as `<r>` in a rank file or folder name (decimal, no leading zero, at most 9
+/// digits), or -1.
+inline int parse_rank_number(std::string_view digits) {
+    if (digits.empty() || digits.size() > 9 || digits[0] == '0') return -1;
+    int r = 0;
+    for (char ch : digits) {
+        if (ch < '0' || ch > '9') return -1;
+        r = r * 10 + (ch - '0');
+    }
+    return r;
+}
+
 /// The rank of an events file name, or -1 when it is not one ("events.jsonl" is rank 0).
 inline int events_file_rank(std::string_view file) {
     if (file == "events.jsonl") return 0;
@@ -208,14 +220,7 @@ inline int events_file_rank(std::string_view file) {
     if (file.size() <= head.size() + tail.size() || file.substr(0, head.size()) != head ||
         file.substr(file.size() - tail.size()) != tail)
         return -1;
-    const auto digits = file.substr(head.size(), file.size() - head.size() - tail.size());
-    if (digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) return -1;
-    int r = 0;
-    for (char ch : digits) {
-        if (ch < '0' || ch > '9') return -1;
-        r = r * 10 + (ch - '0');
-    }
-    return r > 0 ? r : -1;
+    return parse_rank_number(file.substr(head.size(), file.size() - head.size() - tail.size()));
 }
 
 /// Where rank r's copies of artifacts go inside the run folder: artifacts/ for rank 0, artifacts.rank-<r>/.
