@@ -5,9 +5,10 @@
 //
 // Figures: caller cost (quill-style: the mean of 20 back-to-back calls, sampled many times; median and
 // p99), sustained throughput with 1 and 4 producer threads to JSONL and to TensorBoard files (writer to the
-// page cache), bytes per point, peak RSS while logging N points minus that of an empty run of this
-// program, start (construct + first point) and stop (close with an empty queue). Every figure is printed
-// with each baseline and the ratio "how many times better mltrack is" (>1: better).
+// page cache), bytes per point (one metric per step, and 4 metrics logged by separate calls at each step),
+// peak RSS while logging N points minus that of an empty run of this program, start (construct + first
+// point) and stop (close with an empty queue). Every figure is printed with each baseline and the ratio "how
+// many times better mltrack is" (>1: better).
 //
 //   bench_hot_path [--quick] [--guard] [--samples N] [--points N] [--rss-points N] [--dir DIR]
 //   --guard: a short run for CI; exits 1 when a ratio to an in-run baseline falls below its floor.
@@ -268,6 +269,28 @@ double mltrack_rate(std::int64_t n, int threads, Sink sink) {
     return r;
 }
 
+/// Bytes per point of the files under `dir` whose names start with `prefix`, when a training loop logs 4
+/// metrics by separate handle calls at each of `steps` steps (loss, lr, accuracy, gradient norm in turn).
+template <class Sink>
+double bytes_4_metrics_per_step(std::int64_t steps, Sink sink, const fs::path& dir, const char* prefix) {
+    {
+        mltrack::tracker t{bench_config(), std::move(sink)};
+        auto run = t.start_run("multi");
+        auto loss = run.metric("train/loss"), lr = run.metric("train/lr"), acc = run.metric("train/acc"),
+             grad = run.metric("train/grad_norm");
+        for (std::int64_t i = 0; i < steps; ++i) {
+            const double x = static_cast<double>(i) * 1e-7;
+            loss.log(1.0 - x, i);
+            lr.log(1e-3, i);
+            acc.log(x, i);
+            grad.log(0.5 + x, i);
+        }
+        run.end();
+        t.close();
+    }
+    return static_cast<double>(bytes_under(dir, prefix)) / static_cast<double>(4 * steps);
+}
+
 double median_of(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
@@ -344,6 +367,13 @@ int main(int argc, char** argv) {
     const double tb1 = mltrack_rate(points, 1, mltrack::sinks::tensorboard{dir / "tb1"}) / 1e6;
     const auto tb_bytes = static_cast<double>(bytes_under(dir / "tb1", "events.out.tfevents")) / static_cast<double>(points);
     const double tb4 = guard ? none : mltrack_rate(points, 4, mltrack::sinks::tensorboard{dir / "tb4"}) / 1e6;
+    const std::int64_t multi_steps = points / 4;
+    const double jsonl_multi_bytes =
+        guard ? none : bytes_4_metrics_per_step(multi_steps, mltrack::sinks::jsonl{dir / "jsonl-multi"}, dir / "jsonl-multi", "events");
+    const double tb_multi_bytes =
+        guard ? none
+              : bytes_4_metrics_per_step(multi_steps, mltrack::sinks::tensorboard{dir / "tb-multi"}, dir / "tb-multi",
+                                         "events.out.tfevents");
     double pf_rate = 0, nl_rate = 0, sp_rate = none;
     {
         fprintf_logger l(dir / "fprintf.txt");
@@ -367,8 +397,10 @@ int main(int argc, char** argv) {
     rows.push_back({"JSONL M points/s, 4 producers", jsonl4, pf_rate, nl_rate, sp_rate, false});
     rows.push_back({"TensorBoard M points/s, 1 producer", tb1, pf_rate, nl_rate, sp_rate, false});
     rows.push_back({"TensorBoard M points/s, 4 producers", tb4, pf_rate, nl_rate, sp_rate, false});
-    rows.push_back({"JSONL bytes/point", jsonl_bytes, pf_bytes, nl_bytes, sp_bytes, true});
-    rows.push_back({"TensorBoard bytes/point", tb_bytes, pf_bytes, nl_bytes, sp_bytes, true});
+    rows.push_back({"JSONL bytes/point, 1 metric/step", jsonl_bytes, pf_bytes, nl_bytes, sp_bytes, true});
+    rows.push_back({"JSONL bytes/point, 4 metrics/step", jsonl_multi_bytes, none, none, none, true});
+    rows.push_back({"TensorBoard bytes/point, 1 metric/step", tb_bytes, pf_bytes, nl_bytes, sp_bytes, true});
+    rows.push_back({"TensorBoard bytes/point, 4 metrics/step", tb_multi_bytes, none, none, none, true});
 
     // ---- start (construct + first point) and stop (close with an empty queue), ms, median of 5
     double start_ms = none, close_ms = none, pf_start = none, pf_close = none, sp_start = none, sp_close = none;

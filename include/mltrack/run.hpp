@@ -37,7 +37,7 @@ public:
     /// Logs one point. Never throws, never allocates; NaN and infinities are kept as they are.
     void log(double value, std::int64_t step) const noexcept {
         if (!core_) return;
-        core_->push_point(metric_point{run_, id_, step, value, core_->now()});
+        core_->push_point_now(run_, id_, step, value);
     }
 
     /// Logs one point with an explicit wall time (ns since the Unix epoch).
@@ -109,7 +109,7 @@ public:
         require_active();
         const std::uint32_t metric_id =
             detail::key_cache::lookup(key_owner_, key, [this](std::string_view k) { return core_->intern(k); });
-        core_->push_point(metric_point{id_, metric_id, step, value, core_->now()});
+        core_->push_point_now(id_, metric_id, step, value);
     }
 
     /// Logs several time-series values at one step (they share one wall time).

@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -14,7 +13,6 @@
 
 #include "config.hpp"
 #include "detail/core.hpp"
-#include "environment.hpp"
 #include "run.hpp"
 #include "sinks/any.hpp"
 
@@ -47,6 +45,7 @@ public:
         auto c = std::make_unique<detail::cold_item>();
         c->operation = detail::op::run_open;
         c->mode = mode;
+        c->capture_environment = core_->cfg().capture_environment;
         c->run = id;
         run_info info;
         info.id = id;
@@ -54,8 +53,6 @@ public:
         info.name = n;
         info.start_time_ns = core_->now();
         info.metadata = metadata.is_object() ? std::move(metadata) : nlohmann::json::object();
-        if (core_->cfg().capture_environment && !core_->inert() && !info.metadata.contains("environment"))
-            info.metadata["environment"] = environment();
         info.rank = core_->policy() == rank_policy::every ? core_->rank().rank : 0;
         info.world_size = core_->rank().world_size;
         c->rec.kind = record_kind::run_start;
@@ -109,13 +106,6 @@ public:
 protected:
     friend class termination_handler;
 
-    /// The environment, captured once per tracker (the git probe costs a few milliseconds), by the first
-    /// start_run of any thread; the others wait for it.
-    const nlohmann::json& environment() {
-        std::call_once(environment_->once, [this] { environment_->value = capture_environment(); });
-        return environment_->value;
-    }
-
     tracker_base(config cfg, std::unique_ptr<detail::sink_set> sinks)
         : core_(std::make_shared<detail::core>(std::move(cfg), std::move(sinks))) {}
     ~tracker_base() { close(); }
@@ -125,11 +115,6 @@ protected:
     }
 
     std::shared_ptr<detail::core> core_;
-    struct environment_cache {
-        std::once_flag once;
-        nlohmann::json value;
-    };
-    std::shared_ptr<environment_cache> environment_ = std::make_shared<environment_cache>();
 };
 
 /// A tracker whose sinks are fixed at compile time.

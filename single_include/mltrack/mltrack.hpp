@@ -799,6 +799,556 @@ MLTRACK_NAMESPACE_END
 
 #include <pthread.h>
 
+// ---- begin mltrack/environment.hpp ----
+// Why: a run is only reproducible when we know where and how it ran: host, command line, git commit, compiler,
+// CPU, SLURM job, MPI rank, Vertex AI job. capture_environment() gathers that once at run start as plain JSON. Every probe
+// is cheap and bounded (git runs with a short timeout), nothing throws, and only variables named here are read:
+// never the whole environment, never a variable that holds a secret. Secret-looking command-line arguments
+// (--token=..., --password x, API_KEY=...) are redacted before they reach the JSON.
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#if defined(__linux__)
+#include <sched.h>
+#endif
+#include <signal.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+// ---- begin mltrack/detail/vertex_env.hpp ----
+// Why: inside a Vertex AI custom job everything the sink needs is in the environment (project, region,
+// experiment, run, model folder, which replica is the chief), and outside one a few variables override
+// endpoints for tests and private endpoints. Reading them in one place keeps the precedence rules (the
+// Python SDK's) documented and testable.
+
+#include <cstdlib>
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// The value of an environment variable; unset and empty are the same ("").
+inline std::string env_value(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? std::string(v) : std::string();
+}
+
+/// The first non-empty of the arguments.
+inline std::string first_of(std::initializer_list<std::string> values) {
+    for (const auto& v : values)
+        if (!v.empty()) return v;
+    return {};
+}
+
+/// "projects/p/locations/l/metadataStores/default/contexts/abc" -> "abc"; a plain id stays as it is.
+inline std::string strip_context_prefix(std::string v) {
+    const auto at = v.rfind("/contexts/");
+    if (at != std::string::npos) v.erase(0, at + 10);
+    return v;
+}
+
+/// Whether this process is the replica that should log, from CLUSTER_SPEC (or TF_CONFIG): the chief is task
+/// type "workerpool0" or "chief" with index 0. Without a cluster spec every process is the chief.
+inline bool is_chief_replica(std::string_view cluster_spec) {
+    if (cluster_spec.empty()) return true;
+    try {
+        const auto j = nlohmann::json::parse(cluster_spec);
+        const auto& task = j.at("task");
+        const std::string type = task.value("type", std::string("workerpool0"));
+        const int index = task.value("index", 0);
+        return (type == "workerpool0" || type == "chief" || type == "master") && index == 0;
+    } catch (const std::exception&) {
+        return true;  // unreadable: do not silence logging
+    }
+}
+
+/// What a Vertex AI training job tells its containers.
+struct vertex_job_environment {
+    std::string project;           ///< GOOGLE_CLOUD_PROJECT, else CLOUD_ML_PROJECT_ID (a project number)
+    std::string location;          ///< GOOGLE_CLOUD_REGION, else CLOUD_ML_REGION
+    std::string experiment;        ///< AIP_EXPERIMENT_NAME (id, full context name stripped)
+    std::string run;               ///< AIP_EXPERIMENT_RUN_NAME, without the "<experiment>-" prefix
+    std::string model_dir;         ///< AIP_MODEL_DIR
+    std::string tensorboard_log_dir;  ///< AIP_TENSORBOARD_LOG_DIR
+    std::string tensorboard;       ///< AIP_TENSORBOARD_RESOURCE_NAME
+    std::string job_id;            ///< CLOUD_ML_JOB_ID: set only inside a Vertex job
+    bool chief = true;             ///< from CLUSTER_SPEC / TF_CONFIG
+};
+
+inline vertex_job_environment read_vertex_job_environment() {
+    vertex_job_environment e;
+    e.project = first_of({env_value("GOOGLE_CLOUD_PROJECT"), env_value("CLOUD_ML_PROJECT_ID")});
+    e.location = first_of({env_value("GOOGLE_CLOUD_REGION"), env_value("CLOUD_ML_REGION")});
+    e.experiment = strip_context_prefix(env_value("AIP_EXPERIMENT_NAME"));
+    e.run = strip_context_prefix(env_value("AIP_EXPERIMENT_RUN_NAME"));
+    if (!e.experiment.empty() && e.run.size() > e.experiment.size() + 1 &&
+        e.run.compare(0, e.experiment.size() + 1, e.experiment + "-") == 0)
+        e.run.erase(0, e.experiment.size() + 1);
+    e.model_dir = env_value("AIP_MODEL_DIR");
+    e.tensorboard_log_dir = env_value("AIP_TENSORBOARD_LOG_DIR");
+    e.tensorboard = env_value("AIP_TENSORBOARD_RESOURCE_NAME");
+    e.job_id = env_value("CLOUD_ML_JOB_ID");
+    const std::string spec = first_of({env_value("CLUSTER_SPEC"), env_value("TF_CONFIG")});
+    e.chief = is_chief_replica(spec);
+    return e;
+}
+
+/// "gs://bucket/a/b" -> "<mount>/bucket/a/b" when the Cloud Storage FUSE mount of Vertex jobs has that
+/// bucket; "" otherwise.
+inline std::string gcs_mount_path(std::string_view uri, const std::filesystem::path& mount = "/gcs") {
+    if (uri.substr(0, 5) != "gs://") return {};
+    const std::string rest(uri.substr(5));
+    const auto slash = rest.find('/');
+    const std::string bucket = rest.substr(0, slash);
+    std::error_code ec;
+    if (bucket.empty() || !std::filesystem::is_directory(mount / bucket, ec)) return {};
+    return (mount / rest).string();
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex_env.hpp ----
+
+extern "C" char** environ;  // POSIX: passed through to git unchanged, never read here
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// What capture_environment probes.
+struct environment_options {
+    bool git = true;                                ///< run `git status` in `git_directory` when git is on PATH
+    std::chrono::milliseconds git_timeout{2000};    ///< git is killed after this; its fields are then omitted
+    std::filesystem::path git_directory{};          ///< empty: the current working directory
+    std::filesystem::path proc_root = "/proc";      ///< where self/cmdline and cpuinfo are read (tests use a fake)
+};
+
+namespace detail {
+
+/// Whether a command-line option or KEY=VALUE name looks like it names a secret: it contains token, secret,
+/// password, passwd, api-key / api_key / apikey, credential or auth (any case), or one of its words
+/// (split at '-', '_', '.') is "key", "pass" or "pwd".
+inline bool secret_name(std::string_view name) {
+    std::string n;
+    n.reserve(name.size());
+    for (char c : name) n += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    for (const char* word : {"token", "secret", "password", "passwd", "credential", "auth", "apikey", "api-key",
+                             "api_key"})
+        if (n.find(word) != std::string::npos) return true;
+    std::size_t start = 0;
+    while (start <= n.size()) {
+        auto end = n.find_first_of("-_.", start);
+        if (end == std::string::npos) end = n.size();
+        const auto part = std::string_view(n).substr(start, end - start);
+        if (part == "key" || part == "pass" || part == "pwd") return true;
+        start = end + 1;
+    }
+    return false;
+}
+
+/// "https://user:pw@host/x" -> "https://***@host/x"; anything else unchanged.
+inline std::string redact_url_userinfo(const std::string& arg) {
+    const auto scheme = arg.find("://");
+    if (scheme == std::string::npos) return arg;
+    const auto host_start = scheme + 3;
+    const auto path = arg.find_first_of("/?#", host_start);
+    const auto at = arg.rfind('@', path == std::string::npos ? std::string::npos : path);
+    if (at == std::string::npos || at < host_start) return arg;
+    return arg.substr(0, host_start) + "***" + arg.substr(at);
+}
+
+}  // namespace detail
+
+/// The command line with the values of secret-looking arguments replaced by "***":
+/// `--token=x`, `-password=x`, `API_KEY=x` (the part after '=' is replaced), `--password x`, `--api-key x`
+/// (the next argument is replaced), and user:password in URLs. See detail::secret_name for what looks secret.
+inline std::vector<std::string> redact_command_line(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    out.reserve(args.size());
+    bool hide_next = false;
+    for (const auto& arg : args) {
+        if (hide_next) {  // the value of "--password x"; always hidden, even when it looks like an option
+            hide_next = false;
+            out.emplace_back("***");
+            continue;
+        }
+        const auto eq = arg.find('=');
+        std::string_view name(arg);
+        name = name.substr(0, eq);
+        while (!name.empty() && name.front() == '-') name.remove_prefix(1);
+        if (eq != std::string::npos) {
+            if (detail::secret_name(name)) {
+                out.push_back(arg.substr(0, eq + 1) + "***");
+                continue;
+            }
+        } else if (arg.size() > 1 && arg[0] == '-' && detail::secret_name(name)) {
+            hide_next = true;
+        }
+        out.push_back(detail::redact_url_userinfo(arg));
+    }
+    return out;
+}
+
+namespace detail {
+
+inline bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit = 1 << 20) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return false;
+    out.clear();
+    char buf[4096];
+    while (out.size() < limit && in.read(buf, sizeof buf).gcount() > 0) out.append(buf, static_cast<std::size_t>(in.gcount()));
+    return !in.bad();
+}
+
+/// Calls f(line) for each line of `text` (without its '\n') until f returns true; true when one did.
+template <class F>
+bool for_each_line(std::string_view text, F&& f) {
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto nl = text.find('\n', start);
+        if (nl == std::string_view::npos) nl = text.size();
+        if (f(text.substr(start, nl - start))) return true;
+        start = nl + 1;
+    }
+    return false;
+}
+
+inline std::string trim(std::string_view s) {
+    const auto b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string_view::npos) return {};
+    const auto e = s.find_last_not_of(" \t\r\n");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+/// The output of a command (argv[0] looked up on PATH), or false when it cannot start, fails, or runs past
+/// the timeout (then it is killed). stdin and stderr are /dev/null; at most `limit` bytes are kept.
+inline bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
+                        std::size_t limit = 1 << 20) {
+    out.clear();
+    int fds[2];
+    if (::pipe(fds) != 0) return false;
+    ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(fds[1]);
+    if (rc != 0) {
+        ::close(fds[0]);
+        return false;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    bool timed_out = false;
+    char buf[4096];
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            timed_out = true;
+            break;
+        }
+        pollfd p{fds[0], POLLIN, 0};
+        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            timed_out = r == 0;
+            break;
+        }
+        const auto n = ::read(fds[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (out.size() < limit) out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    if (timed_out) ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/// {commit, branch, dirty} from one `git status --porcelain=v2 --branch` (tracked files only; untracked
+/// files do not make the tree dirty). Null when git is missing, times out, or the folder is not a work tree.
+inline nlohmann::json git_info(const environment_options& o) {
+    std::string dir = o.git_directory.string();
+    if (dir.empty()) {
+        std::error_code ec;
+        dir = std::filesystem::current_path(ec).string();
+        if (ec) return nullptr;
+    }
+    std::string text;
+    if (!run_command({"git", "--no-optional-locks", "-C", dir, "status", "--porcelain=v2", "--branch",
+                      "--untracked-files=no"},
+                     o.git_timeout, text))
+        return nullptr;
+    nlohmann::json g = nlohmann::json::object();
+    bool dirty = false;
+    bool header = false;  // "# branch.oid" is always printed: without it this was not git's answer
+    for_each_line(text, [&](std::string_view line) {
+        if (line.rfind("# branch.oid ", 0) == 0) {
+            header = true;
+            const auto v = line.substr(13);
+            if (v != "(initial)") g["commit"] = std::string(v);
+        } else if (line.rfind("# branch.head ", 0) == 0) {
+            const auto v = line.substr(14);
+            if (v != "(detached)") g["branch"] = std::string(v);
+        } else if (!line.empty() && line[0] != '#') {
+            dirty = true;
+        }
+        return false;
+    });
+    if (!header) return nullptr;
+    g["dirty"] = dirty;
+    return g;
+}
+
+inline void put_env(nlohmann::json& obj, const char* key, const char* variable) {
+    const std::string v = env_value(variable);
+    if (!v.empty()) obj[key] = v;
+}
+
+/// The CPU's model name from /proc/cpuinfo ("model name" on x86, else "Hardware", "cpu model", "cpu").
+inline std::string cpu_model(const std::filesystem::path& cpuinfo) {
+    std::string text;
+    if (!read_small_file(cpuinfo, text, 4 << 20)) return {};
+    std::string model, fallback;
+    for_each_line(text, [&](std::string_view line) {
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) return false;
+        const std::string key = trim(line.substr(0, colon));
+        std::string value = trim(line.substr(colon + 1));
+        if (value.empty()) return false;
+        if (key == "model name") {
+            model = std::move(value);
+            return true;
+        }
+        if (fallback.empty() && (key == "Hardware" || key == "cpu model" || key == "cpu" || key == "uarch"))
+            fallback = std::move(value);
+        return false;
+    });
+    return model.empty() ? fallback : model;
+}
+
+/// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
+inline long usable_cpus() {
+#if defined(__linux__)
+    for (int n = CPU_SETSIZE; n <= (1 << 16); n *= 4) {
+        cpu_set_t* set = CPU_ALLOC(static_cast<std::size_t>(n));
+        if (!set) return 0;
+        const auto size = CPU_ALLOC_SIZE(static_cast<std::size_t>(n));
+        CPU_ZERO_S(size, set);
+        const int rc = ::sched_getaffinity(0, size, set);
+        const int err = errno;
+        const long count = rc == 0 ? CPU_COUNT_S(size, set) : 0;
+        CPU_FREE(set);
+        if (rc == 0) return count;
+        if (err != EINVAL) return 0;
+    }
+#endif
+    return 0;
+}
+
+inline nlohmann::json compiler_info() {
+    nlohmann::json c = nlohmann::json::object();
+#if defined(__clang__)
+    c["name"] = "clang";
+    c["version"] = __clang_version__;
+#elif defined(__GNUC__)
+    c["name"] = "gcc";
+    c["version"] = __VERSION__;
+#elif defined(_MSC_VER)
+    c["name"] = "msvc";
+    c["version"] = _MSC_FULL_VER;
+#endif
+    c["cplusplus"] = static_cast<std::int64_t>(__cplusplus);
+#if defined(__OPTIMIZE__)
+    c["optimized"] = true;
+#else
+    c["optimized"] = false;
+#endif
+#if defined(NDEBUG)
+    c["ndebug"] = true;
+#else
+    c["ndebug"] = false;
+#endif
+    return c;
+}
+
+/// Runs one probe; a probe that throws (it should not) leaves its fields out.
+template <class F>
+void probe(F&& f) noexcept {
+    try {
+        f();
+    } catch (...) {
+    }
+}
+
+}  // namespace detail
+
+/// Where and how this process runs, as a JSON object (fields documented in docs/autolog.md and
+/// docs/format.md). Fields that cannot be found are omitted; never throws (short of memory exhaustion
+/// while building the result, which yields what was gathered so far).
+inline nlohmann::json capture_environment(const environment_options& options = {}) {
+    using nlohmann::json;
+    json env = json::object();
+    try {
+        detail::probe([&] {
+            char host[256] = {};
+            if (::gethostname(host, sizeof host - 1) == 0 && host[0]) env["host"] = std::string(host);
+        });
+        detail::probe([&] {
+            const uid_t uid = ::geteuid();
+            std::vector<char> buf(16384);
+            passwd pw{};
+            passwd* found = nullptr;
+            if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name)
+                env["user"] = std::string(found->pw_name);
+            else if (!detail::env_value("USER").empty())
+                env["user"] = detail::env_value("USER");
+            env["uid"] = static_cast<std::int64_t>(uid);
+        });
+        env["pid"] = static_cast<std::int64_t>(::getpid());
+        detail::probe([&] {
+            std::string raw;
+            if (!detail::read_small_file(options.proc_root / "self" / "cmdline", raw)) return;
+            std::vector<std::string> args;
+            std::size_t start = 0;
+            while (start < raw.size()) {
+                auto end = raw.find('\0', start);
+                if (end == std::string::npos) end = raw.size();
+                args.emplace_back(raw, start, end - start);
+                start = end + 1;
+            }
+            json cl = json::array();
+            for (auto& a : redact_command_line(args)) cl.push_back(std::move(a));
+            env["command_line"] = std::move(cl);
+        });
+        detail::probe([&] {
+            std::error_code ec;
+            const auto cwd = std::filesystem::current_path(ec);
+            if (!ec) env["working_directory"] = cwd.string();
+        });
+        if (options.git)
+            detail::probe([&] {
+                auto g = detail::git_info(options);
+                if (g.is_object()) env["git"] = std::move(g);
+            });
+        env["compiler"] = detail::compiler_info();
+        env["mltrack_version"] = version_string;
+        detail::probe([&] {
+            json cpu = json::object();
+            const auto model = detail::cpu_model(options.proc_root / "cpuinfo");
+            if (!model.empty()) cpu["model"] = model;
+            const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+            if (online > 0) cpu["logical_cores"] = static_cast<std::int64_t>(online);
+            const long usable = detail::usable_cpus();
+            if (usable > 0) cpu["usable_cores"] = static_cast<std::int64_t>(usable);
+            if (!cpu.empty()) env["cpu"] = std::move(cpu);
+        });
+        detail::probe([&] {
+            utsname u{};
+            if (::uname(&u) != 0) return;
+            env["os"] = json{{"sysname", u.sysname}, {"release", u.release}, {"machine", u.machine}};
+        });
+        detail::probe([&] {
+            json s = json::object();
+            detail::put_env(s, "job_id", "SLURM_JOB_ID");
+            detail::put_env(s, "array_job_id", "SLURM_ARRAY_JOB_ID");
+            detail::put_env(s, "array_task_id", "SLURM_ARRAY_TASK_ID");
+            detail::put_env(s, "procid", "SLURM_PROCID");
+            detail::put_env(s, "ntasks", "SLURM_NTASKS");
+            detail::put_env(s, "job_name", "SLURM_JOB_NAME");
+            detail::put_env(s, "nodelist", "SLURM_JOB_NODELIST");
+            if (!s.contains("nodelist")) detail::put_env(s, "nodelist", "SLURM_NODELIST");
+            detail::put_env(s, "cluster", "SLURM_CLUSTER_NAME");
+            if (!s.empty()) env["slurm"] = std::move(s);
+        });
+        detail::probe([&] {
+            const rank_info r = detect_rank();  // the launcher's variables (ranks.hpp), without MPI
+            if (r.source != "none")
+                env["rank"] = json{{"rank", r.rank}, {"world_size", r.world_size}, {"source", r.source}};
+        });
+        detail::put_env(env, "cuda_visible_devices", "CUDA_VISIBLE_DEVICES");
+        detail::put_env(env, "omp_num_threads", "OMP_NUM_THREADS");
+        detail::probe([&] {
+            const auto v = detail::read_vertex_job_environment();  // only ids and names: no credentials
+            json j = json::object();
+            if (!v.job_id.empty()) j["job_id"] = v.job_id;
+            detail::put_env(j, "trial_id", "CLOUD_ML_TRIAL_ID");
+            if (j.empty()) return;  // the rest is only meaningful inside a Vertex AI job
+            if (!v.project.empty()) j["project"] = v.project;
+            if (!v.location.empty()) j["location"] = v.location;
+            if (!v.experiment.empty()) j["experiment"] = v.experiment;
+            if (!v.run.empty()) j["experiment_run"] = v.run;
+            if (!v.tensorboard.empty()) j["tensorboard"] = v.tensorboard;
+            j["chief"] = v.chief;
+            env["vertex"] = std::move(j);
+        });
+    } catch (...) {
+    }
+    return env;
+}
+
+/// The part of an environment (from capture_environment) that is safe and useful to show as TensorBoard
+/// text: host, git commit, mltrack version, compiler, SLURM ids and CPU model. Same shape as the input.
+inline nlohmann::json environment_text_subset(const nlohmann::json& env) {
+    using nlohmann::json;
+    json out = json::object();
+    if (!env.is_object()) return out;
+    try {
+        auto copy = [&](const char* key) {
+            const auto it = env.find(key);
+            if (it != env.end() && it->is_primitive()) out[key] = *it;
+        };
+        copy("host");
+        copy("mltrack_version");
+        const auto git = env.find("git");
+        if (git != env.end() && git->is_object() && git->contains("commit")) out["git"]["commit"] = git->at("commit");
+        const auto comp = env.find("compiler");
+        if (comp != env.end() && comp->is_object()) out["compiler"] = *comp;
+        const auto slurm = env.find("slurm");
+        if (slurm != env.end() && slurm->is_object())
+            for (const char* k : {"job_id", "array_job_id", "array_task_id", "procid"})
+                if (slurm->contains(k)) out["slurm"][k] = slurm->at(k);
+        const auto cpu = env.find("cpu");
+        if (cpu != env.end() && cpu->is_object() && cpu->contains("model")) out["cpu"]["model"] = cpu->at("model");
+    } catch (...) {
+    }
+    return out;
+}
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/environment.hpp ----
 // ---- begin mltrack/detail/clock.hpp ----
 // Why: every metric point carries a wall time, and std::chrono::system_clock::now() costs ~20 ns, more than
 // the rest of the hot path together. On x86-64 with an invariant TSC a point's time is computed from one
@@ -1483,6 +2033,7 @@ struct cold_item {
     op operation = op::record;
     std::uint32_t run = 0;
     start_mode mode = start_mode::create;  ///< op::run_open
+    bool capture_environment = false;      ///< op::run_open: the writer adds metadata.environment
     record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
     metric_info metric;                    ///< op::metric_def
     std::shared_ptr<ticket> done;          ///< optional completion
@@ -1606,7 +2157,16 @@ public:
 
     /// The hot path: no allocation, lock, syscall or notify unless the queue is full.
     void push_point(const metric_point& p) noexcept {
-        if (inert()) return;
+        if (!inert()) push_live(p);
+    }
+
+    /// push_point at the current time; the clock is read only on a live tracker (an inert rank pays ~1 ns).
+    void push_point_now(std::uint32_t run, std::uint32_t metric, std::int64_t step, double value) noexcept {
+        if (!inert()) push_live(metric_point{run, metric, step, value, now()});
+    }
+
+    /// push_point on a tracker known to be live.
+    void push_live(const metric_point& p) noexcept {
         if (closed_.load(std::memory_order_relaxed)) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
             return;
@@ -1722,13 +2282,9 @@ public:
         c->done = done;
         queue_item item{{}, c.release()};
         const auto deadline = std::chrono::steady_clock::now() + timeout;
-        for (unsigned spins = 0; !ring_.try_push(item); ++spins) {  // a full queue counts against the timeout
-            if (std::chrono::steady_clock::now() >= deadline) {
-                delete item.cold;
-                return false;
-            }
-            if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
-            else std::this_thread::sleep_for(std::chrono::microseconds(spins < 64 ? 1 : 50));
+        if (!push_blocking(item, deadline)) {  // a full queue counts against the timeout
+            delete item.cold;
+            return false;
         }
         if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
         else wake();
@@ -1825,8 +2381,12 @@ private:
         wake_->cv.notify_one();
     }
 
-    void push_blocking(const queue_item& item) noexcept {
+    static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
+
+    /// Pushes until the item fits; false (the item not queued) when `deadline` passes first.
+    bool push_blocking(const queue_item& item, std::chrono::steady_clock::time_point deadline = no_deadline) noexcept {
         for (unsigned spins = 0; !ring_.try_push(item); ++spins) {
+            if (deadline != no_deadline && std::chrono::steady_clock::now() >= deadline) return false;
             if (cfg_.dispatch == dispatch_mode::inline_) {
                 drain_inline();
             } else if (spins < 64) {
@@ -1836,6 +2396,7 @@ private:
                 std::this_thread::sleep_for(std::chrono::microseconds(50));
             }
         }
+        return true;
     }
 
     void drain_inline() noexcept {
@@ -1993,6 +2554,11 @@ private:
             return;
         }
         info.resumed = c.mode == start_mode::resume || (c.mode == start_mode::create_or_resume && exists && *exists);
+        // The caller waits only for the checks above; the environment (a git probe of a few milliseconds)
+        // is captured here, off its path, before anything of the run reaches a sink.
+        c.done->complete(info.resumed);
+        if (c.capture_environment && !info.metadata.contains("environment"))
+            info.metadata["environment"] = environment();
         auto owned = std::make_unique<run_info>(std::move(info));
         const run_info* run = owned.get();
         runs_[run->id] = std::move(owned);
@@ -2002,7 +2568,12 @@ private:
         e.time_ns = run->start_time_ns;
         pending_.push_back(e);
         dispatch_pending();
-        c.done->complete(run->resumed);
+    }
+
+    /// capture_environment(), once per tracker, on the writer thread (the only caller).
+    const nlohmann::json& environment() {
+        if (!environment_) environment_ = capture_environment();
+        return *environment_;
     }
 
     /// After shutdown: whatever was pushed concurrently with close() is released, never written.
@@ -2053,6 +2624,7 @@ private:
     bool stopped_ = false;
     std::vector<std::unique_ptr<metric_info>> metrics_;
     std::unordered_map<std::uint32_t, std::unique_ptr<run_info>> runs_;
+    std::optional<nlohmann::json> environment_;  ///< writer thread only
     const run_info* last_run_ = nullptr;
     std::vector<event> pending_;
     std::vector<std::unique_ptr<cold_item>> held_;
@@ -2759,7 +3331,7 @@ public:
     /// Logs one point. Never throws, never allocates; NaN and infinities are kept as they are.
     void log(double value, std::int64_t step) const noexcept {
         if (!core_) return;
-        core_->push_point(metric_point{run_, id_, step, value, core_->now()});
+        core_->push_point_now(run_, id_, step, value);
     }
 
     /// Logs one point with an explicit wall time (ns since the Unix epoch).
@@ -2831,7 +3403,7 @@ public:
         require_active();
         const std::uint32_t metric_id =
             detail::key_cache::lookup(key_owner_, key, [this](std::string_view k) { return core_->intern(k); });
-        core_->push_point(metric_point{id_, metric_id, step, value, core_->now()});
+        core_->push_point_now(id_, metric_id, step, value);
     }
 
     /// Logs several time-series values at one step (they share one wall time).
@@ -3104,563 +3676,12 @@ MLTRACK_NAMESPACE_END
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
 
-// ---- begin mltrack/environment.hpp ----
-// Why: a run is only reproducible when we know where and how it ran: host, command line, git commit, compiler,
-// CPU, SLURM job, MPI rank, Vertex AI job. capture_environment() gathers that once at run start as plain JSON. Every probe
-// is cheap and bounded (git runs with a short timeout), nothing throws, and only variables named here are read:
-// never the whole environment, never a variable that holds a secret. Secret-looking command-line arguments
-// (--token=..., --password x, API_KEY=...) are redacted before they reach the JSON.
-
-#include <cerrno>
-#include <chrono>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <string>
-#include <string_view>
-#include <thread>
-#include <vector>
-
-#include <fcntl.h>
-#include <poll.h>
-#include <pwd.h>
-#if defined(__linux__)
-#include <sched.h>
-#endif
-#include <signal.h>
-#include <spawn.h>
-#include <sys/types.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <nlohmann/json.hpp>
-
-// ---- begin mltrack/detail/vertex_env.hpp ----
-// Why: inside a Vertex AI custom job everything the sink needs is in the environment (project, region,
-// experiment, run, model folder, which replica is the chief), and outside one a few variables override
-// endpoints for tests and private endpoints. Reading them in one place keeps the precedence rules (the
-// Python SDK's) documented and testable.
-
-#include <cstdlib>
-#include <filesystem>
-#include <initializer_list>
-#include <string>
-#include <string_view>
-
-#include <nlohmann/json.hpp>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// The value of an environment variable; unset and empty are the same ("").
-inline std::string env_value(const char* name) {
-    const char* v = std::getenv(name);
-    return v ? std::string(v) : std::string();
-}
-
-/// The first non-empty of the arguments.
-inline std::string first_of(std::initializer_list<std::string> values) {
-    for (const auto& v : values)
-        if (!v.empty()) return v;
-    return {};
-}
-
-/// "projects/p/locations/l/metadataStores/default/contexts/abc" -> "abc"; a plain id stays as it is.
-inline std::string strip_context_prefix(std::string v) {
-    const auto at = v.rfind("/contexts/");
-    if (at != std::string::npos) v.erase(0, at + 10);
-    return v;
-}
-
-/// Whether this process is the replica that should log, from CLUSTER_SPEC (or TF_CONFIG): the chief is task
-/// type "workerpool0" or "chief" with index 0. Without a cluster spec every process is the chief.
-inline bool is_chief_replica(std::string_view cluster_spec) {
-    if (cluster_spec.empty()) return true;
-    try {
-        const auto j = nlohmann::json::parse(cluster_spec);
-        const auto& task = j.at("task");
-        const std::string type = task.value("type", std::string("workerpool0"));
-        const int index = task.value("index", 0);
-        return (type == "workerpool0" || type == "chief" || type == "master") && index == 0;
-    } catch (const std::exception&) {
-        return true;  // unreadable: do not silence logging
-    }
-}
-
-/// What a Vertex AI training job tells its containers.
-struct vertex_job_environment {
-    std::string project;           ///< GOOGLE_CLOUD_PROJECT, else CLOUD_ML_PROJECT_ID (a project number)
-    std::string location;          ///< GOOGLE_CLOUD_REGION, else CLOUD_ML_REGION
-    std::string experiment;        ///< AIP_EXPERIMENT_NAME (id, full context name stripped)
-    std::string run;               ///< AIP_EXPERIMENT_RUN_NAME, without the "<experiment>-" prefix
-    std::string model_dir;         ///< AIP_MODEL_DIR
-    std::string tensorboard_log_dir;  ///< AIP_TENSORBOARD_LOG_DIR
-    std::string tensorboard;       ///< AIP_TENSORBOARD_RESOURCE_NAME
-    std::string job_id;            ///< CLOUD_ML_JOB_ID: set only inside a Vertex job
-    bool chief = true;             ///< from CLUSTER_SPEC / TF_CONFIG
-};
-
-inline vertex_job_environment read_vertex_job_environment() {
-    vertex_job_environment e;
-    e.project = first_of({env_value("GOOGLE_CLOUD_PROJECT"), env_value("CLOUD_ML_PROJECT_ID")});
-    e.location = first_of({env_value("GOOGLE_CLOUD_REGION"), env_value("CLOUD_ML_REGION")});
-    e.experiment = strip_context_prefix(env_value("AIP_EXPERIMENT_NAME"));
-    e.run = strip_context_prefix(env_value("AIP_EXPERIMENT_RUN_NAME"));
-    if (!e.experiment.empty() && e.run.size() > e.experiment.size() + 1 &&
-        e.run.compare(0, e.experiment.size() + 1, e.experiment + "-") == 0)
-        e.run.erase(0, e.experiment.size() + 1);
-    e.model_dir = env_value("AIP_MODEL_DIR");
-    e.tensorboard_log_dir = env_value("AIP_TENSORBOARD_LOG_DIR");
-    e.tensorboard = env_value("AIP_TENSORBOARD_RESOURCE_NAME");
-    e.job_id = env_value("CLOUD_ML_JOB_ID");
-    const std::string spec = first_of({env_value("CLUSTER_SPEC"), env_value("TF_CONFIG")});
-    e.chief = is_chief_replica(spec);
-    return e;
-}
-
-/// "gs://bucket/a/b" -> "<mount>/bucket/a/b" when the Cloud Storage FUSE mount of Vertex jobs has that
-/// bucket; "" otherwise.
-inline std::string gcs_mount_path(std::string_view uri, const std::filesystem::path& mount = "/gcs") {
-    if (uri.substr(0, 5) != "gs://") return {};
-    const std::string rest(uri.substr(5));
-    const auto slash = rest.find('/');
-    const std::string bucket = rest.substr(0, slash);
-    std::error_code ec;
-    if (bucket.empty() || !std::filesystem::is_directory(mount / bucket, ec)) return {};
-    return (mount / rest).string();
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_env.hpp ----
-
-extern "C" char** environ;  // POSIX: passed through to git unchanged, never read here
-
-MLTRACK_NAMESPACE_BEGIN
-
-/// What capture_environment probes.
-struct environment_options {
-    bool git = true;                                ///< run `git status` in `git_directory` when git is on PATH
-    std::chrono::milliseconds git_timeout{2000};    ///< git is killed after this; its fields are then omitted
-    std::filesystem::path git_directory{};          ///< empty: the current working directory
-    std::filesystem::path proc_root = "/proc";      ///< where self/cmdline and cpuinfo are read (tests use a fake)
-};
-
-namespace detail {
-
-/// Whether a command-line option or KEY=VALUE name looks like it names a secret: it contains token, secret,
-/// password, passwd, api-key / api_key / apikey, credential or auth (any case), or one of its words
-/// (split at '-', '_', '.') is "key", "pass" or "pwd".
-inline bool secret_name(std::string_view name) {
-    std::string n;
-    n.reserve(name.size());
-    for (char c : name) n += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    for (const char* word : {"token", "secret", "password", "passwd", "credential", "auth", "apikey", "api-key",
-                             "api_key"})
-        if (n.find(word) != std::string::npos) return true;
-    std::size_t start = 0;
-    while (start <= n.size()) {
-        auto end = n.find_first_of("-_.", start);
-        if (end == std::string::npos) end = n.size();
-        const auto part = std::string_view(n).substr(start, end - start);
-        if (part == "key" || part == "pass" || part == "pwd") return true;
-        start = end + 1;
-    }
-    return false;
-}
-
-/// "https://user:pw@host/x" -> "https://***@host/x"; anything else unchanged.
-inline std::string redact_url_userinfo(const std::string& arg) {
-    const auto scheme = arg.find("://");
-    if (scheme == std::string::npos) return arg;
-    const auto host_start = scheme + 3;
-    const auto path = arg.find_first_of("/?#", host_start);
-    const auto at = arg.rfind('@', path == std::string::npos ? std::string::npos : path);
-    if (at == std::string::npos || at < host_start) return arg;
-    return arg.substr(0, host_start) + "***" + arg.substr(at);
-}
-
-}  // namespace detail
-
-/// The command line with the values of secret-looking arguments replaced by "***":
-/// `--token=x`, `-password=x`, `API_KEY=x` (the part after '=' is replaced), `--password x`, `--api-key x`
-/// (the next argument is replaced), and user:password in URLs. See detail::secret_name for what looks secret.
-inline std::vector<std::string> redact_command_line(const std::vector<std::string>& args) {
-    std::vector<std::string> out;
-    out.reserve(args.size());
-    bool hide_next = false;
-    for (const auto& arg : args) {
-        if (hide_next) {  // the value of "--password x"; always hidden, even when it looks like an option
-            hide_next = false;
-            out.emplace_back("***");
-            continue;
-        }
-        const auto eq = arg.find('=');
-        std::string_view name(arg);
-        name = name.substr(0, eq);
-        while (!name.empty() && name.front() == '-') name.remove_prefix(1);
-        if (eq != std::string::npos) {
-            if (detail::secret_name(name)) {
-                out.push_back(arg.substr(0, eq + 1) + "***");
-                continue;
-            }
-        } else if (arg.size() > 1 && arg[0] == '-' && detail::secret_name(name)) {
-            hide_next = true;
-        }
-        out.push_back(detail::redact_url_userinfo(arg));
-    }
-    return out;
-}
-
-namespace detail {
-
-inline bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit = 1 << 20) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return false;
-    out.clear();
-    char buf[4096];
-    while (out.size() < limit && in.read(buf, sizeof buf).gcount() > 0) out.append(buf, static_cast<std::size_t>(in.gcount()));
-    return !in.bad();
-}
-
-/// Calls f(line) for each line of `text` (without its '\n') until f returns true; true when one did.
-template <class F>
-bool for_each_line(std::string_view text, F&& f) {
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto nl = text.find('\n', start);
-        if (nl == std::string_view::npos) nl = text.size();
-        if (f(text.substr(start, nl - start))) return true;
-        start = nl + 1;
-    }
-    return false;
-}
-
-inline std::string trim(std::string_view s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return {};
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
-}
-
-/// The output of a command (argv[0] looked up on PATH), or false when it cannot start, fails, or runs past
-/// the timeout (then it is killed). stdin and stderr are /dev/null; at most `limit` bytes are kept.
-inline bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
-                        std::size_t limit = 1 << 20) {
-    out.clear();
-    int fds[2];
-    if (::pipe(fds) != 0) return false;
-    ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-    ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(fds[1]);
-    if (rc != 0) {
-        ::close(fds[0]);
-        return false;
-    }
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    bool timed_out = false;
-    char buf[4096];
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            timed_out = true;
-            break;
-        }
-        pollfd p{fds[0], POLLIN, 0};
-        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            timed_out = r == 0;
-            break;
-        }
-        const auto n = ::read(fds[0], buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (out.size() < limit) out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    if (timed_out) ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-/// {commit, branch, dirty} from one `git status --porcelain=v2 --branch` (tracked files only; untracked
-/// files do not make the tree dirty). Null when git is missing, times out, or the folder is not a work tree.
-inline nlohmann::json git_info(const environment_options& o) {
-    std::string dir = o.git_directory.string();
-    if (dir.empty()) {
-        std::error_code ec;
-        dir = std::filesystem::current_path(ec).string();
-        if (ec) return nullptr;
-    }
-    std::string text;
-    if (!run_command({"git", "--no-optional-locks", "-C", dir, "status", "--porcelain=v2", "--branch",
-                      "--untracked-files=no"},
-                     o.git_timeout, text))
-        return nullptr;
-    nlohmann::json g = nlohmann::json::object();
-    bool dirty = false;
-    bool header = false;  // "# branch.oid" is always printed: without it this was not git's answer
-    for_each_line(text, [&](std::string_view line) {
-        if (line.rfind("# branch.oid ", 0) == 0) {
-            header = true;
-            const auto v = line.substr(13);
-            if (v != "(initial)") g["commit"] = std::string(v);
-        } else if (line.rfind("# branch.head ", 0) == 0) {
-            const auto v = line.substr(14);
-            if (v != "(detached)") g["branch"] = std::string(v);
-        } else if (!line.empty() && line[0] != '#') {
-            dirty = true;
-        }
-        return false;
-    });
-    if (!header) return nullptr;
-    g["dirty"] = dirty;
-    return g;
-}
-
-inline void put_env(nlohmann::json& obj, const char* key, const char* variable) {
-    const std::string v = env_value(variable);
-    if (!v.empty()) obj[key] = v;
-}
-
-/// The CPU's model name from /proc/cpuinfo ("model name" on x86, else "Hardware", "cpu model", "cpu").
-inline std::string cpu_model(const std::filesystem::path& cpuinfo) {
-    std::string text;
-    if (!read_small_file(cpuinfo, text, 4 << 20)) return {};
-    std::string model, fallback;
-    for_each_line(text, [&](std::string_view line) {
-        const auto colon = line.find(':');
-        if (colon == std::string_view::npos) return false;
-        const std::string key = trim(line.substr(0, colon));
-        std::string value = trim(line.substr(colon + 1));
-        if (value.empty()) return false;
-        if (key == "model name") {
-            model = std::move(value);
-            return true;
-        }
-        if (fallback.empty() && (key == "Hardware" || key == "cpu model" || key == "cpu" || key == "uarch"))
-            fallback = std::move(value);
-        return false;
-    });
-    return model.empty() ? fallback : model;
-}
-
-/// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
-inline long usable_cpus() {
-#if defined(__linux__)
-    for (int n = CPU_SETSIZE; n <= (1 << 16); n *= 4) {
-        cpu_set_t* set = CPU_ALLOC(static_cast<std::size_t>(n));
-        if (!set) return 0;
-        const auto size = CPU_ALLOC_SIZE(static_cast<std::size_t>(n));
-        CPU_ZERO_S(size, set);
-        const int rc = ::sched_getaffinity(0, size, set);
-        const int err = errno;
-        const long count = rc == 0 ? CPU_COUNT_S(size, set) : 0;
-        CPU_FREE(set);
-        if (rc == 0) return count;
-        if (err != EINVAL) return 0;
-    }
-#endif
-    return 0;
-}
-
-inline nlohmann::json compiler_info() {
-    nlohmann::json c = nlohmann::json::object();
-#if defined(__clang__)
-    c["name"] = "clang";
-    c["version"] = __clang_version__;
-#elif defined(__GNUC__)
-    c["name"] = "gcc";
-    c["version"] = __VERSION__;
-#elif defined(_MSC_VER)
-    c["name"] = "msvc";
-    c["version"] = _MSC_FULL_VER;
-#endif
-    c["cplusplus"] = static_cast<std::int64_t>(__cplusplus);
-#if defined(__OPTIMIZE__)
-    c["optimized"] = true;
-#else
-    c["optimized"] = false;
-#endif
-#if defined(NDEBUG)
-    c["ndebug"] = true;
-#else
-    c["ndebug"] = false;
-#endif
-    return c;
-}
-
-/// Runs one probe; a probe that throws (it should not) leaves its fields out.
-template <class F>
-void probe(F&& f) noexcept {
-    try {
-        f();
-    } catch (...) {
-    }
-}
-
-}  // namespace detail
-
-/// Where and how this process runs, as a JSON object (fields documented in docs/autolog.md and
-/// docs/format.md). Fields that cannot be found are omitted; never throws (short of memory exhaustion
-/// while building the result, which yields what was gathered so far).
-inline nlohmann::json capture_environment(const environment_options& options = {}) {
-    using nlohmann::json;
-    json env = json::object();
-    try {
-        detail::probe([&] {
-            char host[256] = {};
-            if (::gethostname(host, sizeof host - 1) == 0 && host[0]) env["host"] = std::string(host);
-        });
-        detail::probe([&] {
-            const uid_t uid = ::geteuid();
-            std::vector<char> buf(16384);
-            passwd pw{};
-            passwd* found = nullptr;
-            if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name)
-                env["user"] = std::string(found->pw_name);
-            else if (!detail::env_value("USER").empty())
-                env["user"] = detail::env_value("USER");
-            env["uid"] = static_cast<std::int64_t>(uid);
-        });
-        env["pid"] = static_cast<std::int64_t>(::getpid());
-        detail::probe([&] {
-            std::string raw;
-            if (!detail::read_small_file(options.proc_root / "self" / "cmdline", raw)) return;
-            std::vector<std::string> args;
-            std::size_t start = 0;
-            while (start < raw.size()) {
-                auto end = raw.find('\0', start);
-                if (end == std::string::npos) end = raw.size();
-                args.emplace_back(raw, start, end - start);
-                start = end + 1;
-            }
-            json cl = json::array();
-            for (auto& a : redact_command_line(args)) cl.push_back(std::move(a));
-            env["command_line"] = std::move(cl);
-        });
-        detail::probe([&] {
-            std::error_code ec;
-            const auto cwd = std::filesystem::current_path(ec);
-            if (!ec) env["working_directory"] = cwd.string();
-        });
-        if (options.git)
-            detail::probe([&] {
-                auto g = detail::git_info(options);
-                if (g.is_object()) env["git"] = std::move(g);
-            });
-        env["compiler"] = detail::compiler_info();
-        env["mltrack_version"] = version_string;
-        detail::probe([&] {
-            json cpu = json::object();
-            const auto model = detail::cpu_model(options.proc_root / "cpuinfo");
-            if (!model.empty()) cpu["model"] = model;
-            const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-            if (online > 0) cpu["logical_cores"] = static_cast<std::int64_t>(online);
-            const long usable = detail::usable_cpus();
-            if (usable > 0) cpu["usable_cores"] = static_cast<std::int64_t>(usable);
-            if (!cpu.empty()) env["cpu"] = std::move(cpu);
-        });
-        detail::probe([&] {
-            utsname u{};
-            if (::uname(&u) != 0) return;
-            env["os"] = json{{"sysname", u.sysname}, {"release", u.release}, {"machine", u.machine}};
-        });
-        detail::probe([&] {
-            json s = json::object();
-            detail::put_env(s, "job_id", "SLURM_JOB_ID");
-            detail::put_env(s, "array_job_id", "SLURM_ARRAY_JOB_ID");
-            detail::put_env(s, "array_task_id", "SLURM_ARRAY_TASK_ID");
-            detail::put_env(s, "procid", "SLURM_PROCID");
-            detail::put_env(s, "ntasks", "SLURM_NTASKS");
-            detail::put_env(s, "job_name", "SLURM_JOB_NAME");
-            detail::put_env(s, "nodelist", "SLURM_JOB_NODELIST");
-            if (!s.contains("nodelist")) detail::put_env(s, "nodelist", "SLURM_NODELIST");
-            detail::put_env(s, "cluster", "SLURM_CLUSTER_NAME");
-            if (!s.empty()) env["slurm"] = std::move(s);
-        });
-        detail::probe([&] {
-            const rank_info r = detect_rank();  // the launcher's variables (ranks.hpp), without MPI
-            if (r.source != "none")
-                env["rank"] = json{{"rank", r.rank}, {"world_size", r.world_size}, {"source", r.source}};
-        });
-        detail::put_env(env, "cuda_visible_devices", "CUDA_VISIBLE_DEVICES");
-        detail::put_env(env, "omp_num_threads", "OMP_NUM_THREADS");
-        detail::probe([&] {
-            const auto v = detail::read_vertex_job_environment();  // only ids and names: no credentials
-            json j = json::object();
-            if (!v.job_id.empty()) j["job_id"] = v.job_id;
-            detail::put_env(j, "trial_id", "CLOUD_ML_TRIAL_ID");
-            if (j.empty()) return;  // the rest is only meaningful inside a Vertex AI job
-            if (!v.project.empty()) j["project"] = v.project;
-            if (!v.location.empty()) j["location"] = v.location;
-            if (!v.experiment.empty()) j["experiment"] = v.experiment;
-            if (!v.run.empty()) j["experiment_run"] = v.run;
-            if (!v.tensorboard.empty()) j["tensorboard"] = v.tensorboard;
-            j["chief"] = v.chief;
-            env["vertex"] = std::move(j);
-        });
-    } catch (...) {
-    }
-    return env;
-}
-
-/// The part of an environment (from capture_environment) that is safe and useful to show as TensorBoard
-/// text: host, git commit, mltrack version, compiler, SLURM ids and CPU model. Same shape as the input.
-inline nlohmann::json environment_text_subset(const nlohmann::json& env) {
-    using nlohmann::json;
-    json out = json::object();
-    if (!env.is_object()) return out;
-    try {
-        auto copy = [&](const char* key) {
-            const auto it = env.find(key);
-            if (it != env.end() && it->is_primitive()) out[key] = *it;
-        };
-        copy("host");
-        copy("mltrack_version");
-        const auto git = env.find("git");
-        if (git != env.end() && git->is_object() && git->contains("commit")) out["git"]["commit"] = git->at("commit");
-        const auto comp = env.find("compiler");
-        if (comp != env.end() && comp->is_object()) out["compiler"] = *comp;
-        const auto slurm = env.find("slurm");
-        if (slurm != env.end() && slurm->is_object())
-            for (const char* k : {"job_id", "array_job_id", "array_task_id", "procid"})
-                if (slurm->contains(k)) out["slurm"][k] = slurm->at(k);
-        const auto cpu = env.find("cpu");
-        if (cpu != env.end() && cpu->is_object() && cpu->contains("model")) out["cpu"]["model"] = cpu->at("model");
-    } catch (...) {
-    }
-    return out;
-}
-
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/environment.hpp ----
 // ---- begin mltrack/sinks/any.hpp ----
 // Why: a runtime-configured tracker (sinks chosen from a config file or command line) needs sinks of
 // different types in one container. `sinks::any` erases the type behind one virtual call per batch.
@@ -3757,6 +3778,7 @@ public:
         auto c = std::make_unique<detail::cold_item>();
         c->operation = detail::op::run_open;
         c->mode = mode;
+        c->capture_environment = core_->cfg().capture_environment;
         c->run = id;
         run_info info;
         info.id = id;
@@ -3764,8 +3786,6 @@ public:
         info.name = n;
         info.start_time_ns = core_->now();
         info.metadata = metadata.is_object() ? std::move(metadata) : nlohmann::json::object();
-        if (core_->cfg().capture_environment && !core_->inert() && !info.metadata.contains("environment"))
-            info.metadata["environment"] = environment();
         info.rank = core_->policy() == rank_policy::every ? core_->rank().rank : 0;
         info.world_size = core_->rank().world_size;
         c->rec.kind = record_kind::run_start;
@@ -3819,13 +3839,6 @@ public:
 protected:
     friend class termination_handler;
 
-    /// The environment, captured once per tracker (the git probe costs a few milliseconds), by the first
-    /// start_run of any thread; the others wait for it.
-    const nlohmann::json& environment() {
-        std::call_once(environment_->once, [this] { environment_->value = capture_environment(); });
-        return environment_->value;
-    }
-
     tracker_base(config cfg, std::unique_ptr<detail::sink_set> sinks)
         : core_(std::make_shared<detail::core>(std::move(cfg), std::move(sinks))) {}
     ~tracker_base() { close(); }
@@ -3835,11 +3848,6 @@ protected:
     }
 
     std::shared_ptr<detail::core> core_;
-    struct environment_cache {
-        std::once_flag once;
-        nlohmann::json value;
-    };
-    std::shared_ptr<environment_cache> environment_ = std::make_shared<environment_cache>();
 };
 
 /// A tracker whose sinks are fixed at compile time.
@@ -6744,8 +6752,9 @@ private:
         bool any_step = false;
         std::int64_t last_step = 0;    ///< the largest step seen in this opening
         std::vector<tag_entry> tags;   ///< by metric id
-        /// The last metric Event in the buffer, which later points with its step and wall time extend
-        /// (log_time_series values share one Event even when they arrive in separate batches).
+        /// The last metric Event in the buffer, which later points of its step extend while they are within
+        /// same_event_window_ns of its first point, even when they arrive in separate batches. `time_ns` is
+        /// that first point's time (the Event's wall_time).
         struct {
             std::size_t record = 0, len_at = 0, values_at = 0, end = 0;
             std::uint64_t generation = ~0ull;
@@ -6762,8 +6771,8 @@ private:
 
     // ------------------------------------------------------------------ events
 
-    /// Writes the event at b[i] (and following metric points that share its run, step and wall time, as one
-    /// Event); returns how many events it used.
+    /// Writes the event at b[i] (and following metric points that share its run and step, within
+    /// same_event_window_ns, as one Event); returns how many events it used.
     std::size_t write_at(const batch& b, std::size_t i) {
         const event& e = b[i];
         if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) {
@@ -6811,32 +6820,45 @@ private:
         return used;
     }
 
+    /// Metric points of one run and step less than this apart (from the Event's first point) share one Event:
+    /// loss, lr and accuracy logged by separate calls at a step then pay one Event's framing, not one each.
+    /// The Event's wall_time is its first point's, so the others' are off by under 1 ms in TensorBoard; the
+    /// JSONL file keeps every point's exact time.
+    static constexpr std::int64_t same_event_window_ns = 1'000'000;
+
+    static bool within_window(std::int64_t a, std::int64_t b) noexcept {
+        const auto d = a >= b ? static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b)
+                              : static_cast<std::uint64_t>(b) - static_cast<std::uint64_t>(a);
+        return d < static_cast<std::uint64_t>(same_event_window_ns);
+    }
+
     std::size_t write_points(run_file& f, const batch& b, std::size_t i) {
         const event& first = b[i];
         if (!f.started) start_session(f, first.step, first.time_ns);
+        auto& open = f.open_event;
+        const bool extend = open.generation == f.generation && open.end == f.buf.size() &&
+                            open.step == first.step && within_window(first.time_ns, open.time_ns);
+        const std::int64_t event_time = extend ? open.time_ns : first.time_ns;  // the Event's wall_time
         // Everything that can throw (tag encoding, buffer growth) happens before the buffer is touched, so
         // an extended Event is never left without its footer.
         std::size_t n = 0, bytes = 64;
         for (; i + n < b.size(); ++n) {
             const event& e = b[i + n];
             if (n > 0 && (e.kind != record_kind::metric || e.run != first.run || e.step != first.step ||
-                          e.time_ns != first.time_ns))
+                          !within_window(e.time_ns, event_time)))
                 break;
             bytes += encoded_tag(f, *e.metric).size() + 16;
         }
         f.buf.reserve(f.buf.size() + bytes);
         note_step(f, first.step);
-        auto& open = f.open_event;
-        const bool extend = open.generation == f.generation && open.end == f.buf.size() &&
-                            open.step == first.step && open.time_ns == first.time_ns;
         const std::string& tag1 = f.tags[first.metric->id].encoded;
         if (n == 1 && !extend && tag1.size() + 7 < 128) {
-            // The common case, one point at its own step and time: the whole record is built in one stack
-            // buffer and appended once (the same bytes as the general path below).
+            // The common case, one point that starts an Event (later points may extend it): the whole record
+            // is built in one stack buffer and appended once (the same bytes as the general path below).
             char tmp[12 + 9 + 11 + 2 + 128 + 4];
             char* p = tmp + 12;
             *p++ = '\x09';  // Event.wall_time
-            detail::pb::put_fixed64(p, detail::pb::double_bits(detail::tb::wall_seconds(first.time_ns)));
+            detail::pb::put_fixed64(p, detail::pb::double_bits(detail::tb::wall_seconds(event_time)));
             p += 8;
             if (first.step != 0) {
                 *p++ = '\x10';  // Event.step
@@ -6865,14 +6887,14 @@ private:
             open.end = f.buf.size();
             open.generation = f.generation;
             open.step = first.step;
-            open.time_ns = first.time_ns;
+            open.time_ns = event_time;
             return 1;
         }
         if (extend) {
             f.buf.resize(f.buf.size() - 4);  // the footer (CRC) is recomputed below
         } else {
             open.record = detail::tb::begin_record(f.buf);
-            detail::tb::event_head(f.buf, detail::tb::wall_seconds(first.time_ns), first.step);
+            detail::tb::event_head(f.buf, detail::tb::wall_seconds(event_time), first.step);
             f.buf += '\x2a';  // Event.summary
             open.len_at = f.buf.size();
             f.buf += '\0';
@@ -6895,7 +6917,7 @@ private:
         open.end = f.buf.size();
         open.generation = f.generation;
         open.step = first.step;
-        open.time_ns = first.time_ns;
+        open.time_ns = event_time;
         return n;
     }
 

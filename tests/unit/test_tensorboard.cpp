@@ -1213,3 +1213,124 @@ TEST_CASE("one point per event (the stack-buffer path) and several per event dec
     CHECK(got[k + 1].tag == "b");
     CHECK(got[k + 1].step == 7);
 }
+
+namespace {
+
+std::atomic<std::int64_t> fine_clock_ns{0};
+std::int64_t fine_clock() noexcept { return fine_clock_ns.fetch_add(1000); }  // +1 us per reading
+
+/// det() with a clock that moves 1 us per reading: separate log calls land well within the 1 ms window.
+config det_fine(const char* experiment, std::vector<std::string>* errors) {
+    config c = det(experiment, errors);
+    fine_clock_ns = t0;
+    c.clock = fine_clock;
+    return c;
+}
+
+/// The Events of a run folder's one file that hold scalars, in file order.
+std::vector<tbdec::event> scalar_events(const fs::path& run_dir) {
+    const auto files = event_files(run_dir);
+    REQUIRE(files.size() == 1);
+    std::vector<tbdec::event> out;
+    for (const auto& e : checked(files[0]).events)
+        if (e.has_summary && !e.values.empty() && e.values[0].has_simple) out.push_back(e);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("metrics logged by separate calls at one step share one Event; each step has its own") {
+    unit::temp_dir dir;
+    std::vector<std::string> errors;
+    {
+        tracker t{det_fine("exp", &errors), sinks::tensorboard{dir.path()}};
+        auto run = t.start_run("r");
+        auto loss = run.metric("train/loss"), lr = run.metric("train/lr"), acc = run.metric("train/accuracy");
+        for (int s = 0; s < 5; ++s) {
+            loss.log(1.0 / (s + 1), s);
+            lr.log(0.125, s);
+            acc.log(0.5 + 0.0625 * s, s);
+        }
+        // Many metrics at one step: the Summary grows past 127 bytes (a 2-byte length varint).
+        for (int k = 0; k < 40; ++k) run.log("metric/number_" + std::to_string(k), k, 9);
+    }
+    CHECK(errors.empty());
+    const auto events = scalar_events(dir.path() / "exp" / "r");
+    REQUIRE(events.size() == 6);
+    for (int s = 0; s < 5; ++s) {
+        CAPTURE(s);
+        const auto& e = events[static_cast<std::size_t>(s)];
+        CHECK(e.step == s);
+        REQUIRE(e.values.size() == 3);
+        CHECK(e.values[0].tag == "train/loss");
+        CHECK(e.values[0].simple == static_cast<float>(1.0 / (s + 1)));
+        CHECK(e.values[1].tag == "train/lr");
+        CHECK(e.values[1].simple == 0.125f);
+        CHECK(e.values[2].tag == "train/accuracy");
+        CHECK(e.values[2].simple == static_cast<float>(0.5 + 0.0625 * s));
+        if (s > 0) CHECK(e.wall_time > events[static_cast<std::size_t>(s) - 1].wall_time);
+    }
+    const auto& many = events[5];
+    CHECK(many.step == 9);
+    REQUIRE(many.values.size() == 40);
+    for (int k = 0; k < 40; ++k) {
+        CHECK(many.values[static_cast<std::size_t>(k)].tag == "metric/number_" + std::to_string(k));
+        CHECK(many.values[static_cast<std::size_t>(k)].simple == static_cast<float>(k));
+    }
+}
+
+TEST_CASE("the 1 ms window: measured from the Event's first point, whose time is the Event's wall time") {
+    unit::temp_dir dir;
+    sinks::tensorboard sink{dir.path()};
+    direct_run r(1, "exp", "r");
+    write_one(sink, r.open());
+    const std::int64_t base = t0 + 5'000'000;
+    auto at = [&](const char* tag, double v, std::int64_t step, std::int64_t time_ns) {
+        event e = r.point(tag, v, step);
+        e.time_ns = time_ns;
+        return e;
+    };
+    // One point per write() (the stack-buffer path starts each Event; later ones extend it).
+    write_one(sink, at("a", 1, 3, base));
+    write_one(sink, at("b", 2, 3, base + 999'999));    // just inside: same Event
+    write_one(sink, at("c", 3, 3, base - 400'000));    // a little earlier (another thread): same Event
+    write_one(sink, at("d", 4, 3, base + 1'000'000));  // 1 ms after the first point: a new Event
+    write_one(sink, at("e", 5, 3, base + 1'600'000));  // 0.6 ms after d: joins d's Event...
+    write_one(sink, at("f", 6, 3, base + 2'100'000));  // ...but 1.1 ms after d is past it, though 0.5 after e
+    write_one(sink, at("g", 7, 4, base + 2'100'001));  // the next step: always a new Event
+    // The same in one batch.
+    write_all(sink, {at("a", 1, 5, base + 10'000'000), at("b", 2, 5, base + 10'999'999),
+                     at("d", 4, 5, base + 11'000'000), at("e", 5, 5, base + 11'600'000),
+                     at("g", 7, 6, base + 11'600'000)});
+    // A flush empties the buffer: the next point starts a new Event even within the window.
+    sink.flush();
+    write_one(sink, at("h", 8, 6, base + 11'600'001));
+    sink.close();
+
+    const auto events = scalar_events(dir.path() / "exp" / "r");
+    std::vector<std::pair<std::int64_t, std::string>> got;  // step, tags of each Event
+    for (const auto& e : events) {
+        std::string tags;
+        for (const auto& v : e.values) tags += v.tag;
+        got.emplace_back(e.step, tags);
+    }
+    const std::vector<std::pair<std::int64_t, std::string>> expected = {
+        {3, "abc"}, {3, "de"}, {3, "f"}, {4, "g"}, {5, "ab"}, {5, "de"}, {6, "g"}, {6, "h"}};
+    CHECK(got == expected);
+    REQUIRE(events.size() == expected.size());
+    // Each Event's wall time is its first point's.
+    const std::vector<std::int64_t> first_times = {base,
+                                                   base + 1'000'000,
+                                                   base + 2'100'000,
+                                                   base + 2'100'001,
+                                                   base + 10'000'000,
+                                                   base + 11'000'000,
+                                                   base + 11'600'000,
+                                                   base + 11'600'001};
+    for (std::size_t k = 0; k < events.size(); ++k) {
+        CAPTURE(k);
+        CHECK(events[k].wall_time == tb::wall_seconds(first_times[k]));
+    }
+    CHECK(events[0].values[1].simple == 2.0f);
+    CHECK(events[0].values[2].simple == 3.0f);
+}

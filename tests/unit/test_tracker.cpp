@@ -198,6 +198,7 @@ TEST_CASE("overflow_policy::drop_newest with a tiny queue: exact stats") {
     tracker t{cfg, gate};
     CHECK(t.stats().queue_capacity == 2);
     auto r = t.start_run("r");
+    t.flush();  // the run_start is written: the gate below holds the first point
     auto m = r.metric("x");
     gate.close_gate();
     m.log(0, 0);  // the writer takes it and blocks inside write()
@@ -206,7 +207,7 @@ TEST_CASE("overflow_policy::drop_newest with a tiny queue: exact stats") {
     for (int i = 1; i < n; ++i) m.log(i, i);  // 2 fit in the ring, the rest are dropped
     auto s = t.stats();
     CHECK(s.dropped == n - 3);
-    CHECK(s.enqueued == 1 + 1 + 3);  // run_open, metric definition, 3 points
+    CHECK(s.enqueued == 1 + 1 + 1 + 3);  // run_open, flush, metric definition, 3 points
     gate.open_gate();
     t.flush();
     s = t.stats();
@@ -402,6 +403,7 @@ TEST_CASE("a failing sink on the writer thread: every failure reaches the handle
     {
         tracker t{quiet("exp", &log), sinks::jsonl{dir.path()}, mem};
         auto r = t.start_run("r");
+        t.flush();                      // run_start reaches the sinks once the writer has opened the run
         mem.fail_next_writes(1000000);  // memory fails from now on
         auto m = r.metric("loss");
         for (int i = 0; i < 5000; ++i) m.log(i, i);

@@ -23,6 +23,7 @@
 #include <pthread.h>
 
 #include "../config.hpp"
+#include "../environment.hpp"
 #include "../error.hpp"
 #include "../names.hpp"
 #include "../record.hpp"
@@ -88,6 +89,7 @@ struct cold_item {
     op operation = op::record;
     std::uint32_t run = 0;
     start_mode mode = start_mode::create;  ///< op::run_open
+    bool capture_environment = false;      ///< op::run_open: the writer adds metadata.environment
     record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
     metric_info metric;                    ///< op::metric_def
     std::shared_ptr<ticket> done;          ///< optional completion
@@ -211,7 +213,16 @@ public:
 
     /// The hot path: no allocation, lock, syscall or notify unless the queue is full.
     void push_point(const metric_point& p) noexcept {
-        if (inert()) return;
+        if (!inert()) push_live(p);
+    }
+
+    /// push_point at the current time; the clock is read only on a live tracker (an inert rank pays ~1 ns).
+    void push_point_now(std::uint32_t run, std::uint32_t metric, std::int64_t step, double value) noexcept {
+        if (!inert()) push_live(metric_point{run, metric, step, value, now()});
+    }
+
+    /// push_point on a tracker known to be live.
+    void push_live(const metric_point& p) noexcept {
         if (closed_.load(std::memory_order_relaxed)) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
             return;
@@ -327,13 +338,9 @@ public:
         c->done = done;
         queue_item item{{}, c.release()};
         const auto deadline = std::chrono::steady_clock::now() + timeout;
-        for (unsigned spins = 0; !ring_.try_push(item); ++spins) {  // a full queue counts against the timeout
-            if (std::chrono::steady_clock::now() >= deadline) {
-                delete item.cold;
-                return false;
-            }
-            if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
-            else std::this_thread::sleep_for(std::chrono::microseconds(spins < 64 ? 1 : 50));
+        if (!push_blocking(item, deadline)) {  // a full queue counts against the timeout
+            delete item.cold;
+            return false;
         }
         if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
         else wake();
@@ -430,8 +437,12 @@ private:
         wake_->cv.notify_one();
     }
 
-    void push_blocking(const queue_item& item) noexcept {
+    static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
+
+    /// Pushes until the item fits; false (the item not queued) when `deadline` passes first.
+    bool push_blocking(const queue_item& item, std::chrono::steady_clock::time_point deadline = no_deadline) noexcept {
         for (unsigned spins = 0; !ring_.try_push(item); ++spins) {
+            if (deadline != no_deadline && std::chrono::steady_clock::now() >= deadline) return false;
             if (cfg_.dispatch == dispatch_mode::inline_) {
                 drain_inline();
             } else if (spins < 64) {
@@ -441,6 +452,7 @@ private:
                 std::this_thread::sleep_for(std::chrono::microseconds(50));
             }
         }
+        return true;
     }
 
     void drain_inline() noexcept {
@@ -598,6 +610,11 @@ private:
             return;
         }
         info.resumed = c.mode == start_mode::resume || (c.mode == start_mode::create_or_resume && exists && *exists);
+        // The caller waits only for the checks above; the environment (a git probe of a few milliseconds)
+        // is captured here, off its path, before anything of the run reaches a sink.
+        c.done->complete(info.resumed);
+        if (c.capture_environment && !info.metadata.contains("environment"))
+            info.metadata["environment"] = environment();
         auto owned = std::make_unique<run_info>(std::move(info));
         const run_info* run = owned.get();
         runs_[run->id] = std::move(owned);
@@ -607,7 +624,12 @@ private:
         e.time_ns = run->start_time_ns;
         pending_.push_back(e);
         dispatch_pending();
-        c.done->complete(run->resumed);
+    }
+
+    /// capture_environment(), once per tracker, on the writer thread (the only caller).
+    const nlohmann::json& environment() {
+        if (!environment_) environment_ = capture_environment();
+        return *environment_;
     }
 
     /// After shutdown: whatever was pushed concurrently with close() is released, never written.
@@ -658,6 +680,7 @@ private:
     bool stopped_ = false;
     std::vector<std::unique_ptr<metric_info>> metrics_;
     std::unordered_map<std::uint32_t, std::unique_ptr<run_info>> runs_;
+    std::optional<nlohmann::json> environment_;  ///< writer thread only
     const run_info* last_run_ = nullptr;
     std::vector<event> pending_;
     std::vector<std::unique_ptr<cold_item>> held_;

@@ -223,8 +223,9 @@ private:
         bool any_step = false;
         std::int64_t last_step = 0;    ///< the largest step seen in this opening
         std::vector<tag_entry> tags;   ///< by metric id
-        /// The last metric Event in the buffer, which later points with its step and wall time extend
-        /// (log_time_series values share one Event even when they arrive in separate batches).
+        /// The last metric Event in the buffer, which later points of its step extend while they are within
+        /// same_event_window_ns of its first point, even when they arrive in separate batches. `time_ns` is
+        /// that first point's time (the Event's wall_time).
         struct {
             std::size_t record = 0, len_at = 0, values_at = 0, end = 0;
             std::uint64_t generation = ~0ull;
@@ -241,8 +242,8 @@ private:
 
     // ------------------------------------------------------------------ events
 
-    /// Writes the event at b[i] (and following metric points that share its run, step and wall time, as one
-    /// Event); returns how many events it used.
+    /// Writes the event at b[i] (and following metric points that share its run and step, within
+    /// same_event_window_ns, as one Event); returns how many events it used.
     std::size_t write_at(const batch& b, std::size_t i) {
         const event& e = b[i];
         if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) {
@@ -290,32 +291,45 @@ private:
         return used;
     }
 
+    /// Metric points of one run and step less than this apart (from the Event's first point) share one Event:
+    /// loss, lr and accuracy logged by separate calls at a step then pay one Event's framing, not one each.
+    /// The Event's wall_time is its first point's, so the others' are off by under 1 ms in TensorBoard; the
+    /// JSONL file keeps every point's exact time.
+    static constexpr std::int64_t same_event_window_ns = 1'000'000;
+
+    static bool within_window(std::int64_t a, std::int64_t b) noexcept {
+        const auto d = a >= b ? static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b)
+                              : static_cast<std::uint64_t>(b) - static_cast<std::uint64_t>(a);
+        return d < static_cast<std::uint64_t>(same_event_window_ns);
+    }
+
     std::size_t write_points(run_file& f, const batch& b, std::size_t i) {
         const event& first = b[i];
         if (!f.started) start_session(f, first.step, first.time_ns);
+        auto& open = f.open_event;
+        const bool extend = open.generation == f.generation && open.end == f.buf.size() &&
+                            open.step == first.step && within_window(first.time_ns, open.time_ns);
+        const std::int64_t event_time = extend ? open.time_ns : first.time_ns;  // the Event's wall_time
         // Everything that can throw (tag encoding, buffer growth) happens before the buffer is touched, so
         // an extended Event is never left without its footer.
         std::size_t n = 0, bytes = 64;
         for (; i + n < b.size(); ++n) {
             const event& e = b[i + n];
             if (n > 0 && (e.kind != record_kind::metric || e.run != first.run || e.step != first.step ||
-                          e.time_ns != first.time_ns))
+                          !within_window(e.time_ns, event_time)))
                 break;
             bytes += encoded_tag(f, *e.metric).size() + 16;
         }
         f.buf.reserve(f.buf.size() + bytes);
         note_step(f, first.step);
-        auto& open = f.open_event;
-        const bool extend = open.generation == f.generation && open.end == f.buf.size() &&
-                            open.step == first.step && open.time_ns == first.time_ns;
         const std::string& tag1 = f.tags[first.metric->id].encoded;
         if (n == 1 && !extend && tag1.size() + 7 < 128) {
-            // The common case, one point at its own step and time: the whole record is built in one stack
-            // buffer and appended once (the same bytes as the general path below).
+            // The common case, one point that starts an Event (later points may extend it): the whole record
+            // is built in one stack buffer and appended once (the same bytes as the general path below).
             char tmp[12 + 9 + 11 + 2 + 128 + 4];
             char* p = tmp + 12;
             *p++ = '\x09';  // Event.wall_time
-            detail::pb::put_fixed64(p, detail::pb::double_bits(detail::tb::wall_seconds(first.time_ns)));
+            detail::pb::put_fixed64(p, detail::pb::double_bits(detail::tb::wall_seconds(event_time)));
             p += 8;
             if (first.step != 0) {
                 *p++ = '\x10';  // Event.step
@@ -344,14 +358,14 @@ private:
             open.end = f.buf.size();
             open.generation = f.generation;
             open.step = first.step;
-            open.time_ns = first.time_ns;
+            open.time_ns = event_time;
             return 1;
         }
         if (extend) {
             f.buf.resize(f.buf.size() - 4);  // the footer (CRC) is recomputed below
         } else {
             open.record = detail::tb::begin_record(f.buf);
-            detail::tb::event_head(f.buf, detail::tb::wall_seconds(first.time_ns), first.step);
+            detail::tb::event_head(f.buf, detail::tb::wall_seconds(event_time), first.step);
             f.buf += '\x2a';  // Event.summary
             open.len_at = f.buf.size();
             f.buf += '\0';
@@ -374,7 +388,7 @@ private:
         open.end = f.buf.size();
         open.generation = f.generation;
         open.step = first.step;
-        open.time_ns = first.time_ns;
+        open.time_ns = event_time;
         return n;
     }
 
