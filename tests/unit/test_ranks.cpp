@@ -1,5 +1,6 @@
 // ranks.hpp: rank and world size from launcher variables, the policy (config and MLTRACK_RANKS), inert
 // trackers on ranks that do not write, and every-rank files read back as one run with ranks.
+#include <atomic>
 #include <doctest/doctest.h>
 
 #include <mltrack/mltrack.hpp>
@@ -160,6 +161,44 @@ TEST_CASE("config overrides: rank and world size; a rank not below the size is a
     bad.rank = 4;
     bad.world_size = 4;
     CHECK_ERROR_ID("config.4", mltrack::tracker(bad, mltrack::sinks::jsonl{dir.path()}));
+}
+
+namespace {
+std::atomic<int> clock_reads{0};
+std::int64_t counting_clock() noexcept {
+    clock_reads.fetch_add(1);
+    return 1'000'000'000;
+}
+}  // namespace
+
+TEST_CASE("an inert rank's point logging never reads the clock") {
+    clean_env env;
+    temp_dir dir;
+    mltrack::config cfg{"exp"};
+    cfg.rank = 1;
+    cfg.world_size = 2;
+    cfg.clock = counting_clock;
+    mltrack::tracker t{cfg, mltrack::sinks::jsonl{dir / "runs"}};
+    REQUIRE(t.inert());
+    auto run = t.start_run("r");
+    auto loss = run.metric("loss");
+    clock_reads = 0;
+    for (int i = 0; i < 100; ++i) {
+        loss.log(1.0, i);
+        run.log("acc", 0.5, i);
+    }
+    CHECK(clock_reads == 0);
+    // the same calls on rank 0 read it once per point
+    cfg.rank = 0;
+    mltrack::tracker live{cfg, mltrack::sinks::jsonl{dir / "live"}};
+    auto r0 = live.start_run("r");
+    auto l0 = r0.metric("loss");
+    clock_reads = 0;
+    for (int i = 0; i < 100; ++i) {
+        l0.log(1.0, i);
+        r0.log("acc", 0.5, i);
+    }
+    CHECK(clock_reads == 200);
 }
 
 TEST_CASE("rank_policy::zero: rank 0 writes, other ranks are inert (no thread, no files) and accept every call") {
