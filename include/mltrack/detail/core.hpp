@@ -182,7 +182,17 @@ public:
         validate_name("experiment name", cfg_.experiment);
         resolve_rank();
         live_generation_ = inert_ ? inert_generation : watch_forks();
-        if (cfg_.dispatch == dispatch_mode::threaded && !inert_) writer_ = std::thread([this] { writer_loop(); });
+        if (cfg_.dispatch == dispatch_mode::threaded && !inert_) {
+            ring_.on_new_ring(
+                [](void* self) {
+                    try {
+                        static_cast<core*>(self)->wake();
+                    } catch (...) {  // the writer then finds the ring at its next poll
+                    }
+                },
+                this);
+            writer_ = std::thread([this] { writer_loop(); });
+        }
     }
 
     core(const core&) = delete;

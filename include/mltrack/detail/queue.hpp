@@ -12,8 +12,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <type_traits>
+
+#include <sys/mman.h>
 
 #include "../version.hpp"
 
@@ -26,18 +29,53 @@
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
 
+/// Zero-filled slots straight from the kernel (an anonymous mapping): a page is committed when a ring first
+/// writes to it, or when the writer thread pre-faults the ring (prefault()), never by the constructor. A
+/// 65,536-slot ring is 3 MiB; committing it at once costs about 1 ms on a VM, on the thread that makes the
+/// tracker or logs its first point. All-zero bytes are a valid empty slot for every ring here.
+template <class T>
+class zero_pages {
+    static_assert(std::is_trivially_destructible_v<T>, "plain slots only");
+
+public:
+    explicit zero_pages(std::size_t n) : bytes_(n * sizeof(T)) {
+        void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+        p_ = static_cast<T*>(p);
+    }
+    zero_pages(const zero_pages&) = delete;
+    zero_pages& operator=(const zero_pages&) = delete;
+    ~zero_pages() { ::munmap(p_, bytes_); }
+
+    T& operator[](std::size_t i) const noexcept { return p_[i]; }
+
+    /// `capacity` rounded up to a power of two (at least 2): the slots of a ring.
+    static std::size_t slots_for(std::size_t capacity) noexcept {
+        std::size_t cap = 2;
+        while (cap < capacity) cap <<= 1;
+        return cap;
+    }
+
+    /// Commits every page now (Linux 5.14+; elsewhere the pages are committed as they are first written).
+    /// Touches no slot's contents, so it is safe while producers write.
+    void prefault() const noexcept {
+#ifdef MADV_POPULATE_WRITE
+        ::madvise(p_, bytes_, MADV_POPULATE_WRITE);
+#endif
+    }
+
+private:
+    std::size_t bytes_;
+    T* p_ = nullptr;
+};
+
 template <class T>
 class mpsc_ring {
     static_assert(std::is_trivially_copyable_v<T>, "ring items are trivially copyable");
 
 public:
-    explicit mpsc_ring(std::size_t capacity) {
-        std::size_t cap = 2;
-        while (cap < capacity) cap <<= 1;
-        mask_ = cap - 1;
-        slots_ = std::make_unique<slot[]>(cap);
-        for (std::size_t i = 0; i < cap; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
-    }
+    explicit mpsc_ring(std::size_t capacity)
+        : slots_(zero_pages<slot>::slots_for(capacity)), mask_(zero_pages<slot>::slots_for(capacity) - 1) {}
 
     std::size_t capacity() const noexcept { return mask_ + 1; }
 
@@ -46,12 +84,12 @@ public:
         std::uint64_t pos = head_.load(std::memory_order_relaxed);
         for (;;) {
             slot& s = slots_[pos & mask_];
-            const std::uint64_t seq = s.seq.load(std::memory_order_acquire);
+            const std::uint64_t seq = s.seq.load(std::memory_order_acquire) + (pos & mask_);
             const auto diff = static_cast<std::int64_t>(seq - pos);
             if (diff == 0) {
                 if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
                     s.value = v;
-                    s.seq.store(pos + 1, std::memory_order_release);
+                    s.seq.store(pos + 1 - (pos & mask_), std::memory_order_release);
                     return true;
                 }
             } else if (diff < 0) {
@@ -65,10 +103,10 @@ public:
     /// Pops one item into `out` (consumer thread only); false when empty.
     bool try_pop(T& out) noexcept {
         slot& s = slots_[tail_ & mask_];
-        const std::uint64_t seq = s.seq.load(std::memory_order_acquire);
-        if (seq != tail_ + 1) return false;
+        const std::uint64_t base = tail_ - (tail_ & mask_);  // seq is stored less the slot's index
+        if (s.seq.load(std::memory_order_acquire) != base + 1) return false;
         out = s.value;
-        s.seq.store(tail_ + mask_ + 1, std::memory_order_release);
+        s.seq.store(base + mask_ + 1, std::memory_order_release);
         ++tail_;
         return true;
     }
@@ -77,11 +115,12 @@ public:
     std::uint64_t pushed() const noexcept { return head_.load(std::memory_order_relaxed); }
 
 private:
+    /// Vyukov's sequence, stored less the slot's index, so that all-zero memory is the empty ring.
     struct slot {
-        std::atomic<std::uint64_t> seq{0};
-        T value{};
+        std::atomic<std::uint64_t> seq;
+        T value;
     };
-    std::unique_ptr<slot[]> slots_;
+    zero_pages<slot> slots_;
     std::size_t mask_ = 0;
     alignas(64) std::atomic<std::uint64_t> head_{0};
     alignas(64) std::uint64_t tail_ = 0;
@@ -96,12 +135,10 @@ class spsc_ring {
     static_assert(std::is_trivially_copyable_v<T>, "ring items are trivially copyable");
 
 public:
-    explicit spsc_ring(std::size_t capacity) {
-        std::size_t cap = 2;
-        while (cap < capacity) cap <<= 1;
-        mask_ = cap - 1;
-        slots_ = std::make_unique<T[]>(cap);
-    }
+    explicit spsc_ring(std::size_t capacity)
+        : slots_(zero_pages<T>::slots_for(capacity)), mask_(zero_pages<T>::slots_for(capacity) - 1) {}
+
+    void prefault() const noexcept { slots_.prefault(); }
 
     std::size_t capacity() const noexcept { return mask_ + 1; }
 
@@ -144,7 +181,7 @@ public:
     }
 
 private:
-    std::unique_ptr<T[]> slots_;
+    zero_pages<T> slots_;
     std::size_t mask_ = 0;
     alignas(64) std::atomic<std::uint64_t> head_{0};
     std::uint64_t tail_cache_ = 0;  ///< producer's copy of tail_
@@ -192,6 +229,8 @@ public:
 
     /// Pops the next item in an order that respects the rules above (consumer thread only).
     bool try_pop(T& out) noexcept {
+        const std::size_t n = nrings_.load(std::memory_order_acquire);
+        if (n != prefaulted_) prefault(n);
         if (!have_pending_ && shared_.try_pop(pending_)) {
             if (!IsControl{}(pending_)) {  // a point of a thread without a ring: ordered by the shared ring
                 out = pending_;
@@ -199,7 +238,6 @@ public:
             }
             have_pending_ = true;
         }
-        const std::size_t n = nrings_.load(std::memory_order_acquire);
         for (std::size_t k = 0; k < n; ++k) {
             const std::size_t i = (current_ + k) % n;
             ring& r = *rings_[i].load(std::memory_order_relaxed);
@@ -234,6 +272,12 @@ public:
         return n;
     }
 
+    /// Called (under a lock, once per thread) when a thread gets its ring: the tracker wakes its writer.
+    void on_new_ring(void (*fn)(void*), void* context) noexcept {
+        on_new_ring_ = fn;
+        on_new_ring_context_ = context;
+    }
+
     /// Threads that have a ring of their own.
     std::size_t rings() const noexcept { return nrings_.load(std::memory_order_acquire); }
 
@@ -243,6 +287,15 @@ private:
         std::uint64_t controls;  ///< control items pushed before this point
     };
     using ring = spsc_ring<entry>;
+
+    /// The consumer commits the memory of a thread's ring when it first sees it (about 1 ms for 3 MiB), so
+    /// that the thread's first point does not pay for it and fewer of its first-pass writes take a page
+    /// fault. The shared ring (control items, and the points of threads beyond max_rings) is committed as it
+    /// is used: committing it up front would hold up a start_run that comes right after the constructor.
+    MLTRACK_COLD void prefault(std::size_t n) noexcept {
+        for (std::size_t i = prefaulted_; i < n; ++i) rings_[i].load(std::memory_order_relaxed)->prefault();
+        prefaulted_ = n;
+    }
 
     MLTRACK_COLD bool push_control(const T& v) noexcept {
         std::lock_guard<std::mutex> lock(control_m_);
@@ -284,6 +337,7 @@ private:
             owners_[n] = me;
             rings_[n].store(owned_[n].get(), std::memory_order_relaxed);
             nrings_.store(n + 1, std::memory_order_release);
+            if (on_new_ring_) on_new_ring_(on_new_ring_context_);  // the consumer commits its memory
             return owned_[n].get();
         } catch (...) {
             return nullptr;  // no memory for a ring: this thread's points take the shared ring
@@ -308,7 +362,10 @@ private:
     std::thread::id owners_[max_rings];
     std::thread::id overflow_[overflow_size];  ///< threads that asked when all rings were taken
     std::size_t overflow_n_ = 0;
+    void (*on_new_ring_)(void*) = nullptr;
+    void* on_new_ring_context_ = nullptr;
     // consumer state
+    std::size_t prefaulted_ = 0;  ///< thread rings whose memory the consumer has committed
     alignas(64) T pending_{};
     bool have_pending_ = false;
     std::uint64_t applied_ = 0;
