@@ -1,8 +1,10 @@
 // Throughput of the TensorBoard sink: metric points per second written to event files and bytes per point,
 // measured in one process against two baselines: the JSONL sink given the same events, and a naive
 // TensorBoard writer that builds each event the straightforward way (a std::vector per message, a
-// byte-at-a-time CRC32C, four fwrite calls per record, as small C++ loggers do). Also CRC32C speed, software
-// against the CPU's instruction, and the end-to-end rate through a threaded tracker. Best of --repeat runs.
+// byte-at-a-time CRC32C, four fwrite calls per record, as small C++ loggers do; one Event per point, so its
+// bytes per point are not like for like with the sink's, which puts the points of one step in one Event).
+// Also CRC32C speed, software against the CPU's instruction, and the end-to-end rate through a threaded
+// tracker. Best of --repeat runs.
 // Prints a table and ratios; a final machine-readable line.
 //
 //   bench_tensorboard [--points N] [--repeat R] [--dir DIR]

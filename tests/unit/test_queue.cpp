@@ -11,6 +11,7 @@
 #include "unit_support.hpp"
 
 using mltrack::detail::mpsc_ring;
+using mltrack::detail::zero_pages;
 
 namespace {
 struct item {
@@ -51,6 +52,28 @@ TEST_CASE("single thread: FIFO, full ring refuses, empty ring pops nothing") {
         }
     }
     CHECK(r.pushed() == 8 + 5000);
+    // full and empty are still told apart many laps on (the sequence is stored less the slot's index)
+    for (int i = 0; i < 8; ++i) CHECK(r.try_push(i));
+    CHECK_FALSE(r.try_push(99));
+    for (int i = 0; i < 8; ++i) {
+        REQUIRE(r.try_pop(out));
+        CHECK(out == i);
+    }
+    CHECK_FALSE(r.try_pop(out));
+}
+
+TEST_CASE("zero_pages: zero-filled slots; prefault commits them without touching what is written") {
+    zero_pages<std::uint64_t> z(1 << 16);  // 512 KiB
+    CHECK(z[0] == 0);
+    CHECK(z[(1 << 16) - 1] == 0);
+    z[12345] = 42;
+    z.prefault();
+    CHECK(z[12345] == 42);
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < (1 << 16); ++i) sum += z[i];
+    CHECK(sum == 42);
+    CHECK(zero_pages<int>::slots_for(0) == 2);
+    CHECK(zero_pages<int>::slots_for(65537) == 131072);
 }
 
 TEST_CASE("one free slot after one pop") {
