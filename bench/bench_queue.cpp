@@ -56,8 +56,9 @@ rings& the_rings() {
     return r;
 }
 
-void BM_mpsc_push(benchmark::State& state) {
-    auto& r = the_rings().shared;
+/// Pushes into `r` until the benchmark stops, spinning while the consumer makes room.
+template <class Ring>
+void push_loop(benchmark::State& state, Ring& r) {
     item it{};
     std::int64_t step = 0;
     for (auto _ : state) {
@@ -67,18 +68,12 @@ void BM_mpsc_push(benchmark::State& state) {
     }
     state.SetItemsProcessed(state.iterations());
 }
+
+void BM_mpsc_push(benchmark::State& state) { push_loop(state, the_rings().shared); }
 BENCHMARK(BM_mpsc_push)->Threads(1)->Threads(4)->UseRealTime();
 
 void BM_spsc_push(benchmark::State& state) {
-    auto& r = *the_rings().own[static_cast<std::size_t>(state.thread_index()) % max_producers];
-    item it{};
-    std::int64_t step = 0;
-    for (auto _ : state) {
-        it.point.step = step++;
-        while (!r.try_push(it)) {
-        }
-    }
-    state.SetItemsProcessed(state.iterations());
+    push_loop(state, *the_rings().own[static_cast<std::size_t>(state.thread_index()) % max_producers]);
 }
 BENCHMARK(BM_spsc_push)->Threads(1)->Threads(4)->UseRealTime();
 
@@ -154,6 +149,36 @@ void BM_log_string_key(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_log_string_key);
+
+/// Four values at one step in one call, against four run.log calls (items: points).
+void BM_log_time_series_4(benchmark::State& state) {
+    mltrack::config cfg{"bench"};
+    cfg.queue_capacity = 1u << 20;
+    mltrack::basic_tracker<discard> t{cfg, discard{}};
+    auto run = t.start_run("r");
+    std::int64_t step = 0;
+    for (auto _ : state)
+        run.log_time_series(
+            {{"train/loss", 0.5}, {"train/lr", 0.1}, {"validation/accuracy", 0.9}, {"train/grad_norm", 2.0}}, step++);
+    state.SetItemsProcessed(4 * state.iterations());
+}
+BENCHMARK(BM_log_time_series_4);
+
+void BM_log_string_key_4(benchmark::State& state) {
+    mltrack::config cfg{"bench"};
+    cfg.queue_capacity = 1u << 20;
+    mltrack::basic_tracker<discard> t{cfg, discard{}};
+    auto run = t.start_run("r");
+    std::int64_t step = 0;
+    for (auto _ : state) {
+        run.log("train/loss", 0.5, step);
+        run.log("train/lr", 0.1, step);
+        run.log("validation/accuracy", 0.9, step);
+        run.log("train/grad_norm", 2.0, step++);
+    }
+    state.SetItemsProcessed(4 * state.iterations());
+}
+BENCHMARK(BM_log_string_key_4);
 
 }  // namespace
 

@@ -107,9 +107,7 @@ public:
     /// allocation); a new key is validated and interned once (under a lock).
     void log(std::string_view key, double value, std::int64_t step) {
         require_active();
-        const std::uint32_t metric_id =
-            detail::key_cache::lookup(key_owner_, key, [this](std::string_view k) { return core_->intern(k); });
-        core_->push_point_now(id_, metric_id, step, value);
+        core_->push_point_now(id_, cached_metric_id(key), step, value);
     }
 
     /// Logs several time-series values at one step (they share one wall time).
@@ -281,13 +279,19 @@ private:
         return c;
     }
 
+    /// The metric id of `key` through this thread's key cache, as log(key, ...) does.
+    std::uint32_t cached_metric_id(std::string_view key) {
+        return detail::key_cache::lookup(key_owner_, key, [this](std::string_view k) { return core_->intern(k); });
+    }
+
     template <class It>
     void log_time_series_impl(It first, It last, std::int64_t step) {
         require_active();
-        for (auto it = first; it != last; ++it) validate_key("metric key", it->first);  // all or nothing
+        for (auto it = first; it != last; ++it) cached_metric_id(it->first);  // all or nothing: a bad key throws here
+        if (core_->inert()) return;
         const auto t = core_->now();
         for (auto it = first; it != last; ++it)
-            core_->push_point(metric_point{id_, core_->intern(it->first), step, static_cast<double>(it->second), t});
+            core_->push_point(metric_point{id_, cached_metric_id(it->first), step, static_cast<double>(it->second), t});
     }
 
     template <class It>

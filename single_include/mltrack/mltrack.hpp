@@ -1613,6 +1613,13 @@ MLTRACK_NAMESPACE_END
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
 
+/// `capacity` rounded up to a power of two (at least 2): the slots of a ring.
+inline std::size_t ring_slots(std::size_t capacity) noexcept {
+    std::size_t cap = 2;
+    while (cap < capacity) cap <<= 1;
+    return cap;
+}
+
 /// Zero-filled slots straight from the kernel (an anonymous mapping): a page is committed when a ring first
 /// writes to it, or when the writer thread pre-faults the ring (prefault()), never by the constructor. A
 /// 65,536-slot ring is 3 MiB; committing it at once costs about 1 ms on a VM, on the thread that makes the
@@ -1633,13 +1640,6 @@ public:
 
     T& operator[](std::size_t i) const noexcept { return p_[i]; }
 
-    /// `capacity` rounded up to a power of two (at least 2): the slots of a ring.
-    static std::size_t slots_for(std::size_t capacity) noexcept {
-        std::size_t cap = 2;
-        while (cap < capacity) cap <<= 1;
-        return cap;
-    }
-
     /// Commits every page now (Linux 5.14+; elsewhere the pages are committed as they are first written).
     /// Touches no slot's contents, so it is safe while producers write.
     void prefault() const noexcept {
@@ -1659,7 +1659,7 @@ class mpsc_ring {
 
 public:
     explicit mpsc_ring(std::size_t capacity)
-        : slots_(zero_pages<slot>::slots_for(capacity)), mask_(zero_pages<slot>::slots_for(capacity) - 1) {}
+        : slots_(ring_slots(capacity)), mask_(ring_slots(capacity) - 1) {}
 
     std::size_t capacity() const noexcept { return mask_ + 1; }
 
@@ -1720,7 +1720,7 @@ class spsc_ring {
 
 public:
     explicit spsc_ring(std::size_t capacity)
-        : slots_(zero_pages<T>::slots_for(capacity)), mask_(zero_pages<T>::slots_for(capacity) - 1) {}
+        : slots_(ring_slots(capacity)), mask_(ring_slots(capacity) - 1) {}
 
     void prefault() const noexcept { slots_.prefault(); }
 
@@ -3468,9 +3468,7 @@ public:
     /// allocation); a new key is validated and interned once (under a lock).
     void log(std::string_view key, double value, std::int64_t step) {
         require_active();
-        const std::uint32_t metric_id =
-            detail::key_cache::lookup(key_owner_, key, [this](std::string_view k) { return core_->intern(k); });
-        core_->push_point_now(id_, metric_id, step, value);
+        core_->push_point_now(id_, cached_metric_id(key), step, value);
     }
 
     /// Logs several time-series values at one step (they share one wall time).
@@ -3642,13 +3640,19 @@ private:
         return c;
     }
 
+    /// The metric id of `key` through this thread's key cache, as log(key, ...) does.
+    std::uint32_t cached_metric_id(std::string_view key) {
+        return detail::key_cache::lookup(key_owner_, key, [this](std::string_view k) { return core_->intern(k); });
+    }
+
     template <class It>
     void log_time_series_impl(It first, It last, std::int64_t step) {
         require_active();
-        for (auto it = first; it != last; ++it) validate_key("metric key", it->first);  // all or nothing
+        for (auto it = first; it != last; ++it) cached_metric_id(it->first);  // all or nothing: a bad key throws here
+        if (core_->inert()) return;
         const auto t = core_->now();
         for (auto it = first; it != last; ++it)
-            core_->push_point(metric_point{id_, core_->intern(it->first), step, static_cast<double>(it->second), t});
+            core_->push_point(metric_point{id_, cached_metric_id(it->first), step, static_cast<double>(it->second), t});
     }
 
     template <class It>

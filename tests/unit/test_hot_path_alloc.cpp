@@ -109,6 +109,30 @@ TEST_CASE("logging through a metric handle or a known string key allocates nothi
     CHECK(points == 20001 + 20001 + 20001 + 1);
 }
 
+TEST_CASE("log_time_series with known keys allocates nothing (the same key cache as log by key)") {
+    unit::temp_dir dir;
+    config cfg{"alloc"};
+    cfg.queue_capacity = 1u << 16;
+    tracker t{cfg, sinks::jsonl{dir.path()}};
+    auto r = t.start_run("r");
+    const char* long_key = "a/much/longer/metric/key/than/the/small/string/buffer";
+    r.log_time_series({{"train/acc", 0.5}, {long_key, 0.5}}, 0);  // warm-up: interns both keys
+    t.flush();
+    long count = -1;
+    {
+        counting c;
+        for (int i = 1; i <= 20000; ++i) r.log_time_series({{"train/acc", 0.5}, {long_key, 0.25}}, i);
+        count = c.count();
+    }
+    CHECK(count == 0);
+    r.end();
+    t.close();
+    std::size_t points = 0;
+    for (const auto& line : unit::parse_jsonl(dir.path() / "alloc" / "r" / "events.jsonl"))
+        if (line.value("kind", "") == "metrics") points += line["values"].size();
+    CHECK(points == 2 * 20001);
+}
+
 TEST_CASE("string keys cached on one thread stay right when trackers come and go") {
     // Two trackers intern the same keys in different orders: a cache keyed by address alone would mix
     // them up when the second reuses the first's memory.

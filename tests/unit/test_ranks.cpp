@@ -171,7 +171,7 @@ std::int64_t counting_clock() noexcept {
 }
 }  // namespace
 
-TEST_CASE("an inert rank's point logging never reads the clock") {
+TEST_CASE("an inert rank's point logging (handle, key, time series) never reads the clock") {
     clean_env env;
     temp_dir dir;
     mltrack::config cfg{"exp"};
@@ -186,6 +186,7 @@ TEST_CASE("an inert rank's point logging never reads the clock") {
     for (int i = 0; i < 100; ++i) {
         loss.log(1.0, i);
         run.log("acc", 0.5, i);
+        run.log_time_series({{"a", 1.0}, {"b", 2.0}}, i);
     }
     CHECK(clock_reads == 0);
     // the same calls on rank 0 read it once per point
@@ -197,8 +198,9 @@ TEST_CASE("an inert rank's point logging never reads the clock") {
     for (int i = 0; i < 100; ++i) {
         l0.log(1.0, i);
         r0.log("acc", 0.5, i);
+        r0.log_time_series({{"a", 1.0}, {"b", 2.0}}, i);  // one time for both values
     }
-    CHECK(clock_reads == 200);
+    CHECK(clock_reads == 300);
 }
 
 TEST_CASE("rank_policy::zero: rank 0 writes, other ranks are inert (no thread, no files) and accept every call") {

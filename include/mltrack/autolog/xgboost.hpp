@@ -238,12 +238,43 @@ inline param_value to_param_value(std::string_view text) {
 // ---------------------------------------------------------------------------------------------------------
 // Owning handles
 
+namespace detail {
+
+/// A handle that `Free` releases on destruction (DMatrixHandle, BoosterHandle). Movable, not copyable.
+template <class Handle, int (*Free)(Handle)>
+class owned_handle {
+public:
+    owned_handle() = default;
+    explicit owned_handle(Handle h) noexcept : h_(h) {}
+    owned_handle(const owned_handle&) = delete;
+    owned_handle& operator=(const owned_handle&) = delete;
+    owned_handle(owned_handle&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+    owned_handle& operator=(owned_handle&& o) noexcept {
+        if (this != &o) {
+            if (h_) Free(h_);
+            h_ = std::exchange(o.h_, nullptr);
+        }
+        return *this;
+    }
+    ~owned_handle() {
+        if (h_) Free(h_);
+    }
+
+    Handle handle() const noexcept { return h_; }
+    explicit operator bool() const noexcept { return h_ != nullptr; }
+
+protected:
+    Handle h_ = nullptr;  ///< also freed when a derived constructor throws after setting it
+};
+
+}  // namespace detail
+
 /// An owned DMatrixHandle (XGDMatrixFree on destruction). Movable, not copyable.
-class dmatrix {
+class dmatrix : public detail::owned_handle<DMatrixHandle, XGDMatrixFree> {
 public:
     dmatrix() = default;
     /// Takes ownership of a handle made with any XGDMatrixCreate* call.
-    explicit dmatrix(DMatrixHandle h) noexcept : h_(h) {}
+    explicit dmatrix(DMatrixHandle h) noexcept : owned_handle(h) {}
     /// A dense row-major matrix of `data.size() / cols` rows, with one label per row (labels may be empty).
     /// `missing` marks missing values (NaN by default). Throws shape.70 when the sizes do not fit.
     dmatrix(const std::vector<float>& data, std::size_t cols, const std::vector<float>& labels = {},
@@ -264,53 +295,19 @@ public:
             check(XGDMatrixSetFloatInfo(h_, "label", labels.data(), static_cast<bst_ulong>(labels.size())),
                   "XGDMatrixSetFloatInfo(label)");
     }
-    dmatrix(const dmatrix&) = delete;
-    dmatrix& operator=(const dmatrix&) = delete;
-    dmatrix(dmatrix&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
-    dmatrix& operator=(dmatrix&& o) noexcept {
-        if (this != &o) {
-            reset();
-            h_ = std::exchange(o.h_, nullptr);
-        }
-        return *this;
-    }
-    ~dmatrix() { reset(); }
 
-    DMatrixHandle handle() const noexcept { return h_; }
-    explicit operator bool() const noexcept { return h_ != nullptr; }
     std::uint64_t rows() const {
         bst_ulong n = 0;
         check(XGDMatrixNumRow(h_, &n), "XGDMatrixNumRow");
         return n;
     }
-
-private:
-    void reset() noexcept {
-        if (h_) XGDMatrixFree(h_);
-        h_ = nullptr;
-    }
-    DMatrixHandle h_ = nullptr;
 };
 
 /// An owned BoosterHandle (XGBoosterFree on destruction). Movable, not copyable.
-class booster {
+class booster : public detail::owned_handle<BoosterHandle, XGBoosterFree> {
 public:
     booster() = default;
-    explicit booster(BoosterHandle h) noexcept : h_(h) {}
-    booster(const booster&) = delete;
-    booster& operator=(const booster&) = delete;
-    booster(booster&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
-    booster& operator=(booster&& o) noexcept {
-        if (this != &o) {
-            reset();
-            h_ = std::exchange(o.h_, nullptr);
-        }
-        return *this;
-    }
-    ~booster() { reset(); }
-
-    BoosterHandle handle() const noexcept { return h_; }
-    explicit operator bool() const noexcept { return h_ != nullptr; }
+    explicit booster(BoosterHandle h) noexcept : owned_handle(h) {}
     /// Rounds boosted so far (XGBoosterBoostedRounds).
     int boosted_rounds() const {
         int n = 0;
@@ -325,13 +322,6 @@ public:
         if (!success || !out) return std::nullopt;
         return std::string(out);
     }
-
-private:
-    void reset() noexcept {
-        if (h_) XGBoosterFree(h_);
-        h_ = nullptr;
-    }
-    BoosterHandle h_ = nullptr;
 };
 
 // ---------------------------------------------------------------------------------------------------------

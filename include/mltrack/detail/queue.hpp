@@ -29,6 +29,13 @@
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
 
+/// `capacity` rounded up to a power of two (at least 2): the slots of a ring.
+inline std::size_t ring_slots(std::size_t capacity) noexcept {
+    std::size_t cap = 2;
+    while (cap < capacity) cap <<= 1;
+    return cap;
+}
+
 /// Zero-filled slots straight from the kernel (an anonymous mapping): a page is committed when a ring first
 /// writes to it, or when the writer thread pre-faults the ring (prefault()), never by the constructor. A
 /// 65,536-slot ring is 3 MiB; committing it at once costs about 1 ms on a VM, on the thread that makes the
@@ -49,13 +56,6 @@ public:
 
     T& operator[](std::size_t i) const noexcept { return p_[i]; }
 
-    /// `capacity` rounded up to a power of two (at least 2): the slots of a ring.
-    static std::size_t slots_for(std::size_t capacity) noexcept {
-        std::size_t cap = 2;
-        while (cap < capacity) cap <<= 1;
-        return cap;
-    }
-
     /// Commits every page now (Linux 5.14+; elsewhere the pages are committed as they are first written).
     /// Touches no slot's contents, so it is safe while producers write.
     void prefault() const noexcept {
@@ -75,7 +75,7 @@ class mpsc_ring {
 
 public:
     explicit mpsc_ring(std::size_t capacity)
-        : slots_(zero_pages<slot>::slots_for(capacity)), mask_(zero_pages<slot>::slots_for(capacity) - 1) {}
+        : slots_(ring_slots(capacity)), mask_(ring_slots(capacity) - 1) {}
 
     std::size_t capacity() const noexcept { return mask_ + 1; }
 
@@ -136,7 +136,7 @@ class spsc_ring {
 
 public:
     explicit spsc_ring(std::size_t capacity)
-        : slots_(zero_pages<T>::slots_for(capacity)), mask_(zero_pages<T>::slots_for(capacity) - 1) {}
+        : slots_(ring_slots(capacity)), mask_(ring_slots(capacity) - 1) {}
 
     void prefault() const noexcept { slots_.prefault(); }
 
