@@ -5569,24 +5569,25 @@ MLTRACK_NAMESPACE_END
 // ---- end mltrack/sinks/memory.hpp ----
 // ---- begin mltrack/sinks/tensorboard.hpp ----
 // Why: TensorBoard is where most people look at training curves, and its event files are simple enough to
-// write without libprotobuf (detail/tensorboard_format.hpp). This sink projects the record stream onto
-// TensorBoard's dashboards: metrics and summary metrics become scalars, params the HParams dashboard and a
-// text table, classification metrics a confusion-matrix image and (binary case) a PR curve, run ends the
+// write without libprotobuf (detail/tensorboard/). This sink projects the record stream onto TensorBoard's
+// dashboards: metrics and summary metrics become scalars, params the HParams dashboard and a text table,
+// classification metrics a confusion-matrix image and table and (binary case) a PR curve, run ends the
 // session status. Layout: <logdir>/<experiment>/<run>/events.out.tfevents.<seconds>.<host>.<pid>.<n>.
-// It follows the rules that keep TensorBoard from silently dropping data: a new file per opening (never an
-// append, so a crash's torn record is never followed by new bytes), file_version first and flushed at once,
-// SessionLog START at the first step of every file, simple_value always written, complete records only in
-// each write().
+//
+// What TensorBoard shows must be exactly what was logged, under its reading rules (docs/tensorboard.md,
+// "What TensorBoard shows after a resume, a sync or a replay"): every opening writes a new file; only the
+// first file of a run folder has a SessionLog START (a later START makes TensorBoard drop every point at or
+// after its step), except a run replayed from its beginning into a folder that already holds it, whose START
+// at the lowest step replaces the older copy; the HParams session (params, status) lives in a session file
+// that sorts first and is replaced as it changes (detail/tensorboard/session.hpp); scalars whose step is
+// outside int32, which TensorBoard's HParams dashboard cannot take, go to a sibling folder
+// <run>@int64-steps.
 
 #include <algorithm>
-#include <atomic>
-#include <cctype>
-#include <cerrno>
-#include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -5599,239 +5600,20 @@ MLTRACK_NAMESPACE_END
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-// ---- begin mltrack/detail/png.hpp ----
-// Why: TensorBoard shows images as PNG bytes, and a confusion matrix is worth seeing as one. A valid PNG
-// needs only zlib's container, not its compressor: the pixels go into "stored" deflate blocks (no
-// compression), framed by a CRC-32 per chunk and an Adler-32 over the raw data. That is a few dozen lines
-// and no dependency; confusion-matrix images are small, so the missing compression costs little.
+// ---- begin mltrack/detail/tensorboard/declaration.hpp ----
+// Why: a declared hparams experiment (tensorboard_options::experiment) fixes the HParams columns, but
+// TensorBoard applies the first declaration it finds to every run under the --logdir it is given, showing the
+// runs of other experiments with the declared columns only and hiding their own params and metrics. So a
+// declaration is kept only while its logdir holds no other experiment: it is written when there is none, and
+// withdrawn (renamed to a name TensorBoard does not read) when another experiment's run opens there. Both
+// cases are reported as value.21, and TensorBoard then infers every column.
 
-#include <algorithm>
-#include <cmath>
-#include <cstddef>
-#include <cstdint>
+#include <filesystem>
 #include <string>
-#include <string_view>
-#include <vector>
 
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// zlib's CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): crc32_ieee("123456789") == 0xCBF43926.
-struct crc32_ieee_table_t {
-    std::uint32_t t[256];
-};
-constexpr crc32_ieee_table_t make_crc32_ieee_table() {
-    crc32_ieee_table_t tb{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-        std::uint32_t c = i;
-        for (int k = 0; k < 8; ++k) c = (c & 1u) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
-        tb.t[i] = c;
-    }
-    return tb;
-}
-inline constexpr crc32_ieee_table_t crc32_ieee_table = make_crc32_ieee_table();
-
-/// Extends a finished CRC-32 (start with 0) over more bytes.
-inline std::uint32_t crc32_ieee(std::uint32_t crc, const void* data, std::size_t n) noexcept {
-    const auto* p = static_cast<const unsigned char*>(data);
-    std::uint32_t c = ~crc;
-    while (n--) c = (c >> 8) ^ crc32_ieee_table.t[(c ^ *p++) & 0xffu];
-    return ~c;
-}
-
-/// Adler-32 (RFC 1950), extending `adler` (start with 1).
-inline std::uint32_t adler32(std::uint32_t adler, const void* data, std::size_t n) noexcept {
-    const auto* p = static_cast<const unsigned char*>(data);
-    std::uint32_t a = adler & 0xffffu, b = adler >> 16;
-    while (n > 0) {
-        std::size_t k = n < 5552 ? n : 5552;  // the largest run before b can overflow 32 bits
-        n -= k;
-        while (k--) {
-            a += *p++;
-            b += a;
-        }
-        a %= 65521u;
-        b %= 65521u;
-    }
-    return (b << 16) | a;
-}
-
-namespace png_impl {
-inline void put_be32(std::string& out, std::uint32_t v) {
-    out += static_cast<char>(static_cast<unsigned char>(v >> 24));
-    out += static_cast<char>(static_cast<unsigned char>(v >> 16));
-    out += static_cast<char>(static_cast<unsigned char>(v >> 8));
-    out += static_cast<char>(static_cast<unsigned char>(v));
-}
-/// Appends one chunk: length, type, data, CRC-32 over type and data.
-inline void chunk(std::string& out, const char type[4], std::string_view data) {
-    put_be32(out, static_cast<std::uint32_t>(data.size()));
-    const std::size_t crc_from = out.size();
-    out.append(type, 4);
-    out.append(data.data(), data.size());
-    put_be32(out, crc32_ieee(0, out.data() + crc_from, out.size() - crc_from));
-}
-}  // namespace png_impl
-
-/// Encodes 8-bit pixels (row-major, `channels` bytes per pixel: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) as a
-/// PNG. Throws mltrack::error value.20 for a bad size or channel count.
-inline std::string png_encode(std::uint32_t width, std::uint32_t height, unsigned channels,
-                              const std::uint8_t* pixels) {
-    if (width == 0 || height == 0 || width > (1u << 24) || height > (1u << 24))
-        throw error(error_category::value, 20,
-                    "PNG size " + std::to_string(width) + "x" + std::to_string(height) + " is out of range");
-    unsigned color_type = 0;
-    switch (channels) {
-        case 1: color_type = 0; break;
-        case 2: color_type = 4; break;
-        case 3: color_type = 2; break;
-        case 4: color_type = 6; break;
-        default:
-            throw error(error_category::value, 20, "PNG needs 1 to 4 channels, not " + std::to_string(channels));
-    }
-    const std::size_t row = static_cast<std::size_t>(width) * channels;
-    const std::size_t raw_size = (row + 1) * height;  // each row starts with its filter byte (0: none)
-    std::string out;
-    out.reserve(raw_size + raw_size / 65535 * 5 + 128);
-    out.append("\x89PNG\r\n\x1a\n", 8);
-
-    std::string ihdr;
-    png_impl::put_be32(ihdr, width);
-    png_impl::put_be32(ihdr, height);
-    ihdr += static_cast<char>(8);  // bit depth
-    ihdr += static_cast<char>(color_type);
-    ihdr += std::string(3, '\0');  // compression 0, filter 0, interlace none
-    png_impl::chunk(out, "IHDR", ihdr);
-
-    // IDAT: a zlib stream of stored deflate blocks, built in place.
-    const std::size_t idat_len_at = out.size();
-    png_impl::put_be32(out, 0);  // patched below
-    const std::size_t crc_from = out.size();
-    out.append("IDAT", 4);
-    const std::size_t data_from = out.size();
-    out += static_cast<char>(0x78);  // CMF: deflate, 32 KiB window
-    out += static_cast<char>(0x01);  // FLG: no dictionary, fastest; (0x78 * 256 + 0x01) % 31 == 0
-    std::uint32_t adler = 1;
-    std::size_t block_left = 0;
-    std::size_t total_left = raw_size;
-    auto raw = [&](const void* p, std::size_t n) {
-        const auto* c = static_cast<const char*>(p);
-        while (n > 0) {
-            if (block_left == 0) {
-                block_left = std::min<std::size_t>(total_left, 65535);
-                total_left -= block_left;
-                out += static_cast<char>(total_left == 0 ? 1 : 0);  // BFINAL, BTYPE 00 (stored)
-                const auto len = static_cast<std::uint16_t>(block_left);
-                const auto nlen = static_cast<std::uint16_t>(~len);
-                out += static_cast<char>(len & 0xff);
-                out += static_cast<char>(len >> 8);
-                out += static_cast<char>(nlen & 0xff);
-                out += static_cast<char>(nlen >> 8);
-            }
-            const std::size_t k = std::min(n, block_left);
-            out.append(c, k);
-            adler = adler32(adler, c, k);
-            c += k;
-            n -= k;
-            block_left -= k;
-        }
-    };
-    const char filter = 0;
-    for (std::uint32_t y = 0; y < height; ++y) {
-        raw(&filter, 1);
-        raw(pixels + static_cast<std::size_t>(y) * row, row);
-    }
-    png_impl::put_be32(out, adler);
-    const std::size_t data_len = out.size() - data_from;
-    for (int i = 0; i < 4; ++i)
-        out[idat_len_at + static_cast<std::size_t>(i)] =
-            static_cast<char>(static_cast<unsigned char>(data_len >> (24 - 8 * i)));
-    png_impl::put_be32(out, crc32_ieee(0, out.data() + crc_from, out.size() - crc_from));
-
-    png_impl::chunk(out, "IEND", {});
-    return out;
-}
-
-/// A 3x5 bitmap font for the digits 0-9 (bit 2 is the left column of each row).
-inline constexpr std::uint8_t digit_font[10][5] = {
-    {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7}, {5, 5, 7, 1, 1},
-    {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1}, {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7},
-};
-
-/// An encoded image and its size.
-struct rendered_image {
-    std::string png;
-    std::uint32_t width = 0;
-    std::uint32_t height = 0;
-};
-
-/// Renders a confusion matrix (rows: true class, columns: predicted) as an RGB PNG: one square cell per
-/// entry, shaded from white to dark blue by the count's share of its row, with the count printed in the
-/// cell when it fits. The image is at most about 1024 pixels on a side (empty for an empty matrix).
-
-inline rendered_image render_confusion_matrix(const std::vector<std::vector<std::int64_t>>& m) {
-    const std::size_t n = m.size();
-    rendered_image img;
-    if (n == 0) return img;
-    const std::size_t cell = std::max<std::size_t>(2, std::min<std::size_t>(48, 1024 / n));
-    const std::size_t border = cell >= 8 ? 1 : 0;
-    const std::size_t side = n * cell;
-    img.width = img.height = static_cast<std::uint32_t>(side);
-    std::vector<std::uint8_t> px(side * side * 3, 255);
-    for (std::size_t r = 0; r < n; ++r) {
-        std::int64_t row_sum = 0;
-        for (auto v : m[r]) row_sum += v > 0 ? v : 0;
-        for (std::size_t c = 0; c < n && c < m[r].size(); ++c) {
-            const double share = row_sum > 0 ? static_cast<double>(m[r][c]) / static_cast<double>(row_sum) : 0.0;
-            const auto shade = [&](double white, double full) {
-                return static_cast<std::uint8_t>(std::lround(white + (full - white) * share));
-            };
-            const std::uint8_t R = shade(247, 8), G = shade(251, 48), B = shade(255, 107);
-            for (std::size_t y = r * cell + border; y < (r + 1) * cell; ++y)
-                for (std::size_t x = c * cell + border; x < (c + 1) * cell; ++x) {
-                    std::uint8_t* p = &px[(y * side + x) * 3];
-                    p[0] = R;
-                    p[1] = G;
-                    p[2] = B;
-                }
-            // The count, in white on dark cells and black on light ones, scaled to fit.
-            const std::string digits = std::to_string(m[r][c]);
-            const std::size_t len = digits.size();
-            const std::size_t avail = cell > 4 ? cell - 4 : 0;
-            std::size_t scale = avail / (4 * len);  // 3 columns and a space per digit
-            scale = std::min<std::size_t>(scale, avail / 6);
-            if (scale == 0 || m[r][c] < 0) continue;
-            const std::uint8_t ink = share > 0.5 ? 255 : 0;
-            const std::size_t text_w = (4 * len - 1) * scale, text_h = 5 * scale;
-            const std::size_t x0 = c * cell + (cell - text_w) / 2, y0 = r * cell + (cell - text_h) / 2;
-            for (std::size_t d = 0; d < len; ++d) {
-                const auto& glyph = digit_font[digits[d] - '0'];
-                for (std::size_t gy = 0; gy < 5; ++gy)
-                    for (std::size_t gx = 0; gx < 3; ++gx) {
-                        if (!((glyph[gy] >> (2 - gx)) & 1)) continue;
-                        for (std::size_t sy = 0; sy < scale; ++sy)
-                            for (std::size_t sx = 0; sx < scale; ++sx) {
-                                const std::size_t x = x0 + (4 * d + gx) * scale + sx, y = y0 + gy * scale + sy;
-                                std::uint8_t* p = &px[(y * side + x) * 3];
-                                p[0] = p[1] = p[2] = ink;
-                            }
-                    }
-            }
-        }
-    }
-    img.png = png_encode(img.width, img.height, 3, px.data());
-    return img;
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/png.hpp ----
-// ---- begin mltrack/detail/tensorboard_format.hpp ----
+// ---- begin mltrack/detail/tensorboard/format.hpp ----
 // Why: the TensorBoard event-file format, hand-encoded (see the spec in docs/tensorboard.md): TFRecord frames
 // with masked CRC32C, Event and Summary.Value messages, the tensor forms of histograms, images, text and PR
 // curves, and the hparams plugin's protos. Fields are written in ascending field-number order with proto3
@@ -5854,7 +5636,7 @@ MLTRACK_NAMESPACE_END
 #include <utility>
 #include <vector>
 
-// ---- begin mltrack/detail/crc32c.hpp ----
+// ---- begin mltrack/detail/tensorboard/crc32c.hpp ----
 // Why: every TFRecord frame carries two masked CRC32C checksums (Castagnoli polynomial, not zlib's CRC-32).
 // Events are small, so a portable slicing-by-8 table is plenty; large payloads (images) take the CPU's own
 // instruction when it has one: SSE4.2 `crc32` on x86-64, the ARMv8 CRC extension on AArch64. The hardware
@@ -6027,8 +5809,8 @@ inline std::uint32_t masked_crc32c(const void* data, std::size_t n) noexcept { r
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/crc32c.hpp ----
-// ---- begin mltrack/detail/protobuf_wire.hpp ----
+// ---- end mltrack/detail/tensorboard/crc32c.hpp ----
+// ---- begin mltrack/detail/tensorboard/protobuf_wire.hpp ----
 // Why: the TensorBoard sink writes protobuf without libprotobuf. These are the few wire-format primitives it
 // needs (varint, zigzag, fixed32/64, length-delimited fields, packed repeated fields), each appending to one
 // reused std::string, so encoding an event allocates nothing beyond that buffer's growth. Integers are
@@ -6231,7 +6013,7 @@ private:
 }  // namespace pb
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/protobuf_wire.hpp ----
+// ---- end mltrack/detail/tensorboard/protobuf_wire.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -6640,7 +6422,1039 @@ inline std::string markdown_cell(std::string_view s) {
 }  // namespace tb
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/tensorboard_format.hpp ----
+// ---- end mltrack/detail/tensorboard/format.hpp ----
+// ---- begin mltrack/detail/tensorboard/session.hpp ----
+// Why: TensorBoard keeps the FIRST session_start_info and session_end_info it reads in a run folder, reading
+// the folder's event files in name order. A run that is resumed (a requeued HPC job), or whose params change
+// after it started, would otherwise show its first opening's params and status for ever. So a run's HParams
+// session lives in one small event file of its own whose name sorts before every data file,
+// `events.out.tfevents.0000000000.mltrack-session`, replaced atomically (write under a name TensorBoard
+// ignores, then rename) whenever the params or the status change. A TensorBoard that loads the folder reads
+// the latest params and status first; data files hold no session infos that could win over it.
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+// ---- begin mltrack/detail/tensorboard/reader.hpp ----
+// Why: the sink continues runs that an earlier process wrote. To show what TensorBoard needs after a resume
+// (the run's session with its earlier params and start time, stepless summaries at the step the run reached)
+// it reads back the few fields it wrote itself: TFRecord frames with both CRCs checked, Event.step, and the
+// tag, plugin and content of each Summary.Value. Anything else is skipped; a torn or damaged record ends
+// the walk, as it ends TensorBoard's own reading of that file.
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+namespace tb {
+
+/// A cursor over one serialized protobuf message: next() yields each field's number and wire type, then
+/// the caller reads (varint(), bytes(), fixed64()) or skip()s its value. Malformed input sets !ok().
+class pb_cursor {
+public:
+    explicit pb_cursor(std::string_view m) noexcept : p_(m.data()), end_(m.data() + m.size()) {}
+
+    bool next(std::uint32_t& field, int& wire) noexcept {
+        if (!ok_ || p_ >= end_) return false;
+        const std::uint64_t key = varint();
+        field = static_cast<std::uint32_t>(key >> 3);
+        wire = static_cast<int>(key & 7);
+        return ok_;
+    }
+    std::uint64_t varint() noexcept {
+        std::uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (p_ >= end_) break;
+            const auto b = static_cast<unsigned char>(*p_++);
+            v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80)) return v;
+        }
+        ok_ = false;
+        return 0;
+    }
+    std::string_view bytes() noexcept {
+        const std::uint64_t n = varint();
+        if (!ok_ || n > static_cast<std::uint64_t>(end_ - p_)) {
+            ok_ = false;
+            return {};
+        }
+        std::string_view s(p_, static_cast<std::size_t>(n));
+        p_ += n;
+        return s;
+    }
+    std::uint64_t fixed64() noexcept {
+        if (end_ - p_ < 8) {
+            ok_ = false;
+            return 0;
+        }
+        std::uint64_t v = 0;
+        for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p_[i]);
+        p_ += 8;
+        return v;
+    }
+    double f64() noexcept {
+        const std::uint64_t u = fixed64();
+        double d;
+        std::memcpy(&d, &u, 8);
+        return d;
+    }
+    void skip(int wire) noexcept {
+        switch (wire) {
+            case 0: varint(); break;
+            case 1: fixed64(); break;
+            case 2: bytes(); break;
+            case 5:
+                if (end_ - p_ < 4) ok_ = false;
+                else p_ += 4;
+                break;
+            default: ok_ = false;
+        }
+    }
+    bool ok() const noexcept { return ok_; }
+
+private:
+    const char* p_;
+    const char* end_;
+    bool ok_ = true;
+};
+
+/// Calls f(payload) for each complete record of a TFRecord file whose CRCs match, in order; stops at the
+/// first torn or damaged record. Returns the number of records read.
+template <class F>
+std::size_t for_each_record(std::string_view file, F&& f) {
+    std::size_t at = 0, n = 0;
+    while (file.size() - at >= 12) {
+        std::uint64_t len = 0;
+        std::uint32_t len_crc = 0, data_crc = 0;
+        for (int i = 7; i >= 0; --i) len = (len << 8) | static_cast<unsigned char>(file[at + static_cast<std::size_t>(i)]);
+        for (int i = 3; i >= 0; --i) len_crc = (len_crc << 8) | static_cast<unsigned char>(file[at + 8 + static_cast<std::size_t>(i)]);
+        if (masked_crc32c(file.data() + at, 8) != len_crc || len > file.size() - at - 16) break;
+        const std::string_view payload = file.substr(at + 12, static_cast<std::size_t>(len));
+        for (int i = 3; i >= 0; --i)
+            data_crc = (data_crc << 8) | static_cast<unsigned char>(file[at + 12 + len + static_cast<std::size_t>(i)]);
+        if (masked_crc32c(payload.data(), payload.size()) != data_crc) break;
+        f(payload);
+        ++n;
+        at += 16 + static_cast<std::size_t>(len);
+    }
+    return n;
+}
+
+/// What the sink reads back of one Event: its step, and for each Summary.Value its tag and, when present,
+/// its metadata's plugin name and content.
+struct event_fields {
+    std::int64_t step = 0;
+    bool summary = false;
+};
+
+/// Calls value(tag, plugin, content) for each Summary.Value of an Event payload; returns the Event's step.
+template <class F>
+event_fields read_event(std::string_view payload, F&& value) {
+    event_fields e;
+    pb_cursor ev(payload);
+    std::uint32_t field = 0;
+    int wire = 0;
+    while (ev.next(field, wire)) {
+        if (field == 2 && wire == 0) {
+            e.step = static_cast<std::int64_t>(ev.varint());
+        } else if (field == 5 && wire == 2) {
+            e.summary = true;
+            pb_cursor summary(ev.bytes());
+            while (summary.next(field, wire)) {
+                if (field != 1 || wire != 2) {
+                    summary.skip(wire);
+                    continue;
+                }
+                pb_cursor v(summary.bytes());
+                std::string_view tag, plugin, content;
+                while (v.next(field, wire)) {
+                    if (field == 1 && wire == 2) {
+                        tag = v.bytes();
+                    } else if (field == 9 && wire == 2) {  // SummaryMetadata{plugin_data 1: {plugin_name 1, content 2}}
+                        pb_cursor md(v.bytes());
+                        while (md.next(field, wire)) {
+                            if (field != 1 || wire != 2) {
+                                md.skip(wire);
+                                continue;
+                            }
+                            pb_cursor pd(md.bytes());
+                            while (pd.next(field, wire)) {
+                                if (field == 1 && wire == 2) plugin = pd.bytes();
+                                else if (field == 2 && wire == 2) content = pd.bytes();
+                                else pd.skip(wire);
+                            }
+                        }
+                    } else {
+                        v.skip(wire);
+                    }
+                }
+                value(tag, plugin, content);
+            }
+        } else {
+            ev.skip(wire);
+        }
+    }
+    return e;
+}
+
+/// The largest step of any Summary event in the event files of these folders (`skip` aside), if any.
+inline std::optional<std::int64_t> max_step_in(std::initializer_list<std::filesystem::path> dirs, std::string_view skip);
+
+/// A whole file's bytes ("" when it cannot be read).
+inline std::string read_whole_file(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline std::optional<std::int64_t> max_step_in(std::initializer_list<std::filesystem::path> dirs, std::string_view skip) {
+    std::optional<std::int64_t> best;
+    for (const auto& dir : dirs) {
+        std::error_code ec;
+        for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string n = it->path().filename().string();
+            if (n.find("tfevents") == std::string::npos || n == skip) continue;
+            for_each_record(read_whole_file(it->path()), [&](std::string_view payload) {
+                const auto ev = read_event(payload, [](std::string_view, std::string_view, std::string_view) {});
+                if (ev.summary && (!best || ev.step > *best)) best = ev.step;
+            });
+        }
+    }
+    return best;
+}
+
+}  // namespace tb
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/tensorboard/reader.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+namespace tb {
+
+/// The run's HParams session as its session file states it.
+struct session_state {
+    std::map<std::string, param_value> params;  ///< the latest value of every param, over all openings
+    double start_time_secs = 0.0;               ///< the run's first start
+    /// The session_end_info, when there is one: a final status, or `unknown` for a run resumed after it
+    /// had ended (so that an earlier end in a data file cannot win while the run goes on).
+    std::optional<session_status> status;
+    double end_time_secs = 0.0;
+};
+
+inline constexpr const char* session_file_name = "events.out.tfevents.0000000000.mltrack-session";
+/// A declared hparams experiment, in <logdir>/<experiment>/ (tensorboard_options::experiment).
+inline constexpr const char* declaration_file_name = "events.out.tfevents.0000000000.mltrack-experiment";
+
+/// The session file's bytes: file_version, session_start_info and, when there is a status, session_end_info.
+inline std::string encode_session(const session_state& s, double wall_time, std::string_view writer) {
+    std::string out;
+    file_version_record(out, wall_time, writer);
+    auto ev = begin_summary(out, wall_time, 0);
+    value_hparams(out, "_hparams_/session_start_info", hparams_session_start(s.params, {}, s.start_time_secs));
+    end_summary(out, ev);
+    if (s.status) {
+        ev = begin_summary(out, wall_time, 0);
+        value_hparams(out, "_hparams_/session_end_info", hparams_session_end(*s.status, s.end_time_secs));
+        end_summary(out, ev);
+    }
+    return out;
+}
+
+/// google.protobuf.Value as the sink wrote it: number (ints too), string or bool.
+inline std::optional<param_value> read_struct_value(std::string_view v) {
+    pb_cursor c(v);
+    std::uint32_t field = 0;
+    int wire = 0;
+    std::optional<param_value> out;
+    while (c.next(field, wire)) {
+        if (field == 2 && wire == 1) out = param_value(c.f64());
+        else if (field == 3 && wire == 2) out = param_value(std::string(c.bytes()));
+        else if (field == 4 && wire == 0) out = param_value(c.varint() != 0);
+        else c.skip(wire);
+    }
+    return c.ok() ? out : std::nullopt;
+}
+
+/// Reads HParamsPluginData content into `s`: session_start_info (3) or session_end_info (4).
+inline void read_session_content(std::string_view content, session_state& s) {
+    pb_cursor c(content);
+    std::uint32_t field = 0;
+    int wire = 0;
+    while (c.next(field, wire)) {
+        if (field == 3 && wire == 2) {
+            pb_cursor info(c.bytes());
+            while (info.next(field, wire)) {
+                if (field == 1 && wire == 2) {  // map entry {key 1, value 2}
+                    pb_cursor entry(info.bytes());
+                    std::string key;
+                    std::optional<param_value> value;
+                    while (entry.next(field, wire)) {
+                        if (field == 1 && wire == 2) key = std::string(entry.bytes());
+                        else if (field == 2 && wire == 2) value = read_struct_value(entry.bytes());
+                        else entry.skip(wire);
+                    }
+                    if (!key.empty() && value) s.params[key] = *value;
+                } else if (field == 5 && wire == 1) {
+                    s.start_time_secs = info.f64();
+                } else {
+                    info.skip(wire);
+                }
+            }
+        } else if (field == 4 && wire == 2) {
+            pb_cursor info(c.bytes());
+            s.status = session_status::unknown;
+            while (info.next(field, wire)) {
+                if (field == 1 && wire == 0) s.status = static_cast<session_status>(info.varint());
+                else if (field == 2 && wire == 1) s.end_time_secs = info.f64();
+                else info.skip(wire);
+            }
+        } else {
+            c.skip(wire);
+        }
+    }
+}
+
+/// The session a folder's session file holds; nullopt when there is none (or it cannot be read).
+inline std::optional<session_state> read_session(const std::filesystem::path& dir) {
+    const std::string bytes = read_whole_file(dir / session_file_name);
+    if (bytes.empty()) return std::nullopt;
+    session_state s;
+    bool any = false;
+    for_each_record(bytes, [&](std::string_view payload) {
+        read_event(payload, [&](std::string_view tag, std::string_view plugin, std::string_view content) {
+            if (plugin == "hparams" &&
+                (tag == "_hparams_/session_start_info" || tag == "_hparams_/session_end_info")) {
+                read_session_content(content, s);
+                any = true;
+            }
+        });
+    });
+    if (!any) return std::nullopt;
+    return s;
+}
+
+/// Replaces dir/name with `bytes` atomically: written under a name without "tfevents" (which TensorBoard
+/// ignores), synced when `sync`, then renamed over the old one. Throws io.24.
+inline void replace_file(const std::filesystem::path& dir, const char* name, const std::string& bytes, bool sync) {
+    const std::filesystem::path tmp = dir / (".mltrack-replace." + std::to_string(static_cast<long long>(::getpid())) + ".tmp");
+    const std::filesystem::path dst = dir / name;
+    auto fail = [&](const char* what) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        throw error(error_category::io, 24,
+                    std::string("cannot ") + what + " the TensorBoard file " + dst.string() + ": " + std::strerror(err));
+    };
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail("create");
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = ENOSPC;
+            const int err = errno;
+            ::close(fd);
+            errno = err;
+            fail("write");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (sync && ::fdatasync(fd) != 0) {
+        const int err = errno;
+        ::close(fd);
+        errno = err;
+        fail("sync");
+    }
+    if (::close(fd) != 0) fail("write");
+    if (::rename(tmp.c_str(), dst.c_str()) != 0) fail("replace");
+}
+
+}  // namespace tb
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/tensorboard/session.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+namespace tb {
+
+/// Whether a folder holds an event file at any depth.
+inline bool holds_event_files(const std::filesystem::path& dir) {
+    std::error_code ec;
+    for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().filename().string().find("tfevents") != std::string::npos) return true;
+    return false;
+}
+
+/// Writes <logdir>/<experiment>/declaration_file_name unless it is there (an earlier process wrote it).
+/// Throws value.21 when the logdir holds another experiment's event files, io.24 when it cannot write.
+inline void write_declaration(const std::filesystem::path& logdir, const std::string& experiment,
+                              const tensorboard_experiment& declared, double wall_time, const std::string& writer,
+                              bool sync) {
+    const std::filesystem::path dir = logdir / experiment;
+    std::error_code ec;
+    if (std::filesystem::exists(dir / declaration_file_name, ec)) return;
+    for (std::filesystem::directory_iterator it(logdir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string other = it->path().filename().string();
+        if (other != experiment && it->is_directory(ec) && holds_event_files(it->path()))
+            throw error(error_category::value, 21,
+                        "the declared hparams experiment of '" + experiment + "' is not written: " + logdir.string() +
+                            " also holds experiment '" + other +
+                            "', whose runs TensorBoard would show with its columns; use one logdir per declared experiment");
+    }
+    std::filesystem::create_directories(dir, ec);
+    std::string bytes;
+    file_version_record(bytes, wall_time, writer);
+    auto ev = begin_summary(bytes, wall_time, 0);
+    value_hparams(bytes, "_hparams_/experiment", hparams_experiment(declared));
+    end_summary(bytes, ev);
+    replace_file(dir, declaration_file_name, bytes, sync);
+}
+
+/// Withdraws the declarations of every experiment of `logdir` but `experiment`; throws value.21 naming them.
+inline void withdraw_other_declarations(const std::filesystem::path& logdir, const std::string& experiment) {
+    std::string withdrawn;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(logdir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string other = it->path().filename().string();
+        const auto file = it->path() / declaration_file_name;
+        if (other == experiment || !std::filesystem::exists(file, ec)) continue;
+        std::filesystem::rename(file, it->path() / "mltrack-experiment.withdrawn", ec);
+        if (!ec) withdrawn += (withdrawn.empty() ? "'" : ", '") + other + "'";
+    }
+    if (!withdrawn.empty())
+        throw error(error_category::value, 21,
+                    "the declared hparams experiment of " + withdrawn + " in " + logdir.string() +
+                        " is withdrawn (renamed mltrack-experiment.withdrawn): TensorBoard would show the runs of '" +
+                        experiment + "' with its columns; use one logdir per declared experiment");
+}
+
+}  // namespace tb
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/tensorboard/declaration.hpp ----
+// ---- begin mltrack/detail/tensorboard/event_file.hpp ----
+// Why: one TensorBoard event file, written the way TensorBoard's readers need it. A new file for every opening
+// (never an append, so a crash's torn record is never followed by new bytes), created exclusively with a name
+// that sorts after every event file already in the folder (TensorBoard's Python reader reads a run's files in
+// name order and never goes back), and written one buffer of complete records per write(), cut back to the
+// last complete buffer when a write fails or is short.
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+namespace tb {
+
+/// Whether `dir` directly holds an event file (a file TensorBoard reads: "tfevents" in its name).
+inline bool has_event_file(const std::filesystem::path& dir) {
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().filename().string().find("tfevents") != std::string::npos && it->is_regular_file(ec)) return true;
+    return false;
+}
+
+/// Host names in file names: letters, digits, '-', '_' and '.' (others become '_'), at most 64 bytes.
+inline std::string sanitize_host(const std::string& h) {
+    std::string out;
+    for (char c : h) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+    if (out.empty()) out = "localhost";
+    return out.substr(0, 64);
+}
+
+/// Thrown (and caught) by the sink when a run folder was removed while its file is open.
+struct folder_gone {};
+
+class event_file {
+public:
+    std::string buf;                  ///< complete records not yet written
+    std::size_t buffered_records = 0; ///< how many records `buf` holds
+    std::uint64_t generation = 0;     ///< bumped whenever the buffer is emptied
+
+    event_file() = default;
+    event_file(const event_file&) = delete;
+    event_file& operator=(const event_file&) = delete;
+    ~event_file() { close(); }
+
+    bool is_open() const noexcept { return fd_ >= 0; }
+    bool broken() const noexcept { return broken_; }
+    const std::filesystem::path& path() const noexcept { return path_; }
+    /// The name the file takes when committed: path(), or for a staged file its name with "tfevents".
+    const std::filesystem::path& final_path() const noexcept { return final_; }
+
+    /// A staged file's name: "tfstaged" for "tfevents", which TensorBoard does not read.
+    static std::string staged_name(std::string name) {
+        const auto at = name.find("tfevents");
+        if (at != std::string::npos) name.replace(at, 8, "tfstaged");
+        return name;
+    }
+
+    /// Creates a new event file in `dir` (and the folder): <prefix>.<10-digit seconds>.<host>.<pid>.<n>, its
+    /// name sorting after every event file there (staged ones too), created with O_EXCL; `staged`: under
+    /// staged_name() until the caller renames it. Throws io.20 / io.21.
+    void create(const std::filesystem::path& dir, std::int64_t time_ns, const std::string& host, bool staged = false) {
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec) throw error(error_category::io, 20, "cannot create TensorBoard run folder " + dir.string() + ": " + ec.message());
+        std::string latest;
+        for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+            std::string n = entry.path().filename().string();
+            const auto at = n.find("tfstaged");
+            if (at != std::string::npos) n.replace(at, 8, "tfevents");
+            if (n.find("tfevents") != std::string::npos && n > latest) latest = n;
+        }
+        std::int64_t secs = std::max<std::int64_t>(time_ns / 1000000000, 1);  // 0 is the session file's
+        for (int attempt = 0;; ++attempt) {
+            const std::string file = name(secs, next_counter(), host);
+            if (!latest.empty() && !(file > latest)) {
+                // Same second and a counter that sorts lower (".10" < ".9"), or a clock behind an earlier
+                // writer: move past the latest file's seconds.
+                secs = std::max(secs, seconds_of(latest)) + 1;
+                continue;
+            }
+            final_ = dir / file;
+            path_ = staged ? dir / staged_name(file) : final_;
+            fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (fd_ >= 0) break;
+            if (errno != EEXIST || attempt > 100)
+                throw error(error_category::io, 21, "cannot create event file " + path_.string() + ": " + std::strerror(errno));
+        }
+        committed_ = 0;
+        broken_ = false;
+    }
+
+    /// Writes the buffer with one write(). A failed or short write is cut back to the last complete buffer
+    /// (else the file is marked broken: the caller continues in a new file). Counts and throws io.22 / io.23.
+    void write_out(bool sync, std::uint64_t& records_lost) {
+        if (fd_ < 0) return;
+        if (!buf.empty()) {
+            const auto r = append_committed(fd_, buf, committed_);
+            const auto lost = buffered_records;
+            clear_buffer();
+            if (!r.ok) {
+                if (!r.cut_back) broken_ = true;
+                records_lost += lost;
+                throw error(error_category::io, 22,
+                            "cannot write " + path_.string() + ": " + std::strerror(r.error) + " (" +
+                                std::to_string(lost) + " records lost)");
+            }
+        }
+        if (sync && ::fdatasync(fd_) != 0)
+            throw error(error_category::io, 23, "cannot sync " + path_.string() + ": " + std::strerror(errno));
+    }
+
+    void clear_buffer() noexcept {
+        buf.clear();
+        buffered_records = 0;
+        ++generation;
+    }
+
+    void close() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    static std::string name(std::int64_t secs, std::uint64_t n, const std::string& host) {
+        char head[48];
+        std::snprintf(head, sizeof head, "events.out.tfevents.%010lld.", static_cast<long long>(secs));
+        return head + host + "." + std::to_string(static_cast<long long>(::getpid())) + "." + std::to_string(n);
+    }
+
+    static std::int64_t seconds_of(const std::string& file) {
+        const std::string prefix = "events.out.tfevents.";
+        const auto at = file.find(prefix);
+        if (at == std::string::npos) return 0;
+        std::int64_t s = 0;
+        for (std::size_t i = at + prefix.size(); i < file.size() && file[i] >= '0' && file[i] <= '9'; ++i)
+            s = s * 10 + (file[i] - '0');
+        return s;
+    }
+
+    /// A process-wide counter, as TensorBoard's own writer has, so two sinks never pick one name.
+    static std::uint64_t next_counter() {
+        static std::atomic<std::uint64_t> counter{0};
+        return counter.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    int fd_ = -1;
+    std::filesystem::path path_, final_;
+    std::uint64_t committed_ = 0;
+    bool broken_ = false;
+};
+
+}  // namespace tb
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/tensorboard/event_file.hpp ----
+// ---- begin mltrack/detail/tensorboard/png.hpp ----
+// Why: TensorBoard shows images as PNG bytes, and a confusion matrix is worth seeing as one. A valid PNG
+// needs only zlib's container, not its compressor: the pixels go into "stored" deflate blocks (no
+// compression), framed by a CRC-32 per chunk and an Adler-32 over the raw data. That is a few dozen lines
+// and no dependency; confusion-matrix images are small, so the missing compression costs little.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// zlib's CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): crc32_ieee("123456789") == 0xCBF43926.
+struct crc32_ieee_table_t {
+    std::uint32_t t[256];
+};
+constexpr crc32_ieee_table_t make_crc32_ieee_table() {
+    crc32_ieee_table_t tb{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1u) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+        tb.t[i] = c;
+    }
+    return tb;
+}
+inline constexpr crc32_ieee_table_t crc32_ieee_table = make_crc32_ieee_table();
+
+/// Extends a finished CRC-32 (start with 0) over more bytes.
+inline std::uint32_t crc32_ieee(std::uint32_t crc, const void* data, std::size_t n) noexcept {
+    const auto* p = static_cast<const unsigned char*>(data);
+    std::uint32_t c = ~crc;
+    while (n--) c = (c >> 8) ^ crc32_ieee_table.t[(c ^ *p++) & 0xffu];
+    return ~c;
+}
+
+/// Adler-32 (RFC 1950), extending `adler` (start with 1).
+inline std::uint32_t adler32(std::uint32_t adler, const void* data, std::size_t n) noexcept {
+    const auto* p = static_cast<const unsigned char*>(data);
+    std::uint32_t a = adler & 0xffffu, b = adler >> 16;
+    while (n > 0) {
+        std::size_t k = n < 5552 ? n : 5552;  // the largest run before b can overflow 32 bits
+        n -= k;
+        while (k--) {
+            a += *p++;
+            b += a;
+        }
+        a %= 65521u;
+        b %= 65521u;
+    }
+    return (b << 16) | a;
+}
+
+namespace png_impl {
+inline void put_be32(std::string& out, std::uint32_t v) {
+    out += static_cast<char>(static_cast<unsigned char>(v >> 24));
+    out += static_cast<char>(static_cast<unsigned char>(v >> 16));
+    out += static_cast<char>(static_cast<unsigned char>(v >> 8));
+    out += static_cast<char>(static_cast<unsigned char>(v));
+}
+/// Appends one chunk: length, type, data, CRC-32 over type and data.
+inline void chunk(std::string& out, const char type[4], std::string_view data) {
+    put_be32(out, static_cast<std::uint32_t>(data.size()));
+    const std::size_t crc_from = out.size();
+    out.append(type, 4);
+    out.append(data.data(), data.size());
+    put_be32(out, crc32_ieee(0, out.data() + crc_from, out.size() - crc_from));
+}
+}  // namespace png_impl
+
+/// Encodes 8-bit pixels (row-major, `channels` bytes per pixel: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) as a
+/// PNG. Throws mltrack::error value.20 for a bad size or channel count.
+inline std::string png_encode(std::uint32_t width, std::uint32_t height, unsigned channels,
+                              const std::uint8_t* pixels) {
+    if (width == 0 || height == 0 || width > (1u << 24) || height > (1u << 24))
+        throw error(error_category::value, 20,
+                    "PNG size " + std::to_string(width) + "x" + std::to_string(height) + " is out of range");
+    unsigned color_type = 0;
+    switch (channels) {
+        case 1: color_type = 0; break;
+        case 2: color_type = 4; break;
+        case 3: color_type = 2; break;
+        case 4: color_type = 6; break;
+        default:
+            throw error(error_category::value, 20, "PNG needs 1 to 4 channels, not " + std::to_string(channels));
+    }
+    const std::size_t row = static_cast<std::size_t>(width) * channels;
+    const std::size_t raw_size = (row + 1) * height;  // each row starts with its filter byte (0: none)
+    std::string out;
+    out.reserve(raw_size + raw_size / 65535 * 5 + 128);
+    out.append("\x89PNG\r\n\x1a\n", 8);
+
+    std::string ihdr;
+    png_impl::put_be32(ihdr, width);
+    png_impl::put_be32(ihdr, height);
+    ihdr += static_cast<char>(8);  // bit depth
+    ihdr += static_cast<char>(color_type);
+    ihdr += std::string(3, '\0');  // compression 0, filter 0, interlace none
+    png_impl::chunk(out, "IHDR", ihdr);
+
+    // IDAT: a zlib stream of stored deflate blocks, built in place.
+    const std::size_t idat_len_at = out.size();
+    png_impl::put_be32(out, 0);  // patched below
+    const std::size_t crc_from = out.size();
+    out.append("IDAT", 4);
+    const std::size_t data_from = out.size();
+    out += static_cast<char>(0x78);  // CMF: deflate, 32 KiB window
+    out += static_cast<char>(0x01);  // FLG: no dictionary, fastest; (0x78 * 256 + 0x01) % 31 == 0
+    std::uint32_t adler = 1;
+    std::size_t block_left = 0;
+    std::size_t total_left = raw_size;
+    auto raw = [&](const void* p, std::size_t n) {
+        const auto* c = static_cast<const char*>(p);
+        while (n > 0) {
+            if (block_left == 0) {
+                block_left = std::min<std::size_t>(total_left, 65535);
+                total_left -= block_left;
+                out += static_cast<char>(total_left == 0 ? 1 : 0);  // BFINAL, BTYPE 00 (stored)
+                const auto len = static_cast<std::uint16_t>(block_left);
+                const auto nlen = static_cast<std::uint16_t>(~len);
+                out += static_cast<char>(len & 0xff);
+                out += static_cast<char>(len >> 8);
+                out += static_cast<char>(nlen & 0xff);
+                out += static_cast<char>(nlen >> 8);
+            }
+            const std::size_t k = std::min(n, block_left);
+            out.append(c, k);
+            adler = adler32(adler, c, k);
+            c += k;
+            n -= k;
+            block_left -= k;
+        }
+    };
+    const char filter = 0;
+    for (std::uint32_t y = 0; y < height; ++y) {
+        raw(&filter, 1);
+        raw(pixels + static_cast<std::size_t>(y) * row, row);
+    }
+    png_impl::put_be32(out, adler);
+    const std::size_t data_len = out.size() - data_from;
+    for (int i = 0; i < 4; ++i)
+        out[idat_len_at + static_cast<std::size_t>(i)] =
+            static_cast<char>(static_cast<unsigned char>(data_len >> (24 - 8 * i)));
+    png_impl::put_be32(out, crc32_ieee(0, out.data() + crc_from, out.size() - crc_from));
+
+    png_impl::chunk(out, "IEND", {});
+    return out;
+}
+
+/// A 3x5 bitmap font for the digits 0-9 (bit 2 is the left column of each row).
+inline constexpr std::uint8_t digit_font[10][5] = {
+    {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7}, {5, 5, 7, 1, 1},
+    {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1}, {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7},
+};
+
+/// An encoded image and its size.
+struct rendered_image {
+    std::string png;
+    std::uint32_t width = 0;
+    std::uint32_t height = 0;
+};
+
+/// Renders a confusion matrix (rows: true class, columns: predicted) as an RGB PNG: one square cell per
+/// entry, shaded from white to dark blue by the count's share of its row, with the count printed in the
+/// cell when it fits. The image is at most about 1024 pixels on a side (empty for an empty matrix).
+
+inline rendered_image render_confusion_matrix(const std::vector<std::vector<std::int64_t>>& m) {
+    const std::size_t n = m.size();
+    rendered_image img;
+    if (n == 0) return img;
+    const std::size_t cell = std::max<std::size_t>(2, std::min<std::size_t>(48, 1024 / n));
+    const std::size_t border = cell >= 8 ? 1 : 0;
+    const std::size_t side = n * cell;
+    img.width = img.height = static_cast<std::uint32_t>(side);
+    std::vector<std::uint8_t> px(side * side * 3, 255);
+    for (std::size_t r = 0; r < n; ++r) {
+        std::int64_t row_sum = 0;
+        for (auto v : m[r]) row_sum += v > 0 ? v : 0;
+        for (std::size_t c = 0; c < n && c < m[r].size(); ++c) {
+            const double share = row_sum > 0 ? static_cast<double>(m[r][c]) / static_cast<double>(row_sum) : 0.0;
+            const auto shade = [&](double white, double full) {
+                return static_cast<std::uint8_t>(std::lround(white + (full - white) * share));
+            };
+            const std::uint8_t R = shade(247, 8), G = shade(251, 48), B = shade(255, 107);
+            for (std::size_t y = r * cell + border; y < (r + 1) * cell; ++y)
+                for (std::size_t x = c * cell + border; x < (c + 1) * cell; ++x) {
+                    std::uint8_t* p = &px[(y * side + x) * 3];
+                    p[0] = R;
+                    p[1] = G;
+                    p[2] = B;
+                }
+            // The count, in white on dark cells and black on light ones, scaled to fit.
+            const std::string digits = std::to_string(m[r][c]);
+            const std::size_t len = digits.size();
+            const std::size_t avail = cell > 4 ? cell - 4 : 0;
+            std::size_t scale = avail / (4 * len);  // 3 columns and a space per digit
+            scale = std::min<std::size_t>(scale, avail / 6);
+            if (scale == 0 || m[r][c] < 0) continue;
+            const std::uint8_t ink = share > 0.5 ? 255 : 0;
+            const std::size_t text_w = (4 * len - 1) * scale, text_h = 5 * scale;
+            const std::size_t x0 = c * cell + (cell - text_w) / 2, y0 = r * cell + (cell - text_h) / 2;
+            for (std::size_t d = 0; d < len; ++d) {
+                const auto& glyph = digit_font[digits[d] - '0'];
+                for (std::size_t gy = 0; gy < 5; ++gy)
+                    for (std::size_t gx = 0; gx < 3; ++gx) {
+                        if (!((glyph[gy] >> (2 - gx)) & 1)) continue;
+                        for (std::size_t sy = 0; sy < scale; ++sy)
+                            for (std::size_t sx = 0; sx < scale; ++sx) {
+                                const std::size_t x = x0 + (4 * d + gx) * scale + sx, y = y0 + gy * scale + sy;
+                                std::uint8_t* p = &px[(y * side + x) * 3];
+                                p[0] = p[1] = p[2] = ink;
+                            }
+                    }
+            }
+        }
+    }
+    img.png = png_encode(img.width, img.height, 3, px.data());
+    return img;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/tensorboard/png.hpp ----
+// ---- begin mltrack/detail/tensorboard/scalar_events.hpp ----
+// Why: scalars are nearly all a TensorBoard file holds, so their encoding is the sink's hot loop. Points of
+// one step logged within 1 ms of each other (loss, lr and accuracy by separate calls) share one Event, which
+// stays open at the end of the buffer so later points, even from later batches, can extend it; a lone point
+// that starts an Event is built in one stack buffer and appended once. Both paths write the same bytes.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+namespace tb {
+
+/// The last scalar Event of a buffer, which later points of its step may extend. `time_ns` is its first
+/// point's time (the Event's wall_time); `generation` the buffer's when it was written (a buffer written out
+/// or moved invalidates it).
+struct open_event {
+    std::size_t record = 0, len_at = 0, values_at = 0, end = 0;
+    std::uint64_t generation = ~0ull;
+    std::int64_t step = 0, time_ns = 0;
+
+    /// Whether a point at `step` and `time_ns` may go into this Event, `window_ns` being the most its points
+    /// may lie from the first one.
+    bool extends(const std::string& buf, std::uint64_t buffer_generation, std::int64_t at_step, std::int64_t at_ns,
+                 std::int64_t window_ns) const noexcept {
+        return generation == buffer_generation && end == buf.size() && step == at_step && within(at_ns, time_ns, window_ns);
+    }
+
+    static bool within(std::int64_t a, std::int64_t b, std::int64_t window_ns) noexcept {
+        const auto d = a >= b ? static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b)
+                              : static_cast<std::uint64_t>(b) - static_cast<std::uint64_t>(a);
+        return d < static_cast<std::uint64_t>(window_ns);
+    }
+};
+
+/// Appends n scalars (tag(k) the k-th encoded tag `0a <len> tag`, value(k) its value) at `step` to `buf`:
+/// into the open Event when `extend`, else as a new Event at `time_ns`. Returns the records added (0 or 1).
+/// The caller reserves the buffer first, so nothing throws once the buffer is touched.
+template <class Tag, class Value>
+std::size_t append_scalars(std::string& buf, open_event& open, std::uint64_t generation, bool extend,
+                           std::int64_t step, std::int64_t time_ns, std::size_t n, Tag&& tag, Value&& value) {
+    std::size_t records = 0;
+    const std::string& tag1 = tag(0);
+    if (n == 1 && !extend && tag1.size() + 7 < 128) {
+        // One point that starts an Event (later points may extend it): built in one stack buffer.
+        char tmp[12 + 9 + 11 + 2 + 128 + 4];
+        char* p = tmp + 12;
+        *p++ = '\x09';  // Event.wall_time
+        pb::put_fixed64(p, pb::double_bits(wall_seconds(time_ns)));
+        p += 8;
+        if (step != 0) {
+            *p++ = '\x10';  // Event.step
+            p = pb::put_varint(p, static_cast<std::uint64_t>(step));
+        }
+        *p++ = '\x2a';  // Event.summary
+        const std::size_t len_off = static_cast<std::size_t>(p - tmp);
+        *p++ = static_cast<char>(tag1.size() + 7);
+        *p++ = '\x0a';  // Summary.value
+        *p++ = static_cast<char>(tag1.size() + 5);
+        std::memcpy(p, tag1.data(), tag1.size());
+        p += tag1.size();
+        *p++ = '\x15';  // simple_value
+        pb::put_fixed32(p, pb::float_bits(static_cast<float>(value(0))));
+        p += 4;
+        const auto len = static_cast<std::size_t>(p - tmp - 12);
+        pb::put_fixed64(tmp, len);
+        pb::put_fixed32(tmp + 8, masked_crc32c(tmp, 8));
+        pb::put_fixed32(p, masked_crc32c(tmp + 12, len));
+        p += 4;
+        open.record = buf.size();
+        buf.append(tmp, static_cast<std::size_t>(p - tmp));
+        open.len_at = open.record + len_off;
+        open.values_at = open.len_at + 1;
+        records = 1;
+    } else {
+        if (extend) {
+            buf.resize(buf.size() - 4);  // the footer (CRC) is recomputed below
+        } else {
+            open.record = begin_record(buf);
+            event_head(buf, wall_seconds(time_ns), step);
+            buf += '\x2a';  // Event.summary
+            open.len_at = buf.size();
+            buf += '\0';
+            open.values_at = buf.size();
+            records = 1;
+        }
+        for (std::size_t k = 0; k < n; ++k) value_simple_encoded(buf, tag(k), static_cast<float>(value(k)));
+        // The Summary's length: one byte until 128 bytes of values, then the values move right.
+        const std::size_t body = buf.size() - open.values_at;
+        const std::size_t have = open.values_at - open.len_at, need = pb::varint_size(body);
+        if (need > have) {
+            buf.insert(open.values_at, need - have, '\0');
+            open.values_at = open.len_at + need;
+        }
+        pb::put_varint(&buf[open.len_at], body);
+        end_record(buf, open.record);
+    }
+    open.end = buf.size();
+    open.generation = generation;
+    open.step = step;
+    if (!extend) open.time_ns = time_ns;
+    return records;
+}
+
+}  // namespace tb
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/tensorboard/scalar_events.hpp ----
+// ---- begin mltrack/detail/tensorboard/summaries.hpp ----
+// Why: what the TensorBoard sink shows of records that are not curves — params as a table, run metadata,
+// artifacts and executions as text, classification metrics as a confusion-matrix table and a PR curve —
+// computed here as plain values (markdown, table cells, PR points), so the sink only decides where and
+// when they are written.
+
+#include <algorithm>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+namespace tb {
+
+/// The `params` text: a markdown table of every param's latest value.
+inline std::string params_markdown(const std::map<std::string, param_value>& params) {
+    std::string md = "| param | value |\n|---|---|\n";
+    for (const auto& kv : params) md += "| " + markdown_cell(kv.first) + " | " + markdown_cell(kv.second.to_text()) + " |\n";
+    return md;
+}
+
+/// The `run/metadata` text: the start_run metadata as a table; the captured environment by its safe subset
+/// only (no user, command line or paths).
+inline std::string metadata_markdown(const nlohmann::json& metadata) {
+    std::string md = "| key | value |\n|---|---|\n";
+    for (auto it = metadata.begin(); it != metadata.end(); ++it) {
+        const auto& v = it.key() == "environment" ? environment_text_subset(*it) : *it;
+        md += "| " + markdown_cell(it.key()) + " | " + markdown_cell(v.is_string() ? v.get<std::string>() : v.dump()) + " |\n";
+    }
+    return md;
+}
+
+/// The `artifacts/<name>` text.
+inline std::string artifact_markdown(const artifact& a) {
+    std::string md = "**" + std::string(to_string(a.type)) + "** `" + a.name + "`";
+    if (a.size) md += ", " + std::to_string(a.size) + " bytes";
+    if (!a.framework.empty()) md += ", " + a.framework + (a.framework_version.empty() ? "" : " " + a.framework_version);
+    if (!a.sha256.empty()) md += "\n\nsha256 `" + a.sha256 + "`";
+    if (!a.path.empty()) md += "\n\nstored as `" + a.path + "` in the run folder";
+    if (!a.source.empty()) md += "\n\nfrom `" + a.source + "`";
+    return md;
+}
+
+/// The `executions/<name>` text: the execution and its lineage.
+inline std::string execution_markdown(const execution& x) {
+    std::string md = "**" + x.name + "** (" + x.schema_title + ", " + to_string(x.state) + ")\n\ninputs:";
+    for (const auto& a : x.inputs) md += " `" + a.name + "`";
+    md += "\n\noutputs:";
+    for (const auto& a : x.outputs) md += " `" + a.name + "`";
+    return md;
+}
+
+/// The confusion matrix with its labels as (n+1)×(n+1) table cells: true class down, predicted across.
+inline std::vector<std::string> confusion_table_cells(const classification_metrics& c) {
+    const std::size_t n = c.labels.size();
+    std::vector<std::string> cells;
+    cells.reserve((n + 1) * (n + 1));
+    cells.emplace_back("true \\ predicted");
+    for (const auto& l : c.labels) cells.push_back(markdown_cell(l));
+    for (std::size_t r = 0; r < n; ++r) {
+        cells.push_back(markdown_cell(c.labels[r]));
+        for (std::size_t k = 0; k < n; ++k) cells.push_back(std::to_string(c.matrix[r][k]));
+    }
+    return cells;
+}
+
+/// PR-curve counts from ROC points and a 2×2 matrix (the second label is the positive class), by increasing
+/// threshold; empty when the metrics are not binary or have no ROC points.
+inline std::vector<pr_point> pr_points(const classification_metrics& c) {
+    std::vector<pr_point> pts;
+    if (c.labels.size() != 2 || c.matrix.size() != 2 || c.fpr.empty()) return pts;
+    const double pos = static_cast<double>(c.matrix[1][0] + c.matrix[1][1]);
+    const double neg = static_cast<double>(c.matrix[0][0] + c.matrix[0][1]);
+    std::vector<std::size_t> order(c.fpr.size());
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return c.thresholds[a] < c.thresholds[b]; });
+    pts.reserve(order.size());
+    for (auto k : order) {
+        pr_point p;
+        p.tp = c.tpr[k] * pos;
+        p.fp = c.fpr[k] * neg;
+        p.fn = pos - p.tp;
+        p.tn = neg - p.fp;
+        pts.push_back(p);
+    }
+    return pts;
+}
+
+}  // namespace tb
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/tensorboard/summaries.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
@@ -6654,8 +7468,13 @@ struct tensorboard_options {
     bool confusion_matrix_image = true;  ///< classification metrics: the matrix as a PNG image
     bool pr_curves = true;               ///< classification metrics: a PR curve (binary case, see docs)
     bool run_text = true;                ///< run metadata, artifacts and executions as text
-    /// A declared hparams experiment, written once per experiment folder (<logdir>/<experiment>/). Leave it
-    /// empty to let TensorBoard infer the HParams columns from the runs (recommended).
+    /// Event files are written under a name TensorBoard does not read ("tfstaged" for "tfevents") and synced
+    /// when closed; staged_files() lists them for the caller to rename. `mltrack sync` uses it to move its
+    /// cursor and the files together (docs/cli.md).
+    bool stage = false;
+    /// A declared hparams experiment, written once per experiment folder (<logdir>/<experiment>/). TensorBoard
+    /// applies it to everything under the --logdir it is given: see docs/tensorboard.md before using it.
+    /// Leave it empty to let TensorBoard infer the HParams columns from the runs (recommended).
     std::optional<tensorboard_experiment> experiment;
 };
 
@@ -6667,16 +7486,17 @@ public:
             char host[256] = {};
             if (::gethostname(host, sizeof host - 1) == 0) options_.hostname = host;
         }
-        options_.hostname = sanitize_host(options_.hostname);
+        options_.hostname = detail::tb::sanitize_host(options_.hostname);
     }
 
     tensorboard(tensorboard&& o) noexcept
         : logdir_(std::move(o.logdir_)),
           options_(std::move(o.options_)),
-          files_(std::move(o.files_)),
+          runs_(std::move(o.runs_)),
           experiments_written_(std::move(o.experiments_written_)),
-          records_lost_(o.records_lost_) {
-        o.files_.clear();
+          records_lost_(o.records_lost_),
+          staged_(std::move(o.staged_)) {
+        o.runs_.clear();
         o.last_ = nullptr;
     }
     tensorboard& operator=(tensorboard&& o) noexcept {
@@ -6684,10 +7504,11 @@ public:
             try { close(); } catch (...) {}  // this sink's own files are finished first
             logdir_ = std::move(o.logdir_);
             options_ = std::move(o.options_);
-            files_ = std::move(o.files_);
+            runs_ = std::move(o.runs_);
             experiments_written_ = std::move(o.experiments_written_);
             records_lost_ = o.records_lost_;
-            o.files_.clear();
+            staged_ = std::move(o.staged_);
+            o.runs_.clear();
             o.last_ = nullptr;
             last_ = nullptr;
         }
@@ -6716,8 +7537,17 @@ public:
         return d;
     }
 
+    /// Where a run's scalars with a step outside int32 go: <logdir>/<experiment>/<run>@int64-steps (and its
+    /// rank-<r>/ subfolder), a TensorBoard run outside the run's own folder, so the HParams dashboard (whose
+    /// training steps are int32) never reads them. '@' is not allowed in run names: it cannot collide.
+    static std::filesystem::path wide_steps_dir(const std::filesystem::path& logdir, const run_info& run) {
+        auto d = run_dir(logdir, run.experiment, run.name).parent_path() / (run.name + "@int64-steps");
+        if (run.rank > 0) d /= "rank-" + std::to_string(run.rank);
+        return d;
+    }
+
     /// Whether the run's folder (this rank's) already holds event files.
-    bool exists(const run_info& run) const { return has_event_file(events_dir(logdir_, run)); }
+    bool exists(const run_info& run) const { return detail::tb::has_event_file(events_dir(logdir_, run)); }
 
     void write(const batch& b) {
         std::string errors;
@@ -6735,29 +7565,25 @@ public:
     }
 
     void flush() {
-        detail::for_each_collecting(files_, [&](auto& kv) {
+        detail::for_each_collecting(runs_, [&](auto& kv) {
             settle(*kv.second);
-            flush_file(*kv.second, true);
+            flush_run(*kv.second, true);
         });
     }
 
-    /// Writes what is buffered and closes every file. Runs that did not end get no session_end_info
-    /// (TensorBoard shows their status as unknown, as after a crash).
+    /// Writes what is buffered and closes every file. Runs that did not end get no end status (TensorBoard
+    /// shows it as unknown, as after a crash).
     void close() {
         struct forget_after {
             tensorboard& s;
             ~forget_after() {
-                s.files_.clear();
+                s.runs_.clear();
                 s.last_ = nullptr;
             }
         } forget{*this};
-        detail::for_each_collecting(files_, [&](auto& kv) {
-            struct closer {
-                run_file& f;
-                ~closer() { close_fd(f); }
-            } c{*kv.second};
+        detail::for_each_collecting(runs_, [&](auto& kv) {
             settle(*kv.second);
-            flush_file(*kv.second, true);
+            flush_run(*kv.second, true);
         });
     }
 
@@ -6768,76 +7594,84 @@ public:
     /// A histogram (see mltrack::tensorboard_histogram) at `step`.
     void write_histogram(std::uint32_t run_id, std::string_view tag, const std::vector<histogram_bucket>& buckets,
                          std::int64_t step, std::int64_t time_ns) {
-        run_file& f = require_run(run_id);
-        direct(f, step, time_ns, [&](std::string& buf, bool meta) { detail::tb::value_histogram(buf, tag, buckets, meta); }, tag);
+        run& r = require_run(run_id);
+        direct(r, step, time_ns, [&](std::string& buf, bool meta) { detail::tb::value_histogram(buf, tag, buckets, meta); }, tag);
     }
 
     /// An image (PNG, JPEG, GIF or BMP bytes) at `step`.
     void write_image(std::uint32_t run_id, std::string_view tag, std::string_view encoded, std::uint32_t width,
                      std::uint32_t height, std::int64_t step, std::int64_t time_ns) {
-        run_file& f = require_run(run_id);
-        direct(f, step, time_ns,
+        run& r = require_run(run_id);
+        direct(r, step, time_ns,
                [&](std::string& buf, bool meta) { detail::tb::value_image(buf, tag, encoded, width, height, meta); }, tag);
     }
 
     /// Markdown text at `step`.
     void write_text(std::uint32_t run_id, std::string_view tag, std::string_view markdown, std::int64_t step,
                     std::int64_t time_ns) {
-        run_file& f = require_run(run_id);
-        direct(f, step, time_ns, [&](std::string& buf, bool meta) { detail::tb::value_text(buf, tag, markdown, meta); }, tag);
+        run& r = require_run(run_id);
+        direct(r, step, time_ns, [&](std::string& buf, bool meta) { detail::tb::value_text(buf, tag, markdown, meta); }, tag);
     }
 
     // ---- inspection
 
-    /// The event file a run currently writes (empty when the run is not open here).
+    /// The event file a run currently writes (empty when the run is not open here, or nothing was written yet:
+    /// a run's first file is created when it has something to show).
     std::filesystem::path current_file(std::uint32_t run_id) const {
-        auto it = files_.find(run_id);
-        return it == files_.end() ? std::filesystem::path() : it->second->path;
+        auto it = runs_.find(run_id);
+        return it == runs_.end() ? std::filesystem::path() : it->second->main.file.path();
     }
 
     /// Records that could not be written (disk full, folder removed...), over the sink's life.
     std::uint64_t records_lost() const noexcept { return records_lost_; }
 
+    /// With tensorboard_options::stage: every file this sink created, under its staging name, with the name
+    /// it takes once renamed.
+    const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& staged_files() const noexcept {
+        return staged_;
+    }
+
 private:
+    /// How an opening relates to what the run's folder already holds. It decides the SessionLog START, which
+    /// TensorBoard's Python reader takes as "restarted here: drop every point at or after this step" whenever
+    /// it is not the first START of the folder.
+    enum class opening : std::uint8_t {
+        first,         ///< the folder holds no event file: START (the folder's first, which drops nothing)
+        continuation,  ///< a resume, a sync or replay that starts mid-run: no START, nothing is dropped
+        restart,       ///< from the run's beginning into a folder that holds it: START at the lowest step,
+                       ///< so TensorBoard drops the older copy and shows this one
+    };
+
     struct tag_entry {
         const metric_info* info = nullptr;
         std::string encoded;  ///< `0a <len> tag`
     };
 
-    struct run_file {
-        int fd = -1;
+    /// One stream of event files: the run's folder, or its sibling for steps outside int32.
+    struct stream {
         std::filesystem::path dir;
-        std::filesystem::path path;
-        std::string buf;
-        std::size_t buffered_records = 0;
-        std::uint64_t committed = 0;  ///< file size after the last complete write
-        std::uint64_t generation = 0; ///< bumped whenever the buffer is emptied
-        bool broken = false;          ///< a failed write could not be cut back: the next write starts a new file
-
-        std::string experiment;
-        std::string name;
-        std::int64_t start_time_ns = 0;
-        std::int64_t last_time_ns = 0; ///< wall time of the latest event, for records written on flush
-        std::string group;             ///< hparams group_name (run metadata "group")
-        bool started = false;          ///< SessionLog START written to the current file
-        bool any_step = false;
-        std::int64_t last_step = 0;    ///< the largest step seen in this opening
-        std::vector<tag_entry> tags;   ///< by metric id
+        detail::tb::event_file file;
+        std::optional<opening> kind;  ///< decided when its first file is created (known at open for the main one)
         /// The last metric Event in the buffer, which later points of its step extend while they are within
-        /// same_event_window_ns of its first point, even when they arrive in separate batches. `time_ns` is
-        /// that first point's time (the Event's wall_time).
-        struct {
-            std::size_t record = 0, len_at = 0, values_at = 0, end = 0;
-            std::uint64_t generation = ~0ull;
-            std::int64_t step = 0, time_ns = 0;
-        } open_event;
+        /// same_event_window_ns of its first point, even when they arrive in separate batches.
+        detail::tb::open_event open_event;
         std::unordered_set<std::string> described;  ///< tensor tags whose metadata is in the current file
+    };
 
-        std::map<std::string, param_value> params;  ///< latest value per key
-        bool params_dirty = false;     ///< params arrived since the last table
-        bool hparams_written = false;  ///< session_start_info written in this opening
-        bool force_hparams = true;     ///< write it even without params (fresh runs; a resumed run keeps
-                                       ///< the first opening's, since TensorBoard uses the first per folder)
+    struct run {
+        stream main, wide;
+        opening kind = opening::first;
+        nlohmann::json metadata;           ///< shown as run/metadata in the folder's first file
+        std::int64_t last_time_ns = 0;     ///< wall time of the latest event, for records written on flush
+        bool any_step = false;
+        std::int64_t last_step = 0;        ///< the largest step seen in this opening
+        std::optional<std::int64_t> earlier_step;  ///< the largest step in the folder's earlier files
+        bool earlier_read = false;
+        std::vector<tag_entry> tags;       ///< by metric id
+        detail::tb::session_state session; ///< params (all openings) and status, as the session file shows them
+        bool session_dirty = false;        ///< the session file must be (re)written
+        bool session_due = false;          ///< ... at the next flush even without data (params came, the run ended)
+        bool params_dirty = false;         ///< params arrived since the last params table
     };
 
     // ------------------------------------------------------------------ events
@@ -6850,44 +7684,48 @@ private:
             open_run(*e.run, e.kind == record_kind::run_resume || e.run->resumed, e.time_ns);
             return 1;
         }
-        run_file* fp = find(e.run->id);
-        if (!fp) return 1;  // the run could not be opened; that error was reported then
-        run_file& f = *fp;
-        f.last_time_ns = e.time_ns;
+        run* rp = find(e.run->id);
+        if (!rp) return 1;  // the run could not be opened; that error was reported then
+        run& r = *rp;
+        r.last_time_ns = e.time_ns;
         if (e.kind == record_kind::run_end) {
-            settle(f, true);
-            on_run_end(f, e);
+            on_run_end(r, e);
             return 1;
         }
         std::size_t used = 1;
-        const std::size_t mark = f.buf.size();
-        const std::size_t records = f.buffered_records;
+        std::string& buf = r.main.file.buf;
+        const std::size_t mark = buf.size(), records = r.main.file.buffered_records;
         try {
-            if (e.kind != record_kind::params && (f.params_dirty || (!f.hparams_written && f.force_hparams)))
-                settle(f, true);
+            if (e.kind != record_kind::params && r.params_dirty) settle(r);
             switch (e.kind) {
-                case record_kind::metric: used = write_points(f, b, i); break;
-                case record_kind::params: on_params(f, *e.payload); break;
-                case record_kind::summary: on_summary(f, e); break;
-                case record_kind::classification: on_classification(f, e); break;
-                case record_kind::artifact: on_artifact(f, e); break;
-                case record_kind::execution: on_execution(f, e); break;
+                case record_kind::metric: used = write_points(r, b, i); break;
+                case record_kind::params: on_params(r, *e.payload); break;
+                case record_kind::summary: on_summary(r, e); break;
+                case record_kind::classification: on_classification(r, e); break;
+                case record_kind::artifact:
+                    if (options_.run_text) text(r, "artifacts/" + e.payload->get_artifact().name,
+                                                detail::tb::artifact_markdown(e.payload->get_artifact()), e.time_ns);
+                    break;
+                case record_kind::execution:
+                    if (options_.run_text) text(r, "executions/" + e.payload->get_execution().name,
+                                                detail::tb::execution_markdown(e.payload->get_execution()), e.time_ns);
+                    break;
                 case record_kind::histogram: {
                     const histogram& h = e.payload->get_histogram();
-                    direct(f, e.step, e.time_ns,
-                           [&](std::string& buf, bool meta) { detail::tb::value_histogram(buf, h.name, h.buckets, meta); },
-                           h.name);
+                    note_step(r, e.step);
+                    summary_value(r.main, h.name, e.step, e.time_ns, [&](std::string& out, bool meta) {
+                        detail::tb::value_histogram(out, h.name, h.buckets, meta);
+                    });
                     break;
                 }
                 default: break;
             }
         } catch (...) {
-            // Never leave half a record in the buffer.
-            f.buf.resize(mark);
-            f.buffered_records = records;
+            buf.resize(mark);  // never leave half a record in the buffer
+            r.main.file.buffered_records = records;
             throw;
         }
-        maybe_write_out(f);
+        maybe_write_out(r);
         return used;
     }
 
@@ -6897,104 +7735,38 @@ private:
     /// JSONL file keeps every point's exact time.
     static constexpr std::int64_t same_event_window_ns = 1'000'000;
 
-    static bool within_window(std::int64_t a, std::int64_t b) noexcept {
-        const auto d = a >= b ? static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b)
-                              : static_cast<std::uint64_t>(b) - static_cast<std::uint64_t>(a);
-        return d < static_cast<std::uint64_t>(same_event_window_ns);
+    static bool fits_int32(std::int64_t step) noexcept {
+        return step >= std::numeric_limits<std::int32_t>::min() && step <= std::numeric_limits<std::int32_t>::max();
     }
 
-    std::size_t write_points(run_file& f, const batch& b, std::size_t i) {
+    std::size_t write_points(run& r, const batch& b, std::size_t i) {
         const event& first = b[i];
-        if (!f.started) start_session(f, first.step, first.time_ns);
-        auto& open = f.open_event;
-        const bool extend = open.generation == f.generation && open.end == f.buf.size() &&
-                            open.step == first.step && within_window(first.time_ns, open.time_ns);
-        const std::int64_t event_time = extend ? open.time_ns : first.time_ns;  // the Event's wall_time
+        stream& s = fits_int32(first.step) ? r.main : r.wide;
+        std::string& buf = s.file.buf;
+        const bool extend = s.open_event.extends(buf, s.file.generation, first.step, first.time_ns, same_event_window_ns);
+        const std::int64_t event_time = extend ? s.open_event.time_ns : first.time_ns;  // the Event's wall_time
         // Everything that can throw (tag encoding, buffer growth) happens before the buffer is touched, so
         // an extended Event is never left without its footer.
         std::size_t n = 0, bytes = 64;
         for (; i + n < b.size(); ++n) {
             const event& e = b[i + n];
             if (n > 0 && (e.kind != record_kind::metric || e.run != first.run || e.step != first.step ||
-                          !within_window(e.time_ns, event_time)))
+                          !detail::tb::open_event::within(e.time_ns, event_time, same_event_window_ns)))
                 break;
-            bytes += encoded_tag(f, *e.metric).size() + 16;
+            bytes += encoded_tag(r, *e.metric).size() + 16;
         }
-        f.buf.reserve(f.buf.size() + bytes);
-        note_step(f, first.step);
-        const std::string& tag1 = f.tags[first.metric->id].encoded;
-        if (n == 1 && !extend && tag1.size() + 7 < 128) {
-            // The common case, one point that starts an Event (later points may extend it): the whole record
-            // is built in one stack buffer and appended once (the same bytes as the general path below).
-            char tmp[12 + 9 + 11 + 2 + 128 + 4];
-            char* p = tmp + 12;
-            *p++ = '\x09';  // Event.wall_time
-            detail::pb::put_fixed64(p, detail::pb::double_bits(detail::tb::wall_seconds(event_time)));
-            p += 8;
-            if (first.step != 0) {
-                *p++ = '\x10';  // Event.step
-                p = detail::pb::put_varint(p, static_cast<std::uint64_t>(first.step));
-            }
-            *p++ = '\x2a';  // Event.summary
-            const std::size_t len_off = static_cast<std::size_t>(p - tmp);
-            *p++ = static_cast<char>(tag1.size() + 7);
-            *p++ = '\x0a';  // Summary.value
-            *p++ = static_cast<char>(tag1.size() + 5);
-            std::memcpy(p, tag1.data(), tag1.size());
-            p += tag1.size();
-            *p++ = '\x15';  // simple_value
-            detail::pb::put_fixed32(p, detail::pb::float_bits(static_cast<float>(first.value)));
-            p += 4;
-            const auto len = static_cast<std::size_t>(p - tmp - 12);
-            detail::pb::put_fixed64(tmp, len);
-            detail::pb::put_fixed32(tmp + 8, detail::masked_crc32c(tmp, 8));
-            detail::pb::put_fixed32(p, detail::masked_crc32c(tmp + 12, len));
-            p += 4;
-            open.record = f.buf.size();
-            f.buf.append(tmp, static_cast<std::size_t>(p - tmp));
-            open.len_at = open.record + len_off;
-            open.values_at = open.len_at + 1;
-            ++f.buffered_records;
-            open.end = f.buf.size();
-            open.generation = f.generation;
-            open.step = first.step;
-            open.time_ns = event_time;
-            return 1;
-        }
-        if (extend) {
-            f.buf.resize(f.buf.size() - 4);  // the footer (CRC) is recomputed below
-        } else {
-            open.record = detail::tb::begin_record(f.buf);
-            detail::tb::event_head(f.buf, detail::tb::wall_seconds(event_time), first.step);
-            f.buf += '\x2a';  // Event.summary
-            open.len_at = f.buf.size();
-            f.buf += '\0';
-            open.values_at = f.buf.size();
-            ++f.buffered_records;
-        }
-        for (std::size_t k = 0; k < n; ++k) {
-            const event& e = b[i + k];
-            detail::tb::value_simple_encoded(f.buf, f.tags[e.metric->id].encoded, static_cast<float>(e.value));
-        }
-        // The Summary's length: one byte until 128 bytes of values, then the values move right.
-        const std::size_t body = f.buf.size() - open.values_at;
-        const std::size_t have = open.values_at - open.len_at, need = detail::pb::varint_size(body);
-        if (need > have) {
-            f.buf.insert(open.values_at, need - have, '\0');
-            open.values_at = open.len_at + need;
-        }
-        detail::pb::put_varint(&f.buf[open.len_at], body);
-        detail::tb::end_record(f.buf, open.record);
-        open.end = f.buf.size();
-        open.generation = f.generation;
-        open.step = first.step;
-        open.time_ns = event_time;
+        buf.reserve(buf.size() + bytes);
+        note_step(r, first.step);
+        s.file.buffered_records += detail::tb::append_scalars(
+            buf, s.open_event, s.file.generation, extend, first.step, event_time, n,
+            [&](std::size_t k) -> const std::string& { return r.tags[b[i + k].metric->id].encoded; },
+            [&](std::size_t k) { return b[i + k].value; });
         return n;
     }
 
-    const std::string& encoded_tag(run_file& f, const metric_info& m) {
-        if (m.id >= f.tags.size()) f.tags.resize(static_cast<std::size_t>(m.id) + 1);
-        tag_entry& t = f.tags[m.id];
+    const std::string& encoded_tag(run& r, const metric_info& m) {
+        if (m.id >= r.tags.size()) r.tags.resize(static_cast<std::size_t>(m.id) + 1);
+        tag_entry& t = r.tags[m.id];
         if (t.info != &m) {
             t.info = &m;
             t.encoded = detail::tb::encode_tag(m.name);
@@ -7002,424 +7774,299 @@ private:
         return t.encoded;
     }
 
-    void note_step(run_file& f, std::int64_t step) {
-        if (!f.any_step || step > f.last_step) f.last_step = step;
-        f.any_step = true;
+    static void note_step(run& r, std::int64_t step) {
+        if (!r.any_step || step > r.last_step) r.last_step = step;
+        r.any_step = true;
     }
 
-    /// The step for records that have none: the last step seen in this opening, or 0.
-    static std::int64_t current_step(const run_file& f) { return f.any_step ? f.last_step : 0; }
-
-    void on_params(run_file& f, const record& r) {
-        for (const auto& kv : r.get_params()) f.params[kv.first] = kv.second;
-        f.params_dirty = true;
-    }
-
-    /// Writes what params left pending: session_start_info (once per opening; TensorBoard keeps the first
-    /// per run folder) and the params table. `force_hparams` writes the start info even without params, so
-    /// every run is a session of the HParams dashboard; a periodic flush does not force it, so params logged
-    /// right after start_run still make it into the start info.
-    void settle(run_file& f, bool force_hparams = false) {
-        const bool want_hparams = !f.hparams_written && (f.params_dirty || (force_hparams && f.force_hparams));
-        if (!want_hparams && !(f.params_dirty && options_.params_text)) {
-            f.params_dirty = false;
-            return;
+    /// The step for records that have none (summary metrics, classification metrics, artifacts, params
+    /// table): the last step the run reached — in this opening, else in the folder's earlier files for a
+    /// continuation — or 0; kept within int32 so the HParams dashboard can show the summary metrics.
+    std::int64_t current_step(run& r) {
+        std::int64_t s = 0;
+        if (r.any_step) {
+            s = r.last_step;
+        } else if (r.kind == opening::continuation) {
+            if (!r.earlier_read) {
+                r.earlier_read = true;
+                r.earlier_step = detail::tb::max_step_in({r.main.dir, r.wide.dir}, detail::tb::session_file_name);
+            }
+            s = r.earlier_step.value_or(0);
         }
-        const std::int64_t now = f.last_time_ns;
-        if (want_hparams) {
-            const std::string content = detail::tb::hparams_session_start(
-                f.params, f.group, detail::tb::wall_seconds(f.start_time_ns));
-            auto ev = detail::tb::begin_summary(f.buf, detail::tb::wall_seconds(now), 0);
-            detail::tb::value_hparams(f.buf, "_hparams_/session_start_info", content);
-            detail::tb::end_summary(f.buf, ev);
-            ++f.buffered_records;
-            f.hparams_written = true;
-        }
-        if (f.params_dirty && options_.params_text && !f.params.empty()) {
-            std::string md = "| param | value |\n|---|---|\n";
-            for (const auto& kv : f.params)
-                md += "| " + detail::tb::markdown_cell(kv.first) + " | " + detail::tb::markdown_cell(kv.second.to_text()) +
-                      " |\n";
-            summary_value(f, "params", current_step(f), now,
-                          [&](std::string& buf, bool meta) { detail::tb::value_text(buf, "params", md, meta); });
-        }
-        f.params_dirty = false;
+        return std::clamp<std::int64_t>(s, std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max());
     }
 
-    void on_summary(run_file& f, const event& e) {
-        const std::int64_t step = current_step(f);
-        auto ev = detail::tb::begin_summary(f.buf, detail::tb::wall_seconds(e.time_ns), step);
-        for (const auto& kv : e.payload->get_values())
-            detail::tb::value_simple(f.buf, kv.first, static_cast<float>(kv.second));
-        detail::tb::end_summary(f.buf, ev);
-        ++f.buffered_records;
+    void on_params(run& r, const record& rec) {
+        for (const auto& kv : rec.get_params()) r.session.params[kv.first] = kv.second;
+        r.params_dirty = r.session_dirty = r.session_due = true;
     }
 
-    void on_classification(run_file& f, const event& e) {
+    /// Writes the params table when params changed since the last one.
+    void settle(run& r) {
+        if (r.params_dirty && options_.params_text && !r.session.params.empty())
+            text(r, "params", detail::tb::params_markdown(r.session.params), r.last_time_ns);
+        r.params_dirty = false;
+    }
+
+    void on_summary(run& r, const event& e) {
+        const std::int64_t step = current_step(r);
+        std::string& buf = r.main.file.buf;
+        auto ev = detail::tb::begin_summary(buf, detail::tb::wall_seconds(e.time_ns), step);
+        for (const auto& kv : e.payload->get_values()) detail::tb::value_simple(buf, kv.first, static_cast<float>(kv.second));
+        detail::tb::end_summary(buf, ev);
+        ++r.main.file.buffered_records;
+    }
+
+    void on_classification(run& r, const event& e) {
         const auto& c = e.payload->get_classification();
         const std::string base = c.display_name.empty() ? std::string("classification") : c.display_name;
-        const std::int64_t step = current_step(f);
+        const std::int64_t step = current_step(r);
         const std::size_t n = c.labels.size();
         if (n > 0 && c.matrix.size() == n) {
             if (options_.confusion_matrix_image) {
                 const auto img = detail::render_confusion_matrix(c.matrix);
                 const std::string tag = base + "/confusion_matrix";
-                summary_value(f, tag, step, e.time_ns, [&](std::string& buf, bool meta) {
+                summary_value(r.main, tag, step, e.time_ns, [&](std::string& buf, bool meta) {
                     detail::tb::value_image(buf, tag, img.png, img.width, img.height, meta);
                 });
             }
-            // The matrix with its labels as a table: true class down, predicted class across.
-            std::vector<std::string> cells;
-            cells.reserve((n + 1) * (n + 1));
-            cells.emplace_back("true \\ predicted");
-            for (const auto& l : c.labels) cells.push_back(detail::tb::markdown_cell(l));
-            for (std::size_t r = 0; r < n; ++r) {
-                cells.push_back(detail::tb::markdown_cell(c.labels[r]));
-                for (std::size_t k = 0; k < n; ++k) cells.push_back(std::to_string(c.matrix[r][k]));
-            }
+            const auto cells = detail::tb::confusion_table_cells(c);
             const std::string tag = base + "/confusion_matrix_table";
-            summary_value(f, tag, step, e.time_ns, [&](std::string& buf, bool meta) {
+            summary_value(r.main, tag, step, e.time_ns, [&](std::string& buf, bool meta) {
                 detail::tb::value_text_table(buf, tag, cells, n + 1, n + 1, meta);
             });
         }
-        // A PR curve needs class totals next to the ROC points: the binary case with a 2x2 matrix, the second
-        // label being the positive class.
-        if (options_.pr_curves && n == 2 && c.matrix.size() == 2 && !c.fpr.empty()) {
-            const double pos = static_cast<double>(c.matrix[1][0] + c.matrix[1][1]);
-            const double neg = static_cast<double>(c.matrix[0][0] + c.matrix[0][1]);
-            std::vector<std::size_t> order(c.fpr.size());
-            for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
-            std::stable_sort(order.begin(), order.end(),
-                             [&](std::size_t a, std::size_t b) { return c.thresholds[a] < c.thresholds[b]; });
-            std::vector<detail::tb::pr_point> pts;
-            pts.reserve(order.size());
-            for (auto k : order) {
-                detail::tb::pr_point p;
-                p.tp = c.tpr[k] * pos;
-                p.fp = c.fpr[k] * neg;
-                p.fn = pos - p.tp;
-                p.tn = neg - p.fp;
-                pts.push_back(p);
-            }
+        const auto pts = detail::tb::pr_points(c);
+        if (options_.pr_curves && !pts.empty()) {
             const std::string tag = base + "/pr_curves";
-            summary_value(f, tag, step, e.time_ns,
+            summary_value(r.main, tag, step, e.time_ns,
                           [&](std::string& buf, bool meta) { detail::tb::value_pr_curve(buf, tag, pts, meta); });
         }
     }
 
-    void on_artifact(run_file& f, const event& e) {
-        if (!options_.run_text) return;
-        const auto& a = e.payload->get_artifact();
-        std::string md = "**" + std::string(to_string(a.type)) + "** `" + a.name + "`";
-        if (a.size) md += ", " + std::to_string(a.size) + " bytes";
-        if (!a.framework.empty()) md += ", " + a.framework + (a.framework_version.empty() ? "" : " " + a.framework_version);
-        if (!a.sha256.empty()) md += "\n\nsha256 `" + a.sha256 + "`";
-        if (!a.path.empty()) md += "\n\nstored as `" + a.path + "` in the run folder";
-        if (!a.source.empty()) md += "\n\nfrom `" + a.source + "`";
-        const std::string tag = "artifacts/" + a.name;
-        summary_value(f, tag, current_step(f), e.time_ns,
+    /// Markdown text at the run's current step.
+    void text(run& r, const std::string& tag, const std::string& md, std::int64_t time_ns) {
+        summary_value(r.main, tag, current_step(r), time_ns,
                       [&](std::string& buf, bool meta) { detail::tb::value_text(buf, tag, md, meta); });
     }
 
-    void on_execution(run_file& f, const event& e) {
-        if (!options_.run_text) return;
-        const auto& x = e.payload->get_execution();
-        std::string md = "**" + x.name + "** (" + x.schema_title + ", " + to_string(x.state) + ")\n\ninputs:";
-        for (const auto& a : x.inputs) md += " `" + a.name + "`";
-        md += "\n\noutputs:";
-        for (const auto& a : x.outputs) md += " `" + a.name + "`";
-        const std::string tag = "executions/" + x.name;
-        summary_value(f, tag, current_step(f), e.time_ns,
-                      [&](std::string& buf, bool meta) { detail::tb::value_text(buf, tag, md, meta); });
-    }
-
-    void on_run_end(run_file& f, const event& e) {
-        const std::string content = detail::tb::hparams_session_end(detail::tb::status_of(e.payload->get_state()),
-                                                                    detail::tb::wall_seconds(e.time_ns));
-        auto ev = detail::tb::begin_summary(f.buf, detail::tb::wall_seconds(e.time_ns), 0);
-        detail::tb::value_hparams(f.buf, "_hparams_/session_end_info", content);
-        detail::tb::end_summary(f.buf, ev);
-        ++f.buffered_records;
-        const std::uint32_t id = e.run->id;
-        auto it = files_.find(id);
-        auto owned = std::move(it->second);
-        files_.erase(it);
-        last_ = nullptr;
-        try {
-            flush_file(*owned, true);
-        } catch (...) {
-            close_fd(*owned);
-            throw;
+    /// The run's end: its status goes into the session file; a final status (complete, failed, cancelled) also
+    /// into the data file, for a TensorBoard that read the session file before the end. A preempted run gets
+    /// no status: it is expected back, and shows as unknown until it ends.
+    void on_run_end(run& r, const event& e) {
+        settle(r);
+        const run_state state = e.payload->get_state();
+        const double end = detail::tb::wall_seconds(e.time_ns);
+        if (state == run_state::preempted) {
+            // An end status of an earlier opening in a data file must not show through: "unknown" wins over it.
+            if (r.session.status) r.session.status = detail::tb::session_status::unknown;
+        } else {
+            r.session.status = detail::tb::status_of(state);
+            std::string& buf = r.main.file.buf;
+            auto ev = detail::tb::begin_summary(buf, end, 0);
+            detail::tb::value_hparams(buf, "_hparams_/session_end_info", detail::tb::hparams_session_end(*r.session.status, end));
+            detail::tb::end_summary(buf, ev);
+            ++r.main.file.buffered_records;
         }
-        close_fd(*owned);
+        r.session.end_time_secs = end;
+        r.session_dirty = r.session_due = true;
+        const std::uint32_t id = e.run->id;
+        auto it = runs_.find(id);
+        auto owned = std::move(it->second);
+        runs_.erase(it);
+        last_ = nullptr;
+        flush_run(*owned, true);  // the files close with `owned`
     }
 
     /// Appends one Event with one tensor-form Summary.Value; `value(buf, with_metadata)` writes the value,
     /// with the plugin metadata the first time the tag appears in the current file.
     template <class F>
-    void summary_value(run_file& f, const std::string& tag, std::int64_t step, std::int64_t time_ns, F&& value) {
-        const bool meta = f.described.find(tag) == f.described.end();
-        auto ev = detail::tb::begin_summary(f.buf, detail::tb::wall_seconds(time_ns), step);
-        value(f.buf, meta);
-        detail::tb::end_summary(f.buf, ev);
-        ++f.buffered_records;
-        if (meta) f.described.insert(tag);
+    static void summary_value(stream& s, const std::string& tag, std::int64_t step, std::int64_t time_ns, F&& value) {
+        const bool meta = s.described.find(tag) == s.described.end();
+        auto ev = detail::tb::begin_summary(s.file.buf, detail::tb::wall_seconds(time_ns), step);
+        value(s.file.buf, meta);
+        detail::tb::end_summary(s.file.buf, ev);
+        ++s.file.buffered_records;
+        if (meta) s.described.insert(tag);
     }
 
     template <class F>
-    void direct(run_file& f, std::int64_t step, std::int64_t time_ns, F&& value, std::string_view tag) {
-        const std::size_t mark = f.buf.size();
-        const std::size_t records = f.buffered_records;
-        f.last_time_ns = time_ns;
+    void direct(run& r, std::int64_t step, std::int64_t time_ns, F&& value, std::string_view tag) {
+        std::string& buf = r.main.file.buf;
+        const std::size_t mark = buf.size(), records = r.main.file.buffered_records;
+        r.last_time_ns = time_ns;
         try {
-            settle(f, true);
-            if (!f.started) start_session(f, step, time_ns);
-            note_step(f, step);
-            summary_value(f, std::string(tag), step, time_ns, value);
+            settle(r);
+            note_step(r, step);
+            summary_value(r.main, std::string(tag), step, time_ns, value);
         } catch (...) {
-            f.buf.resize(mark);
-            f.buffered_records = records;
+            buf.resize(mark);
+            r.main.file.buffered_records = records;
             throw;
         }
-        maybe_write_out(f);
+        maybe_write_out(r);
     }
 
-    run_file& require_run(std::uint32_t run_id) {
-        run_file* f = find(run_id);
-        if (!f)
-            throw error(error_category::state, 20,
-                        "run " + std::to_string(run_id) + " is not open in this TensorBoard sink");
-        return *f;
+    run& require_run(std::uint32_t run_id) {
+        run* r = find(run_id);
+        if (!r) throw error(error_category::state, 20, "run " + std::to_string(run_id) + " is not open in this TensorBoard sink");
+        return *r;
     }
 
     // ------------------------------------------------------------------ files
 
-    run_file* find(std::uint32_t id) {
+    run* find(std::uint32_t id) {
         if (last_ && last_id_ == id) return last_;
-        auto it = files_.find(id);
-        if (it == files_.end()) return nullptr;
+        auto it = runs_.find(id);
+        if (it == runs_.end()) return nullptr;
         last_ = it->second.get();
         last_id_ = id;
         return last_;
     }
 
-    void open_run(const run_info& run, bool resumed, std::int64_t time_ns) {
-        // The same id opened again (a replay of another run, or a resume in one stream): finish the old file.
-        auto old = files_.find(run.id);
-        if (old != files_.end()) {
+    void open_run(const run_info& info, bool resumed, std::int64_t time_ns) {
+        // The same id opened again (a replay of another run, or a resume in one stream): finish the old run.
+        auto old = runs_.find(info.id);
+        if (old != runs_.end()) {
             auto owned = std::move(old->second);
-            files_.erase(old);
+            runs_.erase(old);
             last_ = nullptr;
-            try {
-                settle(*owned);
-                flush_file(*owned, true);
-            } catch (...) {
-                close_fd(*owned);
-                throw;
-            }
-            close_fd(*owned);
+            settle(*owned);
+            flush_run(*owned, true);
         }
         last_ = nullptr;
-        auto f = std::make_unique<run_file>();
-        f->dir = events_dir(logdir_, run);
-        f->experiment = run.experiment;
-        f->name = run.name;
-        f->start_time_ns = run.start_time_ns ? run.start_time_ns : time_ns;
-        f->last_time_ns = time_ns;
-        f->force_hparams = !resumed;
-        if (run.metadata.is_object()) {
-            auto g = run.metadata.find("group");
-            if (g != run.metadata.end() && g->is_string()) f->group = g->get<std::string>();
+        auto r = std::make_unique<run>();
+        r->main.dir = events_dir(logdir_, info);
+        r->wide.dir = wide_steps_dir(logdir_, info);
+        r->last_time_ns = time_ns;
+        r->metadata = info.metadata;
+        const bool had = detail::tb::has_event_file(r->main.dir);
+        r->kind = !had ? opening::first : resumed ? opening::continuation : opening::restart;
+        r->main.kind = r->kind;
+        const double start = detail::tb::wall_seconds(info.start_time_ns ? info.start_time_ns : time_ns);
+        if (r->kind == opening::continuation) {
+            // The session goes on: its params and first start stay, and an earlier end no longer holds.
+            auto earlier = detail::tb::read_session(r->main.dir);
+            if (earlier) r->session = std::move(*earlier);
+            if (r->session.start_time_secs == 0.0) r->session.start_time_secs = start;
+            if (r->session.status) r->session.status = detail::tb::session_status::unknown;
+            r->session_dirty = !earlier || r->session.status.has_value();
+        } else {
+            r->session.start_time_secs = start;
+            r->session_dirty = true;
         }
-        std::string experiment_error;
-        if (options_.experiment && experiments_written_.insert(run.experiment).second) {
-            try {
-                write_experiment(run.experiment, time_ns);
-            } catch (const std::exception& ex) {
-                experiment_error = ex.what();  // reported once the run itself is open
-            }
+        std::string experiment_error;  // reported once the run itself is open
+        try {
+            detail::tb::withdraw_other_declarations(logdir_, info.experiment);
+            if (options_.experiment && experiments_written_.insert(info.experiment).second)
+                detail::tb::write_declaration(logdir_, info.experiment, *options_.experiment,
+                                              detail::tb::wall_seconds(time_ns), options_.writer, options_.fsync);
+        } catch (const std::exception& ex) {
+            experiment_error = ex.what();
         }
-        create_file(*f, time_ns);
-        // A fresh run's file starts its session at step 0; a resumed run's waits for its first step.
-        if (!resumed) start_session(*f, 0, time_ns);
-        flush_file(*f, false);  // record 0 reaches the file at once
-        run_file& ref = *f;
-        files_[run.id] = std::move(f);
-        if (options_.run_text && run.metadata.is_object() && !run.metadata.empty()) {
-            std::string md = "| key | value |\n|---|---|\n";
-            for (auto it = run.metadata.begin(); it != run.metadata.end(); ++it) {
-                // The captured environment is shown by its safe subset only (no user, command line, paths).
-                const auto& v = it.key() == "environment" ? environment_text_subset(*it) : *it;
-                md += "| " + detail::tb::markdown_cell(it.key()) + " | " +
-                      detail::tb::markdown_cell(v.is_string() ? v.get<std::string>() : v.dump()) + " |\n";
-            }
-            summary_value(ref, "run/metadata", 0, time_ns,
-                          [&](std::string& buf, bool meta) { detail::tb::value_text(buf, "run/metadata", md, meta); });
-        }
+        runs_[info.id] = std::move(r);
         if (!experiment_error.empty()) throw std::runtime_error(experiment_error);
     }
 
-    void start_session(run_file& f, std::int64_t step, std::int64_t time_ns) {
-        detail::tb::session_start_record(f.buf, detail::tb::wall_seconds(time_ns), step);
-        ++f.buffered_records;
-        f.started = true;
-    }
-
-    /// A new event file in f.dir, whose name sorts after every event file already there (TensorBoard's
-    /// Python reader reads a run's files in name order), created exclusively (never appended to).
-    void create_file(run_file& f, std::int64_t time_ns) {
-        std::error_code ec;
-        std::filesystem::create_directories(f.dir, ec);
-        if (ec)
-            throw error(error_category::io, 20, "cannot create TensorBoard run folder " + f.dir.string() + ": " + ec.message());
-        std::string latest;
-        for (const auto& entry : std::filesystem::directory_iterator(f.dir, ec)) {
-            const std::string n = entry.path().filename().string();
-            if (n.find("tfevents") != std::string::npos && n > latest) latest = n;
+    /// The records a new file of stream `s` starts with: file_version, the START its opening calls for, and
+    /// (in the run folder's first file, or a restart) the run metadata as text.
+    std::pair<std::string, std::size_t> file_head(const run& r, const stream& s) const {
+        std::string head;
+        std::size_t records = 1;
+        const double now = detail::tb::wall_seconds(r.last_time_ns);
+        detail::tb::file_version_record(head, now, options_.writer);
+        if (*s.kind != opening::continuation) {
+            const std::int64_t step = *s.kind == opening::first ? 0 : std::numeric_limits<std::int64_t>::min();
+            detail::tb::session_start_record(head, now, step);
+            ++records;
         }
-        const std::int64_t wall = time_ns / 1000000000;
-        std::int64_t secs = wall > 0 ? wall : 0;
-        for (int attempt = 0;; ++attempt) {
-            const std::string file = file_name(secs, next_counter());
-            if (!latest.empty() && !(file > latest)) {
-                // Same second and a counter that sorts lower (".10" < ".9"), or a clock behind an earlier
-                // writer: move past the latest file's seconds.
-                secs = std::max(secs, seconds_of(latest)) + 1;
-                continue;
-            }
-            f.path = f.dir / file;
-            f.fd = ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-            if (f.fd >= 0) break;
-            if (errno != EEXIST || attempt > 100)
-                throw error(error_category::io, 21, "cannot create event file " + f.path.string() + ": " + std::strerror(errno));
+        if (&s == &r.main && *s.kind != opening::continuation && options_.run_text && r.metadata.is_object() &&
+            !r.metadata.empty()) {
+            auto ev = detail::tb::begin_summary(head, now, 0);
+            detail::tb::value_text(head, "run/metadata", detail::tb::metadata_markdown(r.metadata), true);
+            detail::tb::end_summary(head, ev);
+            ++records;
         }
-        f.committed = 0;
-        f.broken = false;
-        f.started = false;
-        f.described.clear();
-        detail::tb::file_version_record(f.buf, detail::tb::wall_seconds(time_ns), options_.writer);
-        ++f.buffered_records;
+        return {std::move(head), records};
     }
 
-    /// After a write that could not be cut back: continue in a new file, as a resume does (the buffered
-    /// records follow the new file's record 0).
-    void reopen(run_file& f) {
-        close_fd(f);
-        std::string pending = std::move(f.buf);
-        const std::size_t records = f.buffered_records;
-        ++f.generation;
-        f.buf.clear();
-        f.buffered_records = 0;
-        try {
-            create_file(f, f.last_time_ns);
-        } catch (...) {
-            f.buf.clear();
-            f.buffered_records = 0;
-            records_lost_ += records;
-            throw;
-        }
-        f.buf += pending;
-        f.buffered_records += records;
-    }
-
-    void write_experiment(const std::string& experiment, std::int64_t time_ns) {
-        const std::filesystem::path dir = logdir_ / experiment;
-        if (has_event_file(dir)) return;  // written before (by an earlier process or rank)
-        run_file f;
-        f.dir = dir;
-        create_file(f, time_ns);
-        auto ev = detail::tb::begin_summary(f.buf, detail::tb::wall_seconds(time_ns), 0);
-        detail::tb::value_hparams(f.buf, "_hparams_/experiment", detail::tb::hparams_experiment(*options_.experiment));
-        detail::tb::end_summary(f.buf, ev);
-        ++f.buffered_records;
-        try {
-            flush_file(f, true);
-        } catch (...) {
-            close_fd(f);
-            throw;
-        }
-        close_fd(f);
-    }
-
-    void maybe_write_out(run_file& f) {
-        if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);
-    }
-
-    /// One write() per buffer of complete records. A failed or short write is cut back to the last complete
-    /// buffer, so a file never holds a torn record followed by more data.
-    void flush_file(run_file& f, bool sync) {
-        if (f.broken) reopen(f);
-        if (f.fd < 0) return;
-        if (!f.buf.empty()) {
-            const auto r = detail::append_committed(f.fd, f.buf, f.committed);
-            const auto lost = f.buffered_records;
-            f.buf.clear();
-            f.buffered_records = 0;
-            ++f.generation;
-            if (!r.ok) {
-                if (!r.cut_back) f.broken = true;  // the next write starts a new file
-                records_lost_ += lost;
-                throw error(error_category::io, 22,
-                            "cannot write " + f.path.string() + ": " + std::strerror(r.error) + " (" +
-                                std::to_string(lost) + " records lost)");
+    /// Writes a run out: the session file first when it changed (it must exist before the run's first data
+    /// file, so a TensorBoard that is reading the folder meets it first), then both streams.
+    void flush_run(run& r, bool sync) {
+        std::string errors;
+        for (stream* s : {&r.main, &r.wide}) {
+            try {
+                flush_stream(r, *s, sync);
+            } catch (const std::exception& ex) {
+                errors += (errors.empty() ? "" : "; ") + std::string(ex.what());
             }
         }
-        if (sync && options_.fsync && ::fdatasync(f.fd) != 0)
-            throw error(error_category::io, 23, "cannot sync " + f.path.string() + ": " + std::strerror(errno));
+        if (!errors.empty()) throw std::runtime_error(errors);
     }
 
-    static void close_fd(run_file& f) noexcept {
-        if (f.fd >= 0) ::close(f.fd);
-        f.fd = -1;
-    }
-
-    std::string file_name(std::int64_t secs, std::uint64_t n) const {
-        char head[48];
-        std::snprintf(head, sizeof head, "events.out.tfevents.%010lld.", static_cast<long long>(secs));
-        return head + options_.hostname + "." + std::to_string(static_cast<long long>(::getpid())) + "." +
-               std::to_string(n);
-    }
-
-    static std::int64_t seconds_of(const std::string& file) {
-        const std::string prefix = "events.out.tfevents.";
-        const auto at = file.find(prefix);
-        if (at == std::string::npos) return 0;
-        std::int64_t s = 0;
-        for (std::size_t i = at + prefix.size(); i < file.size() && file[i] >= '0' && file[i] <= '9'; ++i)
-            s = s * 10 + (file[i] - '0');
-        return s;
-    }
-
-    /// A process-wide counter, as TensorBoard's own writer has, so two sinks never pick one name.
-    static std::uint64_t next_counter() {
-        static std::atomic<std::uint64_t> counter{0};
-        return counter.fetch_add(1, std::memory_order_relaxed);
-    }
-
-    static bool has_event_file(const std::filesystem::path& dir) {
-        std::error_code ec;
-        for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-            const std::string n = entry.path().filename().string();
-            if (n.find("tfevents") != std::string::npos && entry.is_regular_file(ec)) return true;
+    void flush_stream(run& r, stream& s, bool sync) {
+        std::string session_error;  // the data is written even when the session file cannot be
+        if (&s == &r.main && r.session_dirty && (r.session_due || !s.file.buf.empty() || s.file.is_open())) {
+            try {
+                // A folder removed while its file is open (POSIX keeps writing it) is not made again.
+                std::error_code ec;
+                if (s.file.is_open() && !std::filesystem::exists(s.dir, ec)) throw detail::tb::folder_gone{};
+                std::filesystem::create_directories(s.dir, ec);
+                detail::tb::replace_file(
+                    s.dir, detail::tb::session_file_name,
+                    detail::tb::encode_session(r.session, detail::tb::wall_seconds(r.last_time_ns), options_.writer),
+                    sync && options_.fsync);
+                r.session_dirty = r.session_due = false;
+            } catch (const detail::tb::folder_gone&) {
+                r.session_dirty = r.session_due = false;
+            } catch (const std::exception& ex) {
+                session_error = ex.what();
+            }
         }
-        return false;
+        write_stream(r, s, sync);
+        if (!session_error.empty()) throw std::runtime_error(session_error);
     }
 
-    static std::string sanitize_host(const std::string& h) {
-        std::string out;
-        for (char c : h)
-            out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
-        if (out.empty()) out = "localhost";
-        return out.substr(0, 64);
+    void write_stream(run& r, stream& s, bool sync) {
+        if (s.file.buf.empty()) return;
+        if (!s.file.is_open() || s.file.broken()) {
+            // A stream's first file (with its head), or a new one after a write that could not be cut back
+            // (a continuation: the buffered records follow the new file's record 0).
+            if (!s.kind) {
+                const bool had = detail::tb::has_event_file(s.dir);
+                s.kind = !had ? opening::first : r.kind == opening::restart ? opening::restart : opening::continuation;
+            }
+            if (s.file.broken()) s.kind = opening::continuation;
+            s.file.close();
+            try {
+                s.file.create(s.dir, r.last_time_ns, options_.hostname, options_.stage);
+                if (options_.stage) staged_.emplace_back(s.file.path(), s.file.final_path());
+            } catch (...) {
+                records_lost_ += s.file.buffered_records;
+                s.file.clear_buffer();
+                throw;
+            }
+            auto head = file_head(r, s);
+            s.file.buf.insert(0, head.first);
+            s.file.buffered_records += head.second;
+            ++s.file.generation;  // the open Event moved: later points start a new one
+        }
+        s.file.write_out(sync && (options_.fsync || options_.stage), records_lost_);
+    }
+
+    void maybe_write_out(run& r) {
+        for (stream* s : {&r.main, &r.wide})
+            if (s->file.buf.size() >= options_.buffer_bytes) flush_stream(r, *s, false);
     }
 
     std::filesystem::path logdir_;
     tensorboard_options options_;
-    std::unordered_map<std::uint32_t, std::unique_ptr<run_file>> files_;
+    std::unordered_map<std::uint32_t, std::unique_ptr<run>> runs_;
     std::set<std::string> experiments_written_;
-    run_file* last_ = nullptr;
+    run* last_ = nullptr;
     std::uint32_t last_id_ = 0;
     std::uint64_t records_lost_ = 0;
+    std::vector<std::pair<std::filesystem::path, std::filesystem::path>> staged_;
 };
 
 }  // namespace sinks

@@ -11,8 +11,8 @@
 #include <doctest/doctest.h>
 
 #include <mltrack/mltrack.hpp>
-#include <mltrack/detail/crc32c.hpp>
-#include <mltrack/detail/protobuf_wire.hpp>
+#include <mltrack/detail/tensorboard/crc32c.hpp>
+#include <mltrack/detail/tensorboard/protobuf_wire.hpp>
 
 #include "cli/cli_dataset.hpp"
 #include "cli/cli_support.hpp"
@@ -198,10 +198,11 @@ TEST_CASE("check: TensorBoard event files written by sync; a flipped CRC byte an
     REQUIRE(cli_test::run({"sync", (d / "root").string(), "--to", "tensorboard:" + (d / "tb").string()}).status == 0);
     auto r = cli_test::run({"check", (d / "tb").string()});
     CHECK(r.status == 0);
-    CHECK(r.out.find("and 4 TensorBoard files") != std::string::npos);
+    CHECK(r.out.find("and 8 TensorBoard files") != std::string::npos);  // a session file and a data file per run
 
     fs::path event_file;
-    for (const auto& e : fs::directory_iterator(d / "tb" / "exp" / "baseline")) event_file = e.path();
+    for (const auto& e : fs::directory_iterator(d / "tb" / "exp" / "baseline"))
+        if (e.path().filename().string().find("mltrack-session") == std::string::npos) event_file = e.path();
     const std::string bytes = unit::read_file(event_file);
     // The first record: 8-byte length, 4-byte length CRC, payload, 4-byte data CRC.
     std::uint64_t len0 = 0;

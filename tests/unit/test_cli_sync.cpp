@@ -19,6 +19,7 @@
 #include "cli/cli_dataset.hpp"
 #include "cli/cli_support.hpp"
 #include "support/tb_decoder.hpp"
+#include "support/tb_model.hpp"
 #include "unit/unit_support.hpp"
 
 namespace {
@@ -27,32 +28,28 @@ namespace fs = std::filesystem;
 
 using scalars = std::map<std::string, std::vector<std::pair<std::int64_t, float>>>;
 
-/// The scalars TensorBoard would show for one run folder: files in name order, purged at SessionLog START.
-scalars read_tensorboard_run(const fs::path& dir, bool purge = true) {
-    std::vector<fs::path> files;
+/// The scalars TensorBoard shows of one run folder, by the model of its reading rules.
+scalars read_tensorboard_run(const fs::path& dir) {
     for (const auto& e : fs::directory_iterator(dir))
-        if (e.path().filename().string().rfind("events.out.tfevents.", 0) == 0) files.push_back(e.path());
-    std::sort(files.begin(), files.end());
+        if (e.path().filename().string().find("tfevents") != std::string::npos)
+            REQUIRE_MESSAGE(tbdec::decode_file(e.path().string()).how == tbdec::stop::end,
+                            e.path().string() << " does not decode to its end");
+    const auto v = tbmodel::load(dir);
     scalars out;
-    for (const auto& f : files) {
-        const auto decoded = tbdec::decode_file(f.string());
-        REQUIRE_MESSAGE(decoded.how == tbdec::stop::end, f.string() << " does not decode to its end");
-        for (const auto& e : decoded.events) {
-            if (purge && e.has_session_log && e.session_status == 1)
-                for (auto& kv : out)
-                    kv.second.erase(std::remove_if(kv.second.begin(), kv.second.end(),
-                                                   [&](const auto& p) { return p.first >= e.step; }),
-                                    kv.second.end());
-            for (const auto& v : e.values)
-                if (v.has_simple) out[v.tag].emplace_back(e.step, v.simple);
-        }
-    }
+    auto it = v.runs.find(".");
+    if (it == v.runs.end()) return out;
+    for (const auto& t : it->second.tags)
+        if (t.second.plugin == "scalars") out[t.first] = v.scalars(".", t.first);
     return out;
 }
 
+/// Data event files under dir (the HParams session files aside), and staged ones.
 std::size_t event_files(const fs::path& dir) {
     std::size_t n = 0;
-    for (const auto& e : fs::recursive_directory_iterator(dir)) n += e.path().filename().string().rfind("events.out", 0) == 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        n += name.rfind("events.out", 0) == 0 && name.find("mltrack-session") == std::string::npos;
+    }
     return n;
 }
 
@@ -156,30 +153,54 @@ TEST_CASE("sync: a run still being written, then finished") {
     CHECK(cli_test::run(sync_args(d / "root", d / "tb")).out.find("1 up to date") != std::string::npos);
 }
 
-TEST_CASE("sync: interrupted after writing, before moving the cursor: sent again, no duplicates") {
+TEST_CASE("sync: killed after writing, before or after moving its cursor: nothing lost, nothing twice") {
     if (cli_test::skip_without_binary()) return;
     unit::temp_dir d;
-    {
-        mltrack::tracker t{cli_dataset::make_config("e"), mltrack::sinks::jsonl(d / "root")};
-        auto run = t.start_run("r");
-        for (int s = 0; s < 200; ++s) run.log("loss", 1.0 / (s + 1), s);
-    }
+    mltrack::tracker t{cli_dataset::make_config("e"), mltrack::sinks::jsonl(d / "root")};
+    auto run = t.start_run("r");
+    for (int s = 0; s < 100; ++s) run.log("loss", 1.0 / (s + 1), s);
+    t.flush();
     REQUIRE(cli_test::run(sync_args(d / "root", d / "tb")).status == 0);
     fs::path cursor;
     for (const auto& e : fs::directory_iterator(d / "root" / "e" / "r" / ".sync")) cursor = e.path();
-    // As if the previous sync had died after sending records 0..201 but with its cursor still at 120.
-    auto c = nlohmann::json::parse(unit::read_file(cursor));
-    c["records"] = 120;
-    unit::write_file(cursor, c.dump() + "\n");
-    const auto r = cli_test::run(sync_args(d / "root", d / "tb"));
+    const auto records = [&] { return nlohmann::json::parse(unit::read_file(cursor)).at("records").get<int>(); };
+    CHECK(records() == 101);
+
+    // Killed once its files are written (staged), before its cursor moved: they are dropped and sent again.
+    for (int s = 100; s < 150; ++s) run.log("loss", 1.0 / (s + 1), s);
+    t.flush();
+    ::setenv("MLTRACK_TEST_SYNC_DIE", "staged", 1);
+    auto r = cli_test::run(sync_args(d / "root", d / "tb"));
+    ::unsetenv("MLTRACK_TEST_SYNC_DIE");
+    CHECK(r.status == 128 + 9);
+    CHECK(records() == 101);
+    CHECK(event_files(d / "tb") == 2);  // the first sync's file and a staged one TensorBoard does not read
+    CHECK(read_tensorboard_run(d / "tb" / "e" / "r").at("loss").size() == 100);
+    r = cli_test::run(sync_args(d / "root", d / "tb"));
     CHECK(r.status == 0);
-    CHECK(r.out.find("(82 records, 81 points)") != std::string::npos);
+    CHECK(r.out.find("(50 records, 50 points)") != std::string::npos);
+    CHECK(records() == 151);
     CHECK(event_files(d / "tb") == 2);
+
+    // Killed after its cursor moved, before renaming its files: the next sync renames them, sends nothing.
+    for (int s = 150; s < 200; ++s) run.log("loss", 1.0 / (s + 1), s);
+    run.end();
+    t.flush();
+    ::setenv("MLTRACK_TEST_SYNC_DIE", "cursor", 1);
+    r = cli_test::run(sync_args(d / "root", d / "tb"));
+    ::unsetenv("MLTRACK_TEST_SYNC_DIE");
+    CHECK(r.status == 128 + 9);
+    CHECK(records() == 202);
+    CHECK(read_tensorboard_run(d / "tb" / "e" / "r").at("loss").size() == 150);
+    r = cli_test::run(sync_args(d / "root", d / "tb"));
+    CHECK(r.status == 0);
+    CHECK(r.out.find("1 up to date") != std::string::npos);
+    CHECK(event_files(d / "tb") == 3);
     check_run_synced(d / "root" / "e" / "r", d / "tb" / "e" / "r");
     CHECK(read_tensorboard_run(d / "tb" / "e" / "r").at("loss").size() == 200);
-    CHECK(read_tensorboard_run(d / "tb" / "e" / "r", false).at("loss").size() == 281);  // 81 sent twice
 
     // A cursor ahead of the file (the run was rewritten) is refused.
+    auto c = nlohmann::json::parse(unit::read_file(cursor));
     c["records"] = 5000;
     unit::write_file(cursor, c.dump() + "\n");
     auto bad = cli_test::run(sync_args(d / "root", d / "tb"));

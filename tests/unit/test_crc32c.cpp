@@ -1,6 +1,6 @@
-// detail/crc32c.hpp: the spec's CRC32C and masked-CRC vectors, the software and hardware paths agreeing on
+// detail/tensorboard/crc32c.hpp: the spec's CRC32C and masked-CRC vectors, the software and hardware paths agreeing on
 // every length and alignment, and extend/mask/unmask.
-#include <mltrack/detail/crc32c.hpp>
+#include <mltrack/detail/tensorboard/crc32c.hpp>
 
 #include <cstdint>
 #include <cstring>

@@ -1,6 +1,6 @@
-// detail/png.hpp: the PNG encoder, read back by an independent decoder in this file (its own CRC-32 and
+// detail/tensorboard/png.hpp: the PNG encoder, read back by an independent decoder in this file (its own CRC-32 and
 // Adler-32, chunk parsing and stored-block inflation), plus the confusion-matrix renderer.
-#include <mltrack/detail/png.hpp>
+#include <mltrack/detail/tensorboard/png.hpp>
 
 #include <cstdint>
 #include <random>

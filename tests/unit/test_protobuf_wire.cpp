@@ -1,7 +1,7 @@
-// detail/protobuf_wire.hpp: varints, zigzag, little-endian fixed fields, keys of high field numbers, packed
+// detail/tensorboard/protobuf_wire.hpp: varints, zigzag, little-endian fixed fields, keys of high field numbers, packed
 // fields and nested messages whose length needs more bytes, checked as bytes and through the tests'
 // independent protobuf parser.
-#include <mltrack/detail/protobuf_wire.hpp>
+#include <mltrack/detail/tensorboard/protobuf_wire.hpp>
 
 #include <cstdint>
 #include <limits>

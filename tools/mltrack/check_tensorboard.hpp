@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include <mltrack/detail/crc32c.hpp>
+#include <mltrack/detail/tensorboard/crc32c.hpp>
 
 #include "check_jsonl.hpp"
 

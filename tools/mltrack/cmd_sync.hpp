@@ -5,13 +5,17 @@
 //
 // The cursor is <run>/.sync/<destination id>.cursor (or under --cursors DIR), a one-line JSON object with
 // the destination and the number of records already sent; the id is the first 16 hex digits of the
-// SHA-256 of the destination ("tensorboard:" + its absolute path). It is written (atomically, by rename)
-// only after the sink has flushed and closed the run without error. If a sync dies between the two, the
-// next one sends those records again into a new event file, whose SessionLog START at its first step
-// makes TensorBoard drop the older copies of those steps: no duplicates on its charts.
+// SHA-256 of the destination ("tensorboard:" + its absolute path). To TensorBoard, the records and the cursor
+// move together, so a sync killed at any moment neither loses nor repeats a point: the sink writes its event
+// files under a name TensorBoard does not read (staged), the cursor is replaced (atomically, by rename) with
+// the new count and the staged files it covers ("pending"), and only then are those files renamed into
+// place. The next sync first finishes that: it renames the pending files a cursor names, and deletes other
+// staged files (written by a sync that died before its cursor moved; their records are sent again).
 #pragma once
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -45,7 +49,8 @@ written is sent as far as its complete lines go (the rest on the next sync).
 
 destinations:
   tensorboard:DIR     TensorBoard event files under DIR/<experiment>/<run>/ (a new event file per sync
-                      that sends something; view with: tensorboard --logdir DIR)
+                      that sends something; view with: tensorboard --logdir DIR). A sync killed at any
+                      moment loses and repeats nothing: the next one finishes or redoes its work
   vertex:PROJECT/LOC  Vertex AI Experiments in PROJECT at location LOC (when mltrack was built with libcurl).
                       Credentials, endpoints and the staging bucket for models come from the environment
                       (docs/vertex.md); the cursor moves only when the service has taken everything
@@ -56,7 +61,8 @@ options:
       --cursors DIR    keep cursors under DIR/<experiment>/<run>/ instead of <run>/.sync/ (read-only roots)
   -n, --dry-run        say what would be sent, send nothing, move no cursor
       --force          send runs from their first record even when the destination already has event
-                       files for a run without a cursor (it would then hold that run twice)
+                       files for a run without a cursor (TensorBoard then shows the new copy in place of the
+                       older one: see docs/tensorboard.md)
   -h, --help           this help
 
 Progress: a live line on a terminal (runs, points, rate), one line per run otherwise.
@@ -115,30 +121,42 @@ inline fs::path cursor_path(const run_ref& run, const sync_destination& d, const
     return run.dir / ".sync" / name;
 }
 
-/// Records already sent, from the cursor file; 0 when there is none. Throws command_error when it is
-/// unreadable or names another destination.
-inline std::size_t read_cursor(const fs::path& file, const sync_destination& d) {
+/// A cursor: the records already sent, and the staged event files they are in that may not be renamed into
+/// place yet (staged path, final path).
+struct sync_cursor {
+    std::size_t records = 0;
+    std::vector<std::pair<std::string, std::string>> pending;
+};
+
+/// The cursor file's content; no records when there is none. Throws command_error when it is unreadable or
+/// names another destination.
+inline sync_cursor read_cursor(const fs::path& file, const sync_destination& d) {
     std::ifstream in(file);
-    if (!in) return 0;
+    if (!in) return {};
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     try {
         const auto j = nlohmann::json::parse(text);
         if (j.at("destination").get<std::string>() != d.canonical)
             throw command_error(file.string() + ": cursor of another destination (" +
                                 j.at("destination").get<std::string>() + ")");
-        return j.at("records").get<std::size_t>();
+        sync_cursor c;
+        c.records = j.at("records").get<std::size_t>();
+        if (j.contains("pending"))
+            for (const auto& p : j.at("pending")) c.pending.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
+        return c;
     } catch (const nlohmann::json::exception& e) {
         throw command_error(file.string() + ":1: unreadable sync cursor (" + e.what() + "); delete it to resend");
     }
 }
 
-inline void write_cursor(const fs::path& file, const sync_destination& d, std::size_t records) {
+inline void write_cursor(const fs::path& file, const sync_destination& d, const sync_cursor& c) {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
     if (ec) throw command_error("cannot create " + file.parent_path().string() + ": " + ec.message());
     nlohmann::ordered_json j;
     j["destination"] = d.canonical;
-    j["records"] = records;
+    j["records"] = c.records;
+    if (!c.pending.empty()) j["pending"] = c.pending;
     const fs::path tmp = file.string() + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
@@ -148,6 +166,32 @@ inline void write_cursor(const fs::path& file, const sync_destination& d, std::s
     }
     fs::rename(tmp, file, ec);
     if (ec) throw command_error("cannot replace " + file.string() + ": " + ec.message());
+}
+
+/// Renames the staged event files a cursor names into place (those already renamed are skipped).
+inline void commit_staged(const std::vector<std::pair<std::string, std::string>>& pending) {
+    for (const auto& p : pending) {
+        std::error_code ec;
+        if (!fs::exists(p.first, ec)) continue;
+        fs::rename(p.first, p.second, ec);
+        if (ec) throw command_error("cannot rename " + p.first + " to " + p.second + ": " + ec.message());
+    }
+}
+
+/// Deletes staged event files left in these folders by a sync that died before moving its cursor.
+inline void drop_stale_staged(std::initializer_list<fs::path> dirs) {
+    for (const auto& dir : dirs) {
+        std::error_code ec;
+        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+            if (it->path().filename().string().find("tfstaged") != std::string::npos) fs::remove(it->path(), ec);
+    }
+}
+
+/// Fault injection for the tests: MLTRACK_TEST_SYNC_DIE=<point> makes the command die there (SIGKILL), as a
+/// sync killed at that moment would.
+inline void test_stop_point(const char* point) {
+    const char* at = std::getenv("MLTRACK_TEST_SYNC_DIE");
+    if (at && std::string(at) == point) std::raise(SIGKILL);
 }
 
 /// Whether a TensorBoard run folder already holds event files.
@@ -266,7 +310,13 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
         const std::string label = ref.experiment + "/" + ref.run + (rank > 0 ? " rank " + std::to_string(rank) : "");
         try {
             const fs::path cursor_file = cursor_path(ref, dest, cursors, rank);
-            const std::size_t cursor = read_cursor(cursor_file, dest);
+            sync_cursor saved = read_cursor(cursor_file, dest);
+            const std::size_t cursor = saved.records;
+            if (!saved.pending.empty() && !dry) {  // a sync died between its cursor and its renames: finish it
+                commit_staged(saved.pending);
+                saved.pending.clear();
+                write_cursor(cursor_file, dest, saved);
+            }
             // Cheap first look: how many records the file holds now (complete, readable lines).
             const auto s = mltrack::scan_run(file, lenient, [](std::string_view, std::int64_t, std::int64_t, double) {});
             const std::size_t available = s.lines - s.run.problems.size() - (s.run.torn_tail ? 1 : 0);
@@ -289,10 +339,12 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
             where.name = s.run.name;
             where.rank = s.run.rank;
             const fs::path tb_run = to_tb ? mltrack::sinks::tensorboard::events_dir(dest.dir, where) : fs::path();
+            if (to_tb && !dry)  // a sync died before its cursor moved: its staged files are sent again
+                drop_stale_staged({tb_run, mltrack::sinks::tensorboard::wide_steps_dir(dest.dir, where)});
             if (to_tb && cursor == 0 && !force && has_event_files(tb_run))
                 throw command_error(label + ": " + tb_run.string() +
                                     " already has event files but there is no cursor for it; --force sends the run "
-                                    "again (TensorBoard would then show it twice)");
+                                    "again (it then replaces what TensorBoard shows of it)");
             const auto run = mltrack::read_run(file, lenient);
             std::size_t points = 0;
             for (std::size_t i = cursor; i < run.records.size(); ++i)
@@ -309,14 +361,25 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
             options.from_record = cursor;
             std::size_t next = cursor;
             if (to_tb) {
-                mltrack::sinks::tensorboard sink(dest.dir);
+                mltrack::sinks::tensorboard_options o;
+                o.stage = true;
+                mltrack::sinks::tensorboard sink(dest.dir, o);
                 next = mltrack::replay(run, sink, options);
                 sink.flush();
                 sink.close();
+                sync_cursor moved;
+                moved.records = next;
+                for (const auto& f : sink.staged_files()) moved.pending.emplace_back(f.first.string(), f.second.string());
+                test_stop_point("staged");
+                write_cursor(cursor_file, dest, moved);
+                test_stop_point("cursor");
+                commit_staged(moved.pending);
+                moved.pending.clear();
+                write_cursor(cursor_file, dest, moved);
             } else {
                 next = sync_to_vertex(run, ref, dest, options);
+                write_cursor(cursor_file, dest, sync_cursor{next, {}});
             }
-            write_cursor(cursor_file, dest, next);
             ++sent_runs;
             sent_records += next - cursor;
             progress.run_done(label, next - cursor, points, "");

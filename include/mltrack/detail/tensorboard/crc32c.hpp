@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "../version.hpp"
+#include "../../version.hpp"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #include <nmmintrin.h>

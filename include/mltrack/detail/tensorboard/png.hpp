@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../error.hpp"
+#include "../../error.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {

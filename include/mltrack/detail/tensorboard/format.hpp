@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "../record.hpp"
+#include "../../record.hpp"
 #include "crc32c.hpp"
 #include "protobuf_wire.hpp"
 
