@@ -835,6 +835,7 @@ TEST_CASE("resume with the TensorBoard sink alone: exists() sees the run, a new 
     REQUIRE(sc.size() == 2);
     CHECK(sc[0].value == 1.0f);
     CHECK(sc[1].value == 2.0f);
+    CHECK(tbmodel::load(dir.path()).scalars("exp/r", "x") == std::vector<std::pair<std::int64_t, float>>{{0, 1.0f}, {1, 2.0f}});
 }
 
 TEST_CASE("file names sort after existing files, even with a later clock in the folder or a counter past 9") {
@@ -910,6 +911,13 @@ TEST_CASE("replay from JSONL produces the same scalars as live logging") {
     CHECK(sa.start.hparams.at("opt").string_value == sb.start.hparams.at("opt").string_value);
     CHECK(sa.start.start_time_secs == sb.start.start_time_secs);
     CHECK(sa.end->status == sb.end->status);
+    // And TensorBoard shows the same: every dashboard, the HParams row.
+    auto view_of = [](const fs::path& logdir) {
+        auto j = tbmodel::load(logdir).to_json();
+        j["runs"]["exp/r"]["text"].erase("run/metadata");  // replay has no environment capture either way
+        return j;
+    };
+    CHECK(view_of(live) == view_of(replayed));
     for (const char* tag : {"classification/pr_curves", "params", "_hparams_/session_end_info"}) {
         CAPTURE(tag);
         const auto x = tensors_of(live / "exp" / "r", tag), y = tensors_of(replayed / "exp" / "r", tag);
@@ -950,6 +958,10 @@ TEST_CASE("a replay of two runs through one sink with the same run id, and of a 
     CHECK(sb[1].tag == "gamma");
     CHECK(sb[1].value == 4.0f);
     CHECK(event_files(out / "exp" / "b").size() == 2);  // the resume is a new file, as when it was live
+    const auto view = tbmodel::load(out);
+    CHECK(view.steps("exp/b", "gamma") == std::vector<std::int64_t>{0, 1});
+    CHECK(view.sessions.at("exp/b").status == "STATUS_SUCCESS");
+    CHECK(view.sessions.at("exp/a").status == "STATUS_SUCCESS");
 }
 
 TEST_CASE("every write() leaves the file at a record boundary, even with tiny buffers") {
