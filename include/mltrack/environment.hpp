@@ -1,6 +1,7 @@
 // Why: a run is only reproducible when we know where and how it ran: host, command line, git commit, compiler,
 // CPU, SLURM job, MPI rank, Vertex AI job. capture_environment() gathers that once at run start as plain JSON. Every probe
-// is cheap and bounded (git runs with a short timeout), nothing throws, and only variables named here are read:
+// is cheap and bounded (the git commit and branch are read from the repository's files; git itself runs, with a
+// short timeout, only when the dirty flag is asked for), nothing throws, and only variables named here are read:
 // never the whole environment, never a variable that holds a secret. Secret-looking command-line arguments
 // (--token=..., --password x, API_KEY=...) are redacted before they reach the JSON.
 #pragma once
@@ -33,6 +34,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detail/git_files.hpp"
 #include "detail/vertex_env.hpp"
 #include "ranks.hpp"
 #include "version.hpp"
@@ -43,8 +45,9 @@ MLTRACK_NAMESPACE_BEGIN
 
 /// What capture_environment probes.
 struct environment_options {
-    bool git = true;                                ///< run `git status` in `git_directory` when git is on PATH
-    std::chrono::milliseconds git_timeout{2000};    ///< git is killed after this; its fields are then omitted
+    bool git = true;                                ///< the git commit and branch of `git_directory` (read from files)
+    bool git_dirty = false;                         ///< also whether tracked files changed: runs `git status`
+    std::chrono::milliseconds git_timeout{2000};    ///< that git is killed after this; `dirty` is then omitted
     std::filesystem::path git_directory{};          ///< empty: the current working directory
     std::filesystem::path proc_root = "/proc";      ///< where self/cmdline and cpuinfo are read (tests use a fake)
 };
@@ -200,8 +203,11 @@ inline bool run_command(const std::vector<std::string>& argv, std::chrono::milli
     return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-/// {commit, branch, dirty} from one `git status --porcelain=v2 --branch` (tracked files only; untracked
-/// files do not make the tree dirty). Null when git is missing, times out, or the folder is not a work tree.
+inline nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
+
+/// {commit, branch} read from the repository's files, and with git_dirty {dirty} from one `git status
+/// --porcelain=v2 --branch` (tracked files only; untracked files do not make the tree dirty; omitted when git
+/// is missing, fails or times out). Null when the folder is not in a work tree.
 inline nlohmann::json git_info(const environment_options& o) {
     std::string dir = o.git_directory.string();
     if (dir.empty()) {
@@ -209,10 +215,24 @@ inline nlohmann::json git_info(const environment_options& o) {
         dir = std::filesystem::current_path(ec).string();
         if (ec) return nullptr;
     }
+    const auto head = read_git_head(dir);
+    if (!head) return nullptr;
+    nlohmann::json g = nlohmann::json::object();
+    if (!head->commit.empty()) g["commit"] = head->commit;
+    if (!head->branch.empty()) g["branch"] = head->branch;
+    if (o.git_dirty) {
+        const auto status = git_status(dir, o.git_timeout);
+        if (status.is_object() && status.contains("dirty")) g["dirty"] = status["dirty"];
+    }
+    return g;
+}
+
+/// {commit, branch, dirty} from `git status` (see git_info); null when git is missing, fails or times out.
+inline nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout) {
     std::string text;
     if (!run_command({"git", "--no-optional-locks", "-C", dir, "status", "--porcelain=v2", "--branch",
                       "--untracked-files=no"},
-                     o.git_timeout, text))
+                     timeout, text))
         return nullptr;
     nlohmann::json g = nlohmann::json::object();
     bool dirty = false;

@@ -802,7 +802,8 @@ MLTRACK_NAMESPACE_END
 // ---- begin mltrack/environment.hpp ----
 // Why: a run is only reproducible when we know where and how it ran: host, command line, git commit, compiler,
 // CPU, SLURM job, MPI rank, Vertex AI job. capture_environment() gathers that once at run start as plain JSON. Every probe
-// is cheap and bounded (git runs with a short timeout), nothing throws, and only variables named here are read:
+// is cheap and bounded (the git commit and branch are read from the repository's files; git itself runs, with a
+// short timeout, only when the dirty flag is asked for), nothing throws, and only variables named here are read:
 // never the whole environment, never a variable that holds a secret. Secret-looking command-line arguments
 // (--token=..., --password x, API_KEY=...) are redacted before they reach the JSON.
 
@@ -834,6 +835,122 @@ MLTRACK_NAMESPACE_END
 
 #include <nlohmann/json.hpp>
 
+// ---- begin mltrack/detail/git_files.hpp ----
+// Why: every run records the git commit and branch it ran from, and spawning `git` for that cost a short job
+// 20-40 ms at start and close. Both are plain files in the repository: HEAD names a branch (or a commit, when
+// detached), and the branch's commit is a loose ref file or a line of packed-refs. Reading them costs a few
+// stat() and read() calls. Worktrees and submodules (a `.git` file with "gitdir: ...", a `commondir` file)
+// and GIT_DIR / GIT_CEILING_DIRECTORIES are followed as git follows them. Only whether the tree is dirty
+// needs git itself (environment_options::git_dirty).
+
+#include <cstddef>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+struct git_head {
+    std::string commit;  ///< full hash; empty before the first commit
+    std::string branch;  ///< empty on a detached HEAD
+};
+
+/// The first line of a small file, without its line end; nullopt when it cannot be read.
+inline std::optional<std::string> first_line(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::string line;
+    std::getline(in, line);
+    if (in.bad()) return std::nullopt;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    return line;
+}
+
+inline bool is_hash(std::string_view s) {
+    if (s.size() != 40 && s.size() != 64) return false;  // SHA-1 or SHA-256 repositories
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
+/// The git directory of the work tree that holds `dir` (searching upwards, stopping at the folders named in
+/// GIT_CEILING_DIRECTORIES), or GIT_DIR when it is set; empty when there is none.
+inline std::filesystem::path find_git_dir(std::filesystem::path dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (const char* env = std::getenv("GIT_DIR"); env && *env) return fs::absolute(env, ec);
+    std::vector<fs::path> ceilings;
+    if (const char* c = std::getenv("GIT_CEILING_DIRECTORIES"); c && *c) {
+        std::string_view list(c);
+        while (!list.empty()) {
+            const auto colon = list.find(':');
+            const auto item = list.substr(0, colon);
+            if (!item.empty()) ceilings.push_back(fs::weakly_canonical(fs::path(std::string(item)), ec));
+            list = colon == std::string_view::npos ? std::string_view() : list.substr(colon + 1);
+        }
+    }
+    dir = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+    for (int depth = 0; depth < 256 && !dir.empty(); ++depth) {
+        const fs::path dot = dir / ".git";
+        if (fs::is_directory(dot, ec)) return dot;
+        if (fs::is_regular_file(dot, ec)) {  // a worktree or a submodule: "gitdir: <path>"
+            const auto line = first_line(dot);
+            if (!line || line->rfind("gitdir: ", 0) != 0) return {};
+            fs::path target = line->substr(8);
+            return target.is_absolute() ? target : dir / target;
+        }
+        for (const auto& c : ceilings)
+            if (dir == c) return {};
+        if (dir == dir.parent_path()) break;
+        dir = dir.parent_path();
+    }
+    return {};
+}
+
+/// HEAD's branch and commit, read from the repository's files; nullopt when `dir` is not in a work tree or
+/// HEAD cannot be read.
+inline std::optional<git_head> read_git_head(const std::filesystem::path& dir) {
+    namespace fs = std::filesystem;
+    const fs::path git_dir = find_git_dir(dir);
+    if (git_dir.empty()) return std::nullopt;
+    const auto head = first_line(git_dir / "HEAD");
+    if (!head) return std::nullopt;
+    fs::path common = git_dir;  // refs live in the main repository's folder for a worktree
+    if (const auto c = first_line(git_dir / "commondir")) common = fs::path(*c).is_absolute() ? fs::path(*c) : git_dir / *c;
+    git_head out;
+    if (head->rfind("ref: ", 0) != 0) {
+        if (!is_hash(*head)) return std::nullopt;
+        out.commit = *head;  // detached
+        return out;
+    }
+    const std::string ref = head->substr(5);
+    if (ref.rfind("refs/heads/", 0) == 0) out.branch = ref.substr(11);
+    for (const fs::path& base : {git_dir, common}) {
+        const auto loose = first_line(base / ref);
+        if (loose && is_hash(*loose)) {
+            out.commit = *loose;
+            return out;
+        }
+    }
+    std::ifstream packed(common / "packed-refs");
+    for (std::string line; std::getline(packed, line);) {  // "<hash> <ref>", comments and "^<peeled>" lines
+        const auto space = line.find(' ');
+        if (space == std::string::npos || line.compare(space + 1, std::string::npos, ref) != 0) continue;
+        if (is_hash(std::string_view(line).substr(0, space))) out.commit = line.substr(0, space);
+        break;
+    }
+    return out;  // no commit yet on this branch: a fresh repository
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/git_files.hpp ----
 // ---- begin mltrack/detail/vertex_env.hpp ----
 // Why: inside a Vertex AI custom job everything the sink needs is in the environment (project, region,
 // experiment, run, model folder, which replica is the chief), and outside one a few variables override
@@ -940,8 +1057,9 @@ MLTRACK_NAMESPACE_BEGIN
 
 /// What capture_environment probes.
 struct environment_options {
-    bool git = true;                                ///< run `git status` in `git_directory` when git is on PATH
-    std::chrono::milliseconds git_timeout{2000};    ///< git is killed after this; its fields are then omitted
+    bool git = true;                                ///< the git commit and branch of `git_directory` (read from files)
+    bool git_dirty = false;                         ///< also whether tracked files changed: runs `git status`
+    std::chrono::milliseconds git_timeout{2000};    ///< that git is killed after this; `dirty` is then omitted
     std::filesystem::path git_directory{};          ///< empty: the current working directory
     std::filesystem::path proc_root = "/proc";      ///< where self/cmdline and cpuinfo are read (tests use a fake)
 };
@@ -1097,8 +1215,11 @@ inline bool run_command(const std::vector<std::string>& argv, std::chrono::milli
     return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-/// {commit, branch, dirty} from one `git status --porcelain=v2 --branch` (tracked files only; untracked
-/// files do not make the tree dirty). Null when git is missing, times out, or the folder is not a work tree.
+inline nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
+
+/// {commit, branch} read from the repository's files, and with git_dirty {dirty} from one `git status
+/// --porcelain=v2 --branch` (tracked files only; untracked files do not make the tree dirty; omitted when git
+/// is missing, fails or times out). Null when the folder is not in a work tree.
 inline nlohmann::json git_info(const environment_options& o) {
     std::string dir = o.git_directory.string();
     if (dir.empty()) {
@@ -1106,10 +1227,24 @@ inline nlohmann::json git_info(const environment_options& o) {
         dir = std::filesystem::current_path(ec).string();
         if (ec) return nullptr;
     }
+    const auto head = read_git_head(dir);
+    if (!head) return nullptr;
+    nlohmann::json g = nlohmann::json::object();
+    if (!head->commit.empty()) g["commit"] = head->commit;
+    if (!head->branch.empty()) g["branch"] = head->branch;
+    if (o.git_dirty) {
+        const auto status = git_status(dir, o.git_timeout);
+        if (status.is_object() && status.contains("dirty")) g["dirty"] = status["dirty"];
+    }
+    return g;
+}
+
+/// {commit, branch, dirty} from `git status` (see git_info); null when git is missing, fails or times out.
+inline nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout) {
     std::string text;
     if (!run_command({"git", "--no-optional-locks", "-C", dir, "status", "--porcelain=v2", "--branch",
                       "--untracked-files=no"},
-                     o.git_timeout, text))
+                     timeout, text))
         return nullptr;
     nlohmann::json g = nlohmann::json::object();
     bool dirty = false;

@@ -121,40 +121,73 @@ TEST_CASE("the process fields match libc and coreutils") {
 #endif
 }
 
-TEST_CASE("git: commit and branch of a fresh repository; a modified tracked file makes it dirty") {
+TEST_CASE("git: commit and branch read from the repository's files, without running git") {
     unit::temp_dir dir;
     make_repo(dir.path());
     environment_options o;
     o.git_directory = dir.path();
+    const std::string git = "git -C " + quoted(dir.path()) + " ";
+    // No git on PATH: the files are enough.
+    const std::string commit = shell(git + "rev-parse HEAD"), branch = shell(git + "rev-parse --abbrev-ref HEAD");
+    fs::create_directories(dir / "empty-bin");
+    {
+        scoped_env path("PATH", (dir / "empty-bin").string());
+        const json env = capture_environment(o);
+        INFO(env.dump(2));
+        REQUIRE(env.contains("git"));
+        CHECK(env["git"].at("commit") == commit);
+        CHECK(commit.size() >= 40);
+        CHECK(env["git"].at("branch") == branch);
+        CHECK(!env["git"].contains("dirty"));  // that needs git: git_dirty
+    }
+    SUBCASE("from a subfolder") {
+        fs::create_directories(dir / "a" / "b");
+        o.git_directory = dir / "a" / "b";
+        CHECK(capture_environment(o).at("git").at("commit") == shell(git + "rev-parse HEAD"));
+    }
+    SUBCASE("packed refs (after git gc or a clone)") {
+        REQUIRE(std::system((git + "pack-refs --all").c_str()) == 0);
+        REQUIRE(!fs::exists(dir / ".git" / "refs" / "heads" / shell(git + "rev-parse --abbrev-ref HEAD")));
+        CHECK(capture_environment(o).at("git").at("commit") == shell(git + "rev-parse HEAD"));
+    }
+    SUBCASE("a detached HEAD has a commit and no branch") {
+        REQUIRE(std::system((git + "checkout -q --detach HEAD 2>/dev/null").c_str()) == 0);
+        const json env = capture_environment(o);
+        CHECK(env.at("git").at("commit") == shell(git + "rev-parse HEAD"));
+        CHECK(!env.at("git").contains("branch"));
+    }
+    SUBCASE("a worktree: a .git file, refs in the main repository") {
+        REQUIRE(std::system((git + "worktree add -q -b side " + quoted(dir / "wt") + " 2>/dev/null").c_str()) == 0);
+        REQUIRE(fs::is_regular_file(dir / "wt" / ".git"));
+        o.git_directory = dir / "wt";
+        const json env = capture_environment(o);
+        CHECK(env.at("git").at("branch") == "side");
+        CHECK(env.at("git").at("commit") == shell(git + "rev-parse side"));
+    }
+    SUBCASE("git = false leaves git out") {
+        o.git = false;
+        CHECK(!capture_environment(o).contains("git"));
+    }
+}
 
+TEST_CASE("git_dirty: a modified tracked file makes it dirty (untracked ones do not)") {
+    unit::temp_dir dir;
+    make_repo(dir.path());
+    environment_options o;
+    o.git_directory = dir.path();
+    o.git_dirty = true;
+    const std::string git = "git -C " + quoted(dir.path()) + " ";
     json env = capture_environment(o);
     INFO(env.dump(2));
     REQUIRE(env.contains("git"));
-    const std::string git = "git -C " + quoted(dir.path()) + " ";
-    CHECK(env["git"].at("commit") == shell(git + "rev-parse HEAD"));
-    CHECK(env["git"].at("commit").get<std::string>().size() >= 40);
-    CHECK(env["git"].at("branch") == shell(git + "rev-parse --abbrev-ref HEAD"));
     CHECK(env["git"].at("dirty") == false);
-
-    unit::write_file(dir / "untracked.txt", "x\n");  // untracked files do not count
+    unit::write_file(dir / "untracked.txt", "x\n");
     CHECK(capture_environment(o).at("git").at("dirty") == false);
-
     unit::write_file(dir / "file.txt", "two\n");
     env = capture_environment(o);
     CHECK(env.at("git").at("dirty") == true);
     CHECK(env["git"].at("commit") == shell(git + "rev-parse HEAD"));
     CHECK(!fs::exists(dir / ".git" / "index.lock"));
-
-    SUBCASE("git = false leaves git out") {
-        o.git = false;
-        CHECK(!capture_environment(o).contains("git"));
-    }
-    SUBCASE("a detached HEAD has a commit and no branch") {
-        REQUIRE(std::system((git + "checkout -q --detach HEAD 2>/dev/null").c_str()) == 0);
-        env = capture_environment(o);
-        CHECK(env.at("git").at("commit") == shell(git + "rev-parse HEAD"));
-        CHECK(!env.at("git").contains("branch"));
-    }
 }
 
 TEST_CASE("git: a repository without commits has a branch and no commit") {
@@ -167,14 +200,14 @@ TEST_CASE("git: a repository without commits has a branch and no commit") {
     REQUIRE(env.contains("git"));
     CHECK(!env["git"].contains("commit"));
     CHECK(env["git"].contains("branch"));
-    CHECK(env["git"].at("dirty") == false);
 }
 
-TEST_CASE("git: not a repository, git missing from PATH, or git hanging: git is left out") {
+TEST_CASE("git: not a repository leaves git out; a missing, hanging or failing git leaves dirty out") {
     unit::temp_dir dir;
     environment_options o;
     o.git_directory = dir / "plain";
     fs::create_directories(o.git_directory);
+    o.git_dirty = true;
 
     SUBCASE("not a repository") {
         scoped_env ceiling("GIT_CEILING_DIRECTORIES", dir.path().string());  // never find a repo above
@@ -182,40 +215,42 @@ TEST_CASE("git: not a repository, git missing from PATH, or git hanging: git is 
         CHECK(!env.contains("git"));
         CHECK(env.contains("host"));
     }
+    SUBCASE("a damaged HEAD") {
+        make_repo(dir.path());
+        o.git_directory = dir.path();
+        unit::write_file(dir / ".git" / "HEAD", "garbage\n");
+        CHECK(!capture_environment(o).contains("git"));
+    }
+    auto with_fake_git = [&](const std::string& script) {
+        make_repo(dir.path());
+        o.git_directory = dir.path();
+        fs::create_directories(dir / "bin");
+        unit::write_file(dir / "bin" / "git", script);
+        fs::permissions(dir / "bin" / "git", fs::perms::owner_all);
+        const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+        scoped_env path("PATH", (dir / "bin").string() + ":" + old_path);
+        return capture_environment(o);
+    };
     SUBCASE("no git on PATH") {
         make_repo(dir.path());
         o.git_directory = dir.path();
-        REQUIRE(capture_environment(o).contains("git"));
         fs::create_directories(dir / "empty-bin");
         scoped_env path("PATH", (dir / "empty-bin").string());
         const json env = capture_environment(o);
-        CHECK(!env.contains("git"));
-        CHECK(env.contains("pid"));
+        CHECK(env.at("git").contains("commit"));
+        CHECK(!env.at("git").contains("dirty"));
     }
     SUBCASE("a git that never answers is killed after the timeout") {
-        fs::create_directories(dir / "bin");
-        unit::write_file(dir / "bin" / "git", "#!/bin/sh\nexec sleep 30\n");
-        fs::permissions(dir / "bin" / "git", fs::perms::owner_all);
-        const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
-        scoped_env path("PATH", (dir / "bin").string() + ":" + old_path);
         o.git_timeout = std::chrono::milliseconds(100);
-        CHECK(!capture_environment(o).contains("git"));
+        const json env = with_fake_git("#!/bin/sh\nexec sleep 30\n");
+        CHECK(env.at("git").contains("commit"));
+        CHECK(!env.at("git").contains("dirty"));
     }
     SUBCASE("a git that answers nothing is ignored") {
-        fs::create_directories(dir / "bin");
-        unit::write_file(dir / "bin" / "git", "#!/bin/sh\nexit 0\n");
-        fs::permissions(dir / "bin" / "git", fs::perms::owner_all);
-        const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
-        scoped_env path("PATH", (dir / "bin").string() + ":" + old_path);
-        CHECK(!capture_environment(o).contains("git"));
+        CHECK(!with_fake_git("#!/bin/sh\nexit 0\n").at("git").contains("dirty"));
     }
     SUBCASE("a git that fails is ignored") {
-        fs::create_directories(dir / "bin");
-        unit::write_file(dir / "bin" / "git", "#!/bin/sh\necho '# branch.oid 0123'\nexit 1\n");
-        fs::permissions(dir / "bin" / "git", fs::perms::owner_all);
-        const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
-        scoped_env path("PATH", (dir / "bin").string() + ":" + old_path);
-        CHECK(!capture_environment(o).contains("git"));
+        CHECK(!with_fake_git("#!/bin/sh\necho '# branch.oid 0123'\nexit 1\n").at("git").contains("dirty"));
     }
 }
 
