@@ -60,8 +60,10 @@ struct config {
     std::size_t queue_capacity = 1u << 16;             ///< slots in the queue, rounded up to a power of two
     overflow_policy overflow = overflow_policy::block;  ///< what a full queue does to hot-path logs
     dispatch_mode dispatch = dispatch_mode::threaded;  ///< writer thread or inline
-    std::chrono::milliseconds flush_interval{1000};    ///< sinks are flushed at least this often
-    std::chrono::microseconds poll_interval{1000};     ///< the idle writer's longest sleep
+    std::chrono::milliseconds flush_interval{250};     ///< sinks are flushed this often while records arrive
+    /// The writer's longest sleep: a point logged while it sleeps reaches the sinks when it wakes (sooner
+    /// when a thread logs an eighth of queue_capacity points, or on any control call: flush, run end...).
+    std::chrono::microseconds poll_interval{250000};
     std::function<void(const sink_error&)> on_error;   ///< default: stderr, at most one line per second
     std::int64_t (*clock)() noexcept = nullptr;        ///< wall clock in ns since the epoch; default: detail/clock.hpp
     rank_policy ranks = rank_policy::zero;             ///< who writes in a job of several ranks (MLTRACK_RANKS wins)

@@ -50,6 +50,7 @@ struct environment_options {
     std::chrono::milliseconds git_timeout{2000};    ///< that git is killed after this; `dirty` is then omitted
     std::filesystem::path git_directory{};          ///< empty: the current working directory
     std::filesystem::path proc_root = "/proc";      ///< where self/cmdline and cpuinfo are read (tests use a fake)
+    std::filesystem::path passwd_file = "/etc/passwd";  ///< local users (others are asked of the name service)
 };
 
 namespace detail {
@@ -255,6 +256,23 @@ inline nlohmann::json git_status(const std::string& dir, std::chrono::millisecon
     return g;
 }
 
+/// The name of local user `uid` from the passwd file ("" when it is not there). Read directly: the name
+/// service's first lookup in a process costs about a millisecond (it may ask nscd over a socket).
+inline std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid) {
+    std::string text, name;
+    if (!read_small_file(passwd_file, text, 4 << 20)) return name;
+    const std::string id = std::to_string(static_cast<unsigned long long>(uid));
+    for_each_line(text, [&](std::string_view line) {  // name:password:uid:gid:...
+        const auto a = line.find(':');
+        const auto b = a == std::string_view::npos ? a : line.find(':', a + 1);
+        const auto c = b == std::string_view::npos ? b : line.find(':', b + 1);
+        if (c == std::string_view::npos || a == 0 || line.substr(b + 1, c - b - 1) != id) return false;
+        name = std::string(line.substr(0, a));
+        return true;
+    });
+    return name;
+}
+
 inline void put_env(nlohmann::json& obj, const char* key, const char* variable) {
     const std::string v = env_value(variable);
     if (!v.empty()) obj[key] = v;
@@ -351,13 +369,16 @@ inline nlohmann::json capture_environment(const environment_options& options = {
         });
         detail::probe([&] {
             const uid_t uid = ::geteuid();
-            std::vector<char> buf(16384);
-            passwd pw{};
-            passwd* found = nullptr;
-            if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name)
-                env["user"] = std::string(found->pw_name);
-            else if (!detail::env_value("USER").empty())
-                env["user"] = detail::env_value("USER");
+            std::string name = detail::local_user_name(options.passwd_file, uid);
+            if (name.empty()) {  // a directory user (LDAP, SSSD...): the name service knows it
+                std::vector<char> buf(16384);
+                passwd pw{};
+                passwd* found = nullptr;
+                if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name)
+                    name = found->pw_name;
+            }
+            if (name.empty()) name = detail::env_value("USER");
+            if (!name.empty()) env["user"] = name;
             env["uid"] = static_cast<std::int64_t>(uid);
         });
         env["pid"] = static_cast<std::int64_t>(::getpid());

@@ -57,6 +57,20 @@ public:
         info.world_size = core_->rank().world_size;
         c->rec.kind = record_kind::run_start;
         c->rec.time_ns = info.start_time_ns;
+        if (!core_->inert()) {
+            try {
+                if (auto resumed = decide_here(info, mode)) {  // no wait for the writer thread
+                    info.resumed = *resumed;
+                    c->checked = true;
+                    c->rec.payload = std::move(info);
+                    core_->push_cold(std::move(c));
+                    return run(core_, id, core_->cfg().experiment, n, *resumed);
+                }
+            } catch (...) {
+                core_->release_run_name(n);
+                throw;
+            }
+        }
         c->rec.payload = std::move(info);
         auto done = std::make_shared<detail::ticket>();
         c->done = done;
@@ -67,6 +81,26 @@ public:
             throw;
         }
         return run(core_, id, core_->cfg().experiment, n, done->flag);
+    }
+
+    /// start_run's checks on the caller's thread, when every sink that can tell whether a run exists can tell
+    /// it here (the JSONL and TensorBoard sinks: their files): whether the opening resumes the run (state.1 /
+    /// state.2 thrown as on the writer); nullopt when a sink can tell only on the writer thread. A run to
+    /// create is created exclusively by the sinks that can (JSONL: O_EXCL), so that of two processes or
+    /// trackers creating one run at once, exactly one succeeds; with create_or_resume the other resumes.
+    /// Sinks that cannot tell at all (the memory sink) take a resume at its word, as on the writer.
+    std::optional<bool> decide_here(const run_info& info, start_mode mode) {
+        const auto seen = core_->claim_run(info, false);
+        if (seen.ask_writer) return std::nullopt;
+        const bool exists = seen.exists.value_or(false);
+        if (mode == start_mode::create && exists) throw detail::core::run_exists_error(info);
+        if (mode == start_mode::resume && seen.exists && !exists) throw detail::core::run_missing_error(info);
+        if (mode == start_mode::resume || exists) return true;
+        if (core_->claim_run(info, true).exists.value_or(false)) {  // another process made it just now
+            if (mode == start_mode::create) throw detail::core::run_exists_error(info);
+            return true;
+        }
+        return false;
     }
 
     /// start_run(name, true) continues an existing run, like the Vertex AI SDK's resume=True.

@@ -364,8 +364,10 @@ struct config {
     std::size_t queue_capacity = 1u << 16;             ///< slots in the queue, rounded up to a power of two
     overflow_policy overflow = overflow_policy::block;  ///< what a full queue does to hot-path logs
     dispatch_mode dispatch = dispatch_mode::threaded;  ///< writer thread or inline
-    std::chrono::milliseconds flush_interval{1000};    ///< sinks are flushed at least this often
-    std::chrono::microseconds poll_interval{1000};     ///< the idle writer's longest sleep
+    std::chrono::milliseconds flush_interval{250};     ///< sinks are flushed this often while records arrive
+    /// The writer's longest sleep: a point logged while it sleeps reaches the sinks when it wakes (sooner
+    /// when a thread logs an eighth of queue_capacity points, or on any control call: flush, run end...).
+    std::chrono::microseconds poll_interval{250000};
     std::function<void(const sink_error&)> on_error;   ///< default: stderr, at most one line per second
     std::int64_t (*clock)() noexcept = nullptr;        ///< wall clock in ns since the epoch; default: detail/clock.hpp
     rank_policy ranks = rank_policy::zero;             ///< who writes in a job of several ranks (MLTRACK_RANKS wins)
@@ -1062,6 +1064,7 @@ struct environment_options {
     std::chrono::milliseconds git_timeout{2000};    ///< that git is killed after this; `dirty` is then omitted
     std::filesystem::path git_directory{};          ///< empty: the current working directory
     std::filesystem::path proc_root = "/proc";      ///< where self/cmdline and cpuinfo are read (tests use a fake)
+    std::filesystem::path passwd_file = "/etc/passwd";  ///< local users (others are asked of the name service)
 };
 
 namespace detail {
@@ -1267,6 +1270,23 @@ inline nlohmann::json git_status(const std::string& dir, std::chrono::millisecon
     return g;
 }
 
+/// The name of local user `uid` from the passwd file ("" when it is not there). Read directly: the name
+/// service's first lookup in a process costs about a millisecond (it may ask nscd over a socket).
+inline std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid) {
+    std::string text, name;
+    if (!read_small_file(passwd_file, text, 4 << 20)) return name;
+    const std::string id = std::to_string(static_cast<unsigned long long>(uid));
+    for_each_line(text, [&](std::string_view line) {  // name:password:uid:gid:...
+        const auto a = line.find(':');
+        const auto b = a == std::string_view::npos ? a : line.find(':', a + 1);
+        const auto c = b == std::string_view::npos ? b : line.find(':', b + 1);
+        if (c == std::string_view::npos || a == 0 || line.substr(b + 1, c - b - 1) != id) return false;
+        name = std::string(line.substr(0, a));
+        return true;
+    });
+    return name;
+}
+
 inline void put_env(nlohmann::json& obj, const char* key, const char* variable) {
     const std::string v = env_value(variable);
     if (!v.empty()) obj[key] = v;
@@ -1363,13 +1383,16 @@ inline nlohmann::json capture_environment(const environment_options& options = {
         });
         detail::probe([&] {
             const uid_t uid = ::geteuid();
-            std::vector<char> buf(16384);
-            passwd pw{};
-            passwd* found = nullptr;
-            if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name)
-                env["user"] = std::string(found->pw_name);
-            else if (!detail::env_value("USER").empty())
-                env["user"] = detail::env_value("USER");
+            std::string name = detail::local_user_name(options.passwd_file, uid);
+            if (name.empty()) {  // a directory user (LDAP, SSSD...): the name service knows it
+                std::vector<char> buf(16384);
+                passwd pw{};
+                passwd* found = nullptr;
+                if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name)
+                    name = found->pw_name;
+            }
+            if (name.empty()) name = detail::env_value("USER");
+            if (!name.empty()) env["user"] = name;
             env["uid"] = static_cast<std::int64_t>(uid);
         });
         env["pid"] = static_cast<std::int64_t>(::getpid());
@@ -1725,8 +1748,10 @@ MLTRACK_NAMESPACE_END
 // no read-modify-write. thread_rings, the tracker's queue, gives each producer thread its own spsc_ring for
 // metric points and keeps control items in order with them through one shared mpsc_ring (bench/bench_queue
 // measures both: ~1 ns against ~6 ns per push alone, ~5 ns against ~35 ns with four producers). No
-// allocation (after a thread's first point), lock, syscall or notify on a point's path.
+// allocation (after a thread's first point), lock, syscall or notify on a point's path; every capacity/8-th
+// point of a thread is a "nudge", on which the tracker checks whether its writer sleeps (and then wakes it).
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -1798,8 +1823,8 @@ public:
 
     std::size_t capacity() const noexcept { return mask_ + 1; }
 
-    /// Pushes `v`; false when the ring is full.
-    bool try_push(const T& v) noexcept {
+    /// Pushes `v`; returns the items the ring has taken so far, this one included (0: full, nothing pushed).
+    std::uint64_t push(const T& v) noexcept {
         std::uint64_t pos = head_.load(std::memory_order_relaxed);
         for (;;) {
             slot& s = slots_[pos & mask_];
@@ -1809,14 +1834,22 @@ public:
                 if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
                     s.value = v;
                     s.seq.store(pos + 1 - (pos & mask_), std::memory_order_release);
-                    return true;
+                    return pos + 1;
                 }
             } else if (diff < 0) {
-                return false;
+                return 0;
             } else {
                 pos = head_.load(std::memory_order_relaxed);
             }
         }
+    }
+    /// Pushes `v`; false when the ring is full.
+    bool try_push(const T& v) noexcept { return push(v) != 0; }
+
+    /// Whether an item is ready to pop (consumer thread only).
+    bool ready() const noexcept {
+        const slot& s = slots_[tail_ & mask_];
+        return s.seq.load(std::memory_order_acquire) == tail_ - (tail_ & mask_) + 1;
     }
 
     /// Pops one item into `out` (consumer thread only); false when empty.
@@ -1861,16 +1894,24 @@ public:
 
     std::size_t capacity() const noexcept { return mask_ + 1; }
 
-    /// Pushes `v` (producer thread only); false when the ring is full.
-    bool try_push(const T& v) noexcept {
+    /// Pushes `v` (producer thread only); returns the items the ring has taken so far, this one included
+    /// (0: full, nothing pushed).
+    std::uint64_t push(const T& v) noexcept {
         const std::uint64_t h = head_.load(std::memory_order_relaxed);
         if (h - tail_cache_ > mask_) {
             tail_cache_ = tail_.load(std::memory_order_acquire);
-            if (h - tail_cache_ > mask_) return false;
+            if (h - tail_cache_ > mask_) return 0;
         }
         slots_[h & mask_] = v;
         head_.store(h + 1, std::memory_order_release);
-        return true;
+        return h + 1;
+    }
+    /// Pushes `v` (producer thread only); false when the ring is full.
+    bool try_push(const T& v) noexcept { return push(v) != 0; }
+
+    /// Whether an item is ready to pop (consumer thread only).
+    bool ready() const noexcept {
+        return head_.load(std::memory_order_acquire) != tail_.load(std::memory_order_relaxed);
     }
 
     /// The oldest item, or nullptr when empty (consumer thread only); pop_front() removes it.
@@ -1931,19 +1972,36 @@ class thread_rings {
 public:
     static constexpr std::size_t max_rings = 16;
 
-    explicit thread_rings(std::size_t capacity) : shared_(capacity) {}
+    explicit thread_rings(std::size_t capacity)
+        : shared_(capacity), nudge_mask_(std::max<std::size_t>(shared_.capacity() / 8, 1) - 1) {}
     thread_rings(const thread_rings&) = delete;
     thread_rings& operator=(const thread_rings&) = delete;
 
     /// Slots of the shared ring and of each thread's ring.
     std::size_t capacity() const noexcept { return shared_.capacity(); }
 
-    /// Pushes `v`; false when the ring it goes to is full.
-    bool try_push(const T& v) noexcept {
-        if (IsControl{}(v)) return push_control(v);
+    enum class pushed_as : std::uint8_t { full, queued, nudge };
+
+    /// Pushes `v`: `full` when the ring it goes to is full (nothing pushed), else `queued`, or `nudge` for a
+    /// control item and for every capacity/8-th point of a ring: a sleeping consumer should be woken now
+    /// (between nudges, it finds the points when it wakes by itself).
+    pushed_as push(const T& v) noexcept {
+        if (IsControl{}(v)) return push_control(v) ? pushed_as::nudge : pushed_as::full;
         ring* r = my_ring();
-        if (!r) return shared_.try_push(v);
-        return r->try_push(entry{v, controls_.load(std::memory_order_acquire)});
+        const std::uint64_t n = r ? r->push(entry{v, controls_.load(std::memory_order_acquire)}) : shared_.push(v);
+        if (n == 0) return pushed_as::full;
+        return (n & nudge_mask_) == 0 ? pushed_as::nudge : pushed_as::queued;
+    }
+    /// Pushes `v`; false when the ring it goes to is full.
+    bool try_push(const T& v) noexcept { return push(v) != pushed_as::full; }
+
+    /// Whether an item may be waiting (consumer thread only): false means every ring was empty just now.
+    bool ready() noexcept {
+        if (have_pending_ || shared_.ready()) return true;
+        const std::size_t n = nrings_.load(std::memory_order_acquire);
+        for (std::size_t i = 0; i < n; ++i)
+            if (rings_[i].load(std::memory_order_relaxed)->ready()) return true;
+        return false;
     }
 
     /// Pops the next item in an order that respects the rules above (consumer thread only).
@@ -2071,6 +2129,7 @@ private:
     static constexpr std::size_t overflow_size = 256;
 
     mpsc_ring<T> shared_;
+    const std::size_t nudge_mask_;  ///< a ring's pushes between two nudges, less one (a power of two)
     const std::uint64_t id_ = next_id();
     alignas(64) std::atomic<std::uint64_t> controls_{0};  ///< written only by control pushes
     std::mutex control_m_;
@@ -2123,6 +2182,26 @@ struct has_tick<S, std::void_t<decltype(std::declval<S&>().tick(std::chrono::ste
     : std::true_type {};
 
 template <class S, class = void>
+struct has_claim : std::false_type {};
+template <class S>
+struct has_claim<S, std::void_t<decltype(bool(std::declval<const S&>().claim(std::declval<const run_info&>(), true)))>>
+    : std::true_type {};
+
+enum class claim_answer : std::uint8_t;
+template <class S, class = void>
+struct has_claim_answer : std::false_type {};  ///< a type-erased sink (sinks::any) forwards the answer
+template <class S>
+struct has_claim_answer<
+    S, std::void_t<decltype(claim_answer(std::declval<const S&>().claim_answer(std::declval<const run_info&>(), true)))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_next_tick : std::false_type {};
+template <class S>
+struct has_next_tick<S, std::void_t<decltype(std::chrono::steady_clock::time_point(std::declval<S&>().next_tick()))>>
+    : std::true_type {};
+
+template <class S, class = void>
 struct has_close : std::false_type {};
 template <class S>
 struct has_close<S, std::void_t<decltype(std::declval<S&>().close())>> : std::true_type {};
@@ -2145,10 +2224,48 @@ std::optional<bool> sink_exists(S& s, const run_info& run) {
     }
 }
 
+/// What a sink says of a run when start_run asks on the caller's thread (see core::claim_run).
+enum class claim_answer : std::uint8_t { absent, present, cannot_tell, ask_writer };
+
+/// A sink's claim(run, create) when it has one (it may be called from any thread, concurrently with the
+/// writer: it reads the filesystem and its own settings only); a sink that can tell whether a run exists
+/// only on the writer thread (exists() without claim()) makes start_run wait for the writer.
+template <class S>
+claim_answer sink_claim(const S& s, const run_info& run, bool create) {
+    if constexpr (has_claim_answer<S>::value) {
+        return s.claim_answer(run, create);
+    } else if constexpr (has_claim<S>::value) {
+        return s.claim(run, create) ? claim_answer::present : claim_answer::absent;
+    } else if constexpr (has_exists<S>::value) {
+        (void)s, (void)run, (void)create;
+        return claim_answer::ask_writer;
+    } else {
+        (void)s, (void)run, (void)create;
+        return claim_answer::cannot_tell;
+    }
+}
+
 template <class S>
 void sink_tick(S& s, std::chrono::steady_clock::time_point now) {
     if constexpr (has_tick<S>::value) s.tick(now);
     else { (void)s; (void)now; }
+}
+
+/// When the sink next needs tick(): its next_tick() (time_point::max(): not before work arrives); a sink with
+/// tick() but no next_tick() is ticked every millisecond; a sink without tick() never.
+template <class S>
+std::chrono::steady_clock::time_point sink_next_tick(S& s, std::chrono::steady_clock::time_point now) {
+    if constexpr (has_next_tick<S>::value) {
+        (void)now;
+        return s.next_tick();
+    } else if constexpr (has_tick<S>::value) {
+        (void)s;
+        return now + std::chrono::milliseconds(1);
+    } else {
+        (void)s;
+        (void)now;
+        return std::chrono::steady_clock::time_point::max();
+    }
 }
 
 template <class S>
@@ -2226,6 +2343,7 @@ struct cold_item {
     std::uint32_t run = 0;
     start_mode mode = start_mode::create;  ///< op::run_open
     bool capture_environment = false;      ///< op::run_open: the writer adds metadata.environment
+    bool checked = false;                  ///< op::run_open: start_run decided create or resume (claim_run)
     record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
     metric_info metric;                    ///< op::metric_def
     std::shared_ptr<ticket> done;          ///< optional completion
@@ -2264,6 +2382,17 @@ public:
     virtual void write(const batch& b, error_reporter& r) = 0;
     virtual void flush(error_reporter& r) = 0;
     virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
+    /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
+    /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
+    /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
+    /// fails the same way and is reported there (the caller's thread reports nothing).
+    struct claimed {
+        bool ask_writer = false;
+        std::optional<bool> exists;
+    };
+    virtual claimed claim(const run_info& run, bool create) = 0;
+    /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
+    virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
     virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
     virtual void close(error_reporter& r) = 0;
 };
@@ -2281,6 +2410,30 @@ public:
     }
     void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
         each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
+    }
+    claimed claim(const run_info& run, bool create) override {
+        claimed c;
+        each_([&](auto& s) {
+            claim_answer a = claim_answer::absent;
+            try {
+                a = sink_claim(s, run, create);
+            } catch (...) {
+            }
+            if (a == claim_answer::ask_writer) c.ask_writer = true;
+            else if (a != claim_answer::cannot_tell) c.exists = c.exists.value_or(false) || a == claim_answer::present;
+        });
+        return c;
+    }
+    std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) override {
+        auto t = std::chrono::steady_clock::time_point::max();
+        each_([&](auto& s) {
+            try {
+                t = std::min(t, sink_next_tick(s, now));
+            } catch (...) {
+                t = now;  // a sink that cannot tell is ticked at once
+            }
+        });
+        return t;
     }
     std::optional<bool> exists(const run_info& run, error_reporter& r) override {
         std::optional<bool> any;
@@ -2374,8 +2527,9 @@ public:
             return;
         }
         queue_item item{p, nullptr};
-        if (ring_.try_push(item)) {
+        if (const auto pushed = ring_.push(item); pushed != ring_type::pushed_as::full) {
             if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+            else if (pushed == ring_type::pushed_as::nudge && writer_asleep_.load(std::memory_order_relaxed)) wake();
             return;
         }
         if (cfg_.overflow == overflow_policy::drop_newest) {
@@ -2398,6 +2552,8 @@ public:
             drain_inline();
         } else if (done) {
             wake();
+        } else {
+            wake_if_asleep();
         }
         if (done) {
             done->wait();
@@ -2535,6 +2691,21 @@ public:
 
     // ---------------------------------------------------------------- writer side
 
+    /// start_run's existence checks on the caller's thread (sink_set::claim): whether a sink has the run,
+    /// and with `create` each sink that can makes it exclusively; nullopt when a sink can tell only on the
+    /// writer thread.
+    sink_set::claimed claim_run(const run_info& info, bool create) { return sinks_->claim(info, create); }
+
+    static error run_exists_error(const run_info& info) {
+        return error(error_category::state, 1,
+                     "run '" + info.name + "' already exists in experiment '" + info.experiment +
+                         "'; start it with start_mode::resume to continue it");
+    }
+    static error run_missing_error(const run_info& info) {
+        return error(error_category::state, 2,
+                     "run '" + info.name + "' does not exist in experiment '" + info.experiment + "'; nothing to resume");
+    }
+
     void report(const std::string& sink, const std::string& message) override {
         sink_errors_.fetch_add(1, std::memory_order_relaxed);
         if (cfg_.on_error) {
@@ -2583,6 +2754,15 @@ private:
         wake_->cv.notify_one();
     }
 
+    /// After a control item: wakes the writer if it sleeps. The fence pairs with the writer's between its
+    /// "asleep" store and its last look at the queue, so either the writer sees the item or this sees it
+    /// asleep: a control item never waits for the writer's timer. (Points skip the fence: a point that misses
+    /// a falling-asleep writer is written when the writer's timer wakes it, within poll_interval.)
+    void wake_if_asleep() {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (writer_asleep_.load(std::memory_order_relaxed)) wake();
+    }
+
     static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
 
     /// Pushes until the item fits; false (the item not queued) when `deadline` passes first.
@@ -2612,22 +2792,42 @@ private:
         }
     }
 
+    /// The writer: drains the queue, flushes the sinks every flush_interval while something came since the
+    /// last flush, ticks them when they ask to be, and otherwise sleeps. It is woken by a control item, by a
+    /// thread whose ring filled another eighth (points otherwise wait for its timer: at most poll_interval),
+    /// by a full ring, or by its timer (the next flush, a sink's next tick, poll_interval). An idle tracker
+    /// so wakes a few times a second instead of polling.
     void writer_loop() noexcept {
-        last_flush_ = std::chrono::steady_clock::now();
+        using clock = std::chrono::steady_clock;
+        last_flush_ = clock::now();
+        bool unflushed = false;  // items reached the sinks since the last flush
+        auto tick_at = clock::time_point::min();
         for (;;) {
             const std::size_t n = drain_once();
             if (stopped_) break;
-            const auto t = std::chrono::steady_clock::now();
-            if (t - last_flush_ >= cfg_.flush_interval) {
+            unflushed = unflushed || n > 0;
+            const auto t = clock::now();
+            if (unflushed && t - last_flush_ >= cfg_.flush_interval) {
                 sinks_->flush(*this);
                 last_flush_ = t;
+                unflushed = false;
             }
-            sinks_->tick(t, *this);
-            if (n == 0) {
+            if (n > 0 || t >= tick_at) {
+                sinks_->tick(t, *this);
+                tick_at = sinks_->next_tick(t);
+            }
+            if (n > 0) continue;
+            auto until = std::min(tick_at, t + cfg_.poll_interval);
+            if (unflushed) until = std::min(until, last_flush_ + cfg_.flush_interval);
+            if (until <= t) continue;
+            writer_asleep_.store(true, std::memory_order_seq_cst);
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+            if (!ring_.ready()) {
                 std::unique_lock<std::mutex> lock(wake_->m);
-                wake_->cv.wait_for(lock, cfg_.poll_interval, [this] { return wake_->flag; });
+                wake_->cv.wait_until(lock, until, [this] { return wake_->flag; });
                 wake_->flag = false;
             }
+            writer_asleep_.store(false, std::memory_order_relaxed);
         }
     }
 
@@ -2742,23 +2942,27 @@ private:
 
     void open_run(cold_item& c) {
         run_info info = std::get<run_info>(std::move(c.rec.payload));
+        if (c.checked) {  // start_run asked the sinks itself and did not wait
+            publish_run(c, std::move(info));
+            return;
+        }
         const auto exists = sinks_->exists(info, *this);
         if (c.mode == start_mode::create && exists && *exists) {
-            c.done->fail(error(error_category::state, 1,
-                               "run '" + info.name + "' already exists in experiment '" + info.experiment +
-                                   "'; start it with start_mode::resume to continue it"));
+            c.done->fail(run_exists_error(info));
             return;
         }
         if (c.mode == start_mode::resume && exists && !*exists) {
-            c.done->fail(error(error_category::state, 2,
-                               "run '" + info.name + "' does not exist in experiment '" + info.experiment +
-                                   "'; nothing to resume"));
+            c.done->fail(run_missing_error(info));
             return;
         }
         info.resumed = c.mode == start_mode::resume || (c.mode == start_mode::create_or_resume && exists && *exists);
-        // The caller waits only for the checks above; the environment (a git probe of a few milliseconds)
-        // is captured here, off its path, before anything of the run reaches a sink.
+        // The caller waits only for the checks above; the environment is captured after, off its path.
         c.done->complete(info.resumed);
+        publish_run(c, std::move(info));
+    }
+
+    /// The run's opening reaches the sinks, with the environment captured here, before anything of the run.
+    void publish_run(cold_item& c, run_info info) {
         if (c.capture_environment && !info.metadata.contains("environment"))
             info.metadata["environment"] = environment();
         auto owned = std::make_unique<run_info>(std::move(info));
@@ -2795,7 +2999,8 @@ private:
 
     config cfg_;
     std::unique_ptr<sink_set> sinks_;
-    thread_rings<queue_item, has_cold_pointer> ring_;  ///< per-thread point rings + one ordered control ring
+    using ring_type = thread_rings<queue_item, has_cold_pointer>;
+    ring_type ring_;  ///< per-thread point rings + one ordered control ring
 
     std::atomic<bool> closed_{false};
     std::atomic<std::uint64_t> written_{0}, dropped_{0}, late_{0}, sink_errors_{0};
@@ -2820,6 +3025,7 @@ private:
     // On the heap so that a forked child can leak it: destroying a condition variable the parent's writer
     // was waiting on blocks forever in the child (glibc waits for waiters that do not exist there).
     std::unique_ptr<wake_state> wake_ = std::make_unique<wake_state>();
+    alignas(64) std::atomic<bool> writer_asleep_{false};  ///< the writer waits on wake_ (read on the hot path)
     std::thread writer_;
 
     // writer-owned state
@@ -3914,9 +4120,13 @@ public:
     void write(const batch& b) { p_->write(b); }
     void flush() { p_->flush(); }
     void tick(std::chrono::steady_clock::time_point now) { p_->tick(now); }
+    /// When the wrapped sink next needs tick() (see detail::sink_next_tick).
+    std::chrono::steady_clock::time_point next_tick() { return p_->next_tick(); }
     void close() { p_->close(); }
     /// Whether the wrapped sink has this run; nullopt when it cannot tell.
     std::optional<bool> exists(const run_info& run) { return p_->exists(run); }
+    /// The wrapped sink's answer to start_run on the caller's thread (detail::sink_claim).
+    detail::claim_answer claim_answer(const run_info& run, bool create) const { return p_->claim(run, create); }
     std::string name() const { return p_->name(); }
 
     /// The wrapped sink, when it is an S; nullptr otherwise.
@@ -3932,8 +4142,10 @@ private:
         virtual void write(const batch&) = 0;
         virtual void flush() = 0;
         virtual void tick(std::chrono::steady_clock::time_point) = 0;
+        virtual std::chrono::steady_clock::time_point next_tick() = 0;
         virtual void close() = 0;
         virtual std::optional<bool> exists(const run_info&) = 0;
+        virtual detail::claim_answer claim(const run_info&, bool) const = 0;
         virtual std::string name() const = 0;
     };
     template <class S>
@@ -3942,8 +4154,14 @@ private:
         void write(const batch& b) override { sink.write(b); }
         void flush() override { sink.flush(); }
         void tick(std::chrono::steady_clock::time_point now) override { detail::sink_tick(sink, now); }
+        std::chrono::steady_clock::time_point next_tick() override {
+            return detail::sink_next_tick(sink, std::chrono::steady_clock::now());
+        }
         void close() override { detail::sink_close(sink); }
         std::optional<bool> exists(const run_info& run) override { return detail::sink_exists(sink, run); }
+        detail::claim_answer claim(const run_info& run, bool create) const override {
+            return detail::sink_claim(sink, run, create);
+        }
         std::string name() const override { return detail::sink_name(sink); }
         S sink;
     };
@@ -3996,6 +4214,20 @@ public:
         info.world_size = core_->rank().world_size;
         c->rec.kind = record_kind::run_start;
         c->rec.time_ns = info.start_time_ns;
+        if (!core_->inert()) {
+            try {
+                if (auto resumed = decide_here(info, mode)) {  // no wait for the writer thread
+                    info.resumed = *resumed;
+                    c->checked = true;
+                    c->rec.payload = std::move(info);
+                    core_->push_cold(std::move(c));
+                    return run(core_, id, core_->cfg().experiment, n, *resumed);
+                }
+            } catch (...) {
+                core_->release_run_name(n);
+                throw;
+            }
+        }
         c->rec.payload = std::move(info);
         auto done = std::make_shared<detail::ticket>();
         c->done = done;
@@ -4006,6 +4238,26 @@ public:
             throw;
         }
         return run(core_, id, core_->cfg().experiment, n, done->flag);
+    }
+
+    /// start_run's checks on the caller's thread, when every sink that can tell whether a run exists can tell
+    /// it here (the JSONL and TensorBoard sinks: their files): whether the opening resumes the run (state.1 /
+    /// state.2 thrown as on the writer); nullopt when a sink can tell only on the writer thread. A run to
+    /// create is created exclusively by the sinks that can (JSONL: O_EXCL), so that of two processes or
+    /// trackers creating one run at once, exactly one succeeds; with create_or_resume the other resumes.
+    /// Sinks that cannot tell at all (the memory sink) take a resume at its word, as on the writer.
+    std::optional<bool> decide_here(const run_info& info, start_mode mode) {
+        const auto seen = core_->claim_run(info, false);
+        if (seen.ask_writer) return std::nullopt;
+        const bool exists = seen.exists.value_or(false);
+        if (mode == start_mode::create && exists) throw detail::core::run_exists_error(info);
+        if (mode == start_mode::resume && seen.exists && !exists) throw detail::core::run_missing_error(info);
+        if (mode == start_mode::resume || exists) return true;
+        if (core_->claim_run(info, true).exists.value_or(false)) {  // another process made it just now
+            if (mode == start_mode::create) throw detail::core::run_exists_error(info);
+            return true;
+        }
+        return false;
     }
 
     /// start_run(name, true) continues an existing run, like the Vertex AI SDK's resume=True.
@@ -4979,6 +5231,26 @@ public:
                                        ec);
     }
 
+    /// start_run's check on the caller's thread (safe from any thread: it touches only the filesystem):
+    /// whether the run's file exists; with `create`, the file is made when it does not, exclusively
+    /// (O_EXCL), so that of two processes creating one run at once exactly one gets false. The empty file
+    /// gets its run_start line when the writer opens the run. Throws io.11 / io.12.
+    bool claim(const run_info& run, bool create) const {
+        if (!create) return exists(run);
+        const auto dir = run_dir(root_, run.experiment, run.name);
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec) throw error(error_category::io, 11, "cannot create run folder " + dir.string() + ": " + ec.message());
+        const auto path = dir / detail::events_file_name(run.rank);
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            ::close(fd);
+            return false;
+        }
+        if (errno == EEXIST) return true;
+        throw error(error_category::io, 12, "cannot create " + path.string() + ": " + std::strerror(errno));
+    }
+
     void write(const batch& b) {
         detail::for_each_collecting(b, [&](const event& e) { write_one(e); });
     }
@@ -5119,6 +5391,7 @@ private:
         f->fd = ::open(f->path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (f->fd < 0)
             throw error(error_category::io, 12, "cannot open " + f->path.string() + ": " + std::strerror(errno));
+        if (run.resumed) wait_for_creator(*f);
         std::uint64_t discarded = 0;
         f->committed = cut_torn_tail(*f, discarded);
         run_info header = run;
@@ -5128,6 +5401,17 @@ private:
         run_file& ref = *f;
         files_[run.id] = std::move(f);
         flush_file(ref);  // the run exists on disk at once
+    }
+
+    /// An empty file being resumed may be one that another tracker's start_run has just made (claim()) and
+    /// whose writer has not yet written its run_start: wait for that line (up to 2 s) rather than write a
+    /// second run_start. An empty file that stays empty was left by a crash; the resume then starts it.
+    static void wait_for_creator(const run_file& f) {
+        struct stat st {};
+        for (int i = 0; i < 400; ++i) {
+            if (::fstat(f.fd, &st) != 0 || st.st_size > 0) return;
+            ::usleep(5000);
+        }
     }
 
     /// Cuts the file back to its last '\n' (a torn line left by a crash); returns the new size.
@@ -7683,6 +7967,9 @@ public:
 
     /// Whether the run's folder (this rank's) already holds event files.
     bool exists(const run_info& run) const { return detail::tb::has_event_file(events_dir(logdir_, run)); }
+    /// start_run's check on the caller's thread (safe from any thread): exists(). The JSONL sink, the source of
+    /// truth, makes a new run exclusively; this sink makes its files when the run has something to show.
+    bool claim(const run_info& run, bool /*create*/) const { return exists(run); }
 
     void write(const batch& b) {
         std::string errors;

@@ -534,6 +534,7 @@ TEST_CASE("a sink that cannot tell whether a run exists: resume is taken at its 
     r.end();
     auto c = t.start_run("r");  // create: nobody can say it exists
     CHECK_FALSE(c.resumed());
+    t.flush();  // start_run does not wait for the writer
     const auto e = mem.entries();
     CHECK(e.at(0).kind == record_kind::run_resume);
     CHECK(e.at(0).info.resumed);

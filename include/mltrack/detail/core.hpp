@@ -90,6 +90,7 @@ struct cold_item {
     std::uint32_t run = 0;
     start_mode mode = start_mode::create;  ///< op::run_open
     bool capture_environment = false;      ///< op::run_open: the writer adds metadata.environment
+    bool checked = false;                  ///< op::run_open: start_run decided create or resume (claim_run)
     record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
     metric_info metric;                    ///< op::metric_def
     std::shared_ptr<ticket> done;          ///< optional completion
@@ -128,6 +129,17 @@ public:
     virtual void write(const batch& b, error_reporter& r) = 0;
     virtual void flush(error_reporter& r) = 0;
     virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
+    /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
+    /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
+    /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
+    /// fails the same way and is reported there (the caller's thread reports nothing).
+    struct claimed {
+        bool ask_writer = false;
+        std::optional<bool> exists;
+    };
+    virtual claimed claim(const run_info& run, bool create) = 0;
+    /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
+    virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
     virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
     virtual void close(error_reporter& r) = 0;
 };
@@ -145,6 +157,30 @@ public:
     }
     void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
         each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
+    }
+    claimed claim(const run_info& run, bool create) override {
+        claimed c;
+        each_([&](auto& s) {
+            claim_answer a = claim_answer::absent;
+            try {
+                a = sink_claim(s, run, create);
+            } catch (...) {
+            }
+            if (a == claim_answer::ask_writer) c.ask_writer = true;
+            else if (a != claim_answer::cannot_tell) c.exists = c.exists.value_or(false) || a == claim_answer::present;
+        });
+        return c;
+    }
+    std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) override {
+        auto t = std::chrono::steady_clock::time_point::max();
+        each_([&](auto& s) {
+            try {
+                t = std::min(t, sink_next_tick(s, now));
+            } catch (...) {
+                t = now;  // a sink that cannot tell is ticked at once
+            }
+        });
+        return t;
     }
     std::optional<bool> exists(const run_info& run, error_reporter& r) override {
         std::optional<bool> any;
@@ -238,8 +274,9 @@ public:
             return;
         }
         queue_item item{p, nullptr};
-        if (ring_.try_push(item)) {
+        if (const auto pushed = ring_.push(item); pushed != ring_type::pushed_as::full) {
             if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+            else if (pushed == ring_type::pushed_as::nudge && writer_asleep_.load(std::memory_order_relaxed)) wake();
             return;
         }
         if (cfg_.overflow == overflow_policy::drop_newest) {
@@ -262,6 +299,8 @@ public:
             drain_inline();
         } else if (done) {
             wake();
+        } else {
+            wake_if_asleep();
         }
         if (done) {
             done->wait();
@@ -399,6 +438,21 @@ public:
 
     // ---------------------------------------------------------------- writer side
 
+    /// start_run's existence checks on the caller's thread (sink_set::claim): whether a sink has the run,
+    /// and with `create` each sink that can makes it exclusively; nullopt when a sink can tell only on the
+    /// writer thread.
+    sink_set::claimed claim_run(const run_info& info, bool create) { return sinks_->claim(info, create); }
+
+    static error run_exists_error(const run_info& info) {
+        return error(error_category::state, 1,
+                     "run '" + info.name + "' already exists in experiment '" + info.experiment +
+                         "'; start it with start_mode::resume to continue it");
+    }
+    static error run_missing_error(const run_info& info) {
+        return error(error_category::state, 2,
+                     "run '" + info.name + "' does not exist in experiment '" + info.experiment + "'; nothing to resume");
+    }
+
     void report(const std::string& sink, const std::string& message) override {
         sink_errors_.fetch_add(1, std::memory_order_relaxed);
         if (cfg_.on_error) {
@@ -447,6 +501,15 @@ private:
         wake_->cv.notify_one();
     }
 
+    /// After a control item: wakes the writer if it sleeps. The fence pairs with the writer's between its
+    /// "asleep" store and its last look at the queue, so either the writer sees the item or this sees it
+    /// asleep: a control item never waits for the writer's timer. (Points skip the fence: a point that misses
+    /// a falling-asleep writer is written when the writer's timer wakes it, within poll_interval.)
+    void wake_if_asleep() {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (writer_asleep_.load(std::memory_order_relaxed)) wake();
+    }
+
     static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
 
     /// Pushes until the item fits; false (the item not queued) when `deadline` passes first.
@@ -476,22 +539,42 @@ private:
         }
     }
 
+    /// The writer: drains the queue, flushes the sinks every flush_interval while something came since the
+    /// last flush, ticks them when they ask to be, and otherwise sleeps. It is woken by a control item, by a
+    /// thread whose ring filled another eighth (points otherwise wait for its timer: at most poll_interval),
+    /// by a full ring, or by its timer (the next flush, a sink's next tick, poll_interval). An idle tracker
+    /// so wakes a few times a second instead of polling.
     void writer_loop() noexcept {
-        last_flush_ = std::chrono::steady_clock::now();
+        using clock = std::chrono::steady_clock;
+        last_flush_ = clock::now();
+        bool unflushed = false;  // items reached the sinks since the last flush
+        auto tick_at = clock::time_point::min();
         for (;;) {
             const std::size_t n = drain_once();
             if (stopped_) break;
-            const auto t = std::chrono::steady_clock::now();
-            if (t - last_flush_ >= cfg_.flush_interval) {
+            unflushed = unflushed || n > 0;
+            const auto t = clock::now();
+            if (unflushed && t - last_flush_ >= cfg_.flush_interval) {
                 sinks_->flush(*this);
                 last_flush_ = t;
+                unflushed = false;
             }
-            sinks_->tick(t, *this);
-            if (n == 0) {
+            if (n > 0 || t >= tick_at) {
+                sinks_->tick(t, *this);
+                tick_at = sinks_->next_tick(t);
+            }
+            if (n > 0) continue;
+            auto until = std::min(tick_at, t + cfg_.poll_interval);
+            if (unflushed) until = std::min(until, last_flush_ + cfg_.flush_interval);
+            if (until <= t) continue;
+            writer_asleep_.store(true, std::memory_order_seq_cst);
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+            if (!ring_.ready()) {
                 std::unique_lock<std::mutex> lock(wake_->m);
-                wake_->cv.wait_for(lock, cfg_.poll_interval, [this] { return wake_->flag; });
+                wake_->cv.wait_until(lock, until, [this] { return wake_->flag; });
                 wake_->flag = false;
             }
+            writer_asleep_.store(false, std::memory_order_relaxed);
         }
     }
 
@@ -606,23 +689,27 @@ private:
 
     void open_run(cold_item& c) {
         run_info info = std::get<run_info>(std::move(c.rec.payload));
+        if (c.checked) {  // start_run asked the sinks itself and did not wait
+            publish_run(c, std::move(info));
+            return;
+        }
         const auto exists = sinks_->exists(info, *this);
         if (c.mode == start_mode::create && exists && *exists) {
-            c.done->fail(error(error_category::state, 1,
-                               "run '" + info.name + "' already exists in experiment '" + info.experiment +
-                                   "'; start it with start_mode::resume to continue it"));
+            c.done->fail(run_exists_error(info));
             return;
         }
         if (c.mode == start_mode::resume && exists && !*exists) {
-            c.done->fail(error(error_category::state, 2,
-                               "run '" + info.name + "' does not exist in experiment '" + info.experiment +
-                                   "'; nothing to resume"));
+            c.done->fail(run_missing_error(info));
             return;
         }
         info.resumed = c.mode == start_mode::resume || (c.mode == start_mode::create_or_resume && exists && *exists);
-        // The caller waits only for the checks above; the environment (a git probe of a few milliseconds)
-        // is captured here, off its path, before anything of the run reaches a sink.
+        // The caller waits only for the checks above; the environment is captured after, off its path.
         c.done->complete(info.resumed);
+        publish_run(c, std::move(info));
+    }
+
+    /// The run's opening reaches the sinks, with the environment captured here, before anything of the run.
+    void publish_run(cold_item& c, run_info info) {
         if (c.capture_environment && !info.metadata.contains("environment"))
             info.metadata["environment"] = environment();
         auto owned = std::make_unique<run_info>(std::move(info));
@@ -659,7 +746,8 @@ private:
 
     config cfg_;
     std::unique_ptr<sink_set> sinks_;
-    thread_rings<queue_item, has_cold_pointer> ring_;  ///< per-thread point rings + one ordered control ring
+    using ring_type = thread_rings<queue_item, has_cold_pointer>;
+    ring_type ring_;  ///< per-thread point rings + one ordered control ring
 
     std::atomic<bool> closed_{false};
     std::atomic<std::uint64_t> written_{0}, dropped_{0}, late_{0}, sink_errors_{0};
@@ -684,6 +772,7 @@ private:
     // On the heap so that a forked child can leak it: destroying a condition variable the parent's writer
     // was waiting on blocks forever in the child (glibc waits for waiters that do not exist there).
     std::unique_ptr<wake_state> wake_ = std::make_unique<wake_state>();
+    alignas(64) std::atomic<bool> writer_asleep_{false};  ///< the writer waits on wake_ (read on the hot path)
     std::thread writer_;
 
     // writer-owned state

@@ -27,6 +27,26 @@ struct has_tick<S, std::void_t<decltype(std::declval<S&>().tick(std::chrono::ste
     : std::true_type {};
 
 template <class S, class = void>
+struct has_claim : std::false_type {};
+template <class S>
+struct has_claim<S, std::void_t<decltype(bool(std::declval<const S&>().claim(std::declval<const run_info&>(), true)))>>
+    : std::true_type {};
+
+enum class claim_answer : std::uint8_t;
+template <class S, class = void>
+struct has_claim_answer : std::false_type {};  ///< a type-erased sink (sinks::any) forwards the answer
+template <class S>
+struct has_claim_answer<
+    S, std::void_t<decltype(claim_answer(std::declval<const S&>().claim_answer(std::declval<const run_info&>(), true)))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_next_tick : std::false_type {};
+template <class S>
+struct has_next_tick<S, std::void_t<decltype(std::chrono::steady_clock::time_point(std::declval<S&>().next_tick()))>>
+    : std::true_type {};
+
+template <class S, class = void>
 struct has_close : std::false_type {};
 template <class S>
 struct has_close<S, std::void_t<decltype(std::declval<S&>().close())>> : std::true_type {};
@@ -49,10 +69,48 @@ std::optional<bool> sink_exists(S& s, const run_info& run) {
     }
 }
 
+/// What a sink says of a run when start_run asks on the caller's thread (see core::claim_run).
+enum class claim_answer : std::uint8_t { absent, present, cannot_tell, ask_writer };
+
+/// A sink's claim(run, create) when it has one (it may be called from any thread, concurrently with the
+/// writer: it reads the filesystem and its own settings only); a sink that can tell whether a run exists
+/// only on the writer thread (exists() without claim()) makes start_run wait for the writer.
+template <class S>
+claim_answer sink_claim(const S& s, const run_info& run, bool create) {
+    if constexpr (has_claim_answer<S>::value) {
+        return s.claim_answer(run, create);
+    } else if constexpr (has_claim<S>::value) {
+        return s.claim(run, create) ? claim_answer::present : claim_answer::absent;
+    } else if constexpr (has_exists<S>::value) {
+        (void)s, (void)run, (void)create;
+        return claim_answer::ask_writer;
+    } else {
+        (void)s, (void)run, (void)create;
+        return claim_answer::cannot_tell;
+    }
+}
+
 template <class S>
 void sink_tick(S& s, std::chrono::steady_clock::time_point now) {
     if constexpr (has_tick<S>::value) s.tick(now);
     else { (void)s; (void)now; }
+}
+
+/// When the sink next needs tick(): its next_tick() (time_point::max(): not before work arrives); a sink with
+/// tick() but no next_tick() is ticked every millisecond; a sink without tick() never.
+template <class S>
+std::chrono::steady_clock::time_point sink_next_tick(S& s, std::chrono::steady_clock::time_point now) {
+    if constexpr (has_next_tick<S>::value) {
+        (void)now;
+        return s.next_tick();
+    } else if constexpr (has_tick<S>::value) {
+        (void)s;
+        return now + std::chrono::milliseconds(1);
+    } else {
+        (void)s;
+        (void)now;
+        return std::chrono::steady_clock::time_point::max();
+    }
 }
 
 template <class S>

@@ -25,9 +25,13 @@ public:
     void write(const batch& b) { p_->write(b); }
     void flush() { p_->flush(); }
     void tick(std::chrono::steady_clock::time_point now) { p_->tick(now); }
+    /// When the wrapped sink next needs tick() (see detail::sink_next_tick).
+    std::chrono::steady_clock::time_point next_tick() { return p_->next_tick(); }
     void close() { p_->close(); }
     /// Whether the wrapped sink has this run; nullopt when it cannot tell.
     std::optional<bool> exists(const run_info& run) { return p_->exists(run); }
+    /// The wrapped sink's answer to start_run on the caller's thread (detail::sink_claim).
+    detail::claim_answer claim_answer(const run_info& run, bool create) const { return p_->claim(run, create); }
     std::string name() const { return p_->name(); }
 
     /// The wrapped sink, when it is an S; nullptr otherwise.
@@ -43,8 +47,10 @@ private:
         virtual void write(const batch&) = 0;
         virtual void flush() = 0;
         virtual void tick(std::chrono::steady_clock::time_point) = 0;
+        virtual std::chrono::steady_clock::time_point next_tick() = 0;
         virtual void close() = 0;
         virtual std::optional<bool> exists(const run_info&) = 0;
+        virtual detail::claim_answer claim(const run_info&, bool) const = 0;
         virtual std::string name() const = 0;
     };
     template <class S>
@@ -53,8 +59,14 @@ private:
         void write(const batch& b) override { sink.write(b); }
         void flush() override { sink.flush(); }
         void tick(std::chrono::steady_clock::time_point now) override { detail::sink_tick(sink, now); }
+        std::chrono::steady_clock::time_point next_tick() override {
+            return detail::sink_next_tick(sink, std::chrono::steady_clock::now());
+        }
         void close() override { detail::sink_close(sink); }
         std::optional<bool> exists(const run_info& run) override { return detail::sink_exists(sink, run); }
+        detail::claim_answer claim(const run_info& run, bool create) const override {
+            return detail::sink_claim(sink, run, create);
+        }
         std::string name() const override { return detail::sink_name(sink); }
         S sink;
     };

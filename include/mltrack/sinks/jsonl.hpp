@@ -66,6 +66,26 @@ public:
                                        ec);
     }
 
+    /// start_run's check on the caller's thread (safe from any thread: it touches only the filesystem):
+    /// whether the run's file exists; with `create`, the file is made when it does not, exclusively
+    /// (O_EXCL), so that of two processes creating one run at once exactly one gets false. The empty file
+    /// gets its run_start line when the writer opens the run. Throws io.11 / io.12.
+    bool claim(const run_info& run, bool create) const {
+        if (!create) return exists(run);
+        const auto dir = run_dir(root_, run.experiment, run.name);
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec) throw error(error_category::io, 11, "cannot create run folder " + dir.string() + ": " + ec.message());
+        const auto path = dir / detail::events_file_name(run.rank);
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            ::close(fd);
+            return false;
+        }
+        if (errno == EEXIST) return true;
+        throw error(error_category::io, 12, "cannot create " + path.string() + ": " + std::strerror(errno));
+    }
+
     void write(const batch& b) {
         detail::for_each_collecting(b, [&](const event& e) { write_one(e); });
     }
@@ -206,6 +226,7 @@ private:
         f->fd = ::open(f->path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (f->fd < 0)
             throw error(error_category::io, 12, "cannot open " + f->path.string() + ": " + std::strerror(errno));
+        if (run.resumed) wait_for_creator(*f);
         std::uint64_t discarded = 0;
         f->committed = cut_torn_tail(*f, discarded);
         run_info header = run;
@@ -215,6 +236,17 @@ private:
         run_file& ref = *f;
         files_[run.id] = std::move(f);
         flush_file(ref);  // the run exists on disk at once
+    }
+
+    /// An empty file being resumed may be one that another tracker's start_run has just made (claim()) and
+    /// whose writer has not yet written its run_start: wait for that line (up to 2 s) rather than write a
+    /// second run_start. An empty file that stays empty was left by a crash; the resume then starts it.
+    static void wait_for_creator(const run_file& f) {
+        struct stat st {};
+        for (int i = 0; i < 400; ++i) {
+            if (::fstat(f.fd, &st) != 0 || st.st_size > 0) return;
+            ::usleep(5000);
+        }
     }
 
     /// Cuts the file back to its last '\n' (a torn line left by a crash); returns the new size.

@@ -137,6 +137,9 @@ public:
 
     /// Whether the run's folder (this rank's) already holds event files.
     bool exists(const run_info& run) const { return detail::tb::has_event_file(events_dir(logdir_, run)); }
+    /// start_run's check on the caller's thread (safe from any thread): exists(). The JSONL sink, the source of
+    /// truth, makes a new run exclusively; this sink makes its files when the run has something to show.
+    bool claim(const run_info& run, bool /*create*/) const { return exists(run); }
 
     void write(const batch& b) {
         std::string errors;
