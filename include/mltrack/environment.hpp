@@ -33,7 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "detail/vertex_env.hpp"
+#include "detail/vertex/env.hpp"
 #include "ranks.hpp"
 #include "version.hpp"
 

@@ -834,7 +834,7 @@ MLTRACK_NAMESPACE_END
 
 #include <nlohmann/json.hpp>
 
-// ---- begin mltrack/detail/vertex_env.hpp ----
+// ---- begin mltrack/detail/vertex/env.hpp ----
 // Why: inside a Vertex AI custom job everything the sink needs is in the environment (project, region,
 // experiment, run, model folder, which replica is the chief), and outside one a few variables override
 // endpoints for tests and private endpoints. Reading them in one place keeps the precedence rules (the
@@ -932,7 +932,7 @@ inline std::string gcs_mount_path(std::string_view uri, const std::filesystem::p
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_env.hpp ----
+// ---- end mltrack/detail/vertex/env.hpp ----
 
 extern "C" char** environ;  // POSIX: passed through to git unchanged, never read here
 

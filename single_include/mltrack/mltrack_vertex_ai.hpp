@@ -11,7 +11,7 @@
 // Everything happens on the tracker's writer thread and never blocks it on the network: write() only
 // records what to send (params and summary metrics merge into one pending PATCH per run, points into
 // per-series buffers), and tick() drives the requests through a non-blocking transfer (detail/
-// vertex_engine.hpp). Time-series points go out in runs:write requests of up to 5000 points, on an
+// vertex/engine.hpp). Time-series points go out in runs:write requests of up to 5000 points, on an
 // interval. What the service does not take yet stays queued (bounded, counted) and is retried with
 // backoff; creates use deterministic ids and treat ALREADY_EXISTS as done, and writes of a step overwrite,
 // so retries and a later `mltrack sync` (replay) of the JSONL copy never duplicate anything.
@@ -31,7 +31,7 @@
 #include <utility>
 #include <vector>
 
-// ---- begin mltrack/detail/http.hpp ----
+// ---- begin mltrack/detail/http/http.hpp ----
 // Why: the Vertex AI sink talks HTTPS, and only it needs libcurl. This is the smallest wrapper that makes
 // that safe and cheap: one easy handle reused for every request (keep-alive, TLS sessions and DNS cached),
 // HTTP/2 over TLS where curl has it, TLS verification always on, redirects never followed (they would
@@ -541,8 +541,236 @@ inline std::string url_encode(std::string_view s, bool keep_slash = false) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/http.hpp ----
-// ---- begin mltrack/detail/vertex_auth.hpp ----
+// ---- end mltrack/detail/http/http.hpp ----
+// ---- begin mltrack/detail/vertex/artifacts.hpp ----
+// Why: models, datasets, classification metrics and other artifacts of a run become Vertex artifacts
+// attributed to the run, with their files in Cloud Storage; ids are deterministic so that a retry or a
+// later sync finds what it already made.
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+// ---- begin mltrack/detail/vertex/bodies.hpp ----
+// Why: the JSON bodies the Vertex sink sends are exactly those the Python SDK sends (schema titles, schema
+// versions, metadata keys, states), written in one place next to the value encodings they need: proto3
+// JSON (int64 as strings, RFC 3339 UTC timestamps, "NaN"/"Infinity" for non-finite doubles) and the
+// google.protobuf.Struct rules of metadata (numbers are doubles, no NaN: those become strings, as the SDK
+// does for summary metrics).
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+inline constexpr const char* vertex_schema_version = "0.0.1";
+
+/// RFC 3339 UTC with microseconds: "2026-01-01T12:00:00.123456Z".
+inline std::string rfc3339(std::int64_t time_ns) {
+    std::int64_t secs = time_ns / 1000000000;
+    std::int64_t ns = time_ns % 1000000000;
+    if (ns < 0) {
+        ns += 1000000000;
+        --secs;
+    }
+    const std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ns / 1000));
+    return buf;
+}
+
+/// A double for a proto3 JSON double field (TensorBoard scalars): non-finite values as strings.
+inline nlohmann::json proto_double(double v) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+    return v;
+}
+
+/// A double for a Struct (context metadata): Struct has no NaN or infinity, so those become strings.
+inline nlohmann::json struct_double(double v) { return proto_double(v); }
+
+/// A param value for a Struct: numbers, bools and strings as they are (integers become doubles server-side).
+inline nlohmann::json struct_param(const param_value& v) {
+    if (v.is_int()) return v.as_int();
+    if (v.is_double()) return struct_double(v.as_double());
+    if (v.is_bool()) return v.as_bool();
+    return v.as_string();
+}
+
+/// POST {store}/contexts?contextId=E (experiment.create).
+inline nlohmann::json experiment_context_body(const std::string& display_name, const std::string& description) {
+    nlohmann::json b{{"displayName", display_name},
+                     {"schemaTitle", "system.Experiment"},
+                     {"schemaVersion", vertex_schema_version},
+                     {"metadata", {{"experiment_deleted", false}}}};
+    if (!description.empty()) b["description"] = description;
+    return b;
+}
+
+/// POST {store}/contexts?contextId=E-R (ExperimentRun.create).
+inline nlohmann::json run_context_body(const std::string& display_name) {
+    return {{"displayName", display_name},
+            {"schemaTitle", "system.ExperimentRun"},
+            {"schemaVersion", vertex_schema_version},
+            {"metadata",
+             {{"_params", nlohmann::json::object()}, {"_metrics", nlohmann::json::object()}, {"_state", "RUNNING"}}}};
+}
+
+/// The body of a full-update PATCH of a context, from the context the server last returned: every field
+/// the client may set (a PATCH without updateMask clears what is left out), output-only fields dropped.
+inline nlohmann::json context_patch_body(const nlohmann::json& ctx) {
+    nlohmann::json b = nlohmann::json::object();
+    for (const char* k : {"name", "displayName", "etag", "schemaTitle", "schemaVersion", "metadata", "description",
+                          "labels"})
+        if (ctx.contains(k)) b[k] = ctx[k];
+    return b;
+}
+
+/// The same for an artifact or an execution.
+inline nlohmann::json resource_patch_body(const nlohmann::json& r) {
+    nlohmann::json b = context_patch_body(r);
+    for (const char* k : {"uri", "state"})
+        if (r.contains(k)) b[k] = r[k];
+    return b;
+}
+
+/// POST {tensorboard}/experiments?tensorboardExperimentId=E.
+inline nlohmann::json tensorboard_experiment_body(const std::string& display_name) {
+    return {{"displayName", display_name},
+            {"labels", {{"vertex_tensorboard_experiment_source", "vertex_experiment"}}}};
+}
+
+/// POST {tb experiment}/runs?tensorboardRunId=R.
+inline nlohmann::json tensorboard_run_body(const std::string& display_name) { return {{"displayName", display_name}}; }
+
+/// POST {store}/artifacts?artifactId=E-R-tb-run: links the run to its TensorBoard run (console charts).
+inline nlohmann::json tensorboard_run_artifact_body(const std::string& api_base, const std::string& tb_run_name) {
+    return {{"uri", api_base + "/v1/" + tb_run_name},
+            {"schemaTitle", "google.VertexTensorboardRun"},
+            {"schemaVersion", vertex_schema_version},
+            {"state", "LIVE"},
+            {"metadata", {{"resourceName", tb_run_name}, {"vertex_experiment_tracking", true}}}};
+}
+
+/// One entry of {tb experiment}:batchCreate: a scalar time series named after the metric key.
+inline nlohmann::json time_series_create_request(const std::string& tb_run_name, const std::string& key) {
+    return {{"parent", tb_run_name},
+            {"tensorboardTimeSeries", {{"displayName", key}, {"valueType", "SCALAR"}, {"pluginName", "scalars"}}}};
+}
+
+/// One point of a runs:write request.
+inline nlohmann::json scalar_point(std::int64_t step, std::int64_t time_ns, double value) {
+    return {{"step", std::to_string(step)}, {"wallTime", rfc3339(time_ns)}, {"scalar", {{"value", proto_double(value)}}}};
+}
+
+/// POST {store}/artifacts?artifactId=...: a google.ClassificationMetrics artifact.
+inline nlohmann::json classification_artifact_body(const classification_metrics& m) {
+    nlohmann::json md = nlohmann::json::object();
+    if (!m.labels.empty()) {
+        nlohmann::json specs = nlohmann::json::array();
+        for (const auto& l : m.labels) specs.push_back({{"displayName", l}});
+        md["confusionMatrix"] = {{"annotationSpecs", specs}, {"rows", m.matrix}};
+    }
+    if (!m.fpr.empty()) {
+        nlohmann::json points = nlohmann::json::array();
+        for (std::size_t i = 0; i < m.fpr.size(); ++i)
+            points.push_back({{"confidenceThreshold", m.thresholds[i]}, {"recall", m.tpr[i]},
+                              {"falsePositiveRate", m.fpr[i]}});
+        md["confidenceMetrics"] = points;
+    }
+    nlohmann::json b{{"schemaTitle", "google.ClassificationMetrics"},
+                     {"schemaVersion", vertex_schema_version},
+                     {"state", "LIVE"},
+                     {"metadata", md}};
+    if (!m.display_name.empty()) b["displayName"] = m.display_name;
+    return b;
+}
+
+/// The schema title an artifact type maps to.
+inline const char* artifact_schema_title(artifact_type t) noexcept {
+    switch (t) {
+        case artifact_type::model: return "google.ExperimentModel";
+        case artifact_type::dataset: return "system.Dataset";
+        case artifact_type::artifact: return "system.Artifact";
+    }
+    return "system.Artifact";
+}
+
+/// POST {store}/artifacts?artifactId=...: a model (google.ExperimentModel, as log_model writes it), a dataset
+/// or another artifact, at `uri`.
+inline nlohmann::json artifact_body(const artifact& a, const std::string& uri) {
+    nlohmann::json md = nlohmann::json::object();
+    if (a.metadata.is_object())
+        for (auto it = a.metadata.begin(); it != a.metadata.end(); ++it) md[it.key()] = it.value();
+    if (a.type == artifact_type::model) {
+        md["frameworkName"] = a.framework;
+        md["frameworkVersion"] = a.framework_version;
+        md["modelFile"] = a.name;
+        if (!md.contains("modelClass")) md["modelClass"] = a.metadata.value("model_class", std::string());
+    }
+    if (!a.sha256.empty()) md["sha256"] = a.sha256;
+    if (a.size) md["size"] = static_cast<double>(a.size);
+    nlohmann::json b{{"uri", uri},
+                     {"displayName", a.name},
+                     {"schemaTitle", artifact_schema_title(a.type)},
+                     {"schemaVersion", vertex_schema_version},
+                     {"state", "LIVE"},
+                     {"metadata", md}};
+    return b;
+}
+
+/// POST {store}/executions?executionId=...
+inline nlohmann::json execution_body(const execution& e) {
+    nlohmann::json b{{"displayName", e.name},
+                     {"schemaTitle", e.schema_title},
+                     {"schemaVersion", vertex_schema_version},
+                     {"state", to_string(e.state)},
+                     {"metadata", e.metadata.is_object() ? e.metadata : nlohmann::json::object()}};
+    return b;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/bodies.hpp ----
+// ---- begin mltrack/detail/vertex/engine.hpp ----
+// Why: the Vertex sink must never stall the writer thread on the network (a stalled writer fills the queue
+// and then blocks the training loop), must keep what it could not deliver, and must deliver it in order
+// (a run context before its params, a time series before its points, data before the run's end state).
+// This engine is an ordered queue of steps; a step is a small state machine that issues one HTTP request at
+// a time and decides what its response means. The engine runs them through one non-blocking curl transfer
+// driven from the sink's tick(): it refreshes the token first when needed, retries transport failures, 401
+// (after a refresh), 408/429/5xx with exponential backoff and jitter (never sooner than Retry-After), and
+// only gives a step up when the service answered that it will never succeed (400, 403, 404...), which is
+// reported and counted. The queue is bounded (a refused step is reported and counted, never silent).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+// ---- begin mltrack/detail/vertex/auth.hpp ----
 // Why: Vertex AI wants an OAuth access token, found the way Google's own libraries find it (Application
 // Default Credentials): an explicit token, GOOGLE_OAUTH_ACCESS_TOKEN, the JSON file named by
 // GOOGLE_APPLICATION_CREDENTIALS or gcloud's well-known ADC file (an authorized user refreshed with its
@@ -956,261 +1184,8 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_auth.hpp ----
-// ---- begin mltrack/detail/vertex_bodies.hpp ----
-// Why: the JSON bodies the Vertex sink sends are exactly those the Python SDK sends (schema titles, schema
-// versions, metadata keys, states), written in one place next to the value encodings they need: proto3
-// JSON (int64 as strings, RFC 3339 UTC timestamps, "NaN"/"Infinity" for non-finite doubles) and the
-// google.protobuf.Struct rules of metadata (numbers are doubles, no NaN: those become strings, as the SDK
-// does for summary metrics).
-
-#include <cmath>
-#include <cstdint>
-#include <cstdio>
-#include <ctime>
-#include <string>
-#include <string_view>
-
-#include <nlohmann/json.hpp>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-inline constexpr const char* vertex_schema_version = "0.0.1";
-
-/// RFC 3339 UTC with microseconds: "2026-01-01T12:00:00.123456Z".
-inline std::string rfc3339(std::int64_t time_ns) {
-    std::int64_t secs = time_ns / 1000000000;
-    std::int64_t ns = time_ns % 1000000000;
-    if (ns < 0) {
-        ns += 1000000000;
-        --secs;
-    }
-    const std::time_t t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ns / 1000));
-    return buf;
-}
-
-/// A double for a proto3 JSON double field (TensorBoard scalars): non-finite values as strings.
-inline nlohmann::json proto_double(double v) {
-    if (std::isnan(v)) return "NaN";
-    if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-    return v;
-}
-
-/// A double for a Struct (context metadata): Struct has no NaN or infinity, so those become strings.
-inline nlohmann::json struct_double(double v) { return proto_double(v); }
-
-/// A param value for a Struct: numbers, bools and strings as they are (integers become doubles server-side).
-inline nlohmann::json struct_param(const param_value& v) {
-    if (v.is_int()) return v.as_int();
-    if (v.is_double()) return struct_double(v.as_double());
-    if (v.is_bool()) return v.as_bool();
-    return v.as_string();
-}
-
-/// POST {store}/contexts?contextId=E (experiment.create).
-inline nlohmann::json experiment_context_body(const std::string& display_name, const std::string& description) {
-    nlohmann::json b{{"displayName", display_name},
-                     {"schemaTitle", "system.Experiment"},
-                     {"schemaVersion", vertex_schema_version},
-                     {"metadata", {{"experiment_deleted", false}}}};
-    if (!description.empty()) b["description"] = description;
-    return b;
-}
-
-/// POST {store}/contexts?contextId=E-R (ExperimentRun.create).
-inline nlohmann::json run_context_body(const std::string& display_name) {
-    return {{"displayName", display_name},
-            {"schemaTitle", "system.ExperimentRun"},
-            {"schemaVersion", vertex_schema_version},
-            {"metadata",
-             {{"_params", nlohmann::json::object()}, {"_metrics", nlohmann::json::object()}, {"_state", "RUNNING"}}}};
-}
-
-/// The body of a full-update PATCH of a context, from the context the server last returned: every field
-/// the client may set (a PATCH without updateMask clears what is left out), output-only fields dropped.
-inline nlohmann::json context_patch_body(const nlohmann::json& ctx) {
-    nlohmann::json b = nlohmann::json::object();
-    for (const char* k : {"name", "displayName", "etag", "schemaTitle", "schemaVersion", "metadata", "description",
-                          "labels"})
-        if (ctx.contains(k)) b[k] = ctx[k];
-    return b;
-}
-
-/// The same for an artifact or an execution.
-inline nlohmann::json resource_patch_body(const nlohmann::json& r) {
-    nlohmann::json b = context_patch_body(r);
-    for (const char* k : {"uri", "state"})
-        if (r.contains(k)) b[k] = r[k];
-    return b;
-}
-
-/// POST {tensorboard}/experiments?tensorboardExperimentId=E.
-inline nlohmann::json tensorboard_experiment_body(const std::string& display_name) {
-    return {{"displayName", display_name},
-            {"labels", {{"vertex_tensorboard_experiment_source", "vertex_experiment"}}}};
-}
-
-/// POST {tb experiment}/runs?tensorboardRunId=R.
-inline nlohmann::json tensorboard_run_body(const std::string& display_name) { return {{"displayName", display_name}}; }
-
-/// POST {store}/artifacts?artifactId=E-R-tb-run: links the run to its TensorBoard run (console charts).
-inline nlohmann::json tensorboard_run_artifact_body(const std::string& api_base, const std::string& tb_run_name) {
-    return {{"uri", api_base + "/v1/" + tb_run_name},
-            {"schemaTitle", "google.VertexTensorboardRun"},
-            {"schemaVersion", vertex_schema_version},
-            {"state", "LIVE"},
-            {"metadata", {{"resourceName", tb_run_name}, {"vertex_experiment_tracking", true}}}};
-}
-
-/// One entry of {tb experiment}:batchCreate: a scalar time series named after the metric key.
-inline nlohmann::json time_series_create_request(const std::string& tb_run_name, const std::string& key) {
-    return {{"parent", tb_run_name},
-            {"tensorboardTimeSeries", {{"displayName", key}, {"valueType", "SCALAR"}, {"pluginName", "scalars"}}}};
-}
-
-/// One point of a runs:write request.
-inline nlohmann::json scalar_point(std::int64_t step, std::int64_t time_ns, double value) {
-    return {{"step", std::to_string(step)}, {"wallTime", rfc3339(time_ns)}, {"scalar", {{"value", proto_double(value)}}}};
-}
-
-/// POST {store}/artifacts?artifactId=...: a google.ClassificationMetrics artifact.
-inline nlohmann::json classification_artifact_body(const classification_metrics& m) {
-    nlohmann::json md = nlohmann::json::object();
-    if (!m.labels.empty()) {
-        nlohmann::json specs = nlohmann::json::array();
-        for (const auto& l : m.labels) specs.push_back({{"displayName", l}});
-        md["confusionMatrix"] = {{"annotationSpecs", specs}, {"rows", m.matrix}};
-    }
-    if (!m.fpr.empty()) {
-        nlohmann::json points = nlohmann::json::array();
-        for (std::size_t i = 0; i < m.fpr.size(); ++i)
-            points.push_back({{"confidenceThreshold", m.thresholds[i]}, {"recall", m.tpr[i]},
-                              {"falsePositiveRate", m.fpr[i]}});
-        md["confidenceMetrics"] = points;
-    }
-    nlohmann::json b{{"schemaTitle", "google.ClassificationMetrics"},
-                     {"schemaVersion", vertex_schema_version},
-                     {"state", "LIVE"},
-                     {"metadata", md}};
-    if (!m.display_name.empty()) b["displayName"] = m.display_name;
-    return b;
-}
-
-/// The schema title an artifact type maps to.
-inline const char* artifact_schema_title(artifact_type t) noexcept {
-    switch (t) {
-        case artifact_type::model: return "google.ExperimentModel";
-        case artifact_type::dataset: return "system.Dataset";
-        case artifact_type::artifact: return "system.Artifact";
-    }
-    return "system.Artifact";
-}
-
-/// POST {store}/artifacts?artifactId=...: a model (google.ExperimentModel, as log_model writes it), a dataset
-/// or another artifact, at `uri`.
-inline nlohmann::json artifact_body(const artifact& a, const std::string& uri) {
-    nlohmann::json md = nlohmann::json::object();
-    if (a.metadata.is_object())
-        for (auto it = a.metadata.begin(); it != a.metadata.end(); ++it) md[it.key()] = it.value();
-    if (a.type == artifact_type::model) {
-        md["frameworkName"] = a.framework;
-        md["frameworkVersion"] = a.framework_version;
-        md["modelFile"] = a.name;
-        if (!md.contains("modelClass")) md["modelClass"] = a.metadata.value("model_class", std::string());
-    }
-    if (!a.sha256.empty()) md["sha256"] = a.sha256;
-    if (a.size) md["size"] = static_cast<double>(a.size);
-    nlohmann::json b{{"uri", uri},
-                     {"displayName", a.name},
-                     {"schemaTitle", artifact_schema_title(a.type)},
-                     {"schemaVersion", vertex_schema_version},
-                     {"state", "LIVE"},
-                     {"metadata", md}};
-    return b;
-}
-
-/// POST {store}/executions?executionId=...
-inline nlohmann::json execution_body(const execution& e) {
-    nlohmann::json b{{"displayName", e.name},
-                     {"schemaTitle", e.schema_title},
-                     {"schemaVersion", vertex_schema_version},
-                     {"state", to_string(e.state)},
-                     {"metadata", e.metadata.is_object() ? e.metadata : nlohmann::json::object()}};
-    return b;
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_bodies.hpp ----
-// ---- begin mltrack/detail/vertex_client.hpp ----
-// Why: what the sink wrote must be readable back from C++ the way the Python SDK reads it: the experiment
-// table of get_experiment_df() (one row per run: name, state, params, summary metrics, last time-series
-// values), a run's full time series, its model files, and deletes of runs and experiments (long-running
-// operations waited for). These are cold, blocking calls made from the caller's thread, with the same
-// configuration, credentials, ids and retries as the sink; every list follows nextPageToken.
-
-#include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <cstdint>
-#include <cstdio>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <thread>
-#include <utility>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-
-// ---- begin mltrack/detail/vertex_config.hpp ----
-// Why: the sink and the client that reads runs back must agree on everything they resolve from options
-// and the environment (credentials, project, location, endpoints, staging bucket, ids), so both call the
-// one function here. The options and the counters of the sink are declared here too.
-
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <utility>
-
-// ---- begin mltrack/detail/vertex_engine.hpp ----
-// Why: the Vertex sink must never stall the writer thread on the network (a stalled writer fills the queue
-// and then blocks the training loop), must keep what it could not deliver, and must deliver it in order
-// (a run context before its params, a time series before its points, data before the run's end state).
-// This engine is an ordered queue of steps; a step is a small state machine that issues one HTTP request at
-// a time and decides what its response means. The engine runs them through one non-blocking curl transfer
-// driven from the sink's tick(): it refreshes the token first when needed, retries transport failures, 401
-// (after a refresh), 408/429/5xx with exponential backoff and jitter (never sooner than Retry-After), and
-// only gives a step up when the service answered that it will never succeed (400, 403, 404...), which is
-// reported and counted. The queue is bounded (a refused step is reported and counted, never silent).
-
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-#include <deque>
-#include <memory>
-#include <optional>
-#include <random>
-#include <string>
-#include <thread>
-#include <utility>
-#include <vector>
-
-// ---- begin mltrack/detail/vertex_rest.hpp ----
+// ---- end mltrack/detail/vertex/auth.hpp ----
+// ---- begin mltrack/detail/vertex/rest.hpp ----
 // Why: what every Vertex AI call shares, whoever makes it (the sink's non-blocking loop, or the blocking
 // client that lists and deletes): where the endpoints are (with the overrides that let a fake server or a
 // private endpoint stand in), how a google.rpc.Status error body reads (409 means ALREADY_EXISTS or
@@ -1390,7 +1365,7 @@ inline http_request json_request(std::string method, std::string url, const nloh
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_rest.hpp ----
+// ---- end mltrack/detail/vertex/rest.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -1727,8 +1702,8 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_engine.hpp ----
-// ---- begin mltrack/detail/vertex_ids.hpp ----
+// ---- end mltrack/detail/vertex/engine.hpp ----
+// ---- begin mltrack/detail/vertex/ids.hpp ----
 // Why: mltrack names allow [A-Za-z0-9._-] (1-128 bytes) while Vertex AI ids allow only [a-z0-9-], with
 // lengths that depend on the resource (context ids 4-128, and the run context id "<experiment>-<run>" at
 // most 121 so that "<id>-tb-run" fits in 128). The mapping must be deterministic (a later sync or resume
@@ -1800,7 +1775,36 @@ inline std::string vertex_record_id(std::string_view prefix, std::string_view ru
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_ids.hpp ----
+// ---- end mltrack/detail/vertex/ids.hpp ----
+// ---- begin mltrack/detail/vertex/state.hpp ----
+// Why: the steps of the Vertex sink share what it learned from the service (server names, etags, the
+// TensorBoard a run writes to, the ids of its time series) and what waits to be sent (points, params,
+// summary metrics, the end state). Keeping that state in one place, apart from the steps, lets each step
+// be read on its own.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// ---- begin mltrack/detail/vertex/config.hpp ----
+// Why: the sink and the client that reads runs back must agree on everything they resolve from options
+// and the environment (credentials, project, location, endpoints, staging bucket, ids), so both call the
+// one function here. The options and the counters of the sink are declared here too.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
@@ -1981,7 +1985,286 @@ inline vx_resolved resolve_vertex_config(sinks::vertex_ai_options options) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_config.hpp ----
+// ---- end mltrack/detail/vertex/config.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Everything the sink knows about one Vertex experiment.
+struct vx_experiment {
+    std::string name;           ///< ours
+    std::string id;             ///< the Vertex context / TensorBoard experiment id
+    std::string context_name;   ///< server name, once created or found
+    nlohmann::json context;     ///< as last returned (for PATCH)
+    std::string tensorboard;    ///< backing TensorBoard's server name
+    std::string tb_experiment;  ///< TensorBoard experiment's server name
+    bool failed = false;        ///< the experiment could not be set up (every run of it is refused)
+    bool tb_failed = false;     ///< no TensorBoard: time series are refused
+};
+
+struct vx_point {
+    std::int64_t step;
+    std::int64_t time_ns;
+    double value;
+};
+
+struct vx_series {
+    std::string key;
+    std::string id;  ///< the server's time series id, once known
+    std::deque<vx_point> points;
+};
+
+/// Everything the sink knows about one run.
+struct vx_run {
+    run_info info;
+    std::shared_ptr<vx_experiment> exp;
+    std::string run_id, context_id;
+    std::string context_name;
+    nlohmann::json context;
+    std::string tb_run;
+    bool failed = false;
+    bool adopted = false;   ///< the run existed on the service already (resume, retry, sync)
+    std::vector<std::unique_ptr<vx_series>> by_metric;  ///< indexed by the tracker's metric id
+    std::unordered_map<std::string, vx_series*> by_key;
+    std::unordered_map<std::string, std::string> series_ids;  ///< key -> server id, as far as known
+
+    /// Records the server id of a series (from a list or a create), whether or not it has points yet.
+    void learn_series(const nlohmann::json& ts) {
+        const std::string key = ts.value("displayName", std::string());
+        const std::string name = ts.value("name", std::string());
+        if (key.empty() || name.empty()) return;
+        const std::string id = name.substr(name.rfind('/') + 1);
+        series_ids[key] = id;
+        auto it = by_key.find(key);
+        if (it != by_key.end()) it->second->id = id;
+    }
+    std::size_t buffered = 0;
+    bool flush_queued = false;
+    nlohmann::json pending_params = nlohmann::json::object();
+    nlohmann::json pending_metrics = nlohmann::json::object();
+    std::optional<std::string> pending_state;
+    bool patch_queued = false;
+    bool ended = false;  ///< run_end seen: no more points will come
+};
+
+/// The shared context of the steps: configuration, engine, runs.
+struct vx_context {
+    vx_config cfg;
+    std::shared_ptr<vertex_counters> counters;
+    std::unique_ptr<vertex_engine> engine;
+    std::string store_name;  ///< the metadata store's server name
+    bool store_failed = false;
+    bool warned_no_staging = false;
+    bool closing = false;  ///< close() started: flushes send everything buffered
+
+    std::string v1(const std::string& resource) const { return cfg.v1(resource); }
+    std::string store_path() const {
+        return store_name.empty() ? cfg.parent + "/metadataStores/default" : store_name;
+    }
+    void buffered_delta(std::int64_t d) {
+        if (d >= 0) counters->points_buffered.fetch_add(static_cast<std::uint64_t>(d), std::memory_order_relaxed);
+        else counters->points_buffered.fetch_sub(static_cast<std::uint64_t>(-d), std::memory_order_relaxed);
+    }
+};
+
+inline nlohmann::json parse_body(const http_response& r) {
+    if (r.body.empty()) return nlohmann::json::object();
+    try {
+        return nlohmann::json::parse(r.body);
+    } catch (const std::exception&) {
+        throw error(error_category::io, 41, "the service answered with a body that is not JSON");
+    }
+}
+
+inline bool ok(const http_response& r) { return r.status >= 200 && r.status < 300; }
+
+inline bool is_status(const http_response& r, long http, const char* status) {
+    if (r.status != http) return false;
+    return parse_api_error(r).status == status;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/state.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Where an artifact's files go in Cloud Storage, deterministic so that retries, syncs and executions that
+/// name the same artifact agree: <staging>/<experiment id>/<run id>/<name>-<8 hex of its digest>.
+inline std::string vx_artifact_dir(const vx_context& c, const vx_run& r, const artifact& a) {
+    const std::string digest = a.sha256.empty() ? sha256::of(a.source) : a.sha256;
+    return c.cfg.staging + "/" + r.exp->id + "/" + r.run_id + "/" + a.name + "-" + digest.substr(0, 8);
+}
+
+inline std::string vx_artifact_id(const vx_run& r, const artifact& a) {
+    const char* prefix = a.type == artifact_type::model ? "model" : a.type == artifact_type::dataset ? "dataset" : "artifact";
+    return vertex_record_id(prefix, r.context_id, a.name + "\n" + (a.sha256.empty() ? a.source : a.sha256));
+}
+
+/// The local file of an artifact: its source, else its copy under local_root.
+inline std::filesystem::path vx_local_file(const vx_context& c, const vx_run& r, const artifact& a) {
+    std::error_code ec;
+    if (!a.source.empty() && a.source.find("://") == std::string::npos && std::filesystem::exists(a.source, ec))
+        return a.source;
+    if (!c.cfg.options.local_root.empty() && !a.path.empty()) {
+        const auto p = std::filesystem::path(c.cfg.options.local_root) / r.info.experiment / r.info.name / a.path;
+        if (std::filesystem::exists(p, ec)) return p;
+    }
+    return {};
+}
+
+/// The URI an artifact gets: its own gs:// or other URI, its Cloud Storage copy, or its local path.
+inline std::string vx_artifact_uri(const vx_context& c, const vx_run& r, const artifact& a) {
+    if (a.source.find("://") != std::string::npos) return a.source;
+    if (!c.cfg.staging.empty() && !vx_local_file(c, r, a).empty()) return vx_artifact_dir(c, r, a);
+    return "file://" + a.source;
+}
+
+/// A classification-metrics, model or other artifact of a run: files uploaded to Cloud Storage (models and
+/// artifacts with a local file), the artifact created with a deterministic id, and attributed to the run.
+class vx_artifact_step final : public vertex_step {
+public:
+    vx_artifact_step(vx_context& c, std::shared_ptr<vx_run> r, record rec) : c_(c), r_(std::move(r)), rec_(std::move(rec)) {
+        if (rec_.kind == record_kind::classification) {
+            const auto& m = rec_.get_classification();
+            id_ = vertex_record_id("cm", r_->context_id, std::to_string(rec_.time_ns) + "\n" + m.display_name);
+            body_ = classification_artifact_body(m);
+        } else {
+            const artifact& a = rec_.get_artifact();
+            id_ = vx_artifact_id(*r_, a);
+            uri_ = vx_artifact_uri(c_, *r_, a);
+            body_ = artifact_body(a, uri_);
+            plan_uploads(a);
+        }
+    }
+    std::string label() const override {
+        return (rec_.kind == record_kind::classification ? "log classification metrics '" : "log artifact '") +
+               (rec_.kind == record_kind::classification ? rec_.get_classification().display_name
+                                                         : rec_.get_artifact().name) +
+               "' of run '" + r_->context_id + "'";
+    }
+
+    std::optional<http_request> next(vertex_engine&) override {
+        if (r_->failed || r_->context_name.empty())
+            throw error(error_category::io, 41, "run '" + r_->context_id + "' could not be created");
+        const std::string store = c_.store_path();
+        while (upload_ < uploads_.size()) {
+            const auto& u = uploads_[upload_];
+            const std::string mount = gcs_mount_path(u.second, c_.cfg.options.gcs_mount);
+            if (!mount.empty()) {  // inside a Vertex job: the bucket is mounted
+                std::error_code ec;
+                std::filesystem::create_directories(std::filesystem::path(mount).parent_path(), ec);
+                std::filesystem::copy_file(u.first, mount, std::filesystem::copy_options::overwrite_existing, ec);
+                if (ec) throw error(error_category::io, 45, "cannot copy " + u.first.string() + " to " + mount);
+                ++upload_;
+                continue;
+            }
+            const std::string rest = u.second.substr(5);
+            const auto slash = rest.find('/');
+            http_request req;
+            req.method = "POST";
+            req.url = c_.cfg.gcs + "/upload/storage/v1/b/" + url_encode(rest.substr(0, slash)) +
+                      "/o?uploadType=media&name=" + url_encode(rest.substr(slash + 1));
+            req.headers.push_back("Content-Type: application/octet-stream");
+            req.body_file = u.first;
+            return req;
+        }
+        switch (phase_) {
+            case 0: return json_request("POST", c_.v1(store + "/artifacts?artifactId=" + id_), &body_);
+            case 1: {
+                const nlohmann::json body{{"artifacts", {store + "/artifacts/" + id_}}};
+                return json_request("POST", c_.v1(r_->context_name + ":addContextArtifactsAndExecutions"), &body);
+            }
+            default: return std::nullopt;
+        }
+    }
+
+    step_outcome on_response(vertex_engine&, const http_response& r) override {
+        if (upload_ < uploads_.size()) {
+            if (ok(r)) {
+                ++upload_;
+                return step_outcome::next;
+            }
+            return step_outcome::drop;
+        }
+        if (phase_ == 0 && (ok(r) || is_status(r, 409, "ALREADY_EXISTS"))) {
+            phase_ = 1;
+            return step_outcome::next;
+        }
+        if (phase_ == 1 && ok(r)) {
+            phase_ = 2;
+            return step_outcome::next;
+        }
+        return step_outcome::drop;
+    }
+
+private:
+    void plan_uploads(const artifact& a) {
+        if (a.source.find("://") != std::string::npos) return;
+        const auto local = vx_local_file(c_, *r_, a);
+        if (local.empty() || c_.cfg.staging.empty()) {
+            if (a.type == artifact_type::model && c_.cfg.staging.empty() && !c_.warned_no_staging) {
+                c_.warned_no_staging = true;
+                c_.engine->report(error(error_category::config, 46,
+                                        "model '" + a.name + "' is not uploaded: no staging bucket (set "
+                                        "vertex_ai_options::staging_bucket or MLTRACK_VERTEX_STAGING_BUCKET); its "
+                                        "artifact points at the local path"));
+            }
+            return;
+        }
+        const std::string dir = vx_artifact_dir(c_, *r_, a);
+        std::error_code ec;
+        if (std::filesystem::is_directory(local, ec)) {
+            std::vector<std::filesystem::path> files;
+            for (const auto& e : std::filesystem::recursive_directory_iterator(local, ec))
+                if (e.is_regular_file()) files.push_back(e.path());
+            std::sort(files.begin(), files.end());
+            for (const auto& f : files)
+                uploads_.emplace_back(f, dir + "/" + a.name + "/" + f.lexically_relative(local).generic_string());
+        } else {
+            uploads_.emplace_back(local, dir + "/" + a.name);
+        }
+    }
+
+    vx_context& c_;
+    std::shared_ptr<vx_run> r_;
+    record rec_;
+    std::string id_, uri_;
+    nlohmann::json body_;
+    std::vector<std::pair<std::filesystem::path, std::string>> uploads_;  ///< local file -> gs:// object
+    std::size_t upload_ = 0;
+    int phase_ = 0;
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/artifacts.hpp ----
+// ---- begin mltrack/detail/vertex/client.hpp ----
+// Why: what the sink wrote must be readable back from C++ the way the Python SDK reads it: the experiment
+// table of get_experiment_df() (one row per run: name, state, params, summary metrics, last time-series
+// values), a run's full time series, its model files, and deletes of runs and experiments (long-running
+// operations waited for). These are cold, blocking calls made from the caller's thread, with the same
+// configuration, credentials, ids and retries as the sink; every list follows nextPageToken.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
@@ -2355,105 +2638,20 @@ private:
 
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_client.hpp ----
+// ---- end mltrack/detail/vertex/client.hpp ----
+// ---- begin mltrack/detail/vertex/experiment_setup.hpp ----
+// Why: before a run can be created, its experiment must exist as the Python SDK's aiplatform.init() makes
+// it: the metadata store, the system.Experiment context, and (unless told otherwise) a backing TensorBoard
+// bound to it. These steps find what exists first and create only what is missing.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
-
-/// Everything the sink knows about one Vertex experiment.
-struct vx_experiment {
-    std::string name;           ///< ours
-    std::string id;             ///< the Vertex context / TensorBoard experiment id
-    std::string context_name;   ///< server name, once created or found
-    nlohmann::json context;     ///< as last returned (for PATCH)
-    std::string tensorboard;    ///< backing TensorBoard's server name
-    std::string tb_experiment;  ///< TensorBoard experiment's server name
-    bool failed = false;        ///< the experiment could not be set up (every run of it is refused)
-    bool tb_failed = false;     ///< no TensorBoard: time series are refused
-};
-
-struct vx_point {
-    std::int64_t step;
-    std::int64_t time_ns;
-    double value;
-};
-
-struct vx_series {
-    std::string key;
-    std::string id;  ///< the server's time series id, once known
-    std::deque<vx_point> points;
-};
-
-/// Everything the sink knows about one run.
-struct vx_run {
-    run_info info;
-    std::shared_ptr<vx_experiment> exp;
-    std::string run_id, context_id;
-    std::string context_name;
-    nlohmann::json context;
-    std::string tb_run;
-    bool failed = false;
-    bool adopted = false;   ///< the run existed on the service already (resume, retry, sync)
-    std::vector<std::unique_ptr<vx_series>> by_metric;  ///< indexed by the tracker's metric id
-    std::unordered_map<std::string, vx_series*> by_key;
-    std::unordered_map<std::string, std::string> series_ids;  ///< key -> server id, as far as known
-
-    /// Records the server id of a series (from a list or a create), whether or not it has points yet.
-    void learn_series(const nlohmann::json& ts) {
-        const std::string key = ts.value("displayName", std::string());
-        const std::string name = ts.value("name", std::string());
-        if (key.empty() || name.empty()) return;
-        const std::string id = name.substr(name.rfind('/') + 1);
-        series_ids[key] = id;
-        auto it = by_key.find(key);
-        if (it != by_key.end()) it->second->id = id;
-    }
-    std::size_t buffered = 0;
-    bool flush_queued = false;
-    nlohmann::json pending_params = nlohmann::json::object();
-    nlohmann::json pending_metrics = nlohmann::json::object();
-    std::optional<std::string> pending_state;
-    bool patch_queued = false;
-    bool ended = false;  ///< run_end seen: no more points will come
-};
-
-/// The shared context of the steps: configuration, engine, runs.
-struct vx_context {
-    vx_config cfg;
-    std::shared_ptr<vertex_counters> counters;
-    std::unique_ptr<vertex_engine> engine;
-    std::string store_name;  ///< the metadata store's server name
-    bool store_failed = false;
-    bool warned_no_staging = false;
-    bool closing = false;  ///< close() started: flushes send everything buffered
-
-    std::string v1(const std::string& resource) const { return cfg.v1(resource); }
-    std::string store_path() const {
-        return store_name.empty() ? cfg.parent + "/metadataStores/default" : store_name;
-    }
-    void buffered_delta(std::int64_t d) {
-        if (d >= 0) counters->points_buffered.fetch_add(static_cast<std::uint64_t>(d), std::memory_order_relaxed);
-        else counters->points_buffered.fetch_sub(static_cast<std::uint64_t>(-d), std::memory_order_relaxed);
-    }
-};
-
-inline nlohmann::json parse_body(const http_response& r) {
-    if (r.body.empty()) return nlohmann::json::object();
-    try {
-        return nlohmann::json::parse(r.body);
-    } catch (const std::exception&) {
-        throw error(error_category::io, 41, "the service answered with a body that is not JSON");
-    }
-}
-
-inline bool ok(const http_response& r) { return r.status >= 200 && r.status < 300; }
-
-inline bool is_status(const http_response& r, long http, const char* status) {
-    if (r.status != http) return false;
-    return parse_api_error(r).status == status;
-}
-
-// ------------------------------------------------------------------------------------------------ steps
 
 /// GET the metadata store; create it (LRO) when missing.
 class vx_store_step final : public vertex_step {
@@ -2736,6 +2934,153 @@ private:
     int lost_waits_ = 0;
 };
 
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/experiment_setup.hpp ----
+// ---- begin mltrack/detail/vertex/lineage.hpp ----
+// Why: executions with their input and output artifacts are the lineage graph the console draws. Events
+// are the one non-idempotent write of the sink, so they are sent only after checking what is there.
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// An execution with its input and output artifacts: the execution and the artifacts created (or found),
+/// both attributed to the run, then the events that are not there yet.
+class vx_execution_step final : public vertex_step {
+public:
+    vx_execution_step(vx_context& c, std::shared_ptr<vx_run> r, record rec) : c_(c), r_(std::move(r)), rec_(std::move(rec)) {
+        const execution& e = rec_.get_execution();
+        id_ = vertex_record_id("exec", r_->context_id, e.name + "\n" + std::to_string(rec_.time_ns));
+        for (const auto* list : {&e.inputs, &e.outputs})
+            for (const auto& a : *list) {
+                arts_.push_back({vx_artifact_id(*r_, a), artifact_body(a, vx_artifact_uri(c_, *r_, a)),
+                                 list == &e.inputs ? "INPUT" : "OUTPUT"});
+            }
+    }
+    std::string label() const override {
+        return "log execution '" + rec_.get_execution().name + "' of run '" + r_->context_id + "'";
+    }
+
+    enum phase : int { create_exec, create_art, link, query, add_events, done };
+
+    std::optional<http_request> next(vertex_engine&) override {
+        if (r_->failed || r_->context_name.empty())
+            throw error(error_category::io, 41, "run '" + r_->context_id + "' could not be created");
+        const std::string store = c_.store_path();
+        switch (phase_) {
+            case create_exec: {
+                const auto body = execution_body(rec_.get_execution());
+                return json_request("POST", c_.v1(store + "/executions?executionId=" + id_), &body);
+            }
+            case create_art:
+                return json_request("POST", c_.v1(store + "/artifacts?artifactId=" + arts_[art_].id), &arts_[art_].body);
+            case link: {
+                nlohmann::json body{{"artifacts", nlohmann::json::array()}, {"executions", {store + "/executions/" + id_}}};
+                for (const auto& a : arts_) body["artifacts"].push_back(store + "/artifacts/" + a.id);
+                return json_request("POST", c_.v1(r_->context_name + ":addContextArtifactsAndExecutions"), &body);
+            }
+            case query:
+                return json_request("GET", c_.v1(store + "/executions/" + id_ + ":queryExecutionInputsAndOutputs"));
+            case add_events: {
+                nlohmann::json body{{"events", nlohmann::json::array()}};
+                std::set<std::string> sending;
+                for (const auto& a : arts_) {
+                    const std::string name = store + "/artifacts/" + a.id;
+                    const std::string key = name + "\n" + a.type;
+                    if (existing_.count(key) || !sending.insert(key).second) continue;  // one event per edge
+                    body["events"].push_back({{"artifact", name}, {"type", a.type}});
+                }
+                if (body["events"].empty()) return std::nullopt;
+                auto req = json_request("POST", c_.v1(store + "/executions/" + id_ + ":addExecutionEvents"), &body);
+                req.fresh_connection = true;  // events are not idempotent: never replayed behind our back
+                return req;
+            }
+            default: return std::nullopt;
+        }
+    }
+
+    step_outcome on_response(vertex_engine&, const http_response& r) override {
+        switch (phase_) {
+            case create_exec:
+                if (ok(r) || is_status(r, 409, "ALREADY_EXISTS")) return go(arts_.empty() ? link : create_art);
+                break;
+            case create_art:
+                if (ok(r) || is_status(r, 409, "ALREADY_EXISTS")) {
+                    ++art_;
+                    return go(art_ < arts_.size() ? create_art : link);
+                }
+                break;
+            case link:
+                if (ok(r)) return go(arts_.empty() ? done : query);
+                break;
+            case query:
+                if (ok(r)) {
+                    const auto j = parse_body(r);
+                    existing_.clear();
+                    if (j.contains("events"))
+                        for (const auto& ev : j["events"])
+                            existing_.insert(ev.value("artifact", std::string()) + "\n" + ev.value("type", std::string()));
+                    return go(add_events);
+                }
+                break;
+            case add_events:
+                if (ok(r)) return go(done);
+                // After a lost response the events may be there already: look again before resending.
+                break;
+            default: break;
+        }
+        return step_outcome::drop;
+    }
+
+    void on_retry(vertex_engine&) override {
+        // Events are not idempotent: after an answer that never came, look at what the service has first.
+        if (phase_ == add_events) phase_ = query;
+    }
+
+private:
+    step_outcome go(int p) {
+        phase_ = p;
+        return step_outcome::next;
+    }
+
+    struct art {
+        std::string id;
+        nlohmann::json body;
+        std::string type;
+    };
+    vx_context& c_;
+    std::shared_ptr<vx_run> r_;
+    record rec_;
+    std::string id_;
+    std::vector<art> arts_;
+    std::size_t art_ = 0;
+    int phase_ = create_exec;
+    std::set<std::string> existing_;
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/lineage.hpp ----
+// ---- begin mltrack/detail/vertex/run_lifecycle.hpp ----
+// Why: a run's life in Vertex AI is its system.ExperimentRun context: created (or resumed) the way the
+// SDK's start_run does it, with its TensorBoard run and the "-tb-run" artifact that links them, then
+// PATCHed (params, summary metrics, state) with its etag until it ends.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
 /// Creates or resumes a run: run context, TensorBoard run, the "-tb-run" artifact, links.
 class vx_run_step final : public vertex_step {
 public:
@@ -2963,6 +3308,25 @@ private:
     std::optional<std::string> sent_state_;
 };
 
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/run_lifecycle.hpp ----
+// ---- begin mltrack/detail/vertex/time_series.hpp ----
+// Why: time-series points are the bulk of what a run sends. They are buffered per series and sent in
+// runs:write requests of up to 5000 points, after the series they belong to exist (batchCreate); a lost
+// answer resends the same steps, which overwrite, so nothing is duplicated.
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
 /// Sends a run's buffered points: creates missing time series (batchCreate, or finds them when they exist),
 /// then runs:write requests of up to max_points_per_request points, until what was buffered when the step
 /// started is sent.
@@ -3141,269 +3505,11 @@ private:
     std::vector<std::pair<vx_series*, std::size_t>> taken_;
 };
 
-/// Where an artifact's files go in Cloud Storage, deterministic so that retries, syncs and executions that
-/// name the same artifact agree: <staging>/<experiment id>/<run id>/<name>-<8 hex of its digest>.
-inline std::string vx_artifact_dir(const vx_context& c, const vx_run& r, const artifact& a) {
-    const std::string digest = a.sha256.empty() ? sha256::of(a.source) : a.sha256;
-    return c.cfg.staging + "/" + r.exp->id + "/" + r.run_id + "/" + a.name + "-" + digest.substr(0, 8);
-}
-
-inline std::string vx_artifact_id(const vx_run& r, const artifact& a) {
-    const char* prefix = a.type == artifact_type::model ? "model" : a.type == artifact_type::dataset ? "dataset" : "artifact";
-    return vertex_record_id(prefix, r.context_id, a.name + "\n" + (a.sha256.empty() ? a.source : a.sha256));
-}
-
-/// The local file of an artifact: its source, else its copy under local_root.
-inline std::filesystem::path vx_local_file(const vx_context& c, const vx_run& r, const artifact& a) {
-    std::error_code ec;
-    if (!a.source.empty() && a.source.find("://") == std::string::npos && std::filesystem::exists(a.source, ec))
-        return a.source;
-    if (!c.cfg.options.local_root.empty() && !a.path.empty()) {
-        const auto p = std::filesystem::path(c.cfg.options.local_root) / r.info.experiment / r.info.name / a.path;
-        if (std::filesystem::exists(p, ec)) return p;
-    }
-    return {};
-}
-
-/// The URI an artifact gets: its own gs:// or other URI, its Cloud Storage copy, or its local path.
-inline std::string vx_artifact_uri(const vx_context& c, const vx_run& r, const artifact& a) {
-    if (a.source.find("://") != std::string::npos) return a.source;
-    if (!c.cfg.staging.empty() && !vx_local_file(c, r, a).empty()) return vx_artifact_dir(c, r, a);
-    return "file://" + a.source;
-}
-
-/// A classification-metrics, model or other artifact of a run: files uploaded to Cloud Storage (models and
-/// artifacts with a local file), the artifact created with a deterministic id, and attributed to the run.
-class vx_artifact_step final : public vertex_step {
-public:
-    vx_artifact_step(vx_context& c, std::shared_ptr<vx_run> r, record rec) : c_(c), r_(std::move(r)), rec_(std::move(rec)) {
-        if (rec_.kind == record_kind::classification) {
-            const auto& m = rec_.get_classification();
-            id_ = vertex_record_id("cm", r_->context_id, std::to_string(rec_.time_ns) + "\n" + m.display_name);
-            body_ = classification_artifact_body(m);
-        } else {
-            const artifact& a = rec_.get_artifact();
-            id_ = vx_artifact_id(*r_, a);
-            uri_ = vx_artifact_uri(c_, *r_, a);
-            body_ = artifact_body(a, uri_);
-            plan_uploads(a);
-        }
-    }
-    std::string label() const override {
-        return (rec_.kind == record_kind::classification ? "log classification metrics '" : "log artifact '") +
-               (rec_.kind == record_kind::classification ? rec_.get_classification().display_name
-                                                         : rec_.get_artifact().name) +
-               "' of run '" + r_->context_id + "'";
-    }
-
-    std::optional<http_request> next(vertex_engine&) override {
-        if (r_->failed || r_->context_name.empty())
-            throw error(error_category::io, 41, "run '" + r_->context_id + "' could not be created");
-        const std::string store = c_.store_path();
-        while (upload_ < uploads_.size()) {
-            const auto& u = uploads_[upload_];
-            const std::string mount = gcs_mount_path(u.second, c_.cfg.options.gcs_mount);
-            if (!mount.empty()) {  // inside a Vertex job: the bucket is mounted
-                std::error_code ec;
-                std::filesystem::create_directories(std::filesystem::path(mount).parent_path(), ec);
-                std::filesystem::copy_file(u.first, mount, std::filesystem::copy_options::overwrite_existing, ec);
-                if (ec) throw error(error_category::io, 45, "cannot copy " + u.first.string() + " to " + mount);
-                ++upload_;
-                continue;
-            }
-            const std::string rest = u.second.substr(5);
-            const auto slash = rest.find('/');
-            http_request req;
-            req.method = "POST";
-            req.url = c_.cfg.gcs + "/upload/storage/v1/b/" + url_encode(rest.substr(0, slash)) +
-                      "/o?uploadType=media&name=" + url_encode(rest.substr(slash + 1));
-            req.headers.push_back("Content-Type: application/octet-stream");
-            req.body_file = u.first;
-            return req;
-        }
-        switch (phase_) {
-            case 0: return json_request("POST", c_.v1(store + "/artifacts?artifactId=" + id_), &body_);
-            case 1: {
-                const nlohmann::json body{{"artifacts", {store + "/artifacts/" + id_}}};
-                return json_request("POST", c_.v1(r_->context_name + ":addContextArtifactsAndExecutions"), &body);
-            }
-            default: return std::nullopt;
-        }
-    }
-
-    step_outcome on_response(vertex_engine&, const http_response& r) override {
-        if (upload_ < uploads_.size()) {
-            if (ok(r)) {
-                ++upload_;
-                return step_outcome::next;
-            }
-            return step_outcome::drop;
-        }
-        if (phase_ == 0 && (ok(r) || is_status(r, 409, "ALREADY_EXISTS"))) {
-            phase_ = 1;
-            return step_outcome::next;
-        }
-        if (phase_ == 1 && ok(r)) {
-            phase_ = 2;
-            return step_outcome::next;
-        }
-        return step_outcome::drop;
-    }
-
-private:
-    void plan_uploads(const artifact& a) {
-        if (a.source.find("://") != std::string::npos) return;
-        const auto local = vx_local_file(c_, *r_, a);
-        if (local.empty() || c_.cfg.staging.empty()) {
-            if (a.type == artifact_type::model && c_.cfg.staging.empty() && !c_.warned_no_staging) {
-                c_.warned_no_staging = true;
-                c_.engine->report(error(error_category::config, 46,
-                                        "model '" + a.name + "' is not uploaded: no staging bucket (set "
-                                        "vertex_ai_options::staging_bucket or MLTRACK_VERTEX_STAGING_BUCKET); its "
-                                        "artifact points at the local path"));
-            }
-            return;
-        }
-        const std::string dir = vx_artifact_dir(c_, *r_, a);
-        std::error_code ec;
-        if (std::filesystem::is_directory(local, ec)) {
-            std::vector<std::filesystem::path> files;
-            for (const auto& e : std::filesystem::recursive_directory_iterator(local, ec))
-                if (e.is_regular_file()) files.push_back(e.path());
-            std::sort(files.begin(), files.end());
-            for (const auto& f : files)
-                uploads_.emplace_back(f, dir + "/" + a.name + "/" + f.lexically_relative(local).generic_string());
-        } else {
-            uploads_.emplace_back(local, dir + "/" + a.name);
-        }
-    }
-
-    vx_context& c_;
-    std::shared_ptr<vx_run> r_;
-    record rec_;
-    std::string id_, uri_;
-    nlohmann::json body_;
-    std::vector<std::pair<std::filesystem::path, std::string>> uploads_;  ///< local file -> gs:// object
-    std::size_t upload_ = 0;
-    int phase_ = 0;
-};
-
-/// An execution with its input and output artifacts: the execution and the artifacts created (or found),
-/// both attributed to the run, then the events that are not there yet.
-class vx_execution_step final : public vertex_step {
-public:
-    vx_execution_step(vx_context& c, std::shared_ptr<vx_run> r, record rec) : c_(c), r_(std::move(r)), rec_(std::move(rec)) {
-        const execution& e = rec_.get_execution();
-        id_ = vertex_record_id("exec", r_->context_id, e.name + "\n" + std::to_string(rec_.time_ns));
-        for (const auto* list : {&e.inputs, &e.outputs})
-            for (const auto& a : *list) {
-                arts_.push_back({vx_artifact_id(*r_, a), artifact_body(a, vx_artifact_uri(c_, *r_, a)),
-                                 list == &e.inputs ? "INPUT" : "OUTPUT"});
-            }
-    }
-    std::string label() const override {
-        return "log execution '" + rec_.get_execution().name + "' of run '" + r_->context_id + "'";
-    }
-
-    enum phase : int { create_exec, create_art, link, query, add_events, done };
-
-    std::optional<http_request> next(vertex_engine&) override {
-        if (r_->failed || r_->context_name.empty())
-            throw error(error_category::io, 41, "run '" + r_->context_id + "' could not be created");
-        const std::string store = c_.store_path();
-        switch (phase_) {
-            case create_exec: {
-                const auto body = execution_body(rec_.get_execution());
-                return json_request("POST", c_.v1(store + "/executions?executionId=" + id_), &body);
-            }
-            case create_art:
-                return json_request("POST", c_.v1(store + "/artifacts?artifactId=" + arts_[art_].id), &arts_[art_].body);
-            case link: {
-                nlohmann::json body{{"artifacts", nlohmann::json::array()}, {"executions", {store + "/executions/" + id_}}};
-                for (const auto& a : arts_) body["artifacts"].push_back(store + "/artifacts/" + a.id);
-                return json_request("POST", c_.v1(r_->context_name + ":addContextArtifactsAndExecutions"), &body);
-            }
-            case query:
-                return json_request("GET", c_.v1(store + "/executions/" + id_ + ":queryExecutionInputsAndOutputs"));
-            case add_events: {
-                nlohmann::json body{{"events", nlohmann::json::array()}};
-                std::set<std::string> sending;
-                for (const auto& a : arts_) {
-                    const std::string name = store + "/artifacts/" + a.id;
-                    const std::string key = name + "\n" + a.type;
-                    if (existing_.count(key) || !sending.insert(key).second) continue;  // one event per edge
-                    body["events"].push_back({{"artifact", name}, {"type", a.type}});
-                }
-                if (body["events"].empty()) return std::nullopt;
-                auto req = json_request("POST", c_.v1(store + "/executions/" + id_ + ":addExecutionEvents"), &body);
-                req.fresh_connection = true;  // events are not idempotent: never replayed behind our back
-                return req;
-            }
-            default: return std::nullopt;
-        }
-    }
-
-    step_outcome on_response(vertex_engine&, const http_response& r) override {
-        switch (phase_) {
-            case create_exec:
-                if (ok(r) || is_status(r, 409, "ALREADY_EXISTS")) return go(arts_.empty() ? link : create_art);
-                break;
-            case create_art:
-                if (ok(r) || is_status(r, 409, "ALREADY_EXISTS")) {
-                    ++art_;
-                    return go(art_ < arts_.size() ? create_art : link);
-                }
-                break;
-            case link:
-                if (ok(r)) return go(arts_.empty() ? done : query);
-                break;
-            case query:
-                if (ok(r)) {
-                    const auto j = parse_body(r);
-                    existing_.clear();
-                    if (j.contains("events"))
-                        for (const auto& ev : j["events"])
-                            existing_.insert(ev.value("artifact", std::string()) + "\n" + ev.value("type", std::string()));
-                    return go(add_events);
-                }
-                break;
-            case add_events:
-                if (ok(r)) return go(done);
-                // After a lost response the events may be there already: look again before resending.
-                break;
-            default: break;
-        }
-        return step_outcome::drop;
-    }
-
-    void on_retry(vertex_engine&) override {
-        // Events are not idempotent: after an answer that never came, look at what the service has first.
-        if (phase_ == add_events) phase_ = query;
-    }
-
-private:
-    step_outcome go(int p) {
-        phase_ = p;
-        return step_outcome::next;
-    }
-
-    struct art {
-        std::string id;
-        nlohmann::json body;
-        std::string type;
-    };
-    vx_context& c_;
-    std::shared_ptr<vx_run> r_;
-    record rec_;
-    std::string id_;
-    std::vector<art> arts_;
-    std::size_t art_ = 0;
-    int phase_ = create_exec;
-    std::set<std::string> existing_;
-};
-
 }  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/time_series.hpp ----
 
+MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
 
 /// The Vertex AI sink. `mltrack::tracker t{{"exp"}, sinks::jsonl{"mlruns"}, sinks::vertex_ai{{.project = "p"}}};`

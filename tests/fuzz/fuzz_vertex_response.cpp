@@ -1,5 +1,5 @@
 // libFuzzer target: how the Vertex AI sink reads what the service answers (include/mltrack/detail/
-// vertex_rest.hpp, vertex_auth.hpp, http.hpp and sinks/vertex_ai.hpp): the google.rpc.Status error body
+// vertex/rest.hpp, vertex/auth.hpp, http.hpp and sinks/vertex_ai.hpp): the google.rpc.Status error body
 // (parse_api_error, describe), a JSON body (parse_body) walked as the sink walks list and create answers
 // (learn_series over tensorboardTimeSeries, nextPageToken, operation "done"/"response"), the Retry-After
 // header (delta-seconds or an HTTP-date) and the token endpoint's answer (credentials::accept).

@@ -1,5 +1,5 @@
-// Unit tests of the Vertex id derivation (detail/vertex_ids.hpp), the bodies and encodings
-// (detail/vertex_bodies.hpp), error parsing and backoff (detail/vertex_rest.hpp). The bodies are checked
+// Unit tests of the Vertex id derivation (detail/vertex/ids.hpp), the bodies and encodings
+// (detail/vertex/bodies.hpp), error parsing and backoff (detail/vertex/rest.hpp). The bodies are checked
 // against the discovery document's schemas by the fake server (needs -lcurl).
 #include <doctest/doctest.h>
 
@@ -7,9 +7,9 @@
 #include <random>
 #include <set>
 
-#include <mltrack/detail/vertex_bodies.hpp>
-#include <mltrack/detail/vertex_ids.hpp>
-#include <mltrack/detail/vertex_rest.hpp>
+#include <mltrack/detail/vertex/bodies.hpp>
+#include <mltrack/detail/vertex/ids.hpp>
+#include <mltrack/detail/vertex/rest.hpp>
 #include <mltrack/names.hpp>
 
 #include "../vertex/fake_vertex.hpp"

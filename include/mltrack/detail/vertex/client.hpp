@@ -23,9 +23,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../error.hpp"
-#include "../reader.hpp"
-#include "vertex_config.hpp"
+#include "../../error.hpp"
+#include "../../reader.hpp"
+#include "config.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {

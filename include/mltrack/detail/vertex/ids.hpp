@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "sha256.hpp"
+#include "../sha256.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {

@@ -11,13 +11,13 @@
 #include <string_view>
 #include <utility>
 
-#include "../error.hpp"
-#include "http.hpp"
-#include "vertex_auth.hpp"
-#include "vertex_engine.hpp"
-#include "vertex_env.hpp"
-#include "vertex_ids.hpp"
-#include "vertex_rest.hpp"
+#include "../../error.hpp"
+#include "../http/http.hpp"
+#include "auth.hpp"
+#include "engine.hpp"
+#include "env.hpp"
+#include "ids.hpp"
+#include "rest.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {

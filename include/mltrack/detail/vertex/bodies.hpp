@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../record.hpp"
+#include "../../record.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {

@@ -21,10 +21,10 @@
 #include <utility>
 #include <vector>
 
-#include "../error.hpp"
-#include "http.hpp"
-#include "vertex_auth.hpp"
-#include "vertex_rest.hpp"
+#include "../../error.hpp"
+#include "../http/http.hpp"
+#include "auth.hpp"
+#include "rest.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
