@@ -568,6 +568,26 @@ private:
     storage v_;
 };
 
+/// A summary metric value: a number or a string (the Vertex AI SDK's log_metrics takes float, int or str).
+/// Numbers are doubles; bools are refused at compile time (log them as 0/1 or as a param).
+class summary_value {
+public:
+    template <class T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, int> = 0>
+    summary_value(T v) : number_(static_cast<double>(v)) {}
+    summary_value(const char* s) : text_(s), is_text_(true) {}
+    summary_value(std::string s) : text_(std::move(s)), is_text_(true) {}
+    summary_value(std::string_view s) : text_(s), is_text_(true) {}
+
+    bool is_text() const noexcept { return is_text_; }
+    double number() const noexcept { return number_; }
+    const std::string& text() const noexcept { return text_; }
+
+private:
+    double number_ = 0.0;
+    std::string text_;
+    bool is_text_ = false;
+};
+
 /// A metric point: the hot record. 32 bytes, trivially copyable.
 struct metric_point {
     std::uint32_t run;     ///< run id within the tracker
@@ -648,8 +668,12 @@ struct artifact {
     }
 };
 
-/// An execution (a step of a pipeline) with its input and output artifacts: the lineage graph.
+/// An execution (a step of a pipeline) with its input and output artifacts: the lineage graph. Logged whole
+/// by log_execution (no id), or live by start_execution / resume_execution: then every record of it carries
+/// the same id, its current state and metadata, and the artifacts added since its previous record.
 struct execution {
+    std::string id;                                       ///< a live execution's id (empty: logged whole)
+    bool resumed = false;                                 ///< this record resumes an existing execution
     std::string name;                                     ///< a key (validated like metric keys)
     std::string schema_title = "system.ContainerExecution";
     run_state state = run_state::complete;
@@ -670,6 +694,8 @@ struct record {
     std::variant<std::monostate, named_values<param_value>, named_values<double>, classification_metrics, artifact,
                  execution, run_state, run_info, histogram>
         payload;
+    /// Summary records only: the string values (the numbers are the payload's named_values<double>).
+    named_values<std::string> texts;
 
     // Typed access to the payload; each throws std::bad_variant_access for another kind.
     const named_values<param_value>& get_params() const { return std::get<named_values<param_value>>(payload); }
@@ -787,6 +813,7 @@ MLTRACK_NAMESPACE_END
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -1966,6 +1993,8 @@ MLTRACK_NAMESPACE_END
 // writer all agree on one definition of "a sink".
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -1979,6 +2008,18 @@ template <class S, class = void>
 struct has_exists : std::false_type {};
 template <class S>
 struct has_exists<S, std::void_t<decltype(std::declval<S&>().exists(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_check_run : std::false_type {};
+template <class S>
+struct has_check_run<S, std::void_t<decltype(std::declval<S&>().check_run(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_max_steps : std::false_type {};
+template <class S>
+struct has_max_steps<S, std::void_t<decltype(std::declval<S&>().max_steps(std::declval<const run_info&>()))>>
     : std::true_type {};
 
 template <class S, class = void>
@@ -2010,6 +2051,27 @@ std::optional<bool> sink_exists(S& s, const run_info& run) {
     }
 }
 
+/// Lets a sink refuse a run before it starts: a sink's check_run() throws mltrack::error for a run it can
+/// never hold (a name its service refuses); start_run then throws that error and nothing is written.
+template <class S>
+void sink_check_run(S& s, const run_info& run) {
+    if constexpr (has_check_run<S>::value) s.check_run(run);
+    else { (void)s; (void)run; }
+}
+
+/// The highest step of each metric key a sink already holds for a resumed run (nullopt: it cannot tell),
+/// so that points logged without a step continue after them.
+template <class S>
+std::optional<std::map<std::string, std::int64_t>> sink_max_steps(S& s, const run_info& run) {
+    if constexpr (has_max_steps<S>::value) {
+        return s.max_steps(run);
+    } else {
+        (void)s;
+        (void)run;
+        return std::nullopt;
+    }
+}
+
 template <class S>
 void sink_tick(S& s, std::chrono::steady_clock::time_point now) {
     if constexpr (has_tick<S>::value) s.tick(now);
@@ -2031,6 +2093,101 @@ std::string sink_name(const S& s) {
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/sink_traits.hpp ----
+// ---- begin mltrack/detail/steps.hpp ----
+// Why: a point logged without a step takes the next step of its metric, and a log_time_series call without
+// a step takes the run's next step for all its values (the Vertex AI SDK's step=None). Only the writer
+// thread sees every point of a run in order, so steps are resolved there and the hot path stays one
+// 32-byte push: a point asks for the next step by setting auto_step_bit in its metric id. step_counter keeps,
+// per run, the highest step of each metric and of the run (explicit and automatic steps alike), plus
+// what the sinks already hold for a resumed run (its seeds).
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Set in metric_point::metric: the point takes its metric's next step (metric_point::step is ignored).
+inline constexpr std::uint32_t auto_step_bit = 0x80000000u;
+
+class step_counter {
+public:
+    /// Records a point at `step` (explicit, or resolved by next()).
+    void saw(std::uint32_t metric, std::int64_t step) {
+        if (metric >= by_metric_.size()) by_metric_.resize(metric + std::size_t{1});
+        entry& e = by_metric_[metric];
+        if (!e.seen || step > e.high) e = entry{step, true};
+        if (!run_seen_ || step > run_high_) {
+            run_high_ = step;
+            run_seen_ = true;
+        }
+    }
+
+    /// The next step of a metric: one more than the highest step it has in the run (here or in the seeds),
+    /// 1 for its first point. Records it.
+    std::int64_t next(std::uint32_t metric, const std::string& key) {
+        bool have = false;
+        std::int64_t high = 0;
+        if (metric < by_metric_.size() && by_metric_[metric].seen) {
+            have = true;
+            high = by_metric_[metric].high;
+        }
+        const auto s = seeds_.find(key);
+        if (s != seeds_.end() && (!have || s->second > high)) {
+            have = true;
+            high = s->second;
+        }
+        const std::int64_t step = after(have, high);
+        saw(metric, step);
+        return step;
+    }
+
+    /// The run's next step: one more than the highest step of any metric of the run, 1 for its first
+    /// point. Not recorded: the caller records each point it gives it to.
+    std::int64_t next_for_run() const {
+        bool have = run_seen_;
+        std::int64_t high = run_high_;
+        for (const auto& kv : seeds_)
+            if (!have || kv.second > high) {
+                have = true;
+                high = kv.second;
+            }
+        return after(have, high);
+    }
+
+    /// What the sinks hold for a resumed run: the highest step per metric key.
+    void seed(const std::map<std::string, std::int64_t>& highest) {
+        for (const auto& kv : highest) {
+            auto it = seeds_.find(kv.first);
+            if (it == seeds_.end()) seeds_.emplace(kv.first, kv.second);
+            else if (kv.second > it->second) it->second = kv.second;
+        }
+    }
+
+private:
+    struct entry {
+        std::int64_t high = 0;
+        bool seen = false;
+    };
+
+    static std::int64_t after(bool have, std::int64_t high) noexcept {
+        if (!have) return 1;
+        return high == std::numeric_limits<std::int64_t>::max() ? high : high + 1;
+    }
+
+    std::vector<entry> by_metric_;
+    std::int64_t run_high_ = 0;
+    bool run_seen_ = false;
+    std::map<std::string, std::int64_t> seeds_;
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/steps.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -2083,7 +2240,7 @@ inline std::uint32_t watch_forks() noexcept {
 /// The generation a live core never matches: an inert core (a rank that does not write) uses it.
 inline constexpr std::uint32_t inert_generation = 0xffffffffu;
 
-enum class op : std::uint8_t { record, run_open, metric_def, flush, shutdown };
+enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown };
 
 /// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
 struct cold_item {
@@ -2093,6 +2250,8 @@ struct cold_item {
     bool capture_environment = false;      ///< op::run_open: the writer adds metadata.environment
     record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
     metric_info metric;                    ///< op::metric_def
+    std::vector<std::pair<std::uint32_t, double>> points;  ///< op::points: (metric id, value) at the run's next
+                                                           ///< step, sharing rec.time_ns
     std::shared_ptr<ticket> done;          ///< optional completion
 };
 
@@ -2130,6 +2289,10 @@ public:
     virtual void flush(error_reporter& r) = 0;
     virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
     virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
+    /// The first sink's refusal of a run (check_run), if any.
+    virtual std::optional<error> check(const run_info& run, error_reporter& r) = 0;
+    /// The highest step per metric key over the sinks that can tell.
+    virtual std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) = 0;
     virtual void close(error_reporter& r) = 0;
 };
 
@@ -2156,6 +2319,33 @@ public:
             });
         });
         return any;
+    }
+    std::optional<error> check(const run_info& run, error_reporter& r) override {
+        std::optional<error> refusal;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                try {
+                    sink_check_run(s, run);
+                } catch (const error& e) {
+                    if (!refusal) refusal = e;
+                }
+            });
+        });
+        return refusal;
+    }
+    std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) override {
+        std::map<std::string, std::int64_t> out;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                if (const auto m = sink_max_steps(s, run))
+                    for (const auto& kv : *m) {
+                        auto it = out.find(kv.first);
+                        if (it == out.end()) out.emplace(kv.first, kv.second);
+                        else if (kv.second > it->second) it->second = kv.second;
+                    }
+            });
+        });
+        return out;
     }
     void close(error_reporter& r) override {
         each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
@@ -2496,14 +2686,29 @@ private:
         }
     }
 
-    const run_info* find_run(std::uint32_t id) noexcept {
+    /// A run open on the writer side: what sinks see of it, and its steps.
+    struct live_run {
+        run_info info;
+        step_counter steps;
+        bool seeded = false;  ///< the sinks were asked for a resumed run's steps
+    };
+
+    live_run* find_run(std::uint32_t id) noexcept {
         for (auto ended : ended_)
             if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
-        if (last_run_ && last_run_->id == id) return last_run_;
+        if (last_run_ && last_run_->info.id == id) return last_run_;
         auto it = runs_.find(id);
         if (it == runs_.end()) return nullptr;
         last_run_ = it->second.get();
         return last_run_;
+    }
+
+    /// A resumed run continues after the steps its sinks already hold (asked once, at its first point
+    /// logged without a step).
+    void seed_steps(live_run& r) {
+        if (r.seeded) return;
+        r.seeded = true;
+        if (r.info.resumed) r.steps.seed(sinks_->max_steps(r.info, *this));
     }
 
     void dispatch_pending() noexcept {
@@ -2514,7 +2719,7 @@ private:
         }
         held_.clear();
         for (auto id : ended_) {
-            if (last_run_ && last_run_->id == id) last_run_ = nullptr;
+            if (last_run_ && last_run_->info.id == id) last_run_ = nullptr;
             runs_.erase(id);
         }
         ended_.clear();
@@ -2530,18 +2735,25 @@ private:
                 ++n;
                 if (!item.cold) {
                     const metric_point& p = item.point;
-                    const run_info* run = find_run(p.run);
-                    if (!run || p.metric >= metrics_.size()) {
+                    live_run* run = find_run(p.run);
+                    const std::uint32_t metric = p.metric & ~auto_step_bit;
+                    if (!run || metric >= metrics_.size()) {
                         late_.fetch_add(1, std::memory_order_relaxed);
                         continue;
                     }
                     event e;
                     e.kind = record_kind::metric;
-                    e.run = run;
+                    e.run = &run->info;
                     e.time_ns = p.time_ns;
-                    e.step = p.step;
                     e.value = p.value;
-                    e.metric = metrics_[p.metric].get();
+                    e.metric = metrics_[metric].get();
+                    if (p.metric & auto_step_bit) {
+                        seed_steps(*run);
+                        e.step = run->steps.next(metric, e.metric->name);
+                    } else {
+                        e.step = p.step;
+                        run->steps.saw(metric, p.step);
+                    }
                     pending_.push_back(e);
                     continue;
                 }
@@ -2554,6 +2766,7 @@ private:
                         break;
                     }
                     case op::record: handle_record(std::move(c)); break;
+                    case op::points: handle_points(*c); break;
                     case op::run_open:
                         dispatch_pending();
                         open_run(*c);
@@ -2582,8 +2795,35 @@ private:
         return n;
     }
 
+    /// A log_time_series call without a step: every value at the run's next step, with one wall time.
+    void handle_points(const cold_item& c) {
+        live_run* run = find_run(c.run);
+        if (!run) {
+            late_.fetch_add(c.points.size(), std::memory_order_relaxed);
+            return;
+        }
+        seed_steps(*run);
+        const std::int64_t step = run->steps.next_for_run();
+        for (const auto& mv : c.points) {
+            if (mv.first >= metrics_.size()) {
+                late_.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            run->steps.saw(mv.first, step);
+            event e;
+            e.kind = record_kind::metric;
+            e.run = &run->info;
+            e.time_ns = c.rec.time_ns;
+            e.step = step;
+            e.value = mv.second;
+            e.metric = metrics_[mv.first].get();
+            pending_.push_back(e);
+        }
+    }
+
     void handle_record(std::unique_ptr<cold_item> c) {
-        const run_info* run = find_run(c->run);
+        const live_run* live = find_run(c->run);
+        const run_info* run = live ? &live->info : nullptr;
         if (!run) {
             late_.fetch_add(1, std::memory_order_relaxed);
             if (c->done) c->done->fail(error(error_category::state, 3, "the run has already ended"));
@@ -2607,6 +2847,10 @@ private:
 
     void open_run(cold_item& c) {
         run_info info = std::get<run_info>(std::move(c.rec.payload));
+        if (auto refusal = sinks_->check(info, *this)) {  // a sink that can never hold this run (its name)
+            c.done->fail(*refusal);
+            return;
+        }
         const auto exists = sinks_->exists(info, *this);
         if (c.mode == start_mode::create && exists && *exists) {
             c.done->fail(error(error_category::state, 1,
@@ -2626,8 +2870,9 @@ private:
         c.done->complete(info.resumed);
         if (c.capture_environment && !info.metadata.contains("environment"))
             info.metadata["environment"] = environment();
-        auto owned = std::make_unique<run_info>(std::move(info));
-        const run_info* run = owned.get();
+        auto owned = std::make_unique<live_run>();
+        owned->info = std::move(info);
+        const run_info* run = &owned->info;
         runs_[run->id] = std::move(owned);
         event e;
         e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
@@ -2690,9 +2935,9 @@ private:
     // writer-owned state
     bool stopped_ = false;
     std::vector<std::unique_ptr<metric_info>> metrics_;
-    std::unordered_map<std::uint32_t, std::unique_ptr<run_info>> runs_;
+    std::unordered_map<std::uint32_t, std::unique_ptr<live_run>> runs_;
     std::optional<nlohmann::json> environment_;  ///< writer thread only
-    const run_info* last_run_ = nullptr;
+    live_run* last_run_ = nullptr;
     std::vector<event> pending_;
     std::vector<std::unique_ptr<cold_item>> held_;
     std::vector<std::uint32_t> ended_;
@@ -3224,6 +3469,18 @@ inline void append_record_line(std::string& out, const record& r) {
             append_line_head(out, "summary", r.time_ns);
             out += ',';
             append_values(out, r.get_values(), append_double);
+            if (!r.texts.empty()) {  // string values: their own object, so "NaN" stays a string
+                out += ",\"text\":{";
+                bool first = true;
+                for (const auto& kv : r.texts) {
+                    if (!first) out += ',';
+                    first = false;
+                    append_json_string(out, kv.first);
+                    out += ':';
+                    append_json_string(out, kv.second);
+                }
+                out += '}';
+            }
             break;
         case record_kind::metric:
             append_line_head(out, "metrics", r.time_ns);
@@ -3261,6 +3518,11 @@ inline void append_record_line(std::string& out, const record& r) {
         case record_kind::execution: {
             const auto& e = r.get_execution();
             append_line_head(out, "execution", r.time_ns);
+            if (!e.id.empty()) {
+                out += ",\"id\":";
+                append_json_string(out, e.id);
+            }
+            if (e.resumed) out += ",\"resumed\":true";
             out += ",\"name\":";
             append_json_string(out, e.name);
             out += ",\"schema_title\":";
@@ -3401,6 +3663,14 @@ public:
         core_->push_point_now(run_, id_, step, value);
     }
 
+    /// Logs one point at the metric's next step: one more than the highest step it has in the run, 1 for its
+    /// first point (the Vertex AI SDK's step=None). The writer thread resolves the step, so this costs the
+    /// same as log(value, step).
+    void log(double value) const noexcept {
+        if (!core_) return;
+        core_->push_point_now(run_, id_ | detail::auto_step_bit, 0, value);
+    }
+
     /// Logs one point with an explicit wall time (ns since the Unix epoch).
     void log(double value, std::int64_t step, std::int64_t time_ns) const noexcept {
         if (!core_) return;
@@ -3431,6 +3701,130 @@ struct artifact_options {
     std::string name;   ///< default: the file or folder name
     bool copy = true;   ///< copy into the run's artifacts/ folder; false: keep a reference only
     nlohmann::json metadata = nlohmann::json::object();
+};
+
+/// Options of run::start_execution.
+struct execution_options {
+    std::string schema_title = "system.ContainerExecution";
+    nlohmann::json metadata = nlohmann::json::object();
+    std::string id;  ///< default: "<name>-<12 hex>" (lowercase); else 4-128 of [a-z0-9-], starting alphanumeric
+};
+
+/// Whether `id` can be an execution id: 4 to 128 of [a-z0-9-], starting with a letter or digit (the Vertex AI
+/// id rule, so that every sink can use it as it is).
+inline bool is_valid_execution_id(std::string_view id) noexcept {
+    if (id.size() < 4 || id.size() > 128) return false;
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        const char c = id[i];
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || c != '-')) return false;
+    }
+    return true;
+}
+
+/// An execution in progress (the Vertex AI SDK's start_execution): RUNNING from start_execution (or
+/// resume_execution) until end(), COMPLETE on scope exit, FAILED when the scope is left by an exception.
+/// Each call logs one execution record with its id, so the JSONL file keeps its whole history and the
+/// Vertex sink updates one Vertex execution. Use it from one thread.
+class live_execution {
+public:
+    live_execution() = default;
+    live_execution(const live_execution&) = delete;
+    live_execution& operator=(const live_execution&) = delete;
+    live_execution(live_execution&& o) noexcept { take(std::move(o)); }
+    live_execution& operator=(live_execution&& o) noexcept {
+        if (this != &o) {
+            finish_on_destruction();
+            take(std::move(o));
+        }
+        return *this;
+    }
+    ~live_execution() { finish_on_destruction(); }
+
+    const std::string& id() const noexcept { return e_.id; }
+    const std::string& name() const noexcept { return e_.name; }
+    bool active() const noexcept { return active_; }
+
+    /// Adds input artifacts (the SDK's assign_input_artifacts): models and artifacts this run logged, or
+    /// references (artifact::reference).
+    void add_inputs(std::vector<artifact> inputs) {
+        require_active();
+        push(std::move(inputs), {});
+    }
+    /// Adds output artifacts (assign_output_artifacts).
+    void add_outputs(std::vector<artifact> outputs) {
+        require_active();
+        push({}, std::move(outputs));
+    }
+    /// Merges keys into the execution's metadata (the SDK's update(metadata=...)).
+    void update(const nlohmann::json& metadata) {
+        require_active();
+        if (!metadata.is_object()) throw error(error_category::value, 7, "execution metadata must be a JSON object");
+        for (auto it = metadata.begin(); it != metadata.end(); ++it) e_.metadata[it.key()] = it.value();
+        push({}, {});
+    }
+    /// Ends the execution with a state (COMPLETE by default). Further calls do nothing.
+    void end(run_state state = run_state::complete) {
+        if (!active_) return;
+        active_ = false;
+        e_.state = state;
+        push({}, {});
+    }
+
+private:
+    friend class run;
+
+    void take(live_execution&& o) noexcept {
+        core_ = std::move(o.core_);
+        run_ = o.run_;
+        e_ = std::move(o.e_);
+        active_ = o.active_;
+        uncaught_ = o.uncaught_;
+        o.active_ = false;
+    }
+
+    void finish_on_destruction() noexcept {
+        if (!active_) return;
+        try {
+            end(std::uncaught_exceptions() > uncaught_ ? run_state::failed : run_state::complete);
+        } catch (...) {
+        }
+    }
+
+    static void check_artifacts(const std::vector<artifact>& list) {
+        for (const auto& a : list) {
+            validate_name("artifact name", a.name);
+            if (a.source.empty() && a.path.empty())
+                throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
+        }
+    }
+
+    void require_active() const {
+        if (!core_) throw error(error_category::state, 5, "this execution object is empty (moved from or default)");
+        if (!active_) throw error(error_category::state, 10, "execution '" + e_.id + "' has already ended");
+    }
+
+    void push(std::vector<artifact> inputs, std::vector<artifact> outputs) {
+        check_artifacts(inputs);
+        check_artifacts(outputs);
+        auto c = std::make_unique<detail::cold_item>();
+        c->operation = detail::op::record;
+        c->run = run_;
+        c->rec.kind = record_kind::execution;
+        c->rec.time_ns = core_->now();
+        execution e = e_;
+        e.inputs = std::move(inputs);
+        e.outputs = std::move(outputs);
+        c->rec.payload = std::move(e);
+        core_->push_cold(std::move(c));
+        e_.resumed = false;  // only the first record of a resume says so
+    }
+
+    std::shared_ptr<detail::core> core_;
+    std::uint32_t run_ = 0;
+    execution e_;  ///< current state (inputs and outputs are sent once, not kept)
+    bool active_ = false;
+    int uncaught_ = 0;
 };
 
 class run {
@@ -3471,6 +3865,12 @@ public:
         core_->push_point_now(id_, cached_metric_id(key), step, value);
     }
 
+    /// Logs one point by key at the metric's next step (see metric_handle::log(double)).
+    void log(std::string_view key, double value) {
+        require_active();
+        core_->push_point_now(id_, cached_metric_id(key) | detail::auto_step_bit, 0, value);
+    }
+
     /// Logs several time-series values at one step (they share one wall time).
     void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
         log_time_series_impl(values.begin(), values.end(), step);
@@ -3479,6 +3879,14 @@ public:
         log_time_series_impl(values.begin(), values.end(), step);
     }
 
+    /// Logs several time-series values at the run's next step, shared by all of them: one more than the
+    /// highest step of any metric of the run, 1 for its first point (the Vertex AI SDK's
+    /// log_time_series_metrics(metrics, step=None)). One queue item for the call, resolved by the writer.
+    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values) {
+        log_time_series_next(values.begin(), values.end());
+    }
+    void log_time_series(const named_values<double>& values) { log_time_series_next(values.begin(), values.end()); }
+
     /// Logs params; the latest value of a key wins. Keys are validated, floats must be finite, strings at
     /// most 64 KiB.
     void log_params(std::initializer_list<std::pair<std::string_view, param_value>> params) {
@@ -3486,11 +3894,13 @@ public:
     }
     void log_params(const named_values<param_value>& params) { log_params_impl(params.begin(), params.end()); }
 
-    /// Logs summary metrics; the latest value of a key wins.
-    void log_metrics(std::initializer_list<std::pair<std::string_view, double>> metrics) {
+    /// Logs summary metrics: numbers or strings (`{{"acc", 0.97}, {"best_model", "resnet"}}`); the latest
+    /// value of a key wins. Strings are at most 64 KiB (value.6).
+    void log_metrics(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
         log_metrics_impl(metrics.begin(), metrics.end());
     }
     void log_metrics(const named_values<double>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
+    void log_metrics(const named_values<summary_value>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
 
     /// Logs classification metrics, validated with the Vertex AI SDK's rules (see classification_metrics).
     void log_classification_metrics(const classification_metrics& m) {
@@ -3578,6 +3988,59 @@ public:
         core_->push_cold(std::move(r));
     }
 
+    /// Starts a live execution (the SDK's start_execution): logged RUNNING now, then updated by the returned
+    /// object until it ends. Input and output artifacts can be given here or added later.
+    live_execution start_execution(std::string_view name, const execution_options& options = {},
+                                   std::vector<artifact> inputs = {}, std::vector<artifact> outputs = {}) {
+        require_active();
+        validate_key("execution name", name);
+        validate_key("execution schema title", options.schema_title);
+        if (!options.metadata.is_object())
+            throw error(error_category::value, 7, "execution metadata must be a JSON object");
+        std::string id = options.id;
+        if (id.empty()) id = make_execution_id(name);
+        else if (!is_valid_execution_id(id))
+            throw error(error_category::name, 7,
+                        "execution id '" + detail::printable(id) +
+                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
+        live_execution x;
+        x.core_ = core_;
+        x.run_ = id_;
+        x.e_.id = std::move(id);
+        x.e_.name = std::string(name);
+        x.e_.schema_title = options.schema_title;
+        x.e_.state = run_state::running;
+        x.e_.metadata = options.metadata;
+        x.active_ = true;
+        x.uncaught_ = std::uncaught_exceptions();
+        x.push(std::move(inputs), std::move(outputs));
+        return x;
+    }
+
+    /// Continues an execution that exists already, by id (the SDK's start_execution(resource_id,
+    /// resume=True)): RUNNING again; sinks never create it (the Vertex sink reports state.44 when it is not
+    /// there).
+    live_execution resume_execution(std::string_view id, const execution_options& options = {}) {
+        require_active();
+        if (!is_valid_execution_id(id))
+            throw error(error_category::name, 7,
+                        "execution id '" + detail::printable(std::string(id)) +
+                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
+        live_execution x;
+        x.core_ = core_;
+        x.run_ = id_;
+        x.e_.id = std::string(id);
+        x.e_.name = std::string(id);
+        x.e_.schema_title = options.schema_title;
+        x.e_.state = run_state::running;
+        x.e_.metadata = options.metadata.is_object() ? options.metadata : nlohmann::json::object();
+        x.e_.resumed = true;
+        x.active_ = true;
+        x.uncaught_ = std::uncaught_exceptions();
+        x.push({}, {});
+        return x;
+    }
+
     /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
     void end(run_state state = run_state::complete) {
         if (!active_.exchange(false)) return;
@@ -3656,6 +4119,17 @@ private:
     }
 
     template <class It>
+    void log_time_series_next(It first, It last) {
+        require_active();
+        auto c = make_record(record_kind::metric);
+        c->operation = detail::op::points;
+        for (auto it = first; it != last; ++it)  // all or nothing: a bad key throws here
+            c->points.emplace_back(cached_metric_id(it->first), static_cast<double>(it->second));
+        if (core_->inert() || c->points.empty()) return;
+        core_->push_cold(std::move(c));
+    }
+
+    template <class It>
     void log_params_impl(It first, It last) {
         require_active();
         named_values<param_value> values;
@@ -3677,17 +4151,35 @@ private:
         core_->push_cold(std::move(r));
     }
 
+    static void add_summary(named_values<double>& numbers, named_values<std::string>&, std::string_view key, double v) {
+        numbers.emplace_back(std::string(key), v);
+    }
+    static void add_summary(named_values<double>& numbers, named_values<std::string>& texts, std::string_view key,
+                            const summary_value& v) {
+        if (!v.is_text()) {
+            numbers.emplace_back(std::string(key), v.number());
+            return;
+        }
+        if (v.text().size() > max_param_string)
+            throw error(error_category::value, 6,
+                        "summary metric '" + std::string(key) + "' is a string of " + std::to_string(v.text().size()) +
+                            " bytes; the limit is 65536");
+        texts.emplace_back(std::string(key), v.text());
+    }
+
     template <class It>
     void log_metrics_impl(It first, It last) {
         require_active();
         named_values<double> values;
+        named_values<std::string> texts;
         for (auto it = first; it != last; ++it) {
             validate_key("metric key", it->first);
-            values.emplace_back(std::string(it->first), static_cast<double>(it->second));
+            add_summary(values, texts, it->first, it->second);
         }
-        if (values.empty()) return;
+        if (values.empty() && texts.empty()) return;
         auto r = make_record(record_kind::summary);
         r->rec.payload = std::move(values);
+        r->rec.texts = std::move(texts);
         core_->push_cold(std::move(r));
     }
 
@@ -3718,6 +4210,24 @@ private:
         return a;
     }
 
+    /// "<name, lowercase, [a-z0-9-]>-<12 hex>": unique per run, name and time.
+    std::string make_execution_id(std::string_view name) const {
+        std::string base;
+        for (char ch : name) {
+            if (base.size() >= 40) break;
+            if (ch >= 'A' && ch <= 'Z') base += static_cast<char>(ch - 'A' + 'a');
+            else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) base += ch;
+            else if (!base.empty() && base.back() != '-') base += '-';
+        }
+        while (!base.empty() && base.back() == '-') base.pop_back();
+        if (base.empty()) base = "exec";
+        detail::sha256 h;
+        const std::string salt = experiment_ + "\n" + name_ + "\n" + std::string(name) + "\n" +
+                                 std::to_string(core_->now()) + "\n" + std::to_string(++executions_started_);
+        h.update(salt);
+        return base + "-" + h.hex_digest().substr(0, 12);
+    }
+
     /// The rank whose files this run writes: 0, or this process's rank under rank_policy::every.
     int writing_rank() const noexcept { return core_->policy() == rank_policy::every ? core_->rank().rank : 0; }
 
@@ -3736,6 +4246,7 @@ private:
     bool resumed_ = false;
     std::atomic<bool> active_{false};
     int uncaught_ = 0;
+    mutable std::uint64_t executions_started_ = 0;
 };
 
 MLTRACK_NAMESPACE_END
@@ -3758,6 +4269,8 @@ MLTRACK_NAMESPACE_END
 // different types in one container. `sinks::any` erases the type behind one virtual call per batch.
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -3782,6 +4295,10 @@ public:
     void close() { p_->close(); }
     /// Whether the wrapped sink has this run; nullopt when it cannot tell.
     std::optional<bool> exists(const run_info& run) { return p_->exists(run); }
+    /// Throws the wrapped sink's refusal of a run (mltrack::error), if it has one.
+    void check_run(const run_info& run) { p_->check_run(run); }
+    /// The highest step per metric key the wrapped sink holds for a run; nullopt when it cannot tell.
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) { return p_->max_steps(run); }
     std::string name() const { return p_->name(); }
 
     /// The wrapped sink, when it is an S; nullptr otherwise.
@@ -3799,6 +4316,8 @@ private:
         virtual void tick(std::chrono::steady_clock::time_point) = 0;
         virtual void close() = 0;
         virtual std::optional<bool> exists(const run_info&) = 0;
+        virtual void check_run(const run_info&) = 0;
+        virtual std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info&) = 0;
         virtual std::string name() const = 0;
     };
     template <class S>
@@ -3809,6 +4328,10 @@ private:
         void tick(std::chrono::steady_clock::time_point now) override { detail::sink_tick(sink, now); }
         void close() override { detail::sink_close(sink); }
         std::optional<bool> exists(const run_info& run) override { return detail::sink_exists(sink, run); }
+        void check_run(const run_info& run) override { detail::sink_check_run(sink, run); }
+        std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) override {
+            return detail::sink_max_steps(sink, run);
+        }
         std::string name() const override { return detail::sink_name(sink); }
         S sink;
     };
@@ -4201,12 +4724,14 @@ struct run_data {
     std::size_t resumes = 0;                ///< how many times the run was resumed
     nlohmann::json metadata = nlohmann::json::object();  ///< run_start metadata, updated by resumes
     std::map<std::string, param_value> params;                ///< latest value per key
-    std::map<std::string, double> summary;                    ///< latest value per key
+    std::map<std::string, double> summary;                    ///< latest number per key (summary metrics)
+    std::map<std::string, std::string> summary_text;          ///< latest string per key; a key is in one of
+                                                              ///< summary and summary_text: its latest kind
     std::map<std::string, std::vector<series_point>> series;  ///< every point, in file order
     std::map<std::string, std::vector<histogram_point>> histograms;  ///< every histogram, in file order
     std::vector<classification_metrics> classifications;
     std::vector<artifact> artifacts;
-    std::vector<execution> executions;
+    std::vector<execution> executions;      ///< a live execution once, as of its latest record
     std::vector<record> records;            ///< every record, in file order
     int rank = 0;                           ///< the rank that wrote this file (rank_policy::every)
     int world_size = 1;                     ///< ranks in the job that logged the run
@@ -4319,6 +4844,22 @@ std::vector<T> parse_array(const nlohmann::json& j, const char* key, F&& f) {
     return out;
 }
 
+/// A live execution's records fold into one execution (by id): the latest state and metadata, and
+/// every input and output artifact added over its records.
+inline void fold_execution(std::vector<execution>& executions, const execution& e) {
+    if (!e.id.empty())
+        for (auto& x : executions)
+            if (x.id == e.id) {
+                x.state = e.state;  // name and schema title stay the first record's (a resume knows only the id)
+                for (auto it = e.metadata.begin(); it != e.metadata.end(); ++it) x.metadata[it.key()] = it.value();
+                x.inputs.insert(x.inputs.end(), e.inputs.begin(), e.inputs.end());
+                x.outputs.insert(x.outputs.end(), e.outputs.begin(), e.outputs.end());
+                x.resumed = false;
+                return;
+            }
+    executions.push_back(e);
+}
+
 inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_no) {
     if (!j.is_object()) throw line_error{"a line must be a JSON object"};
     const std::string kind = need(j, "kind", nlohmann::json::value_t::string).get<std::string>();
@@ -4397,7 +4938,20 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
             for (const auto& kv : values) run.series[kv.first].push_back(series_point{r.step, r.time_ns, kv.second});
         } else {
             r.kind = record_kind::summary;
-            for (const auto& kv : values) run.summary[kv.first] = kv.second;
+            for (const auto& kv : values) {
+                run.summary[kv.first] = kv.second;
+                run.summary_text.erase(kv.first);
+            }
+            if (auto it = j.find("text"); it != j.end()) {
+                if (!it->is_object()) throw line_error{"\"text\" is not an object"};
+                for (const auto& kv : it->items()) {
+                    if (!kv.value().is_string())
+                        throw line_error{"summary text '" + printable(kv.key()) + "' is not a string"};
+                    r.texts.emplace_back(kv.key(), kv.value().get<std::string>());
+                    run.summary_text[kv.key()] = kv.value().get<std::string>();
+                    run.summary.erase(kv.key());
+                }
+            }
         }
         r.payload = std::move(values);
     } else if (kind == "classification") {
@@ -4429,6 +4983,8 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         r.payload = std::move(a);
     } else if (kind == "execution") {
         execution e;
+        e.id = opt_string(j, "id");
+        if (auto it = j.find("resumed"); it != j.end() && it->is_boolean()) e.resumed = it->get<bool>();
         e.name = need(j, "name", nlohmann::json::value_t::string).get<std::string>();
         e.schema_title = opt_string(j, "schema_title");
         const auto st = parse_run_state(opt_string(j, "state"));
@@ -4438,7 +4994,7 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         e.outputs = parse_array<artifact>(j, "outputs", parse_artifact);
         if (auto it = j.find("metadata"); it != j.end() && it->is_object()) e.metadata = *it;
         r.kind = record_kind::execution;
-        run.executions.push_back(e);
+        fold_execution(run.executions, e);
         r.payload = std::move(e);
     } else if (kind == "histogram") {
         histogram h;
@@ -4718,7 +5274,9 @@ MLTRACK_NAMESPACE_END
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -4842,6 +5400,24 @@ public:
         std::error_code ec;
         return std::filesystem::exists(run_dir(root_, run.experiment, run.name) / detail::events_file_name(run.rank),
                                        ec);
+    }
+
+    /// The highest step of each metric in the run's file (for a resumed run's steps; nullopt without a file).
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const {
+        const auto file = run_dir(root_, run.experiment, run.name) / detail::events_file_name(run.rank);
+        std::error_code ec;
+        if (!std::filesystem::exists(file, ec)) return std::nullopt;
+        read_options lenient;
+        lenient.strict = false;
+        const auto data = read_run(file, lenient);
+        std::map<std::string, std::int64_t> out;
+        for (const auto& kv : data.series)
+            for (const auto& p : kv.second) {
+                auto it = out.find(kv.first);
+                if (it == out.end()) out.emplace(kv.first, p.step);
+                else if (p.step > it->second) it->second = p.step;
+            }
+        return out;
     }
 
     void write(const batch& b) {

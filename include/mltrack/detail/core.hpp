@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,7 @@
 #include "clock.hpp"
 #include "queue.hpp"
 #include "sink_traits.hpp"
+#include "steps.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -82,7 +84,7 @@ inline std::uint32_t watch_forks() noexcept {
 /// The generation a live core never matches: an inert core (a rank that does not write) uses it.
 inline constexpr std::uint32_t inert_generation = 0xffffffffu;
 
-enum class op : std::uint8_t { record, run_open, metric_def, flush, shutdown };
+enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown };
 
 /// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
 struct cold_item {
@@ -92,6 +94,8 @@ struct cold_item {
     bool capture_environment = false;      ///< op::run_open: the writer adds metadata.environment
     record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
     metric_info metric;                    ///< op::metric_def
+    std::vector<std::pair<std::uint32_t, double>> points;  ///< op::points: (metric id, value) at the run's next
+                                                           ///< step, sharing rec.time_ns
     std::shared_ptr<ticket> done;          ///< optional completion
 };
 
@@ -129,6 +133,10 @@ public:
     virtual void flush(error_reporter& r) = 0;
     virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
     virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
+    /// The first sink's refusal of a run (check_run), if any.
+    virtual std::optional<error> check(const run_info& run, error_reporter& r) = 0;
+    /// The highest step per metric key over the sinks that can tell.
+    virtual std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) = 0;
     virtual void close(error_reporter& r) = 0;
 };
 
@@ -155,6 +163,33 @@ public:
             });
         });
         return any;
+    }
+    std::optional<error> check(const run_info& run, error_reporter& r) override {
+        std::optional<error> refusal;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                try {
+                    sink_check_run(s, run);
+                } catch (const error& e) {
+                    if (!refusal) refusal = e;
+                }
+            });
+        });
+        return refusal;
+    }
+    std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) override {
+        std::map<std::string, std::int64_t> out;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                if (const auto m = sink_max_steps(s, run))
+                    for (const auto& kv : *m) {
+                        auto it = out.find(kv.first);
+                        if (it == out.end()) out.emplace(kv.first, kv.second);
+                        else if (kv.second > it->second) it->second = kv.second;
+                    }
+            });
+        });
+        return out;
     }
     void close(error_reporter& r) override {
         each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
@@ -495,14 +530,29 @@ private:
         }
     }
 
-    const run_info* find_run(std::uint32_t id) noexcept {
+    /// A run open on the writer side: what sinks see of it, and its steps.
+    struct live_run {
+        run_info info;
+        step_counter steps;
+        bool seeded = false;  ///< the sinks were asked for a resumed run's steps
+    };
+
+    live_run* find_run(std::uint32_t id) noexcept {
         for (auto ended : ended_)
             if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
-        if (last_run_ && last_run_->id == id) return last_run_;
+        if (last_run_ && last_run_->info.id == id) return last_run_;
         auto it = runs_.find(id);
         if (it == runs_.end()) return nullptr;
         last_run_ = it->second.get();
         return last_run_;
+    }
+
+    /// A resumed run continues after the steps its sinks already hold (asked once, at its first point
+    /// logged without a step).
+    void seed_steps(live_run& r) {
+        if (r.seeded) return;
+        r.seeded = true;
+        if (r.info.resumed) r.steps.seed(sinks_->max_steps(r.info, *this));
     }
 
     void dispatch_pending() noexcept {
@@ -513,7 +563,7 @@ private:
         }
         held_.clear();
         for (auto id : ended_) {
-            if (last_run_ && last_run_->id == id) last_run_ = nullptr;
+            if (last_run_ && last_run_->info.id == id) last_run_ = nullptr;
             runs_.erase(id);
         }
         ended_.clear();
@@ -529,18 +579,25 @@ private:
                 ++n;
                 if (!item.cold) {
                     const metric_point& p = item.point;
-                    const run_info* run = find_run(p.run);
-                    if (!run || p.metric >= metrics_.size()) {
+                    live_run* run = find_run(p.run);
+                    const std::uint32_t metric = p.metric & ~auto_step_bit;
+                    if (!run || metric >= metrics_.size()) {
                         late_.fetch_add(1, std::memory_order_relaxed);
                         continue;
                     }
                     event e;
                     e.kind = record_kind::metric;
-                    e.run = run;
+                    e.run = &run->info;
                     e.time_ns = p.time_ns;
-                    e.step = p.step;
                     e.value = p.value;
-                    e.metric = metrics_[p.metric].get();
+                    e.metric = metrics_[metric].get();
+                    if (p.metric & auto_step_bit) {
+                        seed_steps(*run);
+                        e.step = run->steps.next(metric, e.metric->name);
+                    } else {
+                        e.step = p.step;
+                        run->steps.saw(metric, p.step);
+                    }
                     pending_.push_back(e);
                     continue;
                 }
@@ -553,6 +610,7 @@ private:
                         break;
                     }
                     case op::record: handle_record(std::move(c)); break;
+                    case op::points: handle_points(*c); break;
                     case op::run_open:
                         dispatch_pending();
                         open_run(*c);
@@ -581,8 +639,35 @@ private:
         return n;
     }
 
+    /// A log_time_series call without a step: every value at the run's next step, with one wall time.
+    void handle_points(const cold_item& c) {
+        live_run* run = find_run(c.run);
+        if (!run) {
+            late_.fetch_add(c.points.size(), std::memory_order_relaxed);
+            return;
+        }
+        seed_steps(*run);
+        const std::int64_t step = run->steps.next_for_run();
+        for (const auto& mv : c.points) {
+            if (mv.first >= metrics_.size()) {
+                late_.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            run->steps.saw(mv.first, step);
+            event e;
+            e.kind = record_kind::metric;
+            e.run = &run->info;
+            e.time_ns = c.rec.time_ns;
+            e.step = step;
+            e.value = mv.second;
+            e.metric = metrics_[mv.first].get();
+            pending_.push_back(e);
+        }
+    }
+
     void handle_record(std::unique_ptr<cold_item> c) {
-        const run_info* run = find_run(c->run);
+        const live_run* live = find_run(c->run);
+        const run_info* run = live ? &live->info : nullptr;
         if (!run) {
             late_.fetch_add(1, std::memory_order_relaxed);
             if (c->done) c->done->fail(error(error_category::state, 3, "the run has already ended"));
@@ -606,6 +691,10 @@ private:
 
     void open_run(cold_item& c) {
         run_info info = std::get<run_info>(std::move(c.rec.payload));
+        if (auto refusal = sinks_->check(info, *this)) {  // a sink that can never hold this run (its name)
+            c.done->fail(*refusal);
+            return;
+        }
         const auto exists = sinks_->exists(info, *this);
         if (c.mode == start_mode::create && exists && *exists) {
             c.done->fail(error(error_category::state, 1,
@@ -625,8 +714,9 @@ private:
         c.done->complete(info.resumed);
         if (c.capture_environment && !info.metadata.contains("environment"))
             info.metadata["environment"] = environment();
-        auto owned = std::make_unique<run_info>(std::move(info));
-        const run_info* run = owned.get();
+        auto owned = std::make_unique<live_run>();
+        owned->info = std::move(info);
+        const run_info* run = &owned->info;
         runs_[run->id] = std::move(owned);
         event e;
         e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
@@ -689,9 +779,9 @@ private:
     // writer-owned state
     bool stopped_ = false;
     std::vector<std::unique_ptr<metric_info>> metrics_;
-    std::unordered_map<std::uint32_t, std::unique_ptr<run_info>> runs_;
+    std::unordered_map<std::uint32_t, std::unique_ptr<live_run>> runs_;
     std::optional<nlohmann::json> environment_;  ///< writer thread only
-    const run_info* last_run_ = nullptr;
+    live_run* last_run_ = nullptr;
     std::vector<event> pending_;
     std::vector<std::unique_ptr<cold_item>> held_;
     std::vector<std::uint32_t> ended_;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +30,10 @@ public:
     void close() { p_->close(); }
     /// Whether the wrapped sink has this run; nullopt when it cannot tell.
     std::optional<bool> exists(const run_info& run) { return p_->exists(run); }
+    /// Throws the wrapped sink's refusal of a run (mltrack::error), if it has one.
+    void check_run(const run_info& run) { p_->check_run(run); }
+    /// The highest step per metric key the wrapped sink holds for a run; nullopt when it cannot tell.
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) { return p_->max_steps(run); }
     std::string name() const { return p_->name(); }
 
     /// The wrapped sink, when it is an S; nullptr otherwise.
@@ -45,6 +51,8 @@ private:
         virtual void tick(std::chrono::steady_clock::time_point) = 0;
         virtual void close() = 0;
         virtual std::optional<bool> exists(const run_info&) = 0;
+        virtual void check_run(const run_info&) = 0;
+        virtual std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info&) = 0;
         virtual std::string name() const = 0;
     };
     template <class S>
@@ -55,6 +63,10 @@ private:
         void tick(std::chrono::steady_clock::time_point now) override { detail::sink_tick(sink, now); }
         void close() override { detail::sink_close(sink); }
         std::optional<bool> exists(const run_info& run) override { return detail::sink_exists(sink, run); }
+        void check_run(const run_info& run) override { detail::sink_check_run(sink, run); }
+        std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) override {
+            return detail::sink_max_steps(sink, run);
+        }
         std::string name() const override { return detail::sink_name(sink); }
         S sink;
     };
