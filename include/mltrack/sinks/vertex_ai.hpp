@@ -101,25 +101,51 @@ public:
                experiment_id(experiment) + "/runs?project=" + c_->cfg.project;
     }
 
+    /// Refuses (at start_run) a run whose names the service would refuse as ids: name.40-42 with the rule
+    /// (vertex_id_mapping::exact, the default); nothing with explicit ids or the hashed mapping.
+    void check_run(const run_info& run) const {
+        if (!c_->cfg.chief || run.rank > 0) return;
+        (void)run_id(run.experiment, run.name);  // checks the experiment too
+    }
+
     /// Whether the run context exists on the service (a blocking GET; nullopt when it cannot tell).
     std::optional<bool> exists(const run_info& run) {
         if (!c_->cfg.chief || !c_->cfg.options.check_exists) return std::nullopt;
         try {
-            if (!caller_) {
-                auto http = exists_http_;
-                http.timeout = std::min(http.timeout, std::chrono::milliseconds(5000));
-                http.connect_timeout = std::min(http.connect_timeout, std::chrono::milliseconds(3000));
-                caller_ = std::make_unique<detail::rest_caller>(exists_creds_, http,
-                                                                detail::backoff_policy{std::chrono::milliseconds(200),
-                                                                                       std::chrono::milliseconds(1000)},
-                                                                2);
-            }
-            const std::string eid = experiment_id(run.experiment);
-            const std::string rc = detail::vertex_run_context_id(eid, run_id(run.experiment, run.name));
-            const auto r = caller_->call(detail::json_request(
-                "GET", c_->v1(c_->cfg.parent + "/metadataStores/default/contexts/" + rc)));
+            const auto r = blocking_get(c_->cfg.parent + "/metadataStores/default/contexts/" + context_id_of(run));
             if (r.status == 404) return false;
             if (r.status == 200) return true;
+        } catch (const std::exception&) {
+        }
+        return std::nullopt;
+    }
+
+    /// The highest step of each time series of a run on the service (through its "-tb-run" link), for a
+    /// resumed run's points without a step, as the SDK reads them; nullopt when it cannot tell. Blocking.
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) {
+        if (!c_->cfg.chief || run.rank > 0) return std::nullopt;
+        try {
+            const auto art = blocking_get(c_->cfg.parent + "/metadataStores/default/artifacts/" + context_id_of(run) +
+                                          "-tb-run");
+            if (art.status == 404) return std::map<std::string, std::int64_t>{};
+            if (art.status != 200) return std::nullopt;
+            const std::string tbr = detail::linked_tensorboard_run(detail::parse_body(art));
+            std::map<std::string, std::int64_t> out;
+            if (tbr.empty()) return out;
+            std::string token;
+            do {
+                const auto r = blocking_get(tbr + "/timeSeries?pageSize=1000" +
+                                            (token.empty() ? "" : "&pageToken=" + detail::url_encode(token)));
+                if (r.status != 200) return std::nullopt;
+                const auto j = detail::parse_body(r);
+                if (j.contains("tensorboardTimeSeries"))
+                    for (const auto& ts : j["tensorboardTimeSeries"]) {
+                        const std::string max = detail::str_of(detail::metadata_of(ts), "maxStep");
+                        if (!max.empty()) out[detail::str_of(ts, "displayName")] = std::stoll(max);
+                    }
+                token = detail::str_of(j, "nextPageToken");
+            } while (!token.empty());
+            return out;
         } catch (const std::exception&) {
         }
         return std::nullopt;
@@ -142,21 +168,13 @@ public:
                 c_->engine->report(ex);
             }
         }
+        c_->counters->points_rejected.fetch_add(skipped, std::memory_order_relaxed);
         if (dropped) {
             c_->counters->points_dropped.fetch_add(dropped, std::memory_order_relaxed);
             c_->engine->report(error(error_category::io, 43,
                                      std::to_string(dropped) + " time-series points not kept for Vertex AI: " +
                                          std::to_string(c_->cfg.options.max_buffered_points) +
                                          " points are already waiting (the JSONL copy has them; sync later)"));
-        }
-        if (skipped) {
-            c_->counters->points_rejected.fetch_add(skipped, std::memory_order_relaxed);
-            if (!warned_no_tb_) {
-                warned_no_tb_ = true;
-                c_->engine->report(error(error_category::config, 49,
-                                         "time-series points are not sent: the sink has no TensorBoard "
-                                         "(vertex_ai_options::time_series is false)"));
-            }
         }
         c_->engine->pump(std::chrono::steady_clock::now());
         throw_errors();
@@ -209,12 +227,29 @@ private:
         if (!e.empty()) throw std::runtime_error(e);
     }
 
+    std::string context_id_of(const run_info& run) const {
+        return detail::vertex_run_context_id(experiment_id(run.experiment), run_id(run.experiment, run.name));
+    }
+
+    /// A GET for the blocking calls of the writer thread at run start (two tries of at most 5 s).
+    detail::http_response blocking_get(const std::string& resource) {
+        if (!caller_) {
+            auto http = exists_http_;
+            http.timeout = std::min(http.timeout, std::chrono::milliseconds(5000));
+            http.connect_timeout = std::min(http.connect_timeout, std::chrono::milliseconds(3000));
+            caller_ = std::make_unique<detail::rest_caller>(
+                exists_creds_, http,
+                detail::backoff_policy{std::chrono::milliseconds(200), std::chrono::milliseconds(1000)}, 2);
+        }
+        return caller_->call(detail::json_request("GET", c_->v1(resource)));
+    }
+
     std::shared_ptr<detail::vx_experiment> experiment_for(const run_info& info) {
         const std::string id = experiment_id(info.experiment);
         auto it = experiments_.find(id);
         if (it != experiments_.end()) return it->second;
         auto e = std::make_shared<detail::vx_experiment>();
-        e->name = c_->cfg.options.experiment.empty() ? info.experiment : id;  // the display name
+        e->name = c_->cfg.experiment_display_name(info.experiment);
         e->id = id;
         if (!store_queued_) {
             store_queued_ = true;
@@ -225,54 +260,67 @@ private:
         return e;
     }
 
+    void open_run(const event& e) {
+        auto r = std::make_shared<detail::vx_run>();
+        r->info = *e.run;
+        auto previous = runs_.find(e.run->id);
+        if (previous != runs_.end()) {  // replay() reuses run ids: the previous run (never ended) is done
+            previous->second->ended = true;
+            queue_flush(previous->second);
+        }
+        runs_[e.run->id] = r;
+        try {
+            r->exp = experiment_for(*e.run);
+            r->run_id = run_id(e.run->experiment, e.run->name);
+        } catch (const error& ex) {  // names the service refuses (a sync: start_run checked them live)
+            r->refused = true;
+            c_->engine->report(ex);
+            return;
+        }
+        r->context_id = detail::vertex_run_context_id(r->exp->id, r->run_id);
+        r->display_name = c_->cfg.run_display_name(e.run->name);
+        const bool resume = e.kind == record_kind::run_resume;
+        c_->engine->push(std::make_unique<detail::vx_run_step>(*c_, r, resume));
+        if (resume) {
+            r->pending_state = "RUNNING";
+            c_->engine->push(std::make_unique<detail::vx_patch_step>(*c_, r, true));
+        }
+    }
+
     void write_one(const event& e, std::size_t& dropped, std::size_t& skipped) {
         if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) {
             // rank_policy::every: a Vertex AI run has no rank dimension, so rank 0 speaks for the job there
             // (the other ranks' data stays in their JSONL and TensorBoard files; see docs/hpc.md).
             if (e.run->rank > 0) return;
-            auto r = std::make_shared<detail::vx_run>();
-            r->info = *e.run;
-            r->exp = experiment_for(*e.run);
-            r->run_id = run_id(e.run->experiment, e.run->name);
-            r->context_id = detail::vertex_run_context_id(r->exp->id, r->run_id);
-            auto previous = runs_.find(e.run->id);
-            if (previous != runs_.end()) {  // replay() reuses run ids: the previous run (never ended) is done
-                previous->second->ended = true;
-                queue_flush(previous->second);
-            }
-            runs_[e.run->id] = r;
-            const bool resume = e.kind == record_kind::run_resume;
-            c_->engine->push(std::make_unique<detail::vx_run_step>(*c_, r, resume));
-            if (resume) {
-                r->pending_state = "RUNNING";
-                c_->engine->push(std::make_unique<detail::vx_patch_step>(*c_, r, true));
-            }
+            open_run(e);
             return;
         }
         auto it = runs_.find(e.run->id);
         if (it == runs_.end()) return;
         detail::vx_run& r = *it->second;
+        if (r.refused) {  // reported when it opened; the JSONL copy keeps everything
+            skipped += e.kind == record_kind::metric;
+            if (e.kind == record_kind::run_end) runs_.erase(it);
+            return;
+        }
         switch (e.kind) {
-            case record_kind::metric: {
-                if (!c_->cfg.options.time_series) {
-                    ++skipped;
-                    return;
-                }
+            case record_kind::metric:
+            case record_kind::histogram: {
                 if (c_->counters->points_buffered.load(std::memory_order_relaxed) >= c_->cfg.options.max_buffered_points) {
                     ++dropped;
                     return;
                 }
-                const auto id = e.metric->id;
-                if (r.by_metric.size() <= id) r.by_metric.resize(id + 1);
-                auto& s = r.by_metric[id];
-                if (!s) {
-                    s = std::make_unique<detail::vx_series>();
-                    s->key = e.metric->name;
-                    auto known = r.series_ids.find(s->key);
-                    if (known != r.series_ids.end()) s->id = known->second;
-                    r.by_key[s->key] = s.get();
+                if (e.kind == record_kind::metric) {
+                    const auto id = e.metric->id;
+                    if (r.by_metric.size() <= id) r.by_metric.resize(id + 1, nullptr);
+                    auto& s = r.by_metric[id];
+                    if (!s) s = &r.series_for(e.metric->name, false);
+                    s->points.push_back({e.step, e.time_ns, e.value});
+                } else {
+                    const histogram& h = e.payload->get_histogram();
+                    r.series_for(h.name, true)
+                        .tensors.push_back({e.step, e.time_ns, detail::base64(detail::histogram_tensor_proto(h.buckets))});
                 }
-                s->points.push_back({e.step, e.time_ns, e.value});
                 ++r.buffered;
                 c_->counters->points_buffered.fetch_add(1, std::memory_order_relaxed);
                 if (r.buffered >= c_->cfg.options.max_points_per_request) queue_flush(it->second);
@@ -285,10 +333,18 @@ private:
             case record_kind::summary:
                 for (const auto& kv : e.payload->get_values())
                     r.pending_metrics[kv.first] = detail::struct_double(kv.second);
+                for (const auto& kv : e.payload->texts) r.pending_metrics[kv.first] = kv.second;
                 queue_patch(it->second);
                 return;
-            case record_kind::classification:
             case record_kind::artifact:
+                if (detail::vx_artifact_uri(*c_, r, e.payload->get_artifact()).empty()) {
+                    c_->counters->steps_rejected.fetch_add(1, std::memory_order_relaxed);
+                    c_->engine->report(detail::vx_no_staging_error(r, e.payload->get_artifact()));
+                    return;
+                }
+                c_->engine->push(std::make_unique<detail::vx_artifact_step>(*c_, it->second, *e.payload));
+                return;
+            case record_kind::classification:
                 c_->engine->push(std::make_unique<detail::vx_artifact_step>(*c_, it->second, *e.payload));
                 return;
             case record_kind::execution:
@@ -328,7 +384,6 @@ private:
     bool store_queued_ = false;
     bool closed_ = false;
     bool warned_not_chief_ = false;
-    bool warned_no_tb_ = false;
     std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
     detail::credentials exists_creds_;
     detail::http_options exists_http_;

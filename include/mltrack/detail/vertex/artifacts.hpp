@@ -46,11 +46,39 @@ inline std::filesystem::path vx_local_file(const vx_context& c, const vx_run& r,
     return {};
 }
 
-/// The URI an artifact gets: its own gs:// or other URI, its Cloud Storage copy, or its local path.
+/// "gs://<bucket>/<folder>" for an artifact saved under the Cloud Storage FUSE mount of Vertex jobs
+/// ("<gcs_mount>/<bucket>/<folder>/<name>"): it is in Cloud Storage already. "" otherwise.
+inline std::string vx_mounted_uri(const vx_context& c, const artifact& a) {
+    std::string mount = c.cfg.options.gcs_mount;
+    while (mount.size() > 1 && mount.back() == '/') mount.pop_back();
+    if (mount.empty() || a.source.size() <= mount.size() + 1 || a.source.compare(0, mount.size(), mount) != 0 ||
+        a.source[mount.size()] != '/')
+        return {};
+    const std::string rest = a.source.substr(mount.size() + 1);
+    const auto slash = rest.rfind('/');
+    if (slash == std::string::npos || slash == 0) return {};  // a bucket of its own is not an artifact folder
+    return "gs://" + rest.substr(0, slash);
+}
+
+/// The URI an artifact gets: its own gs:// or other URI, its place under the /gcs mount, its Cloud Storage
+/// copy in the staging bucket; else its local path (file://) for datasets and other artifacts, and ""
+/// for a model: the SDK's log_model refuses to log a model it cannot put in Cloud Storage (config.50).
 inline std::string vx_artifact_uri(const vx_context& c, const vx_run& r, const artifact& a) {
     if (a.source.find("://") != std::string::npos) return a.source;
+    const std::string mounted = vx_mounted_uri(c, a);
+    if (!mounted.empty()) return mounted;
     if (!c.cfg.staging.empty() && !vx_local_file(c, r, a).empty()) return vx_artifact_dir(c, r, a);
+    if (a.type == artifact_type::model) return {};
     return "file://" + a.source;
+}
+
+/// config.50: a model that cannot be logged to Vertex AI for want of a staging bucket.
+inline error vx_no_staging_error(const vx_run& r, const artifact& a) {
+    return error(error_category::config, 50,
+                 "model '" + a.name + "' of run '" + r.context_id +
+                     "' is not logged to Vertex AI: it has no staging bucket to go to (set "
+                     "vertex_ai_options::staging_bucket or MLTRACK_VERTEX_STAGING_BUCKET, save it under the /gcs "
+                     "mount, or log a gs:// URI); the Python SDK's log_model refuses it too. The JSONL copy keeps it");
 }
 
 /// A classification-metrics, model or other artifact of a run: files uploaded to Cloud Storage (models and
@@ -78,7 +106,8 @@ public:
     }
 
     std::optional<http_request> next(vertex_engine&) override {
-        if (r_->failed || r_->context_name.empty())
+        if (r_->failed) return std::nullopt;  // its run step reported why
+        if (r_->context_name.empty())
             throw error(error_category::io, 41, "run '" + r_->context_id + "' could not be created");
         const std::string store = c_.store_path();
         while (upload_ < uploads_.size()) {
@@ -133,18 +162,9 @@ public:
 
 private:
     void plan_uploads(const artifact& a) {
-        if (a.source.find("://") != std::string::npos) return;
+        if (a.source.find("://") != std::string::npos || !vx_mounted_uri(c_, a).empty()) return;
         const auto local = vx_local_file(c_, *r_, a);
-        if (local.empty() || c_.cfg.staging.empty()) {
-            if (a.type == artifact_type::model && c_.cfg.staging.empty() && !c_.warned_no_staging) {
-                c_.warned_no_staging = true;
-                c_.engine->report(error(error_category::config, 46,
-                                        "model '" + a.name + "' is not uploaded: no staging bucket (set "
-                                        "vertex_ai_options::staging_bucket or MLTRACK_VERTEX_STAGING_BUCKET); its "
-                                        "artifact points at the local path"));
-            }
-            return;
-        }
+        if (local.empty() || c_.cfg.staging.empty()) return;
         const std::string dir = vx_artifact_dir(c_, *r_, a);
         std::error_code ec;
         if (std::filesystem::is_directory(local, ec)) {

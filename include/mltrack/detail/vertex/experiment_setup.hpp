@@ -9,7 +9,6 @@
 #include <string>
 
 #include "../../error.hpp"
-#include "../core.hpp"
 #include "bodies.hpp"
 #include "engine.hpp"
 #include "state.hpp"
@@ -83,15 +82,17 @@ private:
     std::string operation_;
 };
 
-/// Creates (or finds) the experiment context, then its backing TensorBoard and TensorBoard experiment.
+/// Creates (or finds) the experiment context and binds its backing TensorBoard, as aiplatform.init() does:
+/// the TensorBoard asked for, else the one the experiment has, else the project's default one, else a new
+/// default one (named as the SDK names it). The TensorBoard experiment is created with the first run, as
+/// the SDK's start_run does. With time_series = false nothing is found, created or bound (the SDK's
+/// experiment_tensorboard=False), but a TensorBoard the experiment has already is still used by its runs.
 class vx_experiment_step final : public vertex_step {
 public:
     vx_experiment_step(vx_context& c, std::shared_ptr<vx_experiment> e) : c_(c), e_(std::move(e)) {}
     std::string label() const override { return "set up experiment '" + e_->id + "'"; }
 
-    enum phase : int {
-        create_ctx, get_ctx, get_tb, list_tb, create_tb, poll_tb, bind_tb, refresh_ctx, create_tbe, get_tbe, done
-    };
+    enum phase : int { create_ctx, get_ctx, get_tb, list_tb, create_tb, poll_tb, bind_tb, refresh_ctx, done };
 
     std::optional<http_request> next(vertex_engine&) override {
         if (c_.store_failed) throw error(error_category::io, 41, "the metadata store could not be set up");
@@ -108,7 +109,7 @@ public:
                 return json_request("GET", c_.v1(c_.cfg.parent + "/tensorboards?filter=" + url_encode("is_default=true") +
                                                  (page_token_.empty() ? "" : "&pageToken=" + url_encode(page_token_))));
             case create_tb: {
-                const nlohmann::json body{{"displayName", "Default Tensorboard " + rfc3339(now_ns()).substr(0, 19)},
+                const nlohmann::json body{{"displayName", default_tensorboard_display_name(system_time_ns())},
                                           {"isDefault", true}};
                 auto req = json_request("POST", c_.v1(c_.cfg.parent + "/tensorboards"), &body);
                 req.fresh_connection = true;  // no client id: must never be replayed behind our back
@@ -120,12 +121,6 @@ public:
                 body["metadata"]["backing_tensorboard_resource"] = e_->tensorboard;
                 return json_request("PATCH", c_.v1(e_->context_name), &body);
             }
-            case create_tbe: {
-                const auto body = tensorboard_experiment_body(e_->name);
-                return json_request("POST", c_.v1(e_->tensorboard + "/experiments?tensorboardExperimentId=" + e_->id),
-                                    &body);
-            }
-            case get_tbe: return json_request("GET", c_.v1(e_->tensorboard + "/experiments/" + e_->id));
             default: return std::nullopt;
         }
     }
@@ -142,8 +137,8 @@ public:
                 break;
             case get_tb:
                 if (ok(r)) {
-                    e_->tensorboard = parse_body(r).value("name", std::string());
-                    return go(bound_tb() == e_->tensorboard ? create_tbe : bind_tb);
+                    e_->tensorboard = str_of(parse_body(r), "name");
+                    return go(bound_tb() == e_->tensorboard ? done : bind_tb);
                 }
                 if (r.status == 404 && c_.cfg.options.tensorboard.empty()) return go(list_tb);
                 break;
@@ -151,10 +146,10 @@ public:
                 if (ok(r)) {
                     const auto j = parse_body(r);
                     if (j.contains("tensorboards") && !j["tensorboards"].empty()) {
-                        e_->tensorboard = j["tensorboards"][0].value("name", std::string());
+                        e_->tensorboard = str_of(j["tensorboards"][0], "name");
                         return go(bind_tb);
                     }
-                    page_token_ = j.value("nextPageToken", std::string());
+                    page_token_ = str_of(j, "nextPageToken");
                     if (!page_token_.empty()) return step_outcome::next;
                     if (create_lost_ && lost_waits_ < 20) {
                         // A create whose answer was lost may still be completing: give it time to appear
@@ -164,15 +159,17 @@ public:
                         return step_outcome::wait;
                     }
                     if (!c_.cfg.options.create_tensorboard) {
-                        drop_reason = "the project has no default TensorBoard and create_tensorboard is false";
-                        return step_outcome::drop;
+                        engine.report(error(error_category::config, 49,
+                                            "experiment '" + e_->id + "' has no TensorBoard: the project has no "
+                                            "default one and create_tensorboard is false; time series are not sent"));
+                        return go(done);
                     }
                     return go(create_tb);
                 }
                 break;
             case create_tb:
                 if (ok(r)) {
-                    operation_ = parse_body(r).value("name", std::string());
+                    operation_ = str_of(parse_body(r), "name");
                     return go(poll_tb);
                 }
                 break;
@@ -187,14 +184,14 @@ public:
                         drop_reason = "creating the default TensorBoard failed";
                         return step_outcome::drop;
                     }
-                    e_->tensorboard = op["response"].value("name", std::string());
+                    e_->tensorboard = str_of(op["response"], "name");
                     return go(bind_tb);
                 }
                 break;
             case bind_tb:
                 if (ok(r)) {
                     e_->context = parse_body(r);
-                    return go(create_tbe);
+                    return go(done);
                 }
                 if (is_status(r, 409, "ABORTED")) {
                     engine.counters().aborted.fetch_add(1, std::memory_order_relaxed);
@@ -210,24 +207,10 @@ public:
                                             "experiment '" + e_->id + "' is bound to TensorBoard " + bound +
                                                 "; using it instead of " + e_->tensorboard));
                         e_->tensorboard = bound;
-                        return go(create_tbe);
+                        return go(done);
                     }
-                    return go(bound.empty() ? bind_tb : create_tbe);
+                    return go(bound.empty() ? bind_tb : done);
                 }
-                break;
-            case create_tbe:
-                if (ok(r)) {
-                    e_->tb_experiment = parse_body(r).value("name", std::string());
-                    return go(done);
-                }
-                if (is_status(r, 409, "ALREADY_EXISTS")) return go(get_tbe);
-                break;
-            case get_tbe:
-                if (ok(r)) {
-                    e_->tb_experiment = parse_body(r).value("name", std::string());
-                    return go(done);
-                }
-                if (r.status == 404) return go(create_tbe);
                 break;
             default: break;
         }
@@ -235,8 +218,8 @@ public:
     }
 
     void on_abandon(vertex_engine&) override {
+        e_->setup_done = true;
         if (e_->context_name.empty()) e_->failed = true;
-        if (e_->tb_experiment.empty()) e_->tb_failed = true;
     }
 
     void on_retry(vertex_engine&) override {
@@ -247,41 +230,35 @@ public:
         }
     }
 
-private:
-    static std::int64_t now_ns() { return system_now_ns(); }
+    ~vx_experiment_step() override { e_->setup_done = true; }
 
+private:
     step_outcome go(int p) {
         phase_ = p;
         return step_outcome::next;
     }
 
-    std::string bound_tb() const {
-        const auto& md = e_->context.contains("metadata") ? e_->context["metadata"] : nlohmann::json::object();
-        if (md.is_object() && md.contains("backing_tensorboard_resource") &&
-            md["backing_tensorboard_resource"].is_string())
-            return md["backing_tensorboard_resource"].get<std::string>();
-        return {};
-    }
+    std::string bound_tb() const { return str_of(metadata_of(e_->context), "backing_tensorboard_resource"); }
 
     step_outcome took_context(nlohmann::json ctx) {
-        if (ctx.value("schemaTitle", std::string()) != "system.Experiment") {
+        if (str_of(ctx, "schemaTitle") != "system.Experiment") {
             drop_reason = "context '" + e_->id + "' exists but is a " + ctx.value("schemaTitle", std::string("?")) +
                           ", not a system.Experiment";
             return step_outcome::drop;
         }
-        if (ctx.contains("metadata") && ctx["metadata"].contains("tensorboard_link")) {
+        if (metadata_of(ctx).contains("tensorboard_link")) {
             drop_reason = "context '" + e_->id + "' is a TensorBoard experiment of a custom job, not a Vertex experiment";
             return step_outcome::drop;
         }
-        e_->context_name = ctx.value("name", std::string());
+        e_->context_name = str_of(ctx, "name");
         e_->context = std::move(ctx);
-        if (!c_.cfg.options.time_series) {
-            e_->tb_failed = true;
+        const std::string bound = bound_tb();
+        if (!c_.cfg.options.time_series) {  // use what the experiment has; bind nothing
+            e_->tensorboard = bound;
             return go(done);
         }
         std::string tb = c_.cfg.options.tensorboard;
         if (!tb.empty() && tb.find('/') == std::string::npos) tb = c_.cfg.parent + "/tensorboards/" + tb;
-        const std::string bound = bound_tb();
         if (!bound.empty() && !tb.empty() && bound.substr(bound.rfind('/') + 1) != tb.substr(tb.rfind('/') + 1))
             c_.engine->report(error(error_category::config, 47,
                                     "experiment '" + e_->id + "' is bound to TensorBoard " + bound + "; using it, not " +
