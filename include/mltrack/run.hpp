@@ -565,7 +565,7 @@ private:
         require_active();
         artifact a;
         a.type = type;
-        a.metadata = options.metadata;
+        if (options.metadata.is_object()) a.metadata = options.metadata;  // null ({}) is no metadata
         const std::string text = path.string();
         const bool uri = text.find("://") != std::string::npos;
         if (uri) {

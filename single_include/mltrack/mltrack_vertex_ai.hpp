@@ -884,7 +884,8 @@ inline nlohmann::json artifact_body(const artifact& a, const std::string& uri) {
         md["frameworkName"] = a.framework;
         md["frameworkVersion"] = a.framework_version;
         md["modelFile"] = a.name;
-        if (!md.contains("modelClass")) md["modelClass"] = a.metadata.value("model_class", std::string());
+        if (!md.contains("modelClass"))
+            md["modelClass"] = a.metadata.is_object() ? a.metadata.value("model_class", std::string()) : std::string();
     }
     if (!a.sha256.empty()) md["sha256"] = a.sha256;
     if (a.size) md["size"] = static_cast<double>(a.size);
@@ -2279,7 +2280,9 @@ struct vx_run {
     bool refused = false;       ///< its names are not Vertex ids (name.40-42): nothing is sent for it
     bool adopted = false;       ///< the run existed on the service already (resume, retry, sync)
     bool warned_no_tensorboard = false;  ///< config.49 reported for this run
-    std::set<std::string> linked_executions;  ///< live executions attributed to the run by this sink
+    std::set<std::string> linked_executions;   ///< live executions attributed to the run by this sink
+    std::set<std::string> resumed_executions;  ///< live executions resumed in the run: they must exist
+    std::set<std::string> missing_executions;  ///< resumed ones the service does not have (state.44 reported)
 
     std::vector<std::unique_ptr<vx_series>> series;       ///< every series, in creation order
     std::vector<vx_series*> by_metric;                    ///< scalars, by the tracker's metric id
@@ -3554,7 +3557,10 @@ public:
                 }
                 arts_.push_back({vx_artifact_id(*r_, a), artifact_body(a, uri), list == &e.inputs ? "INPUT" : "OUTPUT"});
             }
-        phase_ = e.resumed ? get_exec : create_exec;
+        // A resumed execution must exist, for the resume's record and every later record of it.
+        if (live_ && e.resumed) r_->resumed_executions.insert(id_);
+        must_exist_ = live_ && r_->resumed_executions.count(id_) > 0;
+        phase_ = must_exist_ ? get_exec : create_exec;
     }
     std::string label() const override {
         const execution& e = rec_.get_execution();
@@ -3566,6 +3572,7 @@ public:
 
     std::optional<http_request> next(vertex_engine&) override {
         if (r_->failed) return std::nullopt;  // its run step reported why
+        if (live_ && r_->missing_executions.count(id_)) return std::nullopt;  // state.44 was reported
         if (r_->context_name.empty())
             throw error(error_category::io, 41, "run '" + r_->context_id + "' could not be created");
         const std::string store = c_.store_path();
@@ -3621,7 +3628,9 @@ public:
                     current_ = parse_body(r);
                     return needs_patch() ? go(patch_exec) : after_execution();
                 }
+                if (r.status == 404 && !must_exist_) return go(create_exec);  // deleted since: made again
                 if (r.status == 404) {
+                    r_->missing_executions.insert(id_);
                     drop_error = error(error_category::state, 44,
                                        "execution '" + id_ + "' does not exist in Vertex AI: a resume never creates "
                                        "it (the Python SDK raises NotFound); the JSONL copy keeps its records");
@@ -3705,6 +3714,7 @@ private:
     std::shared_ptr<vx_run> r_;
     record rec_;
     bool live_ = false;
+    bool must_exist_ = false;  ///< resumed: never created
     std::string id_;
     nlohmann::json current_;  ///< the execution as the service last returned it (live executions)
     std::vector<art> arts_;

@@ -76,6 +76,32 @@ TEST_CASE("vertex ids: every valid mltrack name maps to ids that fit every Verte
     CHECK(vertex_run_id(vertex_experiment_id(long_name), long_name).size() == 121 - 1 - 64);
 }
 
+TEST_CASE("vertex ids: the service's rule, checked as the SDK uses names (experiment-run contexts, name.40-42)") {
+    CHECK(vertex_id_violation("mnist-cnn") == std::string::npos);
+    CHECK(vertex_id_violation("0abc-") == std::string::npos);
+    CHECK(vertex_id_violation("-abc") == 0);
+    CHECK(vertex_id_violation("lr-0.10") == 4);
+    CHECK(vertex_id_violation("Run_1") == 0);
+    check_vertex_experiment_name("mnist");
+    check_vertex_experiment_name(std::string(128, 'e'));
+    CHECK(unit::error_of([] { check_vertex_experiment_name("MNIST_cnn"); }) ==
+          "[mltrack.error.name.40] experiment 'MNIST_cnn' is not a Vertex AI id (character 0): Vertex AI ids are "
+          "lowercase letters, digits and '-', starting with a letter or digit; an experiment is 4 to 128 characters "
+          "and '<experiment>-<run>' at most 121. Rename it, or set vertex_ai_options::id_mapping = "
+          "vertex_id_mapping::hashed");
+    CHECK(unit::error_of([] { check_vertex_experiment_name("abc"); }) ==
+          "[mltrack.error.name.40] experiment 'abc' is not a Vertex AI id (3 characters): Vertex AI ids are lowercase "
+          "letters, digits and '-', starting with a letter or digit; an experiment is 4 to 128 characters and "
+          "'<experiment>-<run>' at most 121. Rename it, or set vertex_ai_options::id_mapping = "
+          "vertex_id_mapping::hashed");
+    CHECK_ERROR_ID("name.40", check_vertex_experiment_name(std::string(129, 'e')));
+    check_vertex_run_name("exp1", std::string(116, 'r'));  // 4 + 1 + 116 = 121
+    CHECK(unit::error_of([] { check_vertex_run_name("exp1", std::string(117, 'r')); })
+              .rfind("[mltrack.error.name.42] 'exp1-rrrr", 0) == 0);
+    CHECK_ERROR_ID("name.41", check_vertex_run_name("exp1", ""));
+    CHECK_ERROR_ID("name.41", check_vertex_run_name("exp1", "a.b"));
+}
+
 TEST_CASE("vertex ids: records get ids from their run and content") {
     const auto a = vertex_record_id("cm", "exp-r", "123\nval");
     CHECK(a.rfind("cm-", 0) == 0);

@@ -328,7 +328,8 @@ inline nlohmann::json artifact_body(const artifact& a, const std::string& uri) {
         md["frameworkName"] = a.framework;
         md["frameworkVersion"] = a.framework_version;
         md["modelFile"] = a.name;
-        if (!md.contains("modelClass")) md["modelClass"] = a.metadata.value("model_class", std::string());
+        if (!md.contains("modelClass"))
+            md["modelClass"] = a.metadata.is_object() ? a.metadata.value("model_class", std::string()) : std::string();
     }
     if (!a.sha256.empty()) md["sha256"] = a.sha256;
     if (a.size) md["size"] = static_cast<double>(a.size);

@@ -72,7 +72,9 @@ struct vx_run {
     bool refused = false;       ///< its names are not Vertex ids (name.40-42): nothing is sent for it
     bool adopted = false;       ///< the run existed on the service already (resume, retry, sync)
     bool warned_no_tensorboard = false;  ///< config.49 reported for this run
-    std::set<std::string> linked_executions;  ///< live executions attributed to the run by this sink
+    std::set<std::string> linked_executions;   ///< live executions attributed to the run by this sink
+    std::set<std::string> resumed_executions;  ///< live executions resumed in the run: they must exist
+    std::set<std::string> missing_executions;  ///< resumed ones the service does not have (state.44 reported)
 
     std::vector<std::unique_ptr<vx_series>> series;       ///< every series, in creation order
     std::vector<vx_series*> by_metric;                    ///< scalars, by the tracker's metric id
