@@ -3771,7 +3771,11 @@ public:
         switch (phase_) {
             case create_ctx: {
                 const auto body = run_context_body(r_->display_name);
-                return json_request("POST", c_.v1(store + "/contexts?contextId=" + r_->context_id), &body);
+                auto req = json_request("POST", c_.v1(store + "/contexts?contextId=" + r_->context_id), &body);
+                // Never replayed by libcurl behind our back: a lost answer must reach on_retry, so that a
+                // 409 after it can be known for our own create.
+                req.fresh_connection = true;
+                return req;
             }
             case get_ctx: return json_request("GET", c_.v1(store + "/contexts/" + r_->context_id));
             case get_link: return json_request("GET", c_.v1(store + "/artifacts/" + r_->context_id + "-tb-run"));
@@ -3834,6 +3838,10 @@ public:
                 if (ok(r)) {
                     artifact_ = parse_body(r);
                     const std::string linked = linked_tensorboard_run(artifact_);
+                    if (!linked.empty() && older_than_run(artifact_)) {  // a deleted run's (our create's answer
+                        stale_ = true;                                   // was lost, so it looked adopted)
+                        return made_context() ? go(rollback) : fail(stale_error());
+                    }
                     if (!linked.empty()) {
                         r_->tb_run = linked;
                         r_->tb_experiment = tensorboard_experiment_of(linked);
@@ -3872,12 +3880,10 @@ public:
                     artifact_ = parse_body(r);
                     // Ours (an earlier try whose answer was lost) is younger than the run context; an older
                     // one was left by a deleted run of this name, whose TensorBoard run (and points) it keeps.
-                    const bool ours = linked_tensorboard_run(artifact_) == tbr_ &&
-                                      parse_rfc3339(str_of(artifact_, "createTime")) >=
-                                          parse_rfc3339(str_of(r_->context, "createTime"));
+                    const bool ours = linked_tensorboard_run(artifact_) == tbr_ && !older_than_run(artifact_);
                     if (ours) return go(link_art);
                     stale_ = true;
-                    return created_ ? go(rollback) : fail(stale_error());
+                    return made_context() ? go(rollback) : fail(stale_error());
                 }
                 if (r.status == 404) return go(create_art);
                 break;
@@ -3925,6 +3931,10 @@ public:
         if (r_->context_name.empty() || stale_ || failed_) r_->failed = true;
     }
 
+    void on_retry(vertex_engine&) override {
+        if (phase_ == create_ctx) create_lost_ = true;  // it may have been applied: a 409 may be our own
+    }
+
 private:
     step_outcome go(int p) {
         phase_ = p;
@@ -3939,12 +3949,23 @@ private:
         return step_outcome::drop;
     }
 
+    /// A "-tb-run" artifact made before the run context belongs to an earlier run of that name.
+    bool older_than_run(const nlohmann::json& artifact) const {
+        const auto made = parse_rfc3339(str_of(artifact, "createTime"));
+        const auto run = parse_rfc3339(str_of(r_->context, "createTime"));
+        return made != 0 && run != 0 && made < run;
+    }
+
+    /// Whether this step made the run context: its create succeeded, or an answer was lost and the context
+    /// found then is bare (no parent yet: nobody set it up).
+    bool made_context() const { return created_ || (create_lost_ && need_child_); }
+
     error stale_error() const {
         return error(error_category::state, 46,
                      "run '" + r_->display_name + "' of experiment '" + r_->exp->id +
                          "' cannot be created: a deleted run of that name left its TensorBoard run and its '" +
                          r_->context_id + "-tb-run' artifact, and the Python SDK refuses to create it then" +
-                         (created_ ? " (the run context made here was deleted again)" : "") +
+                         (made_context() ? " (the run context made here was deleted again)" : "") +
                          ". Delete the old run with delete_backing_tensorboard_run = true, or use another name");
     }
 
@@ -3984,6 +4005,7 @@ private:
     bool resume_;
     int phase_;
     bool created_ = false;     ///< this step created the run context
+    bool create_lost_ = false;  ///< a create of the run context went without an answer
     bool need_child_ = false;  ///< the run is not yet a child of its experiment
     bool stale_ = false;
     bool failed_ = false;

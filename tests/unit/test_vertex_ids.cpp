@@ -204,6 +204,34 @@ TEST_CASE("vertex bodies: every body is valid against the discovery document (ch
     CHECK(st["validation_errors"].size() == 4);
 }
 
+TEST_CASE("vertex ids: the fake refuses ids as the service does, and answers 409 to creates of what exists") {
+    vertex_test::fake_vertex server;
+    const std::string base = server.url() + "/v1/projects/test-project/locations/us-central1";
+    http_client http;
+    auto send = [&](const std::string& method, const std::string& url, const nlohmann::json& body) {
+        auto r = json_request(method, base + url, &body);
+        r.headers.push_back("Authorization: Bearer test-token");
+        const auto res = http.perform(r);
+        REQUIRE(res.ok);
+        return std::make_pair(res.response.status, parse_api_error(res.response).status);
+    };
+    server.seed({{"stores", {{"projects/123456789012/locations/us-central1/metadataStores/default", nlohmann::json::object()}}},
+                 {"tensorboards", {{"projects/123456789012/locations/us-central1/tensorboards/1", nlohmann::json::object()}}}});
+    const auto ctx = run_context_body("r");
+    for (const char* bad : {"MNIST_cnn", "lr-0.10", "-abc", "abc", "Run-1"})
+        CHECK(send("POST", std::string("/metadataStores/default/contexts?contextId=") + bad, ctx).first == 400);
+    CHECK(send("POST", "/metadataStores/default/contexts?contextId=" + std::string(129, 'a'), ctx).first == 400);
+    CHECK(send("POST", "/metadataStores/default/contexts?contextId=0abc-", ctx).first == 200);
+    CHECK(send("POST", "/metadataStores/default/contexts?contextId=0abc-", ctx) == std::make_pair(409L, std::string("ALREADY_EXISTS")));
+    CHECK(send("POST", "/tensorboards/1/experiments?tensorboardExperimentId=-e", tensorboard_experiment_body("e")).first == 400);
+    CHECK(send("POST", "/tensorboards/1/experiments?tensorboardExperimentId=e", tensorboard_experiment_body("e")).first == 200);
+    CHECK(send("POST", "/tensorboards/1/experiments?tensorboardExperimentId=e", tensorboard_experiment_body("e")).first == 409);
+    CHECK(send("POST", "/tensorboards/1/experiments/e/runs?tensorboardRunId=R", tensorboard_run_body("R")).first == 400);
+    CHECK(send("POST", "/tensorboards/1/experiments/e/runs?tensorboardRunId=r", tensorboard_run_body("r")).first == 200);
+    CHECK(send("POST", "/tensorboards/1/experiments/e/runs?tensorboardRunId=r", tensorboard_run_body("r")).first == 409);
+    CHECK(server.state()["validation_errors"].empty());  // refused by the id rule, not by the schema
+}
+
 TEST_CASE("vertex rest: error bodies and retry classes") {
     http_response r;
     r.status = 409;

@@ -179,9 +179,13 @@ TEST_CASE("vertex run lifecycle: a run re-created after a delete that kept its T
     log(1.0);
     sinks::vertex_ai_client client{f.options()};
     REQUIRE(client.delete_run("exp-again", "r"));  // the SDK's default: TensorBoard run and link stay
-    // The JSONL copy still has the run: start it anew there too, under another name and back.
+    // The JSONL copy still has the run: start it anew there too. The run context's create is applied but
+    // its answer lost, so the sink finds a bare context of its own: still refused and rolled back.
     std::filesystem::remove_all(dir / "mlruns" / "exp-again" / "r");
+    f.server.faults(nlohmann::json::parse(
+        R"([{"methods": "contexts.create", "paths": "contextId=exp-again-r", "kind": "reset_after", "count": 1}])"));
     log(2.0);
+    CHECK(f.server.state()["faults_injected"]["reset_after"] == 1);
     CHECK(has_error(f, "state.46"));
     CHECK(f.joined_errors().find("a deleted run of that name left its TensorBoard run") != std::string::npos);
     CHECK(f.joined_errors().find("the run context made here was deleted again") != std::string::npos);
