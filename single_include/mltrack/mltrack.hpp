@@ -1987,6 +1987,20 @@ private:
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/queue.hpp ----
+// ---- begin mltrack/detail/sink_set.hpp ----
+// Why: the writer applies each operation (write a batch, flush, tick, ask whether a run exists, let a sink
+// refuse a run, ask for a resumed run's steps, close) to every sink of a tracker, each call isolated so that
+// one failing sink never stops the others. sink_set is that, behind one virtual call per operation, for a
+// tuple of sinks (static composition) or a vector of sinks::any alike.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
 // ---- begin mltrack/detail/sink_traits.hpp ----
 // Why: a sink is any movable type with write(batch) and flush(); everything else is optional. These traits
 // call the optional parts when a sink has them, so static composition, the type-erased `sinks::any` and the
@@ -2093,6 +2107,113 @@ std::string sink_name(const S& s) {
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/sink_traits.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Where sinks' failures go (implemented by core).
+class error_reporter {
+public:
+    virtual void report(const std::string& sink, const std::string& message) = 0;
+
+protected:
+    ~error_reporter() = default;
+};
+
+/// Calls f() and turns any exception into a report; never throws.
+template <class S, class F>
+void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        try { r.report(sink_name(sink), e.what()); } catch (...) {}
+    } catch (...) {
+        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
+    }
+}
+
+/// The sinks of a tracker, behind one virtual call per batch.
+class sink_set {
+public:
+    virtual ~sink_set() = default;
+    virtual void write(const batch& b, error_reporter& r) = 0;
+    virtual void flush(error_reporter& r) = 0;
+    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
+    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
+    /// The first sink's refusal of a run (check_run), if any.
+    virtual std::optional<error> check(const run_info& run, error_reporter& r) = 0;
+    /// The highest step per metric key over the sinks that can tell.
+    virtual std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) = 0;
+    virtual void close(error_reporter& r) = 0;
+};
+
+/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
+template <class ForEach>
+class sink_set_impl final : public sink_set {
+public:
+    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
+    void write(const batch& b, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
+    }
+    void flush(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
+    }
+    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
+    }
+    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
+        std::optional<bool> any;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                const auto e = sink_exists(s, run);
+                if (e) any = (any && *any) || *e;
+            });
+        });
+        return any;
+    }
+    std::optional<error> check(const run_info& run, error_reporter& r) override {
+        std::optional<error> refusal;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                try {
+                    sink_check_run(s, run);
+                } catch (const error& e) {
+                    if (!refusal) refusal = e;
+                }
+            });
+        });
+        return refusal;
+    }
+    std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) override {
+        std::map<std::string, std::int64_t> out;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                if (const auto m = sink_max_steps(s, run))
+                    for (const auto& kv : *m) {
+                        auto it = out.find(kv.first);
+                        if (it == out.end()) out.emplace(kv.first, kv.second);
+                        else if (kv.second > it->second) it->second = kv.second;
+                    }
+            });
+        });
+        return out;
+    }
+    void close(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
+    }
+
+private:
+    ForEach each_;
+};
+
+template <class ForEach>
+std::unique_ptr<sink_set> make_sink_set(ForEach each) {
+    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/sink_set.hpp ----
 // ---- begin mltrack/detail/steps.hpp ----
 // Why: a point logged without a step takes the next step of its metric, and a log_time_series call without
 // a step takes the run's next step for all its values (the Vertex AI SDK's step=None). Only the writer
@@ -2259,106 +2380,6 @@ struct queue_item {
     metric_point point;          ///< valid when cold == nullptr
     cold_item* cold = nullptr;   ///< owned by the queue until the writer takes it
 };
-
-/// Where sinks' failures go (implemented by core).
-class error_reporter {
-public:
-    virtual void report(const std::string& sink, const std::string& message) = 0;
-
-protected:
-    ~error_reporter() = default;
-};
-
-/// Calls f() and turns any exception into a report; never throws.
-template <class S, class F>
-void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        try { r.report(sink_name(sink), e.what()); } catch (...) {}
-    } catch (...) {
-        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
-    }
-}
-
-/// The sinks of a tracker, behind one virtual call per batch.
-class sink_set {
-public:
-    virtual ~sink_set() = default;
-    virtual void write(const batch& b, error_reporter& r) = 0;
-    virtual void flush(error_reporter& r) = 0;
-    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
-    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
-    /// The first sink's refusal of a run (check_run), if any.
-    virtual std::optional<error> check(const run_info& run, error_reporter& r) = 0;
-    /// The highest step per metric key over the sinks that can tell.
-    virtual std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) = 0;
-    virtual void close(error_reporter& r) = 0;
-};
-
-/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
-template <class ForEach>
-class sink_set_impl final : public sink_set {
-public:
-    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
-    void write(const batch& b, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
-    }
-    void flush(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
-    }
-    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
-    }
-    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
-        std::optional<bool> any;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                const auto e = sink_exists(s, run);
-                if (e) any = (any && *any) || *e;
-            });
-        });
-        return any;
-    }
-    std::optional<error> check(const run_info& run, error_reporter& r) override {
-        std::optional<error> refusal;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                try {
-                    sink_check_run(s, run);
-                } catch (const error& e) {
-                    if (!refusal) refusal = e;
-                }
-            });
-        });
-        return refusal;
-    }
-    std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) override {
-        std::map<std::string, std::int64_t> out;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                if (const auto m = sink_max_steps(s, run))
-                    for (const auto& kv : *m) {
-                        auto it = out.find(kv.first);
-                        if (it == out.end()) out.emplace(kv.first, kv.second);
-                        else if (kv.second > it->second) it->second = kv.second;
-                    }
-            });
-        });
-        return out;
-    }
-    void close(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
-    }
-
-private:
-    ForEach each_;
-};
-
-template <class ForEach>
-std::unique_ptr<sink_set> make_sink_set(ForEach each) {
-    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
-}
 
 inline std::int64_t system_now_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -3645,63 +3666,26 @@ inline void append_run_open_line(std::string& out, const run_info& info, std::ui
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/jsonl_format.hpp ----
+// ---- begin mltrack/live_execution.hpp ----
+// Why: an execution (a step of a pipeline, with input and output artifacts) often runs for a while, and the
+// Vertex AI SDK logs it live: start_execution makes it RUNNING, updates come as it goes, and leaving its
+// scope ends it. live_execution is that handle for a run: each call logs one execution record carrying the
+// execution's id, so the JSONL file keeps its whole history and every sink updates one execution.
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
 
 MLTRACK_NAMESPACE_BEGIN
 
-/// Longest string param value, in bytes.
-inline constexpr std::size_t max_param_string = 65536;
-
-/// A metric interned once: logging through it is the hot path. Cheap to copy; safe to use from any
-/// thread; points logged after the run ended or the tracker closed are counted, not written.
-class metric_handle {
-public:
-    metric_handle() = default;
-
-    /// Logs one point. Never throws, never allocates; NaN and infinities are kept as they are.
-    void log(double value, std::int64_t step) const noexcept {
-        if (!core_) return;
-        core_->push_point_now(run_, id_, step, value);
-    }
-
-    /// Logs one point at the metric's next step: one more than the highest step it has in the run, 1 for its
-    /// first point (the Vertex AI SDK's step=None). The writer thread resolves the step, so this costs the
-    /// same as log(value, step).
-    void log(double value) const noexcept {
-        if (!core_) return;
-        core_->push_point_now(run_, id_ | detail::auto_step_bit, 0, value);
-    }
-
-    /// Logs one point with an explicit wall time (ns since the Unix epoch).
-    void log(double value, std::int64_t step, std::int64_t time_ns) const noexcept {
-        if (!core_) return;
-        core_->push_point(metric_point{run_, id_, step, value, time_ns});
-    }
-
-    explicit operator bool() const noexcept { return core_ != nullptr; }
-
-private:
-    friend class run;
-    metric_handle(std::shared_ptr<detail::core> keep, std::uint32_t run, std::uint32_t id)
-        : keep_(std::move(keep)), core_(keep_.get()), run_(run), id_(id) {}
-
-    std::shared_ptr<detail::core> keep_;
-    detail::core* core_ = nullptr;
-    std::uint32_t run_ = 0;
-    std::uint32_t id_ = 0;
-};
-
-/// A model's framework, for log_model.
-struct model_info {
-    std::string framework;          ///< "xgboost", "libtorch", ...
-    std::string framework_version;  ///< "1.7.4"
-};
-
-/// How log_model and log_artifact store an artifact.
-struct artifact_options {
-    std::string name;   ///< default: the file or folder name
-    bool copy = true;   ///< copy into the run's artifacts/ folder; false: keep a reference only
-    nlohmann::json metadata = nlohmann::json::object();
-};
+class run;
 
 /// Options of run::start_execution.
 struct execution_options {
@@ -3825,6 +3809,66 @@ private:
     execution e_;  ///< current state (inputs and outputs are sent once, not kept)
     bool active_ = false;
     int uncaught_ = 0;
+};
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/live_execution.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// Longest string param value, in bytes.
+inline constexpr std::size_t max_param_string = 65536;
+
+/// A metric interned once: logging through it is the hot path. Cheap to copy; safe to use from any
+/// thread; points logged after the run ended or the tracker closed are counted, not written.
+class metric_handle {
+public:
+    metric_handle() = default;
+
+    /// Logs one point. Never throws, never allocates; NaN and infinities are kept as they are.
+    void log(double value, std::int64_t step) const noexcept {
+        if (!core_) return;
+        core_->push_point_now(run_, id_, step, value);
+    }
+
+    /// Logs one point at the metric's next step: one more than the highest step it has in the run, 1 for its
+    /// first point (the Vertex AI SDK's step=None). The writer thread resolves the step, so this costs the
+    /// same as log(value, step).
+    void log(double value) const noexcept {
+        if (!core_) return;
+        core_->push_point_now(run_, id_ | detail::auto_step_bit, 0, value);
+    }
+
+    /// Logs one point with an explicit wall time (ns since the Unix epoch).
+    void log(double value, std::int64_t step, std::int64_t time_ns) const noexcept {
+        if (!core_) return;
+        core_->push_point(metric_point{run_, id_, step, value, time_ns});
+    }
+
+    explicit operator bool() const noexcept { return core_ != nullptr; }
+
+private:
+    friend class run;
+    metric_handle(std::shared_ptr<detail::core> keep, std::uint32_t run, std::uint32_t id)
+        : keep_(std::move(keep)), core_(keep_.get()), run_(run), id_(id) {}
+
+    std::shared_ptr<detail::core> keep_;
+    detail::core* core_ = nullptr;
+    std::uint32_t run_ = 0;
+    std::uint32_t id_ = 0;
+};
+
+/// A model's framework, for log_model.
+struct model_info {
+    std::string framework;          ///< "xgboost", "libtorch", ...
+    std::string framework_version;  ///< "1.7.4"
+};
+
+/// How log_model and log_artifact store an artifact.
+struct artifact_options {
+    std::string name;   ///< default: the file or folder name
+    bool copy = true;   ///< copy into the run's artifacts/ folder; false: keep a reference only
+    nlohmann::json metadata = nlohmann::json::object();
 };
 
 class run {

@@ -633,7 +633,7 @@ inline std::string tensorboard_experiment_of(const std::string& tb_run) {
 // ------------------------------------------------------------------ encodings
 
 /// RFC 3339 UTC ("2026-01-01T12:00:00.123Z", any number of fraction digits) to ns since the epoch; 0 when
-/// it does not parse.
+/// it does not parse or is out of the years 1-9999.
 inline std::int64_t parse_rfc3339(const std::string& t) {
     std::tm tm{};
     int frac_digits = 0;
@@ -646,6 +646,9 @@ inline std::int64_t parse_rfc3339(const std::string& t) {
         for (std::size_t i = dot + 1; i < t.size() && t[i] >= '0' && t[i] <= '9' && frac_digits < 9; ++i, ++frac_digits)
             frac = frac * 10 + (t[i] - '0');
     while (frac_digits++ < 9) frac *= 10;
+    if (tm.tm_year < 1 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+        return 0;  // not a time the service writes (and no overflow below)
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     return static_cast<std::int64_t>(::timegm(&tm)) * 1000000000 + frac;
