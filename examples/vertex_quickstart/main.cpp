@@ -7,7 +7,12 @@
 // Credentials come from the usual chain (GOOGLE_OAUTH_ACCESS_TOKEN, GOOGLE_APPLICATION_CREDENTIALS, gcloud's
 // application-default login, the metadata server); MLTRACK_VERTEX_ENDPOINT points it at another endpoint
 // (the tests' fake server, a private endpoint). Model files go to the staging bucket when one is given
-// (--staging or MLTRACK_VERTEX_STAGING_BUCKET).
+// (--staging or MLTRACK_VERTEX_STAGING_BUCKET); without one, models stay in the JSONL copy only (the Python
+// SDK's log_model refuses them too, and the sink reports config.50).
+//
+// Experiment and run names are used as Vertex AI ids, as the Python SDK uses them: lowercase letters,
+// digits and '-' ("lr-0-10-20260101-120000", not "lr-0.10-..."), so aiplatform.ExperimentRun(name,
+// experiment) finds each run by the name it shows.
 #include <mltrack/mltrack.hpp>
 #include <mltrack/sinks/vertex_ai.hpp>
 
@@ -117,6 +122,8 @@ int main(int argc, char** argv) {
         std::printf("Vertex AI: project %s, location %s, endpoint %s\ncredentials: %s\n", vertex.project().c_str(),
                     vertex.location().c_str(), vertex.api_base().c_str(), vertex.credentials_source().c_str());
         std::printf("console: %s\n", vertex.console_url(experiment).c_str());
+        if (opt.staging.empty() && !std::getenv("MLTRACK_VERTEX_STAGING_BUCKET") && !std::getenv("AIP_MODEL_DIR"))
+            std::printf("no staging bucket (--staging): models stay in the JSONL copy only\n");
 
         mltrack::config cfg{experiment};
         cfg.on_error = [](const mltrack::sink_error& e) {
@@ -126,7 +133,10 @@ int main(int argc, char** argv) {
         const std::string stamp = timestamp();
         std::vector<std::thread> sweep;
         for (double lr : {0.1, 0.03}) {
-            names.push_back("lr-" + std::to_string(lr).substr(0, 4) + "-" + stamp);
+            std::string lr_text = std::to_string(lr).substr(0, 4);  // "0.10": '.' is not allowed in Vertex ids
+            for (char& c : lr_text)
+                if (c == '.') c = '-';
+            names.push_back("lr-" + lr_text + "-" + stamp);
             sweep.emplace_back(train, std::ref(tracker), names.back(), lr, opt.steps, scratch);
         }
         for (auto& t : sweep) t.join();

@@ -35,7 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "detail/git_files.hpp"
-#include "detail/vertex_env.hpp"
+#include "detail/vertex/env.hpp"
 #include "ranks.hpp"
 #include "version.hpp"
 

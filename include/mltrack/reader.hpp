@@ -63,12 +63,14 @@ struct run_data {
     std::size_t resumes = 0;                ///< how many times the run was resumed
     nlohmann::json metadata = nlohmann::json::object();  ///< run_start metadata, updated by resumes
     std::map<std::string, param_value> params;                ///< latest value per key
-    std::map<std::string, double> summary;                    ///< latest value per key
+    std::map<std::string, double> summary;                    ///< latest number per key (summary metrics)
+    std::map<std::string, std::string> summary_text;          ///< latest string per key; a key is in one of
+                                                              ///< summary and summary_text: its latest kind
     std::map<std::string, std::vector<series_point>> series;  ///< every point, in file order
     std::map<std::string, std::vector<histogram_point>> histograms;  ///< every histogram, in file order
     std::vector<classification_metrics> classifications;
     std::vector<artifact> artifacts;
-    std::vector<execution> executions;
+    std::vector<execution> executions;      ///< a live execution once, as of its latest record
     std::vector<record> records;            ///< every record, in file order
     int rank = 0;                           ///< the rank that wrote this file (rank_policy::every)
     int world_size = 1;                     ///< ranks in the job that logged the run
@@ -181,6 +183,22 @@ std::vector<T> parse_array(const nlohmann::json& j, const char* key, F&& f) {
     return out;
 }
 
+/// A live execution's records fold into one execution (by id): the latest state and metadata, and
+/// every input and output artifact added over its records.
+inline void fold_execution(std::vector<execution>& executions, const execution& e) {
+    if (!e.id.empty())
+        for (auto& x : executions)
+            if (x.id == e.id) {
+                x.state = e.state;  // name and schema title stay the first record's (a resume knows only the id)
+                for (auto it = e.metadata.begin(); it != e.metadata.end(); ++it) x.metadata[it.key()] = it.value();
+                x.inputs.insert(x.inputs.end(), e.inputs.begin(), e.inputs.end());
+                x.outputs.insert(x.outputs.end(), e.outputs.begin(), e.outputs.end());
+                x.resumed = false;
+                return;
+            }
+    executions.push_back(e);
+}
+
 inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_no) {
     if (!j.is_object()) throw line_error{"a line must be a JSON object"};
     const std::string kind = need(j, "kind", nlohmann::json::value_t::string).get<std::string>();
@@ -259,7 +277,20 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
             for (const auto& kv : values) run.series[kv.first].push_back(series_point{r.step, r.time_ns, kv.second});
         } else {
             r.kind = record_kind::summary;
-            for (const auto& kv : values) run.summary[kv.first] = kv.second;
+            for (const auto& kv : values) {
+                run.summary[kv.first] = kv.second;
+                run.summary_text.erase(kv.first);
+            }
+            if (auto it = j.find("text"); it != j.end()) {
+                if (!it->is_object()) throw line_error{"\"text\" is not an object"};
+                for (const auto& kv : it->items()) {
+                    if (!kv.value().is_string())
+                        throw line_error{"summary text '" + printable(kv.key()) + "' is not a string"};
+                    r.texts.emplace_back(kv.key(), kv.value().get<std::string>());
+                    run.summary_text[kv.key()] = kv.value().get<std::string>();
+                    run.summary.erase(kv.key());
+                }
+            }
         }
         r.payload = std::move(values);
     } else if (kind == "classification") {
@@ -291,6 +322,8 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         r.payload = std::move(a);
     } else if (kind == "execution") {
         execution e;
+        e.id = opt_string(j, "id");
+        if (auto it = j.find("resumed"); it != j.end() && it->is_boolean()) e.resumed = it->get<bool>();
         e.name = need(j, "name", nlohmann::json::value_t::string).get<std::string>();
         e.schema_title = opt_string(j, "schema_title");
         const auto st = parse_run_state(opt_string(j, "state"));
@@ -300,7 +333,7 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         e.outputs = parse_array<artifact>(j, "outputs", parse_artifact);
         if (auto it = j.find("metadata"); it != j.end() && it->is_object()) e.metadata = *it;
         r.kind = record_kind::execution;
-        run.executions.push_back(e);
+        fold_execution(run.executions, e);
         r.payload = std::move(e);
     } else if (kind == "histogram") {
         histogram h;

@@ -112,6 +112,26 @@ private:
     storage v_;
 };
 
+/// A summary metric value: a number or a string (the Vertex AI SDK's log_metrics takes float, int or str).
+/// Numbers are doubles; bools are refused at compile time (log them as 0/1 or as a param).
+class summary_value {
+public:
+    template <class T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, int> = 0>
+    summary_value(T v) : number_(static_cast<double>(v)) {}
+    summary_value(const char* s) : text_(s), is_text_(true) {}
+    summary_value(std::string s) : text_(std::move(s)), is_text_(true) {}
+    summary_value(std::string_view s) : text_(s), is_text_(true) {}
+
+    bool is_text() const noexcept { return is_text_; }
+    double number() const noexcept { return number_; }
+    const std::string& text() const noexcept { return text_; }
+
+private:
+    double number_ = 0.0;
+    std::string text_;
+    bool is_text_ = false;
+};
+
 /// A metric point: the hot record. 32 bytes, trivially copyable.
 struct metric_point {
     std::uint32_t run;     ///< run id within the tracker
@@ -192,8 +212,12 @@ struct artifact {
     }
 };
 
-/// An execution (a step of a pipeline) with its input and output artifacts: the lineage graph.
+/// An execution (a step of a pipeline) with its input and output artifacts: the lineage graph. Logged whole
+/// by log_execution (no id), or live by start_execution / resume_execution: then every record of it carries
+/// the same id, its current state and metadata, and the artifacts added since its previous record.
 struct execution {
+    std::string id;                                       ///< a live execution's id (empty: logged whole)
+    bool resumed = false;                                 ///< this record resumes an existing execution
     std::string name;                                     ///< a key (validated like metric keys)
     std::string schema_title = "system.ContainerExecution";
     run_state state = run_state::complete;
@@ -214,6 +238,8 @@ struct record {
     std::variant<std::monostate, named_values<param_value>, named_values<double>, classification_metrics, artifact,
                  execution, run_state, run_info, histogram>
         payload;
+    /// Summary records only: the string values (the numbers are the payload's named_values<double>).
+    named_values<std::string> texts;
 
     // Typed access to the payload; each throws std::bad_variant_access for another kind.
     const named_values<param_value>& get_params() const { return std::get<named_values<param_value>>(payload); }

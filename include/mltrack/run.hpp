@@ -18,8 +18,10 @@
 #include "detail/core.hpp"
 #include "detail/files.hpp"
 #include "detail/key_cache.hpp"
+#include "detail/sha256.hpp"
 #include "detail/jsonl_format.hpp"
 #include "histogram.hpp"
+#include "live_execution.hpp"
 #include "names.hpp"
 #include "record.hpp"
 
@@ -38,6 +40,14 @@ public:
     void log(double value, std::int64_t step) const noexcept {
         if (!core_) return;
         core_->push_point_now(run_, id_, step, value);
+    }
+
+    /// Logs one point at the metric's next step: one more than the highest step it has in the run, 1 for its
+    /// first point (the Vertex AI SDK's step=None). The writer thread resolves the step, so this costs the
+    /// same as log(value, step).
+    void log(double value) const noexcept {
+        if (!core_) return;
+        core_->push_point_now(run_, id_ | detail::auto_step_bit, 0, value);
     }
 
     /// Logs one point with an explicit wall time (ns since the Unix epoch).
@@ -110,6 +120,12 @@ public:
         core_->push_point_now(id_, cached_metric_id(key), step, value);
     }
 
+    /// Logs one point by key at the metric's next step (see metric_handle::log(double)).
+    void log(std::string_view key, double value) {
+        require_active();
+        core_->push_point_now(id_, cached_metric_id(key) | detail::auto_step_bit, 0, value);
+    }
+
     /// Logs several time-series values at one step (they share one wall time).
     void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
         log_time_series_impl(values.begin(), values.end(), step);
@@ -118,6 +134,14 @@ public:
         log_time_series_impl(values.begin(), values.end(), step);
     }
 
+    /// Logs several time-series values at the run's next step, shared by all of them: one more than the
+    /// highest step of any metric of the run, 1 for its first point (the Vertex AI SDK's
+    /// log_time_series_metrics(metrics, step=None)). One queue item for the call, resolved by the writer.
+    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values) {
+        log_time_series_next(values.begin(), values.end());
+    }
+    void log_time_series(const named_values<double>& values) { log_time_series_next(values.begin(), values.end()); }
+
     /// Logs params; the latest value of a key wins. Keys are validated, floats must be finite, strings at
     /// most 64 KiB.
     void log_params(std::initializer_list<std::pair<std::string_view, param_value>> params) {
@@ -125,11 +149,13 @@ public:
     }
     void log_params(const named_values<param_value>& params) { log_params_impl(params.begin(), params.end()); }
 
-    /// Logs summary metrics; the latest value of a key wins.
-    void log_metrics(std::initializer_list<std::pair<std::string_view, double>> metrics) {
+    /// Logs summary metrics: numbers or strings (`{{"acc", 0.97}, {"best_model", "resnet"}}`); the latest
+    /// value of a key wins. Strings are at most 64 KiB (value.6).
+    void log_metrics(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
         log_metrics_impl(metrics.begin(), metrics.end());
     }
     void log_metrics(const named_values<double>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
+    void log_metrics(const named_values<summary_value>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
 
     /// Logs classification metrics, validated with the Vertex AI SDK's rules (see classification_metrics).
     void log_classification_metrics(const classification_metrics& m) {
@@ -217,6 +243,59 @@ public:
         core_->push_cold(std::move(r));
     }
 
+    /// Starts a live execution (the SDK's start_execution): logged RUNNING now, then updated by the returned
+    /// object until it ends. Input and output artifacts can be given here or added later.
+    live_execution start_execution(std::string_view name, const execution_options& options = {},
+                                   std::vector<artifact> inputs = {}, std::vector<artifact> outputs = {}) {
+        require_active();
+        validate_key("execution name", name);
+        validate_key("execution schema title", options.schema_title);
+        if (!options.metadata.is_object())
+            throw error(error_category::value, 7, "execution metadata must be a JSON object");
+        std::string id = options.id;
+        if (id.empty()) id = make_execution_id(name);
+        else if (!is_valid_execution_id(id))
+            throw error(error_category::name, 7,
+                        "execution id '" + detail::printable(id) +
+                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
+        live_execution x;
+        x.core_ = core_;
+        x.run_ = id_;
+        x.e_.id = std::move(id);
+        x.e_.name = std::string(name);
+        x.e_.schema_title = options.schema_title;
+        x.e_.state = run_state::running;
+        x.e_.metadata = options.metadata;
+        x.active_ = true;
+        x.uncaught_ = std::uncaught_exceptions();
+        x.push(std::move(inputs), std::move(outputs));
+        return x;
+    }
+
+    /// Continues an execution that exists already, by id (the SDK's start_execution(resource_id,
+    /// resume=True)): RUNNING again; sinks never create it (the Vertex sink reports state.44 when it is not
+    /// there).
+    live_execution resume_execution(std::string_view id, const execution_options& options = {}) {
+        require_active();
+        if (!is_valid_execution_id(id))
+            throw error(error_category::name, 7,
+                        "execution id '" + detail::printable(std::string(id)) +
+                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
+        live_execution x;
+        x.core_ = core_;
+        x.run_ = id_;
+        x.e_.id = std::string(id);
+        x.e_.name = std::string(id);
+        x.e_.schema_title = options.schema_title;
+        x.e_.state = run_state::running;
+        x.e_.metadata = options.metadata.is_object() ? options.metadata : nlohmann::json::object();
+        x.e_.resumed = true;
+        x.active_ = true;
+        x.uncaught_ = std::uncaught_exceptions();
+        x.push({}, {});
+        return x;
+    }
+
     /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
     void end(run_state state = run_state::complete) {
         if (!active_.exchange(false)) return;
@@ -295,6 +374,17 @@ private:
     }
 
     template <class It>
+    void log_time_series_next(It first, It last) {
+        require_active();
+        auto c = make_record(record_kind::metric);
+        c->operation = detail::op::points;
+        for (auto it = first; it != last; ++it)  // all or nothing: a bad key throws here
+            c->points.emplace_back(cached_metric_id(it->first), static_cast<double>(it->second));
+        if (core_->inert() || c->points.empty()) return;
+        core_->push_cold(std::move(c));
+    }
+
+    template <class It>
     void log_params_impl(It first, It last) {
         require_active();
         named_values<param_value> values;
@@ -316,17 +406,35 @@ private:
         core_->push_cold(std::move(r));
     }
 
+    static void add_summary(named_values<double>& numbers, named_values<std::string>&, std::string_view key, double v) {
+        numbers.emplace_back(std::string(key), v);
+    }
+    static void add_summary(named_values<double>& numbers, named_values<std::string>& texts, std::string_view key,
+                            const summary_value& v) {
+        if (!v.is_text()) {
+            numbers.emplace_back(std::string(key), v.number());
+            return;
+        }
+        if (v.text().size() > max_param_string)
+            throw error(error_category::value, 6,
+                        "summary metric '" + std::string(key) + "' is a string of " + std::to_string(v.text().size()) +
+                            " bytes; the limit is 65536");
+        texts.emplace_back(std::string(key), v.text());
+    }
+
     template <class It>
     void log_metrics_impl(It first, It last) {
         require_active();
         named_values<double> values;
+        named_values<std::string> texts;
         for (auto it = first; it != last; ++it) {
             validate_key("metric key", it->first);
-            values.emplace_back(std::string(it->first), static_cast<double>(it->second));
+            add_summary(values, texts, it->first, it->second);
         }
-        if (values.empty()) return;
+        if (values.empty() && texts.empty()) return;
         auto r = make_record(record_kind::summary);
         r->rec.payload = std::move(values);
+        r->rec.texts = std::move(texts);
         core_->push_cold(std::move(r));
     }
 
@@ -334,7 +442,7 @@ private:
         require_active();
         artifact a;
         a.type = type;
-        a.metadata = options.metadata;
+        if (options.metadata.is_object()) a.metadata = options.metadata;  // null ({}) is no metadata
         const std::string text = path.string();
         const bool uri = text.find("://") != std::string::npos;
         if (uri) {
@@ -357,6 +465,24 @@ private:
         return a;
     }
 
+    /// "<name, lowercase, [a-z0-9-]>-<12 hex>": unique per run, name and time.
+    std::string make_execution_id(std::string_view name) const {
+        std::string base;
+        for (char ch : name) {
+            if (base.size() >= 40) break;
+            if (ch >= 'A' && ch <= 'Z') base += static_cast<char>(ch - 'A' + 'a');
+            else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) base += ch;
+            else if (!base.empty() && base.back() != '-') base += '-';
+        }
+        while (!base.empty() && base.back() == '-') base.pop_back();
+        if (base.empty()) base = "exec";
+        detail::sha256 h;
+        const std::string salt = experiment_ + "\n" + name_ + "\n" + std::string(name) + "\n" +
+                                 std::to_string(core_->now()) + "\n" + std::to_string(++executions_started_);
+        h.update(salt);
+        return base + "-" + h.hex_digest().substr(0, 12);
+    }
+
     /// The rank whose files this run writes: 0, or this process's rank under rank_policy::every.
     int writing_rank() const noexcept { return core_->policy() == rank_policy::every ? core_->rank().rank : 0; }
 
@@ -375,6 +501,7 @@ private:
     bool resumed_ = false;
     std::atomic<bool> active_{false};
     int uncaught_ = 0;
+    mutable std::uint64_t executions_started_ = 0;
 };
 
 MLTRACK_NAMESPACE_END

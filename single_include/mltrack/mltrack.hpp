@@ -570,6 +570,26 @@ private:
     storage v_;
 };
 
+/// A summary metric value: a number or a string (the Vertex AI SDK's log_metrics takes float, int or str).
+/// Numbers are doubles; bools are refused at compile time (log them as 0/1 or as a param).
+class summary_value {
+public:
+    template <class T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, int> = 0>
+    summary_value(T v) : number_(static_cast<double>(v)) {}
+    summary_value(const char* s) : text_(s), is_text_(true) {}
+    summary_value(std::string s) : text_(std::move(s)), is_text_(true) {}
+    summary_value(std::string_view s) : text_(s), is_text_(true) {}
+
+    bool is_text() const noexcept { return is_text_; }
+    double number() const noexcept { return number_; }
+    const std::string& text() const noexcept { return text_; }
+
+private:
+    double number_ = 0.0;
+    std::string text_;
+    bool is_text_ = false;
+};
+
 /// A metric point: the hot record. 32 bytes, trivially copyable.
 struct metric_point {
     std::uint32_t run;     ///< run id within the tracker
@@ -650,8 +670,12 @@ struct artifact {
     }
 };
 
-/// An execution (a step of a pipeline) with its input and output artifacts: the lineage graph.
+/// An execution (a step of a pipeline) with its input and output artifacts: the lineage graph. Logged whole
+/// by log_execution (no id), or live by start_execution / resume_execution: then every record of it carries
+/// the same id, its current state and metadata, and the artifacts added since its previous record.
 struct execution {
+    std::string id;                                       ///< a live execution's id (empty: logged whole)
+    bool resumed = false;                                 ///< this record resumes an existing execution
     std::string name;                                     ///< a key (validated like metric keys)
     std::string schema_title = "system.ContainerExecution";
     run_state state = run_state::complete;
@@ -672,6 +696,8 @@ struct record {
     std::variant<std::monostate, named_values<param_value>, named_values<double>, classification_metrics, artifact,
                  execution, run_state, run_info, histogram>
         payload;
+    /// Summary records only: the string values (the numbers are the payload's named_values<double>).
+    named_values<std::string> texts;
 
     // Typed access to the payload; each throws std::bad_variant_access for another kind.
     const named_values<param_value>& get_params() const { return std::get<named_values<param_value>>(payload); }
@@ -789,6 +815,7 @@ MLTRACK_NAMESPACE_END
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -953,7 +980,7 @@ inline std::optional<git_head> read_git_head(const std::filesystem::path& dir) {
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/git_files.hpp ----
-// ---- begin mltrack/detail/vertex_env.hpp ----
+// ---- begin mltrack/detail/vertex/env.hpp ----
 // Why: inside a Vertex AI custom job everything the sink needs is in the environment (project, region,
 // experiment, run, model folder, which replica is the chief), and outside one a few variables override
 // endpoints for tests and private endpoints. Reading them in one place keeps the precedence rules (the
@@ -1051,7 +1078,7 @@ inline std::string gcs_mount_path(std::string_view uri, const std::filesystem::p
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_env.hpp ----
+// ---- end mltrack/detail/vertex/env.hpp ----
 
 extern "C" char** environ;  // POSIX: passed through to git unchanged, never read here
 
@@ -2154,12 +2181,28 @@ private:
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/queue.hpp ----
+// ---- begin mltrack/detail/sink_set.hpp ----
+// Why: the writer applies each operation (write a batch, flush, tick, ask whether a run exists, let a sink
+// refuse a run, ask for a resumed run's steps, close) to every sink of a tracker, each call isolated so that
+// one failing sink never stops the others. sink_set is that, behind one virtual call per operation, for a
+// tuple of sinks (static composition) or a vector of sinks::any alike.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
 // ---- begin mltrack/detail/sink_traits.hpp ----
 // Why: a sink is any movable type with write(batch) and flush(); everything else is optional. These traits
 // call the optional parts when a sink has them, so static composition, the type-erased `sinks::any` and the
 // writer all agree on one definition of "a sink".
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -2173,6 +2216,18 @@ template <class S, class = void>
 struct has_exists : std::false_type {};
 template <class S>
 struct has_exists<S, std::void_t<decltype(std::declval<S&>().exists(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_check_run : std::false_type {};
+template <class S>
+struct has_check_run<S, std::void_t<decltype(std::declval<S&>().check_run(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_max_steps : std::false_type {};
+template <class S>
+struct has_max_steps<S, std::void_t<decltype(std::declval<S&>().max_steps(std::declval<const run_info&>()))>>
     : std::true_type {};
 
 template <class S, class = void>
@@ -2229,11 +2284,15 @@ enum class claim_answer : std::uint8_t { absent, present, cannot_tell, ask_write
 
 /// A sink's claim(run, create) when it has one (it may be called from any thread, concurrently with the
 /// writer: it reads the filesystem and its own settings only); a sink that can tell whether a run exists
-/// only on the writer thread (exists() without claim()) makes start_run wait for the writer.
+/// only on the writer thread (exists() without claim()), or may refuse a run (check_run()), makes start_run
+/// wait for the writer.
 template <class S>
 claim_answer sink_claim(const S& s, const run_info& run, bool create) {
     if constexpr (has_claim_answer<S>::value) {
         return s.claim_answer(run, create);
+    } else if constexpr (has_check_run<S>::value) {  // it may refuse the run: only on the writer
+        (void)s, (void)run, (void)create;
+        return claim_answer::ask_writer;
     } else if constexpr (has_claim<S>::value) {
         return s.claim(run, create) ? claim_answer::present : claim_answer::absent;
     } else if constexpr (has_exists<S>::value) {
@@ -2242,6 +2301,27 @@ claim_answer sink_claim(const S& s, const run_info& run, bool create) {
     } else {
         (void)s, (void)run, (void)create;
         return claim_answer::cannot_tell;
+    }
+}
+
+/// Lets a sink refuse a run before it starts: a sink's check_run() throws mltrack::error for a run it can
+/// never hold (a name its service refuses); start_run then throws that error and nothing is written.
+template <class S>
+void sink_check_run(S& s, const run_info& run) {
+    if constexpr (has_check_run<S>::value) s.check_run(run);
+    else { (void)s; (void)run; }
+}
+
+/// The highest step of each metric key a sink already holds for a resumed run (nullopt: it cannot tell),
+/// so that points logged without a step continue after them.
+template <class S>
+std::optional<std::map<std::string, std::int64_t>> sink_max_steps(S& s, const run_info& run) {
+    if constexpr (has_max_steps<S>::value) {
+        return s.max_steps(run);
+    } else {
+        (void)s;
+        (void)run;
+        return std::nullopt;
     }
 }
 
@@ -2283,6 +2363,243 @@ std::string sink_name(const S& s) {
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/sink_traits.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Where sinks' failures go (implemented by core).
+class error_reporter {
+public:
+    virtual void report(const std::string& sink, const std::string& message) = 0;
+
+protected:
+    ~error_reporter() = default;
+};
+
+/// Calls f() and turns any exception into a report; never throws.
+template <class S, class F>
+void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        try { r.report(sink_name(sink), e.what()); } catch (...) {}
+    } catch (...) {
+        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
+    }
+}
+
+/// The sinks of a tracker, behind one virtual call per batch.
+class sink_set {
+public:
+    virtual ~sink_set() = default;
+    virtual void write(const batch& b, error_reporter& r) = 0;
+    virtual void flush(error_reporter& r) = 0;
+    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
+    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
+    /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
+    /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
+    /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
+    /// fails the same way and is reported there (the caller's thread reports nothing).
+    struct claimed {
+        bool ask_writer = false;
+        std::optional<bool> exists;
+    };
+    virtual claimed claim(const run_info& run, bool create) = 0;
+    /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
+    virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
+    /// The first sink's refusal of a run (check_run), if any.
+    virtual std::optional<error> check(const run_info& run, error_reporter& r) = 0;
+    /// The highest step per metric key over the sinks that can tell.
+    virtual std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) = 0;
+    virtual void close(error_reporter& r) = 0;
+};
+
+/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
+template <class ForEach>
+class sink_set_impl final : public sink_set {
+public:
+    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
+    void write(const batch& b, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
+    }
+    void flush(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
+    }
+    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
+    }
+    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
+        std::optional<bool> any;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                const auto e = sink_exists(s, run);
+                if (e) any = (any && *any) || *e;
+            });
+        });
+        return any;
+    }
+    claimed claim(const run_info& run, bool create) override {
+        claimed c;
+        each_([&](auto& s) {
+            claim_answer a = claim_answer::absent;
+            try {
+                a = sink_claim(s, run, create);
+            } catch (...) {
+            }
+            if (a == claim_answer::ask_writer) c.ask_writer = true;
+            else if (a != claim_answer::cannot_tell) c.exists = c.exists.value_or(false) || a == claim_answer::present;
+        });
+        return c;
+    }
+    std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) override {
+        auto t = std::chrono::steady_clock::time_point::max();
+        each_([&](auto& s) {
+            try {
+                t = std::min(t, sink_next_tick(s, now));
+            } catch (...) {
+                t = now;  // a sink that cannot tell is ticked at once
+            }
+        });
+        return t;
+    }
+    std::optional<error> check(const run_info& run, error_reporter& r) override {
+        std::optional<error> refusal;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                try {
+                    sink_check_run(s, run);
+                } catch (const error& e) {
+                    if (!refusal) refusal = e;
+                }
+            });
+        });
+        return refusal;
+    }
+    std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) override {
+        std::map<std::string, std::int64_t> out;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                if (const auto m = sink_max_steps(s, run))
+                    for (const auto& kv : *m) {
+                        auto it = out.find(kv.first);
+                        if (it == out.end()) out.emplace(kv.first, kv.second);
+                        else if (kv.second > it->second) it->second = kv.second;
+                    }
+            });
+        });
+        return out;
+    }
+    void close(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
+    }
+
+private:
+    ForEach each_;
+};
+
+template <class ForEach>
+std::unique_ptr<sink_set> make_sink_set(ForEach each) {
+    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/sink_set.hpp ----
+// ---- begin mltrack/detail/steps.hpp ----
+// Why: a point logged without a step takes the next step of its metric, and a log_time_series call without
+// a step takes the run's next step for all its values (the Vertex AI SDK's step=None). Only the writer
+// thread sees every point of a run in order, so steps are resolved there and the hot path stays one
+// 32-byte push: a point asks for the next step by setting auto_step_bit in its metric id. step_counter keeps,
+// per run, the highest step of each metric and of the run (explicit and automatic steps alike), plus
+// what the sinks already hold for a resumed run (its seeds).
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Set in metric_point::metric: the point takes its metric's next step (metric_point::step is ignored).
+inline constexpr std::uint32_t auto_step_bit = 0x80000000u;
+
+class step_counter {
+public:
+    /// Records a point at `step` (explicit, or resolved by next()).
+    void saw(std::uint32_t metric, std::int64_t step) {
+        if (metric >= by_metric_.size()) by_metric_.resize(metric + std::size_t{1});
+        entry& e = by_metric_[metric];
+        if (!e.seen || step > e.high) e = entry{step, true};
+        if (!run_seen_ || step > run_high_) {
+            run_high_ = step;
+            run_seen_ = true;
+        }
+    }
+
+    /// The next step of a metric: one more than the highest step it has in the run (here or in the seeds),
+    /// 1 for its first point. Records it.
+    std::int64_t next(std::uint32_t metric, const std::string& key) {
+        bool have = false;
+        std::int64_t high = 0;
+        if (metric < by_metric_.size() && by_metric_[metric].seen) {
+            have = true;
+            high = by_metric_[metric].high;
+        }
+        const auto s = seeds_.find(key);
+        if (s != seeds_.end() && (!have || s->second > high)) {
+            have = true;
+            high = s->second;
+        }
+        const std::int64_t step = after(have, high);
+        saw(metric, step);
+        return step;
+    }
+
+    /// The run's next step: one more than the highest step of any metric of the run, 1 for its first
+    /// point. Not recorded: the caller records each point it gives it to.
+    std::int64_t next_for_run() const {
+        bool have = run_seen_;
+        std::int64_t high = run_high_;
+        for (const auto& kv : seeds_)
+            if (!have || kv.second > high) {
+                have = true;
+                high = kv.second;
+            }
+        return after(have, high);
+    }
+
+    /// What the sinks hold for a resumed run: the highest step per metric key.
+    void seed(const std::map<std::string, std::int64_t>& highest) {
+        for (const auto& kv : highest) {
+            auto it = seeds_.find(kv.first);
+            if (it == seeds_.end()) seeds_.emplace(kv.first, kv.second);
+            else if (kv.second > it->second) it->second = kv.second;
+        }
+    }
+
+private:
+    struct entry {
+        std::int64_t high = 0;
+        bool seen = false;
+    };
+
+    static std::int64_t after(bool have, std::int64_t high) noexcept {
+        if (!have) return 1;
+        return high == std::numeric_limits<std::int64_t>::max() ? high : high + 1;
+    }
+
+    std::vector<entry> by_metric_;
+    std::int64_t run_high_ = 0;
+    bool run_seen_ = false;
+    std::map<std::string, std::int64_t> seeds_;
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/steps.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -2335,7 +2652,7 @@ inline std::uint32_t watch_forks() noexcept {
 /// The generation a live core never matches: an inert core (a rank that does not write) uses it.
 inline constexpr std::uint32_t inert_generation = 0xffffffffu;
 
-enum class op : std::uint8_t { record, run_open, metric_def, flush, shutdown };
+enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown };
 
 /// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
 struct cold_item {
@@ -2346,6 +2663,8 @@ struct cold_item {
     bool checked = false;                  ///< op::run_open: start_run decided create or resume (claim_run)
     record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
     metric_info metric;                    ///< op::metric_def
+    std::vector<std::pair<std::uint32_t, double>> points;  ///< op::points: (metric id, value) at the run's next
+                                                           ///< step, sharing rec.time_ns
     std::shared_ptr<ticket> done;          ///< optional completion
 };
 
@@ -2353,110 +2672,6 @@ struct queue_item {
     metric_point point;          ///< valid when cold == nullptr
     cold_item* cold = nullptr;   ///< owned by the queue until the writer takes it
 };
-
-/// Where sinks' failures go (implemented by core).
-class error_reporter {
-public:
-    virtual void report(const std::string& sink, const std::string& message) = 0;
-
-protected:
-    ~error_reporter() = default;
-};
-
-/// Calls f() and turns any exception into a report; never throws.
-template <class S, class F>
-void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        try { r.report(sink_name(sink), e.what()); } catch (...) {}
-    } catch (...) {
-        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
-    }
-}
-
-/// The sinks of a tracker, behind one virtual call per batch.
-class sink_set {
-public:
-    virtual ~sink_set() = default;
-    virtual void write(const batch& b, error_reporter& r) = 0;
-    virtual void flush(error_reporter& r) = 0;
-    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
-    /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
-    /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
-    /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
-    /// fails the same way and is reported there (the caller's thread reports nothing).
-    struct claimed {
-        bool ask_writer = false;
-        std::optional<bool> exists;
-    };
-    virtual claimed claim(const run_info& run, bool create) = 0;
-    /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
-    virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
-    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
-    virtual void close(error_reporter& r) = 0;
-};
-
-/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
-template <class ForEach>
-class sink_set_impl final : public sink_set {
-public:
-    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
-    void write(const batch& b, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
-    }
-    void flush(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
-    }
-    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
-    }
-    claimed claim(const run_info& run, bool create) override {
-        claimed c;
-        each_([&](auto& s) {
-            claim_answer a = claim_answer::absent;
-            try {
-                a = sink_claim(s, run, create);
-            } catch (...) {
-            }
-            if (a == claim_answer::ask_writer) c.ask_writer = true;
-            else if (a != claim_answer::cannot_tell) c.exists = c.exists.value_or(false) || a == claim_answer::present;
-        });
-        return c;
-    }
-    std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) override {
-        auto t = std::chrono::steady_clock::time_point::max();
-        each_([&](auto& s) {
-            try {
-                t = std::min(t, sink_next_tick(s, now));
-            } catch (...) {
-                t = now;  // a sink that cannot tell is ticked at once
-            }
-        });
-        return t;
-    }
-    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
-        std::optional<bool> any;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                const auto e = sink_exists(s, run);
-                if (e) any = (any && *any) || *e;
-            });
-        });
-        return any;
-    }
-    void close(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
-    }
-
-private:
-    ForEach each_;
-};
-
-template <class ForEach>
-std::unique_ptr<sink_set> make_sink_set(ForEach each) {
-    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
-}
 
 inline std::int64_t system_now_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -2831,14 +3046,29 @@ private:
         }
     }
 
-    const run_info* find_run(std::uint32_t id) noexcept {
+    /// A run open on the writer side: what sinks see of it, and its steps.
+    struct live_run {
+        run_info info;
+        step_counter steps;
+        bool seeded = false;  ///< the sinks were asked for a resumed run's steps
+    };
+
+    live_run* find_run(std::uint32_t id) noexcept {
         for (auto ended : ended_)
             if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
-        if (last_run_ && last_run_->id == id) return last_run_;
+        if (last_run_ && last_run_->info.id == id) return last_run_;
         auto it = runs_.find(id);
         if (it == runs_.end()) return nullptr;
         last_run_ = it->second.get();
         return last_run_;
+    }
+
+    /// A resumed run continues after the steps its sinks already hold (asked once, at its first point
+    /// logged without a step).
+    void seed_steps(live_run& r) {
+        if (r.seeded) return;
+        r.seeded = true;
+        if (r.info.resumed) r.steps.seed(sinks_->max_steps(r.info, *this));
     }
 
     void dispatch_pending() noexcept {
@@ -2849,7 +3079,7 @@ private:
         }
         held_.clear();
         for (auto id : ended_) {
-            if (last_run_ && last_run_->id == id) last_run_ = nullptr;
+            if (last_run_ && last_run_->info.id == id) last_run_ = nullptr;
             runs_.erase(id);
         }
         ended_.clear();
@@ -2865,18 +3095,25 @@ private:
                 ++n;
                 if (!item.cold) {
                     const metric_point& p = item.point;
-                    const run_info* run = find_run(p.run);
-                    if (!run || p.metric >= metrics_.size()) {
+                    live_run* run = find_run(p.run);
+                    const std::uint32_t metric = p.metric & ~auto_step_bit;
+                    if (!run || metric >= metrics_.size()) {
                         late_.fetch_add(1, std::memory_order_relaxed);
                         continue;
                     }
                     event e;
                     e.kind = record_kind::metric;
-                    e.run = run;
+                    e.run = &run->info;
                     e.time_ns = p.time_ns;
-                    e.step = p.step;
                     e.value = p.value;
-                    e.metric = metrics_[p.metric].get();
+                    e.metric = metrics_[metric].get();
+                    if (p.metric & auto_step_bit) {
+                        seed_steps(*run);
+                        e.step = run->steps.next(metric, e.metric->name);
+                    } else {
+                        e.step = p.step;
+                        run->steps.saw(metric, p.step);
+                    }
                     pending_.push_back(e);
                     continue;
                 }
@@ -2889,6 +3126,7 @@ private:
                         break;
                     }
                     case op::record: handle_record(std::move(c)); break;
+                    case op::points: handle_points(*c); break;
                     case op::run_open:
                         dispatch_pending();
                         open_run(*c);
@@ -2917,8 +3155,35 @@ private:
         return n;
     }
 
+    /// A log_time_series call without a step: every value at the run's next step, with one wall time.
+    void handle_points(const cold_item& c) {
+        live_run* run = find_run(c.run);
+        if (!run) {
+            late_.fetch_add(c.points.size(), std::memory_order_relaxed);
+            return;
+        }
+        seed_steps(*run);
+        const std::int64_t step = run->steps.next_for_run();
+        for (const auto& mv : c.points) {
+            if (mv.first >= metrics_.size()) {
+                late_.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            run->steps.saw(mv.first, step);
+            event e;
+            e.kind = record_kind::metric;
+            e.run = &run->info;
+            e.time_ns = c.rec.time_ns;
+            e.step = step;
+            e.value = mv.second;
+            e.metric = metrics_[mv.first].get();
+            pending_.push_back(e);
+        }
+    }
+
     void handle_record(std::unique_ptr<cold_item> c) {
-        const run_info* run = find_run(c->run);
+        const live_run* live = find_run(c->run);
+        const run_info* run = live ? &live->info : nullptr;
         if (!run) {
             late_.fetch_add(1, std::memory_order_relaxed);
             if (c->done) c->done->fail(error(error_category::state, 3, "the run has already ended"));
@@ -2946,6 +3211,10 @@ private:
             publish_run(c, std::move(info));
             return;
         }
+        if (auto refusal = sinks_->check(info, *this)) {  // a sink that can never hold this run (its name)
+            c.done->fail(*refusal);
+            return;
+        }
         const auto exists = sinks_->exists(info, *this);
         if (c.mode == start_mode::create && exists && *exists) {
             c.done->fail(run_exists_error(info));
@@ -2965,8 +3234,9 @@ private:
     void publish_run(cold_item& c, run_info info) {
         if (c.capture_environment && !info.metadata.contains("environment"))
             info.metadata["environment"] = environment();
-        auto owned = std::make_unique<run_info>(std::move(info));
-        const run_info* run = owned.get();
+        auto owned = std::make_unique<live_run>();
+        owned->info = std::move(info);
+        const run_info* run = &owned->info;
         runs_[run->id] = std::move(owned);
         event e;
         e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
@@ -3031,9 +3301,9 @@ private:
     // writer-owned state
     bool stopped_ = false;
     std::vector<std::unique_ptr<metric_info>> metrics_;
-    std::unordered_map<std::uint32_t, std::unique_ptr<run_info>> runs_;
+    std::unordered_map<std::uint32_t, std::unique_ptr<live_run>> runs_;
     std::optional<nlohmann::json> environment_;  ///< writer thread only
-    const run_info* last_run_ = nullptr;
+    live_run* last_run_ = nullptr;
     std::vector<event> pending_;
     std::vector<std::unique_ptr<cold_item>> held_;
     std::vector<std::uint32_t> ended_;
@@ -3565,6 +3835,18 @@ inline void append_record_line(std::string& out, const record& r) {
             append_line_head(out, "summary", r.time_ns);
             out += ',';
             append_values(out, r.get_values(), append_double);
+            if (!r.texts.empty()) {  // string values: their own object, so "NaN" stays a string
+                out += ",\"text\":{";
+                bool first = true;
+                for (const auto& kv : r.texts) {
+                    if (!first) out += ',';
+                    first = false;
+                    append_json_string(out, kv.first);
+                    out += ':';
+                    append_json_string(out, kv.second);
+                }
+                out += '}';
+            }
             break;
         case record_kind::metric:
             append_line_head(out, "metrics", r.time_ns);
@@ -3602,6 +3884,11 @@ inline void append_record_line(std::string& out, const record& r) {
         case record_kind::execution: {
             const auto& e = r.get_execution();
             append_line_head(out, "execution", r.time_ns);
+            if (!e.id.empty()) {
+                out += ",\"id\":";
+                append_json_string(out, e.id);
+            }
+            if (e.resumed) out += ",\"resumed\":true";
             out += ",\"name\":";
             append_json_string(out, e.name);
             out += ",\"schema_title\":";
@@ -3724,6 +4011,153 @@ inline void append_run_open_line(std::string& out, const run_info& info, std::ui
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/jsonl_format.hpp ----
+// ---- begin mltrack/live_execution.hpp ----
+// Why: an execution (a step of a pipeline, with input and output artifacts) often runs for a while, and the
+// Vertex AI SDK logs it live: start_execution makes it RUNNING, updates come as it goes, and leaving its
+// scope ends it. live_execution is that handle for a run: each call logs one execution record carrying the
+// execution's id, so the JSONL file keeps its whole history and every sink updates one execution.
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+class run;
+
+/// Options of run::start_execution.
+struct execution_options {
+    std::string schema_title = "system.ContainerExecution";
+    nlohmann::json metadata = nlohmann::json::object();
+    std::string id;  ///< default: "<name>-<12 hex>" (lowercase); else 4-128 of [a-z0-9-], starting alphanumeric
+};
+
+/// Whether `id` can be an execution id: 4 to 128 of [a-z0-9-], starting with a letter or digit (the Vertex AI
+/// id rule, so that every sink can use it as it is).
+inline bool is_valid_execution_id(std::string_view id) noexcept {
+    if (id.size() < 4 || id.size() > 128) return false;
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        const char c = id[i];
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || c != '-')) return false;
+    }
+    return true;
+}
+
+/// An execution in progress (the Vertex AI SDK's start_execution): RUNNING from start_execution (or
+/// resume_execution) until end(), COMPLETE on scope exit, FAILED when the scope is left by an exception.
+/// Each call logs one execution record with its id, so the JSONL file keeps its whole history and the
+/// Vertex sink updates one Vertex execution. Use it from one thread.
+class live_execution {
+public:
+    live_execution() = default;
+    live_execution(const live_execution&) = delete;
+    live_execution& operator=(const live_execution&) = delete;
+    live_execution(live_execution&& o) noexcept { take(std::move(o)); }
+    live_execution& operator=(live_execution&& o) noexcept {
+        if (this != &o) {
+            finish_on_destruction();
+            take(std::move(o));
+        }
+        return *this;
+    }
+    ~live_execution() { finish_on_destruction(); }
+
+    const std::string& id() const noexcept { return e_.id; }
+    const std::string& name() const noexcept { return e_.name; }
+    bool active() const noexcept { return active_; }
+
+    /// Adds input artifacts (the SDK's assign_input_artifacts): models and artifacts this run logged, or
+    /// references (artifact::reference).
+    void add_inputs(std::vector<artifact> inputs) {
+        require_active();
+        push(std::move(inputs), {});
+    }
+    /// Adds output artifacts (assign_output_artifacts).
+    void add_outputs(std::vector<artifact> outputs) {
+        require_active();
+        push({}, std::move(outputs));
+    }
+    /// Merges keys into the execution's metadata (the SDK's update(metadata=...)).
+    void update(const nlohmann::json& metadata) {
+        require_active();
+        if (!metadata.is_object()) throw error(error_category::value, 7, "execution metadata must be a JSON object");
+        for (auto it = metadata.begin(); it != metadata.end(); ++it) e_.metadata[it.key()] = it.value();
+        push({}, {});
+    }
+    /// Ends the execution with a state (COMPLETE by default). Further calls do nothing.
+    void end(run_state state = run_state::complete) {
+        if (!active_) return;
+        active_ = false;
+        e_.state = state;
+        push({}, {});
+    }
+
+private:
+    friend class run;
+
+    void take(live_execution&& o) noexcept {
+        core_ = std::move(o.core_);
+        run_ = o.run_;
+        e_ = std::move(o.e_);
+        active_ = o.active_;
+        uncaught_ = o.uncaught_;
+        o.active_ = false;
+    }
+
+    void finish_on_destruction() noexcept {
+        if (!active_) return;
+        try {
+            end(std::uncaught_exceptions() > uncaught_ ? run_state::failed : run_state::complete);
+        } catch (...) {
+        }
+    }
+
+    static void check_artifacts(const std::vector<artifact>& list) {
+        for (const auto& a : list) {
+            validate_name("artifact name", a.name);
+            if (a.source.empty() && a.path.empty())
+                throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
+        }
+    }
+
+    void require_active() const {
+        if (!core_) throw error(error_category::state, 5, "this execution object is empty (moved from or default)");
+        if (!active_) throw error(error_category::state, 10, "execution '" + e_.id + "' has already ended");
+    }
+
+    void push(std::vector<artifact> inputs, std::vector<artifact> outputs) {
+        check_artifacts(inputs);
+        check_artifacts(outputs);
+        auto c = std::make_unique<detail::cold_item>();
+        c->operation = detail::op::record;
+        c->run = run_;
+        c->rec.kind = record_kind::execution;
+        c->rec.time_ns = core_->now();
+        execution e = e_;
+        e.inputs = std::move(inputs);
+        e.outputs = std::move(outputs);
+        c->rec.payload = std::move(e);
+        core_->push_cold(std::move(c));
+        e_.resumed = false;  // only the first record of a resume says so
+    }
+
+    std::shared_ptr<detail::core> core_;
+    std::uint32_t run_ = 0;
+    execution e_;  ///< current state (inputs and outputs are sent once, not kept)
+    bool active_ = false;
+    int uncaught_ = 0;
+};
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/live_execution.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -3740,6 +4174,14 @@ public:
     void log(double value, std::int64_t step) const noexcept {
         if (!core_) return;
         core_->push_point_now(run_, id_, step, value);
+    }
+
+    /// Logs one point at the metric's next step: one more than the highest step it has in the run, 1 for its
+    /// first point (the Vertex AI SDK's step=None). The writer thread resolves the step, so this costs the
+    /// same as log(value, step).
+    void log(double value) const noexcept {
+        if (!core_) return;
+        core_->push_point_now(run_, id_ | detail::auto_step_bit, 0, value);
     }
 
     /// Logs one point with an explicit wall time (ns since the Unix epoch).
@@ -3812,6 +4254,12 @@ public:
         core_->push_point_now(id_, cached_metric_id(key), step, value);
     }
 
+    /// Logs one point by key at the metric's next step (see metric_handle::log(double)).
+    void log(std::string_view key, double value) {
+        require_active();
+        core_->push_point_now(id_, cached_metric_id(key) | detail::auto_step_bit, 0, value);
+    }
+
     /// Logs several time-series values at one step (they share one wall time).
     void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
         log_time_series_impl(values.begin(), values.end(), step);
@@ -3820,6 +4268,14 @@ public:
         log_time_series_impl(values.begin(), values.end(), step);
     }
 
+    /// Logs several time-series values at the run's next step, shared by all of them: one more than the
+    /// highest step of any metric of the run, 1 for its first point (the Vertex AI SDK's
+    /// log_time_series_metrics(metrics, step=None)). One queue item for the call, resolved by the writer.
+    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values) {
+        log_time_series_next(values.begin(), values.end());
+    }
+    void log_time_series(const named_values<double>& values) { log_time_series_next(values.begin(), values.end()); }
+
     /// Logs params; the latest value of a key wins. Keys are validated, floats must be finite, strings at
     /// most 64 KiB.
     void log_params(std::initializer_list<std::pair<std::string_view, param_value>> params) {
@@ -3827,11 +4283,13 @@ public:
     }
     void log_params(const named_values<param_value>& params) { log_params_impl(params.begin(), params.end()); }
 
-    /// Logs summary metrics; the latest value of a key wins.
-    void log_metrics(std::initializer_list<std::pair<std::string_view, double>> metrics) {
+    /// Logs summary metrics: numbers or strings (`{{"acc", 0.97}, {"best_model", "resnet"}}`); the latest
+    /// value of a key wins. Strings are at most 64 KiB (value.6).
+    void log_metrics(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
         log_metrics_impl(metrics.begin(), metrics.end());
     }
     void log_metrics(const named_values<double>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
+    void log_metrics(const named_values<summary_value>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
 
     /// Logs classification metrics, validated with the Vertex AI SDK's rules (see classification_metrics).
     void log_classification_metrics(const classification_metrics& m) {
@@ -3919,6 +4377,59 @@ public:
         core_->push_cold(std::move(r));
     }
 
+    /// Starts a live execution (the SDK's start_execution): logged RUNNING now, then updated by the returned
+    /// object until it ends. Input and output artifacts can be given here or added later.
+    live_execution start_execution(std::string_view name, const execution_options& options = {},
+                                   std::vector<artifact> inputs = {}, std::vector<artifact> outputs = {}) {
+        require_active();
+        validate_key("execution name", name);
+        validate_key("execution schema title", options.schema_title);
+        if (!options.metadata.is_object())
+            throw error(error_category::value, 7, "execution metadata must be a JSON object");
+        std::string id = options.id;
+        if (id.empty()) id = make_execution_id(name);
+        else if (!is_valid_execution_id(id))
+            throw error(error_category::name, 7,
+                        "execution id '" + detail::printable(id) +
+                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
+        live_execution x;
+        x.core_ = core_;
+        x.run_ = id_;
+        x.e_.id = std::move(id);
+        x.e_.name = std::string(name);
+        x.e_.schema_title = options.schema_title;
+        x.e_.state = run_state::running;
+        x.e_.metadata = options.metadata;
+        x.active_ = true;
+        x.uncaught_ = std::uncaught_exceptions();
+        x.push(std::move(inputs), std::move(outputs));
+        return x;
+    }
+
+    /// Continues an execution that exists already, by id (the SDK's start_execution(resource_id,
+    /// resume=True)): RUNNING again; sinks never create it (the Vertex sink reports state.44 when it is not
+    /// there).
+    live_execution resume_execution(std::string_view id, const execution_options& options = {}) {
+        require_active();
+        if (!is_valid_execution_id(id))
+            throw error(error_category::name, 7,
+                        "execution id '" + detail::printable(std::string(id)) +
+                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
+        live_execution x;
+        x.core_ = core_;
+        x.run_ = id_;
+        x.e_.id = std::string(id);
+        x.e_.name = std::string(id);
+        x.e_.schema_title = options.schema_title;
+        x.e_.state = run_state::running;
+        x.e_.metadata = options.metadata.is_object() ? options.metadata : nlohmann::json::object();
+        x.e_.resumed = true;
+        x.active_ = true;
+        x.uncaught_ = std::uncaught_exceptions();
+        x.push({}, {});
+        return x;
+    }
+
     /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
     void end(run_state state = run_state::complete) {
         if (!active_.exchange(false)) return;
@@ -3997,6 +4508,17 @@ private:
     }
 
     template <class It>
+    void log_time_series_next(It first, It last) {
+        require_active();
+        auto c = make_record(record_kind::metric);
+        c->operation = detail::op::points;
+        for (auto it = first; it != last; ++it)  // all or nothing: a bad key throws here
+            c->points.emplace_back(cached_metric_id(it->first), static_cast<double>(it->second));
+        if (core_->inert() || c->points.empty()) return;
+        core_->push_cold(std::move(c));
+    }
+
+    template <class It>
     void log_params_impl(It first, It last) {
         require_active();
         named_values<param_value> values;
@@ -4018,17 +4540,35 @@ private:
         core_->push_cold(std::move(r));
     }
 
+    static void add_summary(named_values<double>& numbers, named_values<std::string>&, std::string_view key, double v) {
+        numbers.emplace_back(std::string(key), v);
+    }
+    static void add_summary(named_values<double>& numbers, named_values<std::string>& texts, std::string_view key,
+                            const summary_value& v) {
+        if (!v.is_text()) {
+            numbers.emplace_back(std::string(key), v.number());
+            return;
+        }
+        if (v.text().size() > max_param_string)
+            throw error(error_category::value, 6,
+                        "summary metric '" + std::string(key) + "' is a string of " + std::to_string(v.text().size()) +
+                            " bytes; the limit is 65536");
+        texts.emplace_back(std::string(key), v.text());
+    }
+
     template <class It>
     void log_metrics_impl(It first, It last) {
         require_active();
         named_values<double> values;
+        named_values<std::string> texts;
         for (auto it = first; it != last; ++it) {
             validate_key("metric key", it->first);
-            values.emplace_back(std::string(it->first), static_cast<double>(it->second));
+            add_summary(values, texts, it->first, it->second);
         }
-        if (values.empty()) return;
+        if (values.empty() && texts.empty()) return;
         auto r = make_record(record_kind::summary);
         r->rec.payload = std::move(values);
+        r->rec.texts = std::move(texts);
         core_->push_cold(std::move(r));
     }
 
@@ -4036,7 +4576,7 @@ private:
         require_active();
         artifact a;
         a.type = type;
-        a.metadata = options.metadata;
+        if (options.metadata.is_object()) a.metadata = options.metadata;  // null ({}) is no metadata
         const std::string text = path.string();
         const bool uri = text.find("://") != std::string::npos;
         if (uri) {
@@ -4059,6 +4599,24 @@ private:
         return a;
     }
 
+    /// "<name, lowercase, [a-z0-9-]>-<12 hex>": unique per run, name and time.
+    std::string make_execution_id(std::string_view name) const {
+        std::string base;
+        for (char ch : name) {
+            if (base.size() >= 40) break;
+            if (ch >= 'A' && ch <= 'Z') base += static_cast<char>(ch - 'A' + 'a');
+            else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) base += ch;
+            else if (!base.empty() && base.back() != '-') base += '-';
+        }
+        while (!base.empty() && base.back() == '-') base.pop_back();
+        if (base.empty()) base = "exec";
+        detail::sha256 h;
+        const std::string salt = experiment_ + "\n" + name_ + "\n" + std::string(name) + "\n" +
+                                 std::to_string(core_->now()) + "\n" + std::to_string(++executions_started_);
+        h.update(salt);
+        return base + "-" + h.hex_digest().substr(0, 12);
+    }
+
     /// The rank whose files this run writes: 0, or this process's rank under rank_policy::every.
     int writing_rank() const noexcept { return core_->policy() == rank_policy::every ? core_->rank().rank : 0; }
 
@@ -4077,6 +4635,7 @@ private:
     bool resumed_ = false;
     std::atomic<bool> active_{false};
     int uncaught_ = 0;
+    mutable std::uint64_t executions_started_ = 0;
 };
 
 MLTRACK_NAMESPACE_END
@@ -4099,6 +4658,8 @@ MLTRACK_NAMESPACE_END
 // different types in one container. `sinks::any` erases the type behind one virtual call per batch.
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -4127,6 +4688,10 @@ public:
     std::optional<bool> exists(const run_info& run) { return p_->exists(run); }
     /// The wrapped sink's answer to start_run on the caller's thread (detail::sink_claim).
     detail::claim_answer claim_answer(const run_info& run, bool create) const { return p_->claim(run, create); }
+    /// Throws the wrapped sink's refusal of a run (mltrack::error), if it has one.
+    void check_run(const run_info& run) { p_->check_run(run); }
+    /// The highest step per metric key the wrapped sink holds for a run; nullopt when it cannot tell.
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) { return p_->max_steps(run); }
     std::string name() const { return p_->name(); }
 
     /// The wrapped sink, when it is an S; nullptr otherwise.
@@ -4146,6 +4711,8 @@ private:
         virtual void close() = 0;
         virtual std::optional<bool> exists(const run_info&) = 0;
         virtual detail::claim_answer claim(const run_info&, bool) const = 0;
+        virtual void check_run(const run_info&) = 0;
+        virtual std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info&) = 0;
         virtual std::string name() const = 0;
     };
     template <class S>
@@ -4161,6 +4728,10 @@ private:
         std::optional<bool> exists(const run_info& run) override { return detail::sink_exists(sink, run); }
         detail::claim_answer claim(const run_info& run, bool create) const override {
             return detail::sink_claim(sink, run, create);
+        }
+        void check_run(const run_info& run) override { detail::sink_check_run(sink, run); }
+        std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) override {
+            return detail::sink_max_steps(sink, run);
         }
         std::string name() const override { return detail::sink_name(sink); }
         S sink;
@@ -4588,12 +5159,14 @@ struct run_data {
     std::size_t resumes = 0;                ///< how many times the run was resumed
     nlohmann::json metadata = nlohmann::json::object();  ///< run_start metadata, updated by resumes
     std::map<std::string, param_value> params;                ///< latest value per key
-    std::map<std::string, double> summary;                    ///< latest value per key
+    std::map<std::string, double> summary;                    ///< latest number per key (summary metrics)
+    std::map<std::string, std::string> summary_text;          ///< latest string per key; a key is in one of
+                                                              ///< summary and summary_text: its latest kind
     std::map<std::string, std::vector<series_point>> series;  ///< every point, in file order
     std::map<std::string, std::vector<histogram_point>> histograms;  ///< every histogram, in file order
     std::vector<classification_metrics> classifications;
     std::vector<artifact> artifacts;
-    std::vector<execution> executions;
+    std::vector<execution> executions;      ///< a live execution once, as of its latest record
     std::vector<record> records;            ///< every record, in file order
     int rank = 0;                           ///< the rank that wrote this file (rank_policy::every)
     int world_size = 1;                     ///< ranks in the job that logged the run
@@ -4706,6 +5279,22 @@ std::vector<T> parse_array(const nlohmann::json& j, const char* key, F&& f) {
     return out;
 }
 
+/// A live execution's records fold into one execution (by id): the latest state and metadata, and
+/// every input and output artifact added over its records.
+inline void fold_execution(std::vector<execution>& executions, const execution& e) {
+    if (!e.id.empty())
+        for (auto& x : executions)
+            if (x.id == e.id) {
+                x.state = e.state;  // name and schema title stay the first record's (a resume knows only the id)
+                for (auto it = e.metadata.begin(); it != e.metadata.end(); ++it) x.metadata[it.key()] = it.value();
+                x.inputs.insert(x.inputs.end(), e.inputs.begin(), e.inputs.end());
+                x.outputs.insert(x.outputs.end(), e.outputs.begin(), e.outputs.end());
+                x.resumed = false;
+                return;
+            }
+    executions.push_back(e);
+}
+
 inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_no) {
     if (!j.is_object()) throw line_error{"a line must be a JSON object"};
     const std::string kind = need(j, "kind", nlohmann::json::value_t::string).get<std::string>();
@@ -4784,7 +5373,20 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
             for (const auto& kv : values) run.series[kv.first].push_back(series_point{r.step, r.time_ns, kv.second});
         } else {
             r.kind = record_kind::summary;
-            for (const auto& kv : values) run.summary[kv.first] = kv.second;
+            for (const auto& kv : values) {
+                run.summary[kv.first] = kv.second;
+                run.summary_text.erase(kv.first);
+            }
+            if (auto it = j.find("text"); it != j.end()) {
+                if (!it->is_object()) throw line_error{"\"text\" is not an object"};
+                for (const auto& kv : it->items()) {
+                    if (!kv.value().is_string())
+                        throw line_error{"summary text '" + printable(kv.key()) + "' is not a string"};
+                    r.texts.emplace_back(kv.key(), kv.value().get<std::string>());
+                    run.summary_text[kv.key()] = kv.value().get<std::string>();
+                    run.summary.erase(kv.key());
+                }
+            }
         }
         r.payload = std::move(values);
     } else if (kind == "classification") {
@@ -4816,6 +5418,8 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         r.payload = std::move(a);
     } else if (kind == "execution") {
         execution e;
+        e.id = opt_string(j, "id");
+        if (auto it = j.find("resumed"); it != j.end() && it->is_boolean()) e.resumed = it->get<bool>();
         e.name = need(j, "name", nlohmann::json::value_t::string).get<std::string>();
         e.schema_title = opt_string(j, "schema_title");
         const auto st = parse_run_state(opt_string(j, "state"));
@@ -4825,7 +5429,7 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         e.outputs = parse_array<artifact>(j, "outputs", parse_artifact);
         if (auto it = j.find("metadata"); it != j.end() && it->is_object()) e.metadata = *it;
         r.kind = record_kind::execution;
-        run.executions.push_back(e);
+        fold_execution(run.executions, e);
         r.payload = std::move(e);
     } else if (kind == "histogram") {
         histogram h;
@@ -5105,7 +5709,9 @@ MLTRACK_NAMESPACE_END
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -5249,6 +5855,24 @@ public:
         }
         if (errno == EEXIST) return true;
         throw error(error_category::io, 12, "cannot create " + path.string() + ": " + std::strerror(errno));
+    }
+
+    /// The highest step of each metric in the run's file (for a resumed run's steps; nullopt without a file).
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const {
+        const auto file = run_dir(root_, run.experiment, run.name) / detail::events_file_name(run.rank);
+        std::error_code ec;
+        if (!std::filesystem::exists(file, ec)) return std::nullopt;
+        read_options lenient;
+        lenient.strict = false;
+        const auto data = read_run(file, lenient);
+        std::map<std::string, std::int64_t> out;
+        for (const auto& kv : data.series)
+            for (const auto& p : kv.second) {
+                auto it = out.find(kv.first);
+                if (it == out.end()) out.emplace(kv.first, p.step);
+                else if (p.step > it->second) it->second = p.step;
+            }
+        return out;
     }
 
     void write(const batch& b) {
@@ -6877,6 +7501,9 @@ MLTRACK_NAMESPACE_END
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
+#include <map>
+#include <set>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -7038,6 +7665,12 @@ event_fields read_event(std::string_view payload, F&& value) {
 /// The largest step of any Summary event in the event files of these folders (`skip` aside), if any.
 inline std::optional<std::int64_t> max_step_in(std::initializer_list<std::filesystem::path> dirs, std::string_view skip);
 
+/// The highest step of each scalar tag in the event files of these folders (`skip` aside). Scalars are the
+/// values without plugin metadata, of tags that never had any in their file (a text or image tag has its
+/// metadata on its first value only).
+inline std::map<std::string, std::int64_t> max_scalar_steps(std::initializer_list<std::filesystem::path> dirs,
+                                                            std::string_view skip);
+
 /// A whole file's bytes ("" when it cannot be read).
 inline std::string read_whole_file(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -7058,6 +7691,37 @@ inline std::optional<std::int64_t> max_step_in(std::initializer_list<std::filesy
         }
     }
     return best;
+}
+
+inline std::map<std::string, std::int64_t> max_scalar_steps(std::initializer_list<std::filesystem::path> dirs,
+                                                            std::string_view skip) {
+    std::map<std::string, std::int64_t> out;
+    for (const auto& dir : dirs) {
+        std::error_code ec;
+        for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string n = it->path().filename().string();
+            if (n.find("tfevents") == std::string::npos || n == skip) continue;
+            std::map<std::string, std::int64_t> steps;
+            std::set<std::string, std::less<>> others;
+            for_each_record(read_whole_file(it->path()), [&](std::string_view payload) {
+                std::vector<std::string> tags;
+                const auto ev = read_event(payload, [&](std::string_view tag, std::string_view plugin, std::string_view) {
+                    if (plugin.empty()) tags.emplace_back(tag);
+                    else others.emplace(tag);
+                });
+                for (auto& t : tags) {
+                    auto [slot, fresh] = steps.try_emplace(std::move(t), ev.step);
+                    if (!fresh && ev.step > slot->second) slot->second = ev.step;
+                }
+            });
+            for (const auto& kv : steps) {
+                if (others.count(kv.first)) continue;
+                auto [slot, fresh] = out.try_emplace(kv.first, kv.second);
+                if (!fresh && kv.second > slot->second) slot->second = kv.second;
+            }
+        }
+    }
+    return out;
 }
 
 }  // namespace tb
@@ -7834,6 +8498,17 @@ inline std::string execution_markdown(const execution& x) {
     return md;
 }
 
+/// A live execution's next record merged into what is known of it: its state now, and the artifacts added.
+inline void merge_execution(execution& all, const execution& next) {
+    auto add = [](std::vector<artifact>& to, const std::vector<artifact>& from) {
+        for (const auto& a : from)
+            if (std::none_of(to.begin(), to.end(), [&](const artifact& b) { return b.name == a.name; })) to.push_back(a);
+    };
+    add(all.inputs, next.inputs);
+    add(all.outputs, next.outputs);
+    all.state = next.state;
+}
+
 /// The confusion matrix with its labels as (n+1)×(n+1) table cells: true class down, predicted across.
 inline std::vector<std::string> confusion_table_cells(const classification_metrics& c) {
     const std::size_t n = c.labels.size();
@@ -7965,6 +8640,14 @@ public:
         return d;
     }
 
+    /// The highest step of each scalar tag in the run's files (its folder and <run>@int64-steps), so that a
+    /// resumed run's points logged without a step continue after them; nullopt when it has no files.
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const {
+        if (!exists(run)) return std::nullopt;
+        return detail::tb::max_scalar_steps({events_dir(logdir_, run), wide_steps_dir(logdir_, run)},
+                                            detail::tb::session_file_name);
+    }
+
     /// Whether the run's folder (this rank's) already holds event files.
     bool exists(const run_info& run) const { return detail::tb::has_event_file(events_dir(logdir_, run)); }
     /// start_run's check on the caller's thread (safe from any thread): exists(). The JSONL sink, the source of
@@ -8094,6 +8777,7 @@ private:
         bool session_dirty = false;        ///< the session file must be (re)written
         bool session_due = false;          ///< ... at the next flush even without data (params came, the run ended)
         bool params_dirty = false;         ///< params arrived since the last params table
+        std::map<std::string, execution> executions;  ///< live executions by id, as shown so far
     };
 
     // ------------------------------------------------------------------ events
@@ -8128,10 +8812,7 @@ private:
                     if (options_.run_text) text(r, "artifacts/" + e.payload->get_artifact().name,
                                                 detail::tb::artifact_markdown(e.payload->get_artifact()), e.time_ns);
                     break;
-                case record_kind::execution:
-                    if (options_.run_text) text(r, "executions/" + e.payload->get_execution().name,
-                                                detail::tb::execution_markdown(e.payload->get_execution()), e.time_ns);
-                    break;
+                case record_kind::execution: on_execution(r, e); break;
                 case record_kind::histogram: {
                     const histogram& h = e.payload->get_histogram();
                     note_step(r, e.step);
@@ -8230,13 +8911,34 @@ private:
         r.params_dirty = false;
     }
 
+    /// Summary metrics at the run's current step: numbers as scalars (one Event), strings as text.
     void on_summary(run& r, const event& e) {
         const std::int64_t step = current_step(r);
-        std::string& buf = r.main.file.buf;
-        auto ev = detail::tb::begin_summary(buf, detail::tb::wall_seconds(e.time_ns), step);
-        for (const auto& kv : e.payload->get_values()) detail::tb::value_simple(buf, kv.first, static_cast<float>(kv.second));
-        detail::tb::end_summary(buf, ev);
-        ++r.main.file.buffered_records;
+        if (!e.payload->get_values().empty()) {
+            std::string& buf = r.main.file.buf;
+            auto ev = detail::tb::begin_summary(buf, detail::tb::wall_seconds(e.time_ns), step);
+            for (const auto& kv : e.payload->get_values()) detail::tb::value_simple(buf, kv.first, static_cast<float>(kv.second));
+            detail::tb::end_summary(buf, ev);
+            ++r.main.file.buffered_records;
+        }
+        for (const auto& kv : e.payload->texts)
+            summary_value(r.main, kv.first, step, e.time_ns,
+                          [&](std::string& buf, bool meta) { detail::tb::value_text(buf, kv.first, kv.second, meta); });
+    }
+
+    /// An execution as text; a live one (an id) is shown whole each time: its state now, and every artifact
+    /// its records have brought so far in this opening.
+    void on_execution(run& r, const event& e) {
+        if (!options_.run_text) return;
+        const execution& x = e.payload->get_execution();
+        const execution* shown = &x;
+        if (!x.id.empty()) {
+            auto [it, fresh] = r.executions.try_emplace(x.id, x);
+            if (!fresh) detail::tb::merge_execution(it->second, x);
+            execution& all = it->second;
+            shown = &all;
+        }
+        text(r, "executions/" + shown->name, detail::tb::execution_markdown(*shown), e.time_ns);
     }
 
     void on_classification(run& r, const event& e) {

@@ -11,7 +11,7 @@
 // Everything happens on the tracker's writer thread and never blocks it on the network: write() only
 // records what to send (params and summary metrics merge into one pending PATCH per run, points into
 // per-series buffers), and tick() drives the requests through a non-blocking transfer (detail/
-// vertex_engine.hpp). Time-series points go out in runs:write requests of up to 5000 points, on an
+// vertex/engine.hpp). Time-series points go out in runs:write requests of up to 5000 points, on an
 // interval. What the service does not take yet stays queued (bounded, counted) and is retried with
 // backoff; creates use deterministic ids and treat ALREADY_EXISTS as done, and writes of a step overwrite,
 // so retries and a later `mltrack sync` (replay) of the JSONL copy never duplicate anything.
@@ -31,7 +31,7 @@
 #include <utility>
 #include <vector>
 
-// ---- begin mltrack/detail/http.hpp ----
+// ---- begin mltrack/detail/http/http.hpp ----
 // Why: the Vertex AI sink talks HTTPS, and only it needs libcurl. This is the smallest wrapper that makes
 // that safe and cheap: one easy handle reused for every request (keep-alive, TLS sessions and DNS cached),
 // HTTP/2 over TLS where curl has it, TLS verification always on, redirects never followed (they would
@@ -541,8 +541,408 @@ inline std::string url_encode(std::string_view s, bool keep_slash = false) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/http.hpp ----
-// ---- begin mltrack/detail/vertex_auth.hpp ----
+// ---- end mltrack/detail/http/http.hpp ----
+// ---- begin mltrack/detail/vertex/artifacts.hpp ----
+// Why: models, datasets, classification metrics and other artifacts of a run become Vertex artifacts
+// attributed to the run, with their files in Cloud Storage; ids are deterministic so that a retry or a
+// later sync finds what it already made.
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+// ---- begin mltrack/detail/vertex/bodies.hpp ----
+// Why: the JSON bodies the Vertex sink sends are exactly those the Python SDK sends (schema titles, schema
+// versions, metadata keys, states), written in one place next to the value encodings they need: proto3
+// JSON (int64 as strings, RFC 3339 UTC timestamps, "NaN"/"Infinity" for non-finite doubles) and the
+// google.protobuf.Struct rules of metadata (numbers are doubles, no NaN: those become strings, as the SDK
+// does for summary metrics).
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+inline constexpr const char* vertex_schema_version = "0.0.1";
+
+/// RFC 3339 UTC with microseconds: "2026-01-01T12:00:00.123456Z".
+inline std::string rfc3339(std::int64_t time_ns) {
+    std::int64_t secs = time_ns / 1000000000;
+    std::int64_t ns = time_ns % 1000000000;
+    if (ns < 0) {
+        ns += 1000000000;
+        --secs;
+    }
+    const std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ns / 1000));
+    return buf;
+}
+
+// ------------------------------------------------------------------ reading what the service returns
+
+/// A JSON object's string field, "" when absent or not a string.
+inline std::string str_of(const nlohmann::json& j, const char* key) {
+    if (!j.is_object()) return {};
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+/// The "metadata" object of a resource (an empty object when it has none).
+inline const nlohmann::json& metadata_of(const nlohmann::json& resource) {
+    static const nlohmann::json empty = nlohmann::json::object();
+    if (!resource.is_object()) return empty;
+    auto it = resource.find("metadata");
+    return it != resource.end() && it->is_object() ? *it : empty;
+}
+
+/// The TensorBoard run of a "-tb-run" artifact, as the SDK accepts it (schema google.VertexTensorboardRun and
+/// metadata.vertex_experiment_tracking true); "" when it does not qualify.
+inline std::string linked_tensorboard_run(const nlohmann::json& artifact) {
+    if (str_of(artifact, "schemaTitle") != "google.VertexTensorboardRun") return {};
+    const auto& md = metadata_of(artifact);
+    auto tracking = md.find("vertex_experiment_tracking");
+    if (tracking == md.end() || *tracking != true) return {};
+    return str_of(md, "resourceName");
+}
+
+/// ".../tensorboards/T/experiments/E/runs/R" -> ".../tensorboards/T/experiments/E".
+inline std::string tensorboard_experiment_of(const std::string& tb_run) {
+    const auto at = tb_run.rfind("/runs/");
+    return at == std::string::npos ? std::string() : tb_run.substr(0, at);
+}
+
+// ------------------------------------------------------------------ encodings
+
+/// RFC 3339 UTC ("2026-01-01T12:00:00.123Z", any number of fraction digits) to ns since the epoch; 0 when
+/// it does not parse or is out of the years 1-9999.
+inline std::int64_t parse_rfc3339(const std::string& t) {
+    std::tm tm{};
+    int frac_digits = 0;
+    long long frac = 0;
+    if (std::sscanf(t.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                    &tm.tm_sec) != 6)
+        return 0;
+    const auto dot = t.find('.');
+    if (dot != std::string::npos)
+        for (std::size_t i = dot + 1; i < t.size() && t[i] >= '0' && t[i] <= '9' && frac_digits < 9; ++i, ++frac_digits)
+            frac = frac * 10 + (t[i] - '0');
+    while (frac_digits++ < 9) frac *= 10;
+    if (tm.tm_year < 1 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+        return 0;  // not a time the service writes (and no overflow below)
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return static_cast<std::int64_t>(::timegm(&tm)) * 1000000000 + frac;
+}
+
+/// The wall clock, ns since the Unix epoch.
+inline std::int64_t system_time_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// The display name the SDK gives a default TensorBoard it creates: "Default Tensorboard " followed by
+/// Python's datetime.now().isoformat(sep=" "), local time, microseconds left out when zero.
+inline std::string default_tensorboard_display_name(std::int64_t time_ns) {
+    std::int64_t secs = time_ns / 1000000000;
+    std::int64_t ns = time_ns % 1000000000;
+    if (ns < 0) {
+        ns += 1000000000;
+        --secs;
+    }
+    const std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    ::localtime_r(&t, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "Default Tensorboard %04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::string out = buf;
+    const int us = static_cast<int>(ns / 1000);
+    if (us != 0) {
+        std::snprintf(buf, sizeof buf, ".%06d", us);
+        out += buf;
+    }
+    return out;
+}
+
+/// A double for a proto3 JSON double field (TensorBoard scalars): non-finite values as strings.
+inline nlohmann::json proto_double(double v) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+    return v;
+}
+
+/// A double for a Struct (context metadata): Struct has no NaN or infinity, so those become strings.
+inline nlohmann::json struct_double(double v) { return proto_double(v); }
+
+/// A param value for a Struct: numbers, bools and strings as they are (integers become doubles server-side).
+inline nlohmann::json struct_param(const param_value& v) {
+    if (v.is_int()) return v.as_int();
+    if (v.is_double()) return struct_double(v.as_double());
+    if (v.is_bool()) return v.as_bool();
+    return v.as_string();
+}
+
+/// POST {store}/contexts?contextId=E (experiment.create).
+inline nlohmann::json experiment_context_body(const std::string& display_name, const std::string& description) {
+    nlohmann::json b{{"displayName", display_name},
+                     {"schemaTitle", "system.Experiment"},
+                     {"schemaVersion", vertex_schema_version},
+                     {"metadata", {{"experiment_deleted", false}}}};
+    if (!description.empty()) b["description"] = description;
+    return b;
+}
+
+/// POST {store}/contexts?contextId=E-R (ExperimentRun.create).
+inline nlohmann::json run_context_body(const std::string& display_name) {
+    return {{"displayName", display_name},
+            {"schemaTitle", "system.ExperimentRun"},
+            {"schemaVersion", vertex_schema_version},
+            {"metadata",
+             {{"_params", nlohmann::json::object()}, {"_metrics", nlohmann::json::object()}, {"_state", "RUNNING"}}}};
+}
+
+/// The body of a full-update PATCH of a context, from the context the server last returned: every field
+/// the client may set (a PATCH without updateMask clears what is left out), output-only fields dropped.
+inline nlohmann::json context_patch_body(const nlohmann::json& ctx) {
+    nlohmann::json b = nlohmann::json::object();
+    for (const char* k : {"name", "displayName", "etag", "schemaTitle", "schemaVersion", "metadata", "description",
+                          "labels"})
+        if (ctx.contains(k)) b[k] = ctx[k];
+    return b;
+}
+
+/// The same for an artifact or an execution.
+inline nlohmann::json resource_patch_body(const nlohmann::json& r) {
+    nlohmann::json b = context_patch_body(r);
+    for (const char* k : {"uri", "state"})
+        if (r.contains(k)) b[k] = r[k];
+    return b;
+}
+
+/// POST {tensorboard}/experiments?tensorboardExperimentId=E.
+inline nlohmann::json tensorboard_experiment_body(const std::string& display_name) {
+    return {{"displayName", display_name},
+            {"labels", {{"vertex_tensorboard_experiment_source", "vertex_experiment"}}}};
+}
+
+/// POST {tb experiment}/runs?tensorboardRunId=R.
+inline nlohmann::json tensorboard_run_body(const std::string& display_name) { return {{"displayName", display_name}}; }
+
+/// POST {store}/artifacts?artifactId=E-R-tb-run: links the run to its TensorBoard run (console charts).
+inline nlohmann::json tensorboard_run_artifact_body(const std::string& api_base, const std::string& tb_run_name) {
+    return {{"uri", api_base + "/v1/" + tb_run_name},
+            {"schemaTitle", "google.VertexTensorboardRun"},
+            {"schemaVersion", vertex_schema_version},
+            {"state", "LIVE"},
+            {"metadata", {{"resourceName", tb_run_name}, {"vertex_experiment_tracking", true}}}};
+}
+
+/// One entry of {tb experiment}:batchCreate: a scalar time series named after the metric key.
+/// Histograms are TENSOR series of the "histograms" plugin, as the TensorBoard uploader sends them.
+inline nlohmann::json time_series_create_request(const std::string& tb_run_name, const std::string& key,
+                                                 bool tensor = false) {
+    return {{"parent", tb_run_name},
+            {"tensorboardTimeSeries",
+             {{"displayName", key},
+              {"valueType", tensor ? "TENSOR" : "SCALAR"},
+              {"pluginName", tensor ? "histograms" : "scalars"}}}};
+}
+
+/// Standard base64 with padding (proto3 JSON `bytes`).
+inline std::string base64(std::string_view in) {
+    static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                           static_cast<unsigned char>(in[i + 2]);
+        out += abc[(v >> 18) & 63];
+        out += abc[(v >> 12) & 63];
+        out += abc[(v >> 6) & 63];
+        out += abc[v & 63];
+    }
+    if (i < in.size()) {
+        unsigned v = static_cast<unsigned char>(in[i]) << 16;
+        if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+        out += abc[(v >> 18) & 63];
+        out += abc[(v >> 12) & 63];
+        out += i + 1 < in.size() ? abc[(v >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+/// A histogram as TensorBoard's histograms plugin stores it, serialized: a TensorProto of DT_DOUBLE (2),
+/// shape [k, 3] (rows left, right, count), values in tensor_content (little-endian). This is what the
+/// uploader sends as TensorboardTensor.value.
+inline std::string histogram_tensor_proto(const std::vector<histogram_bucket>& buckets) {
+    auto varint = [](std::string& o, std::uint64_t v) {
+        while (v >= 0x80) {
+            o += static_cast<char>((v & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        o += static_cast<char>(v);
+    };
+    auto dim = [&](std::string& o, std::uint64_t size) {
+        std::string d;
+        if (size != 0) {
+            d += '\x08';  // Dim.size
+            varint(d, size);
+        }
+        o += '\x12';  // TensorShapeProto.dim
+        varint(o, d.size());
+        o += d;
+    };
+    std::string shape;
+    dim(shape, buckets.size());
+    dim(shape, 3);
+    std::string content;
+    content.reserve(buckets.size() * 24);
+    for (const auto& b : buckets)
+        for (double v : {b.left, b.right, b.count}) {
+            std::uint64_t bits;
+            std::memcpy(&bits, &v, sizeof bits);
+            for (int i = 0; i < 8; ++i) content += static_cast<char>((bits >> (8 * i)) & 0xff);
+        }
+    std::string out;
+    out += '\x08';  // dtype
+    varint(out, 2);  // DT_DOUBLE
+    out += '\x12';  // tensor_shape
+    varint(out, shape.size());
+    out += shape;
+    if (!content.empty()) {
+        out += '\x22';  // tensor_content
+        varint(out, content.size());
+        out += content;
+    }
+    return out;
+}
+
+/// One point of a runs:write request.
+inline nlohmann::json scalar_point(std::int64_t step, std::int64_t time_ns, double value) {
+    return {{"step", std::to_string(step)}, {"wallTime", rfc3339(time_ns)}, {"scalar", {{"value", proto_double(value)}}}};
+}
+
+/// POST {store}/artifacts?artifactId=...: a google.ClassificationMetrics artifact.
+inline nlohmann::json classification_artifact_body(const classification_metrics& m) {
+    nlohmann::json md = nlohmann::json::object();
+    if (!m.labels.empty()) {
+        nlohmann::json specs = nlohmann::json::array();
+        for (const auto& l : m.labels) specs.push_back({{"displayName", l}});
+        md["confusionMatrix"] = {{"annotationSpecs", specs}, {"rows", m.matrix}};
+    }
+    if (!m.fpr.empty()) {
+        nlohmann::json points = nlohmann::json::array();
+        for (std::size_t i = 0; i < m.fpr.size(); ++i)
+            points.push_back({{"confidenceThreshold", m.thresholds[i]}, {"recall", m.tpr[i]},
+                              {"falsePositiveRate", m.fpr[i]}});
+        md["confidenceMetrics"] = points;
+    }
+    nlohmann::json b{{"schemaTitle", "google.ClassificationMetrics"},
+                     {"schemaVersion", vertex_schema_version},
+                     {"state", "LIVE"},
+                     {"metadata", md}};
+    if (!m.display_name.empty()) b["displayName"] = m.display_name;
+    return b;
+}
+
+/// The schema title an artifact type maps to.
+inline const char* artifact_schema_title(artifact_type t) noexcept {
+    switch (t) {
+        case artifact_type::model: return "google.ExperimentModel";
+        case artifact_type::dataset: return "system.Dataset";
+        case artifact_type::artifact: return "system.Artifact";
+    }
+    return "system.Artifact";
+}
+
+/// POST {store}/artifacts?artifactId=...: a model (google.ExperimentModel, as log_model writes it), a dataset
+/// or another artifact, at `uri`.
+inline nlohmann::json artifact_body(const artifact& a, const std::string& uri) {
+    nlohmann::json md = nlohmann::json::object();
+    if (a.metadata.is_object())
+        for (auto it = a.metadata.begin(); it != a.metadata.end(); ++it) md[it.key()] = it.value();
+    if (a.type == artifact_type::model) {
+        md["frameworkName"] = a.framework;
+        md["frameworkVersion"] = a.framework_version;
+        md["modelFile"] = a.name;
+        if (!md.contains("modelClass"))
+            md["modelClass"] = a.metadata.is_object() ? a.metadata.value("model_class", std::string()) : std::string();
+    }
+    if (!a.sha256.empty()) md["sha256"] = a.sha256;
+    if (a.size) md["size"] = static_cast<double>(a.size);
+    nlohmann::json b{{"uri", uri},
+                     {"displayName", a.name},
+                     {"schemaTitle", artifact_schema_title(a.type)},
+                     {"schemaVersion", vertex_schema_version},
+                     {"state", "LIVE"},
+                     {"metadata", md}};
+    return b;
+}
+
+/// POST {store}/executions?executionId=...
+/// An Execution.State name: PREEMPTED (mltrack's own) is CANCELLED there.
+inline const char* execution_state(run_state s) noexcept {
+    return to_string(s == run_state::preempted ? run_state::cancelled : s);
+}
+
+inline nlohmann::json execution_body(const execution& e) {
+    nlohmann::json b{{"displayName", e.name},
+                     {"schemaTitle", e.schema_title},
+                     {"schemaVersion", vertex_schema_version},
+                     {"state", execution_state(e.state)},
+                     {"metadata", e.metadata.is_object() ? e.metadata : nlohmann::json::object()}};
+    return b;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/bodies.hpp ----
+// ---- begin mltrack/detail/vertex/engine.hpp ----
+// Why: the Vertex sink must never stall the writer thread on the network (a stalled writer fills the queue
+// and then blocks the training loop), must keep what it could not deliver, and must deliver it in order
+// (a run context before its params, a time series before its points, data before the run's end state).
+// This engine is an ordered queue of steps; a step is a small state machine that issues one HTTP request at
+// a time and decides what its response means. The engine runs them through one non-blocking curl transfer
+// driven from the sink's tick(): it refreshes the token first when needed, retries transport failures, 401
+// (after a refresh), 408/429/5xx with exponential backoff and jitter (never sooner than Retry-After), and
+// only gives a step up when the service answered that it will never succeed (400, 403, 404...), which is
+// reported and counted. The queue is bounded (a refused step is reported and counted, never silent).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+// ---- begin mltrack/detail/vertex/auth.hpp ----
 // Why: Vertex AI wants an OAuth access token, found the way Google's own libraries find it (Application
 // Default Credentials): an explicit token, GOOGLE_OAUTH_ACCESS_TOKEN, the JSON file named by
 // GOOGLE_APPLICATION_CREDENTIALS or gcloud's well-known ADC file (an authorized user refreshed with its
@@ -956,261 +1356,8 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_auth.hpp ----
-// ---- begin mltrack/detail/vertex_bodies.hpp ----
-// Why: the JSON bodies the Vertex sink sends are exactly those the Python SDK sends (schema titles, schema
-// versions, metadata keys, states), written in one place next to the value encodings they need: proto3
-// JSON (int64 as strings, RFC 3339 UTC timestamps, "NaN"/"Infinity" for non-finite doubles) and the
-// google.protobuf.Struct rules of metadata (numbers are doubles, no NaN: those become strings, as the SDK
-// does for summary metrics).
-
-#include <cmath>
-#include <cstdint>
-#include <cstdio>
-#include <ctime>
-#include <string>
-#include <string_view>
-
-#include <nlohmann/json.hpp>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-inline constexpr const char* vertex_schema_version = "0.0.1";
-
-/// RFC 3339 UTC with microseconds: "2026-01-01T12:00:00.123456Z".
-inline std::string rfc3339(std::int64_t time_ns) {
-    std::int64_t secs = time_ns / 1000000000;
-    std::int64_t ns = time_ns % 1000000000;
-    if (ns < 0) {
-        ns += 1000000000;
-        --secs;
-    }
-    const std::time_t t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ns / 1000));
-    return buf;
-}
-
-/// A double for a proto3 JSON double field (TensorBoard scalars): non-finite values as strings.
-inline nlohmann::json proto_double(double v) {
-    if (std::isnan(v)) return "NaN";
-    if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-    return v;
-}
-
-/// A double for a Struct (context metadata): Struct has no NaN or infinity, so those become strings.
-inline nlohmann::json struct_double(double v) { return proto_double(v); }
-
-/// A param value for a Struct: numbers, bools and strings as they are (integers become doubles server-side).
-inline nlohmann::json struct_param(const param_value& v) {
-    if (v.is_int()) return v.as_int();
-    if (v.is_double()) return struct_double(v.as_double());
-    if (v.is_bool()) return v.as_bool();
-    return v.as_string();
-}
-
-/// POST {store}/contexts?contextId=E (experiment.create).
-inline nlohmann::json experiment_context_body(const std::string& display_name, const std::string& description) {
-    nlohmann::json b{{"displayName", display_name},
-                     {"schemaTitle", "system.Experiment"},
-                     {"schemaVersion", vertex_schema_version},
-                     {"metadata", {{"experiment_deleted", false}}}};
-    if (!description.empty()) b["description"] = description;
-    return b;
-}
-
-/// POST {store}/contexts?contextId=E-R (ExperimentRun.create).
-inline nlohmann::json run_context_body(const std::string& display_name) {
-    return {{"displayName", display_name},
-            {"schemaTitle", "system.ExperimentRun"},
-            {"schemaVersion", vertex_schema_version},
-            {"metadata",
-             {{"_params", nlohmann::json::object()}, {"_metrics", nlohmann::json::object()}, {"_state", "RUNNING"}}}};
-}
-
-/// The body of a full-update PATCH of a context, from the context the server last returned: every field
-/// the client may set (a PATCH without updateMask clears what is left out), output-only fields dropped.
-inline nlohmann::json context_patch_body(const nlohmann::json& ctx) {
-    nlohmann::json b = nlohmann::json::object();
-    for (const char* k : {"name", "displayName", "etag", "schemaTitle", "schemaVersion", "metadata", "description",
-                          "labels"})
-        if (ctx.contains(k)) b[k] = ctx[k];
-    return b;
-}
-
-/// The same for an artifact or an execution.
-inline nlohmann::json resource_patch_body(const nlohmann::json& r) {
-    nlohmann::json b = context_patch_body(r);
-    for (const char* k : {"uri", "state"})
-        if (r.contains(k)) b[k] = r[k];
-    return b;
-}
-
-/// POST {tensorboard}/experiments?tensorboardExperimentId=E.
-inline nlohmann::json tensorboard_experiment_body(const std::string& display_name) {
-    return {{"displayName", display_name},
-            {"labels", {{"vertex_tensorboard_experiment_source", "vertex_experiment"}}}};
-}
-
-/// POST {tb experiment}/runs?tensorboardRunId=R.
-inline nlohmann::json tensorboard_run_body(const std::string& display_name) { return {{"displayName", display_name}}; }
-
-/// POST {store}/artifacts?artifactId=E-R-tb-run: links the run to its TensorBoard run (console charts).
-inline nlohmann::json tensorboard_run_artifact_body(const std::string& api_base, const std::string& tb_run_name) {
-    return {{"uri", api_base + "/v1/" + tb_run_name},
-            {"schemaTitle", "google.VertexTensorboardRun"},
-            {"schemaVersion", vertex_schema_version},
-            {"state", "LIVE"},
-            {"metadata", {{"resourceName", tb_run_name}, {"vertex_experiment_tracking", true}}}};
-}
-
-/// One entry of {tb experiment}:batchCreate: a scalar time series named after the metric key.
-inline nlohmann::json time_series_create_request(const std::string& tb_run_name, const std::string& key) {
-    return {{"parent", tb_run_name},
-            {"tensorboardTimeSeries", {{"displayName", key}, {"valueType", "SCALAR"}, {"pluginName", "scalars"}}}};
-}
-
-/// One point of a runs:write request.
-inline nlohmann::json scalar_point(std::int64_t step, std::int64_t time_ns, double value) {
-    return {{"step", std::to_string(step)}, {"wallTime", rfc3339(time_ns)}, {"scalar", {{"value", proto_double(value)}}}};
-}
-
-/// POST {store}/artifacts?artifactId=...: a google.ClassificationMetrics artifact.
-inline nlohmann::json classification_artifact_body(const classification_metrics& m) {
-    nlohmann::json md = nlohmann::json::object();
-    if (!m.labels.empty()) {
-        nlohmann::json specs = nlohmann::json::array();
-        for (const auto& l : m.labels) specs.push_back({{"displayName", l}});
-        md["confusionMatrix"] = {{"annotationSpecs", specs}, {"rows", m.matrix}};
-    }
-    if (!m.fpr.empty()) {
-        nlohmann::json points = nlohmann::json::array();
-        for (std::size_t i = 0; i < m.fpr.size(); ++i)
-            points.push_back({{"confidenceThreshold", m.thresholds[i]}, {"recall", m.tpr[i]},
-                              {"falsePositiveRate", m.fpr[i]}});
-        md["confidenceMetrics"] = points;
-    }
-    nlohmann::json b{{"schemaTitle", "google.ClassificationMetrics"},
-                     {"schemaVersion", vertex_schema_version},
-                     {"state", "LIVE"},
-                     {"metadata", md}};
-    if (!m.display_name.empty()) b["displayName"] = m.display_name;
-    return b;
-}
-
-/// The schema title an artifact type maps to.
-inline const char* artifact_schema_title(artifact_type t) noexcept {
-    switch (t) {
-        case artifact_type::model: return "google.ExperimentModel";
-        case artifact_type::dataset: return "system.Dataset";
-        case artifact_type::artifact: return "system.Artifact";
-    }
-    return "system.Artifact";
-}
-
-/// POST {store}/artifacts?artifactId=...: a model (google.ExperimentModel, as log_model writes it), a dataset
-/// or another artifact, at `uri`.
-inline nlohmann::json artifact_body(const artifact& a, const std::string& uri) {
-    nlohmann::json md = nlohmann::json::object();
-    if (a.metadata.is_object())
-        for (auto it = a.metadata.begin(); it != a.metadata.end(); ++it) md[it.key()] = it.value();
-    if (a.type == artifact_type::model) {
-        md["frameworkName"] = a.framework;
-        md["frameworkVersion"] = a.framework_version;
-        md["modelFile"] = a.name;
-        if (!md.contains("modelClass")) md["modelClass"] = a.metadata.value("model_class", std::string());
-    }
-    if (!a.sha256.empty()) md["sha256"] = a.sha256;
-    if (a.size) md["size"] = static_cast<double>(a.size);
-    nlohmann::json b{{"uri", uri},
-                     {"displayName", a.name},
-                     {"schemaTitle", artifact_schema_title(a.type)},
-                     {"schemaVersion", vertex_schema_version},
-                     {"state", "LIVE"},
-                     {"metadata", md}};
-    return b;
-}
-
-/// POST {store}/executions?executionId=...
-inline nlohmann::json execution_body(const execution& e) {
-    nlohmann::json b{{"displayName", e.name},
-                     {"schemaTitle", e.schema_title},
-                     {"schemaVersion", vertex_schema_version},
-                     {"state", to_string(e.state)},
-                     {"metadata", e.metadata.is_object() ? e.metadata : nlohmann::json::object()}};
-    return b;
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_bodies.hpp ----
-// ---- begin mltrack/detail/vertex_client.hpp ----
-// Why: what the sink wrote must be readable back from C++ the way the Python SDK reads it: the experiment
-// table of get_experiment_df() (one row per run: name, state, params, summary metrics, last time-series
-// values), a run's full time series, its model files, and deletes of runs and experiments (long-running
-// operations waited for). These are cold, blocking calls made from the caller's thread, with the same
-// configuration, credentials, ids and retries as the sink; every list follows nextPageToken.
-
-#include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <cstdint>
-#include <cstdio>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <thread>
-#include <utility>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-
-// ---- begin mltrack/detail/vertex_config.hpp ----
-// Why: the sink and the client that reads runs back must agree on everything they resolve from options
-// and the environment (credentials, project, location, endpoints, staging bucket, ids), so both call the
-// one function here. The options and the counters of the sink are declared here too.
-
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <utility>
-
-// ---- begin mltrack/detail/vertex_engine.hpp ----
-// Why: the Vertex sink must never stall the writer thread on the network (a stalled writer fills the queue
-// and then blocks the training loop), must keep what it could not deliver, and must deliver it in order
-// (a run context before its params, a time series before its points, data before the run's end state).
-// This engine is an ordered queue of steps; a step is a small state machine that issues one HTTP request at
-// a time and decides what its response means. The engine runs them through one non-blocking curl transfer
-// driven from the sink's tick(): it refreshes the token first when needed, retries transport failures, 401
-// (after a refresh), 408/429/5xx with exponential backoff and jitter (never sooner than Retry-After), and
-// only gives a step up when the service answered that it will never succeed (400, 403, 404...), which is
-// reported and counted. The queue is bounded (a refused step is reported and counted, never silent).
-
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-#include <deque>
-#include <memory>
-#include <optional>
-#include <random>
-#include <string>
-#include <thread>
-#include <utility>
-#include <vector>
-
-// ---- begin mltrack/detail/vertex_rest.hpp ----
+// ---- end mltrack/detail/vertex/auth.hpp ----
+// ---- begin mltrack/detail/vertex/rest.hpp ----
 // Why: what every Vertex AI call shares, whoever makes it (the sink's non-blocking loop, or the blocking
 // client that lists and deletes): where the endpoints are (with the overrides that let a fake server or a
 // private endpoint stand in), how a google.rpc.Status error body reads (409 means ALREADY_EXISTS or
@@ -1390,7 +1537,7 @@ inline http_request json_request(std::string method, std::string url, const nloh
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_rest.hpp ----
+// ---- end mltrack/detail/vertex/rest.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -1446,6 +1593,7 @@ struct vertex_step {
 
     std::chrono::milliseconds wait_for{0};
     std::string drop_reason;
+    std::optional<error> drop_error;  ///< reported as it is instead of io.41 when the step is given up
     unsigned failures = 0;  ///< consecutive failures of the current request
     bool auth_retried = false;
 };
@@ -1706,7 +1854,8 @@ private:
         auto s = std::move(steps_.front());
         steps_.pop_front();
         counters_->steps_rejected.fetch_add(1, std::memory_order_relaxed);
-        report(error(error_category::io, 41, s->label() + " failed for good: " + s->drop_reason));
+        if (s->drop_error) report(*s->drop_error);
+        else report(error(error_category::io, 41, s->label() + " failed for good: " + s->drop_reason));
         s->on_abandon(*this);
     }
 
@@ -1727,23 +1876,23 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_engine.hpp ----
-// ---- begin mltrack/detail/vertex_ids.hpp ----
-// Why: mltrack names allow [A-Za-z0-9._-] (1-128 bytes) while Vertex AI ids allow only [a-z0-9-], with
-// lengths that depend on the resource (context ids 4-128, and the run context id "<experiment>-<run>" at
-// most 121 so that "<id>-tb-run" fits in 128). The mapping must be deterministic (a later sync or resume
-// finds the same resources), readable, and must not merge two different names into one id. Rule:
+// ---- end mltrack/detail/vertex/engine.hpp ----
+// ---- begin mltrack/detail/vertex/ids.hpp ----
+// Why: Vertex AI ids allow only [a-z0-9-], starting with a letter or digit: context ids 4 to 128 characters,
+// and the run context id "<experiment>-<run>" at most 121 (so that "<id>-tb-run" fits in 128). The Python
+// SDK uses names as ids as they are (run context "<experiment>-<run>", TensorBoard run "<run>"), so a run
+// is found by the name it is shown under only when the name itself is a valid id. This header checks that
+// rule (the default: a name the service accepts maps 1:1, any other fails at start_run, name.40-42) and
+// keeps the opt-in hashed mapping for arbitrary mltrack names ([A-Za-z0-9._-], 1-128 bytes):
 //
 //   1. lowercase, and map every character outside [a-z0-9-] to '-';
 //   2. if that changed anything, or the result is shorter than the minimum or longer than the maximum,
 //      cut it to (maximum - 7) characters, drop trailing '-', and append '-' + the first 6 hex digits of
 //      SHA-256(original name).
 //
-// So "mnist-cnn" stays "mnist-cnn", "MNIST_cnn" becomes "mnist-cnn-<6 hex>", "lr-0.01" "lr-0-01-<6 hex>".
-// Experiment ids get at least 4 and at most 64 characters; run ids at most 120 - len(experiment id), so
-// the run context id always fits. Display names keep the original names. Records without a name of their
-// own (classification metrics, artifacts, executions) get ids hashed from the run and the record, so a
-// retried create or a later sync of the same JSONL record finds the resource it already made.
+// So "MNIST_cnn" becomes "mnist-cnn-<6 hex>", "lr-0.01" "lr-0-01-<6 hex>"; display names keep the original
+// names. Records without a name of their own (classification metrics, artifacts, whole executions) get ids
+// hashed from the run and the record, so a retried create or a later sync finds what it already made.
 
 #include <cstddef>
 #include <string>
@@ -1753,10 +1902,56 @@ MLTRACK_NAMESPACE_END
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
 
-inline constexpr std::size_t vertex_experiment_id_max = 64;
+inline constexpr std::size_t vertex_experiment_id_max = 64;    // the hashed mapping's bound
 inline constexpr std::size_t vertex_run_context_id_max = 121;  // 128 - len("-tb-run")
 
-/// Maps a name to a Vertex AI id of [a-z0-9-] with min_len <= length <= max_len (see the rule above).
+/// The service's id rule, as the messages state it.
+inline constexpr const char* vertex_id_rule =
+    "Vertex AI ids are lowercase letters, digits and '-', starting with a letter or digit; an experiment "
+    "is 4 to 128 characters and '<experiment>-<run>' at most 121";
+
+/// Where `name` breaks [a-z0-9][a-z0-9-]* (the offset of the first bad character), or npos.
+inline std::size_t vertex_id_violation(std::string_view name) noexcept {
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || c != '-')) return i;
+    }
+    return std::string_view::npos;
+}
+
+/// Throws name.40 unless an experiment name is a valid Vertex AI context id (used as it is).
+inline void check_vertex_experiment_name(std::string_view experiment) {
+    const auto bad = vertex_id_violation(experiment);
+    if (bad != std::string_view::npos || experiment.size() < 4 || experiment.size() > 128)
+        throw error(error_category::name, 40,
+                    "experiment '" + printable(experiment) + "' is not a Vertex AI id" +
+                        (bad != std::string_view::npos ? " (character " + std::to_string(bad) + ")"
+                                                       : " (" + std::to_string(experiment.size()) + " characters)") +
+                        ": " + vertex_id_rule +
+                        ". Rename it, or set vertex_ai_options::id_mapping = vertex_id_mapping::hashed");
+}
+
+/// Throws name.41 (run name) or name.42 (too long together) unless "<experiment>-<run>" is a valid run
+/// context id made of the names as they are.
+inline void check_vertex_run_name(std::string_view experiment, std::string_view run) {
+    const auto bad = vertex_id_violation(run);
+    if (bad != std::string_view::npos || run.empty())
+        throw error(error_category::name, 41,
+                    "run '" + printable(run) + "' is not a Vertex AI id" +
+                        (run.empty() ? std::string() : " (character " + std::to_string(bad) + ")") + ": " +
+                        vertex_id_rule + ". Rename it, or set vertex_ai_options::id_mapping = vertex_id_mapping::hashed");
+    if (experiment.size() + 1 + run.size() > vertex_run_context_id_max)
+        throw error(error_category::name, 42,
+                    "'" + printable(experiment) + "-" + printable(run) + "' is " +
+                        std::to_string(experiment.size() + 1 + run.size()) +
+                        " characters: the run context id '<experiment>-<run>' is at most 121 (the Python SDK "
+                        "refuses it too). Shorten the names, or set vertex_ai_options::id_mapping = "
+                        "vertex_id_mapping::hashed");
+}
+
+/// The hashed mapping: a name to a Vertex AI id of [a-z0-9-] with min_len <= length <= max_len (see the
+/// rule above).
 inline std::string vertex_id(std::string_view name, std::size_t min_len, std::size_t max_len) {
     std::string s;
     s.reserve(name.size());
@@ -1772,13 +1967,13 @@ inline std::string vertex_id(std::string_view name, std::size_t min_len, std::si
     return s.empty() ? hash : s + "-" + hash;
 }
 
-/// The Vertex id of an experiment (context id, TensorBoard experiment id): 4 to 64 characters.
+/// The hashed Vertex id of an experiment (context id, TensorBoard experiment id): 4 to 64 characters.
 inline std::string vertex_experiment_id(std::string_view experiment) {
     return vertex_id(experiment, 4, vertex_experiment_id_max);
 }
 
-/// The Vertex id of a run (TensorBoard run id): at most 120 - len(experiment id) characters, so that the
-/// run context id "<experiment id>-<run id>" is at most 121.
+/// The hashed Vertex id of a run (TensorBoard run id): at most 120 - len(experiment id) characters, so that
+/// the run context id "<experiment id>-<run id>" is at most 121.
 inline std::string vertex_run_id(std::string_view experiment_id, std::string_view run) {
     return vertex_id(run, 1, vertex_run_context_id_max - 1 - experiment_id.size());
 }
@@ -1800,10 +1995,46 @@ inline std::string vertex_record_id(std::string_view prefix, std::string_view ru
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_ids.hpp ----
+// ---- end mltrack/detail/vertex/ids.hpp ----
+// ---- begin mltrack/detail/vertex/state.hpp ----
+// Why: the steps of the Vertex sink share what it learned from the service (server names, etags, the
+// TensorBoard run a run writes to, the ids of its time series) and what waits to be sent (points, params,
+// summary metrics, the end state). Keeping that state in one place, apart from the steps, lets each step
+// be read on its own.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// ---- begin mltrack/detail/vertex/config.hpp ----
+// Why: the sink and the client that reads runs back must agree on everything they resolve from options
+// and the environment (credentials, project, location, endpoints, staging bucket, ids), so both call the
+// one function here. The options and the counters of the sink are declared here too.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
+
+/// How experiment and run names become Vertex AI ids (docs/vertex.md, "Ids").
+enum class vertex_id_mapping {
+    exact,   ///< the names are the ids, as with the Python SDK; a name the service refuses fails start_run
+    hashed,  ///< names outside the rule map to "<lowercased>-<6 hex>" ids, display names keep the names
+};
 
 /// Options of the Vertex AI sink. Everything has a default from the environment (see docs/vertex.md).
 struct vertex_ai_options {
@@ -1814,6 +2045,7 @@ struct vertex_ai_options {
                              ///< else derived from the tracker's experiment name)
     std::string run;         ///< the Vertex run id, verbatim (default: AIP_EXPERIMENT_RUN_NAME, else derived)
     std::string experiment_description;
+    vertex_id_mapping id_mapping = vertex_id_mapping::exact;  ///< names -> ids (exact: the SDK's way)
 
     std::string endpoint;        ///< API base URL; default MLTRACK_VERTEX_ENDPOINT, else https://{L}-aiplatform...
     std::string gcs_endpoint;    ///< default MLTRACK_GCS_ENDPOINT, else https://storage.googleapis.com
@@ -1826,7 +2058,8 @@ struct vertex_ai_options {
 
     std::string tensorboard;     ///< backing TensorBoard (resource name or id); default: the experiment's,
                                  ///< else the project's default one (AIP_TENSORBOARD_RESOURCE_NAME in jobs)
-    bool time_series = true;     ///< false: no TensorBoard at all; time-series points are counted, not sent
+    bool time_series = true;     ///< false: never find, create or bind a TensorBoard (the SDK's
+                                 ///< experiment_tensorboard=False); an experiment bound already is used
     bool create_tensorboard = true;  ///< create a default TensorBoard when the project has none (billable)
     std::string staging_bucket;  ///< gs://bucket[/prefix] for model files; default MLTRACK_VERTEX_STAGING_BUCKET,
                                  ///< else AIP_MODEL_DIR
@@ -1844,7 +2077,8 @@ struct vertex_ai_options {
     std::chrono::milliseconds backoff_initial{1000};
     std::chrono::milliseconds backoff_max{60000};
     std::chrono::milliseconds close_timeout{30000};   ///< close() waits this long for delivery
-    bool check_exists = true;   ///< exists() asks the service (a blocking GET, for start_mode checks)
+    bool check_exists = true;   ///< exists() asks the service (a blocking GET, for start_mode checks);
+                                ///< a resume never creates a run either way
     bool only_chief = true;     ///< inside a multi-replica job only the chief (CLUSTER_SPEC) logs
 };
 
@@ -1905,12 +2139,29 @@ struct vx_config {
     std::string staging;  ///< gs://bucket/prefix, or ""
     bool chief = true;
 
-    /// The Vertex ids of an experiment and a run (an explicit id wins; else derived from our names).
+    bool hashed() const noexcept { return options.id_mapping == sinks::vertex_id_mapping::hashed; }
+
+    /// The Vertex ids of an experiment and a run: an explicit id wins; else the names themselves (exact:
+    /// name.40-42 when the service would refuse them) or their hashed mapping.
     std::string experiment_id(std::string_view experiment) const {
-        return options.experiment.empty() ? vertex_experiment_id(experiment) : options.experiment;
+        if (!options.experiment.empty()) return options.experiment;
+        if (hashed()) return vertex_experiment_id(experiment);
+        check_vertex_experiment_name(experiment);
+        return std::string(experiment);
     }
     std::string run_id(std::string_view experiment, std::string_view run) const {
-        return options.run.empty() ? vertex_run_id(experiment_id(experiment), run) : options.run;
+        if (!options.run.empty()) return options.run;
+        const std::string eid = experiment_id(experiment);
+        if (hashed()) return vertex_run_id(eid, run);
+        check_vertex_run_name(eid, run);
+        return std::string(run);
+    }
+    /// The display names the SDK would show: the names, or the explicit ids when those are given.
+    std::string experiment_display_name(std::string_view experiment) const {
+        return options.experiment.empty() ? std::string(experiment) : options.experiment;
+    }
+    std::string run_display_name(std::string_view run) const {
+        return options.run.empty() ? std::string(run) : options.run;
     }
     std::string v1(const std::string& resource) const { return api + "/v1/" + resource; }
 };
@@ -1922,10 +2173,7 @@ struct vx_resolved {
 };
 
 inline bool is_vertex_id(const std::string& s) {
-    if (s.empty() || s.size() > 128) return false;
-    for (char ch : s)
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return false;
-    return true;
+    return !s.empty() && s.size() <= 128 && vertex_id_violation(s) == std::string::npos;
 }
 
 /// Resolves credentials, project, location, endpoints and the staging bucket from the options, then the
@@ -1974,14 +2222,368 @@ inline vx_resolved resolve_vertex_config(sinks::vertex_ai_options options) {
     cfg.staging = staging;
     for (const auto& id : {options.experiment, options.run})
         if (!id.empty() && !is_vertex_id(id))
-            throw error(error_category::config, 46, "'" + id + "' is not a Vertex AI id (lowercase letters, digits and '-')");
+            throw error(error_category::config, 46,
+                        "'" + id + "' is not a Vertex AI id (lowercase letters, digits and '-', starting with a "
+                        "letter or digit)");
     cfg.options = std::move(options);
     return out;
 }
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_config.hpp ----
+// ---- end mltrack/detail/vertex/config.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Everything the sink knows about one Vertex experiment.
+struct vx_experiment {
+    std::string name;           ///< its display name
+    std::string id;             ///< the Vertex context / TensorBoard experiment id
+    std::string context_name;   ///< server name, once created or found
+    nlohmann::json context;     ///< as last returned (for PATCH)
+    std::string tensorboard;    ///< backing TensorBoard's server name ("" when it has none)
+    bool failed = false;        ///< the experiment could not be set up (every run of it is refused)
+    bool setup_done = false;    ///< the setup step finished (successfully or not)
+};
+
+struct vx_point {
+    std::int64_t step;
+    std::int64_t time_ns;
+    double value;
+};
+
+/// A histogram point: its TensorProto, already base64 (a TENSOR time series of the histograms plugin).
+struct vx_tensor_point {
+    std::int64_t step;
+    std::int64_t time_ns;
+    std::string tensor_b64;
+};
+
+/// One time series of a run: scalars (a metric) or tensors (a histogram key).
+struct vx_series {
+    std::string key;
+    bool tensor = false;  ///< TENSOR, plugin "histograms"; else SCALAR, plugin "scalars"
+    std::string id;       ///< the server's time series id, once known
+    std::deque<vx_point> points;
+    std::deque<vx_tensor_point> tensors;
+    std::size_t pending() const noexcept { return tensor ? tensors.size() : points.size(); }
+};
+
+/// Everything the sink knows about one run.
+struct vx_run {
+    run_info info;
+    std::shared_ptr<vx_experiment> exp;
+    std::string run_id, context_id, display_name;
+    std::string context_name;
+    nlohmann::json context;
+    std::string tb_run;         ///< the TensorBoard run the run is linked to (its "-tb-run" artifact)
+    std::string tb_experiment;  ///< that TensorBoard run's experiment (time series are created there)
+    bool failed = false;        ///< the run could not be created or resumed: nothing more is sent for it
+    bool refused = false;       ///< its names are not Vertex ids (name.40-42): nothing is sent for it
+    bool adopted = false;       ///< the run existed on the service already (resume, retry, sync)
+    bool warned_no_tensorboard = false;  ///< config.49 reported for this run
+    std::set<std::string> linked_executions;   ///< live executions attributed to the run by this sink
+    std::set<std::string> resumed_executions;  ///< live executions resumed in the run: they must exist
+    std::set<std::string> missing_executions;  ///< resumed ones the service does not have (state.44 reported)
+
+    std::vector<std::unique_ptr<vx_series>> series;       ///< every series, in creation order
+    std::vector<vx_series*> by_metric;                    ///< scalars, by the tracker's metric id
+    std::unordered_map<std::string, vx_series*> by_key;   ///< scalars by key
+    std::unordered_map<std::string, vx_series*> by_histogram;  ///< tensors by key
+    std::unordered_map<std::string, std::string> series_ids;   ///< display name -> server id, as far as known
+
+    /// Records the server id of a series (from a list or a create), whether or not it has points yet.
+    void learn_series(const nlohmann::json& ts) {
+        const std::string key = ts.value("displayName", std::string());
+        const std::string name = ts.value("name", std::string());
+        if (key.empty() || name.empty()) return;
+        const std::string id = name.substr(name.rfind('/') + 1);
+        series_ids[key] = id;
+        const bool tensor = ts.value("valueType", std::string()) == "TENSOR";
+        auto& index = tensor ? by_histogram : by_key;
+        auto it = index.find(key);
+        if (it != index.end()) it->second->id = id;
+    }
+
+    /// The series of a key (made on first use; its id is filled in when the service told it already).
+    vx_series& series_for(const std::string& key, bool tensor) {
+        auto& index = tensor ? by_histogram : by_key;
+        auto it = index.find(key);
+        if (it != index.end()) return *it->second;
+        series.push_back(std::make_unique<vx_series>());
+        vx_series& s = *series.back();
+        s.key = key;
+        s.tensor = tensor;
+        auto known = series_ids.find(key);
+        if (known != series_ids.end()) s.id = known->second;
+        index.emplace(key, &s);
+        return s;
+    }
+
+    std::size_t buffered = 0;
+    bool flush_queued = false;
+    nlohmann::json pending_params = nlohmann::json::object();
+    nlohmann::json pending_metrics = nlohmann::json::object();
+    std::optional<std::string> pending_state;
+    bool patch_queued = false;
+    bool ended = false;  ///< run_end seen: no more points will come
+
+    /// Whether the run can take time series (linked to a TensorBoard run).
+    bool has_tensorboard() const noexcept { return !tb_run.empty() && !tb_experiment.empty(); }
+};
+
+/// The shared context of the steps: configuration, engine, runs.
+struct vx_context {
+    vx_config cfg;
+    std::shared_ptr<vertex_counters> counters;
+    std::unique_ptr<vertex_engine> engine;
+    std::string store_name;  ///< the metadata store's server name
+    bool store_failed = false;
+    bool closing = false;  ///< close() started: flushes send everything buffered
+
+    std::string v1(const std::string& resource) const { return cfg.v1(resource); }
+    std::string store_path() const {
+        return store_name.empty() ? cfg.parent + "/metadataStores/default" : store_name;
+    }
+    void buffered_delta(std::int64_t d) {
+        if (d >= 0) counters->points_buffered.fetch_add(static_cast<std::uint64_t>(d), std::memory_order_relaxed);
+        else counters->points_buffered.fetch_sub(static_cast<std::uint64_t>(-d), std::memory_order_relaxed);
+    }
+};
+
+inline nlohmann::json parse_body(const http_response& r) {
+    if (r.body.empty()) return nlohmann::json::object();
+    try {
+        return nlohmann::json::parse(r.body);
+    } catch (const std::exception&) {
+        throw error(error_category::io, 41, "the service answered with a body that is not JSON");
+    }
+}
+
+inline bool ok(const http_response& r) { return r.status >= 200 && r.status < 300; }
+
+inline bool is_status(const http_response& r, long http, const char* status) {
+    if (r.status != http) return false;
+    return parse_api_error(r).status == status;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/state.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Where an artifact's files go in Cloud Storage, deterministic so that retries, syncs and executions that
+/// name the same artifact agree: <staging>/<experiment id>/<run id>/<name>-<8 hex of its digest>.
+inline std::string vx_artifact_dir(const vx_context& c, const vx_run& r, const artifact& a) {
+    const std::string digest = a.sha256.empty() ? sha256::of(a.source) : a.sha256;
+    return c.cfg.staging + "/" + r.exp->id + "/" + r.run_id + "/" + a.name + "-" + digest.substr(0, 8);
+}
+
+inline std::string vx_artifact_id(const vx_run& r, const artifact& a) {
+    const char* prefix = a.type == artifact_type::model ? "model" : a.type == artifact_type::dataset ? "dataset" : "artifact";
+    return vertex_record_id(prefix, r.context_id, a.name + "\n" + (a.sha256.empty() ? a.source : a.sha256));
+}
+
+/// The local file of an artifact: its source, else its copy under local_root.
+inline std::filesystem::path vx_local_file(const vx_context& c, const vx_run& r, const artifact& a) {
+    std::error_code ec;
+    if (!a.source.empty() && a.source.find("://") == std::string::npos && std::filesystem::exists(a.source, ec))
+        return a.source;
+    if (!c.cfg.options.local_root.empty() && !a.path.empty()) {
+        const auto p = std::filesystem::path(c.cfg.options.local_root) / r.info.experiment / r.info.name / a.path;
+        if (std::filesystem::exists(p, ec)) return p;
+    }
+    return {};
+}
+
+/// "gs://<bucket>/<folder>" for an artifact saved under the Cloud Storage FUSE mount of Vertex jobs
+/// ("<gcs_mount>/<bucket>/<folder>/<name>"): it is in Cloud Storage already. "" otherwise.
+inline std::string vx_mounted_uri(const vx_context& c, const artifact& a) {
+    std::string mount = c.cfg.options.gcs_mount;
+    while (mount.size() > 1 && mount.back() == '/') mount.pop_back();
+    if (mount.empty() || a.source.size() <= mount.size() + 1 || a.source.compare(0, mount.size(), mount) != 0 ||
+        a.source[mount.size()] != '/')
+        return {};
+    const std::string rest = a.source.substr(mount.size() + 1);
+    const auto slash = rest.rfind('/');
+    if (slash == std::string::npos || slash == 0) return {};  // a bucket of its own is not an artifact folder
+    return "gs://" + rest.substr(0, slash);
+}
+
+/// The URI an artifact gets: its own gs:// or other URI, its place under the /gcs mount, its Cloud Storage
+/// copy in the staging bucket; else its local path (file://) for datasets and other artifacts, and ""
+/// for a model: the SDK's log_model refuses to log a model it cannot put in Cloud Storage (config.50).
+inline std::string vx_artifact_uri(const vx_context& c, const vx_run& r, const artifact& a) {
+    if (a.source.find("://") != std::string::npos) return a.source;
+    const std::string mounted = vx_mounted_uri(c, a);
+    if (!mounted.empty()) return mounted;
+    if (!c.cfg.staging.empty() && !vx_local_file(c, r, a).empty()) return vx_artifact_dir(c, r, a);
+    if (a.type == artifact_type::model) return {};
+    return "file://" + a.source;
+}
+
+/// config.50: a model that cannot be logged to Vertex AI for want of a staging bucket.
+inline error vx_no_staging_error(const vx_run& r, const artifact& a) {
+    return error(error_category::config, 50,
+                 "model '" + a.name + "' of run '" + r.context_id +
+                     "' is not logged to Vertex AI: it has no staging bucket to go to (set "
+                     "vertex_ai_options::staging_bucket or MLTRACK_VERTEX_STAGING_BUCKET, save it under the /gcs "
+                     "mount, or log a gs:// URI); the Python SDK's log_model refuses it too. The JSONL copy keeps it");
+}
+
+/// A classification-metrics, model or other artifact of a run: files uploaded to Cloud Storage (models and
+/// artifacts with a local file), the artifact created with a deterministic id, and attributed to the run.
+class vx_artifact_step final : public vertex_step {
+public:
+    vx_artifact_step(vx_context& c, std::shared_ptr<vx_run> r, record rec) : c_(c), r_(std::move(r)), rec_(std::move(rec)) {
+        if (rec_.kind == record_kind::classification) {
+            const auto& m = rec_.get_classification();
+            id_ = vertex_record_id("cm", r_->context_id, std::to_string(rec_.time_ns) + "\n" + m.display_name);
+            body_ = classification_artifact_body(m);
+        } else {
+            const artifact& a = rec_.get_artifact();
+            id_ = vx_artifact_id(*r_, a);
+            uri_ = vx_artifact_uri(c_, *r_, a);
+            body_ = artifact_body(a, uri_);
+            plan_uploads(a);
+        }
+    }
+    std::string label() const override {
+        return (rec_.kind == record_kind::classification ? "log classification metrics '" : "log artifact '") +
+               (rec_.kind == record_kind::classification ? rec_.get_classification().display_name
+                                                         : rec_.get_artifact().name) +
+               "' of run '" + r_->context_id + "'";
+    }
+
+    std::optional<http_request> next(vertex_engine&) override {
+        if (r_->failed) return std::nullopt;  // its run step reported why
+        if (r_->context_name.empty())
+            throw error(error_category::io, 41, "run '" + r_->context_id + "' could not be created");
+        const std::string store = c_.store_path();
+        while (upload_ < uploads_.size()) {
+            const auto& u = uploads_[upload_];
+            const std::string mount = gcs_mount_path(u.second, c_.cfg.options.gcs_mount);
+            if (!mount.empty()) {  // inside a Vertex job: the bucket is mounted
+                std::error_code ec;
+                std::filesystem::create_directories(std::filesystem::path(mount).parent_path(), ec);
+                std::filesystem::copy_file(u.first, mount, std::filesystem::copy_options::overwrite_existing, ec);
+                if (ec) throw error(error_category::io, 45, "cannot copy " + u.first.string() + " to " + mount);
+                ++upload_;
+                continue;
+            }
+            const std::string rest = u.second.substr(5);
+            const auto slash = rest.find('/');
+            http_request req;
+            req.method = "POST";
+            req.url = c_.cfg.gcs + "/upload/storage/v1/b/" + url_encode(rest.substr(0, slash)) +
+                      "/o?uploadType=media&name=" + url_encode(rest.substr(slash + 1));
+            req.headers.push_back("Content-Type: application/octet-stream");
+            req.body_file = u.first;
+            return req;
+        }
+        switch (phase_) {
+            case 0: return json_request("POST", c_.v1(store + "/artifacts?artifactId=" + id_), &body_);
+            case 1: {
+                const nlohmann::json body{{"artifacts", {store + "/artifacts/" + id_}}};
+                return json_request("POST", c_.v1(r_->context_name + ":addContextArtifactsAndExecutions"), &body);
+            }
+            default: return std::nullopt;
+        }
+    }
+
+    step_outcome on_response(vertex_engine&, const http_response& r) override {
+        if (upload_ < uploads_.size()) {
+            if (ok(r)) {
+                ++upload_;
+                return step_outcome::next;
+            }
+            return step_outcome::drop;
+        }
+        if (phase_ == 0 && (ok(r) || is_status(r, 409, "ALREADY_EXISTS"))) {
+            phase_ = 1;
+            return step_outcome::next;
+        }
+        if (phase_ == 1 && ok(r)) {
+            phase_ = 2;
+            return step_outcome::next;
+        }
+        return step_outcome::drop;
+    }
+
+private:
+    void plan_uploads(const artifact& a) {
+        if (a.source.find("://") != std::string::npos || !vx_mounted_uri(c_, a).empty()) return;
+        const auto local = vx_local_file(c_, *r_, a);
+        if (local.empty() || c_.cfg.staging.empty()) return;
+        const std::string dir = vx_artifact_dir(c_, *r_, a);
+        std::error_code ec;
+        if (std::filesystem::is_directory(local, ec)) {
+            std::vector<std::filesystem::path> files;
+            for (const auto& e : std::filesystem::recursive_directory_iterator(local, ec))
+                if (e.is_regular_file()) files.push_back(e.path());
+            std::sort(files.begin(), files.end());
+            for (const auto& f : files)
+                uploads_.emplace_back(f, dir + "/" + a.name + "/" + f.lexically_relative(local).generic_string());
+        } else {
+            uploads_.emplace_back(local, dir + "/" + a.name);
+        }
+    }
+
+    vx_context& c_;
+    std::shared_ptr<vx_run> r_;
+    record rec_;
+    std::string id_, uri_;
+    nlohmann::json body_;
+    std::vector<std::pair<std::filesystem::path, std::string>> uploads_;  ///< local file -> gs:// object
+    std::size_t upload_ = 0;
+    int phase_ = 0;
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/artifacts.hpp ----
+// ---- begin mltrack/detail/vertex/client.hpp ----
+// Why: what the sink wrote must be readable back from C++ the way the Python SDK reads it: the experiment
+// table of get_experiment_df() (one row per run, pipeline run and legacy run: name, state, params,
+// summary metrics, last time-series values), a run's time series, classification metrics, models,
+// artifacts and executions, its model files, registration in the Model Registry, and deletes of runs and
+// experiments (long-running operations waited for). These are cold, blocking calls made from the caller's
+// thread, with the same configuration, credentials, ids and retries as the sink; every list follows
+// nextPageToken.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// ---- begin mltrack/detail/vertex/client_types.hpp ----
+// Why: what vertex_ai_client returns, in the shapes the Python SDK returns them (get_experiment_df rows,
+// get_classification_metrics() dicts, get_experiment_models(), get_artifacts() and get_executions()), kept
+// apart from the calls that fill them so a reader finds the result types in one place.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
@@ -1991,7 +2593,7 @@ struct vertex_run_row {
     std::string experiment;     ///< the experiment's id
     std::string run_name;       ///< the run context's display name (our run name)
     std::string run_id;         ///< the run context id, "<experiment id>-<run id>"
-    std::string run_type;       ///< "system.ExperimentRun"
+    std::string run_type;       ///< "system.ExperimentRun", "system.PipelineRun" or (legacy) "system.Run"
     std::string state;          ///< "RUNNING", "COMPLETE", "FAILED", "CANCELLED"...
     nlohmann::json params = nlohmann::json::object();   ///< param.<key> columns
     nlohmann::json metrics = nlohmann::json::object();  ///< metric.<key> columns (summary metrics)
@@ -2002,9 +2604,151 @@ struct vertex_run_row {
 /// Registration of a logged model in the Vertex AI Model Registry.
 struct vertex_model_registration {
     std::string display_name;               ///< default: the artifact's name
-    std::string serving_container_image;    ///< required: a prediction container image URI
+    std::string serving_container_image;    ///< default: Vertex AI's prebuilt image for the model's framework and
+                                            ///< version, as the SDK picks it (config.51 when there is none)
     std::string description;
 };
+
+/// A google.ClassificationMetrics artifact of a run, as ExperimentRun.get_classification_metrics() gives it.
+struct vertex_classification_metrics {
+    std::string id;            ///< the artifact's resource name
+    std::string display_name;
+    std::vector<std::string> labels;
+    std::vector<std::vector<std::int64_t>> matrix;
+    std::vector<double> fpr, tpr, thresholds;
+};
+
+/// A google.ExperimentModel artifact of a run (get_experiment_models()).
+struct vertex_experiment_model {
+    std::string resource_name;
+    std::string display_name;
+    std::string uri;  ///< the gs:// folder that holds the model file
+    std::string framework_name, framework_version, model_file, model_class;
+    nlohmann::json metadata = nlohmann::json::object();
+};
+
+/// An artifact or execution attributed to a run (get_artifacts(), get_executions()).
+struct vertex_metadata_resource {
+    std::string resource_name;
+    std::string display_name;
+    std::string schema_title;
+    std::string state;  ///< LIVE/PENDING for artifacts; RUNNING, COMPLETE... for executions
+    std::string uri;    ///< artifacts only
+    nlohmann::json metadata = nlohmann::json::object();
+};
+
+}  // namespace sinks
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/client_types.hpp ----
+// ---- begin mltrack/detail/vertex/prebuilt_containers.hpp ----
+// Why: registering a logged model needs a serving container. The Python SDK's register_model, given none,
+// picks Vertex AI's prebuilt prediction container for the model's framework and version
+// (helpers/container_uri_builders.py, _get_closest_match_prebuilt_container_uri): the region's multi-region
+// repository (us, europe, asia), the CPU image, and the closest version at or above the model's with the
+// same major version. This header holds the same table of images (constants/prediction.py) and the same
+// choice, so a C++ registration gets the image a Python one would.
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// A version as a list of numbers, "1.7.4" -> {1, 7, 4}; trailing zeros dropped (1.7 == 1.7.0, as Python's
+/// packaging compares them). Empty when it does not start with a number.
+inline std::vector<std::int64_t> parse_version(const std::string& v) {
+    std::vector<std::int64_t> out;
+    std::size_t i = 0;
+    while (i < v.size() && v[i] >= '0' && v[i] <= '9') {
+        std::int64_t n = 0;
+        while (i < v.size() && v[i] >= '0' && v[i] <= '9' && n < 100000000) n = n * 10 + (v[i++] - '0');
+        out.push_back(n);
+        if (i < v.size() && v[i] == '.') ++i;
+        else break;
+    }
+    while (out.size() > 1 && out.back() == 0) out.pop_back();
+    return out;
+}
+
+/// The CPU prediction images Vertex AI publishes, by framework: "<major>.<minor>" and the image's name.
+struct prebuilt_image {
+    const char* version;
+    const char* image;  ///< "xgboost-cpu.1-7": the part after ".../vertex-ai/prediction/"
+};
+
+inline std::vector<prebuilt_image> prebuilt_images(const std::string& framework) {
+    if (framework == "xgboost")
+        return {{"0.82", "xgboost-cpu.0-82"}, {"0.90", "xgboost-cpu.0-90"}, {"1.1", "xgboost-cpu.1-1"},
+                {"1.2", "xgboost-cpu.1-2"},   {"1.3", "xgboost-cpu.1-3"},   {"1.4", "xgboost-cpu.1-4"},
+                {"1.5", "xgboost-cpu.1-5"},   {"1.6", "xgboost-cpu.1-6"},   {"1.7", "xgboost-cpu.1-7"},
+                {"2.0", "xgboost-cpu.2-0"},   {"2.1", "xgboost-cpu.2-1"}};
+    if (framework == "sklearn" || framework == "scikit-learn")
+        return {{"0.20", "sklearn-cpu.0-20"}, {"0.22", "sklearn-cpu.0-22"}, {"0.23", "sklearn-cpu.0-23"},
+                {"0.24", "sklearn-cpu.0-24"}, {"1.0", "sklearn-cpu.1-0"},   {"1.2", "sklearn-cpu.1-2"},
+                {"1.3", "sklearn-cpu.1-3"},   {"1.4", "sklearn-cpu.1-4"},   {"1.5", "sklearn-cpu.1-5"},
+                {"1.6", "sklearn-cpu.1-6"}};
+    if (framework == "tensorflow")
+        return {{"1.15", "tf-cpu.1-15"}, {"2.1", "tf2-cpu.2-1"},   {"2.2", "tf2-cpu.2-2"},   {"2.3", "tf2-cpu.2-3"},
+                {"2.4", "tf2-cpu.2-4"},  {"2.5", "tf2-cpu.2-5"},   {"2.6", "tf2-cpu.2-6"},   {"2.7", "tf2-cpu.2-7"},
+                {"2.8", "tf2-cpu.2-8"},  {"2.9", "tf2-cpu.2-9"},   {"2.10", "tf2-cpu.2-10"}, {"2.11", "tf2-cpu.2-11"},
+                {"2.12", "tf2-cpu.2-12"}, {"2.13", "tf2-cpu.2-13"}, {"2.14", "tf2-cpu.2-14"}, {"2.15", "tf2-cpu.2-15"}};
+    if (framework == "pytorch")
+        return {{"1.11", "pytorch-cpu.1-11"}, {"1.12", "pytorch-cpu.1-12"}, {"1.13", "pytorch-cpu.1-13"},
+                {"2.0", "pytorch-cpu.2-0"},   {"2.1", "pytorch-cpu.2-1"},   {"2.2", "pytorch-cpu.2-2"},
+                {"2.3", "pytorch-cpu.2-3"},   {"2.4", "pytorch-cpu.2-4"}};
+    return {};
+}
+
+/// The prebuilt serving image for a model, as the SDK picks it: "<region>-docker.pkg.dev/vertex-ai/
+/// prediction/<image>:latest" with the closest version >= the model's of the same major version.
+/// Throws config.51 naming vertex_model_registration::serving_container_image when there is none.
+inline std::string prebuilt_serving_image(const std::string& framework, const std::string& framework_version,
+                                          const std::string& location) {
+    const std::string hint =
+        "; set vertex_model_registration::serving_container_image (prebuilt containers: "
+        "https://cloud.google.com/vertex-ai/docs/predictions/pre-built-containers)";
+    const std::string region = location.substr(0, location.find('-'));
+    if (region != "us" && region != "europe" && region != "asia")
+        throw error(error_category::config, 51,
+                    "no prebuilt serving container for location '" + location + "' (us, europe and asia only)" + hint);
+    std::string fw;
+    for (char c : framework) fw += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    const auto images = prebuilt_images(fw);
+    if (images.empty())
+        throw error(error_category::config, 51,
+                    "no prebuilt serving container for framework '" + framework +
+                        "' (sklearn, xgboost, tensorflow and pytorch have some)" + hint);
+    const auto want = parse_version(framework_version);
+    if (want.empty())
+        throw error(error_category::config, 51,
+                    "model framework version '" + framework_version + "' is not a version number" + hint);
+    const prebuilt_image* best = nullptr;
+    std::vector<std::int64_t> best_v;
+    for (const auto& im : images) {
+        const auto v = parse_version(im.version);
+        if (v.empty() || v[0] != want[0] || v < want) continue;
+        if (!best || v < best_v) {
+            best = &im;
+            best_v = v;
+        }
+    }
+    if (!best)
+        throw error(error_category::config, 51,
+                    "no prebuilt serving container for " + framework + " " + framework_version +
+                        " (the prebuilt ones stop at " + images.back().version + " and the SDK assumes no forward "
+                        "compatibility)" + hint);
+    return region + "-docker.pkg.dev/vertex-ai/prediction/" + best->image + ":latest";
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/prebuilt_containers.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace sinks {
 
 /// Reads, deletes and registers what the Vertex AI sink logged. Blocking; use it from any one thread.
 class vertex_ai_client {
@@ -2033,27 +2777,104 @@ public:
         return out;
     }
 
-    /// The experiment table: one row per run. Throws state.41 when the experiment does not exist.
+    /// The experiment table, as get_experiment_df(): one row per run (system.ExperimentRun), per pipeline
+    /// run logged to the experiment (system.PipelineRun) and per legacy preview run (system.Run
+    /// executions). Reading creates nothing (the SDK makes missing TensorBoard links while it reads).
+    /// Throws state.41 when the experiment does not exist.
     std::vector<vertex_run_row> list_runs(std::string_view experiment, bool include_time_series = true) {
         const std::string eid = experiment_id(experiment);
         const auto exp = get_optional(store() + "/contexts/" + eid);
         if (!exp || exp->value("schemaTitle", std::string()) != "system.Experiment")
             throw error(error_category::state, 41, "experiment '" + eid + "' does not exist in Vertex AI");
         std::vector<vertex_run_row> rows;
-        const std::string filter =
-            "schema_title=\"system.ExperimentRun\" AND parent_contexts:\"" + exp->value("name", std::string()) + "\"";
+        const std::string exp_name = exp->value("name", std::string());
+        const std::string filter = "(schema_title=\"system.ExperimentRun\" OR schema_title=\"system.PipelineRun\") "
+                                   "AND parent_contexts:\"" + exp_name + "\"";
         for (const auto& c : list(store() + "/contexts", "contexts", filter))
-            rows.push_back(row_of(eid, c, include_time_series));
+            rows.push_back(c.value("schemaTitle", std::string()) == "system.PipelineRun"
+                               ? pipeline_row_of(eid, c)
+                               : row_of(eid, c, include_time_series));
+        for (const auto& e : list(store() + "/executions", "executions",
+                                  "schema_title=\"system.Run\" AND in_context(\"" + exp_name + "\")"))
+            rows.push_back(legacy_row_of(eid, e));
         return rows;
     }
 
-    /// One run's row; nullopt when it does not exist.
+    /// One run's row (ExperimentRun(run, experiment), a legacy system.Run execution too); nullopt when it
+    /// does not exist.
     std::optional<vertex_run_row> get_run(std::string_view experiment, std::string_view run,
                                           bool include_time_series = true) {
         const std::string eid = experiment_id(experiment);
-        const auto c = get_optional(store() + "/contexts/" + detail::vertex_run_context_id(eid, run_id(experiment, run)));
-        if (!c || c->value("schemaTitle", std::string()) != "system.ExperimentRun") return std::nullopt;
-        return row_of(eid, *c, include_time_series);
+        const std::string rc = detail::vertex_run_context_id(eid, run_id(experiment, run));
+        const auto c = get_optional(store() + "/contexts/" + rc);
+        if (c && c->value("schemaTitle", std::string()) == "system.ExperimentRun")
+            return row_of(eid, *c, include_time_series);
+        if (c) return std::nullopt;
+        const auto e = get_optional(store() + "/executions/" + rc);  // a run of the Experiments preview
+        if (e && e->value("schemaTitle", std::string()) == "system.Run") return legacy_row_of(eid, *e);
+        return std::nullopt;
+    }
+
+    /// A run's classification metrics (ExperimentRun.get_classification_metrics()). state.42 without the run.
+    std::vector<vertex_classification_metrics> get_classification_metrics(std::string_view experiment,
+                                                                          std::string_view run) {
+        std::vector<vertex_classification_metrics> out;
+        for (const auto& a : in_run("artifacts", experiment, run, "google.ClassificationMetrics")) {
+            vertex_classification_metrics m;
+            m.id = a.value("name", std::string());
+            m.display_name = a.value("displayName", std::string());
+            const auto& md = detail::metadata_of(a);
+            if (md.contains("confusionMatrix") && md["confusionMatrix"].is_object()) {
+                const auto& cm = md["confusionMatrix"];
+                if (cm.contains("annotationSpecs"))
+                    for (const auto& spec : cm["annotationSpecs"]) m.labels.push_back(detail::str_of(spec, "displayName"));
+                if (cm.contains("rows"))
+                    for (const auto& row : cm["rows"]) {
+                        m.matrix.emplace_back();
+                        for (const auto& x : row) m.matrix.back().push_back(x.is_number() ? x.get<std::int64_t>() : 0);
+                    }
+            }
+            if (md.contains("confidenceMetrics") && md["confidenceMetrics"].is_array())
+                for (const auto& p : md["confidenceMetrics"]) {
+                    m.fpr.push_back(number(p.value("falsePositiveRate", nlohmann::json(0.0))));
+                    m.tpr.push_back(number(p.value("recall", nlohmann::json(0.0))));
+                    m.thresholds.push_back(number(p.value("confidenceThreshold", nlohmann::json(0.0))));
+                }
+            out.push_back(std::move(m));
+        }
+        return out;
+    }
+
+    /// A run's models (ExperimentRun.get_experiment_models()). state.42 without the run.
+    std::vector<vertex_experiment_model> get_experiment_models(std::string_view experiment, std::string_view run) {
+        std::vector<vertex_experiment_model> out;
+        for (const auto& a : in_run("artifacts", experiment, run, "google.ExperimentModel")) {
+            vertex_experiment_model m;
+            m.resource_name = a.value("name", std::string());
+            m.display_name = a.value("displayName", std::string());
+            m.uri = a.value("uri", std::string());
+            m.metadata = detail::metadata_of(a);
+            m.framework_name = detail::str_of(m.metadata, "frameworkName");
+            m.framework_version = detail::str_of(m.metadata, "frameworkVersion");
+            m.model_file = detail::str_of(m.metadata, "modelFile");
+            m.model_class = detail::str_of(m.metadata, "modelClass");
+            out.push_back(std::move(m));
+        }
+        return out;
+    }
+
+    /// Every artifact attributed to a run (ExperimentRun.get_artifacts()). state.42 without the run.
+    std::vector<vertex_metadata_resource> get_artifacts(std::string_view experiment, std::string_view run) {
+        std::vector<vertex_metadata_resource> out;
+        for (const auto& a : in_run("artifacts", experiment, run, {})) out.push_back(resource_of(a));
+        return out;
+    }
+
+    /// Every execution attributed to a run (ExperimentRun.get_executions()). state.42 without the run.
+    std::vector<vertex_metadata_resource> get_executions(std::string_view experiment, std::string_view run) {
+        std::vector<vertex_metadata_resource> out;
+        for (const auto& e : in_run("executions", experiment, run, {})) out.push_back(resource_of(e));
+        return out;
     }
 
     /// Every point of every time series of a run, by key, sorted by step (exportTensorboardTimeSeries,
@@ -2134,7 +2955,10 @@ public:
             if (j.contains("items"))
                 for (const auto& o : j["items"]) {
                     const std::string object = o.value("name", std::string());
-                    const auto to = dest / std::filesystem::path(object.substr(prefix.size())).lexically_normal();
+                    const std::string rel = object.substr(prefix.size());
+                    const std::string want(artifact_name);
+                    if (rel != want && rel.rfind(want + "/", 0) != 0) continue;  // the artifact's own files only
+                    const auto to = dest / std::filesystem::path(rel).lexically_normal();
                     if (to.lexically_relative(dest).string().rfind("..", 0) == 0) continue;  // stay under dest
                     auto r = caller_->call(detail::json_request(
                         "GET", cfg_.gcs + "/storage/v1/b/" + detail::url_encode(bucket) + "/o/" +
@@ -2153,16 +2977,28 @@ public:
         return files;
     }
 
-    /// Registers a logged model in the Model Registry (models:upload with its artifact URI and the serving
-    /// container given), waiting for the operation; returns the model's resource name.
+    /// Registers a logged model in the Model Registry (models:upload with its artifact URI), waiting for
+    /// the operation; returns the model's resource name. Without a serving container image, the prebuilt
+    /// one for the model's framework and version is used, as the SDK picks it (config.51 when there is
+    /// none). A TensorFlow model's artifact URI is its SavedModel folder.
     std::string register_model(std::string_view experiment, std::string_view run, std::string_view artifact_name,
                                const vertex_model_registration& m) {
-        if (m.serving_container_image.empty())
-            throw error(error_category::config, 46, "register_model needs a serving container image");
-        const std::string uri = artifact_uri(experiment, run, artifact_name);
+        const auto art = find_artifact(experiment, run, artifact_name);
+        const std::string uri = art.value("uri", std::string());
+        const auto& md = detail::metadata_of(art);
+        const std::string framework = detail::str_of(md, "frameworkName");
+        std::string image = m.serving_container_image;
+        if (image.empty()) {
+            if (art.value("schemaTitle", std::string()) != "google.ExperimentModel")
+                throw error(error_category::config, 51,
+                            "artifact '" + std::string(artifact_name) + "' is not a model logged with its framework; "
+                            "set vertex_model_registration::serving_container_image");
+            image = detail::prebuilt_serving_image(framework, detail::str_of(md, "frameworkVersion"), cfg_.location);
+        }
+        const std::string model_uri = framework == "tensorflow" ? uri + "/" + std::string(artifact_name) : uri;
         nlohmann::json model{{"displayName", m.display_name.empty() ? std::string(artifact_name) : m.display_name},
-                             {"artifactUri", uri},
-                             {"containerSpec", {{"imageUri", m.serving_container_image}}}};
+                             {"artifactUri", model_uri},
+                             {"containerSpec", {{"imageUri", image}}}};
         if (!m.description.empty()) model["description"] = m.description;
         const nlohmann::json body{{"model", model}};
         const auto op = wait(caller_->call_json(detail::json_request("POST", cfg_.v1(cfg_.parent + "/models:upload"), &body)));
@@ -2254,28 +3090,11 @@ private:
         return std::nan("");
     }
 
-    static std::int64_t parse_time(const std::string& t) {
-        std::tm tm{};
-        int frac_digits = 0;
-        long long frac = 0;
-        if (std::sscanf(t.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                        &tm.tm_min, &tm.tm_sec) != 6)
-            return 0;
-        const auto dot = t.find('.');
-        if (dot != std::string::npos)
-            for (std::size_t i = dot + 1; i < t.size() && t[i] >= '0' && t[i] <= '9' && frac_digits < 9; ++i, ++frac_digits)
-                frac = frac * 10 + (t[i] - '0');
-        while (frac_digits++ < 9) frac *= 10;
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        return static_cast<std::int64_t>(::timegm(&tm)) * 1000000000 + frac;
-    }
-
     static series_point point_of(const nlohmann::json& p) {
         series_point s;
         const auto& step = p.contains("step") ? p["step"] : nlohmann::json("0");
         s.step = step.is_string() ? std::stoll(step.get<std::string>()) : step.get<std::int64_t>();
-        s.time_ns = parse_time(p.value("wallTime", std::string()));
+        s.time_ns = detail::parse_rfc3339(p.value("wallTime", std::string()));
         s.value = p.contains("scalar") && p["scalar"].contains("value") ? number(p["scalar"]["value"]) : std::nan("");
         return s;
     }
@@ -2328,25 +3147,97 @@ private:
         return row;
     }
 
-    std::string artifact_uri(std::string_view experiment, std::string_view run, std::string_view artifact_name) {
+    /// The run context's server name; state.42 when the run does not exist.
+    std::string run_context_name(std::string_view experiment, std::string_view run) {
         const auto ctx = get_optional(store() + "/contexts/" +
                                       detail::vertex_run_context_id(experiment_id(experiment), run_id(experiment, run)));
         if (!ctx) throw error(error_category::state, 42, "run '" + std::string(run) + "' does not exist in Vertex AI");
+        return ctx->value("name", std::string());
+    }
+
+    /// The artifacts or executions attributed to a run, of one schema ("": all).
+    std::vector<nlohmann::json> in_run(const char* collection, std::string_view experiment, std::string_view run,
+                                       const std::string& schema_title) {
         // Filters must use the names the server returns (with the project number), not ones built here.
-        const std::string rc = ctx->value("name", std::string());
-        std::string uri, latest;
-        for (const auto& a : list(store() + "/artifacts", "artifacts", "in_context(\"" + rc + "\")")) {
-            if (a.value("displayName", std::string()) != artifact_name) continue;
-            const std::string created = a.value("createTime", std::string());
-            if (uri.empty() || created >= latest) {
-                uri = a.value("uri", std::string());
+        std::string filter = "in_context(\"" + run_context_name(experiment, run) + "\")";
+        if (!schema_title.empty()) filter += " AND schema_title=\"" + schema_title + "\"";
+        return list(store() + "/" + collection, collection, filter);
+    }
+
+    static vertex_metadata_resource resource_of(const nlohmann::json& r) {
+        vertex_metadata_resource out;
+        out.resource_name = r.value("name", std::string());
+        out.display_name = r.value("displayName", std::string());
+        out.schema_title = r.value("schemaTitle", std::string());
+        out.state = r.value("state", std::string());
+        out.uri = r.value("uri", std::string());
+        out.metadata = detail::metadata_of(r);
+        return out;
+    }
+
+    /// The latest artifact of a run with that display name; state.42 when there is none.
+    nlohmann::json find_artifact(std::string_view experiment, std::string_view run, std::string_view artifact_name) {
+        nlohmann::json best;
+        std::int64_t latest = 0;
+        for (const auto& a : in_run("artifacts", experiment, run, {})) {
+            if (a.value("displayName", std::string()) != artifact_name || a.value("uri", std::string()).empty()) continue;
+            const std::int64_t created = detail::parse_rfc3339(a.value("createTime", std::string()));
+            if (best.is_null() || created >= latest) {
+                best = a;
                 latest = created;
             }
         }
-        if (uri.empty())
+        if (best.is_null())
             throw error(error_category::state, 42, "run '" + std::string(run) + "' has no artifact named '" +
                                                        std::string(artifact_name) + "' in Vertex AI");
-        return uri;
+        return best;
+    }
+
+    std::string artifact_uri(std::string_view experiment, std::string_view run, std::string_view artifact_name) {
+        return find_artifact(experiment, run, artifact_name).value("uri", std::string());
+    }
+
+    /// A system.PipelineRun row: params from its system.Run execution's "input:" keys, its state, metrics
+    /// from its metrics artifacts (pipeline_jobs.py, _query_experiment_row).
+    vertex_run_row pipeline_row_of(const std::string& eid, const nlohmann::json& c) {
+        vertex_run_row row;
+        row.experiment = eid;
+        row.resource_name = c.value("name", std::string());
+        row.run_id = row.resource_name.substr(row.resource_name.rfind('/') + 1);
+        row.run_name = c.value("displayName", std::string());
+        row.run_type = "system.PipelineRun";
+        const std::string in = "in_context(\"" + row.resource_name + "\")";
+        const auto runs = list(store() + "/executions", "executions", "schema_title=\"system.Run\" AND " + in);
+        if (!runs.empty()) {
+            const auto& md = detail::metadata_of(runs.front());
+            for (auto it = md.begin(); it != md.end(); ++it)
+                if (it.key().rfind("input:", 0) == 0) row.params[it.key().substr(6)] = it.value();
+            row.state = runs.front().value("state", std::string());
+        }
+        const std::string metrics = "(schema_title=\"system.Metrics\" OR schema_title=\"google.ClassificationMetrics\" OR "
+                                    "schema_title=\"google.RegressionMetrics\" OR schema_title=\"google.ForecastingMetrics\")";
+        for (const auto& a : list(store() + "/artifacts", "artifacts", metrics + " AND " + in)) {
+            const auto& md = detail::metadata_of(a);
+            for (auto it = md.begin(); it != md.end(); ++it) row.metrics[it.key()] = it.value();
+        }
+        return row;
+    }
+
+    /// A run of the Experiments preview: a system.Run execution (params: its metadata, state: its state)
+    /// and its "<id>-metrics" system.Metrics artifact.
+    vertex_run_row legacy_row_of(const std::string& eid, const nlohmann::json& e) {
+        vertex_run_row row;
+        row.experiment = eid;
+        row.resource_name = e.value("name", std::string());
+        row.run_id = row.resource_name.substr(row.resource_name.rfind('/') + 1);
+        row.run_name = e.value("displayName", std::string());
+        row.run_type = "system.Run";
+        row.state = e.value("state", std::string());
+        row.params = detail::metadata_of(e);
+        const auto metrics = get_optional(store() + "/artifacts/" + row.run_id + "-metrics");
+        if (metrics && metrics->value("schemaTitle", std::string()) == "system.Metrics")
+            row.metrics = detail::metadata_of(*metrics);
+        return row;
     }
 
     detail::vx_config cfg_;
@@ -2355,105 +3246,20 @@ private:
 
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex_client.hpp ----
+// ---- end mltrack/detail/vertex/client.hpp ----
+// ---- begin mltrack/detail/vertex/experiment_setup.hpp ----
+// Why: before a run can be created, its experiment must exist as the Python SDK's aiplatform.init() makes
+// it: the metadata store, the system.Experiment context, and (unless told otherwise) a backing TensorBoard
+// bound to it. These steps find what exists first and create only what is missing.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
-
-/// Everything the sink knows about one Vertex experiment.
-struct vx_experiment {
-    std::string name;           ///< ours
-    std::string id;             ///< the Vertex context / TensorBoard experiment id
-    std::string context_name;   ///< server name, once created or found
-    nlohmann::json context;     ///< as last returned (for PATCH)
-    std::string tensorboard;    ///< backing TensorBoard's server name
-    std::string tb_experiment;  ///< TensorBoard experiment's server name
-    bool failed = false;        ///< the experiment could not be set up (every run of it is refused)
-    bool tb_failed = false;     ///< no TensorBoard: time series are refused
-};
-
-struct vx_point {
-    std::int64_t step;
-    std::int64_t time_ns;
-    double value;
-};
-
-struct vx_series {
-    std::string key;
-    std::string id;  ///< the server's time series id, once known
-    std::deque<vx_point> points;
-};
-
-/// Everything the sink knows about one run.
-struct vx_run {
-    run_info info;
-    std::shared_ptr<vx_experiment> exp;
-    std::string run_id, context_id;
-    std::string context_name;
-    nlohmann::json context;
-    std::string tb_run;
-    bool failed = false;
-    bool adopted = false;   ///< the run existed on the service already (resume, retry, sync)
-    std::vector<std::unique_ptr<vx_series>> by_metric;  ///< indexed by the tracker's metric id
-    std::unordered_map<std::string, vx_series*> by_key;
-    std::unordered_map<std::string, std::string> series_ids;  ///< key -> server id, as far as known
-
-    /// Records the server id of a series (from a list or a create), whether or not it has points yet.
-    void learn_series(const nlohmann::json& ts) {
-        const std::string key = ts.value("displayName", std::string());
-        const std::string name = ts.value("name", std::string());
-        if (key.empty() || name.empty()) return;
-        const std::string id = name.substr(name.rfind('/') + 1);
-        series_ids[key] = id;
-        auto it = by_key.find(key);
-        if (it != by_key.end()) it->second->id = id;
-    }
-    std::size_t buffered = 0;
-    bool flush_queued = false;
-    nlohmann::json pending_params = nlohmann::json::object();
-    nlohmann::json pending_metrics = nlohmann::json::object();
-    std::optional<std::string> pending_state;
-    bool patch_queued = false;
-    bool ended = false;  ///< run_end seen: no more points will come
-};
-
-/// The shared context of the steps: configuration, engine, runs.
-struct vx_context {
-    vx_config cfg;
-    std::shared_ptr<vertex_counters> counters;
-    std::unique_ptr<vertex_engine> engine;
-    std::string store_name;  ///< the metadata store's server name
-    bool store_failed = false;
-    bool warned_no_staging = false;
-    bool closing = false;  ///< close() started: flushes send everything buffered
-
-    std::string v1(const std::string& resource) const { return cfg.v1(resource); }
-    std::string store_path() const {
-        return store_name.empty() ? cfg.parent + "/metadataStores/default" : store_name;
-    }
-    void buffered_delta(std::int64_t d) {
-        if (d >= 0) counters->points_buffered.fetch_add(static_cast<std::uint64_t>(d), std::memory_order_relaxed);
-        else counters->points_buffered.fetch_sub(static_cast<std::uint64_t>(-d), std::memory_order_relaxed);
-    }
-};
-
-inline nlohmann::json parse_body(const http_response& r) {
-    if (r.body.empty()) return nlohmann::json::object();
-    try {
-        return nlohmann::json::parse(r.body);
-    } catch (const std::exception&) {
-        throw error(error_category::io, 41, "the service answered with a body that is not JSON");
-    }
-}
-
-inline bool ok(const http_response& r) { return r.status >= 200 && r.status < 300; }
-
-inline bool is_status(const http_response& r, long http, const char* status) {
-    if (r.status != http) return false;
-    return parse_api_error(r).status == status;
-}
-
-// ------------------------------------------------------------------------------------------------ steps
 
 /// GET the metadata store; create it (LRO) when missing.
 class vx_store_step final : public vertex_step {
@@ -2521,15 +3327,17 @@ private:
     std::string operation_;
 };
 
-/// Creates (or finds) the experiment context, then its backing TensorBoard and TensorBoard experiment.
+/// Creates (or finds) the experiment context and binds its backing TensorBoard, as aiplatform.init() does:
+/// the TensorBoard asked for, else the one the experiment has, else the project's default one, else a new
+/// default one (named as the SDK names it). The TensorBoard experiment is created with the first run, as
+/// the SDK's start_run does. With time_series = false nothing is found, created or bound (the SDK's
+/// experiment_tensorboard=False), but a TensorBoard the experiment has already is still used by its runs.
 class vx_experiment_step final : public vertex_step {
 public:
     vx_experiment_step(vx_context& c, std::shared_ptr<vx_experiment> e) : c_(c), e_(std::move(e)) {}
     std::string label() const override { return "set up experiment '" + e_->id + "'"; }
 
-    enum phase : int {
-        create_ctx, get_ctx, get_tb, list_tb, create_tb, poll_tb, bind_tb, refresh_ctx, create_tbe, get_tbe, done
-    };
+    enum phase : int { create_ctx, get_ctx, get_tb, list_tb, create_tb, poll_tb, bind_tb, refresh_ctx, done };
 
     std::optional<http_request> next(vertex_engine&) override {
         if (c_.store_failed) throw error(error_category::io, 41, "the metadata store could not be set up");
@@ -2546,7 +3354,7 @@ public:
                 return json_request("GET", c_.v1(c_.cfg.parent + "/tensorboards?filter=" + url_encode("is_default=true") +
                                                  (page_token_.empty() ? "" : "&pageToken=" + url_encode(page_token_))));
             case create_tb: {
-                const nlohmann::json body{{"displayName", "Default Tensorboard " + rfc3339(now_ns()).substr(0, 19)},
+                const nlohmann::json body{{"displayName", default_tensorboard_display_name(system_time_ns())},
                                           {"isDefault", true}};
                 auto req = json_request("POST", c_.v1(c_.cfg.parent + "/tensorboards"), &body);
                 req.fresh_connection = true;  // no client id: must never be replayed behind our back
@@ -2558,12 +3366,6 @@ public:
                 body["metadata"]["backing_tensorboard_resource"] = e_->tensorboard;
                 return json_request("PATCH", c_.v1(e_->context_name), &body);
             }
-            case create_tbe: {
-                const auto body = tensorboard_experiment_body(e_->name);
-                return json_request("POST", c_.v1(e_->tensorboard + "/experiments?tensorboardExperimentId=" + e_->id),
-                                    &body);
-            }
-            case get_tbe: return json_request("GET", c_.v1(e_->tensorboard + "/experiments/" + e_->id));
             default: return std::nullopt;
         }
     }
@@ -2580,8 +3382,8 @@ public:
                 break;
             case get_tb:
                 if (ok(r)) {
-                    e_->tensorboard = parse_body(r).value("name", std::string());
-                    return go(bound_tb() == e_->tensorboard ? create_tbe : bind_tb);
+                    e_->tensorboard = str_of(parse_body(r), "name");
+                    return go(bound_tb() == e_->tensorboard ? done : bind_tb);
                 }
                 if (r.status == 404 && c_.cfg.options.tensorboard.empty()) return go(list_tb);
                 break;
@@ -2589,10 +3391,10 @@ public:
                 if (ok(r)) {
                     const auto j = parse_body(r);
                     if (j.contains("tensorboards") && !j["tensorboards"].empty()) {
-                        e_->tensorboard = j["tensorboards"][0].value("name", std::string());
+                        e_->tensorboard = str_of(j["tensorboards"][0], "name");
                         return go(bind_tb);
                     }
-                    page_token_ = j.value("nextPageToken", std::string());
+                    page_token_ = str_of(j, "nextPageToken");
                     if (!page_token_.empty()) return step_outcome::next;
                     if (create_lost_ && lost_waits_ < 20) {
                         // A create whose answer was lost may still be completing: give it time to appear
@@ -2602,15 +3404,17 @@ public:
                         return step_outcome::wait;
                     }
                     if (!c_.cfg.options.create_tensorboard) {
-                        drop_reason = "the project has no default TensorBoard and create_tensorboard is false";
-                        return step_outcome::drop;
+                        engine.report(error(error_category::config, 49,
+                                            "experiment '" + e_->id + "' has no TensorBoard: the project has no "
+                                            "default one and create_tensorboard is false; time series are not sent"));
+                        return go(done);
                     }
                     return go(create_tb);
                 }
                 break;
             case create_tb:
                 if (ok(r)) {
-                    operation_ = parse_body(r).value("name", std::string());
+                    operation_ = str_of(parse_body(r), "name");
                     return go(poll_tb);
                 }
                 break;
@@ -2625,14 +3429,14 @@ public:
                         drop_reason = "creating the default TensorBoard failed";
                         return step_outcome::drop;
                     }
-                    e_->tensorboard = op["response"].value("name", std::string());
+                    e_->tensorboard = str_of(op["response"], "name");
                     return go(bind_tb);
                 }
                 break;
             case bind_tb:
                 if (ok(r)) {
                     e_->context = parse_body(r);
-                    return go(create_tbe);
+                    return go(done);
                 }
                 if (is_status(r, 409, "ABORTED")) {
                     engine.counters().aborted.fetch_add(1, std::memory_order_relaxed);
@@ -2648,24 +3452,10 @@ public:
                                             "experiment '" + e_->id + "' is bound to TensorBoard " + bound +
                                                 "; using it instead of " + e_->tensorboard));
                         e_->tensorboard = bound;
-                        return go(create_tbe);
+                        return go(done);
                     }
-                    return go(bound.empty() ? bind_tb : create_tbe);
+                    return go(bound.empty() ? bind_tb : done);
                 }
-                break;
-            case create_tbe:
-                if (ok(r)) {
-                    e_->tb_experiment = parse_body(r).value("name", std::string());
-                    return go(done);
-                }
-                if (is_status(r, 409, "ALREADY_EXISTS")) return go(get_tbe);
-                break;
-            case get_tbe:
-                if (ok(r)) {
-                    e_->tb_experiment = parse_body(r).value("name", std::string());
-                    return go(done);
-                }
-                if (r.status == 404) return go(create_tbe);
                 break;
             default: break;
         }
@@ -2673,8 +3463,8 @@ public:
     }
 
     void on_abandon(vertex_engine&) override {
+        e_->setup_done = true;
         if (e_->context_name.empty()) e_->failed = true;
-        if (e_->tb_experiment.empty()) e_->tb_failed = true;
     }
 
     void on_retry(vertex_engine&) override {
@@ -2685,41 +3475,35 @@ public:
         }
     }
 
-private:
-    static std::int64_t now_ns() { return system_now_ns(); }
+    ~vx_experiment_step() override { e_->setup_done = true; }
 
+private:
     step_outcome go(int p) {
         phase_ = p;
         return step_outcome::next;
     }
 
-    std::string bound_tb() const {
-        const auto& md = e_->context.contains("metadata") ? e_->context["metadata"] : nlohmann::json::object();
-        if (md.is_object() && md.contains("backing_tensorboard_resource") &&
-            md["backing_tensorboard_resource"].is_string())
-            return md["backing_tensorboard_resource"].get<std::string>();
-        return {};
-    }
+    std::string bound_tb() const { return str_of(metadata_of(e_->context), "backing_tensorboard_resource"); }
 
     step_outcome took_context(nlohmann::json ctx) {
-        if (ctx.value("schemaTitle", std::string()) != "system.Experiment") {
+        if (str_of(ctx, "schemaTitle") != "system.Experiment") {
             drop_reason = "context '" + e_->id + "' exists but is a " + ctx.value("schemaTitle", std::string("?")) +
                           ", not a system.Experiment";
             return step_outcome::drop;
         }
-        if (ctx.contains("metadata") && ctx["metadata"].contains("tensorboard_link")) {
+        if (metadata_of(ctx).contains("tensorboard_link")) {
             drop_reason = "context '" + e_->id + "' is a TensorBoard experiment of a custom job, not a Vertex experiment";
             return step_outcome::drop;
         }
-        e_->context_name = ctx.value("name", std::string());
+        e_->context_name = str_of(ctx, "name");
         e_->context = std::move(ctx);
-        if (!c_.cfg.options.time_series) {
-            e_->tb_failed = true;
+        const std::string bound = bound_tb();
+        if (!c_.cfg.options.time_series) {  // use what the experiment has; bind nothing
+            e_->tensorboard = bound;
             return go(done);
         }
         std::string tb = c_.cfg.options.tensorboard;
         if (!tb.empty() && tb.find('/') == std::string::npos) tb = c_.cfg.parent + "/tensorboards/" + tb;
-        const std::string bound = bound_tb();
         if (!bound.empty() && !tb.empty() && bound.substr(bound.rfind('/') + 1) != tb.substr(tb.rfind('/') + 1))
             c_.engine->report(error(error_category::config, 47,
                                     "experiment '" + e_->id + "' is bound to TensorBoard " + bound + "; using it, not " +
@@ -2736,7 +3520,243 @@ private:
     int lost_waits_ = 0;
 };
 
-/// Creates or resumes a run: run context, TensorBoard run, the "-tb-run" artifact, links.
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/experiment_setup.hpp ----
+// ---- begin mltrack/detail/vertex/lineage.hpp ----
+// Why: executions with their input and output artifacts are the lineage graph the console draws. Events
+// are the one non-idempotent write of the sink, so they are sent only after checking what is there.
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// An execution with its input and output artifacts: the execution and the artifacts created (or found),
+/// both attributed to the run, then the events that are not there yet.
+///
+/// A whole execution (log_execution) gets an id hashed from the run, its name and time. A live one
+/// (start_execution / resume_execution) uses its own id, so its records update one execution as the SDK's
+/// Execution does: the first creates it RUNNING (or finds it after a lost answer or a sync), later ones
+/// PATCH its state and metadata, and a resume only reads it and PATCHes it RUNNING (state.44 when it does
+/// not exist: a resume never creates). Models that cannot be put in Cloud Storage are left out (config.50).
+class vx_execution_step final : public vertex_step {
+public:
+    vx_execution_step(vx_context& c, std::shared_ptr<vx_run> r, record rec) : c_(c), r_(std::move(r)), rec_(std::move(rec)) {
+        const execution& e = rec_.get_execution();
+        live_ = !e.id.empty();
+        id_ = live_ ? e.id : vertex_record_id("exec", r_->context_id, e.name + "\n" + std::to_string(rec_.time_ns));
+        for (const auto* list : {&e.inputs, &e.outputs})
+            for (const auto& a : *list) {
+                const std::string uri = vx_artifact_uri(c_, *r_, a);
+                if (uri.empty()) {
+                    c_.engine->report(vx_no_staging_error(*r_, a));
+                    continue;
+                }
+                arts_.push_back({vx_artifact_id(*r_, a), artifact_body(a, uri), list == &e.inputs ? "INPUT" : "OUTPUT"});
+            }
+        // A resumed execution must exist, for the resume's record and every later record of it.
+        if (live_ && e.resumed) r_->resumed_executions.insert(id_);
+        must_exist_ = live_ && r_->resumed_executions.count(id_) > 0;
+        phase_ = must_exist_ ? get_exec : create_exec;
+    }
+    std::string label() const override {
+        const execution& e = rec_.get_execution();
+        return (e.resumed ? "resume execution '" : "log execution '") + (live_ ? id_ : e.name) + "' of run '" +
+               r_->context_id + "'";
+    }
+
+    enum phase : int { create_exec, get_exec, patch_exec, create_art, link, query, add_events, done };
+
+    std::optional<http_request> next(vertex_engine&) override {
+        if (r_->failed) return std::nullopt;  // its run step reported why
+        if (live_ && r_->missing_executions.count(id_)) return std::nullopt;  // state.44 was reported
+        if (r_->context_name.empty())
+            throw error(error_category::io, 41, "run '" + r_->context_id + "' could not be created");
+        const std::string store = c_.store_path();
+        switch (phase_) {
+            case create_exec: {
+                const auto body = execution_body(rec_.get_execution());
+                return json_request("POST", c_.v1(store + "/executions?executionId=" + id_), &body);
+            }
+            case get_exec: return json_request("GET", c_.v1(store + "/executions/" + id_));
+            case patch_exec: {
+                const execution& e = rec_.get_execution();
+                auto body = resource_patch_body(current_);
+                body["state"] = execution_state(e.state);
+                if (!body.contains("metadata") || !body["metadata"].is_object()) body["metadata"] = nlohmann::json::object();
+                for (auto it = e.metadata.begin(); it != e.metadata.end(); ++it) body["metadata"][it.key()] = it.value();
+                return json_request("PATCH", c_.v1(str_of(current_, "name")), &body);
+            }
+            case create_art:
+                return json_request("POST", c_.v1(store + "/artifacts?artifactId=" + arts_[art_].id), &arts_[art_].body);
+            case link: {
+                nlohmann::json body{{"artifacts", nlohmann::json::array()}, {"executions", {store + "/executions/" + id_}}};
+                for (const auto& a : arts_) body["artifacts"].push_back(store + "/artifacts/" + a.id);
+                return json_request("POST", c_.v1(r_->context_name + ":addContextArtifactsAndExecutions"), &body);
+            }
+            case query:
+                return json_request("GET", c_.v1(store + "/executions/" + id_ + ":queryExecutionInputsAndOutputs"));
+            case add_events: {
+                nlohmann::json body{{"events", nlohmann::json::array()}};
+                std::set<std::string> sending;
+                for (const auto& a : arts_) {
+                    const std::string name = store + "/artifacts/" + a.id;
+                    const std::string key = name + "\n" + a.type;
+                    if (existing_.count(key) || !sending.insert(key).second) continue;  // one event per edge
+                    body["events"].push_back({{"artifact", name}, {"type", a.type}});
+                }
+                if (body["events"].empty()) return std::nullopt;
+                auto req = json_request("POST", c_.v1(store + "/executions/" + id_ + ":addExecutionEvents"), &body);
+                req.fresh_connection = true;  // events are not idempotent: never replayed behind our back
+                return req;
+            }
+            default: return std::nullopt;
+        }
+    }
+
+    step_outcome on_response(vertex_engine& engine, const http_response& r) override {
+        switch (phase_) {
+            case create_exec:
+                if (ok(r)) return after_execution();
+                if (is_status(r, 409, "ALREADY_EXISTS")) return live_ ? go(get_exec) : after_execution();
+                break;
+            case get_exec:
+                if (ok(r)) {
+                    current_ = parse_body(r);
+                    return needs_patch() ? go(patch_exec) : after_execution();
+                }
+                if (r.status == 404 && !must_exist_) return go(create_exec);  // deleted since: made again
+                if (r.status == 404) {
+                    r_->missing_executions.insert(id_);
+                    drop_error = error(error_category::state, 44,
+                                       "execution '" + id_ + "' does not exist in Vertex AI: a resume never creates "
+                                       "it (the Python SDK raises NotFound); the JSONL copy keeps its records");
+                    drop_reason = drop_error->what();
+                    return step_outcome::drop;
+                }
+                break;
+            case patch_exec:
+                if (ok(r)) {
+                    current_ = parse_body(r);
+                    return after_execution();
+                }
+                if (is_status(r, 409, "ABORTED")) {  // changed meanwhile: read it again
+                    engine.counters().aborted.fetch_add(1, std::memory_order_relaxed);
+                    return go(get_exec);
+                }
+                break;
+            case create_art:
+                if (ok(r) || is_status(r, 409, "ALREADY_EXISTS")) {
+                    ++art_;
+                    return go(art_ < arts_.size() ? create_art : link);
+                }
+                break;
+            case link:
+                if (ok(r)) {
+                    r_->linked_executions.insert(id_);
+                    return go(arts_.empty() ? done : query);
+                }
+                break;
+            case query:
+                if (ok(r)) {
+                    const auto j = parse_body(r);
+                    existing_.clear();
+                    if (j.contains("events"))
+                        for (const auto& ev : j["events"]) existing_.insert(str_of(ev, "artifact") + "\n" + str_of(ev, "type"));
+                    return go(add_events);
+                }
+                break;
+            case add_events:
+                if (ok(r)) return go(done);
+                // After a lost response the events may be there already: look again before resending.
+                break;
+            default: break;
+        }
+        return step_outcome::drop;
+    }
+
+    void on_retry(vertex_engine&) override {
+        // Events are not idempotent: after an answer that never came, look at what the service has first.
+        if (phase_ == add_events) phase_ = query;
+    }
+
+private:
+    step_outcome go(int p) {
+        phase_ = p;
+        return step_outcome::next;
+    }
+
+    /// Whether the execution read back differs from this record's state or metadata.
+    bool needs_patch() const {
+        const execution& e = rec_.get_execution();
+        if (str_of(current_, "state") != execution_state(e.state)) return true;
+        const auto& md = metadata_of(current_);
+        for (auto it = e.metadata.begin(); it != e.metadata.end(); ++it)
+            if (!md.contains(it.key()) || md[it.key()] != it.value()) return true;
+        return false;
+    }
+
+    step_outcome after_execution() {
+        if (!arts_.empty()) return go(create_art);
+        if (live_ && r_->linked_executions.count(id_)) return go(done);  // attributed to the run already
+        return go(link);
+    }
+
+    struct art {
+        std::string id;
+        nlohmann::json body;
+        std::string type;
+    };
+    vx_context& c_;
+    std::shared_ptr<vx_run> r_;
+    record rec_;
+    bool live_ = false;
+    bool must_exist_ = false;  ///< resumed: never created
+    std::string id_;
+    nlohmann::json current_;  ///< the execution as the service last returned it (live executions)
+    std::vector<art> arts_;
+    std::size_t art_ = 0;
+    int phase_ = create_exec;
+    std::set<std::string> existing_;
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/lineage.hpp ----
+// ---- begin mltrack/detail/vertex/run_lifecycle.hpp ----
+// Why: a run's life in Vertex AI is its system.ExperimentRun context: created (or resumed) the way the
+// SDK's start_run does it, with its TensorBoard run and the "-tb-run" artifact that links them, then
+// PATCHed (params, summary metrics, state) with its etag until it ends.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Creates a run as the SDK's start_run does, or resumes one as start_run(resume=True) does.
+///
+/// Create: the run context "<E>-<R>" (ALREADY_EXISTS: our own earlier try or a sync, adopted like a
+/// resume), then, when the experiment has a TensorBoard, what the SDK's assignment makes: the TensorBoard
+/// experiment and run, the "<E>-<R>-tb-run" artifact linked to the run, and the run as a child of the
+/// experiment. A "-tb-run" artifact older than the run context belongs to a deleted run of that name whose
+/// TensorBoard run was kept: the SDK refuses such a run (its artifact create fails, and it deletes the
+/// context it made), and so does this step (state.46).
+///
+/// Resume (and adoption): read the run and its links and use them; never create the run (state.43 when
+/// it does not exist), never repoint its TensorBoard link (a run made in Python with its own TensorBoard
+/// keeps it), never add it to the experiment again. Only a run without a link gets one, as the SDK's
+/// first time-series write would make it. A context id used by a run of another experiment (experiment
+/// "a-b", run "c" and experiment "a", run "b-c" share "a-b-c") is refused (state.45).
 class vx_run_step final : public vertex_step {
 public:
     vx_run_step(vx_context& c, std::shared_ptr<vx_run> r, bool resume) : c_(c), r_(std::move(r)), resume_(resume) {
@@ -2744,43 +3764,41 @@ public:
     }
     std::string label() const override { return (resume_ ? "resume run '" : "create run '") + r_->context_id + "'"; }
 
-    enum phase : int { create_ctx, get_ctx, create_tbr, get_tbr, create_art, get_art, patch_art, link_art, add_child,
-                       list_ts, done };
+    enum phase : int { create_ctx, get_ctx, get_link, create_tbe, get_tbe, create_tbr, get_tbr, create_art, get_art,
+                       link_art, add_child, list_ts, rollback, rollback_poll, done };
 
     std::optional<http_request> next(vertex_engine&) override {
         if (r_->exp->failed) throw error(error_category::io, 41, "experiment '" + r_->exp->id + "' could not be set up");
         const std::string store = c_.store_path();
-        const bool tb = !r_->exp->tb_failed && !r_->exp->tb_experiment.empty();
-        if (!tb && (phase_ == create_tbr || phase_ == get_tbr || phase_ == create_art || phase_ == get_art ||
-                    phase_ == patch_art || phase_ == link_art))
-            phase_ = add_child;
-        if (phase_ == list_ts && (!tb || r_->tb_run.empty())) phase_ = done;
+        const std::string tb = r_->exp->tensorboard;
         switch (phase_) {
             case create_ctx: {
-                const auto body = run_context_body(r_->info.name);
-                return json_request("POST", c_.v1(store + "/contexts?contextId=" + r_->context_id), &body);
+                const auto body = run_context_body(r_->display_name);
+                auto req = json_request("POST", c_.v1(store + "/contexts?contextId=" + r_->context_id), &body);
+                // Never replayed by libcurl behind our back: a lost answer must reach on_retry, so that a
+                // 409 after it can be known for our own create.
+                req.fresh_connection = true;
+                return req;
             }
             case get_ctx: return json_request("GET", c_.v1(store + "/contexts/" + r_->context_id));
-            case create_tbr: {
-                const auto body = tensorboard_run_body(r_->info.name);
-                return json_request("POST", c_.v1(r_->exp->tb_experiment + "/runs?tensorboardRunId=" + r_->run_id),
-                                    &body);
+            case get_link: return json_request("GET", c_.v1(store + "/artifacts/" + r_->context_id + "-tb-run"));
+            case create_tbe: {
+                const auto body = tensorboard_experiment_body(r_->exp->name);
+                return json_request("POST", c_.v1(tb + "/experiments?tensorboardExperimentId=" + r_->exp->id), &body);
             }
-            case get_tbr: return json_request("GET", c_.v1(r_->exp->tb_experiment + "/runs/" + r_->run_id));
+            case get_tbe: return json_request("GET", c_.v1(tb + "/experiments/" + r_->exp->id));
+            case create_tbr: {
+                const auto body = tensorboard_run_body(r_->display_name);
+                return json_request("POST", c_.v1(tbe_ + "/runs?tensorboardRunId=" + r_->run_id), &body);
+            }
+            case get_tbr: return json_request("GET", c_.v1(tbe_ + "/runs/" + r_->run_id));
             case create_art: {
-                const auto body = tensorboard_run_artifact_body(c_.cfg.api, r_->tb_run);
+                const auto body = tensorboard_run_artifact_body(c_.cfg.api, tbr_);
                 return json_request("POST", c_.v1(store + "/artifacts?artifactId=" + r_->context_id + "-tb-run"), &body);
             }
             case get_art: return json_request("GET", c_.v1(store + "/artifacts/" + r_->context_id + "-tb-run"));
-            case patch_art: {
-                auto body = resource_patch_body(artifact_);
-                const auto fresh = tensorboard_run_artifact_body(c_.cfg.api, r_->tb_run);
-                body["uri"] = fresh["uri"];
-                body["metadata"] = fresh["metadata"];
-                return json_request("PATCH", c_.v1(artifact_.value("name", std::string())), &body);
-            }
             case link_art: {
-                const nlohmann::json body{{"artifacts", {artifact_.value("name", std::string())}}};
+                const nlohmann::json body{{"artifacts", {str_of(artifact_, "name")}}};
                 return json_request("POST", c_.v1(r_->context_name + ":addContextArtifactsAndExecutions"), &body);
             }
             case add_child: {
@@ -2790,6 +3808,8 @@ public:
             case list_ts:
                 return json_request("GET", c_.v1(r_->tb_run + "/timeSeries?pageSize=1000" +
                                                  (page_token_.empty() ? "" : "&pageToken=" + url_encode(page_token_))));
+            case rollback: return json_request("DELETE", c_.v1(r_->context_name));
+            case rollback_poll: return json_request("GET", c_.v1(operation_));
             default: return std::nullopt;
         }
     }
@@ -2797,59 +3817,112 @@ public:
     step_outcome on_response(vertex_engine&, const http_response& r) override {
         switch (phase_) {
             case create_ctx:
-                if (ok(r)) return took_context(parse_body(r));
-                if (is_status(r, 409, "ALREADY_EXISTS")) {
-                    r_->adopted = true;  // our own earlier try, a resume without the flag, or a sync
-                    return go(get_ctx);
+                if (ok(r)) {
+                    created_ = true;
+                    return took_context(parse_body(r));
                 }
+                if (is_status(r, 409, "ALREADY_EXISTS")) return go(get_ctx);  // our earlier try, or a sync
                 break;
             case get_ctx:
                 if (ok(r)) {
                     r_->adopted = true;
                     return took_context(parse_body(r));
                 }
-                if (r.status == 404) return go(create_ctx);
+                if (r.status == 404) {
+                    if (!resume_) return go(create_ctx);
+                    return fail(error(error_category::state, 43,
+                                      "run '" + r_->display_name + "' of experiment '" + r_->exp->id +
+                                          "' does not exist in Vertex AI (context " + r_->context_id +
+                                          "): a resume never creates a run, as with the Python SDK (NotFound); "
+                                          "nothing is sent for it (the JSONL copy keeps everything)"));
+                }
+                break;
+            case get_link:
+                if (ok(r)) {
+                    artifact_ = parse_body(r);
+                    const std::string linked = linked_tensorboard_run(artifact_);
+                    if (!linked.empty() && older_than_run(artifact_)) {  // a deleted run's (our create's answer
+                        stale_ = true;                                   // was lost, so it looked adopted)
+                        return made_context() ? go(rollback) : fail(stale_error());
+                    }
+                    if (!linked.empty()) {
+                        r_->tb_run = linked;
+                        r_->tb_experiment = tensorboard_experiment_of(linked);
+                    }
+                    return after_link();
+                }
+                if (r.status == 404) return r_->exp->tensorboard.empty() ? after_link() : go(create_tbe);
+                break;
+            case create_tbe:
+            case get_tbe:
+                if (ok(r)) {
+                    tbe_ = str_of(parse_body(r), "name");
+                    return go(create_tbr);
+                }
+                if (phase_ == create_tbe && is_status(r, 409, "ALREADY_EXISTS")) return go(get_tbe);
+                if (phase_ == get_tbe && r.status == 404) return go(create_tbe);
                 break;
             case create_tbr:
             case get_tbr:
                 if (ok(r)) {
-                    r_->tb_run = parse_body(r).value("name", std::string());
+                    tbr_ = str_of(parse_body(r), "name");
                     return go(create_art);
                 }
                 if (phase_ == create_tbr && is_status(r, 409, "ALREADY_EXISTS")) return go(get_tbr);
                 if (phase_ == get_tbr && r.status == 404) return go(create_tbr);
                 break;
             case create_art:
-            case get_art:
-                if (ok(r)) {
-                    artifact_ = parse_body(r);
-                    const auto& md = artifact_.contains("metadata") ? artifact_["metadata"] : nlohmann::json::object();
-                    const bool ours = md.is_object() && md.value("resourceName", std::string()) == r_->tb_run;
-                    return go(ours ? link_art : patch_art);  // a stale one (deleted run of that name): repoint it
-                }
-                if (phase_ == create_art && is_status(r, 409, "ALREADY_EXISTS")) return go(get_art);
-                if (phase_ == get_art && r.status == 404) return go(create_art);
-                break;
-            case patch_art:
                 if (ok(r)) {
                     artifact_ = parse_body(r);
                     return go(link_art);
                 }
-                if (is_status(r, 409, "ABORTED")) return go(get_art);
+                if (is_status(r, 409, "ALREADY_EXISTS")) return go(get_art);
+                break;
+            case get_art:
+                if (ok(r)) {
+                    artifact_ = parse_body(r);
+                    // Ours (an earlier try whose answer was lost) is younger than the run context; an older
+                    // one was left by a deleted run of this name, whose TensorBoard run (and points) it keeps.
+                    const bool ours = linked_tensorboard_run(artifact_) == tbr_ && !older_than_run(artifact_);
+                    if (ours) return go(link_art);
+                    stale_ = true;
+                    return made_context() ? go(rollback) : fail(stale_error());
+                }
+                if (r.status == 404) return go(create_art);
                 break;
             case link_art:
-                if (ok(r)) return go(add_child);
+                if (ok(r)) {
+                    r_->tb_run = tbr_;
+                    r_->tb_experiment = tbe_;
+                    return after_link();
+                }
                 break;
             case add_child:
-                if (ok(r)) return go(r_->adopted ? list_ts : done);
+                if (ok(r)) return go(r_->adopted && r_->has_tensorboard() ? list_ts : done);
                 break;
             case list_ts:
                 if (ok(r)) {
                     const auto j = parse_body(r);
                     if (j.contains("tensorboardTimeSeries"))
                         for (const auto& ts : j["tensorboardTimeSeries"]) r_->learn_series(ts);
-                    page_token_ = j.value("nextPageToken", std::string());
+                    page_token_ = str_of(j, "nextPageToken");
                     return page_token_.empty() ? go(done) : step_outcome::next;
+                }
+                break;
+            case rollback:  // the SDK deletes the run context it made when the rest of start_run fails
+                if (ok(r) || r.status == 404) {
+                    operation_ = ok(r) ? str_of(parse_body(r), "name") : std::string();
+                    if (operation_.empty()) return fail(stale_error());
+                    return go(rollback_poll);
+                }
+                break;
+            case rollback_poll:
+                if (ok(r)) {
+                    if (!parse_body(r).value("done", false)) {
+                        wait_for = std::chrono::milliseconds(200);
+                        return step_outcome::wait;
+                    }
+                    return fail(stale_error());
                 }
                 break;
             default: break;
@@ -2858,7 +3931,11 @@ public:
     }
 
     void on_abandon(vertex_engine&) override {
-        if (r_->context_name.empty()) r_->failed = true;
+        if (r_->context_name.empty() || stale_ || failed_) r_->failed = true;
+    }
+
+    void on_retry(vertex_engine&) override {
+        if (phase_ == create_ctx) create_lost_ = true;  // it may have been applied: a 409 may be our own
     }
 
 private:
@@ -2867,23 +3944,76 @@ private:
         return step_outcome::next;
     }
 
+    step_outcome fail(error e) {
+        failed_ = true;
+        r_->failed = true;
+        drop_error = std::move(e);
+        drop_reason = drop_error->what();
+        return step_outcome::drop;
+    }
+
+    /// A "-tb-run" artifact made before the run context belongs to an earlier run of that name.
+    bool older_than_run(const nlohmann::json& artifact) const {
+        const auto made = parse_rfc3339(str_of(artifact, "createTime"));
+        const auto run = parse_rfc3339(str_of(r_->context, "createTime"));
+        return made != 0 && run != 0 && made < run;
+    }
+
+    /// Whether this step made the run context: its create succeeded, or an answer was lost and the context
+    /// found then is bare (no parent yet: nobody set it up).
+    bool made_context() const { return created_ || (create_lost_ && need_child_); }
+
+    error stale_error() const {
+        return error(error_category::state, 46,
+                     "run '" + r_->display_name + "' of experiment '" + r_->exp->id +
+                         "' cannot be created: a deleted run of that name left its TensorBoard run and its '" +
+                         r_->context_id + "-tb-run' artifact, and the Python SDK refuses to create it then" +
+                         (made_context() ? " (the run context made here was deleted again)" : "") +
+                         ". Delete the old run with delete_backing_tensorboard_run = true, or use another name");
+    }
+
+    /// After the TensorBoard link is settled: the experiment's child (when it is not yet), then the series.
+    step_outcome after_link() {
+        if (need_child_) return go(add_child);
+        return go(r_->adopted && r_->has_tensorboard() ? list_ts : done);
+    }
+
     step_outcome took_context(nlohmann::json ctx) {
-        if (ctx.value("schemaTitle", std::string()) != "system.ExperimentRun") {
+        if (str_of(ctx, "schemaTitle") != "system.ExperimentRun") {
             drop_reason = "context '" + r_->context_id + "' exists but is a " + ctx.value("schemaTitle", std::string("?")) +
                           ", not a system.ExperimentRun";
+            failed_ = true;
             return step_outcome::drop;
         }
-        r_->context_name = ctx.value("name", std::string());
+        bool child = false, other_parent = false;
+        if (ctx.contains("parentContexts") && ctx["parentContexts"].is_array())
+            for (const auto& p : ctx["parentContexts"]) {
+                if (p == r_->exp->context_name) child = true;
+                else other_parent = true;
+            }
+        if (other_parent && !child)
+            return fail(error(error_category::state, 45,
+                              "run context '" + r_->context_id + "' belongs to a run of another experiment (ids are "
+                              "'<experiment>-<run>', so experiment 'a-b' run 'c' and experiment 'a' run 'b-c' are the "
+                              "same): nothing is sent for run '" + r_->display_name + "'; rename it"));
+        need_child_ = !child;
+        r_->context_name = str_of(ctx, "name");
         r_->context = std::move(ctx);
-        return go(create_tbr);
+        if (created_) return r_->exp->tensorboard.empty() ? after_link() : go(create_tbe);
+        return go(get_link);
     }
 
     vx_context& c_;
     std::shared_ptr<vx_run> r_;
     bool resume_;
     int phase_;
+    bool created_ = false;     ///< this step created the run context
+    bool create_lost_ = false;  ///< a create of the run context went without an answer
+    bool need_child_ = false;  ///< the run is not yet a child of its experiment
+    bool stale_ = false;
+    bool failed_ = false;
     nlohmann::json artifact_;
-    std::string page_token_;
+    std::string tbe_, tbr_, page_token_, operation_;
 };
 
 /// PATCH of the run context: params, summary metrics and (for run end / resume) the state, merged into the
@@ -2895,7 +4025,8 @@ public:
     std::string label() const override { return "update run '" + r_->context_id + "'"; }
 
     std::optional<http_request> next(vertex_engine&) override {
-        if (r_->failed || r_->context_name.empty())
+        if (r_->failed) return std::nullopt;  // its run step reported why; the values stay in the JSONL copy
+        if (r_->context_name.empty())
             throw error(error_category::io, 41, "run '" + r_->context_id + "' could not be created");
         if (refresh_) return json_request("GET", c_.v1(r_->context_name));
         sent_params_ = r_->pending_params;
@@ -2963,9 +4094,31 @@ private:
     std::optional<std::string> sent_state_;
 };
 
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/run_lifecycle.hpp ----
+// ---- begin mltrack/detail/vertex/time_series.hpp ----
+// Why: time-series points are the bulk of what a run sends. They are buffered per series and sent in
+// runs:write requests of up to 5000 points, after the series they belong to exist (batchCreate, in the
+// TensorBoard experiment of the run's own TensorBoard run); a lost answer resends the same steps, which
+// overwrite, so nothing is duplicated. Histograms go the way the TensorBoard uploader sends them, so the
+// Vertex TensorBoard web app shows them: TENSOR series of the "histograms" plugin whose points are the
+// serialized TensorProto of the histogram.
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
 /// Sends a run's buffered points: creates missing time series (batchCreate, or finds them when they exist),
-/// then runs:write requests of up to max_points_per_request points, until what was buffered when the step
-/// started is sent.
+/// then runs:write requests of up to max_points_per_request points (and about 4 MiB of histogram tensors),
+/// until what was buffered when the step started is sent.
 class vx_flush_step final : public vertex_step {
 public:
     vx_flush_step(vx_context& c, std::shared_ptr<vx_run> r) : c_(c), r_(std::move(r)) {}
@@ -2976,9 +4129,16 @@ public:
             started_ = true;
             budget_ = r_->buffered;
         }
-        if (r_->failed || r_->exp->failed || r_->exp->tb_failed || r_->tb_run.empty()) {
-            reject_all(r_->failed || r_->exp->failed ? "the run could not be created"
-                                                     : "the run has no TensorBoard run");
+        if (r_->failed || r_->refused || r_->exp->failed) {  // reported once already, by the run's own step
+            reject_all(nullptr);
+            return std::nullopt;
+        }
+        if (!r_->has_tensorboard()) {
+            const bool first = !r_->warned_no_tensorboard;
+            r_->warned_no_tensorboard = true;
+            reject_all(first ? "its experiment has no backing TensorBoard (time_series = false, or "
+                               "create_tensorboard = false and the project has no default one)"
+                             : nullptr);
             return std::nullopt;
         }
         if (listing_) {
@@ -2986,12 +4146,13 @@ public:
                                              (page_token_.empty() ? "" : "&pageToken=" + url_encode(page_token_))));
         }
         creating_.clear();
-        for (auto& s : r_->by_metric)
-            if (s && s->id.empty() && !s->points.empty() && creating_.size() < 1000) creating_.push_back(s.get());
+        for (auto& s : r_->series)
+            if (s->id.empty() && s->pending() > 0 && creating_.size() < 1000) creating_.push_back(s.get());
         if (!creating_.empty()) {
             nlohmann::json body{{"requests", nlohmann::json::array()}};
-            for (auto* s : creating_) body["requests"].push_back(time_series_create_request(r_->tb_run, s->key));
-            return json_request("POST", c_.v1(r_->exp->tb_experiment + ":batchCreate"), &body);
+            for (auto* s : creating_)
+                body["requests"].push_back(time_series_create_request(r_->tb_run, s->key, s->tensor));
+            return json_request("POST", c_.v1(r_->tb_experiment + ":batchCreate"), &body);
         }
         if (budget_ == 0 && r_->buffered > 0 && (r_->ended || c_.closing)) budget_ = r_->buffered;  // no more come
         if (budget_ == 0 || r_->buffered == 0) return std::nullopt;
@@ -3029,7 +4190,7 @@ public:
         if (ok(r)) {
             std::size_t n = 0;
             for (auto& t : taken_) {
-                for (std::size_t i = 0; i < t.second; ++i) t.first->points.pop_front();
+                drop_front(*t.first, t.second);
                 n += t.second;
             }
             r_->buffered -= n;
@@ -3053,7 +4214,7 @@ public:
         if (r.status == 400) {  // the service refuses these points for good
             const std::string why = describe(parse_api_error(r));
             for (auto& t : taken_) {
-                for (std::size_t i = 0; i < t.second; ++i) t.first->points.pop_front();
+                drop_front(*t.first, t.second);
                 r_->buffered -= t.second;
                 c_.buffered_delta(-static_cast<std::int64_t>(t.second));
                 c_.counters->points_rejected.fetch_add(t.second, std::memory_order_relaxed);
@@ -3069,30 +4230,57 @@ public:
     ~vx_flush_step() override { r_->flush_queued = false; }
 
 private:
+    /// Histogram tensors per runs:write request, in bytes of base64 (the API takes a few MiB per request).
+    static constexpr std::size_t max_tensor_bytes = 4u << 20;
+
+    static void drop_front(vx_series& s, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) {
+            if (s.tensor) s.tensors.pop_front();
+            else s.points.pop_front();
+        }
+    }
+
     http_request build_write() {
         taken_.clear();
         std::size_t room = std::min(budget_, c_.cfg.options.max_points_per_request);
+        std::size_t tensor_room = max_tensor_bytes;
         std::string body = "{\"timeSeriesData\":[";
         bool first_series = true;
-        for (auto& s : r_->by_metric) {
-            if (!s || s->id.empty() || s->points.empty() || room == 0) continue;
-            const std::size_t take = std::min(room, s->points.size());
+        for (auto& sp : r_->series) {
+            vx_series& s = *sp;
+            if (s.id.empty() || s.pending() == 0 || room == 0) continue;
+            if (s.tensor && tensor_room < s.tensors.front().tensor_b64.size() && !taken_.empty()) continue;
+            std::size_t take = std::min(room, s.pending());
             if (!first_series) body += ',';
             first_series = false;
-            body += "{\"tensorboardTimeSeriesId\":\"" + s->id + "\",\"valueType\":\"SCALAR\",\"values\":[";
+            body += "{\"tensorboardTimeSeriesId\":\"" + s.id + "\",\"valueType\":\"";
+            body += s.tensor ? "TENSOR" : "SCALAR";
+            body += "\",\"values\":[";
             for (std::size_t i = 0; i < take; ++i) {
-                const vx_point& p = s->points[i];
+                const std::int64_t step = s.tensor ? s.tensors[i].step : s.points[i].step;
+                const std::int64_t time_ns = s.tensor ? s.tensors[i].time_ns : s.points[i].time_ns;
+                if (s.tensor && i > 0 && s.tensors[i].tensor_b64.size() > tensor_room) {
+                    take = i;  // the rest goes in the next request
+                    break;
+                }
                 if (i) body += ',';
                 body += "{\"step\":\"";
-                append_int(body, p.step);
+                append_int(body, step);
                 body += "\",\"wallTime\":\"";
-                body += rfc3339(p.time_ns);
-                body += "\",\"scalar\":{\"value\":";
-                append_double(body, p.value);
-                body += "}}";
+                body += rfc3339(time_ns);
+                if (s.tensor) {
+                    body += "\",\"tensor\":{\"value\":\"";
+                    body += s.tensors[i].tensor_b64;
+                    body += "\"}}";
+                    tensor_room -= std::min(tensor_room, s.tensors[i].tensor_b64.size());
+                } else {
+                    body += "\",\"scalar\":{\"value\":";
+                    append_double(body, s.points[i].value);
+                    body += "}}";
+                }
             }
             body += "]}";
-            taken_.emplace_back(s.get(), take);
+            taken_.emplace_back(&s, take);
             room -= take;
         }
         body += "]}";
@@ -3106,8 +4294,9 @@ private:
     }
 
     void reject(vx_series& s, const std::string& why, vertex_engine& engine) {
-        const auto n = s.points.size();
+        const auto n = s.pending();
         s.points.clear();
+        s.tensors.clear();
         r_->buffered -= n;
         c_.buffered_delta(-static_cast<std::int64_t>(n));
         c_.counters->points_rejected.fetch_add(n, std::memory_order_relaxed);
@@ -3116,19 +4305,22 @@ private:
                                 std::to_string(n) + " points not sent)"));
     }
 
-    void reject_all(const std::string& why) {
+    /// Drops every buffered point of the run, counted as rejected; `why` (config.49) is reported when given.
+    void reject_all(const char* why) {
         std::size_t n = 0;
-        for (auto& s : r_->by_metric)
-            if (s) {
-                n += s->points.size();
-                s->points.clear();
-            }
+        for (auto& s : r_->series) {
+            n += s->pending();
+            s->points.clear();
+            s->tensors.clear();
+        }
         if (n == 0) return;
         r_->buffered = 0;
         c_.buffered_delta(-static_cast<std::int64_t>(n));
         c_.counters->points_rejected.fetch_add(n, std::memory_order_relaxed);
-        c_.engine->report(error(error_category::io, 41,
-                                std::to_string(n) + " points of run '" + r_->context_id + "' not sent: " + why));
+        if (why)
+            c_.engine->report(error(error_category::config, 49,
+                                    std::to_string(n) + " time-series points of run '" + r_->context_id +
+                                        "' are not sent: " + why + " (the JSONL copy keeps them)"));
     }
 
     vx_context& c_;
@@ -3141,269 +4333,11 @@ private:
     std::vector<std::pair<vx_series*, std::size_t>> taken_;
 };
 
-/// Where an artifact's files go in Cloud Storage, deterministic so that retries, syncs and executions that
-/// name the same artifact agree: <staging>/<experiment id>/<run id>/<name>-<8 hex of its digest>.
-inline std::string vx_artifact_dir(const vx_context& c, const vx_run& r, const artifact& a) {
-    const std::string digest = a.sha256.empty() ? sha256::of(a.source) : a.sha256;
-    return c.cfg.staging + "/" + r.exp->id + "/" + r.run_id + "/" + a.name + "-" + digest.substr(0, 8);
-}
-
-inline std::string vx_artifact_id(const vx_run& r, const artifact& a) {
-    const char* prefix = a.type == artifact_type::model ? "model" : a.type == artifact_type::dataset ? "dataset" : "artifact";
-    return vertex_record_id(prefix, r.context_id, a.name + "\n" + (a.sha256.empty() ? a.source : a.sha256));
-}
-
-/// The local file of an artifact: its source, else its copy under local_root.
-inline std::filesystem::path vx_local_file(const vx_context& c, const vx_run& r, const artifact& a) {
-    std::error_code ec;
-    if (!a.source.empty() && a.source.find("://") == std::string::npos && std::filesystem::exists(a.source, ec))
-        return a.source;
-    if (!c.cfg.options.local_root.empty() && !a.path.empty()) {
-        const auto p = std::filesystem::path(c.cfg.options.local_root) / r.info.experiment / r.info.name / a.path;
-        if (std::filesystem::exists(p, ec)) return p;
-    }
-    return {};
-}
-
-/// The URI an artifact gets: its own gs:// or other URI, its Cloud Storage copy, or its local path.
-inline std::string vx_artifact_uri(const vx_context& c, const vx_run& r, const artifact& a) {
-    if (a.source.find("://") != std::string::npos) return a.source;
-    if (!c.cfg.staging.empty() && !vx_local_file(c, r, a).empty()) return vx_artifact_dir(c, r, a);
-    return "file://" + a.source;
-}
-
-/// A classification-metrics, model or other artifact of a run: files uploaded to Cloud Storage (models and
-/// artifacts with a local file), the artifact created with a deterministic id, and attributed to the run.
-class vx_artifact_step final : public vertex_step {
-public:
-    vx_artifact_step(vx_context& c, std::shared_ptr<vx_run> r, record rec) : c_(c), r_(std::move(r)), rec_(std::move(rec)) {
-        if (rec_.kind == record_kind::classification) {
-            const auto& m = rec_.get_classification();
-            id_ = vertex_record_id("cm", r_->context_id, std::to_string(rec_.time_ns) + "\n" + m.display_name);
-            body_ = classification_artifact_body(m);
-        } else {
-            const artifact& a = rec_.get_artifact();
-            id_ = vx_artifact_id(*r_, a);
-            uri_ = vx_artifact_uri(c_, *r_, a);
-            body_ = artifact_body(a, uri_);
-            plan_uploads(a);
-        }
-    }
-    std::string label() const override {
-        return (rec_.kind == record_kind::classification ? "log classification metrics '" : "log artifact '") +
-               (rec_.kind == record_kind::classification ? rec_.get_classification().display_name
-                                                         : rec_.get_artifact().name) +
-               "' of run '" + r_->context_id + "'";
-    }
-
-    std::optional<http_request> next(vertex_engine&) override {
-        if (r_->failed || r_->context_name.empty())
-            throw error(error_category::io, 41, "run '" + r_->context_id + "' could not be created");
-        const std::string store = c_.store_path();
-        while (upload_ < uploads_.size()) {
-            const auto& u = uploads_[upload_];
-            const std::string mount = gcs_mount_path(u.second, c_.cfg.options.gcs_mount);
-            if (!mount.empty()) {  // inside a Vertex job: the bucket is mounted
-                std::error_code ec;
-                std::filesystem::create_directories(std::filesystem::path(mount).parent_path(), ec);
-                std::filesystem::copy_file(u.first, mount, std::filesystem::copy_options::overwrite_existing, ec);
-                if (ec) throw error(error_category::io, 45, "cannot copy " + u.first.string() + " to " + mount);
-                ++upload_;
-                continue;
-            }
-            const std::string rest = u.second.substr(5);
-            const auto slash = rest.find('/');
-            http_request req;
-            req.method = "POST";
-            req.url = c_.cfg.gcs + "/upload/storage/v1/b/" + url_encode(rest.substr(0, slash)) +
-                      "/o?uploadType=media&name=" + url_encode(rest.substr(slash + 1));
-            req.headers.push_back("Content-Type: application/octet-stream");
-            req.body_file = u.first;
-            return req;
-        }
-        switch (phase_) {
-            case 0: return json_request("POST", c_.v1(store + "/artifacts?artifactId=" + id_), &body_);
-            case 1: {
-                const nlohmann::json body{{"artifacts", {store + "/artifacts/" + id_}}};
-                return json_request("POST", c_.v1(r_->context_name + ":addContextArtifactsAndExecutions"), &body);
-            }
-            default: return std::nullopt;
-        }
-    }
-
-    step_outcome on_response(vertex_engine&, const http_response& r) override {
-        if (upload_ < uploads_.size()) {
-            if (ok(r)) {
-                ++upload_;
-                return step_outcome::next;
-            }
-            return step_outcome::drop;
-        }
-        if (phase_ == 0 && (ok(r) || is_status(r, 409, "ALREADY_EXISTS"))) {
-            phase_ = 1;
-            return step_outcome::next;
-        }
-        if (phase_ == 1 && ok(r)) {
-            phase_ = 2;
-            return step_outcome::next;
-        }
-        return step_outcome::drop;
-    }
-
-private:
-    void plan_uploads(const artifact& a) {
-        if (a.source.find("://") != std::string::npos) return;
-        const auto local = vx_local_file(c_, *r_, a);
-        if (local.empty() || c_.cfg.staging.empty()) {
-            if (a.type == artifact_type::model && c_.cfg.staging.empty() && !c_.warned_no_staging) {
-                c_.warned_no_staging = true;
-                c_.engine->report(error(error_category::config, 46,
-                                        "model '" + a.name + "' is not uploaded: no staging bucket (set "
-                                        "vertex_ai_options::staging_bucket or MLTRACK_VERTEX_STAGING_BUCKET); its "
-                                        "artifact points at the local path"));
-            }
-            return;
-        }
-        const std::string dir = vx_artifact_dir(c_, *r_, a);
-        std::error_code ec;
-        if (std::filesystem::is_directory(local, ec)) {
-            std::vector<std::filesystem::path> files;
-            for (const auto& e : std::filesystem::recursive_directory_iterator(local, ec))
-                if (e.is_regular_file()) files.push_back(e.path());
-            std::sort(files.begin(), files.end());
-            for (const auto& f : files)
-                uploads_.emplace_back(f, dir + "/" + a.name + "/" + f.lexically_relative(local).generic_string());
-        } else {
-            uploads_.emplace_back(local, dir + "/" + a.name);
-        }
-    }
-
-    vx_context& c_;
-    std::shared_ptr<vx_run> r_;
-    record rec_;
-    std::string id_, uri_;
-    nlohmann::json body_;
-    std::vector<std::pair<std::filesystem::path, std::string>> uploads_;  ///< local file -> gs:// object
-    std::size_t upload_ = 0;
-    int phase_ = 0;
-};
-
-/// An execution with its input and output artifacts: the execution and the artifacts created (or found),
-/// both attributed to the run, then the events that are not there yet.
-class vx_execution_step final : public vertex_step {
-public:
-    vx_execution_step(vx_context& c, std::shared_ptr<vx_run> r, record rec) : c_(c), r_(std::move(r)), rec_(std::move(rec)) {
-        const execution& e = rec_.get_execution();
-        id_ = vertex_record_id("exec", r_->context_id, e.name + "\n" + std::to_string(rec_.time_ns));
-        for (const auto* list : {&e.inputs, &e.outputs})
-            for (const auto& a : *list) {
-                arts_.push_back({vx_artifact_id(*r_, a), artifact_body(a, vx_artifact_uri(c_, *r_, a)),
-                                 list == &e.inputs ? "INPUT" : "OUTPUT"});
-            }
-    }
-    std::string label() const override {
-        return "log execution '" + rec_.get_execution().name + "' of run '" + r_->context_id + "'";
-    }
-
-    enum phase : int { create_exec, create_art, link, query, add_events, done };
-
-    std::optional<http_request> next(vertex_engine&) override {
-        if (r_->failed || r_->context_name.empty())
-            throw error(error_category::io, 41, "run '" + r_->context_id + "' could not be created");
-        const std::string store = c_.store_path();
-        switch (phase_) {
-            case create_exec: {
-                const auto body = execution_body(rec_.get_execution());
-                return json_request("POST", c_.v1(store + "/executions?executionId=" + id_), &body);
-            }
-            case create_art:
-                return json_request("POST", c_.v1(store + "/artifacts?artifactId=" + arts_[art_].id), &arts_[art_].body);
-            case link: {
-                nlohmann::json body{{"artifacts", nlohmann::json::array()}, {"executions", {store + "/executions/" + id_}}};
-                for (const auto& a : arts_) body["artifacts"].push_back(store + "/artifacts/" + a.id);
-                return json_request("POST", c_.v1(r_->context_name + ":addContextArtifactsAndExecutions"), &body);
-            }
-            case query:
-                return json_request("GET", c_.v1(store + "/executions/" + id_ + ":queryExecutionInputsAndOutputs"));
-            case add_events: {
-                nlohmann::json body{{"events", nlohmann::json::array()}};
-                std::set<std::string> sending;
-                for (const auto& a : arts_) {
-                    const std::string name = store + "/artifacts/" + a.id;
-                    const std::string key = name + "\n" + a.type;
-                    if (existing_.count(key) || !sending.insert(key).second) continue;  // one event per edge
-                    body["events"].push_back({{"artifact", name}, {"type", a.type}});
-                }
-                if (body["events"].empty()) return std::nullopt;
-                auto req = json_request("POST", c_.v1(store + "/executions/" + id_ + ":addExecutionEvents"), &body);
-                req.fresh_connection = true;  // events are not idempotent: never replayed behind our back
-                return req;
-            }
-            default: return std::nullopt;
-        }
-    }
-
-    step_outcome on_response(vertex_engine&, const http_response& r) override {
-        switch (phase_) {
-            case create_exec:
-                if (ok(r) || is_status(r, 409, "ALREADY_EXISTS")) return go(arts_.empty() ? link : create_art);
-                break;
-            case create_art:
-                if (ok(r) || is_status(r, 409, "ALREADY_EXISTS")) {
-                    ++art_;
-                    return go(art_ < arts_.size() ? create_art : link);
-                }
-                break;
-            case link:
-                if (ok(r)) return go(arts_.empty() ? done : query);
-                break;
-            case query:
-                if (ok(r)) {
-                    const auto j = parse_body(r);
-                    existing_.clear();
-                    if (j.contains("events"))
-                        for (const auto& ev : j["events"])
-                            existing_.insert(ev.value("artifact", std::string()) + "\n" + ev.value("type", std::string()));
-                    return go(add_events);
-                }
-                break;
-            case add_events:
-                if (ok(r)) return go(done);
-                // After a lost response the events may be there already: look again before resending.
-                break;
-            default: break;
-        }
-        return step_outcome::drop;
-    }
-
-    void on_retry(vertex_engine&) override {
-        // Events are not idempotent: after an answer that never came, look at what the service has first.
-        if (phase_ == add_events) phase_ = query;
-    }
-
-private:
-    step_outcome go(int p) {
-        phase_ = p;
-        return step_outcome::next;
-    }
-
-    struct art {
-        std::string id;
-        nlohmann::json body;
-        std::string type;
-    };
-    vx_context& c_;
-    std::shared_ptr<vx_run> r_;
-    record rec_;
-    std::string id_;
-    std::vector<art> arts_;
-    std::size_t art_ = 0;
-    int phase_ = create_exec;
-    std::set<std::string> existing_;
-};
-
 }  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/time_series.hpp ----
 
+MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
 
 /// The Vertex AI sink. `mltrack::tracker t{{"exp"}, sinks::jsonl{"mlruns"}, sinks::vertex_ai{{.project = "p"}}};`
@@ -3459,25 +4393,51 @@ public:
                experiment_id(experiment) + "/runs?project=" + c_->cfg.project;
     }
 
+    /// Refuses (at start_run) a run whose names the service would refuse as ids: name.40-42 with the rule
+    /// (vertex_id_mapping::exact, the default); nothing with explicit ids or the hashed mapping.
+    void check_run(const run_info& run) const {
+        if (!c_->cfg.chief || run.rank > 0) return;
+        (void)run_id(run.experiment, run.name);  // checks the experiment too
+    }
+
     /// Whether the run context exists on the service (a blocking GET; nullopt when it cannot tell).
     std::optional<bool> exists(const run_info& run) {
         if (!c_->cfg.chief || !c_->cfg.options.check_exists) return std::nullopt;
         try {
-            if (!caller_) {
-                auto http = exists_http_;
-                http.timeout = std::min(http.timeout, std::chrono::milliseconds(5000));
-                http.connect_timeout = std::min(http.connect_timeout, std::chrono::milliseconds(3000));
-                caller_ = std::make_unique<detail::rest_caller>(exists_creds_, http,
-                                                                detail::backoff_policy{std::chrono::milliseconds(200),
-                                                                                       std::chrono::milliseconds(1000)},
-                                                                2);
-            }
-            const std::string eid = experiment_id(run.experiment);
-            const std::string rc = detail::vertex_run_context_id(eid, run_id(run.experiment, run.name));
-            const auto r = caller_->call(detail::json_request(
-                "GET", c_->v1(c_->cfg.parent + "/metadataStores/default/contexts/" + rc)));
+            const auto r = blocking_get(c_->cfg.parent + "/metadataStores/default/contexts/" + context_id_of(run));
             if (r.status == 404) return false;
             if (r.status == 200) return true;
+        } catch (const std::exception&) {
+        }
+        return std::nullopt;
+    }
+
+    /// The highest step of each time series of a run on the service (through its "-tb-run" link), for a
+    /// resumed run's points without a step, as the SDK reads them; nullopt when it cannot tell. Blocking.
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) {
+        if (!c_->cfg.chief || run.rank > 0) return std::nullopt;
+        try {
+            const auto art = blocking_get(c_->cfg.parent + "/metadataStores/default/artifacts/" + context_id_of(run) +
+                                          "-tb-run");
+            if (art.status == 404) return std::map<std::string, std::int64_t>{};
+            if (art.status != 200) return std::nullopt;
+            const std::string tbr = detail::linked_tensorboard_run(detail::parse_body(art));
+            std::map<std::string, std::int64_t> out;
+            if (tbr.empty()) return out;
+            std::string token;
+            do {
+                const auto r = blocking_get(tbr + "/timeSeries?pageSize=1000" +
+                                            (token.empty() ? "" : "&pageToken=" + detail::url_encode(token)));
+                if (r.status != 200) return std::nullopt;
+                const auto j = detail::parse_body(r);
+                if (j.contains("tensorboardTimeSeries"))
+                    for (const auto& ts : j["tensorboardTimeSeries"]) {
+                        const std::string max = detail::str_of(detail::metadata_of(ts), "maxStep");
+                        if (!max.empty()) out[detail::str_of(ts, "displayName")] = std::stoll(max);
+                    }
+                token = detail::str_of(j, "nextPageToken");
+            } while (!token.empty());
+            return out;
         } catch (const std::exception&) {
         }
         return std::nullopt;
@@ -3500,21 +4460,13 @@ public:
                 c_->engine->report(ex);
             }
         }
+        c_->counters->points_rejected.fetch_add(skipped, std::memory_order_relaxed);
         if (dropped) {
             c_->counters->points_dropped.fetch_add(dropped, std::memory_order_relaxed);
             c_->engine->report(error(error_category::io, 43,
                                      std::to_string(dropped) + " time-series points not kept for Vertex AI: " +
                                          std::to_string(c_->cfg.options.max_buffered_points) +
                                          " points are already waiting (the JSONL copy has them; sync later)"));
-        }
-        if (skipped) {
-            c_->counters->points_rejected.fetch_add(skipped, std::memory_order_relaxed);
-            if (!warned_no_tb_) {
-                warned_no_tb_ = true;
-                c_->engine->report(error(error_category::config, 49,
-                                         "time-series points are not sent: the sink has no TensorBoard "
-                                         "(vertex_ai_options::time_series is false)"));
-            }
         }
         c_->engine->pump(std::chrono::steady_clock::now());
         throw_errors();
@@ -3567,12 +4519,29 @@ private:
         if (!e.empty()) throw std::runtime_error(e);
     }
 
+    std::string context_id_of(const run_info& run) const {
+        return detail::vertex_run_context_id(experiment_id(run.experiment), run_id(run.experiment, run.name));
+    }
+
+    /// A GET for the blocking calls of the writer thread at run start (two tries of at most 5 s).
+    detail::http_response blocking_get(const std::string& resource) {
+        if (!caller_) {
+            auto http = exists_http_;
+            http.timeout = std::min(http.timeout, std::chrono::milliseconds(5000));
+            http.connect_timeout = std::min(http.connect_timeout, std::chrono::milliseconds(3000));
+            caller_ = std::make_unique<detail::rest_caller>(
+                exists_creds_, http,
+                detail::backoff_policy{std::chrono::milliseconds(200), std::chrono::milliseconds(1000)}, 2);
+        }
+        return caller_->call(detail::json_request("GET", c_->v1(resource)));
+    }
+
     std::shared_ptr<detail::vx_experiment> experiment_for(const run_info& info) {
         const std::string id = experiment_id(info.experiment);
         auto it = experiments_.find(id);
         if (it != experiments_.end()) return it->second;
         auto e = std::make_shared<detail::vx_experiment>();
-        e->name = c_->cfg.options.experiment.empty() ? info.experiment : id;  // the display name
+        e->name = c_->cfg.experiment_display_name(info.experiment);
         e->id = id;
         if (!store_queued_) {
             store_queued_ = true;
@@ -3583,54 +4552,67 @@ private:
         return e;
     }
 
+    void open_run(const event& e) {
+        auto r = std::make_shared<detail::vx_run>();
+        r->info = *e.run;
+        auto previous = runs_.find(e.run->id);
+        if (previous != runs_.end()) {  // replay() reuses run ids: the previous run (never ended) is done
+            previous->second->ended = true;
+            queue_flush(previous->second);
+        }
+        runs_[e.run->id] = r;
+        try {
+            r->exp = experiment_for(*e.run);
+            r->run_id = run_id(e.run->experiment, e.run->name);
+        } catch (const error& ex) {  // names the service refuses (a sync: start_run checked them live)
+            r->refused = true;
+            c_->engine->report(ex);
+            return;
+        }
+        r->context_id = detail::vertex_run_context_id(r->exp->id, r->run_id);
+        r->display_name = c_->cfg.run_display_name(e.run->name);
+        const bool resume = e.kind == record_kind::run_resume;
+        c_->engine->push(std::make_unique<detail::vx_run_step>(*c_, r, resume));
+        if (resume) {
+            r->pending_state = "RUNNING";
+            c_->engine->push(std::make_unique<detail::vx_patch_step>(*c_, r, true));
+        }
+    }
+
     void write_one(const event& e, std::size_t& dropped, std::size_t& skipped) {
         if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) {
             // rank_policy::every: a Vertex AI run has no rank dimension, so rank 0 speaks for the job there
             // (the other ranks' data stays in their JSONL and TensorBoard files; see docs/hpc.md).
             if (e.run->rank > 0) return;
-            auto r = std::make_shared<detail::vx_run>();
-            r->info = *e.run;
-            r->exp = experiment_for(*e.run);
-            r->run_id = run_id(e.run->experiment, e.run->name);
-            r->context_id = detail::vertex_run_context_id(r->exp->id, r->run_id);
-            auto previous = runs_.find(e.run->id);
-            if (previous != runs_.end()) {  // replay() reuses run ids: the previous run (never ended) is done
-                previous->second->ended = true;
-                queue_flush(previous->second);
-            }
-            runs_[e.run->id] = r;
-            const bool resume = e.kind == record_kind::run_resume;
-            c_->engine->push(std::make_unique<detail::vx_run_step>(*c_, r, resume));
-            if (resume) {
-                r->pending_state = "RUNNING";
-                c_->engine->push(std::make_unique<detail::vx_patch_step>(*c_, r, true));
-            }
+            open_run(e);
             return;
         }
         auto it = runs_.find(e.run->id);
         if (it == runs_.end()) return;
         detail::vx_run& r = *it->second;
+        if (r.refused) {  // reported when it opened; the JSONL copy keeps everything
+            skipped += e.kind == record_kind::metric;
+            if (e.kind == record_kind::run_end) runs_.erase(it);
+            return;
+        }
         switch (e.kind) {
-            case record_kind::metric: {
-                if (!c_->cfg.options.time_series) {
-                    ++skipped;
-                    return;
-                }
+            case record_kind::metric:
+            case record_kind::histogram: {
                 if (c_->counters->points_buffered.load(std::memory_order_relaxed) >= c_->cfg.options.max_buffered_points) {
                     ++dropped;
                     return;
                 }
-                const auto id = e.metric->id;
-                if (r.by_metric.size() <= id) r.by_metric.resize(id + 1);
-                auto& s = r.by_metric[id];
-                if (!s) {
-                    s = std::make_unique<detail::vx_series>();
-                    s->key = e.metric->name;
-                    auto known = r.series_ids.find(s->key);
-                    if (known != r.series_ids.end()) s->id = known->second;
-                    r.by_key[s->key] = s.get();
+                if (e.kind == record_kind::metric) {
+                    const auto id = e.metric->id;
+                    if (r.by_metric.size() <= id) r.by_metric.resize(id + 1, nullptr);
+                    auto& s = r.by_metric[id];
+                    if (!s) s = &r.series_for(e.metric->name, false);
+                    s->points.push_back({e.step, e.time_ns, e.value});
+                } else {
+                    const histogram& h = e.payload->get_histogram();
+                    r.series_for(h.name, true)
+                        .tensors.push_back({e.step, e.time_ns, detail::base64(detail::histogram_tensor_proto(h.buckets))});
                 }
-                s->points.push_back({e.step, e.time_ns, e.value});
                 ++r.buffered;
                 c_->counters->points_buffered.fetch_add(1, std::memory_order_relaxed);
                 if (r.buffered >= c_->cfg.options.max_points_per_request) queue_flush(it->second);
@@ -3643,10 +4625,18 @@ private:
             case record_kind::summary:
                 for (const auto& kv : e.payload->get_values())
                     r.pending_metrics[kv.first] = detail::struct_double(kv.second);
+                for (const auto& kv : e.payload->texts) r.pending_metrics[kv.first] = kv.second;
                 queue_patch(it->second);
                 return;
-            case record_kind::classification:
             case record_kind::artifact:
+                if (detail::vx_artifact_uri(*c_, r, e.payload->get_artifact()).empty()) {
+                    c_->counters->steps_rejected.fetch_add(1, std::memory_order_relaxed);
+                    c_->engine->report(detail::vx_no_staging_error(r, e.payload->get_artifact()));
+                    return;
+                }
+                c_->engine->push(std::make_unique<detail::vx_artifact_step>(*c_, it->second, *e.payload));
+                return;
+            case record_kind::classification:
                 c_->engine->push(std::make_unique<detail::vx_artifact_step>(*c_, it->second, *e.payload));
                 return;
             case record_kind::execution:
@@ -3686,7 +4676,6 @@ private:
     bool store_queued_ = false;
     bool closed_ = false;
     bool warned_not_chief_ = false;
-    bool warned_no_tb_ = false;
     std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
     detail::credentials exists_creds_;
     detail::http_options exists_http_;

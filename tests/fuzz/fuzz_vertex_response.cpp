@@ -1,8 +1,9 @@
 // libFuzzer target: how the Vertex AI sink reads what the service answers (include/mltrack/detail/
-// vertex_rest.hpp, vertex_auth.hpp, http.hpp and sinks/vertex_ai.hpp): the google.rpc.Status error body
+// vertex/rest.hpp, vertex/auth.hpp, http.hpp and sinks/vertex_ai.hpp): the google.rpc.Status error body
 // (parse_api_error, describe), a JSON body (parse_body) walked as the sink walks list and create answers
-// (learn_series over tensorboardTimeSeries, nextPageToken, operation "done"/"response"), the Retry-After
-// header (delta-seconds or an HTTP-date) and the token endpoint's answer (credentials::accept).
+// (learn_series over tensorboardTimeSeries, the "-tb-run" link, createTime, nextPageToken, operation
+// "done"/"response"), the Retry-After header (delta-seconds or an HTTP-date) and the token endpoint's
+// answer (credentials::accept).
 // Input: the first line is the Retry-After value, the rest the body. The sink's engine turns any
 // std::exception from a step into a dropped step, so std::exception is an allowed outcome; a crash, another
 // exception type or a sanitizer report is a finding.
@@ -49,6 +50,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         md::vx_run run;
         if (j.contains("tensorboardTimeSeries"))
             for (const auto& ts : j["tensorboardTimeSeries"]) run.learn_series(ts);
+        (void)md::linked_tensorboard_run(j);
+        (void)md::tensorboard_experiment_of(md::linked_tensorboard_run(j));
+        (void)md::parse_rfc3339(md::str_of(j, "createTime"));
+        (void)md::parse_rfc3339(std::string(in));
         (void)j.value("nextPageToken", std::string());
         (void)j.value("name", std::string());
         if (j.value("done", false) && j.contains("response")) (void)j["response"].value("name", std::string());

@@ -1,10 +1,10 @@
-// Tests of detail/http.hpp through real libcurl against the fake server on loopback (needs -lcurl).
+// Tests of detail/http/http.hpp through real libcurl against the fake server on loopback (needs -lcurl).
 #include <doctest/doctest.h>
 
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include <mltrack/detail/http.hpp>
+#include <mltrack/detail/http/http.hpp>
 
 #include "../vertex/fake_vertex.hpp"
 #include "unit_support.hpp"

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <set>
+#include <thread>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -478,4 +480,140 @@ TEST_CASE("log_time_series: one wall time for all values; NaN and infinities kep
     CHECK(std::isnan(e[2].value));
     CHECK(e[3].value == -HUGE_VAL);
     CHECK(e[4].step == -3);
+}
+
+TEST_CASE("steps: a point without a step takes its metric's next step; explicit steps count") {
+    unit::temp_dir dir;
+    {
+        tracker t{quiet("exp"), sinks::jsonl{dir.path()}};
+        auto r = t.start_run("r");
+        auto loss = r.metric("loss");
+        loss.log(0.5);          // 1
+        loss.log(0.4);          // 2
+        r.log("acc", 0.1);      // 1: per metric
+        loss.log(0.3, 10);      // explicit
+        loss.log(0.2);          // 11
+        loss.log(0.1, 3);       // a lower explicit step is kept as logged
+        loss.log(0.05);         // 12: after the highest
+        r.log("acc", 0.2);      // 2
+    }
+    const auto run = read_run(dir / "exp" / "r");
+    std::vector<std::int64_t> loss, acc;
+    for (const auto& p : run.series.at("loss")) loss.push_back(p.step);
+    for (const auto& p : run.series.at("acc")) acc.push_back(p.step);
+    CHECK(loss == std::vector<std::int64_t>{1, 2, 10, 11, 3, 12});
+    CHECK(acc == std::vector<std::int64_t>{1, 2});
+}
+
+TEST_CASE("steps: log_time_series without a step puts every value at the run's next step") {
+    unit::temp_dir dir;
+    {
+        tracker t{quiet("exp"), sinks::jsonl{dir.path()}};
+        auto r = t.start_run("r");
+        r.log_time_series({{"loss", 1.0}, {"acc", 0.1}});  // 1
+        r.log_time_series({{"loss", 0.9}});                // 2
+        r.log_time_series({{"val", 0.5}});                 // 3: the run's next, not val's first
+        r.log("loss", 0.8, 7);
+        r.log_time_series(named_values<double>{{"loss", 0.7}, {"val", 0.4}});  // 8
+        CHECK_ERROR_ID("name.1", r.log_time_series({{"", 1.0}}));
+    }
+    const auto lines = unit::of_kind(lines_of(dir.path(), "exp", "r"), "metrics");
+    REQUIRE(lines.size() == 5);
+    CHECK(lines[0].at("step") == 1);
+    CHECK(lines[0].at("values") == nlohmann::json({{"loss", 1.0}, {"acc", 0.1}}));  // one line: one time
+    CHECK(lines[1].at("step") == 2);
+    CHECK(lines[2].at("step") == 3);
+    CHECK(lines[3].at("step") == 7);
+    CHECK(lines[4].at("step") == 8);
+    CHECK(lines[4].at("values").size() == 2);
+}
+
+TEST_CASE("steps: points without a step from several threads take distinct steps, in each thread's order") {
+    unit::temp_dir dir;
+    const int threads = 4, per = 2000;
+    {
+        tracker t{quiet("exp"), sinks::jsonl{dir.path()}};
+        auto r = t.start_run("r");
+        auto m = r.metric("x");
+        std::vector<std::thread> ts;
+        for (int k = 0; k < threads; ++k)
+            ts.emplace_back([&, k] {
+                for (int i = 0; i < per; ++i) m.log(k * 1e6 + i);
+            });
+        for (auto& th : ts) th.join();
+    }
+    const auto run = read_run(dir / "exp" / "r");
+    const auto& pts = run.series.at("x");
+    REQUIRE(pts.size() == static_cast<std::size_t>(threads * per));
+    std::map<int, std::int64_t> last_step;
+    std::set<std::int64_t> steps;
+    for (const auto& p : pts) {
+        const int k = static_cast<int>(p.value / 1e6);
+        CHECK(p.step > last_step[k]);  // a thread's points keep their order
+        last_step[k] = p.step;
+        steps.insert(p.step);
+    }
+    CHECK(steps.size() == pts.size());
+    CHECK(*steps.begin() == 1);
+    CHECK(*steps.rbegin() == threads * per);
+}
+
+TEST_CASE("steps: a resumed run's points without a step continue after the steps in its file") {
+    unit::temp_dir dir;
+    {
+        tracker t{quiet("exp"), sinks::jsonl{dir.path()}};
+        auto r = t.start_run("r");
+        r.log("loss", 1.0, 40);
+        r.log("acc", 0.5);  // 1
+    }
+    {
+        tracker t{quiet("exp"), sinks::jsonl{dir.path()}};
+        auto r = t.start_run("r", start_mode::resume);
+        r.log("loss", 0.9);                 // 41
+        r.log("acc", 0.6);                  // 2
+        r.log("new", 0.1);                  // 1
+        r.log_time_series({{"acc", 0.7}});  // 42: the run's next
+    }
+    {  // a sink without steps (memory) next to it changes nothing
+        sinks::memory mem;
+        tracker t{quiet("exp"), sinks::jsonl{dir.path()}, mem};
+        auto r = t.start_run("r", start_mode::resume);
+        r.log("loss", 0.8);  // 42
+    }
+    const auto run = read_run(dir / "exp" / "r");
+    CHECK(run.series.at("loss").back().step == 42);
+    CHECK(run.series.at("loss")[1].step == 41);
+    CHECK(run.series.at("acc")[1].step == 2);
+    CHECK(run.series.at("acc")[2].step == 42);
+    CHECK(run.series.at("new")[0].step == 1);
+}
+
+TEST_CASE("summary metrics take strings: kept apart from numbers, latest value of a key wins across kinds") {
+    unit::temp_dir dir;
+    {
+        tracker t{quiet("exp"), sinks::jsonl{dir.path()}};
+        auto r = t.start_run("r");
+        r.log_metrics({{"acc", 0.97}, {"best_model", "resnet"}, {"epochs", 12}, {"looks_like", "NaN"}});
+        r.log_metrics({{"acc", "n/a"}});                  // a number becomes a string
+        r.log_metrics({{"best_model", 2.5}});             // and back
+        r.log_metrics(named_values<summary_value>{{"note", std::string("ok")}});
+        CHECK_ERROR_ID("value.6", r.log_metrics({{"huge", std::string(65537, 'x')}}));
+        CHECK_ERROR_ID("name.1", r.log_metrics({{"", "x"}}));
+    }
+    const auto lines = unit::of_kind(lines_of(dir.path(), "exp", "r"), "summary");
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0].at("values") == nlohmann::json({{"acc", 0.97}, {"epochs", 12.0}}));
+    CHECK(lines[0].at("text") == nlohmann::json({{"best_model", "resnet"}, {"looks_like", "NaN"}}));
+    CHECK(lines[1].at("values").empty());
+    CHECK(lines[2].count("text") == 0);
+    const auto run = read_run(dir / "exp" / "r");
+    CHECK(run.summary_text.at("acc") == "n/a");
+    CHECK(run.summary.count("acc") == 0);
+    CHECK(run.summary.at("best_model") == 2.5);
+    CHECK(run.summary_text.count("best_model") == 0);
+    CHECK(run.summary_text.at("looks_like") == "NaN");  // a string, not a NaN number
+    CHECK(run.summary.at("epochs") == 12.0);
+    CHECK(run.summary_text.at("note") == "ok");
+    REQUIRE(run.records[1].kind == record_kind::summary);
+    CHECK(run.records[1].texts.size() == 2);
 }

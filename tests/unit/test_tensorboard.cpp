@@ -1417,3 +1417,68 @@ TEST_CASE("the 1 ms window: measured from the Event's first point, whose time is
     CHECK(events[0].values[1].simple == 2.0f);
     CHECK(events[0].values[2].simple == 3.0f);
 }
+
+TEST_CASE("string summary metrics are text, numbers scalars; a strings-only call writes no empty Event") {
+    unit::temp_dir dir;
+    {
+        tracker t{det("exp"), sinks::tensorboard{dir.path()}};
+        auto run = t.start_run("r");
+        run.log("loss", 1.0, 3);
+        run.log_metrics({{"best", "epoch 3"}, {"note", u8"ünïcode"}});
+        run.log_metrics({{"acc", 0.5}, {"verdict", "good"}});
+    }
+    const auto view = tbmodel::load(dir.path());
+    CHECK(view.errors.empty());
+    CHECK(view.texts("exp/r", "best") == std::vector<std::string>{"epoch 3"});
+    CHECK(view.texts("exp/r", "note") == std::vector<std::string>{u8"ünïcode"});
+    CHECK(view.texts("exp/r", "verdict") == std::vector<std::string>{"good"});
+    CHECK(view.scalars("exp/r", "acc") == std::vector<std::pair<std::int64_t, float>>{{3, 0.5f}});
+    for (const auto& f : event_files(dir.path() / "exp" / "r"))
+        for (const auto& e : checked(f).events) CHECK(!(e.has_summary && e.values.empty()));
+}
+
+TEST_CASE("a live execution is shown whole each time: its state now and every artifact so far") {
+    unit::temp_dir dir;
+    {
+        tracker t{det("exp"), sinks::tensorboard{dir.path()}};
+        auto run = t.start_run("r");
+        auto x = run.start_execution("train");
+        x.add_inputs({artifact::reference("data", "file:///data")});
+        x.add_outputs({artifact::reference("ckpt-1", "file:///ckpt/1")});
+        x.add_outputs({artifact::reference("ckpt-2", "file:///ckpt/2")});
+        x.end();
+    }
+    const auto texts = tbmodel::load(dir.path()).texts("exp/r", "executions/train");
+    REQUIRE(!texts.empty());
+    const std::string& last = texts.back();
+    CHECK(last.find("COMPLETE") != std::string::npos);
+    CHECK(last.find("inputs: `data`") != std::string::npos);
+    CHECK(last.find("`ckpt-1` `ckpt-2`") != std::string::npos);
+    CHECK(texts.front().find("RUNNING") != std::string::npos);
+}
+
+TEST_CASE("a run resumed with the TensorBoard sink alone continues its steps for points logged without one") {
+    unit::temp_dir dir;
+    {
+        tracker t{det("exp"), sinks::tensorboard{dir.path()}};
+        auto run = t.start_run("r");
+        for (int i = 0; i < 5; ++i) run.log("loss", 1.0 / (i + 1), i);
+        run.log("big", 1.0, std::int64_t{1} << 40);  // in <run>@int64-steps
+        run.log_metrics({{"note", "a text, not a scalar"}});
+    }
+    sinks::tensorboard probe{dir.path()};
+    direct_run r(1, "exp", "r", true);
+    const auto steps = probe.max_steps(r.info);
+    REQUIRE(steps);
+    CHECK(steps->at("loss") == 4);
+    CHECK(steps->at("big") == (std::int64_t{1} << 40));
+    CHECK(!steps->count("note"));
+    {
+        tracker t{det("exp"), sinks::tensorboard{dir.path()}};
+        auto run = t.start_run("r", start_mode::resume);
+        auto loss = run.metric("loss");
+        loss.log(0.1);  // no step: the next after 4
+        loss.log(0.05);
+    }
+    CHECK(tbmodel::load(dir.path()).steps("exp/r", "loss") == std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6});
+}

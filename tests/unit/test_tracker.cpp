@@ -2,6 +2,8 @@
 #include <mltrack/tracker.hpp>
 #include <mltrack/sinks/jsonl.hpp>
 #include <mltrack/sinks/memory.hpp>
+#include <mltrack/sinks/any.hpp>
+#include <mltrack/reader.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -639,4 +641,49 @@ TEST_CASE("the default error handler writes to stderr without throwing") {
         t.flush();  // one batch per record
     }
     CHECK(t.stats().sink_errors == 6);  // run_start + 5 params; stderr shows the first only (rate limit)
+}
+
+namespace {
+
+/// A sink that can never hold runs whose name starts with "no", and knows steps of a run.
+struct picky_sink {
+    int checks = 0;
+    void write(const batch&) {}
+    void flush() {}
+    void check_run(const run_info& run) {
+        ++checks;
+        if (run.name.rfind("no", 0) == 0) throw error(error_category::name, 40, "picky: '" + run.name + "' refused");
+    }
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info&) {
+        return std::map<std::string, std::int64_t>{{"loss", 99}};
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a sink's check_run refuses a run at start_run: the caller gets its error, no sink sees the run") {
+    unit::temp_dir dir;
+    sinks::memory mem;
+    tracker t{config{"exp"}, sinks::jsonl{dir.path()}, picky_sink{}, mem};
+    CHECK_ERROR_ID("name.40", t.start_run("no-way"));
+    CHECK_FALSE(unit::fs::exists(dir / "exp" / "no-way"));
+    auto ok = t.start_run("fine");
+    ok.log("loss", 1.0);
+    ok.end();
+    t.flush();
+    CHECK(mem.count(record_kind::run_start) == 1);
+    // Through sinks::any too, and its steps count for a resumed run.
+    std::vector<sinks::any> dynamic;
+    dynamic.emplace_back(picky_sink{});
+    dynamic.emplace_back(sinks::jsonl{dir.path()});
+    tracker d{config{"exp"}, std::move(dynamic)};
+    CHECK_ERROR_ID("name.40", d.start_run("nope"));
+    auto resumed = d.start_run("fine", start_mode::resume);
+    resumed.log("loss", 2.0);
+    resumed.end();
+    d.close();
+    const auto run = read_run(dir / "exp" / "fine");
+    REQUIRE(run.series.at("loss").size() == 2);
+    CHECK(run.series.at("loss")[0].step == 1);
+    CHECK(run.series.at("loss")[1].step == 100);
 }

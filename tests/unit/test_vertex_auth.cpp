@@ -1,8 +1,8 @@
-// Tests of detail/vertex_auth.hpp (Application Default Credentials) against the fake server's token
+// Tests of detail/vertex/auth.hpp (Application Default Credentials) against the fake server's token
 // endpoint, metadata server and API (needs -lcurl -lcrypto).
 #include <doctest/doctest.h>
 
-#include <mltrack/detail/vertex_auth.hpp>
+#include <mltrack/detail/vertex/auth.hpp>
 
 #include "../vertex/env_guard.hpp"
 #include "../vertex/fake_vertex.hpp"

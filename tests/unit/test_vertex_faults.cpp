@@ -4,6 +4,7 @@
 // zero points lost, zero duplicated, every resource exactly once (needs -lcurl -lcrypto).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -368,4 +369,67 @@ TEST_CASE("vertex faults: permanent refusals are reported once and counted, the 
     const auto st = f.server.state();
     CHECK(st["contexts"][store + "/contexts/exp-403-r"]["metadata"]["_params"]["a"] == 1);
     CHECK(st["contexts"][store + "/contexts/exp-403-r"]["metadata"]["_state"] == "COMPLETE");
+}
+
+TEST_CASE("vertex faults: steps the writer picks, histograms, string metrics and a live execution survive 20% faults") {
+    fixture f;
+    unit::temp_dir dir;
+    f.server.faults(nlohmann::json::parse(R"([
+        {"methods": ".", "kind": "status", "status": 429, "retry_after": "0", "probability": 0.04},
+        {"methods": ".", "kind": "status", "status": 503, "probability": 0.04},
+        {"methods": ".", "kind": "reset", "probability": 0.04},
+        {"methods": ".", "kind": "reset_after", "probability": 0.05},
+        {"methods": "patch", "kind": "etag_conflict", "probability": 0.2}
+    ])"),
+                    11);
+    auto o = f.options();
+    o.request_timeout = std::chrono::milliseconds(400);
+    o.max_points_per_request = 50;
+    const int steps = 600 / scale;
+    unit::write_file(dir / "model.bin", "weights");
+    std::string exec_id;
+    {
+        mltrack::tracker t{f.config("exp-faults2"), sinks::jsonl{dir / "mlruns"}, sinks::vertex_ai{o}};
+        auto run = t.start_run("run-x");
+        auto ex = run.start_execution("train", {}, {mltrack::artifact::reference("data", "gs://data/x")});
+        exec_id = ex.id();
+        auto loss = run.metric("loss");
+        for (int s = 0; s < steps; ++s) {
+            loss.log(s * 0.5);  // steps 1..steps
+            if (s % 50 == 0) {
+                run.log_time_series({{"val", -s}});
+                run.log_histogram("w", {0.1 * s, 0.2, 0.3}, s, 3);
+                run.log_metrics({{"best", s}, {"phase", "step " + std::to_string(s)}});
+                ex.update({{"at", s}});
+            }
+        }
+        ex.add_outputs({run.log_model(dir / "model.bin", {"custom", "1"})});
+    }
+    const auto st = f.server.state();
+    INFO(f.joined_errors());
+    MESSAGE("faults injected: " << st["faults_injected"].dump() << "; points resent after a lost answer: "
+                                << st["overwrites"]);
+    CHECK(f.joined_errors().find("io.41") == std::string::npos);
+    CHECK(f.joined_errors().find("io.44") == std::string::npos);
+    CHECK(st["validation_errors"].empty());
+    CHECK(st["sdk_errors"].empty());
+    const auto jsonl = mltrack::read_run(dir / "mlruns" / "exp-faults2" / "run-x");
+    const std::string tb = st["tensorboards"].begin().key();
+    const auto series = series_by_key(st, tb + "/experiments/exp-faults2/runs/run-x");
+    for (const auto& kv : jsonl.series) {  // every point once, at the step the JSONL copy has
+        std::vector<std::pair<std::int64_t, double>> want;
+        for (const auto& p : kv.second) want.emplace_back(p.step, p.value);
+        std::sort(want.begin(), want.end());
+        CHECK_MESSAGE(points_of(series.at(kv.first)) == want, kv.first);
+    }
+    CHECK(jsonl.series.at("loss").back().step == steps);
+    REQUIRE(series.at("w")["points"].size() == jsonl.histograms.at("w").size());
+    const auto& md = st["contexts"][store + "/contexts/exp-faults2-run-x"]["metadata"];
+    CHECK(md["_metrics"]["phase"] == jsonl.summary_text.at("phase"));
+    CHECK(md["_metrics"]["best"] == jsonl.summary.at("best"));
+    REQUIRE(st["executions"].size() == 1);
+    const auto& ex = st["executions"][store + "/executions/" + exec_id];
+    CHECK(ex["state"] == "COMPLETE");
+    CHECK(ex["metadata"]["at"] == ((steps - 1) / 50) * 50);
+    CHECK(st["events"].size() == 2);  // one INPUT, one OUTPUT: never twice
 }

@@ -1,5 +1,5 @@
-// Unit tests of the Vertex id derivation (detail/vertex_ids.hpp), the bodies and encodings
-// (detail/vertex_bodies.hpp), error parsing and backoff (detail/vertex_rest.hpp). The bodies are checked
+// Unit tests of the Vertex id derivation (detail/vertex/ids.hpp), the bodies and encodings
+// (detail/vertex/bodies.hpp), error parsing and backoff (detail/vertex/rest.hpp). The bodies are checked
 // against the discovery document's schemas by the fake server (needs -lcurl).
 #include <doctest/doctest.h>
 
@@ -7,9 +7,9 @@
 #include <random>
 #include <set>
 
-#include <mltrack/detail/vertex_bodies.hpp>
-#include <mltrack/detail/vertex_ids.hpp>
-#include <mltrack/detail/vertex_rest.hpp>
+#include <mltrack/detail/vertex/bodies.hpp>
+#include <mltrack/detail/vertex/ids.hpp>
+#include <mltrack/detail/vertex/rest.hpp>
 #include <mltrack/names.hpp>
 
 #include "../vertex/fake_vertex.hpp"
@@ -74,6 +74,32 @@ TEST_CASE("vertex ids: every valid mltrack name maps to ids that fit every Verte
     const std::string long_name(128, 'a');
     CHECK(vertex_experiment_id(long_name).size() == 64);
     CHECK(vertex_run_id(vertex_experiment_id(long_name), long_name).size() == 121 - 1 - 64);
+}
+
+TEST_CASE("vertex ids: the service's rule, checked as the SDK uses names (experiment-run contexts, name.40-42)") {
+    CHECK(vertex_id_violation("mnist-cnn") == std::string::npos);
+    CHECK(vertex_id_violation("0abc-") == std::string::npos);
+    CHECK(vertex_id_violation("-abc") == 0);
+    CHECK(vertex_id_violation("lr-0.10") == 4);
+    CHECK(vertex_id_violation("Run_1") == 0);
+    check_vertex_experiment_name("mnist");
+    check_vertex_experiment_name(std::string(128, 'e'));
+    CHECK(unit::error_of([] { check_vertex_experiment_name("MNIST_cnn"); }) ==
+          "[mltrack.error.name.40] experiment 'MNIST_cnn' is not a Vertex AI id (character 0): Vertex AI ids are "
+          "lowercase letters, digits and '-', starting with a letter or digit; an experiment is 4 to 128 characters "
+          "and '<experiment>-<run>' at most 121. Rename it, or set vertex_ai_options::id_mapping = "
+          "vertex_id_mapping::hashed");
+    CHECK(unit::error_of([] { check_vertex_experiment_name("abc"); }) ==
+          "[mltrack.error.name.40] experiment 'abc' is not a Vertex AI id (3 characters): Vertex AI ids are lowercase "
+          "letters, digits and '-', starting with a letter or digit; an experiment is 4 to 128 characters and "
+          "'<experiment>-<run>' at most 121. Rename it, or set vertex_ai_options::id_mapping = "
+          "vertex_id_mapping::hashed");
+    CHECK_ERROR_ID("name.40", check_vertex_experiment_name(std::string(129, 'e')));
+    check_vertex_run_name("exp1", std::string(116, 'r'));  // 4 + 1 + 116 = 121
+    CHECK(unit::error_of([] { check_vertex_run_name("exp1", std::string(117, 'r')); })
+              .rfind("[mltrack.error.name.42] 'exp1-rrrr", 0) == 0);
+    CHECK_ERROR_ID("name.41", check_vertex_run_name("exp1", ""));
+    CHECK_ERROR_ID("name.41", check_vertex_run_name("exp1", "a.b"));
 }
 
 TEST_CASE("vertex ids: records get ids from their run and content") {
@@ -176,6 +202,34 @@ TEST_CASE("vertex bodies: every body is valid against the discovery document (ch
     send("POST", "/metadataStores/default/contexts?bogus=1", run_context_body("r"));
     st = server.state();
     CHECK(st["validation_errors"].size() == 4);
+}
+
+TEST_CASE("vertex ids: the fake refuses ids as the service does, and answers 409 to creates of what exists") {
+    vertex_test::fake_vertex server;
+    const std::string base = server.url() + "/v1/projects/test-project/locations/us-central1";
+    http_client http;
+    auto send = [&](const std::string& method, const std::string& url, const nlohmann::json& body) {
+        auto r = json_request(method, base + url, &body);
+        r.headers.push_back("Authorization: Bearer test-token");
+        const auto res = http.perform(r);
+        REQUIRE(res.ok);
+        return std::make_pair(res.response.status, parse_api_error(res.response).status);
+    };
+    server.seed({{"stores", {{"projects/123456789012/locations/us-central1/metadataStores/default", nlohmann::json::object()}}},
+                 {"tensorboards", {{"projects/123456789012/locations/us-central1/tensorboards/1", nlohmann::json::object()}}}});
+    const auto ctx = run_context_body("r");
+    for (const char* bad : {"MNIST_cnn", "lr-0.10", "-abc", "abc", "Run-1"})
+        CHECK(send("POST", std::string("/metadataStores/default/contexts?contextId=") + bad, ctx).first == 400);
+    CHECK(send("POST", "/metadataStores/default/contexts?contextId=" + std::string(129, 'a'), ctx).first == 400);
+    CHECK(send("POST", "/metadataStores/default/contexts?contextId=0abc-", ctx).first == 200);
+    CHECK(send("POST", "/metadataStores/default/contexts?contextId=0abc-", ctx) == std::make_pair(409L, std::string("ALREADY_EXISTS")));
+    CHECK(send("POST", "/tensorboards/1/experiments?tensorboardExperimentId=-e", tensorboard_experiment_body("e")).first == 400);
+    CHECK(send("POST", "/tensorboards/1/experiments?tensorboardExperimentId=e", tensorboard_experiment_body("e")).first == 200);
+    CHECK(send("POST", "/tensorboards/1/experiments?tensorboardExperimentId=e", tensorboard_experiment_body("e")).first == 409);
+    CHECK(send("POST", "/tensorboards/1/experiments/e/runs?tensorboardRunId=R", tensorboard_run_body("R")).first == 400);
+    CHECK(send("POST", "/tensorboards/1/experiments/e/runs?tensorboardRunId=r", tensorboard_run_body("r")).first == 200);
+    CHECK(send("POST", "/tensorboards/1/experiments/e/runs?tensorboardRunId=r", tensorboard_run_body("r")).first == 409);
+    CHECK(server.state()["validation_errors"].empty());  // refused by the id rule, not by the schema
 }
 
 TEST_CASE("vertex rest: error bodies and retry classes") {

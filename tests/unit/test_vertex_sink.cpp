@@ -73,7 +73,8 @@ TEST_CASE("vertex: a run creates exactly the resources the Python SDK creates") 
     CHECK(exp["metadata"]["backing_tensorboard_resource"] == tb);
     CHECK(exp["metadata"].size() == 2);
     CHECK(st["tensorboards"][tb]["isDefault"] == true);
-    CHECK(st["tensorboards"][tb]["displayName"].get<std::string>().rfind("Default Tensorboard ", 0) == 0);
+    // Named as the SDK names it: "Default Tensorboard " + datetime.now().isoformat(sep=" ") (the fake checks).
+    CHECK(st["tensorboards"][tb]["displayName"].get<std::string>().rfind("Default Tensorboard 20", 0) == 0);
 
     const std::string rc = store + "/contexts/exp-e2e-run-1";
     const auto& run = st["contexts"][rc];
@@ -168,6 +169,22 @@ TEST_CASE("vertex: a run creates exactly the resources the Python SDK creates") 
     for (const auto& e : st["events"]) events.emplace(e["artifact"], e["type"]);
     CHECK(events == std::set<std::pair<std::string, std::string>>{{dataset["name"], "INPUT"}, {model["name"], "OUTPUT"}});
     CHECK(st["contexts"].size() == 2);
+
+    // What the Python SDK's get_experiment_df reads (the fake's SdkReader, written from the SDK's source).
+    const auto df = f.server.get("/_control/sdk/experiment_df?experiment=exp-e2e");
+    INFO(df.dump());
+    REQUIRE(df.contains("rows"));
+    REQUIRE(df["rows"].size() == 1);
+    auto row = df["rows"][0];
+    CHECK(row["experiment_name"] == "exp-e2e");
+    CHECK(row["run_name"] == "run-1");
+    CHECK(row["run_type"] == "system.ExperimentRun");
+    CHECK(row["state"] == "COMPLETE");
+    CHECK(row["param.lr"] == 0.01);
+    CHECK(row["param.optimizer"] == "adam");
+    CHECK(row["metric.accuracy"] == 0.97);
+    CHECK(row["time_series_metric.train/loss"] == 1.0 / steps);
+    CHECK(df["side_effects"].empty());
 }
 
 TEST_CASE("vertex: every point arrives when a run ends, or the tracker closes, while points are still being sent") {
@@ -198,13 +215,53 @@ TEST_CASE("vertex: every point arrives when a run ends, or the tracker closes, w
     CHECK(st["contexts"][store + "/contexts/exp-tail-open"]["metadata"]["_state"] == "RUNNING");
 }
 
-TEST_CASE("vertex: names outside the Vertex alphabet map to documented ids; display names stay") {
+TEST_CASE("vertex: names are the Vertex ids, as with the SDK; a name the service refuses fails at start_run") {
     fixture f;
+    unit::temp_dir dir;
     {
-        sinks::vertex_ai sink{f.options()};
+        mltrack::tracker t{f.config("mnist-cnn"), sinks::jsonl{dir / "mlruns"}, sinks::vertex_ai{f.options()}};
+        CHECK(unit::error_of([&] { t.start_run("lr-0.10"); }) ==
+              "[mltrack.error.name.41] run 'lr-0.10' is not a Vertex AI id (character 4): Vertex AI ids are lowercase "
+              "letters, digits and '-', starting with a letter or digit; an experiment is 4 to 128 characters and "
+              "'<experiment>-<run>' at most 121. Rename it, or set vertex_ai_options::id_mapping = "
+              "vertex_id_mapping::hashed");
+        CHECK_ERROR_ID("name.41", t.start_run("Run_1"));
+        CHECK_ERROR_ID("name.42", t.start_run(std::string(112, 'r')));  // "mnist-cnn-" + 112 = 122 > 121
+        CHECK_FALSE(std::filesystem::exists(dir / "mlruns" / "mnist-cnn" / "lr-0.10"));  // refused before any sink
+        auto run = t.start_run("lr-0-10");
+        run.log("loss", 0.5, 1);
+    }
+    {
+        mltrack::tracker t{f.config("MNIST_cnn"), sinks::vertex_ai{f.options()}};
+        CHECK_ERROR_ID("name.40", t.start_run("fine"));
+        mltrack::tracker t3{f.config("abc"), sinks::vertex_ai{f.options()}};
+        CHECK_ERROR_ID("name.40", t3.start_run("fine"));  // contexts are 4 to 128 characters
+    }
+    INFO(f.joined_errors());
+    CHECK(f.errors.empty());
+    // The SDK finds the run by the name it is shown under, and its table lists it.
+    const auto found = f.server.get("/_control/sdk/experiment_run?experiment=mnist-cnn&run=lr-0-10");
+    CHECK(found.value("error", "") == "");
+    CHECK(found["display_name"] == "lr-0-10");
+    const auto df = f.server.get("/_control/sdk/experiment_df?experiment=mnist-cnn");
+    REQUIRE(df["rows"].size() == 1);
+    CHECK(df["rows"][0]["run_name"] == "lr-0-10");
+    CHECK(df["rows"][0]["time_series_metric.loss"] == 0.5);
+    CHECK(df["side_effects"].empty());
+    const auto st = f.server.state();
+    CHECK(st["validation_errors"].empty());
+    CHECK(st["contexts"].size() == 2);
+}
+
+TEST_CASE("vertex: the hashed mapping (opt-in) gives arbitrary names documented ids; display names stay") {
+    fixture f;
+    auto o = f.options();
+    o.id_mapping = sinks::vertex_id_mapping::hashed;
+    {
+        sinks::vertex_ai sink{o};
         CHECK(sink.experiment_id("MNIST_cnn") == "mnist-cnn-" + mltrack::detail::sha256::of("MNIST_cnn").substr(0, 6));
         CHECK(sink.run_id("MNIST_cnn", "lr-0.01") == "lr-0-01-" + mltrack::detail::sha256::of("lr-0.01").substr(0, 6));
-        CHECK(sink.run_id("exp", "plain-run") == "plain-run");
+        CHECK(sink.run_id("exp-ok", "plain-run") == "plain-run");
         mltrack::tracker t{f.config("MNIST_cnn"), std::move(sink)};
         auto run = t.start_run("lr-0.01");
         run.log("loss", 0.5, 1);
@@ -220,6 +277,10 @@ TEST_CASE("vertex: names outside the Vertex alphabet map to documented ids; disp
     CHECK(st["contexts"][store + "/contexts/" + eid + "-" + rid]["displayName"] == "lr-0.01");
     const std::string tb = st["tensorboards"].begin().key();
     CHECK(st["tb_runs"][tb + "/experiments/" + eid + "/runs/" + rid]["displayName"] == "lr-0.01");
+    // As documented: the SDK shows "lr-0.01" but finds the run only by its id.
+    CHECK(f.server.get("/_control/sdk/experiment_run?experiment=" + eid + "&run=lr-0.01")["error"]
+              .get<std::string>()
+              .rfind("NotFound", 0) == 0);
 }
 
 TEST_CASE("vertex: an existing default TensorBoard and experiment are reused, not recreated") {
@@ -294,6 +355,12 @@ TEST_CASE("vertex: resume continues a run: state RUNNING again, series reused, s
     CHECK(points_of(series.at("loss")).size() == 20);
     CHECK(st["requests_by_method"]["tensorboards.experiments.runs.timeSeries.list"] == 1);
     CHECK(st["overwrites"] == 0);
+    // The SDK's resume reads the run and PATCHes its state: nothing made again, no link repointed.
+    CHECK(st["requests_by_method"]["metadataStores.contexts.addContextChildren"] == 1);
+    CHECK(st["requests_by_method"]["metadataStores.artifacts.create"] == 1);
+    CHECK(st["requests_by_method"].value("metadataStores.artifacts.patch", 0) == 0);
+    CHECK(st["requests_by_method"]["tensorboards.experiments.runs.create"] == 1);
+    CHECK(st["sdk_errors"].empty());
 }
 
 TEST_CASE("vertex: exists() asks the service, so start_mode::create refuses a run Vertex already has") {

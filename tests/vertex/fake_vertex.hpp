@@ -22,7 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <mltrack/detail/http.hpp>
+#include <mltrack/detail/http/http.hpp>
 
 extern char** environ;
 

@@ -11,6 +11,11 @@ What it does, like the real service:
     document; validates query parameters and the request body against the method's request schema
     (unknown fields, wrong types, wrong enum values, malformed int64/double/timestamps are rejected with
     400 INVALID_ARGUMENT and recorded in state["validation_errors"], which the tests require to be empty).
+  * Enforces the service's id rule ([a-z0-9][a-z0-9-]*, 4-128 characters for metadata ids, 1-128 for
+    TensorBoard experiments and runs) and answers 409 ALREADY_EXISTS to creates of what exists; records in
+    state["sdk_errors"] what the Python SDK would refuse or never do (a model artifact outside Cloud Storage,
+    a repointed TensorBoard link, a run made the child of a second experiment, a default TensorBoard not
+    named as the SDK names it, a _state outside Execution.State, non-scalar params or metrics).
   * Keeps state: metadata stores, contexts (etags, parent/child links), artifacts, executions, events,
     tensorboards, tensorboard experiments/runs/time series with their points (same step overwrites), long
     running operations (done after a configurable number of polls), GCS objects, uploaded models.
@@ -23,8 +28,11 @@ What it does, like the real service:
     writer changes the context, so the client gets 409 ABORTED).
 
 Control endpoints (no auth): GET /_control/state, POST /_control/faults, POST /_control/config,
-POST /_control/reset, GET /_control/log, GET /_control/stats, ANY /_control/echo,
-GET /_control/status/<code>, GET /_control/slow?delay=S, GET /_control/reset_conn.
+POST /_control/reset, POST /_control/seed, GET /_control/log, GET /_control/stats, ANY /_control/echo,
+GET /_control/status/<code>, GET /_control/slow?delay=S, GET /_control/reset_conn, and the Python SDK's
+read path over the state (class SdkReader): GET /_control/sdk/experiment_df?experiment=E (the rows of
+get_experiment_df and the side effects the SDK's read would have) and
+GET /_control/sdk/experiment_run?experiment=E&run=R (ExperimentRun(R, E)).
 """
 
 import argparse
@@ -333,6 +341,78 @@ class Filter:
 
 # --------------------------------------------------------------------------------------------- crypto
 
+def read_varint(buf, i):
+    shift = value = 0
+    while True:
+        if i >= len(buf):
+            raise ValueError("truncated varint")
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7f) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, i
+
+
+def proto_fields(buf):
+    """(field number, wire type, value) of a protobuf message: ints for varints, bytes otherwise."""
+    i = 0
+    while i < len(buf):
+        key, i = read_varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            v, i = read_varint(buf, i)
+        elif wire == 2:
+            n, i = read_varint(buf, i)
+            v = buf[i:i + n]
+            if len(v) != n:
+                raise ValueError("truncated field")
+            i += n
+        elif wire == 1:
+            v = buf[i:i + 8]
+            i += 8
+        elif wire == 5:
+            v = buf[i:i + 4]
+            i += 4
+        else:
+            raise ValueError("wire type %d" % wire)
+        yield field, wire, v
+
+
+def decode_histogram_tensor(data):
+    """A histogram TensorProto as TensorBoard's histograms plugin reads it: DT_DOUBLE (2) or DT_FLOAT (1),
+    shape [k, 3], values in tensor_content or double_val. Returns [[left, right, count], ...]."""
+    dtype, dims, content, doubles = None, [], None, []
+    for f, w, v in proto_fields(data):
+        if f == 1 and w == 0:
+            dtype = v
+        elif f == 2 and w == 2:
+            for df, dw, dv in proto_fields(v):
+                if df == 2 and dw == 2:
+                    size = 0
+                    for sf, sw, sv in proto_fields(dv):
+                        if sf == 1 and sw == 0:
+                            size = sv
+                    dims.append(size)
+        elif f == 4 and w == 2:
+            content = v
+        elif f == 6 and w == 1:
+            doubles.append(struct.unpack("<d", v)[0])
+    if dtype not in (1, 2):
+        raise ValueError("histogram tensor dtype %r is not DT_DOUBLE or DT_FLOAT" % dtype)
+    if len(dims) != 2 or dims[1] != 3:
+        raise ValueError("histogram tensor shape %r is not [k, 3]" % dims)
+    if content is not None:
+        width = 8 if dtype == 2 else 4
+        fmt = "<%d%s" % (len(content) // width, "d" if dtype == 2 else "f")
+        if len(content) % width:
+            raise ValueError("tensor_content is not a whole number of values")
+        doubles = list(struct.unpack(fmt, content))
+    if len(doubles) != dims[0] * 3:
+        raise ValueError("%d values for shape %r" % (len(doubles), dims))
+    return [doubles[i:i + 3] for i in range(0, len(doubles), 3)]
+
+
 def b64url_decode(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
@@ -360,8 +440,11 @@ def now_rfc3339():
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06dZ" % int((t % 1) * 1e6)
 
 
-ID_RE = re.compile(r"^[a-z0-9-]{4,128}$")
-TB_ID_RE = re.compile(r"^[a-z0-9-]{1,128}$")
+# The service's id rule: [a-z0-9][a-z0-9-]*, metadata ids (contexts, artifacts, executions) 4 to 128
+# characters, TensorBoard experiment and run ids 1 to 128.
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{3,127}$")
+TB_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
+DEFAULT_TB_NAME_RE = re.compile(r"^Default Tensorboard \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{6})?$")
 TS_ID_RE = re.compile(r"^[a-z0-9]{0,127}$")
 STATES = {"STATE_UNSPECIFIED", "NEW", "RUNNING", "COMPLETE", "FAILED", "CACHED", "CANCELLED"}
 
@@ -587,7 +670,8 @@ class Api:
         if rid is None:
             rid = str(uuid.uuid4())
         elif not ID_RE.match(rid):
-            raise bad("%s %r: valid characters are /[a-z][0-9]-/ and the length is 4 to 128" % (idparam, rid))
+            raise bad("%s %r: valid characters are /[a-z][0-9]-/, starting with a letter or digit, and the length "
+                      "is 4 to 128" % (idparam, rid))
         name = p + "/" + rid
         if name in table:
             raise exists(kind, name)
@@ -599,6 +683,10 @@ class Api:
         self.check_display_name(b)
         self.check_labels(b)
         self.check_metadata(b)
+        if kind == "Artifact" and b.get("schemaTitle") == "google.ExperimentModel" and \
+                not str(b.get("uri", "")).startswith("gs://"):
+            self.sdk("artifact %s: an ExperimentModel at %r (the SDK's log_model stores models in Cloud Storage "
+                     "only)" % (name, b.get("uri")))
         obj = dict(b)
         obj["name"] = name
         obj["createTime"] = obj["updateTime"] = now_rfc3339()
@@ -636,6 +724,9 @@ class Api:
         if b.get("etag") not in (None, "") and b["etag"] != obj["etag"]:
             raise ApiError(409, "ABORTED", "Specified %s `etag`: `%s` does not match server `etag`: `%s`"
                            % (kind, b["etag"], obj["etag"]))
+        if kind == "Artifact" and obj.get("schemaTitle") == "google.VertexTensorboardRun" and \
+                (b.get("metadata") or {}).get("resourceName") != obj.get("metadata", {}).get("resourceName"):
+            self.sdk("artifact %s: the TensorBoard link of a run was repointed (the SDK never changes it)" % p)
         self.check_display_name(b)
         self.check_labels(b)
         self.check_metadata(b)
@@ -708,6 +799,10 @@ class Api:
             if p not in c["parentContexts"]:
                 if len(c["parentContexts"]) >= 10:
                     raise bad("context %s would have more than 10 parents" % child)
+                others = [x for x in c["parentContexts"]
+                          if self.s.contexts.get(x, {}).get("schemaTitle") == "system.Experiment"]
+                if others and ctx.get("schemaTitle") == "system.Experiment":
+                    self.sdk("context %s made a child of %s while it is a run of %s" % (child, p, others[0]))
                 c["parentContexts"].append(p)
         del ctx
         return {}
@@ -791,6 +886,8 @@ class Api:
     def tensorboards_create(self, p, q, b):
         if not b.get("displayName"):
             raise bad("display_name is required")
+        if b.get("isDefault") and not DEFAULT_TB_NAME_RE.match(b["displayName"]):
+            self.sdk("default TensorBoard named %r, not as the SDK names it" % b["displayName"])
         self.check_labels(b)
         name = p + "/" + self.s.numeric_id()
         tb = dict(b, name=name, createTime=now_rfc3339(), updateTime=now_rfc3339(), etag=self.s.next_etag(),
@@ -820,10 +917,18 @@ class Api:
             out.append(self.ts_data(ts, pts))
         return {"timeSeriesData": out}
 
+    @staticmethod
+    def point_json(x):
+        out = {"step": x["step"], "wallTime": x["wallTime"]}
+        if "tensor" in x:
+            out["tensor"] = {"value": x["tensor"]}
+        else:
+            out["scalar"] = {"value": x["value"]}
+        return out
+
     def ts_data(self, ts, pts):
         return {"tensorboardTimeSeriesId": ts["name"].rsplit("/", 1)[1], "valueType": ts["valueType"],
-                "values": [{"step": x["step"], "wallTime": x["wallTime"], "scalar": {"value": x["value"]}}
-                           for x in pts]}
+                "values": [self.point_json(x) for x in pts]}
 
     def tb_experiments_create(self, p, q, b):
         self.md_get(self.s.tensorboards, p.rsplit("/experiments", 1)[0])
@@ -953,7 +1058,16 @@ class Api:
             if t.get("valueType", ts["valueType"]) != ts["valueType"]:
                 raise bad("valueType %s does not match the time series (%s)" % (t.get("valueType"), ts["valueType"]))
             for v in t.get("values", []):
-                if "step" not in v or "scalar" not in v or "value" not in v["scalar"]:
+                buckets = None
+                if ts["valueType"] == "TENSOR":
+                    if "step" not in v or "value" not in v.get("tensor", {}):
+                        raise bad("a TENSOR data point needs step and tensor.value")
+                    if ts.get("pluginName") == "histograms":
+                        try:
+                            buckets = decode_histogram_tensor(base64.b64decode(v["tensor"]["value"]))
+                        except Exception as e:
+                            raise bad("tensor.value is not a histogram TensorProto: %s" % e)
+                elif "step" not in v or "scalar" not in v or "value" not in v["scalar"]:
                     raise bad("a SCALAR data point needs step and scalar.value")
                 if check_only:
                     continue
@@ -962,8 +1076,13 @@ class Api:
                 self.s.point_writes += 1
                 if step in pts:
                     self.s.overwrites += 1
-                val = v["scalar"]["value"]
-                pts[step] = {"step": str(step), "wallTime": v.get("wallTime", now_rfc3339()), "value": val}
+                point = {"step": str(step), "wallTime": v.get("wallTime", now_rfc3339())}
+                if buckets is not None:
+                    point["tensor"] = v["tensor"]["value"]
+                    point["buckets"] = buckets
+                else:
+                    point["value"] = v["scalar"]["value"]
+                pts[step] = point
                 md = ts.setdefault("metadata", {})
                 if "maxStep" not in md or step >= int(md["maxStep"]):
                     md["maxStep"] = str(step)
@@ -1030,8 +1149,7 @@ class Api:
             raise bad("page_size must be at most 10000")
         start = int(b.get("pageToken") or 0)
         chunk = pts[start:start + size]
-        out = {"timeSeriesDataPoints": [{"step": x["step"], "wallTime": x["wallTime"], "scalar": {"value": x["value"]}}
-                                        for x in chunk]}
+        out = {"timeSeriesDataPoints": [self.point_json(x) for x in chunk]}
         if start + size < len(pts):
             out["nextPageToken"] = str(start + size)
         del ts
@@ -1058,6 +1176,134 @@ class Api:
         self.s.models[name] = obj
         return self.lro(response={"@type": "type.googleapis.com/google.cloud.aiplatform.v1.UploadModelResponse",
                                   "model": name, "modelVersionId": "1"})
+
+
+# ------------------------------------------------------------------------ the Python SDK's read path
+
+class SdkReader:
+    """What the Python SDK (google-cloud-aiplatform, metadata/experiment_resources.py and
+    experiment_run_resource.py) reads from this state, written from its source: get_experiment_df rows,
+    ExperimentRun(run, experiment), and the side effects its read path would have. An independent check of
+    what the sink made: the tests compare its rows with what they logged."""
+
+    def __init__(self, state, store):
+        self.s = state
+        self.store = store
+
+    def in_context(self, table, ctx_name):
+        names = self.s.context_artifacts.get(ctx_name, set()) | self.s.context_executions.get(ctx_name, set())
+        return [o for n, o in table.items() if n in names]
+
+    def experiment(self, exp):
+        ctx = self.s.contexts.get(self.store + "/contexts/" + exp)
+        if ctx is None:
+            return None, {"error": "NotFound: Context %s" % exp}
+        if ctx.get("schemaTitle") != "system.Experiment":
+            return None, {"error": "ValueError: %s is a %s, not a system.Experiment" % (exp, ctx.get("schemaTitle"))}
+        if "tensorboard_link" in ctx.get("metadata", {}):
+            return None, {"error": "ValueError: %s is a TensorboardExperiment context" % exp}
+        return ctx, None
+
+    def tb_link(self, run_ctx):
+        """_lookup_tensorboard_run_artifact: the artifact '<context id>-tb-run' when it qualifies."""
+        art = self.s.artifacts.get(run_ctx["name"].replace("/contexts/", "/artifacts/") + "-tb-run")
+        if art is None or art.get("schemaTitle") != "google.VertexTensorboardRun" or \
+                not art.get("metadata", {}).get("vertex_experiment_tracking"):
+            return None
+        return art["metadata"].get("resourceName")
+
+    def latest_time_series(self, tbr):
+        out = {}
+        for name, ts in self.s.time_series.items():
+            if not name.startswith(tbr + "/timeSeries/") or ts.get("valueType") != "SCALAR":
+                continue
+            pts = self.s.points.get(name, {})
+            if pts:
+                out[ts["displayName"]] = pts[max(pts)]["value"]
+        return out
+
+    def experiment_run_row(self, exp_ctx, c, side_effects):
+        md = c.get("metadata", {})
+        row = {"run_name": c.get("displayName"), "run_type": c["schemaTitle"],
+               "state": md.get("_state", "STATE_UNSPECIFIED")}
+        for prefix, d in (("param", md.get("_params", {})), ("metric", md.get("_metrics", {}))):
+            for k, v in d.items():
+                row["%s.%s" % (prefix, k)] = v
+        tbr = self.tb_link(c)
+        if tbr is None:
+            if exp_ctx.get("metadata", {}).get("backing_tensorboard_resource"):
+                # _initialize_experiment_run -> _assign_to_experiment_backing_tensorboard: while reading.
+                side_effects.append("creates a TensorBoard run and the artifact %s-tb-run for run %s while reading"
+                                    % (c["name"].rsplit("/", 1)[1], c.get("displayName")))
+        elif tbr not in self.s.tb_runs:
+            side_effects.append("fails: the TensorBoard run %s of run %s does not exist" % (tbr, c.get("displayName")))
+        else:
+            for k, v in self.latest_time_series(tbr).items():
+                row["time_series_metric." + k] = v
+        return row
+
+    def pipeline_run_row(self, c):
+        row = {"run_name": c.get("displayName"), "run_type": c["schemaTitle"]}
+        runs = [e for e in self.in_context(self.s.executions, c["name"]) if e.get("schemaTitle") == "system.Run"]
+        if runs:
+            for k, v in runs[0].get("metadata", {}).items():
+                if k.startswith("input:"):
+                    row["param." + k[len("input:"):]] = v
+            row["state"] = runs[0].get("state")
+        for a in self.in_context(self.s.artifacts, c["name"]):
+            if a.get("schemaTitle") in ("system.Metrics", "google.ClassificationMetrics", "google.RegressionMetrics",
+                                        "google.ForecastingMetrics"):
+                for k, v in a.get("metadata", {}).items():
+                    row["metric." + k] = v
+        return row
+
+    def legacy_run_row(self, e):
+        row = {"run_name": e.get("displayName"), "run_type": "system.Run", "state": e.get("state")}
+        for k, v in e.get("metadata", {}).items():
+            row["param." + k] = v
+        metrics = self.s.artifacts.get(e["name"].replace("/executions/", "/artifacts/") + "-metrics")
+        if metrics is None or metrics.get("schemaTitle") != "system.Metrics":
+            return None
+        for k, v in metrics.get("metadata", {}).items():
+            row["metric." + k] = v
+        return row
+
+    def experiment_df(self, exp):
+        ctx, err = self.experiment(exp)
+        if err:
+            return err
+        rows, side_effects = [], []
+        for c in self.s.contexts.values():
+            if ctx["name"] not in c.get("parentContexts", []):
+                continue
+            if c.get("schemaTitle") == "system.ExperimentRun":
+                rows.append(self.experiment_run_row(ctx, c, side_effects))
+            elif c.get("schemaTitle") == "system.PipelineRun":
+                rows.append(self.pipeline_run_row(c))
+        for e in self.in_context(self.s.executions, ctx["name"]):
+            if e.get("schemaTitle") == "system.Run":
+                row = self.legacy_run_row(e)
+                if row is None:
+                    return {"error": "NotFound: the metrics artifact of legacy run %s" % e["name"]}
+                rows.append(row)
+        for r in rows:
+            r["experiment_name"] = exp
+        return {"rows": sorted(rows, key=lambda r: str(r.get("run_name"))), "side_effects": side_effects}
+
+    def experiment_run(self, exp, run):
+        """ExperimentRun(run, experiment): the context '<experiment>-<run>' (its name as the SDK forms it)."""
+        ctx, err = self.experiment(exp)
+        if err:
+            return err
+        c = self.s.contexts.get(self.store + "/contexts/" + exp + "-" + run)
+        if c is None:
+            return {"error": "NotFound: Context %s-%s" % (exp, run)}
+        if c.get("schemaTitle") != "system.ExperimentRun":
+            return {"error": "ValueError: Run %s must be of type system.ExperimentRun" % run}
+        md = c.get("metadata", {})
+        return {"name": run, "display_name": c.get("displayName"), "state": md.get("_state"),
+                "params": md.get("_params", {}), "metrics": md.get("_metrics", {}),
+                "tensorboard_run": self.tb_link(c), "parents": c.get("parentContexts", [])}
 
 
 HANDLERS = {
@@ -1565,8 +1811,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             spec = json.loads(body or b"{}")
             with srv.lock:
                 for table, items in spec.items():
+                    if table in ("context_artifacts", "context_executions"):
+                        items = {k: set(v) for k, v in items.items()}
                     getattr(srv.state, table).update(items)
             return self.send(200, {})
+        if what.startswith("sdk/"):  # the Python SDK's read path over this state (SdkReader)
+            store = "projects/%s/locations/%s/metadataStores/default" % (
+                srv.cfg["project_number"], query.get("location", ["us-central1"])[0])
+            with srv.lock:
+                reader = SdkReader(srv.state, store)
+                if what == "sdk/experiment_df":
+                    return self.send(200, reader.experiment_df(query.get("experiment", [""])[0]))
+                if what == "sdk/experiment_run":
+                    return self.send(200, reader.experiment_run(query.get("experiment", [""])[0],
+                                                                query.get("run", [""])[0]))
         if what == "echo":
             return self.send(200, {"method": verb, "path": self.path, "headers": dict(self.headers.items()),
                                    "body": body.decode("latin-1")})

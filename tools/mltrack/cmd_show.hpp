@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,7 @@ inline nlohmann::ordered_json show_json(const mltrack::run_summary& s) {
     for (const auto& kv : r.params) j["params"][kv.first] = json_param(kv.second);
     j["summary"] = nlohmann::ordered_json::object();
     for (const auto& kv : r.summary) j["summary"][kv.first] = json_number(kv.second);
+    for (const auto& kv : r.summary_text) j["summary"][kv.first] = kv.second;  // string summary metrics
     j["series"] = nlohmann::ordered_json::object();
     for (const auto& kv : s.series) {
         const auto& st = kv.second;
@@ -210,11 +212,14 @@ inline void show_text(output& out, const mltrack::run_summary& s, const std::str
         for (const auto& kv : r.params) t.rows.push_back({kv.first, kv.second.to_text()});
         t.write(out);
     }
-    section("summary", r.summary.size());
+    section("summary", r.summary.size() + r.summary_text.size());
     {
+        std::map<std::string, std::string> cells;  // numbers and strings, by key
+        for (const auto& kv : r.summary) cells[kv.first] = exact_number(kv.second);
+        for (const auto& kv : r.summary_text) cells[kv.first] = kv.second;
         text_table t;
         t.indent = "  ";
-        for (const auto& kv : r.summary) t.rows.push_back({kv.first, exact_number(kv.second)});
+        for (const auto& kv : cells) t.rows.push_back({kv.first, kv.second});
         t.write(out);
     }
     section("series", s.series.size());

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,7 +30,9 @@
 #include "../record.hpp"
 #include "clock.hpp"
 #include "queue.hpp"
+#include "sink_set.hpp"
 #include "sink_traits.hpp"
+#include "steps.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -82,7 +85,7 @@ inline std::uint32_t watch_forks() noexcept {
 /// The generation a live core never matches: an inert core (a rank that does not write) uses it.
 inline constexpr std::uint32_t inert_generation = 0xffffffffu;
 
-enum class op : std::uint8_t { record, run_open, metric_def, flush, shutdown };
+enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown };
 
 /// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
 struct cold_item {
@@ -93,6 +96,8 @@ struct cold_item {
     bool checked = false;                  ///< op::run_open: start_run decided create or resume (claim_run)
     record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
     metric_info metric;                    ///< op::metric_def
+    std::vector<std::pair<std::uint32_t, double>> points;  ///< op::points: (metric id, value) at the run's next
+                                                           ///< step, sharing rec.time_ns
     std::shared_ptr<ticket> done;          ///< optional completion
 };
 
@@ -100,110 +105,6 @@ struct queue_item {
     metric_point point;          ///< valid when cold == nullptr
     cold_item* cold = nullptr;   ///< owned by the queue until the writer takes it
 };
-
-/// Where sinks' failures go (implemented by core).
-class error_reporter {
-public:
-    virtual void report(const std::string& sink, const std::string& message) = 0;
-
-protected:
-    ~error_reporter() = default;
-};
-
-/// Calls f() and turns any exception into a report; never throws.
-template <class S, class F>
-void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        try { r.report(sink_name(sink), e.what()); } catch (...) {}
-    } catch (...) {
-        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
-    }
-}
-
-/// The sinks of a tracker, behind one virtual call per batch.
-class sink_set {
-public:
-    virtual ~sink_set() = default;
-    virtual void write(const batch& b, error_reporter& r) = 0;
-    virtual void flush(error_reporter& r) = 0;
-    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
-    /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
-    /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
-    /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
-    /// fails the same way and is reported there (the caller's thread reports nothing).
-    struct claimed {
-        bool ask_writer = false;
-        std::optional<bool> exists;
-    };
-    virtual claimed claim(const run_info& run, bool create) = 0;
-    /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
-    virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
-    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
-    virtual void close(error_reporter& r) = 0;
-};
-
-/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
-template <class ForEach>
-class sink_set_impl final : public sink_set {
-public:
-    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
-    void write(const batch& b, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
-    }
-    void flush(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
-    }
-    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
-    }
-    claimed claim(const run_info& run, bool create) override {
-        claimed c;
-        each_([&](auto& s) {
-            claim_answer a = claim_answer::absent;
-            try {
-                a = sink_claim(s, run, create);
-            } catch (...) {
-            }
-            if (a == claim_answer::ask_writer) c.ask_writer = true;
-            else if (a != claim_answer::cannot_tell) c.exists = c.exists.value_or(false) || a == claim_answer::present;
-        });
-        return c;
-    }
-    std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) override {
-        auto t = std::chrono::steady_clock::time_point::max();
-        each_([&](auto& s) {
-            try {
-                t = std::min(t, sink_next_tick(s, now));
-            } catch (...) {
-                t = now;  // a sink that cannot tell is ticked at once
-            }
-        });
-        return t;
-    }
-    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
-        std::optional<bool> any;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                const auto e = sink_exists(s, run);
-                if (e) any = (any && *any) || *e;
-            });
-        });
-        return any;
-    }
-    void close(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
-    }
-
-private:
-    ForEach each_;
-};
-
-template <class ForEach>
-std::unique_ptr<sink_set> make_sink_set(ForEach each) {
-    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
-}
 
 inline std::int64_t system_now_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -578,14 +479,29 @@ private:
         }
     }
 
-    const run_info* find_run(std::uint32_t id) noexcept {
+    /// A run open on the writer side: what sinks see of it, and its steps.
+    struct live_run {
+        run_info info;
+        step_counter steps;
+        bool seeded = false;  ///< the sinks were asked for a resumed run's steps
+    };
+
+    live_run* find_run(std::uint32_t id) noexcept {
         for (auto ended : ended_)
             if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
-        if (last_run_ && last_run_->id == id) return last_run_;
+        if (last_run_ && last_run_->info.id == id) return last_run_;
         auto it = runs_.find(id);
         if (it == runs_.end()) return nullptr;
         last_run_ = it->second.get();
         return last_run_;
+    }
+
+    /// A resumed run continues after the steps its sinks already hold (asked once, at its first point
+    /// logged without a step).
+    void seed_steps(live_run& r) {
+        if (r.seeded) return;
+        r.seeded = true;
+        if (r.info.resumed) r.steps.seed(sinks_->max_steps(r.info, *this));
     }
 
     void dispatch_pending() noexcept {
@@ -596,7 +512,7 @@ private:
         }
         held_.clear();
         for (auto id : ended_) {
-            if (last_run_ && last_run_->id == id) last_run_ = nullptr;
+            if (last_run_ && last_run_->info.id == id) last_run_ = nullptr;
             runs_.erase(id);
         }
         ended_.clear();
@@ -612,18 +528,25 @@ private:
                 ++n;
                 if (!item.cold) {
                     const metric_point& p = item.point;
-                    const run_info* run = find_run(p.run);
-                    if (!run || p.metric >= metrics_.size()) {
+                    live_run* run = find_run(p.run);
+                    const std::uint32_t metric = p.metric & ~auto_step_bit;
+                    if (!run || metric >= metrics_.size()) {
                         late_.fetch_add(1, std::memory_order_relaxed);
                         continue;
                     }
                     event e;
                     e.kind = record_kind::metric;
-                    e.run = run;
+                    e.run = &run->info;
                     e.time_ns = p.time_ns;
-                    e.step = p.step;
                     e.value = p.value;
-                    e.metric = metrics_[p.metric].get();
+                    e.metric = metrics_[metric].get();
+                    if (p.metric & auto_step_bit) {
+                        seed_steps(*run);
+                        e.step = run->steps.next(metric, e.metric->name);
+                    } else {
+                        e.step = p.step;
+                        run->steps.saw(metric, p.step);
+                    }
                     pending_.push_back(e);
                     continue;
                 }
@@ -636,6 +559,7 @@ private:
                         break;
                     }
                     case op::record: handle_record(std::move(c)); break;
+                    case op::points: handle_points(*c); break;
                     case op::run_open:
                         dispatch_pending();
                         open_run(*c);
@@ -664,8 +588,35 @@ private:
         return n;
     }
 
+    /// A log_time_series call without a step: every value at the run's next step, with one wall time.
+    void handle_points(const cold_item& c) {
+        live_run* run = find_run(c.run);
+        if (!run) {
+            late_.fetch_add(c.points.size(), std::memory_order_relaxed);
+            return;
+        }
+        seed_steps(*run);
+        const std::int64_t step = run->steps.next_for_run();
+        for (const auto& mv : c.points) {
+            if (mv.first >= metrics_.size()) {
+                late_.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            run->steps.saw(mv.first, step);
+            event e;
+            e.kind = record_kind::metric;
+            e.run = &run->info;
+            e.time_ns = c.rec.time_ns;
+            e.step = step;
+            e.value = mv.second;
+            e.metric = metrics_[mv.first].get();
+            pending_.push_back(e);
+        }
+    }
+
     void handle_record(std::unique_ptr<cold_item> c) {
-        const run_info* run = find_run(c->run);
+        const live_run* live = find_run(c->run);
+        const run_info* run = live ? &live->info : nullptr;
         if (!run) {
             late_.fetch_add(1, std::memory_order_relaxed);
             if (c->done) c->done->fail(error(error_category::state, 3, "the run has already ended"));
@@ -693,6 +644,10 @@ private:
             publish_run(c, std::move(info));
             return;
         }
+        if (auto refusal = sinks_->check(info, *this)) {  // a sink that can never hold this run (its name)
+            c.done->fail(*refusal);
+            return;
+        }
         const auto exists = sinks_->exists(info, *this);
         if (c.mode == start_mode::create && exists && *exists) {
             c.done->fail(run_exists_error(info));
@@ -712,8 +667,9 @@ private:
     void publish_run(cold_item& c, run_info info) {
         if (c.capture_environment && !info.metadata.contains("environment"))
             info.metadata["environment"] = environment();
-        auto owned = std::make_unique<run_info>(std::move(info));
-        const run_info* run = owned.get();
+        auto owned = std::make_unique<live_run>();
+        owned->info = std::move(info);
+        const run_info* run = &owned->info;
         runs_[run->id] = std::move(owned);
         event e;
         e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
@@ -778,9 +734,9 @@ private:
     // writer-owned state
     bool stopped_ = false;
     std::vector<std::unique_ptr<metric_info>> metrics_;
-    std::unordered_map<std::uint32_t, std::unique_ptr<run_info>> runs_;
+    std::unordered_map<std::uint32_t, std::unique_ptr<live_run>> runs_;
     std::optional<nlohmann::json> environment_;  ///< writer thread only
-    const run_info* last_run_ = nullptr;
+    live_run* last_run_ = nullptr;
     std::vector<event> pending_;
     std::vector<std::unique_ptr<cold_item>> held_;
     std::vector<std::uint32_t> ended_;

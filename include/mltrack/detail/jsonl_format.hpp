@@ -103,6 +103,18 @@ inline void append_record_line(std::string& out, const record& r) {
             append_line_head(out, "summary", r.time_ns);
             out += ',';
             append_values(out, r.get_values(), append_double);
+            if (!r.texts.empty()) {  // string values: their own object, so "NaN" stays a string
+                out += ",\"text\":{";
+                bool first = true;
+                for (const auto& kv : r.texts) {
+                    if (!first) out += ',';
+                    first = false;
+                    append_json_string(out, kv.first);
+                    out += ':';
+                    append_json_string(out, kv.second);
+                }
+                out += '}';
+            }
             break;
         case record_kind::metric:
             append_line_head(out, "metrics", r.time_ns);
@@ -140,6 +152,11 @@ inline void append_record_line(std::string& out, const record& r) {
         case record_kind::execution: {
             const auto& e = r.get_execution();
             append_line_head(out, "execution", r.time_ns);
+            if (!e.id.empty()) {
+                out += ",\"id\":";
+                append_json_string(out, e.id);
+            }
+            if (e.resumed) out += ",\"resumed\":true";
             out += ",\"name\":";
             append_json_string(out, e.name);
             out += ",\"schema_title\":";

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -18,6 +20,18 @@ template <class S, class = void>
 struct has_exists : std::false_type {};
 template <class S>
 struct has_exists<S, std::void_t<decltype(std::declval<S&>().exists(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_check_run : std::false_type {};
+template <class S>
+struct has_check_run<S, std::void_t<decltype(std::declval<S&>().check_run(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_max_steps : std::false_type {};
+template <class S>
+struct has_max_steps<S, std::void_t<decltype(std::declval<S&>().max_steps(std::declval<const run_info&>()))>>
     : std::true_type {};
 
 template <class S, class = void>
@@ -74,11 +88,15 @@ enum class claim_answer : std::uint8_t { absent, present, cannot_tell, ask_write
 
 /// A sink's claim(run, create) when it has one (it may be called from any thread, concurrently with the
 /// writer: it reads the filesystem and its own settings only); a sink that can tell whether a run exists
-/// only on the writer thread (exists() without claim()) makes start_run wait for the writer.
+/// only on the writer thread (exists() without claim()), or may refuse a run (check_run()), makes start_run
+/// wait for the writer.
 template <class S>
 claim_answer sink_claim(const S& s, const run_info& run, bool create) {
     if constexpr (has_claim_answer<S>::value) {
         return s.claim_answer(run, create);
+    } else if constexpr (has_check_run<S>::value) {  // it may refuse the run: only on the writer
+        (void)s, (void)run, (void)create;
+        return claim_answer::ask_writer;
     } else if constexpr (has_claim<S>::value) {
         return s.claim(run, create) ? claim_answer::present : claim_answer::absent;
     } else if constexpr (has_exists<S>::value) {
@@ -87,6 +105,27 @@ claim_answer sink_claim(const S& s, const run_info& run, bool create) {
     } else {
         (void)s, (void)run, (void)create;
         return claim_answer::cannot_tell;
+    }
+}
+
+/// Lets a sink refuse a run before it starts: a sink's check_run() throws mltrack::error for a run it can
+/// never hold (a name its service refuses); start_run then throws that error and nothing is written.
+template <class S>
+void sink_check_run(S& s, const run_info& run) {
+    if constexpr (has_check_run<S>::value) s.check_run(run);
+    else { (void)s; (void)run; }
+}
+
+/// The highest step of each metric key a sink already holds for a resumed run (nullopt: it cannot tell),
+/// so that points logged without a step continue after them.
+template <class S>
+std::optional<std::map<std::string, std::int64_t>> sink_max_steps(S& s, const run_info& run) {
+    if constexpr (has_max_steps<S>::value) {
+        return s.max_steps(run);
+    } else {
+        (void)s;
+        (void)run;
+        return std::nullopt;
     }
 }
 

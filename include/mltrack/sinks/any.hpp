@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +34,10 @@ public:
     std::optional<bool> exists(const run_info& run) { return p_->exists(run); }
     /// The wrapped sink's answer to start_run on the caller's thread (detail::sink_claim).
     detail::claim_answer claim_answer(const run_info& run, bool create) const { return p_->claim(run, create); }
+    /// Throws the wrapped sink's refusal of a run (mltrack::error), if it has one.
+    void check_run(const run_info& run) { p_->check_run(run); }
+    /// The highest step per metric key the wrapped sink holds for a run; nullopt when it cannot tell.
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) { return p_->max_steps(run); }
     std::string name() const { return p_->name(); }
 
     /// The wrapped sink, when it is an S; nullptr otherwise.
@@ -51,6 +57,8 @@ private:
         virtual void close() = 0;
         virtual std::optional<bool> exists(const run_info&) = 0;
         virtual detail::claim_answer claim(const run_info&, bool) const = 0;
+        virtual void check_run(const run_info&) = 0;
+        virtual std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info&) = 0;
         virtual std::string name() const = 0;
     };
     template <class S>
@@ -66,6 +74,10 @@ private:
         std::optional<bool> exists(const run_info& run) override { return detail::sink_exists(sink, run); }
         detail::claim_answer claim(const run_info& run, bool create) const override {
             return detail::sink_claim(sink, run, create);
+        }
+        void check_run(const run_info& run) override { detail::sink_check_run(sink, run); }
+        std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) override {
+            return detail::sink_max_steps(sink, run);
         }
         std::string name() const override { return detail::sink_name(sink); }
         S sink;

@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -28,6 +30,7 @@
 #include "../detail/sink_files.hpp"
 #include "../error.hpp"
 #include "../names.hpp"
+#include "../reader.hpp"
 #include "../record.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
@@ -84,6 +87,24 @@ public:
         }
         if (errno == EEXIST) return true;
         throw error(error_category::io, 12, "cannot create " + path.string() + ": " + std::strerror(errno));
+    }
+
+    /// The highest step of each metric in the run's file (for a resumed run's steps; nullopt without a file).
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const {
+        const auto file = run_dir(root_, run.experiment, run.name) / detail::events_file_name(run.rank);
+        std::error_code ec;
+        if (!std::filesystem::exists(file, ec)) return std::nullopt;
+        read_options lenient;
+        lenient.strict = false;
+        const auto data = read_run(file, lenient);
+        std::map<std::string, std::int64_t> out;
+        for (const auto& kv : data.series)
+            for (const auto& p : kv.second) {
+                auto it = out.find(kv.first);
+                if (it == out.end()) out.emplace(kv.first, p.step);
+                else if (p.step > it->second) it->second = p.step;
+            }
+        return out;
     }
 
     void write(const batch& b) {

@@ -135,6 +135,14 @@ public:
         return d;
     }
 
+    /// The highest step of each scalar tag in the run's files (its folder and <run>@int64-steps), so that a
+    /// resumed run's points logged without a step continue after them; nullopt when it has no files.
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const {
+        if (!exists(run)) return std::nullopt;
+        return detail::tb::max_scalar_steps({events_dir(logdir_, run), wide_steps_dir(logdir_, run)},
+                                            detail::tb::session_file_name);
+    }
+
     /// Whether the run's folder (this rank's) already holds event files.
     bool exists(const run_info& run) const { return detail::tb::has_event_file(events_dir(logdir_, run)); }
     /// start_run's check on the caller's thread (safe from any thread): exists(). The JSONL sink, the source of
@@ -264,6 +272,7 @@ private:
         bool session_dirty = false;        ///< the session file must be (re)written
         bool session_due = false;          ///< ... at the next flush even without data (params came, the run ended)
         bool params_dirty = false;         ///< params arrived since the last params table
+        std::map<std::string, execution> executions;  ///< live executions by id, as shown so far
     };
 
     // ------------------------------------------------------------------ events
@@ -298,10 +307,7 @@ private:
                     if (options_.run_text) text(r, "artifacts/" + e.payload->get_artifact().name,
                                                 detail::tb::artifact_markdown(e.payload->get_artifact()), e.time_ns);
                     break;
-                case record_kind::execution:
-                    if (options_.run_text) text(r, "executions/" + e.payload->get_execution().name,
-                                                detail::tb::execution_markdown(e.payload->get_execution()), e.time_ns);
-                    break;
+                case record_kind::execution: on_execution(r, e); break;
                 case record_kind::histogram: {
                     const histogram& h = e.payload->get_histogram();
                     note_step(r, e.step);
@@ -400,13 +406,34 @@ private:
         r.params_dirty = false;
     }
 
+    /// Summary metrics at the run's current step: numbers as scalars (one Event), strings as text.
     void on_summary(run& r, const event& e) {
         const std::int64_t step = current_step(r);
-        std::string& buf = r.main.file.buf;
-        auto ev = detail::tb::begin_summary(buf, detail::tb::wall_seconds(e.time_ns), step);
-        for (const auto& kv : e.payload->get_values()) detail::tb::value_simple(buf, kv.first, static_cast<float>(kv.second));
-        detail::tb::end_summary(buf, ev);
-        ++r.main.file.buffered_records;
+        if (!e.payload->get_values().empty()) {
+            std::string& buf = r.main.file.buf;
+            auto ev = detail::tb::begin_summary(buf, detail::tb::wall_seconds(e.time_ns), step);
+            for (const auto& kv : e.payload->get_values()) detail::tb::value_simple(buf, kv.first, static_cast<float>(kv.second));
+            detail::tb::end_summary(buf, ev);
+            ++r.main.file.buffered_records;
+        }
+        for (const auto& kv : e.payload->texts)
+            summary_value(r.main, kv.first, step, e.time_ns,
+                          [&](std::string& buf, bool meta) { detail::tb::value_text(buf, kv.first, kv.second, meta); });
+    }
+
+    /// An execution as text; a live one (an id) is shown whole each time: its state now, and every artifact
+    /// its records have brought so far in this opening.
+    void on_execution(run& r, const event& e) {
+        if (!options_.run_text) return;
+        const execution& x = e.payload->get_execution();
+        const execution* shown = &x;
+        if (!x.id.empty()) {
+            auto [it, fresh] = r.executions.try_emplace(x.id, x);
+            if (!fresh) detail::tb::merge_execution(it->second, x);
+            execution& all = it->second;
+            shown = &all;
+        }
+        text(r, "executions/" + shown->name, detail::tb::execution_markdown(*shown), e.time_ns);
     }
 
     void on_classification(run& r, const event& e) {

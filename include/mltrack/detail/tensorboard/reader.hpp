@@ -11,6 +11,9 @@
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
+#include <map>
+#include <set>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -173,6 +176,12 @@ event_fields read_event(std::string_view payload, F&& value) {
 /// The largest step of any Summary event in the event files of these folders (`skip` aside), if any.
 inline std::optional<std::int64_t> max_step_in(std::initializer_list<std::filesystem::path> dirs, std::string_view skip);
 
+/// The highest step of each scalar tag in the event files of these folders (`skip` aside). Scalars are the
+/// values without plugin metadata, of tags that never had any in their file (a text or image tag has its
+/// metadata on its first value only).
+inline std::map<std::string, std::int64_t> max_scalar_steps(std::initializer_list<std::filesystem::path> dirs,
+                                                            std::string_view skip);
+
 /// A whole file's bytes ("" when it cannot be read).
 inline std::string read_whole_file(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -193,6 +202,37 @@ inline std::optional<std::int64_t> max_step_in(std::initializer_list<std::filesy
         }
     }
     return best;
+}
+
+inline std::map<std::string, std::int64_t> max_scalar_steps(std::initializer_list<std::filesystem::path> dirs,
+                                                            std::string_view skip) {
+    std::map<std::string, std::int64_t> out;
+    for (const auto& dir : dirs) {
+        std::error_code ec;
+        for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string n = it->path().filename().string();
+            if (n.find("tfevents") == std::string::npos || n == skip) continue;
+            std::map<std::string, std::int64_t> steps;
+            std::set<std::string, std::less<>> others;
+            for_each_record(read_whole_file(it->path()), [&](std::string_view payload) {
+                std::vector<std::string> tags;
+                const auto ev = read_event(payload, [&](std::string_view tag, std::string_view plugin, std::string_view) {
+                    if (plugin.empty()) tags.emplace_back(tag);
+                    else others.emplace(tag);
+                });
+                for (auto& t : tags) {
+                    auto [slot, fresh] = steps.try_emplace(std::move(t), ev.step);
+                    if (!fresh && ev.step > slot->second) slot->second = ev.step;
+                }
+            });
+            for (const auto& kv : steps) {
+                if (others.count(kv.first)) continue;
+                auto [slot, fresh] = out.try_emplace(kv.first, kv.second);
+                if (!fresh && kv.second > slot->second) slot->second = kv.second;
+            }
+        }
+    }
+    return out;
 }
 
 }  // namespace tb

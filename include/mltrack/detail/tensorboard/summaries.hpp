@@ -58,6 +58,17 @@ inline std::string execution_markdown(const execution& x) {
     return md;
 }
 
+/// A live execution's next record merged into what is known of it: its state now, and the artifacts added.
+inline void merge_execution(execution& all, const execution& next) {
+    auto add = [](std::vector<artifact>& to, const std::vector<artifact>& from) {
+        for (const auto& a : from)
+            if (std::none_of(to.begin(), to.end(), [&](const artifact& b) { return b.name == a.name; })) to.push_back(a);
+    };
+    add(all.inputs, next.inputs);
+    add(all.outputs, next.outputs);
+    all.state = next.state;
+}
+
 /// The confusion matrix with its labels as (n+1)×(n+1) table cells: true class down, predicted across.
 inline std::vector<std::string> confusion_table_cells(const classification_metrics& c) {
     const std::size_t n = c.labels.size();

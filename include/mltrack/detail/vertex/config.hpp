@@ -11,16 +11,22 @@
 #include <string_view>
 #include <utility>
 
-#include "../error.hpp"
-#include "http.hpp"
-#include "vertex_auth.hpp"
-#include "vertex_engine.hpp"
-#include "vertex_env.hpp"
-#include "vertex_ids.hpp"
-#include "vertex_rest.hpp"
+#include "../../error.hpp"
+#include "../http/http.hpp"
+#include "auth.hpp"
+#include "engine.hpp"
+#include "env.hpp"
+#include "ids.hpp"
+#include "rest.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
+
+/// How experiment and run names become Vertex AI ids (docs/vertex.md, "Ids").
+enum class vertex_id_mapping {
+    exact,   ///< the names are the ids, as with the Python SDK; a name the service refuses fails start_run
+    hashed,  ///< names outside the rule map to "<lowercased>-<6 hex>" ids, display names keep the names
+};
 
 /// Options of the Vertex AI sink. Everything has a default from the environment (see docs/vertex.md).
 struct vertex_ai_options {
@@ -31,6 +37,7 @@ struct vertex_ai_options {
                              ///< else derived from the tracker's experiment name)
     std::string run;         ///< the Vertex run id, verbatim (default: AIP_EXPERIMENT_RUN_NAME, else derived)
     std::string experiment_description;
+    vertex_id_mapping id_mapping = vertex_id_mapping::exact;  ///< names -> ids (exact: the SDK's way)
 
     std::string endpoint;        ///< API base URL; default MLTRACK_VERTEX_ENDPOINT, else https://{L}-aiplatform...
     std::string gcs_endpoint;    ///< default MLTRACK_GCS_ENDPOINT, else https://storage.googleapis.com
@@ -43,7 +50,8 @@ struct vertex_ai_options {
 
     std::string tensorboard;     ///< backing TensorBoard (resource name or id); default: the experiment's,
                                  ///< else the project's default one (AIP_TENSORBOARD_RESOURCE_NAME in jobs)
-    bool time_series = true;     ///< false: no TensorBoard at all; time-series points are counted, not sent
+    bool time_series = true;     ///< false: never find, create or bind a TensorBoard (the SDK's
+                                 ///< experiment_tensorboard=False); an experiment bound already is used
     bool create_tensorboard = true;  ///< create a default TensorBoard when the project has none (billable)
     std::string staging_bucket;  ///< gs://bucket[/prefix] for model files; default MLTRACK_VERTEX_STAGING_BUCKET,
                                  ///< else AIP_MODEL_DIR
@@ -61,7 +69,8 @@ struct vertex_ai_options {
     std::chrono::milliseconds backoff_initial{1000};
     std::chrono::milliseconds backoff_max{60000};
     std::chrono::milliseconds close_timeout{30000};   ///< close() waits this long for delivery
-    bool check_exists = true;   ///< exists() asks the service (a blocking GET, for start_mode checks)
+    bool check_exists = true;   ///< exists() asks the service (a blocking GET, for start_mode checks);
+                                ///< a resume never creates a run either way
     bool only_chief = true;     ///< inside a multi-replica job only the chief (CLUSTER_SPEC) logs
 };
 
@@ -122,12 +131,29 @@ struct vx_config {
     std::string staging;  ///< gs://bucket/prefix, or ""
     bool chief = true;
 
-    /// The Vertex ids of an experiment and a run (an explicit id wins; else derived from our names).
+    bool hashed() const noexcept { return options.id_mapping == sinks::vertex_id_mapping::hashed; }
+
+    /// The Vertex ids of an experiment and a run: an explicit id wins; else the names themselves (exact:
+    /// name.40-42 when the service would refuse them) or their hashed mapping.
     std::string experiment_id(std::string_view experiment) const {
-        return options.experiment.empty() ? vertex_experiment_id(experiment) : options.experiment;
+        if (!options.experiment.empty()) return options.experiment;
+        if (hashed()) return vertex_experiment_id(experiment);
+        check_vertex_experiment_name(experiment);
+        return std::string(experiment);
     }
     std::string run_id(std::string_view experiment, std::string_view run) const {
-        return options.run.empty() ? vertex_run_id(experiment_id(experiment), run) : options.run;
+        if (!options.run.empty()) return options.run;
+        const std::string eid = experiment_id(experiment);
+        if (hashed()) return vertex_run_id(eid, run);
+        check_vertex_run_name(eid, run);
+        return std::string(run);
+    }
+    /// The display names the SDK would show: the names, or the explicit ids when those are given.
+    std::string experiment_display_name(std::string_view experiment) const {
+        return options.experiment.empty() ? std::string(experiment) : options.experiment;
+    }
+    std::string run_display_name(std::string_view run) const {
+        return options.run.empty() ? std::string(run) : options.run;
     }
     std::string v1(const std::string& resource) const { return api + "/v1/" + resource; }
 };
@@ -139,10 +165,7 @@ struct vx_resolved {
 };
 
 inline bool is_vertex_id(const std::string& s) {
-    if (s.empty() || s.size() > 128) return false;
-    for (char ch : s)
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return false;
-    return true;
+    return !s.empty() && s.size() <= 128 && vertex_id_violation(s) == std::string::npos;
 }
 
 /// Resolves credentials, project, location, endpoints and the staging bucket from the options, then the
@@ -191,7 +214,9 @@ inline vx_resolved resolve_vertex_config(sinks::vertex_ai_options options) {
     cfg.staging = staging;
     for (const auto& id : {options.experiment, options.run})
         if (!id.empty() && !is_vertex_id(id))
-            throw error(error_category::config, 46, "'" + id + "' is not a Vertex AI id (lowercase letters, digits and '-')");
+            throw error(error_category::config, 46,
+                        "'" + id + "' is not a Vertex AI id (lowercase letters, digits and '-', starting with a "
+                        "letter or digit)");
     cfg.options = std::move(options);
     return out;
 }

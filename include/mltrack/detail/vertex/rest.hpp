@@ -16,10 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../error.hpp"
-#include "http.hpp"
-#include "vertex_auth.hpp"
-#include "vertex_env.hpp"
+#include "../../error.hpp"
+#include "../http/http.hpp"
+#include "auth.hpp"
+#include "env.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {

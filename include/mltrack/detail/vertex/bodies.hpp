@@ -5,16 +5,19 @@
 // does for summary metrics).
 #pragma once
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "../record.hpp"
+#include "../../record.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -36,6 +39,93 @@ inline std::string rfc3339(std::int64_t time_ns) {
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ns / 1000));
     return buf;
+}
+
+// ------------------------------------------------------------------ reading what the service returns
+
+/// A JSON object's string field, "" when absent or not a string.
+inline std::string str_of(const nlohmann::json& j, const char* key) {
+    if (!j.is_object()) return {};
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+/// The "metadata" object of a resource (an empty object when it has none).
+inline const nlohmann::json& metadata_of(const nlohmann::json& resource) {
+    static const nlohmann::json empty = nlohmann::json::object();
+    if (!resource.is_object()) return empty;
+    auto it = resource.find("metadata");
+    return it != resource.end() && it->is_object() ? *it : empty;
+}
+
+/// The TensorBoard run of a "-tb-run" artifact, as the SDK accepts it (schema google.VertexTensorboardRun and
+/// metadata.vertex_experiment_tracking true); "" when it does not qualify.
+inline std::string linked_tensorboard_run(const nlohmann::json& artifact) {
+    if (str_of(artifact, "schemaTitle") != "google.VertexTensorboardRun") return {};
+    const auto& md = metadata_of(artifact);
+    auto tracking = md.find("vertex_experiment_tracking");
+    if (tracking == md.end() || *tracking != true) return {};
+    return str_of(md, "resourceName");
+}
+
+/// ".../tensorboards/T/experiments/E/runs/R" -> ".../tensorboards/T/experiments/E".
+inline std::string tensorboard_experiment_of(const std::string& tb_run) {
+    const auto at = tb_run.rfind("/runs/");
+    return at == std::string::npos ? std::string() : tb_run.substr(0, at);
+}
+
+// ------------------------------------------------------------------ encodings
+
+/// RFC 3339 UTC ("2026-01-01T12:00:00.123Z", any number of fraction digits) to ns since the epoch; 0 when
+/// it does not parse or is out of the years 1-9999.
+inline std::int64_t parse_rfc3339(const std::string& t) {
+    std::tm tm{};
+    int frac_digits = 0;
+    long long frac = 0;
+    if (std::sscanf(t.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                    &tm.tm_sec) != 6)
+        return 0;
+    const auto dot = t.find('.');
+    if (dot != std::string::npos)
+        for (std::size_t i = dot + 1; i < t.size() && t[i] >= '0' && t[i] <= '9' && frac_digits < 9; ++i, ++frac_digits)
+            frac = frac * 10 + (t[i] - '0');
+    while (frac_digits++ < 9) frac *= 10;
+    if (tm.tm_year < 1 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+        return 0;  // not a time the service writes (and no overflow below)
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return static_cast<std::int64_t>(::timegm(&tm)) * 1000000000 + frac;
+}
+
+/// The wall clock, ns since the Unix epoch.
+inline std::int64_t system_time_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// The display name the SDK gives a default TensorBoard it creates: "Default Tensorboard " followed by
+/// Python's datetime.now().isoformat(sep=" "), local time, microseconds left out when zero.
+inline std::string default_tensorboard_display_name(std::int64_t time_ns) {
+    std::int64_t secs = time_ns / 1000000000;
+    std::int64_t ns = time_ns % 1000000000;
+    if (ns < 0) {
+        ns += 1000000000;
+        --secs;
+    }
+    const std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    ::localtime_r(&t, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "Default Tensorboard %04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::string out = buf;
+    const int us = static_cast<int>(ns / 1000);
+    if (us != 0) {
+        std::snprintf(buf, sizeof buf, ".%06d", us);
+        out += buf;
+    }
+    return out;
 }
 
 /// A double for a proto3 JSON double field (TensorBoard scalars): non-finite values as strings.
@@ -112,9 +202,85 @@ inline nlohmann::json tensorboard_run_artifact_body(const std::string& api_base,
 }
 
 /// One entry of {tb experiment}:batchCreate: a scalar time series named after the metric key.
-inline nlohmann::json time_series_create_request(const std::string& tb_run_name, const std::string& key) {
+/// Histograms are TENSOR series of the "histograms" plugin, as the TensorBoard uploader sends them.
+inline nlohmann::json time_series_create_request(const std::string& tb_run_name, const std::string& key,
+                                                 bool tensor = false) {
     return {{"parent", tb_run_name},
-            {"tensorboardTimeSeries", {{"displayName", key}, {"valueType", "SCALAR"}, {"pluginName", "scalars"}}}};
+            {"tensorboardTimeSeries",
+             {{"displayName", key},
+              {"valueType", tensor ? "TENSOR" : "SCALAR"},
+              {"pluginName", tensor ? "histograms" : "scalars"}}}};
+}
+
+/// Standard base64 with padding (proto3 JSON `bytes`).
+inline std::string base64(std::string_view in) {
+    static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                           static_cast<unsigned char>(in[i + 2]);
+        out += abc[(v >> 18) & 63];
+        out += abc[(v >> 12) & 63];
+        out += abc[(v >> 6) & 63];
+        out += abc[v & 63];
+    }
+    if (i < in.size()) {
+        unsigned v = static_cast<unsigned char>(in[i]) << 16;
+        if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+        out += abc[(v >> 18) & 63];
+        out += abc[(v >> 12) & 63];
+        out += i + 1 < in.size() ? abc[(v >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+/// A histogram as TensorBoard's histograms plugin stores it, serialized: a TensorProto of DT_DOUBLE (2),
+/// shape [k, 3] (rows left, right, count), values in tensor_content (little-endian). This is what the
+/// uploader sends as TensorboardTensor.value.
+inline std::string histogram_tensor_proto(const std::vector<histogram_bucket>& buckets) {
+    auto varint = [](std::string& o, std::uint64_t v) {
+        while (v >= 0x80) {
+            o += static_cast<char>((v & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        o += static_cast<char>(v);
+    };
+    auto dim = [&](std::string& o, std::uint64_t size) {
+        std::string d;
+        if (size != 0) {
+            d += '\x08';  // Dim.size
+            varint(d, size);
+        }
+        o += '\x12';  // TensorShapeProto.dim
+        varint(o, d.size());
+        o += d;
+    };
+    std::string shape;
+    dim(shape, buckets.size());
+    dim(shape, 3);
+    std::string content;
+    content.reserve(buckets.size() * 24);
+    for (const auto& b : buckets)
+        for (double v : {b.left, b.right, b.count}) {
+            std::uint64_t bits;
+            std::memcpy(&bits, &v, sizeof bits);
+            for (int i = 0; i < 8; ++i) content += static_cast<char>((bits >> (8 * i)) & 0xff);
+        }
+    std::string out;
+    out += '\x08';  // dtype
+    varint(out, 2);  // DT_DOUBLE
+    out += '\x12';  // tensor_shape
+    varint(out, shape.size());
+    out += shape;
+    if (!content.empty()) {
+        out += '\x22';  // tensor_content
+        varint(out, content.size());
+        out += content;
+    }
+    return out;
 }
 
 /// One point of a runs:write request.
@@ -165,7 +331,8 @@ inline nlohmann::json artifact_body(const artifact& a, const std::string& uri) {
         md["frameworkName"] = a.framework;
         md["frameworkVersion"] = a.framework_version;
         md["modelFile"] = a.name;
-        if (!md.contains("modelClass")) md["modelClass"] = a.metadata.value("model_class", std::string());
+        if (!md.contains("modelClass"))
+            md["modelClass"] = a.metadata.is_object() ? a.metadata.value("model_class", std::string()) : std::string();
     }
     if (!a.sha256.empty()) md["sha256"] = a.sha256;
     if (a.size) md["size"] = static_cast<double>(a.size);
@@ -179,11 +346,16 @@ inline nlohmann::json artifact_body(const artifact& a, const std::string& uri) {
 }
 
 /// POST {store}/executions?executionId=...
+/// An Execution.State name: PREEMPTED (mltrack's own) is CANCELLED there.
+inline const char* execution_state(run_state s) noexcept {
+    return to_string(s == run_state::preempted ? run_state::cancelled : s);
+}
+
 inline nlohmann::json execution_body(const execution& e) {
     nlohmann::json b{{"displayName", e.name},
                      {"schemaTitle", e.schema_title},
                      {"schemaVersion", vertex_schema_version},
-                     {"state", to_string(e.state)},
+                     {"state", execution_state(e.state)},
                      {"metadata", e.metadata.is_object() ? e.metadata : nlohmann::json::object()}};
     return b;
 }

@@ -26,7 +26,7 @@
 
 #include <curl/curl.h>
 
-#include "../error.hpp"
+#include "../../error.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {

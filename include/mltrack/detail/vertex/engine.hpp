@@ -21,10 +21,10 @@
 #include <utility>
 #include <vector>
 
-#include "../error.hpp"
-#include "http.hpp"
-#include "vertex_auth.hpp"
-#include "vertex_rest.hpp"
+#include "../../error.hpp"
+#include "../http/http.hpp"
+#include "auth.hpp"
+#include "rest.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -80,6 +80,7 @@ struct vertex_step {
 
     std::chrono::milliseconds wait_for{0};
     std::string drop_reason;
+    std::optional<error> drop_error;  ///< reported as it is instead of io.41 when the step is given up
     unsigned failures = 0;  ///< consecutive failures of the current request
     bool auth_retried = false;
 };
@@ -340,7 +341,8 @@ private:
         auto s = std::move(steps_.front());
         steps_.pop_front();
         counters_->steps_rejected.fetch_add(1, std::memory_order_relaxed);
-        report(error(error_category::io, 41, s->label() + " failed for good: " + s->drop_reason));
+        if (s->drop_error) report(*s->drop_error);
+        else report(error(error_category::io, 41, s->label() + " failed for good: " + s->drop_reason));
         s->on_abandon(*this);
     }
 

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../version.hpp"
+#include "../../version.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {

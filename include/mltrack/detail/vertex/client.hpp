@@ -1,8 +1,10 @@
 // Why: what the sink wrote must be readable back from C++ the way the Python SDK reads it: the experiment
-// table of get_experiment_df() (one row per run: name, state, params, summary metrics, last time-series
-// values), a run's full time series, its model files, and deletes of runs and experiments (long-running
-// operations waited for). These are cold, blocking calls made from the caller's thread, with the same
-// configuration, credentials, ids and retries as the sink; every list follows nextPageToken.
+// table of get_experiment_df() (one row per run, pipeline run and legacy run: name, state, params,
+// summary metrics, last time-series values), a run's time series, classification metrics, models,
+// artifacts and executions, its model files, registration in the Model Registry, and deletes of runs and
+// experiments (long-running operations waited for). These are cold, blocking calls made from the caller's
+// thread, with the same configuration, credentials, ids and retries as the sink; every list follows
+// nextPageToken.
 #pragma once
 
 #include <algorithm>
@@ -23,32 +25,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../error.hpp"
-#include "../reader.hpp"
-#include "vertex_config.hpp"
+#include "../../error.hpp"
+#include "../../reader.hpp"
+#include "bodies.hpp"
+#include "client_types.hpp"
+#include "config.hpp"
+#include "prebuilt_containers.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
-
-/// One row of the experiment table, as aiplatform.get_experiment_df() builds it.
-struct vertex_run_row {
-    std::string experiment;     ///< the experiment's id
-    std::string run_name;       ///< the run context's display name (our run name)
-    std::string run_id;         ///< the run context id, "<experiment id>-<run id>"
-    std::string run_type;       ///< "system.ExperimentRun"
-    std::string state;          ///< "RUNNING", "COMPLETE", "FAILED", "CANCELLED"...
-    nlohmann::json params = nlohmann::json::object();   ///< param.<key> columns
-    nlohmann::json metrics = nlohmann::json::object();  ///< metric.<key> columns (summary metrics)
-    std::map<std::string, double> time_series;  ///< time_series_metric.<key>: the value at the highest step read
-    std::string resource_name;  ///< the run context's full name
-};
-
-/// Registration of a logged model in the Vertex AI Model Registry.
-struct vertex_model_registration {
-    std::string display_name;               ///< default: the artifact's name
-    std::string serving_container_image;    ///< required: a prediction container image URI
-    std::string description;
-};
 
 /// Reads, deletes and registers what the Vertex AI sink logged. Blocking; use it from any one thread.
 class vertex_ai_client {
@@ -77,27 +62,104 @@ public:
         return out;
     }
 
-    /// The experiment table: one row per run. Throws state.41 when the experiment does not exist.
+    /// The experiment table, as get_experiment_df(): one row per run (system.ExperimentRun), per pipeline
+    /// run logged to the experiment (system.PipelineRun) and per legacy preview run (system.Run
+    /// executions). Reading creates nothing (the SDK makes missing TensorBoard links while it reads).
+    /// Throws state.41 when the experiment does not exist.
     std::vector<vertex_run_row> list_runs(std::string_view experiment, bool include_time_series = true) {
         const std::string eid = experiment_id(experiment);
         const auto exp = get_optional(store() + "/contexts/" + eid);
         if (!exp || exp->value("schemaTitle", std::string()) != "system.Experiment")
             throw error(error_category::state, 41, "experiment '" + eid + "' does not exist in Vertex AI");
         std::vector<vertex_run_row> rows;
-        const std::string filter =
-            "schema_title=\"system.ExperimentRun\" AND parent_contexts:\"" + exp->value("name", std::string()) + "\"";
+        const std::string exp_name = exp->value("name", std::string());
+        const std::string filter = "(schema_title=\"system.ExperimentRun\" OR schema_title=\"system.PipelineRun\") "
+                                   "AND parent_contexts:\"" + exp_name + "\"";
         for (const auto& c : list(store() + "/contexts", "contexts", filter))
-            rows.push_back(row_of(eid, c, include_time_series));
+            rows.push_back(c.value("schemaTitle", std::string()) == "system.PipelineRun"
+                               ? pipeline_row_of(eid, c)
+                               : row_of(eid, c, include_time_series));
+        for (const auto& e : list(store() + "/executions", "executions",
+                                  "schema_title=\"system.Run\" AND in_context(\"" + exp_name + "\")"))
+            rows.push_back(legacy_row_of(eid, e));
         return rows;
     }
 
-    /// One run's row; nullopt when it does not exist.
+    /// One run's row (ExperimentRun(run, experiment), a legacy system.Run execution too); nullopt when it
+    /// does not exist.
     std::optional<vertex_run_row> get_run(std::string_view experiment, std::string_view run,
                                           bool include_time_series = true) {
         const std::string eid = experiment_id(experiment);
-        const auto c = get_optional(store() + "/contexts/" + detail::vertex_run_context_id(eid, run_id(experiment, run)));
-        if (!c || c->value("schemaTitle", std::string()) != "system.ExperimentRun") return std::nullopt;
-        return row_of(eid, *c, include_time_series);
+        const std::string rc = detail::vertex_run_context_id(eid, run_id(experiment, run));
+        const auto c = get_optional(store() + "/contexts/" + rc);
+        if (c && c->value("schemaTitle", std::string()) == "system.ExperimentRun")
+            return row_of(eid, *c, include_time_series);
+        if (c) return std::nullopt;
+        const auto e = get_optional(store() + "/executions/" + rc);  // a run of the Experiments preview
+        if (e && e->value("schemaTitle", std::string()) == "system.Run") return legacy_row_of(eid, *e);
+        return std::nullopt;
+    }
+
+    /// A run's classification metrics (ExperimentRun.get_classification_metrics()). state.42 without the run.
+    std::vector<vertex_classification_metrics> get_classification_metrics(std::string_view experiment,
+                                                                          std::string_view run) {
+        std::vector<vertex_classification_metrics> out;
+        for (const auto& a : in_run("artifacts", experiment, run, "google.ClassificationMetrics")) {
+            vertex_classification_metrics m;
+            m.id = a.value("name", std::string());
+            m.display_name = a.value("displayName", std::string());
+            const auto& md = detail::metadata_of(a);
+            if (md.contains("confusionMatrix") && md["confusionMatrix"].is_object()) {
+                const auto& cm = md["confusionMatrix"];
+                if (cm.contains("annotationSpecs"))
+                    for (const auto& spec : cm["annotationSpecs"]) m.labels.push_back(detail::str_of(spec, "displayName"));
+                if (cm.contains("rows"))
+                    for (const auto& row : cm["rows"]) {
+                        m.matrix.emplace_back();
+                        for (const auto& x : row) m.matrix.back().push_back(x.is_number() ? x.get<std::int64_t>() : 0);
+                    }
+            }
+            if (md.contains("confidenceMetrics") && md["confidenceMetrics"].is_array())
+                for (const auto& p : md["confidenceMetrics"]) {
+                    m.fpr.push_back(number(p.value("falsePositiveRate", nlohmann::json(0.0))));
+                    m.tpr.push_back(number(p.value("recall", nlohmann::json(0.0))));
+                    m.thresholds.push_back(number(p.value("confidenceThreshold", nlohmann::json(0.0))));
+                }
+            out.push_back(std::move(m));
+        }
+        return out;
+    }
+
+    /// A run's models (ExperimentRun.get_experiment_models()). state.42 without the run.
+    std::vector<vertex_experiment_model> get_experiment_models(std::string_view experiment, std::string_view run) {
+        std::vector<vertex_experiment_model> out;
+        for (const auto& a : in_run("artifacts", experiment, run, "google.ExperimentModel")) {
+            vertex_experiment_model m;
+            m.resource_name = a.value("name", std::string());
+            m.display_name = a.value("displayName", std::string());
+            m.uri = a.value("uri", std::string());
+            m.metadata = detail::metadata_of(a);
+            m.framework_name = detail::str_of(m.metadata, "frameworkName");
+            m.framework_version = detail::str_of(m.metadata, "frameworkVersion");
+            m.model_file = detail::str_of(m.metadata, "modelFile");
+            m.model_class = detail::str_of(m.metadata, "modelClass");
+            out.push_back(std::move(m));
+        }
+        return out;
+    }
+
+    /// Every artifact attributed to a run (ExperimentRun.get_artifacts()). state.42 without the run.
+    std::vector<vertex_metadata_resource> get_artifacts(std::string_view experiment, std::string_view run) {
+        std::vector<vertex_metadata_resource> out;
+        for (const auto& a : in_run("artifacts", experiment, run, {})) out.push_back(resource_of(a));
+        return out;
+    }
+
+    /// Every execution attributed to a run (ExperimentRun.get_executions()). state.42 without the run.
+    std::vector<vertex_metadata_resource> get_executions(std::string_view experiment, std::string_view run) {
+        std::vector<vertex_metadata_resource> out;
+        for (const auto& e : in_run("executions", experiment, run, {})) out.push_back(resource_of(e));
+        return out;
     }
 
     /// Every point of every time series of a run, by key, sorted by step (exportTensorboardTimeSeries,
@@ -178,7 +240,10 @@ public:
             if (j.contains("items"))
                 for (const auto& o : j["items"]) {
                     const std::string object = o.value("name", std::string());
-                    const auto to = dest / std::filesystem::path(object.substr(prefix.size())).lexically_normal();
+                    const std::string rel = object.substr(prefix.size());
+                    const std::string want(artifact_name);
+                    if (rel != want && rel.rfind(want + "/", 0) != 0) continue;  // the artifact's own files only
+                    const auto to = dest / std::filesystem::path(rel).lexically_normal();
                     if (to.lexically_relative(dest).string().rfind("..", 0) == 0) continue;  // stay under dest
                     auto r = caller_->call(detail::json_request(
                         "GET", cfg_.gcs + "/storage/v1/b/" + detail::url_encode(bucket) + "/o/" +
@@ -197,16 +262,28 @@ public:
         return files;
     }
 
-    /// Registers a logged model in the Model Registry (models:upload with its artifact URI and the serving
-    /// container given), waiting for the operation; returns the model's resource name.
+    /// Registers a logged model in the Model Registry (models:upload with its artifact URI), waiting for
+    /// the operation; returns the model's resource name. Without a serving container image, the prebuilt
+    /// one for the model's framework and version is used, as the SDK picks it (config.51 when there is
+    /// none). A TensorFlow model's artifact URI is its SavedModel folder.
     std::string register_model(std::string_view experiment, std::string_view run, std::string_view artifact_name,
                                const vertex_model_registration& m) {
-        if (m.serving_container_image.empty())
-            throw error(error_category::config, 46, "register_model needs a serving container image");
-        const std::string uri = artifact_uri(experiment, run, artifact_name);
+        const auto art = find_artifact(experiment, run, artifact_name);
+        const std::string uri = art.value("uri", std::string());
+        const auto& md = detail::metadata_of(art);
+        const std::string framework = detail::str_of(md, "frameworkName");
+        std::string image = m.serving_container_image;
+        if (image.empty()) {
+            if (art.value("schemaTitle", std::string()) != "google.ExperimentModel")
+                throw error(error_category::config, 51,
+                            "artifact '" + std::string(artifact_name) + "' is not a model logged with its framework; "
+                            "set vertex_model_registration::serving_container_image");
+            image = detail::prebuilt_serving_image(framework, detail::str_of(md, "frameworkVersion"), cfg_.location);
+        }
+        const std::string model_uri = framework == "tensorflow" ? uri + "/" + std::string(artifact_name) : uri;
         nlohmann::json model{{"displayName", m.display_name.empty() ? std::string(artifact_name) : m.display_name},
-                             {"artifactUri", uri},
-                             {"containerSpec", {{"imageUri", m.serving_container_image}}}};
+                             {"artifactUri", model_uri},
+                             {"containerSpec", {{"imageUri", image}}}};
         if (!m.description.empty()) model["description"] = m.description;
         const nlohmann::json body{{"model", model}};
         const auto op = wait(caller_->call_json(detail::json_request("POST", cfg_.v1(cfg_.parent + "/models:upload"), &body)));
@@ -298,28 +375,11 @@ private:
         return std::nan("");
     }
 
-    static std::int64_t parse_time(const std::string& t) {
-        std::tm tm{};
-        int frac_digits = 0;
-        long long frac = 0;
-        if (std::sscanf(t.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                        &tm.tm_min, &tm.tm_sec) != 6)
-            return 0;
-        const auto dot = t.find('.');
-        if (dot != std::string::npos)
-            for (std::size_t i = dot + 1; i < t.size() && t[i] >= '0' && t[i] <= '9' && frac_digits < 9; ++i, ++frac_digits)
-                frac = frac * 10 + (t[i] - '0');
-        while (frac_digits++ < 9) frac *= 10;
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        return static_cast<std::int64_t>(::timegm(&tm)) * 1000000000 + frac;
-    }
-
     static series_point point_of(const nlohmann::json& p) {
         series_point s;
         const auto& step = p.contains("step") ? p["step"] : nlohmann::json("0");
         s.step = step.is_string() ? std::stoll(step.get<std::string>()) : step.get<std::int64_t>();
-        s.time_ns = parse_time(p.value("wallTime", std::string()));
+        s.time_ns = detail::parse_rfc3339(p.value("wallTime", std::string()));
         s.value = p.contains("scalar") && p["scalar"].contains("value") ? number(p["scalar"]["value"]) : std::nan("");
         return s;
     }
@@ -372,25 +432,97 @@ private:
         return row;
     }
 
-    std::string artifact_uri(std::string_view experiment, std::string_view run, std::string_view artifact_name) {
+    /// The run context's server name; state.42 when the run does not exist.
+    std::string run_context_name(std::string_view experiment, std::string_view run) {
         const auto ctx = get_optional(store() + "/contexts/" +
                                       detail::vertex_run_context_id(experiment_id(experiment), run_id(experiment, run)));
         if (!ctx) throw error(error_category::state, 42, "run '" + std::string(run) + "' does not exist in Vertex AI");
+        return ctx->value("name", std::string());
+    }
+
+    /// The artifacts or executions attributed to a run, of one schema ("": all).
+    std::vector<nlohmann::json> in_run(const char* collection, std::string_view experiment, std::string_view run,
+                                       const std::string& schema_title) {
         // Filters must use the names the server returns (with the project number), not ones built here.
-        const std::string rc = ctx->value("name", std::string());
-        std::string uri, latest;
-        for (const auto& a : list(store() + "/artifacts", "artifacts", "in_context(\"" + rc + "\")")) {
-            if (a.value("displayName", std::string()) != artifact_name) continue;
-            const std::string created = a.value("createTime", std::string());
-            if (uri.empty() || created >= latest) {
-                uri = a.value("uri", std::string());
+        std::string filter = "in_context(\"" + run_context_name(experiment, run) + "\")";
+        if (!schema_title.empty()) filter += " AND schema_title=\"" + schema_title + "\"";
+        return list(store() + "/" + collection, collection, filter);
+    }
+
+    static vertex_metadata_resource resource_of(const nlohmann::json& r) {
+        vertex_metadata_resource out;
+        out.resource_name = r.value("name", std::string());
+        out.display_name = r.value("displayName", std::string());
+        out.schema_title = r.value("schemaTitle", std::string());
+        out.state = r.value("state", std::string());
+        out.uri = r.value("uri", std::string());
+        out.metadata = detail::metadata_of(r);
+        return out;
+    }
+
+    /// The latest artifact of a run with that display name; state.42 when there is none.
+    nlohmann::json find_artifact(std::string_view experiment, std::string_view run, std::string_view artifact_name) {
+        nlohmann::json best;
+        std::int64_t latest = 0;
+        for (const auto& a : in_run("artifacts", experiment, run, {})) {
+            if (a.value("displayName", std::string()) != artifact_name || a.value("uri", std::string()).empty()) continue;
+            const std::int64_t created = detail::parse_rfc3339(a.value("createTime", std::string()));
+            if (best.is_null() || created >= latest) {
+                best = a;
                 latest = created;
             }
         }
-        if (uri.empty())
+        if (best.is_null())
             throw error(error_category::state, 42, "run '" + std::string(run) + "' has no artifact named '" +
                                                        std::string(artifact_name) + "' in Vertex AI");
-        return uri;
+        return best;
+    }
+
+    std::string artifact_uri(std::string_view experiment, std::string_view run, std::string_view artifact_name) {
+        return find_artifact(experiment, run, artifact_name).value("uri", std::string());
+    }
+
+    /// A system.PipelineRun row: params from its system.Run execution's "input:" keys, its state, metrics
+    /// from its metrics artifacts (pipeline_jobs.py, _query_experiment_row).
+    vertex_run_row pipeline_row_of(const std::string& eid, const nlohmann::json& c) {
+        vertex_run_row row;
+        row.experiment = eid;
+        row.resource_name = c.value("name", std::string());
+        row.run_id = row.resource_name.substr(row.resource_name.rfind('/') + 1);
+        row.run_name = c.value("displayName", std::string());
+        row.run_type = "system.PipelineRun";
+        const std::string in = "in_context(\"" + row.resource_name + "\")";
+        const auto runs = list(store() + "/executions", "executions", "schema_title=\"system.Run\" AND " + in);
+        if (!runs.empty()) {
+            const auto& md = detail::metadata_of(runs.front());
+            for (auto it = md.begin(); it != md.end(); ++it)
+                if (it.key().rfind("input:", 0) == 0) row.params[it.key().substr(6)] = it.value();
+            row.state = runs.front().value("state", std::string());
+        }
+        const std::string metrics = "(schema_title=\"system.Metrics\" OR schema_title=\"google.ClassificationMetrics\" OR "
+                                    "schema_title=\"google.RegressionMetrics\" OR schema_title=\"google.ForecastingMetrics\")";
+        for (const auto& a : list(store() + "/artifacts", "artifacts", metrics + " AND " + in)) {
+            const auto& md = detail::metadata_of(a);
+            for (auto it = md.begin(); it != md.end(); ++it) row.metrics[it.key()] = it.value();
+        }
+        return row;
+    }
+
+    /// A run of the Experiments preview: a system.Run execution (params: its metadata, state: its state)
+    /// and its "<id>-metrics" system.Metrics artifact.
+    vertex_run_row legacy_row_of(const std::string& eid, const nlohmann::json& e) {
+        vertex_run_row row;
+        row.experiment = eid;
+        row.resource_name = e.value("name", std::string());
+        row.run_id = row.resource_name.substr(row.resource_name.rfind('/') + 1);
+        row.run_name = e.value("displayName", std::string());
+        row.run_type = "system.Run";
+        row.state = e.value("state", std::string());
+        row.params = detail::metadata_of(e);
+        const auto metrics = get_optional(store() + "/artifacts/" + row.run_id + "-metrics");
+        if (metrics && metrics->value("schemaTitle", std::string()) == "system.Metrics")
+            row.metrics = detail::metadata_of(*metrics);
+        return row;
     }
 
     detail::vx_config cfg_;

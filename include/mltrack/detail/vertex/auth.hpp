@@ -24,9 +24,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../error.hpp"
-#include "http.hpp"
-#include "vertex_env.hpp"
+#include "../../error.hpp"
+#include "../http/http.hpp"
+#include "env.hpp"
 
 #ifndef MLTRACK_VERTEX_USE_OPENSSL
 #if defined(__has_include)
