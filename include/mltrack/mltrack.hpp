@@ -11,6 +11,7 @@
 #include "histogram.hpp"
 #include "record.hpp"
 #include "run.hpp"
+#include "default_run.hpp"
 #include "tracker.hpp"
 #include "termination.hpp"
 #include "reader.hpp"

@@ -64,6 +64,7 @@ struct run_data {
     nlohmann::json metadata = nlohmann::json::object();  ///< run_start metadata, updated by resumes
     std::map<std::string, param_value> params;                ///< latest value per key
     std::map<std::string, double> summary;                    ///< latest number per key (summary metrics)
+    std::map<std::string, std::string> tags;                  ///< latest value per tag key
     std::map<std::string, std::string> summary_text;          ///< latest string per key; a key is in one of
                                                               ///< summary and summary_text: its latest kind
     std::map<std::string, std::vector<series_point>> series;  ///< every point, in file order
@@ -267,6 +268,13 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         }
         r.kind = record_kind::params;
         r.payload = std::move(values);
+    } else if (kind == "tags") {
+        for (const auto& kv : need(j, "values", nlohmann::json::value_t::object).items()) {
+            if (!kv.value().is_string()) throw line_error{"tag '" + printable(kv.key()) + "' is not a string"};
+            r.texts.emplace_back(kv.key(), kv.value().get<std::string>());
+            run.tags[kv.key()] = kv.value().get<std::string>();
+        }
+        r.kind = record_kind::tags;
     } else if (kind == "metrics" || kind == "summary") {
         named_values<double> values;
         for (const auto& kv : need(j, "values", nlohmann::json::value_t::object).items())

@@ -33,6 +33,7 @@ enum class record_kind : std::uint8_t {
     execution,       ///< an execution with input and output artifacts (lineage)
     histogram,       ///< a histogram of values at one step
     run_end,         ///< the run ended with a state
+    tags,            ///< tags: text key/value pairs (latest value of a key wins), in `texts`
 };
 
 inline const char* to_string(record_kind k) noexcept {
@@ -47,6 +48,7 @@ inline const char* to_string(record_kind k) noexcept {
         case record_kind::execution: return "execution";
         case record_kind::histogram: return "histogram";
         case record_kind::run_end: return "run_end";
+        case record_kind::tags: return "tags";
     }
     return "unknown";
 }
@@ -90,6 +92,16 @@ public:
     param_value(const char* s) : v_(std::string(s)) {}
     param_value(std::string s) : v_(std::move(s)) {}
     param_value(std::string_view s) : v_(std::string(s)) {}
+    /// Anything else is a compile error that names the type.
+    template <class T, std::enable_if_t<!std::is_arithmetic_v<std::decay_t<T>> &&
+                                            !std::is_convertible_v<const T&, std::string_view> &&
+                                            !std::is_same_v<std::decay_t<T>, param_value>,
+                                        int> = 0>
+    param_value(const T&) : v_(std::int64_t{0}) {
+        static_assert(sizeof(T) == 0,
+                      "mltrack: this param value's type (T in the line 'In instantiation of ...' above) is not a param type; a param is a bool, an "
+                      "integer, a floating-point number or a string (const char*, std::string, std::string_view)");
+    }
 
     bool is_int() const noexcept { return std::holds_alternative<std::int64_t>(v_); }
     bool is_double() const noexcept { return std::holds_alternative<double>(v_); }
@@ -121,6 +133,16 @@ public:
     summary_value(const char* s) : text_(s), is_text_(true) {}
     summary_value(std::string s) : text_(std::move(s)), is_text_(true) {}
     summary_value(std::string_view s) : text_(s), is_text_(true) {}
+    /// Anything else is a compile error that names the type.
+    template <class T, std::enable_if_t<(!std::is_arithmetic_v<std::decay_t<T>> || std::is_same_v<std::decay_t<T>, bool>) &&
+                                            !std::is_convertible_v<const T&, std::string_view> &&
+                                            !std::is_same_v<std::decay_t<T>, summary_value>,
+                                        int> = 0>
+    summary_value(const T&) {
+        static_assert(sizeof(T) == 0,
+                      "mltrack: this metric value's type (T in the line 'In instantiation of ...' above) is not a summary metric type; a summary metric "
+                      "is a number (not a bool: log it as 0 or 1, or as a param) or a string");
+    }
 
     bool is_text() const noexcept { return is_text_; }
     double number() const noexcept { return number_; }
@@ -238,7 +260,8 @@ struct record {
     std::variant<std::monostate, named_values<param_value>, named_values<double>, classification_metrics, artifact,
                  execution, run_state, run_info, histogram>
         payload;
-    /// Summary records only: the string values (the numbers are the payload's named_values<double>).
+    /// Summary records: the string values (the numbers are the payload's named_values<double>); tags
+    /// records: the tags.
     named_values<std::string> texts;
 
     // Typed access to the payload; each throws std::bad_variant_access for another kind.

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <initializer_list>
 #include <memory>
+#include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +31,28 @@ MLTRACK_NAMESPACE_BEGIN
 
 /// Longest string param value, in bytes.
 inline constexpr std::size_t max_param_string = 65536;
+
+class run;
+
+namespace detail {
+/// The process's default run (default_run.hpp); a run clears itself from it when it ends or dies.
+inline std::atomic<run*>& default_run_slot() noexcept {
+    static std::atomic<run*> slot{nullptr};
+    return slot;
+}
+
+/// Whether M is a map-like range of (key, value) pairs whose keys are text and whose values convert to V:
+/// std::map, std::unordered_map, a vector of pairs...
+template <class M, class V, class = void>
+struct is_named_range : std::false_type {};
+template <class M, class V>
+struct is_named_range<M, V, std::void_t<decltype(std::begin(std::declval<const M&>())->first),
+                                        decltype(std::begin(std::declval<const M&>())->second)>>
+    : std::bool_constant<std::is_convertible_v<decltype(std::begin(std::declval<const M&>())->first), std::string_view> &&
+                         std::is_convertible_v<decltype(std::begin(std::declval<const M&>())->second), V>> {};
+template <class M, class V>
+using if_named_range = std::enable_if_t<is_named_range<M, V>::value, int>;
+}  // namespace detail
 
 /// A metric interned once: logging through it is the hot path. Cheap to copy; safe to use from any
 /// thread; points logged after the run ended or the tracker closed are counted, not written.
@@ -95,7 +119,10 @@ public:
         }
         return *this;
     }
-    ~run() { finish_on_destruction(); }
+    ~run() {
+        finish_on_destruction();
+        forget_default();
+    }
 
     const std::string& name() const noexcept { return name_; }
     const std::string& experiment() const noexcept { return experiment_; }
@@ -108,7 +135,7 @@ public:
     bool resumed() const noexcept { return resumed_; }
 
     /// Interns a metric key (throws mltrack::error for an invalid key) and returns its hot-path handle.
-    metric_handle metric(std::string_view key) {
+    [[nodiscard]] metric_handle metric(std::string_view key) {
         require_active();
         return metric_handle(core_, id_, core_->intern(key));
     }
@@ -124,6 +151,25 @@ public:
     void log(std::string_view key, double value) {
         require_active();
         core_->push_point_now(id_, cached_metric_id(key) | detail::auto_step_bit, 0, value);
+    }
+
+    /// Logs several metrics at one step, each a point of its curve (W&B's wandb.log(d, step), MLflow's
+    /// log_metrics(d, step)): `run.log({{"loss", l}, {"acc", a}}, step)`. Same as log_time_series.
+    void log(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
+        log_time_series_impl(values.begin(), values.end(), step);
+    }
+    /// Logs several metrics at the run's next step (see log_time_series(values)).
+    void log(std::initializer_list<std::pair<std::string_view, double>> values) {
+        log_time_series_next(values.begin(), values.end());
+    }
+    /// The same from a std::map, std::unordered_map or vector of (key, number) pairs.
+    template <class Map, detail::if_named_range<Map, double> = 0>
+    void log(const Map& values, std::int64_t step) {
+        log_time_series_impl(std::begin(values), std::end(values), step);
+    }
+    template <class Map, detail::if_named_range<Map, double> = 0>
+    void log(const Map& values) {
+        log_time_series_next(std::begin(values), std::end(values));
     }
 
     /// Logs several time-series values at one step (they share one wall time).
@@ -148,14 +194,63 @@ public:
         log_params_impl(params.begin(), params.end());
     }
     void log_params(const named_values<param_value>& params) { log_params_impl(params.begin(), params.end()); }
+    template <class Map, detail::if_named_range<Map, param_value> = 0>
+    void log_params(const Map& params) {
+        log_params_impl(std::begin(params), std::end(params));
+    }
 
-    /// Logs summary metrics: numbers or strings (`{{"acc", 0.97}, {"best_model", "resnet"}}`); the latest
-    /// value of a key wins. Strings are at most 64 KiB (value.6).
+    /// Logs summary metrics: one value per key for the whole run, numbers or strings
+    /// (`{{"acc", 0.97}, {"best_model", "resnet"}}`); the latest value of a key wins. Strings are at most
+    /// 64 KiB (value.6). (The Vertex AI SDK's log_metrics; the same as log_metrics without a step.)
+    void log_summary(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
+        log_metrics_impl(metrics.begin(), metrics.end());
+    }
+    template <class Map, detail::if_named_range<Map, summary_value> = 0>
+    void log_summary(const Map& metrics) {
+        log_metrics_impl(std::begin(metrics), std::end(metrics));
+    }
+
+    /// Without a step: summary metrics, as the Vertex AI SDK's log_metrics (see log_summary). With a step:
+    /// points of curves, as MLflow's log_metrics(metrics, step) (see log).
     void log_metrics(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
         log_metrics_impl(metrics.begin(), metrics.end());
     }
     void log_metrics(const named_values<double>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
     void log_metrics(const named_values<summary_value>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
+    template <class Map, detail::if_named_range<Map, summary_value> = 0>
+    void log_metrics(const Map& metrics) {
+        log_metrics_impl(std::begin(metrics), std::end(metrics));
+    }
+    void log_metrics(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
+        log_time_series_impl(values.begin(), values.end(), step);
+    }
+    template <class Map, detail::if_named_range<Map, double> = 0>
+    void log_metrics(const Map& values, std::int64_t step) {
+        log_time_series_impl(std::begin(values), std::end(values), step);
+    }
+
+    /// Tags: text labels of the run (`{{"team", "vision"}, {"dataset", "imagenet-1k"}}`), as MLflow's tags;
+    /// the latest value of a key wins. Keys are validated like metric keys; values are at most 64 KiB
+    /// (value.6). Vertex AI keeps them as the run's labels where they follow its label rules (docs/vertex.md).
+    void set_tag(std::string_view key, std::string_view value) { set_tags({{key, value}}); }
+    void set_tags(std::initializer_list<std::pair<std::string_view, std::string_view>> tags) {
+        set_tags_impl(tags.begin(), tags.end());
+    }
+    template <class Map, detail::if_named_range<Map, std::string_view> = 0>
+    void set_tags(const Map& tags) {
+        set_tags_impl(std::begin(tags), std::end(tags));
+    }
+
+    /// The highest step the run has reached, over all its metrics (or `key`'s): in this opening, or in the
+    /// sinks from earlier openings of a resumed run; nullopt before any point. Waits until the writer has
+    /// taken what was logged before the call. `run.last_step().value_or(-1) + 1` is where a resumed loop
+    /// goes on.
+    std::optional<std::int64_t> last_step() { return query_last_step(nullptr, {}); }
+    std::optional<std::int64_t> last_step(std::string_view key) {
+        require_active();
+        const std::uint32_t id = core_->intern(key);  // validates the key
+        return query_last_step(&id, key);
+    }
 
     /// Logs classification metrics, validated with the Vertex AI SDK's rules (see classification_metrics).
     void log_classification_metrics(const classification_metrics& m) {
@@ -298,6 +393,7 @@ public:
 
     /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
     void end(run_state state = run_state::complete) {
+        forget_default();
         if (!active_.exchange(false)) return;
         if (!core_ || core_->closed()) return;
         auto r = make_record(record_kind::run_end);
@@ -333,6 +429,13 @@ private:
         key_owner_ = o.key_owner_;  // cached metric ids belong to the core, which moves with it
         o.key_owner_ = detail::next_key_owner_id();
         o.active_.store(false);
+        run* was = &o;  // the default run moves with the object
+        detail::default_run_slot().compare_exchange_strong(was, this);
+    }
+
+    void forget_default() noexcept {
+        run* me = this;
+        detail::default_run_slot().compare_exchange_strong(me, nullptr);
     }
 
     void finish_on_destruction() noexcept {
@@ -356,6 +459,22 @@ private:
         c->rec.kind = kind;
         c->rec.time_ns = core_->now();
         return c;
+    }
+
+    std::optional<std::int64_t> query_last_step(const std::uint32_t* metric, std::string_view key) {
+        require_active();
+        if (core_->inert()) return std::nullopt;
+        auto c = std::make_unique<detail::cold_item>();
+        c->operation = detail::op::last_step;
+        c->run = id_;
+        if (metric) {
+            c->metric.id = *metric;
+            c->metric.name = std::string(key);
+        }
+        auto done = std::make_shared<detail::ticket>();
+        c->done = done;
+        core_->push_cold(std::move(c));
+        return done->value;
     }
 
     /// The metric id of `key` through this thread's key cache, as log(key, ...) does.
@@ -420,6 +539,25 @@ private:
                         "summary metric '" + std::string(key) + "' is a string of " + std::to_string(v.text().size()) +
                             " bytes; the limit is 65536");
         texts.emplace_back(std::string(key), v.text());
+    }
+
+    template <class It>
+    void set_tags_impl(It first, It last) {
+        require_active();
+        named_values<std::string> tags;
+        for (auto it = first; it != last; ++it) {
+            const std::string_view key = it->first, value = it->second;
+            validate_key("tag key", key);
+            if (value.size() > max_param_string)
+                throw error(error_category::value, 6,
+                            "tag '" + std::string(key) + "' is a string of " + std::to_string(value.size()) +
+                                " bytes; the limit is 65536");
+            tags.emplace_back(std::string(key), std::string(value));
+        }
+        if (tags.empty()) return;
+        auto r = make_record(record_kind::tags);
+        r->rec.texts = std::move(tags);
+        core_->push_cold(std::move(r));
     }
 
     template <class It>

@@ -34,7 +34,15 @@ public:
     /// Starts a run. start_mode::create (default) fails with state.1 when a sink already has the run;
     /// start_mode::resume continues it (steps go on) and fails with state.2 when none has it.
     /// A run name can be open only once at a time per tracker (state.6).
-    run start_run(std::string_view name, start_mode mode = start_mode::create,
+    /// `tags` are set right after the run opens, as run.set_tags() would.
+    [[nodiscard]] run start_run(std::string_view name, start_mode mode, nlohmann::json metadata,
+                                std::initializer_list<std::pair<std::string_view, std::string_view>> tags) {
+        auto r = start_run(name, mode, std::move(metadata));
+        if (tags.size()) r.set_tags(tags);
+        return r;
+    }
+
+    [[nodiscard]] run start_run(std::string_view name, start_mode mode = start_mode::create,
                   nlohmann::json metadata = nlohmann::json::object()) {
         require_open();
         validate_name("run name", name);
@@ -104,7 +112,7 @@ public:
     }
 
     /// start_run(name, true) continues an existing run, like the Vertex AI SDK's resume=True.
-    run start_run(std::string_view name, bool resume) {
+    [[nodiscard]] run start_run(std::string_view name, bool resume) {
         return start_run(name, resume ? start_mode::resume : start_mode::create);
     }
 

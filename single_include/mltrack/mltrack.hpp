@@ -491,6 +491,7 @@ enum class record_kind : std::uint8_t {
     execution,       ///< an execution with input and output artifacts (lineage)
     histogram,       ///< a histogram of values at one step
     run_end,         ///< the run ended with a state
+    tags,            ///< tags: text key/value pairs (latest value of a key wins), in `texts`
 };
 
 inline const char* to_string(record_kind k) noexcept {
@@ -505,6 +506,7 @@ inline const char* to_string(record_kind k) noexcept {
         case record_kind::execution: return "execution";
         case record_kind::histogram: return "histogram";
         case record_kind::run_end: return "run_end";
+        case record_kind::tags: return "tags";
     }
     return "unknown";
 }
@@ -548,6 +550,16 @@ public:
     param_value(const char* s) : v_(std::string(s)) {}
     param_value(std::string s) : v_(std::move(s)) {}
     param_value(std::string_view s) : v_(std::string(s)) {}
+    /// Anything else is a compile error that names the type.
+    template <class T, std::enable_if_t<!std::is_arithmetic_v<std::decay_t<T>> &&
+                                            !std::is_convertible_v<const T&, std::string_view> &&
+                                            !std::is_same_v<std::decay_t<T>, param_value>,
+                                        int> = 0>
+    param_value(const T&) : v_(std::int64_t{0}) {
+        static_assert(sizeof(T) == 0,
+                      "mltrack: this param value's type (T in the line 'In instantiation of ...' above) is not a param type; a param is a bool, an "
+                      "integer, a floating-point number or a string (const char*, std::string, std::string_view)");
+    }
 
     bool is_int() const noexcept { return std::holds_alternative<std::int64_t>(v_); }
     bool is_double() const noexcept { return std::holds_alternative<double>(v_); }
@@ -579,6 +591,16 @@ public:
     summary_value(const char* s) : text_(s), is_text_(true) {}
     summary_value(std::string s) : text_(std::move(s)), is_text_(true) {}
     summary_value(std::string_view s) : text_(s), is_text_(true) {}
+    /// Anything else is a compile error that names the type.
+    template <class T, std::enable_if_t<(!std::is_arithmetic_v<std::decay_t<T>> || std::is_same_v<std::decay_t<T>, bool>) &&
+                                            !std::is_convertible_v<const T&, std::string_view> &&
+                                            !std::is_same_v<std::decay_t<T>, summary_value>,
+                                        int> = 0>
+    summary_value(const T&) {
+        static_assert(sizeof(T) == 0,
+                      "mltrack: this metric value's type (T in the line 'In instantiation of ...' above) is not a summary metric type; a summary metric "
+                      "is a number (not a bool: log it as 0 or 1, or as a param) or a string");
+    }
 
     bool is_text() const noexcept { return is_text_; }
     double number() const noexcept { return number_; }
@@ -696,7 +718,8 @@ struct record {
     std::variant<std::monostate, named_values<param_value>, named_values<double>, classification_metrics, artifact,
                  execution, run_state, run_info, histogram>
         payload;
-    /// Summary records only: the string values (the numbers are the payload's named_values<double>).
+    /// Summary records: the string values (the numbers are the payload's named_values<double>); tags
+    /// records: the tags.
     named_values<std::string> texts;
 
     // Typed access to the payload; each throws std::bad_variant_access for another kind.
@@ -798,6 +821,8 @@ MLTRACK_NAMESPACE_END
 #include <filesystem>
 #include <initializer_list>
 #include <memory>
+#include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -2516,6 +2541,7 @@ MLTRACK_NAMESPACE_END
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -2571,6 +2597,24 @@ public:
         return after(have, high);
     }
 
+    /// The highest step of a metric (here or in the seeds); nullopt before its first point.
+    std::optional<std::int64_t> highest(std::uint32_t metric, const std::string& key) const {
+        std::optional<std::int64_t> high;
+        if (metric < by_metric_.size() && by_metric_[metric].seen) high = by_metric_[metric].high;
+        const auto s = seeds_.find(key);
+        if (s != seeds_.end() && (!high || s->second > *high)) high = s->second;
+        return high;
+    }
+
+    /// The highest step of any metric of the run (here or in the seeds); nullopt before any point.
+    std::optional<std::int64_t> highest() const {
+        std::optional<std::int64_t> high;
+        if (run_seen_) high = run_high_;
+        for (const auto& kv : seeds_)
+            if (!high || kv.second > *high) high = kv.second;
+        return high;
+    }
+
     /// What the sinks hold for a resumed run: the highest step per metric key.
     void seed(const std::map<std::string, std::int64_t>& highest) {
         for (const auto& kv : highest) {
@@ -2610,11 +2654,18 @@ struct ticket {
     std::condition_variable cv;
     bool done = false;
     bool flag = false;  ///< a result bit (run_open: whether the run was resumed)
+    std::optional<std::int64_t> value;  ///< a result number (last_step)
     std::optional<error> failure;
 
     void complete(bool result = false) {
         std::lock_guard<std::mutex> lock(m);
         flag = result;
+        done = true;
+        cv.notify_all();
+    }
+    void complete_with(std::optional<std::int64_t> result) {
+        std::lock_guard<std::mutex> lock(m);
+        value = result;
         done = true;
         cv.notify_all();
     }
@@ -2652,7 +2703,7 @@ inline std::uint32_t watch_forks() noexcept {
 /// The generation a live core never matches: an inert core (a rank that does not write) uses it.
 inline constexpr std::uint32_t inert_generation = 0xffffffffu;
 
-enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown };
+enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown, last_step };
 
 /// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
 struct cold_item {
@@ -2744,7 +2795,7 @@ public:
         queue_item item{p, nullptr};
         if (const auto pushed = ring_.push(item); pushed != ring_type::pushed_as::full) {
             if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
-            else if (pushed == ring_type::pushed_as::nudge && writer_asleep_.load(std::memory_order_relaxed)) wake();
+            else if (pushed == ring_type::pushed_as::nudge && writer_asleep_.load(std::memory_order_relaxed) != 0) wake();
             return;
         }
         if (cfg_.overflow == overflow_policy::drop_newest) {
@@ -2969,13 +3020,13 @@ private:
         wake_->cv.notify_one();
     }
 
-    /// After a control item: wakes the writer if it sleeps. The fence pairs with the writer's between its
-    /// "asleep" store and its last look at the queue, so either the writer sees the item or this sees it
-    /// asleep: a control item never waits for the writer's timer. (Points skip the fence: a point that misses
-    /// a falling-asleep writer is written when the writer's timer wakes it, within poll_interval.)
+    /// After a control item: wakes the writer if it sleeps. Both sides use read-modify-writes on
+    /// writer_asleep_ (no fences, which ThreadSanitizer cannot model): if this RMW comes after the writer's
+    /// "asleep" exchange it reads 1 and wakes it; if before, the writer's exchange reads this RMW's value and
+    /// so sees the item pushed before it. A control item never waits for the writer's timer. (Points use a
+    /// plain load: a point that misses a falling-asleep writer is written when its timer fires.)
     void wake_if_asleep() {
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (writer_asleep_.load(std::memory_order_relaxed)) wake();
+        if (writer_asleep_.fetch_add(0, std::memory_order_acq_rel) != 0) wake();
     }
 
     static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
@@ -3035,14 +3086,13 @@ private:
             auto until = std::min(tick_at, t + cfg_.poll_interval);
             if (unflushed) until = std::min(until, last_flush_ + cfg_.flush_interval);
             if (until <= t) continue;
-            writer_asleep_.store(true, std::memory_order_seq_cst);
-            std::atomic_thread_fence(std::memory_order_seq_cst);
+            writer_asleep_.exchange(1, std::memory_order_acq_rel);
             if (!ring_.ready()) {
                 std::unique_lock<std::mutex> lock(wake_->m);
                 wake_->cv.wait_until(lock, until, [this] { return wake_->flag; });
                 wake_->flag = false;
             }
-            writer_asleep_.store(false, std::memory_order_relaxed);
+            writer_asleep_.exchange(0, std::memory_order_acq_rel);
         }
     }
 
@@ -3137,6 +3187,7 @@ private:
                         last_flush_ = std::chrono::steady_clock::now();
                         if (c->done) c->done->complete();
                         break;
+                    case op::last_step: answer_last_step(*c); break;
                     case op::shutdown:
                         dispatch_pending();
                         sinks_->flush(*this);
@@ -3153,6 +3204,18 @@ private:
             held_.clear();
         }
         return n;
+    }
+
+    /// run::last_step: the highest step of the run, or of one metric (c.metric.id when c.metric.name is set),
+    /// counting what a resumed run's sinks hold.
+    void answer_last_step(cold_item& c) {
+        std::optional<std::int64_t> high;
+        if (live_run* run = find_run(c.run)) {
+            seed_steps(*run);
+            if (c.metric.name.empty()) high = run->steps.highest();
+            else high = run->steps.highest(c.metric.id, c.metric.name);
+        }
+        c.done->complete_with(high);
     }
 
     /// A log_time_series call without a step: every value at the run's next step, with one wall time.
@@ -3295,7 +3358,7 @@ private:
     // On the heap so that a forked child can leak it: destroying a condition variable the parent's writer
     // was waiting on blocks forever in the child (glibc waits for waiters that do not exist there).
     std::unique_ptr<wake_state> wake_ = std::make_unique<wake_state>();
-    alignas(64) std::atomic<bool> writer_asleep_{false};  ///< the writer waits on wake_ (read on the hot path)
+    alignas(64) std::atomic<int> writer_asleep_{0};    ///< the writer waits on wake_ (read on the hot path)
     std::thread writer_;
 
     // writer-owned state
@@ -3848,6 +3911,20 @@ inline void append_record_line(std::string& out, const record& r) {
                 out += '}';
             }
             break;
+        case record_kind::tags: {
+            append_line_head(out, "tags", r.time_ns);
+            out += ",\"values\":{";
+            bool first = true;
+            for (const auto& kv : r.texts) {
+                if (!first) out += ',';
+                first = false;
+                append_json_string(out, kv.first);
+                out += ':';
+                append_json_string(out, kv.second);
+            }
+            out += '}';
+            break;
+        }
         case record_kind::metric:
             append_line_head(out, "metrics", r.time_ns);
             out += ",\"step\":";
@@ -4164,6 +4241,28 @@ MLTRACK_NAMESPACE_BEGIN
 /// Longest string param value, in bytes.
 inline constexpr std::size_t max_param_string = 65536;
 
+class run;
+
+namespace detail {
+/// The process's default run (default_run.hpp); a run clears itself from it when it ends or dies.
+inline std::atomic<run*>& default_run_slot() noexcept {
+    static std::atomic<run*> slot{nullptr};
+    return slot;
+}
+
+/// Whether M is a map-like range of (key, value) pairs whose keys are text and whose values convert to V:
+/// std::map, std::unordered_map, a vector of pairs...
+template <class M, class V, class = void>
+struct is_named_range : std::false_type {};
+template <class M, class V>
+struct is_named_range<M, V, std::void_t<decltype(std::begin(std::declval<const M&>())->first),
+                                        decltype(std::begin(std::declval<const M&>())->second)>>
+    : std::bool_constant<std::is_convertible_v<decltype(std::begin(std::declval<const M&>())->first), std::string_view> &&
+                         std::is_convertible_v<decltype(std::begin(std::declval<const M&>())->second), V>> {};
+template <class M, class V>
+using if_named_range = std::enable_if_t<is_named_range<M, V>::value, int>;
+}  // namespace detail
+
 /// A metric interned once: logging through it is the hot path. Cheap to copy; safe to use from any
 /// thread; points logged after the run ended or the tracker closed are counted, not written.
 class metric_handle {
@@ -4229,7 +4328,10 @@ public:
         }
         return *this;
     }
-    ~run() { finish_on_destruction(); }
+    ~run() {
+        finish_on_destruction();
+        forget_default();
+    }
 
     const std::string& name() const noexcept { return name_; }
     const std::string& experiment() const noexcept { return experiment_; }
@@ -4242,7 +4344,7 @@ public:
     bool resumed() const noexcept { return resumed_; }
 
     /// Interns a metric key (throws mltrack::error for an invalid key) and returns its hot-path handle.
-    metric_handle metric(std::string_view key) {
+    [[nodiscard]] metric_handle metric(std::string_view key) {
         require_active();
         return metric_handle(core_, id_, core_->intern(key));
     }
@@ -4258,6 +4360,25 @@ public:
     void log(std::string_view key, double value) {
         require_active();
         core_->push_point_now(id_, cached_metric_id(key) | detail::auto_step_bit, 0, value);
+    }
+
+    /// Logs several metrics at one step, each a point of its curve (W&B's wandb.log(d, step), MLflow's
+    /// log_metrics(d, step)): `run.log({{"loss", l}, {"acc", a}}, step)`. Same as log_time_series.
+    void log(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
+        log_time_series_impl(values.begin(), values.end(), step);
+    }
+    /// Logs several metrics at the run's next step (see log_time_series(values)).
+    void log(std::initializer_list<std::pair<std::string_view, double>> values) {
+        log_time_series_next(values.begin(), values.end());
+    }
+    /// The same from a std::map, std::unordered_map or vector of (key, number) pairs.
+    template <class Map, detail::if_named_range<Map, double> = 0>
+    void log(const Map& values, std::int64_t step) {
+        log_time_series_impl(std::begin(values), std::end(values), step);
+    }
+    template <class Map, detail::if_named_range<Map, double> = 0>
+    void log(const Map& values) {
+        log_time_series_next(std::begin(values), std::end(values));
     }
 
     /// Logs several time-series values at one step (they share one wall time).
@@ -4282,14 +4403,63 @@ public:
         log_params_impl(params.begin(), params.end());
     }
     void log_params(const named_values<param_value>& params) { log_params_impl(params.begin(), params.end()); }
+    template <class Map, detail::if_named_range<Map, param_value> = 0>
+    void log_params(const Map& params) {
+        log_params_impl(std::begin(params), std::end(params));
+    }
 
-    /// Logs summary metrics: numbers or strings (`{{"acc", 0.97}, {"best_model", "resnet"}}`); the latest
-    /// value of a key wins. Strings are at most 64 KiB (value.6).
+    /// Logs summary metrics: one value per key for the whole run, numbers or strings
+    /// (`{{"acc", 0.97}, {"best_model", "resnet"}}`); the latest value of a key wins. Strings are at most
+    /// 64 KiB (value.6). (The Vertex AI SDK's log_metrics; the same as log_metrics without a step.)
+    void log_summary(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
+        log_metrics_impl(metrics.begin(), metrics.end());
+    }
+    template <class Map, detail::if_named_range<Map, summary_value> = 0>
+    void log_summary(const Map& metrics) {
+        log_metrics_impl(std::begin(metrics), std::end(metrics));
+    }
+
+    /// Without a step: summary metrics, as the Vertex AI SDK's log_metrics (see log_summary). With a step:
+    /// points of curves, as MLflow's log_metrics(metrics, step) (see log).
     void log_metrics(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
         log_metrics_impl(metrics.begin(), metrics.end());
     }
     void log_metrics(const named_values<double>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
     void log_metrics(const named_values<summary_value>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
+    template <class Map, detail::if_named_range<Map, summary_value> = 0>
+    void log_metrics(const Map& metrics) {
+        log_metrics_impl(std::begin(metrics), std::end(metrics));
+    }
+    void log_metrics(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
+        log_time_series_impl(values.begin(), values.end(), step);
+    }
+    template <class Map, detail::if_named_range<Map, double> = 0>
+    void log_metrics(const Map& values, std::int64_t step) {
+        log_time_series_impl(std::begin(values), std::end(values), step);
+    }
+
+    /// Tags: text labels of the run (`{{"team", "vision"}, {"dataset", "imagenet-1k"}}`), as MLflow's tags;
+    /// the latest value of a key wins. Keys are validated like metric keys; values are at most 64 KiB
+    /// (value.6). Vertex AI keeps them as the run's labels where they follow its label rules (docs/vertex.md).
+    void set_tag(std::string_view key, std::string_view value) { set_tags({{key, value}}); }
+    void set_tags(std::initializer_list<std::pair<std::string_view, std::string_view>> tags) {
+        set_tags_impl(tags.begin(), tags.end());
+    }
+    template <class Map, detail::if_named_range<Map, std::string_view> = 0>
+    void set_tags(const Map& tags) {
+        set_tags_impl(std::begin(tags), std::end(tags));
+    }
+
+    /// The highest step the run has reached, over all its metrics (or `key`'s): in this opening, or in the
+    /// sinks from earlier openings of a resumed run; nullopt before any point. Waits until the writer has
+    /// taken what was logged before the call. `run.last_step().value_or(-1) + 1` is where a resumed loop
+    /// goes on.
+    std::optional<std::int64_t> last_step() { return query_last_step(nullptr, {}); }
+    std::optional<std::int64_t> last_step(std::string_view key) {
+        require_active();
+        const std::uint32_t id = core_->intern(key);  // validates the key
+        return query_last_step(&id, key);
+    }
 
     /// Logs classification metrics, validated with the Vertex AI SDK's rules (see classification_metrics).
     void log_classification_metrics(const classification_metrics& m) {
@@ -4432,6 +4602,7 @@ public:
 
     /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
     void end(run_state state = run_state::complete) {
+        forget_default();
         if (!active_.exchange(false)) return;
         if (!core_ || core_->closed()) return;
         auto r = make_record(record_kind::run_end);
@@ -4467,6 +4638,13 @@ private:
         key_owner_ = o.key_owner_;  // cached metric ids belong to the core, which moves with it
         o.key_owner_ = detail::next_key_owner_id();
         o.active_.store(false);
+        run* was = &o;  // the default run moves with the object
+        detail::default_run_slot().compare_exchange_strong(was, this);
+    }
+
+    void forget_default() noexcept {
+        run* me = this;
+        detail::default_run_slot().compare_exchange_strong(me, nullptr);
     }
 
     void finish_on_destruction() noexcept {
@@ -4490,6 +4668,22 @@ private:
         c->rec.kind = kind;
         c->rec.time_ns = core_->now();
         return c;
+    }
+
+    std::optional<std::int64_t> query_last_step(const std::uint32_t* metric, std::string_view key) {
+        require_active();
+        if (core_->inert()) return std::nullopt;
+        auto c = std::make_unique<detail::cold_item>();
+        c->operation = detail::op::last_step;
+        c->run = id_;
+        if (metric) {
+            c->metric.id = *metric;
+            c->metric.name = std::string(key);
+        }
+        auto done = std::make_shared<detail::ticket>();
+        c->done = done;
+        core_->push_cold(std::move(c));
+        return done->value;
     }
 
     /// The metric id of `key` through this thread's key cache, as log(key, ...) does.
@@ -4554,6 +4748,25 @@ private:
                         "summary metric '" + std::string(key) + "' is a string of " + std::to_string(v.text().size()) +
                             " bytes; the limit is 65536");
         texts.emplace_back(std::string(key), v.text());
+    }
+
+    template <class It>
+    void set_tags_impl(It first, It last) {
+        require_active();
+        named_values<std::string> tags;
+        for (auto it = first; it != last; ++it) {
+            const std::string_view key = it->first, value = it->second;
+            validate_key("tag key", key);
+            if (value.size() > max_param_string)
+                throw error(error_category::value, 6,
+                            "tag '" + std::string(key) + "' is a string of " + std::to_string(value.size()) +
+                                " bytes; the limit is 65536");
+            tags.emplace_back(std::string(key), std::string(value));
+        }
+        if (tags.empty()) return;
+        auto r = make_record(record_kind::tags);
+        r->rec.texts = std::move(tags);
+        core_->push_cold(std::move(r));
     }
 
     template <class It>
@@ -4640,6 +4853,61 @@ private:
 
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/run.hpp ----
+// ---- begin mltrack/default_run.hpp ----
+// Why: code deep in a library or a legacy code base often cannot be handed a `run&`. As spdlog::info logs to
+// a default logger, mltrack::log logs to a default run, set once where the run is started. It costs one
+// atomic load on top of run.log(key, ...) (a per-thread key cache: ~10 ns), and does nothing when no default
+// run is set. The run stays owned by its scope: it clears itself as the default when it ends or is destroyed.
+
+#include <atomic>
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+#include <utility>
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// Makes `r` the process's default run, until another is set, set_default_run(nullptr), or `r` ends (a run
+/// that ends or is destroyed stops being the default; a moved run stays it). Keep the run alive while other
+/// threads log through the default run, as for any run&. Safe from any thread.
+inline void set_default_run(run& r) noexcept { detail::default_run_slot().store(&r, std::memory_order_release); }
+inline void set_default_run(std::nullptr_t) noexcept { detail::default_run_slot().store(nullptr, std::memory_order_release); }
+
+/// The default run, or nullptr.
+inline run* default_run() noexcept { return detail::default_run_slot().load(std::memory_order_acquire); }
+
+/// run::log(key, value, step) on the default run; nothing without one. Throws as run::log does (a bad key,
+/// an ended run).
+inline void log(std::string_view key, double value, std::int64_t step) {
+    if (run* r = default_run()) r->log(key, value, step);
+}
+/// run::log(key, value): the metric's next step.
+inline void log(std::string_view key, double value) {
+    if (run* r = default_run()) r->log(key, value);
+}
+/// run::log({{key, value}...}, step).
+inline void log(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
+    if (run* r = default_run()) r->log(values, step);
+}
+inline void log(std::initializer_list<std::pair<std::string_view, double>> values) {
+    if (run* r = default_run()) r->log(values);
+}
+/// run::log_params on the default run.
+inline void log_params(std::initializer_list<std::pair<std::string_view, param_value>> params) {
+    if (run* r = default_run()) r->log_params(params);
+}
+/// run::log_summary on the default run.
+inline void log_summary(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
+    if (run* r = default_run()) r->log_summary(metrics);
+}
+/// run::set_tag on the default run.
+inline void set_tag(std::string_view key, std::string_view value) {
+    if (run* r = default_run()) r->set_tag(key, value);
+}
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/default_run.hpp ----
 // ---- begin mltrack/tracker.hpp ----
 // Why: the tracker owns the queue, the writer thread and the sinks of one experiment, and starts runs.
 // `basic_tracker<Sinks...>` composes sinks statically (a tuple, a fold over the sinks per batch);
@@ -4762,7 +5030,15 @@ public:
     /// Starts a run. start_mode::create (default) fails with state.1 when a sink already has the run;
     /// start_mode::resume continues it (steps go on) and fails with state.2 when none has it.
     /// A run name can be open only once at a time per tracker (state.6).
-    run start_run(std::string_view name, start_mode mode = start_mode::create,
+    /// `tags` are set right after the run opens, as run.set_tags() would.
+    [[nodiscard]] run start_run(std::string_view name, start_mode mode, nlohmann::json metadata,
+                                std::initializer_list<std::pair<std::string_view, std::string_view>> tags) {
+        auto r = start_run(name, mode, std::move(metadata));
+        if (tags.size()) r.set_tags(tags);
+        return r;
+    }
+
+    [[nodiscard]] run start_run(std::string_view name, start_mode mode = start_mode::create,
                   nlohmann::json metadata = nlohmann::json::object()) {
         require_open();
         validate_name("run name", name);
@@ -4832,7 +5108,7 @@ public:
     }
 
     /// start_run(name, true) continues an existing run, like the Vertex AI SDK's resume=True.
-    run start_run(std::string_view name, bool resume) {
+    [[nodiscard]] run start_run(std::string_view name, bool resume) {
         return start_run(name, resume ? start_mode::resume : start_mode::create);
     }
 
@@ -5160,6 +5436,7 @@ struct run_data {
     nlohmann::json metadata = nlohmann::json::object();  ///< run_start metadata, updated by resumes
     std::map<std::string, param_value> params;                ///< latest value per key
     std::map<std::string, double> summary;                    ///< latest number per key (summary metrics)
+    std::map<std::string, std::string> tags;                  ///< latest value per tag key
     std::map<std::string, std::string> summary_text;          ///< latest string per key; a key is in one of
                                                               ///< summary and summary_text: its latest kind
     std::map<std::string, std::vector<series_point>> series;  ///< every point, in file order
@@ -5363,6 +5640,13 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         }
         r.kind = record_kind::params;
         r.payload = std::move(values);
+    } else if (kind == "tags") {
+        for (const auto& kv : need(j, "values", nlohmann::json::value_t::object).items()) {
+            if (!kv.value().is_string()) throw line_error{"tag '" + printable(kv.key()) + "' is not a string"};
+            r.texts.emplace_back(kv.key(), kv.value().get<std::string>());
+            run.tags[kv.key()] = kv.value().get<std::string>();
+        }
+        r.kind = record_kind::tags;
     } else if (kind == "metrics" || kind == "summary") {
         named_values<double> values;
         for (const auto& kv : need(j, "values", nlohmann::json::value_t::object).items())
@@ -8467,6 +8751,13 @@ inline std::string params_markdown(const std::map<std::string, param_value>& par
     return md;
 }
 
+/// The `tags` text: a markdown table of the run's tags.
+inline std::string tags_markdown(const std::map<std::string, std::string>& tags) {
+    std::string md = "| tag | value |\n|---|---|\n";
+    for (const auto& kv : tags) md += "| " + markdown_cell(kv.first) + " | " + markdown_cell(kv.second) + " |\n";
+    return md;
+}
+
 /// The `run/metadata` text: the start_run metadata as a table; the captured environment by its safe subset
 /// only (no user, command line or paths).
 inline std::string metadata_markdown(const nlohmann::json& metadata) {
@@ -8778,6 +9069,7 @@ private:
         bool session_due = false;          ///< ... at the next flush even without data (params came, the run ended)
         bool params_dirty = false;         ///< params arrived since the last params table
         std::map<std::string, execution> executions;  ///< live executions by id, as shown so far
+        std::map<std::string, std::string> run_tags;  ///< the run's tags so far in this opening
     };
 
     // ------------------------------------------------------------------ events
@@ -8806,6 +9098,10 @@ private:
             switch (e.kind) {
                 case record_kind::metric: used = write_points(r, b, i); break;
                 case record_kind::params: on_params(r, *e.payload); break;
+                case record_kind::tags:
+                    for (const auto& kv : e.payload->texts) r.run_tags[kv.first] = kv.second;
+                    if (options_.run_text) text(r, "tags", detail::tb::tags_markdown(r.run_tags), e.time_ns);
+                    break;
                 case record_kind::summary: on_summary(r, e); break;
                 case record_kind::classification: on_classification(r, e); break;
                 case record_kind::artifact:

@@ -1952,6 +1952,18 @@ inline void check_vertex_run_name(std::string_view experiment, std::string_view 
 
 /// The hashed mapping: a name to a Vertex AI id of [a-z0-9-] with min_len <= length <= max_len (see the
 /// rule above).
+/// Whether a tag can be a Vertex AI label: a key of 1 to 64 and a value of 0 to 64 lowercase letters, digits,
+/// '_' and '-' (the service's rule, in the discovery document; international characters are left out here).
+inline bool is_vertex_label(std::string_view key, std::string_view value) noexcept {
+    auto ok = [](std::string_view s, std::size_t min) {
+        if (s.size() < min || s.size() > 64) return false;
+        for (char c : s)
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+        return true;
+    };
+    return ok(key, 1) && ok(value, 0);
+}
+
 inline std::string vertex_id(std::string_view name, std::size_t min_len, std::size_t max_len) {
     std::string s;
     s.reserve(name.size());
@@ -2325,6 +2337,8 @@ struct vx_run {
     bool flush_queued = false;
     nlohmann::json pending_params = nlohmann::json::object();
     nlohmann::json pending_metrics = nlohmann::json::object();
+    nlohmann::json pending_labels = nlohmann::json::object();  ///< tags that are valid labels, not yet sent
+    std::set<std::string> unlabelled_tags;  ///< tags that cannot be labels (value.40 reported once each)
     std::optional<std::string> pending_state;
     bool patch_queued = false;
     bool ended = false;  ///< run_end seen: no more points will come
@@ -4031,9 +4045,14 @@ public:
         if (refresh_) return json_request("GET", c_.v1(r_->context_name));
         sent_params_ = r_->pending_params;
         sent_metrics_ = r_->pending_metrics;
+        sent_labels_ = r_->pending_labels;
         sent_state_ = with_state_ ? r_->pending_state : std::nullopt;
-        if (sent_params_.empty() && sent_metrics_.empty() && !sent_state_) return std::nullopt;
+        if (sent_params_.empty() && sent_metrics_.empty() && sent_labels_.empty() && !sent_state_) return std::nullopt;
         auto body = context_patch_body(r_->context);
+        if (!sent_labels_.empty()) {
+            if (!body.contains("labels") || !body["labels"].is_object()) body["labels"] = nlohmann::json::object();
+            for (auto it = sent_labels_.begin(); it != sent_labels_.end(); ++it) body["labels"][it.key()] = it.value();
+        }
         auto& md = body["metadata"];
         if (!md.is_object()) md = nlohmann::json::object();
         for (const char* k : {"_params", "_metrics"})
@@ -4056,6 +4075,7 @@ public:
             r_->context = parse_body(r);
             erase_sent(r_->pending_params, sent_params_);
             erase_sent(r_->pending_metrics, sent_metrics_);
+            erase_sent(r_->pending_labels, sent_labels_);
             if (sent_state_ && r_->pending_state == sent_state_) r_->pending_state.reset();
             aborted_in_a_row_ = 0;
             return step_outcome::next;  // next() sends what arrived meanwhile, or completes
@@ -4090,7 +4110,7 @@ private:
     bool with_state_;
     bool refresh_ = false;
     unsigned aborted_in_a_row_ = 0;
-    nlohmann::json sent_params_, sent_metrics_;
+    nlohmann::json sent_params_, sent_metrics_, sent_labels_;
     std::optional<std::string> sent_state_;
 };
 
@@ -4622,6 +4642,22 @@ private:
                 for (const auto& kv : e.payload->get_params()) r.pending_params[kv.first] = detail::struct_param(kv.second);
                 queue_patch(it->second);
                 return;
+            case record_kind::tags: {
+                // Tags become the run context's labels where they follow the label rules; the others stay in
+                // the JSONL copy, reported once each (value.40).
+                for (const auto& kv : e.payload->texts) {
+                    if (detail::is_vertex_label(kv.first, kv.second)) {
+                        r.pending_labels[kv.first] = kv.second;
+                    } else if (r.unlabelled_tags.insert(kv.first).second) {
+                        c_->engine->report(error(error_category::value, 40,
+                                                 "tag '" + detail::printable(kv.first) + "' of run '" + r.context_id +
+                                                     "' is not a Vertex AI label (lowercase letters, digits, '_' and '-', "
+                                                     "at most 64 characters, 64 labels): kept in the JSONL record only"));
+                    }
+                }
+                if (!r.pending_labels.empty()) queue_patch(it->second);
+                return;
+            }
             case record_kind::summary:
                 for (const auto& kv : e.payload->get_values())
                     r.pending_metrics[kv.first] = detail::struct_double(kv.second);

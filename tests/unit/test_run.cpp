@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <set>
 #include <thread>
@@ -616,4 +617,80 @@ TEST_CASE("summary metrics take strings: kept apart from numbers, latest value o
     CHECK(run.summary_text.at("note") == "ok");
     REQUIRE(run.records[1].kind == record_kind::summary);
     CHECK(run.records[1].texts.size() == 2);
+}
+
+TEST_CASE("curves the MLflow and W&B ways: log(d, step), log_metrics(d, step), log(d); summaries by log_summary") {
+    unit::temp_dir dir;
+    {
+        tracker t{quiet("exp"), sinks::jsonl{dir.path()}};
+        auto run = t.start_run("r");
+        run.log({{"loss", 1.0}, {"acc", 0.1}}, 0);
+        run.log_metrics({{"loss", 0.5}, {"acc", 0.2}}, 1);  // with a step: points of curves
+        std::map<std::string, double> m{{"loss", 0.25}, {"acc", 0.3}};
+        run.log(m, 2);
+        std::unordered_map<std::string, double> um{{"loss", 0.125}};
+        run.log(um);  // no step: the run's next step, 3
+        run.log_metrics({{"final_loss", 0.125}});          // without a step: a summary (the Vertex AI SDK's)
+        run.log_summary({{"best", "epoch 3"}, {"epochs", 4}});
+        run.log_summary(std::map<std::string, double>{{"auc", 0.9}});
+        run.log_params(std::map<std::string, int>{{"batch", 64}});
+        run.log_params(std::map<std::string, param_value>{{"lr", 0.01}, {"opt", "adam"}});
+    }
+    const auto r = read_run(dir / "exp" / "r");
+    std::vector<std::int64_t> steps;
+    for (const auto& p : r.series.at("loss")) steps.push_back(p.step);
+    CHECK(steps == std::vector<std::int64_t>{0, 1, 2, 3});
+    CHECK(r.series.at("acc").size() == 3);
+    CHECK(r.summary.at("final_loss") == 0.125);
+    CHECK(r.summary.at("auc") == 0.9);
+    CHECK(r.summary.at("epochs") == 4);
+    CHECK(r.summary_text.at("best") == "epoch 3");
+    CHECK(r.params.at("batch").as_int() == 64);
+    CHECK(r.params.at("opt").as_string() == "adam");
+    CHECK(!r.series.count("final_loss"));
+}
+
+TEST_CASE("last_step: what the run reached, in this opening and, after a resume, in the sinks") {
+    unit::temp_dir dir;
+    {
+        tracker t{quiet("exp"), sinks::jsonl{dir.path()}};
+        auto run = t.start_run("r");
+        CHECK(!run.last_step());
+        CHECK(!run.last_step("loss"));
+        for (int s = 0; s < 10; ++s) run.log("loss", 1.0 / (s + 1), s);
+        run.log("acc", 0.5, 20);
+        CHECK(run.last_step() == std::int64_t{20});
+        CHECK(run.last_step("loss") == std::int64_t{9});
+        CHECK(!run.last_step("never"));
+        CHECK_ERROR_ID("name.6", run.last_step("bad\nkey"));
+    }
+    {
+        tracker t{quiet("exp"), sinks::jsonl{dir.path()}};  // a new process, say: the JSONL file answers
+        auto run = t.start_run("r", start_mode::resume);
+        CHECK(run.last_step("loss") == std::int64_t{9});
+        CHECK(run.last_step() == std::int64_t{20});
+        const auto next = run.last_step("loss").value_or(-1) + 1;
+        run.log("loss", 0.05, next);
+        CHECK(run.last_step("loss") == std::int64_t{10});
+        run.end();
+        CHECK_ERROR_ID("state.3", run.last_step());
+    }
+}
+
+TEST_CASE("tags: set_tag, set_tags (a map too), tags at start; JSONL lines, the reader, the latest value wins") {
+    unit::temp_dir dir;
+    {
+        tracker t{quiet("exp"), sinks::jsonl{dir.path()}};
+        auto run = t.start_run("r", start_mode::create, {}, {{"team", "vision"}, {"stage", "dev"}});
+        run.set_tag("stage", "prod");
+        run.set_tags(std::map<std::string, std::string>{{"dataset", u8"imagenet-1k \u503c"}});
+        CHECK_ERROR_ID("name.1", run.set_tag("", "x"));
+        CHECK_ERROR_ID("value.6", run.set_tag("big", std::string(70000, 'x')));
+    }
+    const auto lines = unit::parse_jsonl(dir / "exp" / "r" / "events.jsonl");
+    const auto tags = unit::of_kind(lines, "tags");
+    REQUIRE(tags.size() == 3);
+    CHECK(tags[0].at("values") == nlohmann::json{{"team", "vision"}, {"stage", "dev"}});
+    const auto r = read_run(dir / "exp" / "r");
+    CHECK(r.tags == std::map<std::string, std::string>{{"team", "vision"}, {"stage", "prod"}, {"dataset", u8"imagenet-1k \u503c"}});
 }

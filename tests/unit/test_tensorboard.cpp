@@ -1482,3 +1482,17 @@ TEST_CASE("a run resumed with the TensorBoard sink alone continues its steps for
     }
     CHECK(tbmodel::load(dir.path()).steps("exp/r", "loss") == std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6});
 }
+
+TEST_CASE("tags are a text table, written again when they change") {
+    unit::temp_dir dir;
+    {
+        tracker t{det("exp"), sinks::tensorboard{dir.path()}};
+        auto run = t.start_run("r", start_mode::create, {}, {{"team", "vision"}});
+        run.log("x", 1, 5);
+        run.set_tag("stage", "prod");
+    }
+    const auto texts = tbmodel::load(dir.path()).texts("exp/r", "tags");
+    REQUIRE(texts.size() == 2);
+    CHECK(texts[1].find("| stage | prod |") != std::string::npos);
+    CHECK(texts[1].find("| team | vision |") != std::string::npos);
+}

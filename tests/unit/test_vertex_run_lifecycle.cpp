@@ -232,3 +232,25 @@ TEST_CASE("vertex run lifecycle: summary metrics that are strings are kept as st
     REQUIRE(row);
     CHECK(row->metrics["best_model"] == "resnet-50");
 }
+
+TEST_CASE("vertex run lifecycle: tags are the run context's labels where they follow the label rules (value.40)") {
+    fixture f;
+    {
+        mltrack::tracker t{f.config("exp-tags"), sinks::vertex_ai{f.options()}};
+        auto run = t.start_run("r", mltrack::start_mode::create, {}, {{"team", "vision"}, {"stage", "dev"}});
+        run.set_tag("stage", "prod");
+        run.set_tag("Owner", "Ada Lovelace");  // not a label: kept in JSONL only, reported once
+        run.set_tag("Owner", "Ada");
+        run.log_params({{"lr", 0.1}});
+    }
+    INFO(f.joined_errors());
+    const auto st = f.server.state();
+    const auto& ctx = st["contexts"][store + "/contexts/exp-tags-r"];
+    CHECK(ctx["labels"] == nlohmann::json({{"team", "vision"}, {"stage", "prod"}}));
+    CHECK(ctx["metadata"]["_params"] == nlohmann::json({{"lr", 0.1}}));
+    CHECK(ctx["metadata"]["_state"] == "COMPLETE");
+    CHECK(st["sdk_errors"].empty());
+    REQUIRE(f.errors.size() == 1);
+    CHECK(has_error(f, "value.40"));
+    CHECK(f.joined_errors().find("'Owner'") != std::string::npos);
+}

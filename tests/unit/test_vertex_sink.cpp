@@ -220,7 +220,7 @@ TEST_CASE("vertex: names are the Vertex ids, as with the SDK; a name the service
     unit::temp_dir dir;
     {
         mltrack::tracker t{f.config("mnist-cnn"), sinks::jsonl{dir / "mlruns"}, sinks::vertex_ai{f.options()}};
-        CHECK(unit::error_of([&] { t.start_run("lr-0.10"); }) ==
+        CHECK(unit::error_of([&] { (void)t.start_run("lr-0.10"); }) ==
               "[mltrack.error.name.41] run 'lr-0.10' is not a Vertex AI id (character 4): Vertex AI ids are lowercase "
               "letters, digits and '-', starting with a letter or digit; an experiment is 4 to 128 characters and "
               "'<experiment>-<run>' at most 121. Rename it, or set vertex_ai_options::id_mapping = "

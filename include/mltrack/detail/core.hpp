@@ -43,11 +43,18 @@ struct ticket {
     std::condition_variable cv;
     bool done = false;
     bool flag = false;  ///< a result bit (run_open: whether the run was resumed)
+    std::optional<std::int64_t> value;  ///< a result number (last_step)
     std::optional<error> failure;
 
     void complete(bool result = false) {
         std::lock_guard<std::mutex> lock(m);
         flag = result;
+        done = true;
+        cv.notify_all();
+    }
+    void complete_with(std::optional<std::int64_t> result) {
+        std::lock_guard<std::mutex> lock(m);
+        value = result;
         done = true;
         cv.notify_all();
     }
@@ -85,7 +92,7 @@ inline std::uint32_t watch_forks() noexcept {
 /// The generation a live core never matches: an inert core (a rank that does not write) uses it.
 inline constexpr std::uint32_t inert_generation = 0xffffffffu;
 
-enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown };
+enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown, last_step };
 
 /// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
 struct cold_item {
@@ -177,7 +184,7 @@ public:
         queue_item item{p, nullptr};
         if (const auto pushed = ring_.push(item); pushed != ring_type::pushed_as::full) {
             if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
-            else if (pushed == ring_type::pushed_as::nudge && writer_asleep_.load(std::memory_order_relaxed)) wake();
+            else if (pushed == ring_type::pushed_as::nudge && writer_asleep_.load(std::memory_order_relaxed) != 0) wake();
             return;
         }
         if (cfg_.overflow == overflow_policy::drop_newest) {
@@ -402,13 +409,13 @@ private:
         wake_->cv.notify_one();
     }
 
-    /// After a control item: wakes the writer if it sleeps. The fence pairs with the writer's between its
-    /// "asleep" store and its last look at the queue, so either the writer sees the item or this sees it
-    /// asleep: a control item never waits for the writer's timer. (Points skip the fence: a point that misses
-    /// a falling-asleep writer is written when the writer's timer wakes it, within poll_interval.)
+    /// After a control item: wakes the writer if it sleeps. Both sides use read-modify-writes on
+    /// writer_asleep_ (no fences, which ThreadSanitizer cannot model): if this RMW comes after the writer's
+    /// "asleep" exchange it reads 1 and wakes it; if before, the writer's exchange reads this RMW's value and
+    /// so sees the item pushed before it. A control item never waits for the writer's timer. (Points use a
+    /// plain load: a point that misses a falling-asleep writer is written when its timer fires.)
     void wake_if_asleep() {
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (writer_asleep_.load(std::memory_order_relaxed)) wake();
+        if (writer_asleep_.fetch_add(0, std::memory_order_acq_rel) != 0) wake();
     }
 
     static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
@@ -468,14 +475,13 @@ private:
             auto until = std::min(tick_at, t + cfg_.poll_interval);
             if (unflushed) until = std::min(until, last_flush_ + cfg_.flush_interval);
             if (until <= t) continue;
-            writer_asleep_.store(true, std::memory_order_seq_cst);
-            std::atomic_thread_fence(std::memory_order_seq_cst);
+            writer_asleep_.exchange(1, std::memory_order_acq_rel);
             if (!ring_.ready()) {
                 std::unique_lock<std::mutex> lock(wake_->m);
                 wake_->cv.wait_until(lock, until, [this] { return wake_->flag; });
                 wake_->flag = false;
             }
-            writer_asleep_.store(false, std::memory_order_relaxed);
+            writer_asleep_.exchange(0, std::memory_order_acq_rel);
         }
     }
 
@@ -570,6 +576,7 @@ private:
                         last_flush_ = std::chrono::steady_clock::now();
                         if (c->done) c->done->complete();
                         break;
+                    case op::last_step: answer_last_step(*c); break;
                     case op::shutdown:
                         dispatch_pending();
                         sinks_->flush(*this);
@@ -586,6 +593,18 @@ private:
             held_.clear();
         }
         return n;
+    }
+
+    /// run::last_step: the highest step of the run, or of one metric (c.metric.id when c.metric.name is set),
+    /// counting what a resumed run's sinks hold.
+    void answer_last_step(cold_item& c) {
+        std::optional<std::int64_t> high;
+        if (live_run* run = find_run(c.run)) {
+            seed_steps(*run);
+            if (c.metric.name.empty()) high = run->steps.highest();
+            else high = run->steps.highest(c.metric.id, c.metric.name);
+        }
+        c.done->complete_with(high);
     }
 
     /// A log_time_series call without a step: every value at the run's next step, with one wall time.
@@ -728,7 +747,7 @@ private:
     // On the heap so that a forked child can leak it: destroying a condition variable the parent's writer
     // was waiting on blocks forever in the child (glibc waits for waiters that do not exist there).
     std::unique_ptr<wake_state> wake_ = std::make_unique<wake_state>();
-    alignas(64) std::atomic<bool> writer_asleep_{false};  ///< the writer waits on wake_ (read on the hot path)
+    alignas(64) std::atomic<int> writer_asleep_{0};    ///< the writer waits on wake_ (read on the hot path)
     std::thread writer_;
 
     // writer-owned state

@@ -116,6 +116,20 @@ inline void append_record_line(std::string& out, const record& r) {
                 out += '}';
             }
             break;
+        case record_kind::tags: {
+            append_line_head(out, "tags", r.time_ns);
+            out += ",\"values\":{";
+            bool first = true;
+            for (const auto& kv : r.texts) {
+                if (!first) out += ',';
+                first = false;
+                append_json_string(out, kv.first);
+                out += ':';
+                append_json_string(out, kv.second);
+            }
+            out += '}';
+            break;
+        }
         case record_kind::metric:
             append_line_head(out, "metrics", r.time_ns);
             out += ",\"step\":";

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,24 @@ public:
                 high = kv.second;
             }
         return after(have, high);
+    }
+
+    /// The highest step of a metric (here or in the seeds); nullopt before its first point.
+    std::optional<std::int64_t> highest(std::uint32_t metric, const std::string& key) const {
+        std::optional<std::int64_t> high;
+        if (metric < by_metric_.size() && by_metric_[metric].seen) high = by_metric_[metric].high;
+        const auto s = seeds_.find(key);
+        if (s != seeds_.end() && (!high || s->second > *high)) high = s->second;
+        return high;
+    }
+
+    /// The highest step of any metric of the run (here or in the seeds); nullopt before any point.
+    std::optional<std::int64_t> highest() const {
+        std::optional<std::int64_t> high;
+        if (run_seen_) high = run_high_;
+        for (const auto& kv : seeds_)
+            if (!high || kv.second > *high) high = kv.second;
+        return high;
     }
 
     /// What the sinks hold for a resumed run: the highest step per metric key.

@@ -273,6 +273,7 @@ private:
         bool session_due = false;          ///< ... at the next flush even without data (params came, the run ended)
         bool params_dirty = false;         ///< params arrived since the last params table
         std::map<std::string, execution> executions;  ///< live executions by id, as shown so far
+        std::map<std::string, std::string> run_tags;  ///< the run's tags so far in this opening
     };
 
     // ------------------------------------------------------------------ events
@@ -301,6 +302,10 @@ private:
             switch (e.kind) {
                 case record_kind::metric: used = write_points(r, b, i); break;
                 case record_kind::params: on_params(r, *e.payload); break;
+                case record_kind::tags:
+                    for (const auto& kv : e.payload->texts) r.run_tags[kv.first] = kv.second;
+                    if (options_.run_text) text(r, "tags", detail::tb::tags_markdown(r.run_tags), e.time_ns);
+                    break;
                 case record_kind::summary: on_summary(r, e); break;
                 case record_kind::classification: on_classification(r, e); break;
                 case record_kind::artifact:

@@ -330,6 +330,22 @@ private:
                 for (const auto& kv : e.payload->get_params()) r.pending_params[kv.first] = detail::struct_param(kv.second);
                 queue_patch(it->second);
                 return;
+            case record_kind::tags: {
+                // Tags become the run context's labels where they follow the label rules; the others stay in
+                // the JSONL copy, reported once each (value.40).
+                for (const auto& kv : e.payload->texts) {
+                    if (detail::is_vertex_label(kv.first, kv.second)) {
+                        r.pending_labels[kv.first] = kv.second;
+                    } else if (r.unlabelled_tags.insert(kv.first).second) {
+                        c_->engine->report(error(error_category::value, 40,
+                                                 "tag '" + detail::printable(kv.first) + "' of run '" + r.context_id +
+                                                     "' is not a Vertex AI label (lowercase letters, digits, '_' and '-', "
+                                                     "at most 64 characters, 64 labels): kept in the JSONL record only"));
+                    }
+                }
+                if (!r.pending_labels.empty()) queue_patch(it->second);
+                return;
+            }
             case record_kind::summary:
                 for (const auto& kv : e.payload->get_values())
                     r.pending_metrics[kv.first] = detail::struct_double(kv.second);

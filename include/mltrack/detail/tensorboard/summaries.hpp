@@ -27,6 +27,13 @@ inline std::string params_markdown(const std::map<std::string, param_value>& par
     return md;
 }
 
+/// The `tags` text: a markdown table of the run's tags.
+inline std::string tags_markdown(const std::map<std::string, std::string>& tags) {
+    std::string md = "| tag | value |\n|---|---|\n";
+    for (const auto& kv : tags) md += "| " + markdown_cell(kv.first) + " | " + markdown_cell(kv.second) + " |\n";
+    return md;
+}
+
 /// The `run/metadata` text: the start_run metadata as a table; the captured environment by its safe subset
 /// only (no user, command line or paths).
 inline std::string metadata_markdown(const nlohmann::json& metadata) {

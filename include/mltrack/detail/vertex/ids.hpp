@@ -76,6 +76,18 @@ inline void check_vertex_run_name(std::string_view experiment, std::string_view 
 
 /// The hashed mapping: a name to a Vertex AI id of [a-z0-9-] with min_len <= length <= max_len (see the
 /// rule above).
+/// Whether a tag can be a Vertex AI label: a key of 1 to 64 and a value of 0 to 64 lowercase letters, digits,
+/// '_' and '-' (the service's rule, in the discovery document; international characters are left out here).
+inline bool is_vertex_label(std::string_view key, std::string_view value) noexcept {
+    auto ok = [](std::string_view s, std::size_t min) {
+        if (s.size() < min || s.size() > 64) return false;
+        for (char c : s)
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+        return true;
+    };
+    return ok(key, 1) && ok(value, 0);
+}
+
 inline std::string vertex_id(std::string_view name, std::size_t min_len, std::size_t max_len) {
     std::string s;
     s.reserve(name.size());

@@ -304,9 +304,14 @@ public:
         if (refresh_) return json_request("GET", c_.v1(r_->context_name));
         sent_params_ = r_->pending_params;
         sent_metrics_ = r_->pending_metrics;
+        sent_labels_ = r_->pending_labels;
         sent_state_ = with_state_ ? r_->pending_state : std::nullopt;
-        if (sent_params_.empty() && sent_metrics_.empty() && !sent_state_) return std::nullopt;
+        if (sent_params_.empty() && sent_metrics_.empty() && sent_labels_.empty() && !sent_state_) return std::nullopt;
         auto body = context_patch_body(r_->context);
+        if (!sent_labels_.empty()) {
+            if (!body.contains("labels") || !body["labels"].is_object()) body["labels"] = nlohmann::json::object();
+            for (auto it = sent_labels_.begin(); it != sent_labels_.end(); ++it) body["labels"][it.key()] = it.value();
+        }
         auto& md = body["metadata"];
         if (!md.is_object()) md = nlohmann::json::object();
         for (const char* k : {"_params", "_metrics"})
@@ -329,6 +334,7 @@ public:
             r_->context = parse_body(r);
             erase_sent(r_->pending_params, sent_params_);
             erase_sent(r_->pending_metrics, sent_metrics_);
+            erase_sent(r_->pending_labels, sent_labels_);
             if (sent_state_ && r_->pending_state == sent_state_) r_->pending_state.reset();
             aborted_in_a_row_ = 0;
             return step_outcome::next;  // next() sends what arrived meanwhile, or completes
@@ -363,7 +369,7 @@ private:
     bool with_state_;
     bool refresh_ = false;
     unsigned aborted_in_a_row_ = 0;
-    nlohmann::json sent_params_, sent_metrics_;
+    nlohmann::json sent_params_, sent_metrics_, sent_labels_;
     std::optional<std::string> sent_state_;
 };
 

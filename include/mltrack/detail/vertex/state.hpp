@@ -114,6 +114,8 @@ struct vx_run {
     bool flush_queued = false;
     nlohmann::json pending_params = nlohmann::json::object();
     nlohmann::json pending_metrics = nlohmann::json::object();
+    nlohmann::json pending_labels = nlohmann::json::object();  ///< tags that are valid labels, not yet sent
+    std::set<std::string> unlabelled_tags;  ///< tags that cannot be labels (value.40 reported once each)
     std::optional<std::string> pending_state;
     bool patch_queued = false;
     bool ended = false;  ///< run_end seen: no more points will come
