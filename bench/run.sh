@@ -24,7 +24,7 @@ mltrack_need_packages "${MLTRACK_BUILD_PACKAGES[@]}" libbenchmark-dev libspdlog-
 build=${MLTRACK_BENCH_BUILD_DIR:-build-bench}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLTRACK_BUILD_TESTS=OFF -DMLTRACK_BUILD_EXAMPLES=OFF \
       -DMLTRACK_BUILD_TOOLS=OFF -DMLTRACK_BUILD_BENCH=ON >/dev/null
-targets=(bench_hot_path bench_queue)
+targets=(bench_hot_path bench_queue bench_quiet)
 [ "$quick" = 0 ] && targets+=(bench_tensorboard)
 cmake --build "$build" --target "${targets[@]}" >/dev/null
 
@@ -78,6 +78,16 @@ else
         --benchmark_report_aggregates_only=true 2>/dev/null | sed -n '/^BM_.*_median/p'
     echo
     "$build/bench/bench_tensorboard"
+fi
+# ---- a quiet writer: idle wake-ups and CPU, overhead in a compute loop, start and close (bench/bench_quiet.cpp),
+# each against its baseline in the same run; the full run repeats it with two busy background threads
+echo
+if [ "$quick" = 1 ]; then
+    "$build/bench/bench_quiet" --quick | grep -v '^idle_wakeups_per_s='
+else
+    "$build/bench/bench_quiet" | grep -v '^idle_wakeups_per_s='
+    echo
+    "$build/bench/bench_quiet" --busy | grep -v '^idle_wakeups_per_s='
 fi
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

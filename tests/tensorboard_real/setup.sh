@@ -10,7 +10,7 @@ git_dir=$1 dest=$2
 cd "$(dirname "$0")/../.."
 source scripts/lib/deps.sh
 mltrack_need_packages protobuf-compiler python3-protobuf python3-numpy python3-absl python3-werkzeug \
-    python3-packaging python3-markdown python3-bleach python3-grpcio
+    python3-packaging python3-markdown python3-bleach python3-grpcio python3-pil
 mkdir -p "$dest"
 # git archive stops at a missing blob (snapshots may lack large files); the package itself is small.
 git --git-dir="$git_dir" archive HEAD tensorboard | tar -x -C "$dest" 2>/dev/null || true

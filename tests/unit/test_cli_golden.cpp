@@ -27,8 +27,10 @@ struct dataset {
 TEST_CASE("ls: table, csv and json match the golden files") {
     if (cli_test::skip_without_binary()) return;
     dataset d;
-    for (const auto& [format, golden] : std::vector<std::pair<std::string, std::string>>{
+    for (const auto& fg : std::vector<std::pair<std::string, std::string>>{
              {"table", "ls.table.txt"}, {"csv", "ls.csv"}, {"json", "ls.json"}}) {
+        const std::string& format = fg.first;
+        const std::string& golden = fg.second;
         CAPTURE(format);
         const auto r = cli_test::run({"ls", d.root, "--format", format});
         CHECK(r.status == 0);

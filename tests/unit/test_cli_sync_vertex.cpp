@@ -84,3 +84,46 @@ TEST_CASE("mltrack sync --to vertex: idempotent and incremental") {
     CHECK(r.status == 2);
     CHECK(r.err.find("vertex:PROJECT/LOCATION") != std::string::npos);
 }
+
+TEST_CASE("mltrack sync --to vertex --vertex-ids: exact skips names outside the id rule, hashed sends them") {
+    if (cli_test::skip_without_binary()) return;
+    fixture f;
+    unit::temp_dir dir;
+    const fs::path root = dir / "mlruns";
+    {
+        mltrack::tracker t{offline("MNIST_cnn"), mltrack::sinks::jsonl{root}};
+        auto run = t.start_run("lr-0.01");
+        run.log("loss", 0.5, 1);
+    }
+    f.env.set("GOOGLE_OAUTH_ACCESS_TOKEN", "test-token");
+    f.env.set("MLTRACK_VERTEX_ENDPOINT", f.server.url());
+    f.env.set("MLTRACK_GCS_ENDPOINT", f.server.url());
+    const std::string dest = "vertex:test-project/us-central1";
+
+    // Exact ids (the default): the names are reported with their rule and nothing is created.
+    auto r = cli_test::run({"sync", root.string(), "--to", dest});
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find("name.4") != std::string::npos);
+    CHECK(f.server.state()["contexts"].size() <= 1);  // at most the metadata store's default context, no run
+
+    // Hashed ids: the run arrives under its hashed id with its name as display name.
+    r = cli_test::run({"sync", root.string(), "--to", dest, "--vertex-ids", "hashed"});
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    REQUIRE(r.status == 0);
+    const std::string eid = "mnist-cnn-" + mltrack::detail::sha256::of("MNIST_cnn").substr(0, 6);
+    const std::string rid = "lr-0-01-" + mltrack::detail::sha256::of("lr-0.01").substr(0, 6);
+    const auto st = f.server.state();
+    CHECK(st["validation_errors"].empty());
+    CHECK(st["contexts"][store + "/contexts/" + eid + "-" + rid]["displayName"] == "lr-0.01");
+    // A second hashed sync sends nothing; exact and hashed keep separate cursors.
+    r = cli_test::run({"sync", root.string(), "--to", dest, "--vertex-ids", "hashed"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("synced 0 runs") != std::string::npos);
+
+    r = cli_test::run({"sync", root.string(), "--to", "tensorboard:" + (dir / "tb").string(), "--vertex-ids", "hashed"});
+    CHECK(r.status == 2);
+    r = cli_test::run({"sync", root.string(), "--to", dest, "--vertex-ids", "short"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("exact or hashed") != std::string::npos);
+}

@@ -40,7 +40,7 @@
 namespace mltrack_cli {
 
 inline const char* const sync_help =
-    R"(usage: mltrack sync ROOT --to tensorboard:DIR|vertex:PROJECT/LOCATION [--experiment E]... [--cursors DIR] [--dry-run] [--force]
+    R"(usage: mltrack sync ROOT --to tensorboard:DIR|vertex:PROJECT/LOCATION [--experiment E]... [--cursors DIR] [--dry-run] [--force] [--vertex-ids exact|hashed]
 
 Replays the JSONL runs under ROOT (a root, an experiment or a run folder) into another sink, through the
 same code a live tracker uses. Idempotent: a cursor per run and destination records how many records were
@@ -63,6 +63,10 @@ options:
       --force          send runs from their first record even when the destination already has event
                        files for a run without a cursor (TensorBoard then shows the new copy in place of the
                        older one: see docs/tensorboard.md)
+      --vertex-ids M   exact (default): a run or experiment name is its Vertex id, as the Python SDK does, and
+                       names outside the id rule are reported (name.40-42) and skipped; hashed: such names map
+                       to "<lowercased>-<6 hex>" ids with the name as display name (docs/vertex.md). A hashed
+                       sync keeps its own cursors
   -h, --help           this help
 
 Progress: a live line on a terminal (runs, points, rate), one line per run otherwise.
@@ -76,6 +80,7 @@ struct sync_destination {
     fs::path dir;           ///< its folder (absolute; tensorboard)
     std::string project;    ///< vertex
     std::string location;   ///< vertex
+    bool hashed_ids = false;  ///< vertex: --vertex-ids hashed
     std::string canonical;  ///< "tensorboard:<absolute dir>", hashed into the cursor's name
     std::string id;         ///< 16 hex digits
 };
@@ -254,6 +259,16 @@ private:
     clock::time_point t0_, last_{};
 };
 
+/// A Vertex destination with hashed ids: its own canonical name, so its cursors are not the exact ids'.
+inline sync_destination with_hashed_ids(sync_destination d) {
+    d.hashed_ids = true;
+    d.canonical += "#hashed-ids";
+    mltrack::detail::sha256 h;
+    h.update(d.canonical);
+    d.id = h.hex_digest().substr(0, 16);
+    return d;
+}
+
 /// Replays into a Vertex AI sink and waits for delivery; throws unless the service took every record, so the
 /// cursor moves only then (the sink's ids are deterministic: a resend creates nothing twice).
 inline std::size_t sync_to_vertex(const mltrack::run_data& run, const run_ref& ref, const sync_destination& dest,
@@ -262,6 +277,7 @@ inline std::size_t sync_to_vertex(const mltrack::run_data& run, const run_ref& r
     mltrack::sinks::vertex_ai_options o;
     o.project = dest.project;
     o.location = dest.location;
+    if (dest.hashed_ids) o.id_mapping = mltrack::sinks::vertex_id_mapping::hashed;
     o.local_root = fs::absolute(ref.dir).parent_path().parent_path().string();  // artifact copies come from here
     o.check_exists = false;
     mltrack::sinks::vertex_ai sink{o};
@@ -288,14 +304,21 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
                                              {"--experiment", "-e", true},
                                              {"--cursors", nullptr, true},
                                              {"--dry-run", "-n", false},
-                                             {"--force", nullptr, false}});
+                                             {"--force", nullptr, false},
+                                             {"--vertex-ids", nullptr, true}});
     if (args.has("--help")) {
         std::fputs(sync_help, stdout);
         return exit_ok;
     }
     if (args.positional.size() != 1) throw usage_error("sync takes one ROOT");
     if (!args.has("--to")) throw usage_error("sync needs --to tensorboard:DIR or --to vertex:PROJECT/LOCATION");
-    const auto dest = parse_destination(args.get("--to"));
+    auto dest = parse_destination(args.get("--to"));
+    if (args.has("--vertex-ids")) {
+        const std::string m = args.get("--vertex-ids");
+        if (m != "exact" && m != "hashed") throw usage_error("--vertex-ids is exact or hashed (got '" + m + "')");
+        if (dest.kind != "vertex") throw usage_error("--vertex-ids applies to --to vertex:PROJECT/LOCATION only");
+        if (m == "hashed") dest = with_hashed_ids(dest);
+    }
     const fs::path cursors = args.get("--cursors");
     const bool dry = args.has("--dry-run"), force = args.has("--force");
     const auto refs = find_runs(args.positional[0], args.all("--experiment"));

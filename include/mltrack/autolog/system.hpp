@@ -251,7 +251,16 @@ public:
     /// thread and takes no lock.
     void stop() noexcept {
         if (forked()) {
-            if (thread_.joinable()) thread_.detach();
+            // The parent's thread does not exist here: neither join nor detach it (pthread_detach on it is
+            // undefined, and ThreadSanitizer aborts on it); park the handle where it is never destroyed.
+            if (thread_.joinable()) {
+                try {
+                    static auto* const parked = new std::vector<std::thread>();  // reachable: not a leak
+                    parked->push_back(std::move(thread_));
+                } catch (...) {
+                    thread_.detach();  // out of memory: the lesser evil
+                }
+            }
             return;
         }
         std::lock_guard<std::mutex> stopping(sync_->stop_m);
