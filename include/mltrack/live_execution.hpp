@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "detail/core.hpp"
+#include "detail/engine/core.hpp"
 #include "error.hpp"
 #include "names.hpp"
 #include "record.hpp"

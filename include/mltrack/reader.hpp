@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "detail/jsonl_format.hpp"
+#include "detail/jsonl/jsonl_format.hpp"
 #include "error.hpp"
 #include "names.hpp"
 #include "record.hpp"

@@ -17,11 +17,11 @@
 #include <utility>
 #include <vector>
 
-#include "detail/core.hpp"
+#include "detail/engine/core.hpp"
 #include "detail/files.hpp"
-#include "detail/key_cache.hpp"
+#include "detail/engine/key_cache.hpp"
 #include "detail/sha256.hpp"
-#include "detail/jsonl_format.hpp"
+#include "detail/jsonl/jsonl_format.hpp"
 #include "histogram.hpp"
 #include "live_execution.hpp"
 #include "names.hpp"

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "config.hpp"
-#include "detail/core.hpp"
+#include "detail/engine/core.hpp"
 #include "run.hpp"
 #include "sinks/any.hpp"
 

@@ -828,7 +828,7 @@ MLTRACK_NAMESPACE_END
 #include <utility>
 #include <vector>
 
-// ---- begin mltrack/detail/core.hpp ----
+// ---- begin mltrack/detail/engine/core.hpp ----
 // Why: the shared engine behind every tracker. Callers push 40-byte queue items (a metric point, or a
 // pointer to a cold item that owns its payload); one writer thread (or the caller itself, in inline mode)
 // drains the queue in order, turns items into events and hands batches to the sinks, each call isolated so
@@ -1559,7 +1559,7 @@ inline nlohmann::json environment_text_subset(const nlohmann::json& env) {
 
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/environment.hpp ----
-// ---- begin mltrack/detail/clock.hpp ----
+// ---- begin mltrack/detail/engine/clock.hpp ----
 // Why: every metric point carries a wall time, and std::chrono::system_clock::now() costs ~20 ns, more than
 // the rest of the hot path together. On x86-64 with an invariant TSC a point's time is computed from one
 // `rdtsc` (a few ns): ticks are converted with a rate calibrated against system_clock and re-anchored to
@@ -1792,8 +1792,42 @@ inline std::int64_t fast_clock_ns() noexcept { return process_clock().now(); }
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/clock.hpp ----
-// ---- begin mltrack/detail/queue.hpp ----
+// ---- end mltrack/detail/engine/clock.hpp ----
+// ---- begin mltrack/detail/engine/fork_watch.hpp ----
+// Why: a tracker made before fork() must go inert in the child (no writer thread there, and the parent's
+// locks may be held forever). A process-wide generation, bumped by a pthread_atfork hook, tells it.
+
+#include <atomic>
+#include <cstdint>
+
+#include <pthread.h>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Bumped in the child of every fork(): a tracker made before the fork sees a generation that is not its
+/// own and goes inert there (the child has no writer thread, and the parent's locks may be held forever).
+inline std::atomic<std::uint32_t>& fork_generation() noexcept {
+    static std::atomic<std::uint32_t> generation{0};  // constant-initialized: no guard on the hot path
+    return generation;
+}
+
+/// Registers the fork hook once per process; returns the current generation.
+inline std::uint32_t watch_forks() noexcept {
+    static const int registered =
+        ::pthread_atfork(nullptr, nullptr, [] { fork_generation().fetch_add(1, std::memory_order_relaxed); });
+    (void)registered;
+    return fork_generation().load(std::memory_order_relaxed);
+}
+
+/// The generation a live core never matches: an inert core (a rank that does not write) uses it.
+inline constexpr std::uint32_t inert_generation = 0xffffffffu;
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/fork_watch.hpp ----
+// ---- begin mltrack/detail/engine/queue.hpp ----
 // Why: the hot path must cost nanoseconds. mpsc_ring is a bounded multi-producer single-consumer ring with
 // a sequence number per slot (Vyukov's design): a producer claims a slot with one CAS and publishes it with
 // one release store. spsc_ring is a single-producer ring with cached positions: one plain release store,
@@ -2205,8 +2239,87 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/queue.hpp ----
-// ---- begin mltrack/detail/sink_set.hpp ----
+// ---- end mltrack/detail/engine/queue.hpp ----
+// ---- begin mltrack/detail/engine/queue_items.hpp ----
+// Why: what travels through the tracker's queue. A queue item is 40 bytes: a metric point, or a pointer to
+// a cold item that owns its payload (a record, a run's opening, a metric's definition, a flush) and may carry
+// a ticket its caller waits on.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Completion of a cold item, waited on by the caller that pushed it.
+struct ticket {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    bool flag = false;  ///< a result bit (run_open: whether the run was resumed)
+    std::optional<std::int64_t> value;  ///< a result number (last_step)
+    std::optional<error> failure;
+
+    void complete(bool result = false) {
+        std::lock_guard<std::mutex> lock(m);
+        flag = result;
+        done = true;
+        cv.notify_all();
+    }
+    void complete_with(std::optional<std::int64_t> result) {
+        std::lock_guard<std::mutex> lock(m);
+        value = result;
+        done = true;
+        cv.notify_all();
+    }
+    void fail(const error& e) {
+        std::lock_guard<std::mutex> lock(m);
+        failure = e;
+        done = true;
+        cv.notify_all();
+    }
+    void wait() {
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [this] { return done; });
+    }
+    bool wait_for(std::chrono::nanoseconds timeout) {
+        std::unique_lock<std::mutex> lock(m);
+        return cv.wait_for(lock, timeout, [this] { return done; });
+    }
+};
+
+enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown, last_step };
+
+/// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
+struct cold_item {
+    op operation = op::record;
+    std::uint32_t run = 0;
+    start_mode mode = start_mode::create;  ///< op::run_open
+    bool capture_environment = false;      ///< op::run_open: the writer adds metadata.environment
+    bool checked = false;                  ///< op::run_open: start_run decided create or resume (claim_run)
+    record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
+    metric_info metric;                    ///< op::metric_def
+    std::vector<std::pair<std::uint32_t, double>> points;  ///< op::points: (metric id, value) at the run's next
+                                                           ///< step, sharing rec.time_ns
+    std::shared_ptr<ticket> done;          ///< optional completion
+};
+
+struct queue_item {
+    metric_point point;          ///< valid when cold == nullptr
+    cold_item* cold = nullptr;   ///< owned by the queue until the writer takes it
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/queue_items.hpp ----
+// ---- begin mltrack/detail/engine/sink_set.hpp ----
 // Why: the writer applies each operation (write a batch, flush, tick, ask whether a run exists, let a sink
 // refuse a run, ask for a resumed run's steps, close) to every sink of a tracker, each call isolated so that
 // one failing sink never stops the others. sink_set is that, behind one virtual call per operation, for a
@@ -2220,7 +2333,7 @@ MLTRACK_NAMESPACE_END
 #include <string>
 #include <utility>
 
-// ---- begin mltrack/detail/sink_traits.hpp ----
+// ---- begin mltrack/detail/engine/sink_traits.hpp ----
 // Why: a sink is any movable type with write(batch) and flush(); everything else is optional. These traits
 // call the optional parts when a sink has them, so static composition, the type-erased `sinks::any` and the
 // writer all agree on one definition of "a sink".
@@ -2387,7 +2500,7 @@ std::string sink_name(const S& s) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/sink_traits.hpp ----
+// ---- end mltrack/detail/engine/sink_traits.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -2529,8 +2642,8 @@ std::unique_ptr<sink_set> make_sink_set(ForEach each) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/sink_set.hpp ----
-// ---- begin mltrack/detail/steps.hpp ----
+// ---- end mltrack/detail/engine/sink_set.hpp ----
+// ---- begin mltrack/detail/engine/steps.hpp ----
 // Why: a point logged without a step takes the next step of its metric, and a log_time_series call without
 // a step takes the run's next step for all its values (the Vertex AI SDK's step=None). Only the writer
 // thread sees every point of a run in order, so steps are resolved there and the hot path stays one
@@ -2643,92 +2756,10 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/steps.hpp ----
+// ---- end mltrack/detail/engine/steps.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
-
-/// Completion of a cold item, waited on by the caller that pushed it.
-struct ticket {
-    std::mutex m;
-    std::condition_variable cv;
-    bool done = false;
-    bool flag = false;  ///< a result bit (run_open: whether the run was resumed)
-    std::optional<std::int64_t> value;  ///< a result number (last_step)
-    std::optional<error> failure;
-
-    void complete(bool result = false) {
-        std::lock_guard<std::mutex> lock(m);
-        flag = result;
-        done = true;
-        cv.notify_all();
-    }
-    void complete_with(std::optional<std::int64_t> result) {
-        std::lock_guard<std::mutex> lock(m);
-        value = result;
-        done = true;
-        cv.notify_all();
-    }
-    void fail(const error& e) {
-        std::lock_guard<std::mutex> lock(m);
-        failure = e;
-        done = true;
-        cv.notify_all();
-    }
-    void wait() {
-        std::unique_lock<std::mutex> lock(m);
-        cv.wait(lock, [this] { return done; });
-    }
-    bool wait_for(std::chrono::nanoseconds timeout) {
-        std::unique_lock<std::mutex> lock(m);
-        return cv.wait_for(lock, timeout, [this] { return done; });
-    }
-};
-
-/// Bumped in the child of every fork(): a tracker made before the fork sees a generation that is not its
-/// own and goes inert there (the child has no writer thread, and the parent's locks may be held forever).
-inline std::atomic<std::uint32_t>& fork_generation() noexcept {
-    static std::atomic<std::uint32_t> generation{0};  // constant-initialized: no guard on the hot path
-    return generation;
-}
-
-/// Registers the fork hook once per process; returns the current generation.
-inline std::uint32_t watch_forks() noexcept {
-    static const int registered =
-        ::pthread_atfork(nullptr, nullptr, [] { fork_generation().fetch_add(1, std::memory_order_relaxed); });
-    (void)registered;
-    return fork_generation().load(std::memory_order_relaxed);
-}
-
-/// The generation a live core never matches: an inert core (a rank that does not write) uses it.
-inline constexpr std::uint32_t inert_generation = 0xffffffffu;
-
-enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown, last_step };
-
-/// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
-struct cold_item {
-    op operation = op::record;
-    std::uint32_t run = 0;
-    start_mode mode = start_mode::create;  ///< op::run_open
-    bool capture_environment = false;      ///< op::run_open: the writer adds metadata.environment
-    bool checked = false;                  ///< op::run_open: start_run decided create or resume (claim_run)
-    record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
-    metric_info metric;                    ///< op::metric_def
-    std::vector<std::pair<std::uint32_t, double>> points;  ///< op::points: (metric id, value) at the run's next
-                                                           ///< step, sharing rec.time_ns
-    std::shared_ptr<ticket> done;          ///< optional completion
-};
-
-struct queue_item {
-    metric_point point;          ///< valid when cold == nullptr
-    cold_item* cold = nullptr;   ///< owned by the queue until the writer takes it
-};
-
-inline std::int64_t system_now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 class core final : public error_reporter {
 public:
@@ -3378,7 +3409,7 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/core.hpp ----
+// ---- end mltrack/detail/engine/core.hpp ----
 // ---- begin mltrack/detail/files.hpp ----
 // Why: artifacts are files or folders that mltrack measures (size, SHA-256) on the caller's thread and
 // copies into the run folder on the writer's. Folder digests are defined over a sorted manifest so they do
@@ -3595,7 +3626,7 @@ inline void copy_into(const fs::path& from, const fs::path& to) {
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/files.hpp ----
-// ---- begin mltrack/detail/key_cache.hpp ----
+// ---- begin mltrack/detail/engine/key_cache.hpp ----
 // Why: `run.log("train/loss", v, step)` must not take the tracker's interning mutex for a key it has seen
 // before. Each thread keeps a small direct-mapped cache from (owner, key) to the interned metric id; a hit
 // costs one hash and one string compare, with no lock, no allocation and no shared write. A miss (first use
@@ -3655,8 +3686,8 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/key_cache.hpp ----
-// ---- begin mltrack/detail/jsonl_format.hpp ----
+// ---- end mltrack/detail/engine/key_cache.hpp ----
+// ---- begin mltrack/detail/jsonl/jsonl_format.hpp ----
 // Why: the JSONL format is a public contract (docs/format.md). This header is the one place that spells
 // each line on the write side, so the sink and anything else that writes runs (replay, tools) agree.
 
@@ -3664,7 +3695,7 @@ MLTRACK_NAMESPACE_END
 
 #include <nlohmann/json.hpp>
 
-// ---- begin mltrack/detail/json_line.hpp ----
+// ---- begin mltrack/detail/jsonl/json_line.hpp ----
 // Why: the JSONL sink writes millions of lines per second, so it formats them by hand into a reused buffer
 // (std::to_chars gives the shortest round-trip double) instead of building a JSON DOM per record.
 // Non-finite doubles are written as the strings "NaN", "Infinity", "-Infinity", as proto3 JSON does.
@@ -3802,7 +3833,7 @@ inline void append_time(std::string& out, std::int64_t time_ns) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/json_line.hpp ----
+// ---- end mltrack/detail/jsonl/json_line.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -4087,7 +4118,7 @@ inline void append_run_open_line(std::string& out, const run_info& info, std::ui
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/jsonl_format.hpp ----
+// ---- end mltrack/detail/jsonl/jsonl_format.hpp ----
 // ---- begin mltrack/live_execution.hpp ----
 // Why: an execution (a step of a pipeline, with input and output artifacts) often runs for a while, and the
 // Vertex AI SDK logs it live: start_execution makes it RUNNING, updates come as it goes, and leaving its

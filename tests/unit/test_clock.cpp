@@ -1,6 +1,6 @@
 // clock.hpp: the TSC wall clock, driven by a fake tick and wall source (deterministic), and the real one
 // checked against system_clock read around it.
-#include <mltrack/detail/clock.hpp>
+#include <mltrack/detail/engine/clock.hpp>
 #include <mltrack/sinks/memory.hpp>
 #include <mltrack/tracker.hpp>
 

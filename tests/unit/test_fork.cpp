@@ -1,4 +1,4 @@
-// Fork safety (detail/core.hpp): a forked child's copy of a tracker is inert. It never joins the parent's
+// Fork safety (detail/engine/core.hpp): a forked child's copy of a tracker is inert. It never joins the parent's
 // writer thread (which the child does not have), never takes a lock a parent thread may hold, and never
 // flushes the parent's buffered lines a second time. A tracker made in the child works normally.
 #include <doctest/doctest.h>

@@ -1,5 +1,5 @@
-// detail/json_line.hpp: hand-formatted JSON pieces, checked by parsing them back with nlohmann::json.
-#include <mltrack/detail/json_line.hpp>
+// detail/jsonl/json_line.hpp: hand-formatted JSON pieces, checked by parsing them back with nlohmann::json.
+#include <mltrack/detail/jsonl/json_line.hpp>
 #include <mltrack/names.hpp>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// sinks/jsonl.hpp and detail/jsonl_format.hpp: the lossless source of truth. Every file written here is
+// sinks/jsonl.hpp and detail/jsonl/jsonl_format.hpp: the lossless source of truth. Every file written here is
 // parsed line by line with nlohmann::json, and read back with mltrack::read_run.
 #include <mltrack/sinks/jsonl.hpp>
 #include <mltrack/reader.hpp>

@@ -1,5 +1,5 @@
-// detail/queue.hpp: the bounded MPSC ring of the hot path.
-#include <mltrack/detail/queue.hpp>
+// detail/engine/queue.hpp: the bounded MPSC ring of the hot path.
+#include <mltrack/detail/engine/queue.hpp>
 #include <mltrack/sinks/memory.hpp>
 #include <mltrack/tracker.hpp>
 

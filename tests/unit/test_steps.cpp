@@ -1,6 +1,6 @@
-// detail/steps.hpp: the next step of a metric and of a run, as the writer resolves points logged without a
+// detail/engine/steps.hpp: the next step of a metric and of a run, as the writer resolves points logged without a
 // step (the Vertex AI SDK's step=None).
-#include <mltrack/detail/steps.hpp>
+#include <mltrack/detail/engine/steps.hpp>
 
 #include <limits>
 

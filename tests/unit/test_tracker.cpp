@@ -1,4 +1,4 @@
-// tracker.hpp and detail/core.hpp: the queue, the writer, static and runtime composition, stats, errors.
+// tracker.hpp and detail/engine/core.hpp: the queue, the writer, static and runtime composition, stats, errors.
 #include <mltrack/tracker.hpp>
 #include <mltrack/sinks/jsonl.hpp>
 #include <mltrack/sinks/memory.hpp>

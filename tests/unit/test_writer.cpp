@@ -1,4 +1,4 @@
-// detail/core.hpp's writer and tracker.hpp's start_run: the writer sleeps until there is work (a control
+// detail/engine/core.hpp's writer and tracker.hpp's start_run: the writer sleeps until there is work (a control
 // item, a thread's ring passing another eighth, its timer) instead of polling; start_run decides create or
 // resume on the caller's thread when the sinks can tell there (JSONL, TensorBoard), creating a new run
 // exclusively, so it never waits for the writer's scheduling. No timing is asserted: counts and outcomes.

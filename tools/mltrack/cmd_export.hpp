@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <mltrack/detail/json_line.hpp>
+#include <mltrack/detail/jsonl/json_line.hpp>
 #include <mltrack/summary.hpp>
 
 #include "cli.hpp"

@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "../detail/sink_traits.hpp"
+#include "../detail/engine/sink_traits.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {

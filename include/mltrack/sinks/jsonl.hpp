@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "../detail/files.hpp"
-#include "../detail/jsonl_format.hpp"
+#include "../detail/jsonl/jsonl_format.hpp"
 #include "../detail/sink_files.hpp"
 #include "../error.hpp"
 #include "../names.hpp"

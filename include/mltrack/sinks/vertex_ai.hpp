@@ -29,7 +29,7 @@
 
 #include "../mltrack.hpp"
 #include "../detail/http/http.hpp"
-#include "../detail/json_line.hpp"
+#include "../detail/jsonl/json_line.hpp"
 #include "../detail/vertex/artifacts.hpp"
 #include "../detail/vertex/auth.hpp"
 #include "../detail/vertex/bodies.hpp"

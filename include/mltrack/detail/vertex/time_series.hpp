@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "../../error.hpp"
-#include "../json_line.hpp"
+#include "../jsonl/json_line.hpp"
 #include "bodies.hpp"
 #include "engine.hpp"
 #include "state.hpp"

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../record.hpp"
+#include "../../record.hpp"
 #include "json_line.hpp"
 
 MLTRACK_NAMESPACE_BEGIN

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "../names.hpp"
-#include "../version.hpp"
+#include "../../names.hpp"
+#include "../../version.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {

@@ -28,7 +28,7 @@
 #define MLTRACK_HAVE_TSC 0
 #endif
 
-#include "../version.hpp"
+#include "../../version.hpp"
 
 #if defined(__SANITIZE_THREAD__)
 #define MLTRACK_CLOCK_TSAN 1

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "../version.hpp"
+#include "../../version.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {

@@ -12,8 +12,8 @@
 #include <string>
 #include <utility>
 
-#include "../error.hpp"
-#include "../record.hpp"
+#include "../../error.hpp"
+#include "../../record.hpp"
 #include "sink_traits.hpp"
 
 MLTRACK_NAMESPACE_BEGIN

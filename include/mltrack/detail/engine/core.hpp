@@ -23,101 +23,21 @@
 
 #include <pthread.h>
 
-#include "../config.hpp"
-#include "../environment.hpp"
-#include "../error.hpp"
-#include "../names.hpp"
-#include "../record.hpp"
+#include "../../config.hpp"
+#include "../../environment.hpp"
+#include "../../error.hpp"
+#include "../../names.hpp"
+#include "../../record.hpp"
 #include "clock.hpp"
+#include "fork_watch.hpp"
 #include "queue.hpp"
+#include "queue_items.hpp"
 #include "sink_set.hpp"
 #include "sink_traits.hpp"
 #include "steps.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
-
-/// Completion of a cold item, waited on by the caller that pushed it.
-struct ticket {
-    std::mutex m;
-    std::condition_variable cv;
-    bool done = false;
-    bool flag = false;  ///< a result bit (run_open: whether the run was resumed)
-    std::optional<std::int64_t> value;  ///< a result number (last_step)
-    std::optional<error> failure;
-
-    void complete(bool result = false) {
-        std::lock_guard<std::mutex> lock(m);
-        flag = result;
-        done = true;
-        cv.notify_all();
-    }
-    void complete_with(std::optional<std::int64_t> result) {
-        std::lock_guard<std::mutex> lock(m);
-        value = result;
-        done = true;
-        cv.notify_all();
-    }
-    void fail(const error& e) {
-        std::lock_guard<std::mutex> lock(m);
-        failure = e;
-        done = true;
-        cv.notify_all();
-    }
-    void wait() {
-        std::unique_lock<std::mutex> lock(m);
-        cv.wait(lock, [this] { return done; });
-    }
-    bool wait_for(std::chrono::nanoseconds timeout) {
-        std::unique_lock<std::mutex> lock(m);
-        return cv.wait_for(lock, timeout, [this] { return done; });
-    }
-};
-
-/// Bumped in the child of every fork(): a tracker made before the fork sees a generation that is not its
-/// own and goes inert there (the child has no writer thread, and the parent's locks may be held forever).
-inline std::atomic<std::uint32_t>& fork_generation() noexcept {
-    static std::atomic<std::uint32_t> generation{0};  // constant-initialized: no guard on the hot path
-    return generation;
-}
-
-/// Registers the fork hook once per process; returns the current generation.
-inline std::uint32_t watch_forks() noexcept {
-    static const int registered =
-        ::pthread_atfork(nullptr, nullptr, [] { fork_generation().fetch_add(1, std::memory_order_relaxed); });
-    (void)registered;
-    return fork_generation().load(std::memory_order_relaxed);
-}
-
-/// The generation a live core never matches: an inert core (a rank that does not write) uses it.
-inline constexpr std::uint32_t inert_generation = 0xffffffffu;
-
-enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown, last_step };
-
-/// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
-struct cold_item {
-    op operation = op::record;
-    std::uint32_t run = 0;
-    start_mode mode = start_mode::create;  ///< op::run_open
-    bool capture_environment = false;      ///< op::run_open: the writer adds metadata.environment
-    bool checked = false;                  ///< op::run_open: start_run decided create or resume (claim_run)
-    record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
-    metric_info metric;                    ///< op::metric_def
-    std::vector<std::pair<std::uint32_t, double>> points;  ///< op::points: (metric id, value) at the run's next
-                                                           ///< step, sharing rec.time_ns
-    std::shared_ptr<ticket> done;          ///< optional completion
-};
-
-struct queue_item {
-    metric_point point;          ///< valid when cold == nullptr
-    cold_item* cold = nullptr;   ///< owned by the queue until the writer takes it
-};
-
-inline std::int64_t system_now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 class core final : public error_reporter {
 public:

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "../version.hpp"
+#include "../../version.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {

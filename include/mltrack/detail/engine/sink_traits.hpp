@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "../record.hpp"
+#include "../../record.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {

@@ -20,7 +20,7 @@
 
 #include <sys/mman.h>
 
-#include "../version.hpp"
+#include "../../version.hpp"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MLTRACK_COLD __attribute__((noinline, cold))  // keeps slow paths out of the inlined hot path
