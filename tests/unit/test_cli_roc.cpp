@@ -24,7 +24,6 @@ namespace {
 
 using mltrack_cli::roc_auc;
 using mltrack_cli::roc_curve;
-using v = std::vector<double>;
 using curve = std::vector<std::pair<double, double>>;
 
 constexpr double not_a_number = std::numeric_limits<double>::quiet_NaN();
