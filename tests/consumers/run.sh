@@ -48,7 +48,7 @@ check_pkg_config_include() {
         || fail "pkg-config does not find mltrack in $pcdir"
     # shellcheck disable=SC2086  # the flags are words
     inc=$(printf '%s\n' $flags | sed -n 's/^-I//p' | head -n 1)
-    [ -n "$inc" ] && [ -d "$inc" ] || fail "pkg-config mltrack gives '$flags': no include dir that exists"
+    if [ -z "$inc" ] || [ ! -d "$inc" ]; then fail "pkg-config mltrack gives '$flags': no include dir that exists"; fi
     [ "$(cd "$inc" && pwd -P)" = "$(cd "$prefix/include" && pwd -P)" ] \
         || fail "pkg-config mltrack gives '$flags', not $prefix/include"
 }
