@@ -44,14 +44,14 @@ cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
 
 if [ "$quick" = 1 ]; then
-    banner "consumer projects (find_package + pkg-config, add_subdirectory, single header; no meson)"
+    banner "consumer projects (moved install: find_package + pkg-config; add_subdirectory, single header; no meson)"
     bash tests/consumers/run.sh --no-meson
     echo
     echo "scripts/test.sh --quick: passed in $((SECONDS - started)) s (sanitizers and meson skipped)"
     exit 0
 fi
 
-banner "consumer projects (find_package + pkg-config, add_subdirectory, meson subproject, single header)"
+banner "consumer projects (moved installs: find_package + pkg-config + meson; add_subdirectory, meson subproject, single header)"
 bash tests/consumers/run.sh
 
 banner "meson build ($clang, -Werror) and meson test"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds and runs a small consumer program through every packaging route mltrack offers, each in a fresh
 # temporary folder (removed afterwards):
-#   find_package      CMake install into a prefix, then find_package(mltrack); pkg-config mltrack from there too
+#   find_package      `cmake --install --prefix` into a temporary prefix, which is then moved elsewhere (the
+#                     installed files must not name the prefix they were installed into); from the moved tree:
+#                     find_package(mltrack), pkg-config mltrack, and meson's dependency('mltrack') by pkg-config
+#   meson_install     `meson install` into a prefix, moved elsewhere: pkg-config mltrack from the moved tree
 #   add_subdirectory  the repository vendored with add_subdirectory (its tests must not be built)
 #   meson_subproject  the repository as a meson subproject, through dependency('mltrack') (its tests neither)
 #   single_header     only -I single_include plus nlohmann_json (and the Vertex AI single header, if generated)
@@ -21,14 +24,14 @@ with_meson=1
 for arg in "$@"; do
     case "$arg" in
         --no-meson) with_meson=0 ;;
-        find_package|add_subdirectory|meson_subproject|single_header) routes+=("$arg") ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        find_package|add_subdirectory|meson_subproject|meson_install|single_header) routes+=("$arg") ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "tests/consumers/run.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
 if [ ${#routes[@]} -eq 0 ]; then
     routes=(find_package add_subdirectory single_header)
-    if [ "$with_meson" = 1 ]; then routes+=(meson_subproject); fi
+    if [ "$with_meson" = 1 ]; then routes+=(meson_subproject meson_install); fi
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mltrack-consumers.XXXXXX")
@@ -36,6 +39,26 @@ trap 'rm -rf "$tmp"' EXIT
 
 step() { printf -- '--- consumer %s\n' "$*"; }
 fail() { echo "tests/consumers/run.sh: $*" >&2; exit 1; }
+
+# The include dir that `pkg-config --cflags mltrack` gives (PKG_CONFIG_PATH at the .pc file's folder $1),
+# with symbolic links and ".." resolved; fails unless it is $2/include.
+check_pkg_config_include() {
+    local pcdir=$1 prefix=$2 flags inc
+    flags=$(PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" pkg-config --cflags mltrack) \
+        || fail "pkg-config does not find mltrack in $pcdir"
+    # shellcheck disable=SC2086  # the flags are words
+    inc=$(printf '%s\n' $flags | sed -n 's/^-I//p' | head -n 1)
+    if [ -z "$inc" ] || [ ! -d "$inc" ]; then fail "pkg-config mltrack gives '$flags': no include dir that exists"; fi
+    [ "$(cd "$inc" && pwd -P)" = "$(cd "$prefix/include" && pwd -P)" ] \
+        || fail "pkg-config mltrack gives '$flags', not $prefix/include"
+}
+
+# Fails when a file installed under $1 names the folder $2 (where the tree was installed before being moved).
+check_no_install_path() {
+    local hits
+    hits=$(grep -rlF "$2" "$1" || true)
+    [ -z "$hits" ] || fail "installed files name the install folder $2 (not relocatable): $hits"
+}
 
 # Runs a consumer binary and checks what it wrote (the program checks too; this guards against a no-op).
 run_consumer() {
@@ -45,37 +68,60 @@ run_consumer() {
 }
 
 route_find_package() {
-    step "find_package: install into a temporary prefix"
-    local prefix="$tmp/prefix"
-    cmake -S "$repo" -B "$tmp/fp-lib" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix" \
+    step "find_package: cmake --install --prefix into a temporary prefix, then move the tree"
+    # Configured with the default prefix: the prefix given at install time (or a later move) must win.
+    local installed="$tmp/install/some/odd/prefix" prefix="$tmp/moved/mltrack"
+    cmake -S "$repo" -B "$tmp/fp-lib" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
           -DMLTRACK_BUILD_TESTS=OFF -DMLTRACK_BUILD_EXAMPLES=OFF -DMLTRACK_BUILD_TOOLS=OFF \
           -DMLTRACK_BUILD_BENCH=OFF -DMLTRACK_INSTALL=ON >/dev/null
     cmake --build "$tmp/fp-lib" >/dev/null
-    cmake --install "$tmp/fp-lib" >/dev/null
-    [ -f "$prefix/include/mltrack/mltrack.hpp" ] || fail "install did not put include/mltrack/mltrack.hpp in the prefix"
+    cmake --install "$tmp/fp-lib" --prefix "$installed" >/dev/null
+    [ -f "$installed/include/mltrack/mltrack.hpp" ] || fail "install did not put include/mltrack/mltrack.hpp in the prefix"
+    mkdir -p "$tmp/moved"
+    mv "$installed" "$prefix"
+    rm -rf "$tmp/install"
+    check_no_install_path "$prefix" "$installed"
     local config
     config=$(find "$prefix" -name mltrackConfig.cmake -print -quit)
     [ -n "$config" ] || fail "install did not write mltrackConfig.cmake"
     [ -n "$(find "$prefix" -name mltrackConfigVersion.cmake -print -quit)" ] || fail "no mltrackConfigVersion.cmake"
     [ -n "$(find "$prefix" -name mltrackTargets.cmake -print -quit)" ] || fail "no mltrackTargets.cmake"
 
-    step "find_package: configure, build and run the consumer"
+    step "find_package: configure, build and run the consumer (CMAKE_PREFIX_PATH at the moved tree)"
     cmake -S "$here/find_package" -B "$tmp/fp" "${generator[@]}" -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/fp.log" \
         || { cat "$tmp/fp.log"; fail "find_package consumer did not configure"; }
     grep -q "found mltrack .* in $prefix" "$tmp/fp.log" || { cat "$tmp/fp.log"; fail "find_package found another mltrack"; }
     cmake --build "$tmp/fp" >/dev/null
     run_consumer "$tmp/fp/consumer" "$tmp/fp-out"
 
-    step "pkg-config: compile the consumer with pkg-config mltrack from the prefix"
+    step "pkg-config: compile the consumer with pkg-config mltrack from the moved tree"
     local pc
     pc=$(find "$prefix" -name mltrack.pc -print -quit)
     [ -n "$pc" ] || fail "install did not write mltrack.pc"
+    check_pkg_config_include "$(dirname "$pc")" "$prefix"
     local flags
     flags=$(PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" pkg-config --cflags --libs mltrack)
-    case "$flags" in *"$prefix/include"*) ;; *) fail "pkg-config mltrack gives '$flags', not the prefix's include dir" ;; esac
     # shellcheck disable=SC2086  # the flags are words
     "$cxx" -std=c++17 "$here/consumer.cpp" -o "$tmp/pc-consumer" $flags
     run_consumer "$tmp/pc-consumer" "$tmp/pc-out"
+
+    if [ "$with_meson" = 1 ]; then
+        # Configure only (the pkg-config build above compiled the same flags): no subprojects/ folder, so
+        # dependency('mltrack') can only come from pkg-config.
+        step "meson: dependency('mltrack') by pkg-config from the moved tree"
+        local proj="$tmp/meson-pc"
+        mkdir -p "$proj"
+        cp "$here/meson_subproject/meson.build" "$proj/" && cp "$here/consumer.cpp" "$proj/main.cpp"
+        PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
+            meson setup "$proj/build" "$proj" >"$tmp/meson-pc.log" \
+            || { cat "$tmp/meson-pc.log"; fail "meson consumer did not find mltrack by pkg-config"; }
+        local inc
+        inc=$(meson introspect --dependencies "$proj/build" | python3 -c \
+            'import json,sys; print(next(a[2:] for d in json.load(sys.stdin) if d["name"] == "mltrack" for a in d["compile_args"] if a.startswith("-I")))') \
+            || fail "meson's dependency('mltrack') has no include dir"
+        [ "$(cd "$inc" && pwd -P)" = "$(cd "$prefix/include" && pwd -P)" ] \
+            || fail "meson's dependency('mltrack') includes $inc, not $prefix/include"
+    fi
 }
 
 route_add_subdirectory() {
@@ -101,6 +147,22 @@ route_meson_subproject() {
     [ "$targets" = "consumer" ] || fail "meson subproject builds more than the consumer: $targets"
     meson compile -C "$proj/build" >/dev/null
     run_consumer "$proj/build/consumer" "$tmp/meson-out"
+}
+
+route_meson_install() {
+    step "meson install into a temporary prefix, then move the tree: pkg-config mltrack from there"
+    local installed="$tmp/meson-install/some/odd/prefix" prefix="$tmp/meson-moved/mltrack"
+    meson setup "$tmp/mi" "$repo" -Dtests=false -Dexamples=false --prefix "$installed" >"$tmp/mi.log" \
+        || { cat "$tmp/mi.log"; fail "meson setup of mltrack failed"; }
+    meson install -C "$tmp/mi" --quiet >/dev/null
+    mkdir -p "$tmp/meson-moved"
+    mv "$installed" "$prefix"
+    rm -rf "$tmp/meson-install"
+    check_no_install_path "$prefix" "$installed"
+    local pc
+    pc=$(find "$prefix" -name mltrack.pc -print -quit)
+    [ -n "$pc" ] || fail "meson install did not write mltrack.pc"
+    check_pkg_config_include "$(dirname "$pc")" "$prefix"
 }
 
 route_single_header() {

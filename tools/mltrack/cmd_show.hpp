@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -16,6 +17,7 @@
 #include <mltrack/summary.hpp>
 
 #include "cli.hpp"
+#include "roc.hpp"
 #include "runs.hpp"
 #include "table.hpp"
 #include "text.hpp"
@@ -36,18 +38,6 @@ options:
 
 exit status: 0 shown; 1 the run cannot be read; 2 usage error.
 )";
-
-/// Area under the ROC curve (trapezoids over points sorted by fpr), or NaN without points.
-inline double roc_auc(const mltrack::classification_metrics& c) {
-    std::vector<std::pair<double, double>> pts;
-    for (std::size_t i = 0; i < c.fpr.size() && i < c.tpr.size(); ++i) pts.emplace_back(c.fpr[i], c.tpr[i]);
-    if (pts.size() < 2) return std::nan("");
-    std::sort(pts.begin(), pts.end());
-    double auc = 0;
-    for (std::size_t i = 1; i < pts.size(); ++i)
-        auc += (pts[i].first - pts[i - 1].first) * (pts[i].second + pts[i - 1].second) / 2;
-    return auc;
-}
 
 inline nlohmann::ordered_json artifact_json(const mltrack::artifact& a) {
     nlohmann::ordered_json j;
@@ -113,7 +103,7 @@ inline nlohmann::ordered_json show_json(const mltrack::run_summary& s) {
         x["fpr"] = numbers(c.fpr);
         x["tpr"] = numbers(c.tpr);
         x["thresholds"] = numbers(c.thresholds);
-        const double auc = roc_auc(c);
+        const double auc = roc_auc(c.fpr, c.tpr);
         x["auc"] = std::isnan(auc) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(auc);
         j["classifications"].push_back(x);
     }
@@ -259,8 +249,8 @@ inline void show_text(output& out, const mltrack::run_summary& s, const std::str
                 t.write(out);
             }
             if (!c.fpr.empty())
-                out << "    roc: " << std::to_string(c.fpr.size()) << " points, AUC " << short_number(roc_auc(c))
-                    << '\n';
+                out << "    roc: " << std::to_string(c.fpr.size()) << " points, AUC "
+                    << short_number(roc_auc(c.fpr, c.tpr)) << '\n';
         }
     }
     if (!r.artifacts.empty()) {

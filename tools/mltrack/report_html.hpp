@@ -17,6 +17,7 @@
 
 #include "experiment_table.hpp"
 #include "report_svg.hpp"
+#include "roc.hpp"
 
 namespace mltrack_cli {
 
@@ -283,18 +284,18 @@ inline void confusion_matrices(std::string& h, const report_data& d) {
                 }
                 h += "</tbody></table>";
             }
-            if (c.fpr.size() >= 2) {
-                std::vector<std::pair<double, double>> roc;
-                for (std::size_t i = 0; i < c.fpr.size() && i < c.tpr.size(); ++i) roc.emplace_back(c.fpr[i], c.tpr[i]);
-                std::sort(roc.begin(), roc.end());
-                double auc = 0;
-                for (std::size_t i = 1; i < roc.size(); ++i)
-                    auc += (roc[i].first - roc[i - 1].first) * (roc[i].second + roc[i - 1].second) / 2;
+            // The curve as roc_auc integrates it (corners added), on the unit square, with the diagonal of
+            // a classifier that guesses.
+            const auto roc = roc_curve(c.fpr, c.tpr);
+            if (!roc.empty()) {
+                const double auc = roc_auc(c.fpr, c.tpr);
                 svg::frame f;
                 f.w = 280;
                 f.h = 240;
                 h += svg::line_chart("ROC of " + r.label + " " + name, "false positive rate", "true positive rate",
-                                     {svg::line{r.label + " ROC, AUC " + short_number(auc), r.color, roc}}, f);
+                                     {svg::line{"chance, AUC 0.5", "#b8c0c8", {{0.0, 0.0}, {1.0, 1.0}}},
+                                      svg::line{r.label + " ROC, AUC " + short_number(auc), r.color, roc}},
+                                     f, svg::domain{});
                 h += "<div class=\"legend\">ROC AUC " + svg::escape(short_number(auc)) + "</div>";
             }
             h += "</figure>";

@@ -1,13 +1,15 @@
 // Why: the report draws its charts as inline SVG, written by hand, so the HTML file needs no script, no
 // library and no network. This header holds the drawing: XML escaping, "nice" axis ticks (1, 2, 5 times a
 // power of ten, or decades on a log axis), a line chart with one path per run (gaps where a value is NaN or
-// infinite) and a scatter chart (numeric or categorical x). Every element is closed and every attribute
-// quoted, so the output is well-formed XML as well as HTML.
+// infinite; axes that span the data, or a fixed domain such as a ROC curve's unit square) and a scatter
+// chart (numeric or categorical x). Every element is closed and every attribute quoted, so the output is
+// well-formed XML as well as HTML.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -151,10 +153,19 @@ struct line {
     std::vector<std::pair<double, double>> points;
 };
 
-/// A line chart of every line over shared axes; NaN or infinite y values leave a gap.
+/// Axis ranges a chart always shows, whatever its data (a ROC curve: [0,1] on both axes). Data outside them
+/// still widens the axes, so that nothing is drawn outside the plot.
+struct domain {
+    double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+};
+
+/// A line chart of every line over shared axes; NaN or infinite y values leave a gap. Without `fixed`, the
+/// axes span the data.
 inline std::string line_chart(const std::string& title, const std::string& xlabel, const std::string& ylabel,
-                              const std::vector<line>& lines, const frame& f = {}) {
+                              const std::vector<line>& lines, const frame& f = {},
+                              const std::optional<domain>& fixed = std::nullopt) {
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    if (fixed) x0 = fixed->x0, x1 = fixed->x1, y0 = fixed->y0, y1 = fixed->y1;
     for (const auto& l : lines)
         for (const auto& p : l.points) {
             x0 = std::min(x0, p.first);
