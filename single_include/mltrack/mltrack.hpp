@@ -369,7 +369,7 @@ struct config {
     /// when a thread logs an eighth of queue_capacity points, or on any control call: flush, run end...).
     std::chrono::microseconds poll_interval{250000};
     std::function<void(const sink_error&)> on_error;   ///< default: stderr, at most one line per second
-    std::int64_t (*clock)() noexcept = nullptr;        ///< wall clock in ns since the epoch; default: detail/clock.hpp
+    std::int64_t (*clock)() noexcept = nullptr;        ///< wall clock in ns since the epoch; default: detail/engine/clock.hpp
     rank_policy ranks = rank_policy::zero;             ///< who writes in a job of several ranks (MLTRACK_RANKS wins)
     int rank = -1;                                     ///< this process's rank; -1: from the environment (ranks.hpp)
     int world_size = -1;                               ///< ranks in the job; -1: from the environment

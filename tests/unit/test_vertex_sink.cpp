@@ -4,7 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <thread>
+
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <mltrack/sinks/vertex_ai.hpp>
 
@@ -462,4 +468,40 @@ TEST_CASE("vertex: configuration errors are clear") {
     o.location = "europe-west4";
     f.env.set("MLTRACK_VERTEX_ENDPOINT", "");
     CHECK(sinks::vertex_ai{o}.api_base() == "https://europe-west4-aiplatform.googleapis.com");
+}
+
+namespace {
+/// Voluntary context switches (wake-ups from sleep) of every thread of this process but the calling one.
+long other_threads_wakeups() {
+    long sum = 0;
+    const std::string self = std::to_string(static_cast<long>(::syscall(SYS_gettid)));
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        if (task.path().filename() == self) continue;
+        std::ifstream in(task.path() / "status");
+        for (std::string line; std::getline(in, line);)
+            if (line.rfind("voluntary_ctxt_switches:", 0) == 0) sum += std::stol(line.substr(24));
+    }
+    return sum;
+}
+}  // namespace
+
+TEST_CASE("vertex: an idle tracker with the Vertex sink sleeps once everything is delivered") {
+    fixture f;
+    auto c = f.config("exp-idle");
+    c.poll_interval = std::chrono::milliseconds(200);
+    mltrack::tracker t{c, sinks::vertex_ai{f.options()}};
+    auto run = t.start_run("run-idle");
+    for (int s = 0; s < 10; ++s) run.log("loss", 1.0 / (s + 1), s);
+    t.flush();
+    // Delivered (the flush interval is 1 s): then nothing is queued, buffered or in flight.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    const long before = other_threads_wakeups();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const long woke = other_threads_wakeups() - before;
+    INFO("wake-ups of the other threads over 500 ms: " << woke);
+    CHECK(woke <= 15);  // the writer's timer (200 ms) a few times; ticking the sink every millisecond was ~500
+    run.end();
+    t.close();
+    INFO(f.joined_errors());
+    CHECK(f.errors.empty());
 }

@@ -198,6 +198,18 @@ public:
         throw_errors();
     }
 
+    /// When tick() is next needed: every millisecond while requests are queued or in flight (the transfer is
+    /// driven by tick), at the next flush while time-series points wait in the buffers, and otherwise not
+    /// before new work arrives, so the writer of an idle tracker sleeps.
+    std::chrono::steady_clock::time_point next_tick() const {
+        using clock = std::chrono::steady_clock;
+        if (!c_ || closed_ || !c_->cfg.chief) return clock::time_point::max();
+        if (!c_->engine->idle()) return clock::now() + std::chrono::milliseconds(1);
+        if (c_->counters->points_buffered.load(std::memory_order_relaxed) > 0)
+            return last_flush_ + c_->cfg.options.flush_interval;
+        return clock::time_point::max();
+    }
+
     /// Sends what is queued, waiting up to close_timeout; what is left is counted and reported (the JSONL
     /// copy keeps it: sync later).
     void close() {
