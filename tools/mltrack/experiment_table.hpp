@@ -92,11 +92,13 @@ inline experiment_table build_table(const std::vector<const mltrack::run_summary
         row.emplace_back(r.start_time_ns);
         if (r.end_time_ns != 0) row.emplace_back(r.end_time_ns - r.start_time_ns);
         else row.emplace_back(std::monostate{});
-        if (multi_rank) row.emplace_back(mltrack::param_value(std::int64_t{r.world_size}));
+        // Params are built in place in their cell: GCC 12 at -O2 warned (-Wmaybe-uninitialized) about
+        // moving a temporary param_value (a variant) into the cell variant.
+        if (multi_rank) row.emplace_back(std::in_place_type<mltrack::param_value>, std::int64_t{r.world_size});
         for (const auto& p : params) {
             auto it = r.params.find(p);
             if (it == r.params.end()) row.emplace_back(std::monostate{});
-            else row.emplace_back(it->second);
+            else row.emplace_back(std::in_place_type<mltrack::param_value>, it->second);
         }
         for (const auto& m : metrics) {
             auto it = latest[i].find(m);
