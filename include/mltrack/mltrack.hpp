@@ -18,6 +18,7 @@
 #include "replay.hpp"
 #include "store.hpp"
 #include "summary.hpp"
+#include "search.hpp"
 #include "sinks/any.hpp"
 #include "sinks/jsonl.hpp"
 #include "sinks/memory.hpp"

@@ -1,7 +1,7 @@
 // `mltrack check` through the real binary: a clean data set exits 0; a malformed line, a truncated (torn)
 // last line, a flipped byte, an unknown kind, a record after run_end, a missing artifact copy each exit 1
 // with "file:line: problem" on stderr; TensorBoard files (written by `mltrack sync`) are clean, and a
-// flipped CRC byte or a truncated record is reported with its offset.
+// flipped CRC byte or a truncated record is reported with its offset; symlinked folders are followed.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -94,6 +94,28 @@ TEST_CASE("check: the clean data set") {
     CHECK(r.err == "");
     CHECK(r.out == "checked 4 JSONL runs (35 lines) and 0 TensorBoard files (0 records): no problems\n");
     CHECK(cli_test::run({"check", (d / "root" / "exp" / "baseline" / "events.jsonl").string(), "-q"}).out == "");
+}
+
+TEST_CASE("check: follows symlinked run and experiment folders as ls and export do; a link loop ends") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    cli_dataset::write(d / "store");
+    fs::create_directories(d / "root" / "exp");
+    fs::create_directory_symlink(d / "store" / "exp" / "baseline", d / "root" / "exp" / "baseline");
+    fs::create_directory_symlink(d / "store" / "other", d / "root" / "other");
+    fs::create_directory_symlink(d / "root", d / "root" / "exp" / "loop");  // a cycle: checked once
+    const auto ls = cli_test::run({"ls", (d / "root").string(), "-f", "csv"});
+    CHECK(cli_test::parse_csv(ls.out).size() == 3);  // baseline and r1
+    auto r = cli_test::run({"check", (d / "root").string()});
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out.rfind("checked 2 JSONL runs (", 0) == 0);
+    // A damaged run behind a link is found too.
+    unit::write_file(d / "store" / "other" / "r1" / "events.jsonl",
+                     unit::read_file(d / "store" / "other" / "r1" / "events.jsonl") + "{not json}\n");
+    r = cli_test::run({"check", (d / "root").string()});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("other/r1/events.jsonl:") != std::string::npos);
 }
 
 TEST_CASE("check: each damage is reported as file:line and exits 1") {

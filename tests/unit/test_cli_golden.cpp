@@ -144,7 +144,7 @@ TEST_CASE("every command has --help; usage errors exit 2, failures 1") {
     CHECK(cli_test::run({"frobnicate"}).status == 2);
 
     dataset d;
-    auto r = cli_test::run({"ls"});
+    auto r = cli_test::run({"ls", d.root, d.root});
     CHECK(r.status == 2);
     CHECK(r.err.find("Try 'mltrack ls --help'") != std::string::npos);
     CHECK(cli_test::run({"ls", d.root, "--format", "xml"}).status == 2);

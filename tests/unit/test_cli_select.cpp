@@ -1,6 +1,6 @@
-// The pieces of the `mltrack` command that need no binary: filter parsing and matching, sorting (missing
-// and NaN last), CSV quoting read back by an independent parser, number and time formatting, argument
-// parsing, run discovery, the report's curve thinning and SVG axes.
+// The pieces of the `mltrack` command that need no binary: "did you mean", --columns patterns, CSV quoting
+// read back by an independent parser, number and time formatting, argument parsing, run discovery, the
+// report's curve thinning and SVG axes.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -8,11 +8,12 @@
 #include <doctest/doctest.h>
 
 #include "../../tools/mltrack/cli.hpp"
+#include "../../tools/mltrack/cmd_ls.hpp"
 #include "../../tools/mltrack/csv.hpp"
 #include "../../tools/mltrack/report_html.hpp"
 #include "../../tools/mltrack/report_svg.hpp"
 #include "../../tools/mltrack/runs.hpp"
-#include "../../tools/mltrack/select.hpp"
+#include "../../tools/mltrack/suggest.hpp"
 #include "../../tools/mltrack/text.hpp"
 #include "cli/cli_dataset.hpp"
 #include "cli/cli_support.hpp"
@@ -20,87 +21,32 @@
 
 using namespace mltrack_cli;
 
-namespace {
+// Filter parsing, matching and sorting are the library's (tests/unit/test_search.cpp); `ls` is run in
+// test_cli_golden.cpp and test_cli_ls.cpp.
 
-experiment_table sample_table() {
-    experiment_table t;
-    t.columns = {{"run", column_role::text}, {"param.lr", column_role::param}, {"metric.acc", column_role::metric},
-                 {"param.opt", column_role::param}};
-    auto row = [](const char* run, cell lr, cell acc, cell opt) { return std::vector<cell>{std::string(run), lr, acc, opt}; };
-    t.rows.push_back(row("a", mltrack::param_value(0.01), 0.9, mltrack::param_value("adam")));
-    t.rows.push_back(row("b", mltrack::param_value(0.1), std::nan(""), mltrack::param_value("sgd")));
-    t.rows.push_back(row("c", mltrack::param_value(std::int64_t{1}), 0.5, std::monostate{}));
-    t.rows.push_back(row("d", std::monostate{}, 0.95, mltrack::param_value("adam")));
-    return t;
+TEST_CASE("suggest: edit distance and the closest name") {
+    CHECK(edit_distance("", "") == 0);
+    CHECK(edit_distance("kitten", "sitting") == 3);
+    CHECK(edit_distance("val/acc", "VAL/ACC") == 0);  // case does not count
+    const std::vector<std::string> names{"mnist-cnn", "cifar10", "val/acc", "train/loss"};
+    CHECK(closest_name("mnist-cn", names) == "mnist-cnn");
+    CHECK(closest_name("cifar", names) == "cifar10");  // a prefix
+    CHECK(closest_name("val/accc", names) == "val/acc");
+    CHECK(closest_name("imagenet", names).empty());
+    CHECK(did_you_mean("val/ac", names) == "; did you mean 'val/acc'?");
+    CHECK(did_you_mean("zzz", {"a", "b"}) == " (known: a, b)");
+    CHECK(did_you_mean("zzz", {}).empty());
 }
 
-std::vector<std::string> runs_of(const experiment_table& t) {
-    std::vector<std::string> out;
-    for (const auto& r : t.rows) out.push_back(std::get<std::string>(r[0]));
-    return out;
-}
-
-}  // namespace
-
-TEST_CASE("filter: parsing") {
-    auto cs = parse_filter("param.lr>0.01, metric.acc>=0.9,state=COMPLETE,run!=x,param.n<=3,param.m<2,param.k==1");
-    REQUIRE(cs.size() == 7);
-    CHECK(cs[0].key == "param.lr");
-    CHECK(cs[0].op == compare_op::gt);
-    CHECK(cs[0].value == "0.01");
-    CHECK(cs[1].key == "metric.acc");
-    CHECK(cs[1].op == compare_op::ge);
-    CHECK(cs[2].op == compare_op::eq);
-    CHECK(cs[2].value == "COMPLETE");
-    CHECK(cs[3].op == compare_op::ne);
-    CHECK(cs[4].op == compare_op::le);
-    CHECK(cs[5].op == compare_op::lt);
-    CHECK(cs[6].op == compare_op::eq);
-    CHECK(cs[6].value == "1");
-    CHECK(parse_filter("metric.train/loss<0.5")[0].key == "metric.train/loss");
-    CHECK(parse_filter("").empty());
-    CHECK_THROWS_AS(parse_filter("lr>1"), usage_error);
-    CHECK_THROWS_AS(parse_filter("param.lr"), usage_error);
-    CHECK_THROWS_AS(parse_filter(">1"), usage_error);
-    CHECK_THROWS_AS(parse_filter("param.lr>1,,state=X"), usage_error);
-    CHECK_THROWS_AS(parse_filter("param.lr!1"), usage_error);
-}
-
-TEST_CASE("filter: numbers as numbers, text as text, missing never matches") {
-    auto t = sample_table();
-    apply_filter(t, parse_filter("param.lr>0.05"));
-    CHECK(runs_of(t) == std::vector<std::string>{"b", "c"});  // 0.1 and the integer 1; d has no lr
-    t = sample_table();
-    apply_filter(t, parse_filter("param.opt=adam"));
-    CHECK(runs_of(t) == std::vector<std::string>{"a", "d"});
-    t = sample_table();
-    apply_filter(t, parse_filter("param.opt!=adam"));
-    CHECK(runs_of(t) == std::vector<std::string>{"b"});  // c has no opt
-    t = sample_table();
-    apply_filter(t, parse_filter("metric.acc>=0.9"));
-    CHECK(runs_of(t) == std::vector<std::string>{"a", "d"});  // NaN compares false
-    t = sample_table();
-    apply_filter(t, parse_filter("metric.acc=NaN"));
-    CHECK(runs_of(t).empty());
-    t = sample_table();
-    const auto unknown = apply_filter(t, parse_filter("metric.f1>0"));
-    CHECK(unknown == std::vector<std::string>{"metric.f1"});
-    CHECK(t.rows.empty());
-}
-
-TEST_CASE("sort: ascending, descending, missing and NaN last either way") {
-    auto t = sample_table();
-    sort_rows(t, "metric.acc");
-    CHECK(runs_of(t) == std::vector<std::string>{"c", "a", "d", "b"});
-    sort_rows(t, "-metric.acc");
-    CHECK(runs_of(t) == std::vector<std::string>{"d", "a", "c", "b"});
-    sort_rows(t, "param.lr");
-    CHECK(runs_of(t) == std::vector<std::string>{"a", "b", "c", "d"});
-    sort_rows(t, "-param.lr");
-    CHECK(runs_of(t) == std::vector<std::string>{"c", "b", "a", "d"});
-    sort_rows(t, "-param.opt");
-    CHECK(runs_of(t) == std::vector<std::string>{"b", "a", "d", "c"});  // stable among equals
-    CHECK_THROWS_AS(sort_rows(t, "metric.nope"), usage_error);
+TEST_CASE("ls --columns: glob patterns") {
+    CHECK(glob_match("param.lr", "param.lr"));
+    CHECK(!glob_match("param.lr", "param.lr2"));
+    CHECK(glob_match("param.*", "param.lr"));
+    CHECK(glob_match("metric.val/*", "metric.val/acc"));
+    CHECK(!glob_match("metric.val/*", "metric.train/loss"));
+    CHECK(glob_match("*acc*", "metric.val/acc"));
+    CHECK(glob_match("*", ""));
+    CHECK(!glob_match("a*b", "acb-"));
 }
 
 TEST_CASE("csv: quoting reads back") {

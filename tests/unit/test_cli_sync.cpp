@@ -3,7 +3,8 @@
 // step s drops every point read before it with step >= s. Checked: every time-series point arrives, once;
 // a second sync sends nothing; a run still being written is sent as far as it goes, then the rest; a sync
 // that died after writing but before moving its cursor sends again without duplicates on the charts; a
-// destination that already has a run without a cursor is refused unless --force; --dry-run and --cursors.
+// destination that already has a run without a cursor (a live TensorBoard sink wrote it) is skipped with a
+// note unless --force; --dry-run and --cursors.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -225,13 +226,43 @@ TEST_CASE("sync: refuses to send a run twice without a cursor; --force, --dry-ru
     CHECK(!fs::exists(d / "root" / "exp" / "baseline" / ".sync"));
     CHECK(fs::exists(d / "cursors" / "exp" / "baseline"));
 
-    // Without the cursors folder, the destination already has these runs: refused, the others still go.
+    // Without the cursors folder, the destination already has these runs (as after logging live to
+    // TensorBoard): skipped with one line each naming the run once and --force; the others still go; exit 0.
     r = cli_test::run(sync_args(d / "root", d / "tb"));
-    CHECK(r.status == 1);
-    CHECK(r.err.find("already has event files but there is no cursor") != std::string::npos);
+    CHECK(r.status == 0);
+    CHECK(r.err.find("mltrack sync: exp/baseline: skipped: ") != std::string::npos);
+    CHECK(r.err.find("--force sends it again") != std::string::npos);
+    for (const char* run : {"baseline", "high-lr", "wide"}) {
+        CAPTURE(run);
+        const auto at = r.err.find(std::string("exp/") + run + ":");
+        REQUIRE(at != std::string::npos);
+        const std::string line = r.err.substr(at, r.err.find('\n', at) - at);
+        CHECK(line.find(run, line.find(':')) == std::string::npos);  // the run named once
+    }
     CHECK(r.out.find("synced 1 run ") != std::string::npos);  // other/r1
-    CHECK(r.out.find("3 failed") != std::string::npos);
+    CHECK(r.out.find("0 failed") != std::string::npos);
+    CHECK(r.out.find("3 skipped (already in TensorBoard; --force sends them)") != std::string::npos);
     r = cli_test::run({"sync", (d / "root").string(), "--to", "tensorboard:" + (d / "tb").string(), "--force"});
     CHECK(r.status == 0);
     CHECK(r.out.find("synced 3 runs") != std::string::npos);
+}
+
+TEST_CASE("sync: into the folder a live TensorBoard sink wrote: skipped with a note, exit 0") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    {
+        mltrack::tracker t{cli_dataset::make_config("e"), mltrack::sinks::jsonl(d / "root"),
+                           mltrack::sinks::tensorboard(d / "tb")};
+        auto run = t.start_run("live-run");
+        for (int s = 0; s < 10; ++s) run.log("loss", 1.0 / (s + 1), s);
+    }
+    auto r = cli_test::run(sync_args(d / "root", d / "tb"));
+    CHECK(r.status == 0);
+    CHECK(r.err.find("e/live-run: skipped: ") != std::string::npos);
+    CHECK(r.err.find("live-run", r.err.find("skipped")) == std::string::npos);  // named once
+    CHECK(r.out.find("1 skipped") != std::string::npos);
+    CHECK(read_tensorboard_run(d / "tb" / "e" / "live-run").at("loss").size() == 10);  // not sent twice
+    r = cli_test::run({"sync", (d / "root").string(), "--to", "tensorboard:" + (d / "tb").string(), "--force"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("synced 1 run ") != std::string::npos);
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,10 +17,11 @@
 namespace mltrack_cli {
 
 inline const char* const check_help =
-    R"(usage: mltrack check PATH [--verify-artifacts] [--max-problems N] [--quiet]
+    R"(usage: mltrack check [PATH] [--verify-artifacts] [--max-problems N] [--quiet]
 
 Validates every JSONL run file (events.jsonl, events.rank-<r>.jsonl) and TensorBoard event file (*tfevents*) under PATH, which may be
-a file, a run folder, an experiment folder or a root (searched recursively).
+a file, a run folder, an experiment folder or a root (searched recursively, following symlinked folders;
+default ./mlruns).
 
 JSONL: every line is read by the library's reader (JSON, kinds, fields and their types, format version,
 artifact paths); every bad line is reported, not only the first. Also: a torn last line, records after a
@@ -47,7 +49,6 @@ inline int cmd_check(const std::vector<std::string>& argv) {
         std::fputs(check_help, stdout);
         return exit_ok;
     }
-    if (args.positional.size() != 1) throw usage_error("check takes one PATH");
     std::size_t max_problems = 50;
     if (args.has("--max-problems")) {
         const std::string v = args.get("--max-problems");
@@ -55,14 +56,22 @@ inline int cmd_check(const std::vector<std::string>& argv) {
             throw usage_error("--max-problems needs a number");
         max_problems = std::stoul(v);
     }
-    const fs::path path = args.positional[0];
+    const fs::path path = root_argument(args.positional, "check");
     std::error_code ec;
     if (!fs::exists(path, ec)) throw command_error(path.string() + ": no such file or folder");
 
     std::vector<fs::path> jsonl, tensorboard;
     if (fs::is_directory(path, ec)) {
-        for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+        // Symlinked run and experiment folders are followed, as `ls` and `export` do; a folder reached
+        // twice (a link loop, or two links to one run) is checked once.
+        std::set<fs::path> visited{fs::canonical(path, ec)};
+        for (fs::recursive_directory_iterator it(path, fs::directory_options::follow_directory_symlink, ec), end;
+             !ec && it != end; it.increment(ec)) {
             std::error_code ec2;
+            if (it->is_directory(ec2)) {
+                if (!visited.insert(fs::canonical(it->path(), ec2)).second || ec2) it.disable_recursion_pending();
+                continue;
+            }
             if (!it->is_regular_file(ec2)) continue;
             if (mltrack::detail::events_file_rank(it->path().filename().string()) >= 0) jsonl.push_back(it->path());
             else if (is_tensorboard_file(it->path())) tensorboard.push_back(it->path());

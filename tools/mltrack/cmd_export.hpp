@@ -25,10 +25,10 @@
 namespace mltrack_cli {
 
 inline const char* const export_help =
-    R"(usage: mltrack export PATH [--format csv|json|jsonl] [--experiment E]... [--key K]... [-o FILE]
+    R"(usage: mltrack export [PATH] [--format csv|json|jsonl] [--experiment E]... [--key K]... [-o FILE]
 
 Time series in long format, one row per point: experiment, run, rank, key, step, time, value. PATH is a
-JSONL root, an experiment folder or a run folder. Points come in file order, run by run (sorted by
+JSONL root, an experiment folder or a run folder (default ./mlruns). Points come in file order, run by run (sorted by
 experiment and run), rank by rank (rank is 0 except for runs logged by every rank of a job). time is Unix seconds with microseconds (as in the JSONL files); values are exact (shortest
 text that reads back to the same double), non-finite values are NaN, Infinity, -Infinity (strings in JSON).
 
@@ -41,8 +41,9 @@ options:
   -h, --help           this help
 
 pandas: pd.read_csv("points.csv") or pd.read_json("points.json"); R: read.csv("points.csv").
-exit status: 0 exported; 1 a run could not be read (the others are exported) or the output failed;
-2 usage error.
+A --key or --experiment that no run has is named on stderr with the closest name ("did you mean").
+exit status: 0 exported; 1 a run could not be read (the others are exported), the output failed, no run
+matched --experiment or no series matched --key; 2 usage error.
 )";
 
 namespace detail {
@@ -73,12 +74,13 @@ inline int cmd_export(const std::vector<std::string>& argv) {
         std::fputs(export_help, stdout);
         return exit_ok;
     }
-    if (args.positional.size() != 1) throw usage_error("export takes one PATH");
+    const fs::path root = root_argument(args.positional, "export");
     const std::string format = args.get("--format", "csv");
     if (format != "csv" && format != "json" && format != "jsonl")
         throw usage_error("unknown format '" + format + "' (csv, json or jsonl)");
     const auto keys = args.all("--key");
-    const auto refs = find_runs(args.positional[0], args.all("--experiment"));
+    const auto refs = select_runs("export", root, args.all("--experiment"));
+    std::vector<std::string> seen_keys;  // every series key of the runs read, for "did you mean"
 
     std::FILE* f = stdout;
     const std::string out_path = args.get("--output");
@@ -134,6 +136,9 @@ inline int cmd_export(const std::vector<std::string>& argv) {
                 for (const auto& p : s.run.problems)
                     std::fprintf(stderr, "mltrack export: %s:%zu: %s (line skipped)\n", file.string().c_str(),
                                  p.line, p.message.c_str());
+                for (const auto& kv : s.series)
+                    if (std::find(seen_keys.begin(), seen_keys.end(), kv.first) == seen_keys.end())
+                        seen_keys.push_back(kv.first);
                 }
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "mltrack export: %s (run left out)\n", describe(e).c_str());
@@ -144,6 +149,21 @@ inline int cmd_export(const std::vector<std::string>& argv) {
         out.flush();
         if (out.failed()) {
             std::fprintf(stderr, "mltrack export: cannot write the output\n");
+            status = exit_problem;
+        }
+    }
+    if (!keys.empty() && !refs.empty()) {
+        std::sort(seen_keys.begin(), seen_keys.end());
+        bool any = false;
+        for (const auto& k : keys) {
+            const bool found = std::binary_search(seen_keys.begin(), seen_keys.end(), k);
+            any = any || found;
+            if (!found)
+                std::fprintf(stderr, "mltrack export: no run has a series '%s'%s\n", k.c_str(),
+                             did_you_mean(k, seen_keys).c_str());
+        }
+        if (!any) {
+            std::fprintf(stderr, "mltrack export: no series matched --key\n");
             status = exit_problem;
         }
     }

@@ -19,12 +19,13 @@
 namespace mltrack_cli {
 
 inline const char* const report_help =
-    R"(usage: mltrack report ROOT -o FILE [--metric KEY] [--param KEY]... [--experiment E]... [--max-points N]
+    R"(usage: mltrack report [ROOT] -o FILE [--metric KEY] [--param KEY]... [--experiment E]... [--max-points N]
                       [--max-matrices N]
 
 Writes one self-contained HTML page (no script, nothing loaded from the network): the runs table, a line
 chart per time series with every run overlaid (inline SVG), a scatter of each param against one metric,
-and each run's confusion matrices with ROC curves. ROOT is a JSONL root, an experiment or a run folder.
+and each run's confusion matrices with ROC curves. ROOT is a JSONL root, an experiment or a run folder
+(default ./mlruns).
 
 options:
   -o, --output FILE     the HTML file to write (required; '-' writes to stdout)
@@ -38,8 +39,9 @@ options:
       --max-matrices N  confusion matrices shown (default 100)
   -h, --help            this help
 
-exit status: 0 written; 1 a run could not be read (it is left out and listed in the report) or the file
-could not be written; 2 usage error.
+exit status: 0 written; 1 a run could not be read (it is left out and listed in the report), the file
+could not be written, no run matched --experiment, or no run has the --metric (then nothing is written; the
+message names the closest metric); 2 usage error.
 )";
 
 /// The metric the scatters use by default: the one most runs have (ties: alphabetical).
@@ -73,11 +75,11 @@ inline int cmd_report(const std::vector<std::string>& argv) {
         std::fputs(report_help, stdout);
         return exit_ok;
     }
-    if (args.positional.size() != 1) throw usage_error("report takes one ROOT");
     if (!args.has("--output")) throw usage_error("report needs -o FILE (the HTML file to write)");
     const std::string out_path = args.get("--output");
 
-    auto refs = find_runs(args.positional[0], args.all("--experiment"));
+    const fs::path root = root_argument(args.positional, "report");
+    auto refs = select_runs("report", root, args.all("--experiment"));
     const std::size_t n = refs.size();
     const std::size_t cap = parse_count(
         args, "--max-points", std::max<std::size_t>(100, std::min<std::size_t>(1000, 200000 / std::max<std::size_t>(1, n))));
@@ -93,7 +95,7 @@ inline int cmd_report(const std::vector<std::string>& argv) {
         true);
 
     report_data d;
-    d.title = args.positional[0];
+    d.title = root.string();
     d.max_matrices = parse_count(args, "--max-matrices", 100);
     d.params = args.all("--param");
     for (const auto& e : loaded.errors) d.problems.push_back(e + " (run left out)");
@@ -110,6 +112,19 @@ inline int cmd_report(const std::vector<std::string>& argv) {
         sums.push_back(&*loaded.summaries[i]);
     }
     d.metric = args.get("--metric", default_metric(sums));
+    if (args.has("--metric") && !sums.empty()) {
+        std::vector<std::string> metrics;
+        for (const auto* s : sums)
+            for (const auto& kv : latest_metrics(*s))
+                if (std::find(metrics.begin(), metrics.end(), kv.first) == metrics.end()) metrics.push_back(kv.first);
+        if (std::find(metrics.begin(), metrics.end(), d.metric) == metrics.end() && d.metric.rfind("metric.", 0) == 0)
+            d.metric = d.metric.substr(7);  // the column name of `ls`
+        if (std::find(metrics.begin(), metrics.end(), d.metric) == metrics.end()) {
+            std::sort(metrics.begin(), metrics.end());
+            throw command_error("no run has a metric '" + d.metric + "'" + did_you_mean(d.metric, metrics) +
+                                " (nothing written)");
+        }
+    }
     for (const auto& e : loaded.errors) std::fprintf(stderr, "mltrack report: %s (run left out)\n", e.c_str());
 
     const std::string html = render_report(d);

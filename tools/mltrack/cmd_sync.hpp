@@ -40,12 +40,12 @@
 namespace mltrack_cli {
 
 inline const char* const sync_help =
-    R"(usage: mltrack sync ROOT --to tensorboard:DIR|vertex:PROJECT/LOCATION [--experiment E]... [--cursors DIR] [--dry-run] [--force] [--vertex-ids exact|hashed]
+    R"(usage: mltrack sync [ROOT] --to tensorboard:DIR|vertex:PROJECT/LOCATION [--experiment E]... [--cursors DIR] [--dry-run] [--force] [--vertex-ids exact|hashed]
 
-Replays the JSONL runs under ROOT (a root, an experiment or a run folder) into another sink, through the
-same code a live tracker uses. Idempotent: a cursor per run and destination records how many records were
-sent, so a second sync sends nothing, an interrupted one resumes where it stopped, and a run still being
-written is sent as far as its complete lines go (the rest on the next sync).
+Replays the JSONL runs under ROOT (a root, an experiment or a run folder; default ./mlruns) into another
+sink, through the same code a live tracker uses. Idempotent: a cursor per run and destination records how
+many records were sent, so a second sync sends nothing, an interrupted one resumes where it stopped, and a
+run still being written is sent as far as its complete lines go (the rest on the next sync).
 
 destinations:
   tensorboard:DIR     TensorBoard event files under DIR/<experiment>/<run>/ (a new event file per sync
@@ -62,7 +62,8 @@ options:
   -n, --dry-run        say what would be sent, send nothing, move no cursor
       --force          send runs from their first record even when the destination already has event
                        files for a run without a cursor (TensorBoard then shows the new copy in place of the
-                       older one: see docs/tensorboard.md)
+                       older one: see docs/tensorboard.md). Without it such runs (a live TensorBoard sink
+                       wrote them) are skipped with a note, and do not make the exit status 1
       --vertex-ids M   exact (default): a run or experiment name is its Vertex id, as the Python SDK does, and
                        names outside the id rule are reported (name.40-42) and skipped; hashed: such names map
                        to "<lowercased>-<6 hex>" ids with the name as display name (docs/vertex.md). A hashed
@@ -70,8 +71,8 @@ options:
   -h, --help           this help
 
 Progress: a live line on a terminal (runs, points, rate), one line per run otherwise.
-exit status: 0 every run synced or up to date; 1 a run failed or had malformed lines (the other runs are
-synced; rerun after fixing); 2 usage error.
+exit status: 0 every run synced, up to date or skipped; 1 a run failed or had malformed lines (the other
+runs are synced; rerun after fixing), or no run matched --experiment; 2 usage error.
 )";
 
 /// Where a sync sends runs.
@@ -310,7 +311,6 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
         std::fputs(sync_help, stdout);
         return exit_ok;
     }
-    if (args.positional.size() != 1) throw usage_error("sync takes one ROOT");
     if (!args.has("--to")) throw usage_error("sync needs --to tensorboard:DIR or --to vertex:PROJECT/LOCATION");
     auto dest = parse_destination(args.get("--to"));
     if (args.has("--vertex-ids")) {
@@ -321,10 +321,11 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
     }
     const fs::path cursors = args.get("--cursors");
     const bool dry = args.has("--dry-run"), force = args.has("--force");
-    const auto refs = find_runs(args.positional[0], args.all("--experiment"));
+    const fs::path root = root_argument(args.positional, "sync");
+    const auto refs = select_runs("sync", root, args.all("--experiment"));
 
     sync_progress progress(refs.size());
-    std::size_t failed = 0, with_problems = 0, sent_runs = 0, sent_records = 0, up_to_date = 0;
+    std::size_t failed = 0, with_problems = 0, sent_runs = 0, sent_records = 0, up_to_date = 0, skipped = 0;
     mltrack::read_options lenient;
     lenient.strict = false;
     for (const auto& ref : refs)
@@ -364,10 +365,15 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
             const fs::path tb_run = to_tb ? mltrack::sinks::tensorboard::events_dir(dest.dir, where) : fs::path();
             if (to_tb && !dry)  // a sync died before its cursor moved: its staged files are sent again
                 drop_stale_staged({tb_run, mltrack::sinks::tensorboard::wide_steps_dir(dest.dir, where)});
-            if (to_tb && cursor == 0 && !force && has_event_files(tb_run))
-                throw command_error(label + ": " + tb_run.string() +
-                                    " already has event files but there is no cursor for it; --force sends the run "
-                                    "again (it then replaces what TensorBoard shows of it)");
+            if (to_tb && cursor == 0 && !force && has_event_files(tb_run)) {
+                // Most often a live TensorBoard sink wrote it: sending it again would only duplicate it.
+                ++skipped;
+                progress.message(label + ": skipped: " + dest.dir.string() +
+                                 " already has TensorBoard event files for it and there is no sync cursor "
+                                 "(logged live?); --force sends it again");
+                progress.run_done(label, 0, 0, "");
+                continue;
+            }
             const auto run = mltrack::read_run(file, lenient);
             std::size_t points = 0;
             for (std::size_t i = cursor; i < run.records.size(); ++i)
@@ -414,9 +420,12 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
     }
     progress.finish();
     std::printf("%s %zu run%s (%zu records, %zu points) to %s; %zu up to date; %zu failed; %zu with malformed "
-                "lines\n",
+                "lines%s\n",
                 dry ? "would sync" : "synced", sent_runs, sent_runs == 1 ? "" : "s", sent_records, progress.points(),
-                dest.canonical.c_str(), up_to_date, failed, with_problems);
+                dest.canonical.c_str(), up_to_date, failed, with_problems,
+                skipped ? ("; " + std::to_string(skipped) + " skipped (already in TensorBoard; --force sends them)")
+                              .c_str()
+                        : "");
     return failed || with_problems ? exit_problem : exit_ok;
 }
 

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <mltrack/search.hpp>
 #include <mltrack/summary.hpp>
 
 #include "csv.hpp"
@@ -22,15 +23,18 @@
 
 namespace mltrack_cli {
 
-enum class column_role { text, time, duration, param, metric };
+// The cell types and their comparison rules are the library's (search.hpp), so `ls --filter/--sort` and
+// mltrack::search_runs agree.
+using column_role = mltrack::column_kind;
+using cell = mltrack::column_value;
+using mltrack::exact_text;
+using mltrack::is_missing;
+using mltrack::numeric_value;
 
 struct column {
     std::string name;
     column_role role = column_role::text;
 };
-
-/// One cell: missing, text, a time or duration in ns, a metric value or a param.
-using cell = std::variant<std::monostate, std::string, std::int64_t, double, mltrack::param_value>;
 
 struct experiment_table {
     std::vector<column> columns;
@@ -88,11 +92,13 @@ inline experiment_table build_table(const std::vector<const mltrack::run_summary
         row.emplace_back(r.start_time_ns);
         if (r.end_time_ns != 0) row.emplace_back(r.end_time_ns - r.start_time_ns);
         else row.emplace_back(std::monostate{});
-        if (multi_rank) row.emplace_back(mltrack::param_value(std::int64_t{r.world_size}));
+        // Params are built in place in their cell: GCC 12 at -O2 warned (-Wmaybe-uninitialized) about
+        // moving a temporary param_value (a variant) into the cell variant.
+        if (multi_rank) row.emplace_back(std::in_place_type<mltrack::param_value>, std::int64_t{r.world_size});
         for (const auto& p : params) {
             auto it = r.params.find(p);
             if (it == r.params.end()) row.emplace_back(std::monostate{});
-            else row.emplace_back(it->second);
+            else row.emplace_back(std::in_place_type<mltrack::param_value>, it->second);
         }
         for (const auto& m : metrics) {
             auto it = latest[i].find(m);
@@ -102,18 +108,6 @@ inline experiment_table build_table(const std::vector<const mltrack::run_summary
         t.rows.push_back(std::move(row));
     }
     return t;
-}
-
-inline bool is_missing(const cell& c) { return std::holds_alternative<std::monostate>(c); }
-
-/// The exact text of a cell (CSV, filters): ISO times, durations in seconds, exact numbers.
-inline std::string exact_text(const cell& c, column_role role) {
-    if (auto s = std::get_if<std::string>(&c)) return *s;
-    if (auto n = std::get_if<std::int64_t>(&c))
-        return role == column_role::time ? iso_time(*n) : exact_number(duration_seconds(*n));
-    if (auto d = std::get_if<double>(&c)) return exact_number(*d);
-    if (auto p = std::get_if<mltrack::param_value>(&c)) return p->to_text();
-    return {};
 }
 
 /// The compact text of a cell (aligned tables).
@@ -136,25 +130,6 @@ inline nlohmann::ordered_json json_value(const cell& c, column_role role) {
     if (auto d = std::get_if<double>(&c)) return json_number(*d);
     if (auto p = std::get_if<mltrack::param_value>(&c)) return json_param(*p);
     return nullptr;
-}
-
-/// The number a cell compares as, when it is one (metrics, numeric params, durations in s, times in ns).
-inline bool numeric_value(const cell& c, column_role role, double& out) {
-    if (auto n = std::get_if<std::int64_t>(&c)) {
-        out = role == column_role::duration ? duration_seconds(*n) : static_cast<double>(*n);
-        return true;
-    }
-    if (auto d = std::get_if<double>(&c)) {
-        out = *d;
-        return true;
-    }
-    if (auto p = std::get_if<mltrack::param_value>(&c)) {
-        if (p->is_int() || p->is_double()) {
-            out = p->as_double();
-            return true;
-        }
-    }
-    return false;
 }
 
 // ---- output

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include <mltrack/summary.hpp>
 
 #include "cli.hpp"
+#include "suggest.hpp"
 
 namespace mltrack_cli {
 
@@ -122,6 +124,64 @@ inline std::vector<run_ref> find_runs(const fs::path& path, const std::vector<st
             for (const auto& e : detail::sorted_subdirs(path)) add_experiment(e);
             break;
     }
+    return out;
+}
+
+/// Where commands look when no ROOT is given: ./mlruns, as MLflow does.
+inline const char* const default_root = "mlruns";
+
+/// The ROOT of a command: its one positional argument, or ./mlruns when none is given.
+inline fs::path root_argument(const std::vector<std::string>& positional, const char* command) {
+    if (positional.size() > 1)
+        throw usage_error(std::string(command) + " takes one ROOT (got " + std::to_string(positional.size()) + ")");
+    if (!positional.empty()) return positional[0];
+    std::error_code ec;
+    if (!fs::is_directory(default_root, ec))
+        throw command_error(std::string("no ROOT given and no ./") + default_root + " folder here (mltrack " +
+                            command + " ROOT)");
+    return default_root;
+}
+
+/// A folder right under `path` that holds runs (runs/ or mlruns/ first), or "" when there is none.
+inline std::string runs_below(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::is_directory(path, ec)) return {};
+    std::string first;
+    for (const auto& d : detail::sorted_subdirs(path)) {
+        if (find_runs(d).empty()) continue;
+        const std::string name = d.filename().string();
+        if (name == "runs" || name == "mlruns") return d.string();
+        if (first.empty()) first = d.string();
+    }
+    return first;
+}
+
+/// find_runs() for a command, with help for typos: a root without runs but with a runs/ folder below it
+/// is an error that names that folder; an experiment of `experiments` that is not under `path` is a
+/// warning with the closest name, and an error when no run is left. A path without any run is a
+/// warning (the command then has nothing to do).
+inline std::vector<run_ref> select_runs(const char* command, const fs::path& path,
+                                        const std::vector<std::string>& experiments) {
+    auto all = find_runs(path);
+    if (all.empty()) {
+        const std::string below = runs_below(path);
+        if (!below.empty()) throw command_error("no runs under " + path.string() + "; did you mean " + below + "?");
+        std::fprintf(stderr, "mltrack %s: no runs under %s\n", command, path.string().c_str());
+        return all;
+    }
+    if (experiments.empty()) return all;
+    std::vector<std::string> names;
+    for (const auto& r : all)
+        if (std::find(names.begin(), names.end(), r.experiment) == names.end()) names.push_back(r.experiment);
+    for (const auto& e : experiments)
+        if (std::find(names.begin(), names.end(), e) == names.end())
+            std::fprintf(stderr, "mltrack %s: no experiment '%s' under %s%s\n", command, e.c_str(),
+                         path.string().c_str(), did_you_mean(e, names).c_str());
+    std::vector<run_ref> out;
+    for (auto& r : all)
+        if (std::find(experiments.begin(), experiments.end(), r.experiment) != experiments.end())
+            out.push_back(std::move(r));
+    if (out.empty()) throw command_error("no run matched --experiment");
     return out;
 }
 
