@@ -57,8 +57,8 @@ std::size_t ls_path(const fs::path& root, unsigned threads) {
     std::vector<const mltrack::run_summary*> runs;
     for (const auto& s : loaded.summaries)
         if (s) runs.push_back(&*s);
+    mltrack::sort_runs(runs, mltrack::parse_order_by("-metric.val/acc"));
     auto table = build_table(runs);
-    sort_rows(table, "-metric.val/acc");
     std::FILE* null = std::fopen("/dev/null", "w");
     {
         output out(null);
