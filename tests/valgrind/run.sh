@@ -30,8 +30,8 @@ echo "==> valgrind: quickstart --steps $steps"
 "${vg[@]}" "$dir/examples/quickstart" --out "$out/quickstart" --steps "$steps" >"$out/quickstart.txt"
 tail -3 "$out/quickstart.txt"
 echo "==> valgrind: mltrack check / ls"
-"${vg[@]}" "$cli" check "$out/quickstart" >/dev/null
-"${vg[@]}" "$cli" ls "$out/quickstart" >/dev/null
+"${vg[@]}" "$cli" check "$out/quickstart/runs" >/dev/null
+"${vg[@]}" "$cli" ls "$out/quickstart/runs" >/dev/null
 
 if [ -x "$dir/examples/vertex_quickstart" ]; then
     echo "==> valgrind: vertex_quickstart against the fake service"
