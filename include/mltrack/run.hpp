@@ -349,22 +349,9 @@ public:
             throw error(error_category::value, 7, "execution metadata must be a JSON object");
         std::string id = options.id;
         if (id.empty()) id = make_execution_id(name);
-        else if (!is_valid_execution_id(id))
-            throw error(error_category::name, 7,
-                        "execution id '" + detail::printable(id) +
-                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
-        live_execution x;
-        x.core_ = core_;
-        x.run_ = id_;
-        x.e_.id = std::move(id);
-        x.e_.name = std::string(name);
-        x.e_.schema_title = options.schema_title;
-        x.e_.state = run_state::running;
-        x.e_.metadata = options.metadata;
-        x.active_ = true;
-        x.uncaught_ = std::uncaught_exceptions();
-        x.push(std::move(inputs), std::move(outputs));
-        return x;
+        else check_execution_id(id);
+        return open_execution(std::move(id), std::string(name), options.schema_title, options.metadata, false,
+                              std::move(inputs), std::move(outputs));
     }
 
     /// Continues an execution that exists already, by id (the SDK's start_execution(resource_id,
@@ -372,23 +359,9 @@ public:
     /// there).
     live_execution resume_execution(std::string_view id, const execution_options& options = {}) {
         require_active();
-        if (!is_valid_execution_id(id))
-            throw error(error_category::name, 7,
-                        "execution id '" + detail::printable(std::string(id)) +
-                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
-        live_execution x;
-        x.core_ = core_;
-        x.run_ = id_;
-        x.e_.id = std::string(id);
-        x.e_.name = std::string(id);
-        x.e_.schema_title = options.schema_title;
-        x.e_.state = run_state::running;
-        x.e_.metadata = options.metadata.is_object() ? options.metadata : nlohmann::json::object();
-        x.e_.resumed = true;
-        x.active_ = true;
-        x.uncaught_ = std::uncaught_exceptions();
-        x.push({}, {});
-        return x;
+        check_execution_id(id);
+        return open_execution(std::string(id), std::string(id), options.schema_title,
+                              options.metadata.is_object() ? options.metadata : nlohmann::json::object(), true, {}, {});
     }
 
     /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
@@ -444,6 +417,32 @@ private:
             end(std::uncaught_exceptions() > uncaught_ ? run_state::failed : run_state::complete);
         } catch (...) {
         }
+    }
+
+    static void check_execution_id(std::string_view id) {
+        if (!is_valid_execution_id(id))
+            throw error(error_category::name, 7,
+                        "execution id '" + detail::printable(std::string(id)) +
+                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
+    }
+
+    /// A live execution of this run, RUNNING, its opening (and any artifacts) pushed.
+    live_execution open_execution(std::string id, std::string name, const std::string& schema_title,
+                                  nlohmann::json metadata, bool resumed, std::vector<artifact> inputs,
+                                  std::vector<artifact> outputs) {
+        live_execution x;
+        x.core_ = core_;
+        x.run_ = id_;
+        x.e_.id = std::move(id);
+        x.e_.name = std::move(name);
+        x.e_.schema_title = schema_title;
+        x.e_.state = run_state::running;
+        x.e_.metadata = std::move(metadata);
+        x.e_.resumed = resumed;
+        x.active_ = true;
+        x.uncaught_ = std::uncaught_exceptions();
+        x.push(std::move(inputs), std::move(outputs));
+        return x;
     }
 
     void require_active() const {

@@ -27,6 +27,7 @@
 #include <variant>
 #include <vector>
 
+#include "detail/time_text.hpp"
 #include "error.hpp"
 #include "reader.hpp"
 #include "record.hpp"
@@ -89,27 +90,6 @@ inline std::string_view trim_blanks(std::string_view s) {
 
 inline const char* const column_list =
     "experiment, run, state, start, duration, ranks, param.KEY, metric.KEY, tag.KEY";
-
-/// ISO 8601 UTC with microseconds: "2023-11-14T22:13:20.001000Z".
-inline std::string iso_utc(std::int64_t time_ns) {
-    std::int64_t sec = time_ns / 1000000000, rem = time_ns % 1000000000;
-    if (rem < 0) rem += 1000000000, --sec;
-    const std::time_t t = static_cast<std::time_t>(sec);
-    std::tm tm{};
-    if (!::gmtime_r(&t, &tm)) return {};
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(rem / 1000));
-    return buf;
-}
-
-inline std::string shortest_double(double v) {
-    if (std::isnan(v)) return "NaN";
-    if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, static_cast<std::size_t>(r.ptr - buf));
-}
 
 template <class T>
 bool apply_op(compare_op op, const T& a, const T& b) {

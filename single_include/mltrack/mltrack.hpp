@@ -3692,6 +3692,7 @@ MLTRACK_NAMESPACE_END
 // each line on the write side, so the sink and anything else that writes runs (replay, tools) agree.
 
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -3860,9 +3861,10 @@ inline void append_line_head(std::string& out, const char* kind, std::int64_t ti
     append_time(out, time_ns);
 }
 
+/// {"name":value,...} in the values' order.
 template <class V, class F>
-void append_values(std::string& out, const named_values<V>& values, F&& append_value) {
-    out += "\"values\":{";
+void append_object(std::string& out, const named_values<V>& values, F&& append_value) {
+    out += '{';
     bool first = true;
     for (const auto& kv : values) {
         if (!first) out += ',';
@@ -3873,6 +3875,14 @@ void append_values(std::string& out, const named_values<V>& values, F&& append_v
     }
     out += '}';
 }
+
+template <class V, class F>
+void append_values(std::string& out, const named_values<V>& values, F&& append_value) {
+    out += "\"values\":";
+    append_object(out, values, std::forward<F>(append_value));
+}
+
+inline void append_string_value(std::string& out, const std::string& v) { append_json_string(out, v); }
 
 inline void append_artifact_fields(std::string& out, const artifact& a) {
     out += "\"type\":\"";
@@ -3930,30 +3940,14 @@ inline void append_record_line(std::string& out, const record& r) {
             out += ',';
             append_values(out, r.get_values(), append_double);
             if (!r.texts.empty()) {  // string values: their own object, so "NaN" stays a string
-                out += ",\"text\":{";
-                bool first = true;
-                for (const auto& kv : r.texts) {
-                    if (!first) out += ',';
-                    first = false;
-                    append_json_string(out, kv.first);
-                    out += ':';
-                    append_json_string(out, kv.second);
-                }
-                out += '}';
+                out += ",\"text\":";
+                append_object(out, r.texts, append_string_value);
             }
             break;
         case record_kind::tags: {
             append_line_head(out, "tags", r.time_ns);
-            out += ",\"values\":{";
-            bool first = true;
-            for (const auto& kv : r.texts) {
-                if (!first) out += ',';
-                first = false;
-                append_json_string(out, kv.first);
-                out += ':';
-                append_json_string(out, kv.second);
-            }
-            out += '}';
+            out += ',';
+            append_values(out, r.texts, append_string_value);
             break;
         }
         case record_kind::metric:
@@ -4589,22 +4583,9 @@ public:
             throw error(error_category::value, 7, "execution metadata must be a JSON object");
         std::string id = options.id;
         if (id.empty()) id = make_execution_id(name);
-        else if (!is_valid_execution_id(id))
-            throw error(error_category::name, 7,
-                        "execution id '" + detail::printable(id) +
-                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
-        live_execution x;
-        x.core_ = core_;
-        x.run_ = id_;
-        x.e_.id = std::move(id);
-        x.e_.name = std::string(name);
-        x.e_.schema_title = options.schema_title;
-        x.e_.state = run_state::running;
-        x.e_.metadata = options.metadata;
-        x.active_ = true;
-        x.uncaught_ = std::uncaught_exceptions();
-        x.push(std::move(inputs), std::move(outputs));
-        return x;
+        else check_execution_id(id);
+        return open_execution(std::move(id), std::string(name), options.schema_title, options.metadata, false,
+                              std::move(inputs), std::move(outputs));
     }
 
     /// Continues an execution that exists already, by id (the SDK's start_execution(resource_id,
@@ -4612,23 +4593,9 @@ public:
     /// there).
     live_execution resume_execution(std::string_view id, const execution_options& options = {}) {
         require_active();
-        if (!is_valid_execution_id(id))
-            throw error(error_category::name, 7,
-                        "execution id '" + detail::printable(std::string(id)) +
-                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
-        live_execution x;
-        x.core_ = core_;
-        x.run_ = id_;
-        x.e_.id = std::string(id);
-        x.e_.name = std::string(id);
-        x.e_.schema_title = options.schema_title;
-        x.e_.state = run_state::running;
-        x.e_.metadata = options.metadata.is_object() ? options.metadata : nlohmann::json::object();
-        x.e_.resumed = true;
-        x.active_ = true;
-        x.uncaught_ = std::uncaught_exceptions();
-        x.push({}, {});
-        return x;
+        check_execution_id(id);
+        return open_execution(std::string(id), std::string(id), options.schema_title,
+                              options.metadata.is_object() ? options.metadata : nlohmann::json::object(), true, {}, {});
     }
 
     /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
@@ -4684,6 +4651,32 @@ private:
             end(std::uncaught_exceptions() > uncaught_ ? run_state::failed : run_state::complete);
         } catch (...) {
         }
+    }
+
+    static void check_execution_id(std::string_view id) {
+        if (!is_valid_execution_id(id))
+            throw error(error_category::name, 7,
+                        "execution id '" + detail::printable(std::string(id)) +
+                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
+    }
+
+    /// A live execution of this run, RUNNING, its opening (and any artifacts) pushed.
+    live_execution open_execution(std::string id, std::string name, const std::string& schema_title,
+                                  nlohmann::json metadata, bool resumed, std::vector<artifact> inputs,
+                                  std::vector<artifact> outputs) {
+        live_execution x;
+        x.core_ = core_;
+        x.run_ = id_;
+        x.e_.id = std::move(id);
+        x.e_.name = std::move(name);
+        x.e_.schema_title = schema_title;
+        x.e_.state = run_state::running;
+        x.e_.metadata = std::move(metadata);
+        x.e_.resumed = resumed;
+        x.active_ = true;
+        x.uncaught_ = std::uncaught_exceptions();
+        x.push(std::move(inputs), std::move(outputs));
+        return x;
     }
 
     void require_active() const {
@@ -6848,6 +6841,64 @@ MLTRACK_NAMESPACE_END
 #include <variant>
 #include <vector>
 
+// ---- begin mltrack/detail/time_text.hpp ----
+// Why: times and numbers as text, one way everywhere: the Vertex bodies (RFC 3339), search_runs' columns and
+// the command line's tables and exports all print the same instant and the same double identically.
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// ns since the Unix epoch as whole seconds and the nanoseconds within that second (0 to 999,999,999),
+/// also before 1970.
+inline std::time_t split_epoch_ns(std::int64_t time_ns, std::int64_t& ns_in_second) noexcept {
+    std::int64_t secs = time_ns / 1000000000;
+    ns_in_second = time_ns % 1000000000;
+    if (ns_in_second < 0) {
+        ns_in_second += 1000000000;
+        --secs;
+    }
+    return static_cast<std::time_t>(secs);
+}
+
+/// The UTC calendar time of `time_ns` and its microseconds; false when the year is out of range.
+inline bool utc_parts(std::int64_t time_ns, std::tm& tm, std::int64_t& micros) noexcept {
+    std::int64_t ns = 0;
+    const std::time_t t = split_epoch_ns(time_ns, ns);
+    micros = ns / 1000;
+    return ::gmtime_r(&t, &tm) != nullptr;
+}
+
+/// ISO 8601 / RFC 3339 UTC with microseconds: "2023-11-14T22:13:20.001000Z" (empty when out of range).
+inline std::string iso_utc(std::int64_t time_ns) {
+    std::tm tm{};
+    std::int64_t micros = 0;
+    if (!utc_parts(time_ns, tm, micros)) return {};
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
+    return buf;
+}
+
+/// The shortest text that reads back to the same double; "NaN", "Infinity", "-Infinity" otherwise.
+inline std::string shortest_double(double v) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/time_text.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -6905,27 +6956,6 @@ inline std::string_view trim_blanks(std::string_view s) {
 
 inline const char* const column_list =
     "experiment, run, state, start, duration, ranks, param.KEY, metric.KEY, tag.KEY";
-
-/// ISO 8601 UTC with microseconds: "2023-11-14T22:13:20.001000Z".
-inline std::string iso_utc(std::int64_t time_ns) {
-    std::int64_t sec = time_ns / 1000000000, rem = time_ns % 1000000000;
-    if (rem < 0) rem += 1000000000, --sec;
-    const std::time_t t = static_cast<std::time_t>(sec);
-    std::tm tm{};
-    if (!::gmtime_r(&t, &tm)) return {};
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(rem / 1000));
-    return buf;
-}
-
-inline std::string shortest_double(double v) {
-    if (std::isnan(v)) return "NaN";
-    if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, static_cast<std::size_t>(r.ptr - buf));
-}
 
 template <class T>
 bool apply_op(compare_op op, const T& a, const T& b) {

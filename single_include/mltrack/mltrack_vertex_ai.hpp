@@ -580,23 +580,6 @@ namespace detail {
 
 inline constexpr const char* vertex_schema_version = "0.0.1";
 
-/// RFC 3339 UTC with microseconds: "2026-01-01T12:00:00.123456Z".
-inline std::string rfc3339(std::int64_t time_ns) {
-    std::int64_t secs = time_ns / 1000000000;
-    std::int64_t ns = time_ns % 1000000000;
-    if (ns < 0) {
-        ns += 1000000000;
-        --secs;
-    }
-    const std::time_t t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ns / 1000));
-    return buf;
-}
-
 // ------------------------------------------------------------------ reading what the service returns
 
 /// A JSON object's string field, "" when absent or not a string.
@@ -654,22 +637,11 @@ inline std::int64_t parse_rfc3339(const std::string& t) {
     return static_cast<std::int64_t>(::timegm(&tm)) * 1000000000 + frac;
 }
 
-/// The wall clock, ns since the Unix epoch.
-inline std::int64_t system_time_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 /// The display name the SDK gives a default TensorBoard it creates: "Default Tensorboard " followed by
 /// Python's datetime.now().isoformat(sep=" "), local time, microseconds left out when zero.
 inline std::string default_tensorboard_display_name(std::int64_t time_ns) {
-    std::int64_t secs = time_ns / 1000000000;
-    std::int64_t ns = time_ns % 1000000000;
-    if (ns < 0) {
-        ns += 1000000000;
-        --secs;
-    }
-    const std::time_t t = static_cast<std::time_t>(secs);
+    std::int64_t ns = 0;
+    const std::time_t t = split_epoch_ns(time_ns, ns);
     std::tm tm{};
     ::localtime_r(&t, &tm);
     char buf[64];
@@ -841,7 +813,7 @@ inline std::string histogram_tensor_proto(const std::vector<histogram_bucket>& b
 
 /// One point of a runs:write request.
 inline nlohmann::json scalar_point(std::int64_t step, std::int64_t time_ns, double value) {
-    return {{"step", std::to_string(step)}, {"wallTime", rfc3339(time_ns)}, {"scalar", {{"value", proto_double(value)}}}};
+    return {{"step", std::to_string(step)}, {"wallTime", iso_utc(time_ns)}, {"scalar", {{"value", proto_double(value)}}}};
 }
 
 /// POST {store}/artifacts?artifactId=...: a google.ClassificationMetrics artifact.
@@ -3368,7 +3340,7 @@ public:
                 return json_request("GET", c_.v1(c_.cfg.parent + "/tensorboards?filter=" + url_encode("is_default=true") +
                                                  (page_token_.empty() ? "" : "&pageToken=" + url_encode(page_token_))));
             case create_tb: {
-                const nlohmann::json body{{"displayName", default_tensorboard_display_name(system_time_ns())},
+                const nlohmann::json body{{"displayName", default_tensorboard_display_name(system_clock_ns())},
                                           {"isDefault", true}};
                 auto req = json_request("POST", c_.v1(c_.cfg.parent + "/tensorboards"), &body);
                 req.fresh_connection = true;  // no client id: must never be replayed behind our back
@@ -4287,7 +4259,7 @@ private:
                 body += "{\"step\":\"";
                 append_int(body, step);
                 body += "\",\"wallTime\":\"";
-                body += rfc3339(time_ns);
+                body += iso_utc(time_ns);
                 if (s.tensor) {
                     body += "\",\"tensor\":{\"value\":\"";
                     body += s.tensors[i].tensor_b64;

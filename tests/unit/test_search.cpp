@@ -15,17 +15,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-config quiet(const char* experiment) {
-    config c{experiment};
-    c.dispatch = dispatch_mode::inline_;
-    c.on_error = [](const sink_error& e) { FAIL("sink error: " << e.message); };
-    return c;
-}
 
 /// mnist/{a,b,c,d} and cifar/e with params lr/opt, a val/acc series or summary, tags, and states.
 void populate(const fs::path& root) {
     {
-        tracker t{quiet("mnist"), sinks::jsonl{root}};
+        tracker t{unit::inline_config("mnist"), sinks::jsonl{root}};
         {
             auto r = t.start_run("a");
             r.log_params({{"lr", 0.01}, {"opt", "adam"}});
@@ -52,7 +46,7 @@ void populate(const fs::path& root) {
             r.set_tag("sweep", "s2");
         }
     }
-    tracker t{quiet("cifar"), sinks::jsonl{root}};
+    tracker t{unit::inline_config("cifar"), sinks::jsonl{root}};
     auto r = t.start_run("e");
     r.log_params({{"lr", 0.05}, {"depth", std::int64_t{18}}});
 }

@@ -12,18 +12,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-config quiet(const char* experiment) {
-    config c{experiment};
-    c.dispatch = dispatch_mode::inline_;
-    c.on_error = [](const sink_error& e) { FAIL("sink error: " << e.message); };
-    return c;
-}
 
 /// root/<experiment>/<run> for each pair, with a model in the first run of each experiment.
 void populate(const fs::path& root, const fs::path& scratch) {
     unit::write_file(scratch / "model.bst", "weights");
     for (const char* exp : {"mnist", "cifar"}) {
-        tracker t{quiet(exp), sinks::jsonl{root}};
+        tracker t{unit::inline_config(exp), sinks::jsonl{root}};
         for (const char* name : {"run-b", "run-a", "run-c"}) {
             auto r = t.start_run(name);
             r.log("loss", 0.5, 1);

@@ -113,9 +113,9 @@ TEST_CASE("vertex ids: records get ids from their run and content") {
 }
 
 TEST_CASE("vertex bodies: proto3 JSON encodings") {
-    CHECK(rfc3339(0) == "1970-01-01T00:00:00.000000Z");
-    CHECK(rfc3339(1767268800123456789) == "2026-01-01T12:00:00.123456Z");
-    CHECK(rfc3339(-1000) == "1969-12-31T23:59:59.999999Z");
+    CHECK(iso_utc(0) == "1970-01-01T00:00:00.000000Z");
+    CHECK(iso_utc(1767268800123456789) == "2026-01-01T12:00:00.123456Z");
+    CHECK(iso_utc(-1000) == "1969-12-31T23:59:59.999999Z");
     CHECK(proto_double(0.5) == 0.5);
     CHECK(proto_double(std::nan("")) == "NaN");
     CHECK(proto_double(HUGE_VAL) == "Infinity");

@@ -19,6 +19,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <mltrack/config.hpp>
 #include <mltrack/error.hpp>
 
 namespace unit {
@@ -105,6 +106,15 @@ inline std::vector<nlohmann::json> of_kind(const std::vector<nlohmann::json>& li
     for (const auto& j : lines)
         if (j.at("kind") == kind) out.push_back(j);
     return out;
+}
+
+/// A tracker config that writes on the caller's thread (no writer thread: what a call wrote is on disk when it
+/// returns) and fails the test on any sink error.
+inline mltrack::config inline_config(const char* experiment) {
+    mltrack::config c{experiment};
+    c.dispatch = mltrack::dispatch_mode::inline_;
+    c.on_error = [](const mltrack::sink_error& e) { FAIL("sink error: " << e.message); };
+    return c;
 }
 
 /// Runs f and returns the what() of the mltrack::error it throws ("" when it throws nothing; another

@@ -86,7 +86,9 @@ struct sync_destination {
     std::string id;         ///< 16 hex digits
 };
 
-inline sync_destination parse_destination(const std::string& to) {
+/// The destination --to names; a Vertex one with hashed ids (--vertex-ids hashed) has a canonical name, and so
+/// cursors, of its own.
+inline sync_destination parse_destination(const std::string& to, bool hashed_ids = false) {
     const auto colon = to.find(':');
     if (colon == std::string::npos || colon + 1 >= to.size())
         throw usage_error("--to needs KIND:WHERE, e.g. tensorboard:runs/tb (got '" + to + "')");
@@ -112,6 +114,11 @@ inline sync_destination parse_destination(const std::string& to) {
         d.canonical = d.kind + ":" + d.dir.string();
     } else {
         throw usage_error("unknown destination kind '" + d.kind + "' (tensorboard, vertex)");
+    }
+    if (hashed_ids) {
+        if (d.kind != "vertex") throw usage_error("--vertex-ids applies to --to vertex:PROJECT/LOCATION only");
+        d.hashed_ids = true;
+        d.canonical += "#hashed-ids";
     }
     mltrack::detail::sha256 h;
     h.update(d.canonical);
@@ -260,16 +267,6 @@ private:
     clock::time_point t0_, last_{};
 };
 
-/// A Vertex destination with hashed ids: its own canonical name, so its cursors are not the exact ids'.
-inline sync_destination with_hashed_ids(sync_destination d) {
-    d.hashed_ids = true;
-    d.canonical += "#hashed-ids";
-    mltrack::detail::sha256 h;
-    h.update(d.canonical);
-    d.id = h.hex_digest().substr(0, 16);
-    return d;
-}
-
 /// Replays into a Vertex AI sink and waits for delivery; throws unless the service took every record, so the
 /// cursor moves only then (the sink's ids are deterministic: a resend creates nothing twice).
 inline std::size_t sync_to_vertex(const mltrack::run_data& run, const run_ref& ref, const sync_destination& dest,
@@ -312,13 +309,9 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
         return exit_ok;
     }
     if (!args.has("--to")) throw usage_error("sync needs --to tensorboard:DIR or --to vertex:PROJECT/LOCATION");
-    auto dest = parse_destination(args.get("--to"));
-    if (args.has("--vertex-ids")) {
-        const std::string m = args.get("--vertex-ids");
-        if (m != "exact" && m != "hashed") throw usage_error("--vertex-ids is exact or hashed (got '" + m + "')");
-        if (dest.kind != "vertex") throw usage_error("--vertex-ids applies to --to vertex:PROJECT/LOCATION only");
-        if (m == "hashed") dest = with_hashed_ids(dest);
-    }
+    const std::string ids = args.has("--vertex-ids") ? args.get("--vertex-ids") : "exact";
+    if (ids != "exact" && ids != "hashed") throw usage_error("--vertex-ids is exact or hashed (got '" + ids + "')");
+    const auto dest = parse_destination(args.get("--to"), ids == "hashed");
     const fs::path cursors = args.get("--cursors");
     const bool dry = args.has("--dry-run"), force = args.has("--force");
     const fs::path root = root_argument(args.positional, "sync");

@@ -13,18 +13,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <mltrack/detail/time_text.hpp>
 #include <mltrack/record.hpp>
 
 namespace mltrack_cli {
 
 /// The exact form of a double: shortest text that reads back to the same value.
-inline std::string exact_number(double v) {
-    if (std::isnan(v)) return "NaN";
-    if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, static_cast<std::size_t>(r.ptr - buf));
-}
+inline std::string exact_number(double v) { return mltrack::detail::shortest_double(v); }
 
 /// The compact form of a double for people: 6 significant digits.
 inline std::string short_number(double v) {
@@ -54,36 +49,14 @@ inline std::string short_param(const mltrack::param_value& p) {
     return p.is_double() ? short_number(p.as_double()) : p.to_text();
 }
 
-namespace detail {
-inline bool utc(std::int64_t time_ns, std::tm& tm, std::int64_t& micros) {
-    std::int64_t sec = time_ns / 1000000000;
-    std::int64_t rem = time_ns % 1000000000;
-    if (rem < 0) {
-        rem += 1000000000;
-        --sec;
-    }
-    micros = rem / 1000;
-    const std::time_t t = static_cast<std::time_t>(sec);
-    return ::gmtime_r(&t, &tm) != nullptr;
-}
-}  // namespace detail
-
 /// ISO 8601 UTC with microseconds: "2023-11-14T22:13:20.001000Z" (exact, for CSV and JSON).
-inline std::string iso_time(std::int64_t time_ns) {
-    std::tm tm{};
-    std::int64_t micros = 0;
-    if (!detail::utc(time_ns, tm, micros)) return {};
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
-    return buf;
-}
+inline std::string iso_time(std::int64_t time_ns) { return mltrack::detail::iso_utc(time_ns); }
 
 /// UTC to the second, for tables: "2023-11-14 22:13:20".
 inline std::string short_time(std::int64_t time_ns) {
     std::tm tm{};
     std::int64_t micros = 0;
-    if (!detail::utc(time_ns, tm, micros)) return {};
+    if (!mltrack::detail::utc_parts(time_ns, tm, micros)) return {};
     char buf[64];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                   tm.tm_hour, tm.tm_min, tm.tm_sec);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -34,9 +35,10 @@ inline void append_line_head(std::string& out, const char* kind, std::int64_t ti
     append_time(out, time_ns);
 }
 
+/// {"name":value,...} in the values' order.
 template <class V, class F>
-void append_values(std::string& out, const named_values<V>& values, F&& append_value) {
-    out += "\"values\":{";
+void append_object(std::string& out, const named_values<V>& values, F&& append_value) {
+    out += '{';
     bool first = true;
     for (const auto& kv : values) {
         if (!first) out += ',';
@@ -47,6 +49,14 @@ void append_values(std::string& out, const named_values<V>& values, F&& append_v
     }
     out += '}';
 }
+
+template <class V, class F>
+void append_values(std::string& out, const named_values<V>& values, F&& append_value) {
+    out += "\"values\":";
+    append_object(out, values, std::forward<F>(append_value));
+}
+
+inline void append_string_value(std::string& out, const std::string& v) { append_json_string(out, v); }
 
 inline void append_artifact_fields(std::string& out, const artifact& a) {
     out += "\"type\":\"";
@@ -104,30 +114,14 @@ inline void append_record_line(std::string& out, const record& r) {
             out += ',';
             append_values(out, r.get_values(), append_double);
             if (!r.texts.empty()) {  // string values: their own object, so "NaN" stays a string
-                out += ",\"text\":{";
-                bool first = true;
-                for (const auto& kv : r.texts) {
-                    if (!first) out += ',';
-                    first = false;
-                    append_json_string(out, kv.first);
-                    out += ':';
-                    append_json_string(out, kv.second);
-                }
-                out += '}';
+                out += ",\"text\":";
+                append_object(out, r.texts, append_string_value);
             }
             break;
         case record_kind::tags: {
             append_line_head(out, "tags", r.time_ns);
-            out += ",\"values\":{";
-            bool first = true;
-            for (const auto& kv : r.texts) {
-                if (!first) out += ',';
-                first = false;
-                append_json_string(out, kv.first);
-                out += ':';
-                append_json_string(out, kv.second);
-            }
-            out += '}';
+            out += ',';
+            append_values(out, r.texts, append_string_value);
             break;
         }
         case record_kind::metric:

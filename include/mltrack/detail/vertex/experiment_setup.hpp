@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../../error.hpp"
+#include "../engine/clock.hpp"
 #include "bodies.hpp"
 #include "engine.hpp"
 #include "state.hpp"
@@ -109,7 +110,7 @@ public:
                 return json_request("GET", c_.v1(c_.cfg.parent + "/tensorboards?filter=" + url_encode("is_default=true") +
                                                  (page_token_.empty() ? "" : "&pageToken=" + url_encode(page_token_))));
             case create_tb: {
-                const nlohmann::json body{{"displayName", default_tensorboard_display_name(system_time_ns())},
+                const nlohmann::json body{{"displayName", default_tensorboard_display_name(system_clock_ns())},
                                           {"isDefault", true}};
                 auto req = json_request("POST", c_.v1(c_.cfg.parent + "/tensorboards"), &body);
                 req.fresh_connection = true;  // no client id: must never be replayed behind our back

@@ -173,7 +173,7 @@ private:
                 body += "{\"step\":\"";
                 append_int(body, step);
                 body += "\",\"wallTime\":\"";
-                body += rfc3339(time_ns);
+                body += iso_utc(time_ns);
                 if (s.tensor) {
                     body += "\",\"tensor\":{\"value\":\"";
                     body += s.tensors[i].tensor_b64;
