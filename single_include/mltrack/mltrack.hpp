@@ -2395,6 +2395,11 @@ struct has_next_tick<S, std::void_t<decltype(std::chrono::steady_clock::time_poi
     : std::true_type {};
 
 template <class S, class = void>
+struct has_periodic_flush : std::false_type {};
+template <class S>
+struct has_periodic_flush<S, std::void_t<decltype(std::declval<S&>().periodic_flush())>> : std::true_type {};
+
+template <class S, class = void>
 struct has_close : std::false_type {};
 template <class S>
 struct has_close<S, std::void_t<decltype(std::declval<S&>().close())>> : std::true_type {};
@@ -2486,6 +2491,14 @@ std::chrono::steady_clock::time_point sink_next_tick(S& s, std::chrono::steady_c
     }
 }
 
+/// The writer's timed flush (every flush_interval while something came): the sink's periodic_flush() when it
+/// keeps its own schedule (the Vertex sink batches requests at its own interval), else flush().
+template <class S>
+void sink_periodic_flush(S& s) {
+    if constexpr (has_periodic_flush<S>::value) s.periodic_flush();
+    else s.flush();
+}
+
 template <class S>
 void sink_close(S& s) {
     if constexpr (has_close<S>::value) s.close();
@@ -2532,6 +2545,8 @@ public:
     virtual ~sink_set() = default;
     virtual void write(const batch& b, error_reporter& r) = 0;
     virtual void flush(error_reporter& r) = 0;
+    /// The timed flush (sink_periodic_flush): durability for files, no early send for a batching sink.
+    virtual void periodic_flush(error_reporter& r) = 0;
     virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
     virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
     /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
@@ -2562,6 +2577,9 @@ public:
     }
     void flush(error_reporter& r) override {
         each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
+    }
+    void periodic_flush(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_periodic_flush(s); }); });
     }
     void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
         each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
@@ -3084,7 +3102,7 @@ private:
         }
         const auto t = std::chrono::steady_clock::now();
         if (t - last_flush_ >= cfg_.flush_interval) {
-            sinks_->flush(*this);
+            sinks_->periodic_flush(*this);
             last_flush_ = t;
         }
     }
@@ -3105,7 +3123,7 @@ private:
             unflushed = unflushed || n > 0;
             const auto t = clock::now();
             if (unflushed && t - last_flush_ >= cfg_.flush_interval) {
-                sinks_->flush(*this);
+                sinks_->periodic_flush(*this);
                 last_flush_ = t;
                 unflushed = false;
             }
@@ -4972,6 +4990,8 @@ public:
 
     void write(const batch& b) { p_->write(b); }
     void flush() { p_->flush(); }
+    /// The writer's timed flush of the wrapped sink (see detail::sink_periodic_flush).
+    void periodic_flush() { p_->periodic_flush(); }
     void tick(std::chrono::steady_clock::time_point now) { p_->tick(now); }
     /// When the wrapped sink next needs tick() (see detail::sink_next_tick).
     std::chrono::steady_clock::time_point next_tick() { return p_->next_tick(); }
@@ -4998,6 +5018,7 @@ private:
         virtual ~iface() = default;
         virtual void write(const batch&) = 0;
         virtual void flush() = 0;
+        virtual void periodic_flush() = 0;
         virtual void tick(std::chrono::steady_clock::time_point) = 0;
         virtual std::chrono::steady_clock::time_point next_tick() = 0;
         virtual void close() = 0;
@@ -5012,6 +5033,7 @@ private:
         explicit model(S s) : sink(std::move(s)) {}
         void write(const batch& b) override { sink.write(b); }
         void flush() override { sink.flush(); }
+        void periodic_flush() override { detail::sink_periodic_flush(sink); }
         void tick(std::chrono::steady_clock::time_point now) override { detail::sink_tick(sink, now); }
         std::chrono::steady_clock::time_point next_tick() override {
             return detail::sink_next_tick(sink, std::chrono::steady_clock::now());

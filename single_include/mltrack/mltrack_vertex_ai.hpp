@@ -4472,6 +4472,11 @@ public:
         throw_errors();
     }
 
+    /// The tracker's timed flush (every config::flush_interval): points go out at this sink's own
+    /// flush_interval, in as few requests as it can batch, not at every local flush; an explicit flush()
+    /// sends at once.
+    void periodic_flush() { tick(std::chrono::steady_clock::now()); }
+
     void tick(std::chrono::steady_clock::time_point now) {
         if (!c_->cfg.chief) return;
         if (now - last_flush_ >= c_->cfg.options.flush_interval) {

@@ -6,6 +6,9 @@
 
 #include <mltrack/sinks/vertex_ai.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include "../vertex/vertex_fixture.hpp"
 
 using namespace vertex_test;
@@ -94,4 +97,36 @@ TEST_CASE("vertex time series: the histogram TensorProto, byte for byte") {
     CHECK(mltrack::detail::base64("\xff\xfe") == "//4=");
     // No buckets: shape [0, 3], no content.
     CHECK(mltrack::detail::histogram_tensor_proto({}) == std::string("\x08\x02\x12\x06\x12\x00\x12\x02\x08\x03", 10));
+}
+
+TEST_CASE("vertex time series: the tracker's timed flushes send nothing early; the sink's own interval batches") {
+    fixture f;
+    auto c = f.config("exp-batch");
+    c.flush_interval = std::chrono::milliseconds(20);  // the tracker flushes often while points arrive
+    auto o = f.options();
+    o.flush_interval = std::chrono::seconds(30);  // the sink's own schedule: not within this test
+    mltrack::tracker t{c, sinks::vertex_ai{o}};
+    auto run = t.start_run("run-batch");
+    auto loss = run.metric("loss");
+    for (int s = 0; s < 60; ++s) {
+        loss.log(1.0 / (s + 1), s);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const auto writes = [&] {
+        const auto st = f.server.state();
+        const auto& by = st["requests_by_method"];
+        return by.contains("tensorboards.experiments.runs.write") ? by["tensorboards.experiments.runs.write"].get<int>() : 0;
+    };
+    CHECK(writes() == 0);  // the tracker's timed flushes: none of them a request (5 before the fix)
+    t.flush();  // an explicit flush sends at once (delivery follows on the writer): one request for all 60 points
+    for (int i = 0; i < 500 && writes() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(writes() == 1);
+    const auto series = series_by_key(f.server.state(), f.server.state()["tensorboards"].begin().key() +
+                                                            "/experiments/exp-batch/runs/run-batch");
+    REQUIRE(series.count("loss") == 1);
+    CHECK(points_of(series.at("loss")).size() == 60);
+    run.end();
+    t.close();
+    INFO(f.joined_errors());
+    CHECK(f.errors.empty());
 }

@@ -26,6 +26,8 @@ public:
 
     void write(const batch& b) { p_->write(b); }
     void flush() { p_->flush(); }
+    /// The writer's timed flush of the wrapped sink (see detail::sink_periodic_flush).
+    void periodic_flush() { p_->periodic_flush(); }
     void tick(std::chrono::steady_clock::time_point now) { p_->tick(now); }
     /// When the wrapped sink next needs tick() (see detail::sink_next_tick).
     std::chrono::steady_clock::time_point next_tick() { return p_->next_tick(); }
@@ -52,6 +54,7 @@ private:
         virtual ~iface() = default;
         virtual void write(const batch&) = 0;
         virtual void flush() = 0;
+        virtual void periodic_flush() = 0;
         virtual void tick(std::chrono::steady_clock::time_point) = 0;
         virtual std::chrono::steady_clock::time_point next_tick() = 0;
         virtual void close() = 0;
@@ -66,6 +69,7 @@ private:
         explicit model(S s) : sink(std::move(s)) {}
         void write(const batch& b) override { sink.write(b); }
         void flush() override { sink.flush(); }
+        void periodic_flush() override { detail::sink_periodic_flush(sink); }
         void tick(std::chrono::steady_clock::time_point now) override { detail::sink_tick(sink, now); }
         std::chrono::steady_clock::time_point next_tick() override {
             return detail::sink_next_tick(sink, std::chrono::steady_clock::now());

@@ -362,7 +362,7 @@ private:
         }
         const auto t = std::chrono::steady_clock::now();
         if (t - last_flush_ >= cfg_.flush_interval) {
-            sinks_->flush(*this);
+            sinks_->periodic_flush(*this);
             last_flush_ = t;
         }
     }
@@ -383,7 +383,7 @@ private:
             unflushed = unflushed || n > 0;
             const auto t = clock::now();
             if (unflushed && t - last_flush_ >= cfg_.flush_interval) {
-                sinks_->flush(*this);
+                sinks_->periodic_flush(*this);
                 last_flush_ = t;
                 unflushed = false;
             }

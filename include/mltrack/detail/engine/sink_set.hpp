@@ -46,6 +46,8 @@ public:
     virtual ~sink_set() = default;
     virtual void write(const batch& b, error_reporter& r) = 0;
     virtual void flush(error_reporter& r) = 0;
+    /// The timed flush (sink_periodic_flush): durability for files, no early send for a batching sink.
+    virtual void periodic_flush(error_reporter& r) = 0;
     virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
     virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
     /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
@@ -76,6 +78,9 @@ public:
     }
     void flush(error_reporter& r) override {
         each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
+    }
+    void periodic_flush(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_periodic_flush(s); }); });
     }
     void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
         each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });

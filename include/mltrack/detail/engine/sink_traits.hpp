@@ -61,6 +61,11 @@ struct has_next_tick<S, std::void_t<decltype(std::chrono::steady_clock::time_poi
     : std::true_type {};
 
 template <class S, class = void>
+struct has_periodic_flush : std::false_type {};
+template <class S>
+struct has_periodic_flush<S, std::void_t<decltype(std::declval<S&>().periodic_flush())>> : std::true_type {};
+
+template <class S, class = void>
 struct has_close : std::false_type {};
 template <class S>
 struct has_close<S, std::void_t<decltype(std::declval<S&>().close())>> : std::true_type {};
@@ -150,6 +155,14 @@ std::chrono::steady_clock::time_point sink_next_tick(S& s, std::chrono::steady_c
         (void)now;
         return std::chrono::steady_clock::time_point::max();
     }
+}
+
+/// The writer's timed flush (every flush_interval while something came): the sink's periodic_flush() when it
+/// keeps its own schedule (the Vertex sink batches requests at its own interval), else flush().
+template <class S>
+void sink_periodic_flush(S& s) {
+    if constexpr (has_periodic_flush<S>::value) s.periodic_flush();
+    else s.flush();
 }
 
 template <class S>
