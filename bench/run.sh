@@ -24,7 +24,7 @@ mltrack_need_packages "${MLTRACK_BUILD_PACKAGES[@]}" libbenchmark-dev libspdlog-
 build=${MLTRACK_BENCH_BUILD_DIR:-build-bench}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLTRACK_BUILD_TESTS=OFF -DMLTRACK_BUILD_EXAMPLES=OFF \
       -DMLTRACK_BUILD_TOOLS=OFF -DMLTRACK_BUILD_BENCH=ON >/dev/null
-targets=(bench_hot_path bench_queue bench_quiet)
+targets=(bench_hot_path bench_queue bench_quiet bench_reader)
 [ "$quick" = 0 ] && targets+=(bench_tensorboard)
 cmake --build "$build" --target "${targets[@]}" >/dev/null
 
@@ -88,6 +88,14 @@ else
     "$build/bench/bench_quiet" | grep -v '^idle_wakeups_per_s='
     echo
     "$build/bench/bench_quiet" --busy | grep -v '^idle_wakeups_per_s='
+fi
+# ---- the readers over one long run (bench/bench_reader.cpp): parse speed against Python's json.loads loop,
+# sync to TensorBoard, and the peak memory of sync, check and export
+echo
+if [ "$quick" = 1 ]; then
+    "$build/bench/bench_reader" --points 1000000 | grep -v '^reader_parse_x_python='
+else
+    "$build/bench/bench_reader" | grep -v '^reader_parse_x_python='
 fi
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,9 +1,11 @@
 // Why: one code path for live logging and offline sync. A run read back from JSONL is replayed into any
 // sink as the same events the writer thread would have produced, so `mltrack sync` and a live tracker write
-// identical output.
+// identical output. The replayer takes one record at a time, so a run of any length replays from the
+// streaming reader in constant memory; replay(run_data) is the same loop over records in memory.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -11,6 +13,7 @@
 
 #include "reader.hpp"
 #include "record.hpp"
+#include "record_stream.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -21,87 +24,123 @@ struct replay_options {
     std::size_t batch_size = 4096;  ///< events per write() call
 };
 
-/// Replays records [from_record, end) of a run into `sink` (write() calls only; the caller flushes).
-/// Returns the index after the last record replayed (the next cursor).
+/// Feeds a run's records, in file order, into `sink` as write() calls (the caller flushes). Records before
+/// options.from_record are counted and skipped. Metric points are batched; any other record is written at
+/// once (the event points to it, and it lives only during feed()).
 template <class Sink>
-std::size_t replay(const run_data& run, Sink& sink, const replay_options& options = {}) {
-    run_info info;
-    info.id = options.run_id;
-    info.experiment = run.experiment;
-    info.name = run.name;
-    info.start_time_ns = run.start_time_ns;
-    info.metadata = run.metadata;
-    info.rank = run.rank;  // a rank's file replays into that rank's place (events.rank-<r>.jsonl, rank-<r>/)
-    info.world_size = run.world_size;
-
-    std::vector<std::unique_ptr<metric_info>> metrics;
-    std::unordered_map<std::string, const metric_info*> by_name;
-    auto intern = [&](const std::string& name) {
-        auto it = by_name.find(name);
-        if (it != by_name.end()) return it->second;
-        metrics.push_back(std::make_unique<metric_info>(
-            metric_info{static_cast<std::uint32_t>(metrics.size()), name}));
-        return by_name.emplace(name, metrics.back().get()).first->second;
-    };
-
-    std::vector<event> pending;
-    auto dispatch = [&] {
-        if (!pending.empty()) sink.write(batch(pending.data(), pending.size()));
-        pending.clear();
-    };
-
-    std::size_t i = options.from_record;
-    if (i >= run.records.size()) return run.records.size();
-    if (run.records[i].kind != record_kind::run_start && run.records[i].kind != record_kind::run_resume) {
-        // Starting mid-run: the sink continues the run it already has.
-        info.resumed = true;
-        event e;
-        e.kind = record_kind::run_resume;
-        e.run = &info;
-        e.time_ns = run.records[i].time_ns;
-        pending.push_back(e);
-        dispatch();
+class replayer {
+public:
+    replayer(Sink& sink, const replay_options& options) : sink_(sink), options_(options) {
+        info_.id = options.run_id;
     }
-    for (; i < run.records.size(); ++i) {
-        const record& r = run.records[i];
+    replayer(const replayer&) = delete;
+    replayer& operator=(const replayer&) = delete;
+    ~replayer() = default;
+
+    /// Feeds record number index() of the run; `state` is the run folded so far (its names, rank, start).
+    void feed(const record& r, const run_data& state) {
+        const std::size_t i = next_++;
+        if (i < options_.from_record) return;
+        if (!opened_) {
+            opened_ = true;
+            info_.experiment = state.experiment;
+            info_.name = state.name;
+            info_.start_time_ns = state.start_time_ns;
+            info_.metadata = state.metadata;
+            info_.rank = state.rank;  // a rank's file replays into that rank's place (events.rank-<r>.jsonl)
+            info_.world_size = state.world_size;
+            if (r.kind != record_kind::run_start && r.kind != record_kind::run_resume) {
+                // Starting mid-run: the sink continues the run it already has.
+                info_.resumed = true;
+                push(record_kind::run_resume, r.time_ns, 0, nullptr);
+                dispatch();
+            }
+        }
         if (r.kind == record_kind::run_start || r.kind == record_kind::run_resume) {
             dispatch();
             const run_info& stored = r.get_run();
-            info.resumed = r.kind == record_kind::run_resume;
-            info.start_time_ns = stored.start_time_ns;
-            if (!stored.metadata.empty()) info.metadata = stored.metadata;
-            event e;
-            e.kind = r.kind;
-            e.run = &info;
-            e.time_ns = r.time_ns;
-            pending.push_back(e);
+            info_.resumed = r.kind == record_kind::run_resume;
+            info_.start_time_ns = stored.start_time_ns;
+            if (!stored.metadata.empty()) info_.metadata = stored.metadata;
+            push(r.kind, r.time_ns, 0, nullptr);
             dispatch();
-            continue;
+            return;
         }
         if (r.kind == record_kind::metric) {
             for (const auto& kv : r.get_values()) {
-                event e;
-                e.kind = record_kind::metric;
-                e.run = &info;
-                e.time_ns = r.time_ns;
-                e.step = r.step;
+                event& e = push(record_kind::metric, r.time_ns, r.step, nullptr);
                 e.value = kv.second;
                 e.metric = intern(kv.first);
-                pending.push_back(e);
             }
-        } else {
-            event e;
-            e.kind = r.kind;
-            e.run = &info;
-            e.time_ns = r.time_ns;
-            e.step = r.step;
-            e.payload = &r;
-            pending.push_back(e);
+            if (pending_.size() >= options_.batch_size) dispatch();
+            return;
         }
-        if (pending.size() >= options.batch_size) dispatch();
+        push(r.kind, r.time_ns, r.step, &r);
+        dispatch();  // the event points to `r`
     }
-    dispatch();
-    return run.records.size();
+
+    /// Writes what is batched; returns the index after the last record fed (the next cursor).
+    std::size_t finish() {
+        dispatch();
+        return next_;
+    }
+
+    /// Records fed so far (skipped ones included).
+    std::size_t index() const noexcept { return next_; }
+
+private:
+    event& push(record_kind kind, std::int64_t time_ns, std::int64_t step, const record* payload) {
+        event e;
+        e.kind = kind;
+        e.run = &info_;
+        e.time_ns = time_ns;
+        e.step = step;
+        e.payload = payload;
+        pending_.push_back(e);
+        return pending_.back();
+    }
+    void dispatch() {
+        if (!pending_.empty()) sink_.write(batch(pending_.data(), pending_.size()));
+        pending_.clear();
+    }
+    const metric_info* intern(const std::string& name) {
+        auto it = by_name_.find(name);
+        if (it != by_name_.end()) return it->second;
+        metrics_.push_back(std::make_unique<metric_info>(metric_info{static_cast<std::uint32_t>(metrics_.size()), name}));
+        return by_name_.emplace(name, metrics_.back().get()).first->second;
+    }
+
+    Sink& sink_;
+    replay_options options_;
+    run_info info_;
+    bool opened_ = false;
+    std::size_t next_ = 0;
+    std::vector<event> pending_;
+    std::vector<std::unique_ptr<metric_info>> metrics_;
+    std::unordered_map<std::string, const metric_info*> by_name_;
+};
+
+/// Replays records [from_record, end) of a run read into memory into `sink` (write() calls only; the caller
+/// flushes). Returns the index after the last record replayed (the next cursor).
+template <class Sink>
+std::size_t replay(const run_data& run, Sink& sink, const replay_options& options = {}) {
+    if (options.from_record >= run.records.size()) return run.records.size();
+    replayer<Sink> r(sink, options);
+    // The state a stream would show: names and rank from the run, metadata as of the end (a resume's merge).
+    for (const auto& rec : run.records) r.feed(rec, run);
+    return r.finish();
+}
+
+/// Replays one events file (or a run folder's events.jsonl) straight from disk, record by record, in
+/// constant memory: the same events as replay(read_run(file), sink, options). Lines read_options refuses
+/// throw (strict) or are skipped and do not count as records (lenient: the sync cursor's rule).
+/// Returns the next cursor.
+template <class Sink>
+std::size_t replay(const std::filesystem::path& file, Sink& sink, const replay_options& options = {},
+                   const read_options& read = {}) {
+    replayer<Sink> r(sink, options);
+    stream_run(file, read, [&](const record& rec, const run_data& state, std::size_t) { r.feed(rec, state); });
+    return r.finish();
 }
 
 MLTRACK_NAMESPACE_END

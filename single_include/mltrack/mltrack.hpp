@@ -5431,12 +5431,74 @@ MLTRACK_NAMESPACE_END
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// ---- begin mltrack/record_stream.hpp ----
+// Why: an HPC run can hold billions of points, and every tool that walks a run (sync, replay, check,
+// export, show) needs each record once, in file order, not all of them at once. stream_run() hands out one
+// record at a time with the run's state folded so far, in constant memory (one read block, the current
+// record, and the folded params, summary, tags, artifacts and executions). read_run() and scan_run() are
+// built on it, so every reader accepts and refuses the same lines.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+// ---- begin mltrack/detail/jsonl/fast_metrics_line.hpp ----
+// Why: nearly every line of a long run is a metrics line the JSONL sink wrote, in one fixed shape. Scanning
+// that shape directly (no DOM, no allocation once warm) is what lets the readers keep up with the writer;
+// any line the scanner does not recognize exactly goes through the general parse (fold_line.hpp), which
+// gives the same values and errors.
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+// ---- begin mltrack/detail/jsonl/fold_line.hpp ----
+// Why: every reader (read_run, the streaming reader, the summary scan, `mltrack check`) turns a parsed JSONL
+// line into a record and folds it into the run's state with these functions, so they accept and refuse the
+// same lines, and refuse what the writer never produces (the writer's own key, shape and range rules).
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// ---- begin mltrack/run_data.hpp ----
+// Why: what a reader gives back of a run (its folded state, its points, the lines it skipped) is shared by
+// read_run(), the streaming reader and the summary scan; one definition keeps the three in agreement.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -5467,6 +5529,9 @@ struct read_problem {
 struct read_options {
     bool strict = true;                           ///< malformed lines throw (format.1); else they are collected
     std::size_t max_line_bytes = 64u << 20;       ///< longer lines are malformed (format.6)
+    /// Called after each block read (about every MiB) with the bytes read so far and the file's size when the
+    /// read began: a progress bar for long runs. Empty by default.
+    std::function<void(std::uint64_t done, std::uint64_t total)> progress;
 };
 
 /// A run read back from its folder.
@@ -5494,6 +5559,7 @@ struct run_data {
     int rank = 0;                           ///< the rank that wrote this file (rank_policy::every)
     int world_size = 1;                     ///< ranks in the job that logged the run
     std::vector<run_data> ranks;            ///< the other ranks' files (rank 1, 2...), by read_run of a folder
+    std::size_t lines = 0;                  ///< lines read, skipped ones included
     std::optional<read_problem> torn_tail;  ///< set when the last line was cut short (and skipped)
     std::vector<read_problem> problems;     ///< lenient mode: skipped lines; unknown kinds in any mode
 
@@ -5518,20 +5584,54 @@ struct run_data {
     }
 };
 
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/run_data.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
 namespace detail {
 
 struct line_error {
     std::string message;
 };
 
+/// A line's "time" (seconds since 1970, microseconds exact) as nanoseconds. The writer spells any int64
+/// nanosecond instant, the extremes included; a time beyond that range (by more than the double's rounding)
+/// is malformed, and returns false. Shared by the general and the fast path, so both agree on every value.
+inline bool seconds_to_ns(double seconds, std::int64_t& out) noexcept {
+    constexpr std::int64_t max_us = std::numeric_limits<std::int64_t>::max() / 1000;  // 9223372036854775
+    const double us = std::round(seconds * 1e6);
+    if (!(std::fabs(us) <= 9223372036854784.0)) return false;  // NaN included; a few ulps of slack
+    const std::int64_t v = std::clamp(static_cast<std::int64_t>(us), -max_us - 1, max_us);
+    out = v == -max_us - 1 ? std::numeric_limits<std::int64_t>::min() : v * 1000;
+    return true;
+}
+
 inline std::int64_t parse_time(const nlohmann::json& j) {
     auto it = j.find("time");
     if (it == j.end()) return 0;
     if (!it->is_number()) throw line_error{"\"time\" is not a number"};
-    // Nanoseconds in an int64 reach about 292 years either side of 1970; a time beyond is malformed.
-    const double us = std::round(it->get<double>() * 1e6);
-    if (!(std::fabs(us) <= 9223372036854774.0)) throw line_error{"\"time\" is out of range"};
-    return static_cast<std::int64_t>(us) * 1000;
+    std::int64_t ns = 0;
+    if (!seconds_to_ns(it->get<double>(), ns)) throw line_error{"\"time\" is out of range"};
+    return ns;
+}
+
+/// A line's "step": an integer of int64 range (the writer's steps are int64).
+inline std::int64_t parse_step(const nlohmann::json& j) {
+    auto it = j.find("step");
+    if (it == j.end()) throw line_error{"missing \"step\""};
+    if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        throw line_error{"\"step\" is beyond the int64 range"};
+    if (!it->is_number_integer()) throw line_error{"\"step\" has the wrong type"};
+    return it->get<std::int64_t>();
+}
+
+/// The writer's rule for keys (validate_key: 1 to 256 bytes of UTF-8 without control characters).
+inline void check_key(const char* what, const std::string& key) {
+    try {
+        validate_key(what, key);
+    } catch (const error& e) {
+        throw line_error{e.what()};
+    }
 }
 
 inline double parse_metric_value(const nlohmann::json& v) {
@@ -5618,10 +5718,14 @@ inline void fold_execution(std::vector<execution>& executions, const execution& 
     executions.push_back(e);
 }
 
-inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_no) {
+/// Turns one parsed line into `r` and folds it into the run's state (params, summary, tags, state, times,
+/// metadata, artifacts, executions). Points, histograms, classifications and the record itself are left to
+/// the caller (keep_record, or a streaming visitor). Returns false for a line of an unknown kind (reported
+/// in run.problems and skipped); throws line_error (or error) for a malformed one.
+inline bool fold_line(run_data& run, const nlohmann::json& j, std::size_t line_no, record& r) {
     if (!j.is_object()) throw line_error{"a line must be a JSON object"};
     const std::string kind = need(j, "kind", nlohmann::json::value_t::string).get<std::string>();
-    record r;
+    r = record{};
     r.time_ns = parse_time(j);
     if (line_no == 1) {
         if (kind != "run_start" || opt_string(j, "format") != jsonl_format_name)
@@ -5681,6 +5785,7 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
             else if (v.is_boolean()) p = param_value(v.get<bool>());
             else if (v.is_string()) p = param_value(v.get<std::string>());
             else throw line_error{"param '" + printable(kv.key()) + "' is not a number, bool or string"};
+            check_key("param key", kv.key());
             run.params[kv.key()] = p;
             values.emplace_back(kv.key(), std::move(p));
         }
@@ -5689,18 +5794,20 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
     } else if (kind == "tags") {
         for (const auto& kv : need(j, "values", nlohmann::json::value_t::object).items()) {
             if (!kv.value().is_string()) throw line_error{"tag '" + printable(kv.key()) + "' is not a string"};
+            check_key("tag key", kv.key());
             r.texts.emplace_back(kv.key(), kv.value().get<std::string>());
             run.tags[kv.key()] = kv.value().get<std::string>();
         }
         r.kind = record_kind::tags;
     } else if (kind == "metrics" || kind == "summary") {
         named_values<double> values;
-        for (const auto& kv : need(j, "values", nlohmann::json::value_t::object).items())
+        for (const auto& kv : need(j, "values", nlohmann::json::value_t::object).items()) {
+            check_key("metric key", kv.key());
             values.emplace_back(kv.key(), parse_metric_value(kv.value()));
+        }
         if (kind == "metrics") {
             r.kind = record_kind::metric;
-            r.step = need(j, "step", nlohmann::json::value_t::number_integer).get<std::int64_t>();
-            for (const auto& kv : values) run.series[kv.first].push_back(series_point{r.step, r.time_ns, kv.second});
+            r.step = parse_step(j);
         } else {
             r.kind = record_kind::summary;
             for (const auto& kv : values) {
@@ -5712,6 +5819,7 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
                 for (const auto& kv : it->items()) {
                     if (!kv.value().is_string())
                         throw line_error{"summary text '" + printable(kv.key()) + "' is not a string"};
+                    check_key("metric key", kv.key());
                     r.texts.emplace_back(kv.key(), kv.value().get<std::string>());
                     run.summary_text[kv.key()] = kv.value().get<std::string>();
                     run.summary.erase(kv.key());
@@ -5738,8 +5846,14 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         c.fpr = parse_array<double>(j, "fpr", parse_metric_value);
         c.tpr = parse_array<double>(j, "tpr", parse_metric_value);
         c.thresholds = parse_array<double>(j, "thresholds", parse_metric_value);
+        try {  // the writer's shape rules: a square matrix of non-negative counts, equal ROC lengths
+            c.validate();
+            if (!c.display_name.empty()) validate_key("classification metrics name", c.display_name);
+            for (const auto& l : c.labels) validate_key("classification label", l);
+        } catch (const error& e) {
+            throw line_error{e.what()};
+        }
         r.kind = record_kind::classification;
-        run.classifications.push_back(c);
         r.payload = std::move(c);
     } else if (kind == "artifact") {
         artifact a = parse_artifact(j);
@@ -5764,13 +5878,17 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
     } else if (kind == "histogram") {
         histogram h;
         h.name = need(j, "name", nlohmann::json::value_t::string).get<std::string>();
+        check_key("histogram key", h.name);
         h.buckets = parse_array<histogram_bucket>(j, "buckets", [](const nlohmann::json& b) {
             if (!b.is_array() || b.size() != 3) throw line_error{"a histogram bucket must be [left, right, count]"};
-            return histogram_bucket{parse_metric_value(b[0]), parse_metric_value(b[1]), parse_metric_value(b[2])};
+            const histogram_bucket x{parse_metric_value(b[0]), parse_metric_value(b[1]), parse_metric_value(b[2])};
+            if (!std::isfinite(x.left) || !std::isfinite(x.right) || !std::isfinite(x.count) || x.left > x.right ||
+                x.count < 0)  // as log_histogram (value.5)
+                throw line_error{"a histogram bucket needs finite edges with left <= right and a finite count >= 0"};
+            return x;
         });
         r.kind = record_kind::histogram;
-        r.step = need(j, "step", nlohmann::json::value_t::number_integer).get<std::int64_t>();
-        run.histograms[h.name].push_back(histogram_point{r.step, r.time_ns, h.buckets});
+        r.step = parse_step(j);
         r.payload = std::move(h);
     } else if (kind == "run_end") {
         const auto st = parse_run_state(opt_string(j, "state"));
@@ -5781,12 +5899,337 @@ inline void fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
         r.payload = *st;
     } else {
         run.problems.push_back(read_problem{line_no, "unknown kind '" + printable(kind) + "' skipped"});
-        return;
+        return false;
+    }
+    return true;
+}
+
+/// What read_run() keeps of each record besides the folded state: its points, histograms and
+/// classification metrics, and the record itself.
+inline void keep_record(run_data& run, record&& r) {
+    if (r.kind == record_kind::metric) {
+        for (const auto& kv : r.get_values()) run.series[kv.first].push_back(series_point{r.step, r.time_ns, kv.second});
+    } else if (r.kind == record_kind::histogram) {
+        const auto& h = r.get_histogram();
+        run.histograms[h.name].push_back(histogram_point{r.step, r.time_ns, h.buckets});
+    } else if (r.kind == record_kind::classification) {
+        run.classifications.push_back(r.get_classification());
     }
     run.records.push_back(std::move(r));
 }
 
 }  // namespace detail
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/jsonl/fold_line.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+
+namespace detail {
+
+/// End of the JSON number at p (strict JSON grammar), or nullptr.
+inline const char* json_number_end(const char* p, const char* e) noexcept {
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (p < e && *p == '-') ++p;
+    if (p >= e) return nullptr;
+    if (*p == '0') {
+        ++p;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < e && digit(*p)) ++p;
+    } else {
+        return nullptr;
+    }
+    if (p < e && *p == '.') {
+        const char* d = ++p;
+        while (p < e && digit(*p)) ++p;
+        if (p == d) return nullptr;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        ++p;
+        if (p < e && (*p == '+' || *p == '-')) ++p;
+        const char* d = p;
+        while (p < e && digit(*p)) ++p;
+        if (p == d) return nullptr;
+    }
+    return p;
+}
+
+/// Parses a finite JSON number as a double; false when it is not one (or out of range).
+inline bool fast_double(const char*& p, const char* e, double& out) noexcept {
+    const char* end = json_number_end(p, e);
+    if (!end) return false;
+    const auto r = std::from_chars(p, end, out);
+    if (r.ec != std::errc() || r.ptr != end || !std::isfinite(out)) return false;
+    p = end;
+    return true;
+}
+
+inline bool skip_literal(const char*& p, const char* e, std::string_view lit) noexcept {
+    if (static_cast<std::size_t>(e - p) < lit.size() || std::memcmp(p, lit.data(), lit.size()) != 0) return false;
+    p += lit.size();
+    return true;
+}
+
+/// A metrics line exactly as the JSONL sink writes it:
+/// {"kind":"metrics","time":T,"step":S,"values":{"k":V,...}} with plain keys (no escapes, valid UTF-8, no
+/// control characters), finite numbers or "NaN"/"Infinity"/"-Infinity", no repeated key. Anything else
+/// returns false and the caller takes the general path.
+struct fast_metrics_line {
+    std::int64_t time_ns = 0;
+    std::int64_t step = 0;
+    std::vector<std::pair<std::string_view, double>> values;
+
+    bool parse(std::string_view line) {
+        const char* p = line.data();
+        const char* e = p + line.size();
+        values.clear();
+        if (!skip_literal(p, e, "{\"kind\":\"metrics\",\"time\":")) return false;
+        double t = 0;
+        if (!fast_double(p, e, t) || !seconds_to_ns(t, time_ns)) return false;  // as detail::parse_time
+        if (!skip_literal(p, e, ",\"step\":")) return false;
+        {
+            const char* s = p;
+            if (p < e && *p == '-') ++p;
+            if (p >= e || *p < '0' || *p > '9' || (*p == '0' && p + 1 < e && p[1] >= '0' && p[1] <= '9'))
+                return false;
+            while (p < e && *p >= '0' && *p <= '9') ++p;
+            if (p < e && (*p == '.' || *p == 'e' || *p == 'E')) return false;
+            const auto r = std::from_chars(s, p, step);
+            if (r.ec != std::errc() || r.ptr != p) return false;
+        }
+        if (!skip_literal(p, e, ",\"values\":{")) return false;
+        if (p < e && *p == '}') {
+            ++p;
+        } else {
+            for (;;) {
+                if (p >= e || *p != '"') return false;
+                const char* k = ++p;
+                while (p < e && *p != '"') {
+                    const auto c = static_cast<unsigned char>(*p);
+                    if (c < 0x20 || c == '\\' || c == 0x7f) return false;
+                    if (c >= 0x80) {
+                        const std::size_t n = utf8_sequence_length(line, static_cast<std::size_t>(p - line.data()));
+                        if (n == 0) return false;
+                        p += n;
+                    } else {
+                        ++p;
+                    }
+                }
+                if (p >= e || p == k || static_cast<std::size_t>(p - k) > max_key_length) return false;
+                const std::string_view key(k, static_cast<std::size_t>(p - k));
+                ++p;
+                if (p >= e || *p != ':') return false;
+                ++p;
+                double v = 0;
+                if (p < e && *p == '"') {
+                    if (skip_literal(p, e, "\"NaN\"")) v = std::numeric_limits<double>::quiet_NaN();
+                    else if (skip_literal(p, e, "\"Infinity\"")) v = HUGE_VAL;
+                    else if (skip_literal(p, e, "\"-Infinity\"")) v = -HUGE_VAL;
+                    else return false;
+                } else if (!fast_double(p, e, v)) {
+                    return false;
+                }
+                if (values.size() < linear_check)
+                    for (const auto& kv : values)
+                        if (kv.first == key) return false;  // a repeated key: let nlohmann decide which wins
+                values.emplace_back(key, v);
+                if (p < e && *p == ',') {
+                    ++p;
+                    continue;
+                }
+                if (p < e && *p == '}') {
+                    ++p;
+                    break;
+                }
+                return false;
+            }
+        }
+        if (p + 1 != e || *p != '}') return false;
+        if (values.size() > linear_check) {  // many keys: one sort finds a repeat (no n^2 scan)
+            keys.clear();
+            for (const auto& kv : values) keys.push_back(kv.first);
+            std::sort(keys.begin(), keys.end());
+            if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) return false;
+        }
+        return true;
+    }
+
+private:
+    static constexpr std::size_t linear_check = 32;
+    std::vector<std::string_view> keys;
+};
+
+}  // namespace detail
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/jsonl/fast_metrics_line.hpp ----
+// ---- begin mltrack/detail/jsonl/line_reader.hpp ----
+// Why: a run's file can be many GB. Reading it in large blocks with read(2) and handing each line out as a
+// view into the block (copying only a line cut by a block boundary) keeps memory at one block plus the
+// longest line, whatever the file's length, and costs one memchr per line.
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Calls `handle(std::string_view text, bool complete, bool oversize)` for every line of `file`, in order,
+/// without its '\n'. `complete` is false for a last line without '\n' (a torn write); `oversize` is true
+/// for a line longer than options.max_line_bytes (its bytes are not kept: `text` is empty). Reports
+/// progress through options.progress after each block. Returns the number of lines. Throws io.4 when the
+/// file cannot be opened or read.
+template <class Handle>
+std::size_t for_each_line(const std::filesystem::path& file, const read_options& options, Handle&& handle) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw error(error_category::io, 4, "cannot open " + file.string() + ": " + std::strerror(errno));
+    struct closer {
+        int fd;
+        ~closer() { ::close(fd); }
+    } close_fd{fd};
+    std::uint64_t total = 0, done = 0;
+    if (options.progress) {
+        struct stat st {};
+        if (::fstat(fd, &st) == 0) total = static_cast<std::uint64_t>(st.st_size);
+    }
+
+    std::size_t lines = 0;
+    std::vector<char> buf(1u << 20);
+    std::string pending;  // a line cut by a block boundary
+    bool too_long = false;
+    for (;;) {
+        const ssize_t got = ::read(fd, buf.data(), buf.size());
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) throw error(error_category::io, 4, "cannot read " + file.string() + ": " + std::strerror(errno));
+        if (got == 0) break;
+        const char* p = buf.data();
+        const char* e = p + got;
+        while (p < e) {
+            const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(e - p)));
+            if (!nl) {
+                if (!too_long) pending.append(p, static_cast<std::size_t>(e - p));
+                if (pending.size() > options.max_line_bytes) {
+                    too_long = true;
+                    pending.clear();
+                    pending.shrink_to_fit();
+                }
+                break;
+            }
+            ++lines;
+            if (too_long) {
+                handle(std::string_view(), true, true);
+                too_long = false;
+            } else if (!pending.empty()) {
+                pending.append(p, static_cast<std::size_t>(nl - p));
+                handle(std::string_view(pending), true, pending.size() > options.max_line_bytes);
+                pending.clear();
+            } else {
+                const auto n = static_cast<std::size_t>(nl - p);
+                handle(std::string_view(p, n), true, n > options.max_line_bytes);
+            }
+            p = nl + 1;
+        }
+        done += static_cast<std::uint64_t>(got);
+        if (options.progress) options.progress(done, total);
+    }
+    if (too_long || !pending.empty()) {
+        ++lines;
+        handle(std::string_view(pending), false, too_long);
+    }
+    return lines;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/jsonl/line_reader.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// Reads one events file (or a run folder's events.jsonl, rank 0's) line by line, calling
+/// `on_record(const record& r, const run_data& state, std::size_t line)` for every record in file order:
+/// `state` is the run folded up to and including `r`, `line` its 1-based line number. The record is only
+/// valid during the call. Returns the folded state; `records`, `series`, `histograms` and
+/// `classifications` stay empty (the visitor keeps what it needs). Errors, torn tails, skipped lines and
+/// problems are those of read_run() with the same options: in strict mode the first malformed line throws
+/// format.1 naming file and line; in lenient mode it is reported in `problems` and skipped.
+template <class OnRecord>
+run_data stream_run(const std::filesystem::path& path, const read_options& options, OnRecord&& on_record) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path file = fs::is_directory(path, ec) ? path / "events.jsonl" : path;
+    run_data run;
+    run.dir = file.parent_path();
+
+    // Metrics lines of the sink's own shape are scanned into one reused record (no allocation once warm).
+    detail::fast_metrics_line fast;
+    record metric;
+    metric.kind = record_kind::metric;
+    metric.payload = named_values<double>{};
+    auto& metric_values = std::get<named_values<double>>(metric.payload);
+    record general;
+
+    bool first_seen = false;
+    std::size_t line_no = 0;
+    auto handle = [&](std::string_view text, bool complete, bool oversize) {
+        ++line_no;
+        const auto where = [&] { return file.string() + ":" + std::to_string(line_no) + ": "; };
+        try {
+            if (!complete) {  // no '\n': a write cut short, even when it parses
+                run.torn_tail = read_problem{line_no, "torn last line (" + std::to_string(text.size()) +
+                                                          " bytes) skipped"};
+                return;
+            }
+            if (oversize)
+                throw error(error_category::format, 6,
+                            where() + "line longer than " + std::to_string(options.max_line_bytes) + " bytes");
+            if (line_no > 1 && first_seen && fast.parse(text)) {
+                metric.time_ns = fast.time_ns;
+                metric.step = fast.step;
+                metric_values.resize(fast.values.size());
+                for (std::size_t i = 0; i < fast.values.size(); ++i) {
+                    metric_values[i].first.assign(fast.values[i].first.data(), fast.values[i].first.size());
+                    metric_values[i].second = fast.values[i].second;
+                }
+                on_record(static_cast<const record&>(metric), static_cast<const run_data&>(run), line_no);
+                return;
+            }
+            nlohmann::json j;
+            try {
+                j = nlohmann::json::parse(text.begin(), text.end());
+            } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
+                throw detail::line_error{std::string("malformed JSON: ") + e.what()};
+            }
+            const bool known = detail::fold_line(run, j, line_no, general);
+            first_seen = true;
+            if (known) on_record(static_cast<const record&>(general), static_cast<const run_data&>(run), line_no);
+        } catch (const detail::line_error& e) {
+            if (options.strict || line_no == 1)
+                throw error(error_category::format, line_no == 1 ? 2 : 1, where() + e.message);
+            run.problems.push_back(read_problem{line_no, e.message});
+        } catch (const error& e) {
+            if (options.strict || line_no == 1) throw;
+            run.problems.push_back(read_problem{line_no, e.what()});
+        }
+    };
+    run.lines = detail::for_each_line(file, options, handle);
+    if (!first_seen) throw error(error_category::format, 3, file.string() + ": no run_start line (empty run file)");
+    return run;
+}
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/record_stream.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
 
 namespace detail {
 inline run_data read_events_file(const std::filesystem::path& file, const read_options& options);
@@ -5820,67 +6263,14 @@ inline run_data read_run(const std::filesystem::path& path, const read_options& 
 namespace detail {
 
 inline run_data read_events_file(const std::filesystem::path& file, const read_options& options) {
-    run_data run;
-    run.dir = file.parent_path();
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw error(error_category::io, 4, "cannot open " + file.string());
-
-    std::string line;
-    std::size_t line_no = 0;
-    bool first_seen = false;
-    char buf[1 << 16];
-    std::string pending;
-    bool too_long = false;
-    auto handle = [&](std::string& text, bool complete) {
-        ++line_no;
-        const auto where = file.string() + ":" + std::to_string(line_no) + ": ";
-        try {
-            if (!complete) {  // no '\n': a write cut short, even when it parses (resume cuts it too)
-                run.torn_tail = read_problem{line_no, "torn last line (" + std::to_string(text.size()) +
-                                                          " bytes) skipped"};
-                return;
-            }
-            if (too_long || text.size() > options.max_line_bytes)  // too_long is only set once per 64 KiB chunk
-                throw error(error_category::format, 6,
-                            where + "line longer than " + std::to_string(options.max_line_bytes) + " bytes");
-            nlohmann::json j;
-            try {
-                j = nlohmann::json::parse(text);
-            } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (406) for 1e400
-                throw detail::line_error{std::string("malformed JSON: ") + e.what()};
-            }
-            detail::fold_line(run, j, line_no);
-            first_seen = true;
-        } catch (const detail::line_error& e) {
-            if (options.strict || line_no == 1)
-                throw error(error_category::format, line_no == 1 ? 2 : 1, where + e.message);
-            run.problems.push_back(read_problem{line_no, e.message});
-        } catch (const error& e) {
-            if (options.strict || line_no == 1) throw;
-            run.problems.push_back(read_problem{line_no, e.what()});
-        }
-    };
-    while (in) {
-        in.read(buf, sizeof buf);
-        const auto got = static_cast<std::size_t>(in.gcount());
-        std::size_t start = 0;
-        for (std::size_t i = 0; i < got; ++i) {
-            if (buf[i] != '\n') continue;
-            if (!too_long) pending.append(buf + start, i - start);
-            handle(pending, true);
-            pending.clear();
-            too_long = false;
-            start = i + 1;
-        }
-        if (!too_long) pending.append(buf + start, got - start);
-        if (pending.size() > options.max_line_bytes) {
-            too_long = true;
-            pending.clear();
-        }
-    }
-    if (!pending.empty() || too_long) handle(pending, false);
-    if (!first_seen) throw error(error_category::format, 3, file.string() + ": no run_start line (empty run file)");
-    (void)line;
+    run_data kept;
+    run_data run = stream_run(file, options, [&](const record& r, const run_data&, std::size_t) {
+        keep_record(kept, record(r));
+    });
+    run.records = std::move(kept.records);
+    run.series = std::move(kept.series);
+    run.histograms = std::move(kept.histograms);
+    run.classifications = std::move(kept.classifications);
     return run;
 }
 
@@ -5912,9 +6302,11 @@ MLTRACK_NAMESPACE_END
 // ---- begin mltrack/replay.hpp ----
 // Why: one code path for live logging and offline sync. A run read back from JSONL is replayed into any
 // sink as the same events the writer thread would have produced, so `mltrack sync` and a live tracker write
-// identical output.
+// identical output. The replayer takes one record at a time, so a run of any length replays from the
+// streaming reader in constant memory; replay(run_data) is the same loop over records in memory.
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -5930,87 +6322,123 @@ struct replay_options {
     std::size_t batch_size = 4096;  ///< events per write() call
 };
 
-/// Replays records [from_record, end) of a run into `sink` (write() calls only; the caller flushes).
-/// Returns the index after the last record replayed (the next cursor).
+/// Feeds a run's records, in file order, into `sink` as write() calls (the caller flushes). Records before
+/// options.from_record are counted and skipped. Metric points are batched; any other record is written at
+/// once (the event points to it, and it lives only during feed()).
 template <class Sink>
-std::size_t replay(const run_data& run, Sink& sink, const replay_options& options = {}) {
-    run_info info;
-    info.id = options.run_id;
-    info.experiment = run.experiment;
-    info.name = run.name;
-    info.start_time_ns = run.start_time_ns;
-    info.metadata = run.metadata;
-    info.rank = run.rank;  // a rank's file replays into that rank's place (events.rank-<r>.jsonl, rank-<r>/)
-    info.world_size = run.world_size;
-
-    std::vector<std::unique_ptr<metric_info>> metrics;
-    std::unordered_map<std::string, const metric_info*> by_name;
-    auto intern = [&](const std::string& name) {
-        auto it = by_name.find(name);
-        if (it != by_name.end()) return it->second;
-        metrics.push_back(std::make_unique<metric_info>(
-            metric_info{static_cast<std::uint32_t>(metrics.size()), name}));
-        return by_name.emplace(name, metrics.back().get()).first->second;
-    };
-
-    std::vector<event> pending;
-    auto dispatch = [&] {
-        if (!pending.empty()) sink.write(batch(pending.data(), pending.size()));
-        pending.clear();
-    };
-
-    std::size_t i = options.from_record;
-    if (i >= run.records.size()) return run.records.size();
-    if (run.records[i].kind != record_kind::run_start && run.records[i].kind != record_kind::run_resume) {
-        // Starting mid-run: the sink continues the run it already has.
-        info.resumed = true;
-        event e;
-        e.kind = record_kind::run_resume;
-        e.run = &info;
-        e.time_ns = run.records[i].time_ns;
-        pending.push_back(e);
-        dispatch();
+class replayer {
+public:
+    replayer(Sink& sink, const replay_options& options) : sink_(sink), options_(options) {
+        info_.id = options.run_id;
     }
-    for (; i < run.records.size(); ++i) {
-        const record& r = run.records[i];
+    replayer(const replayer&) = delete;
+    replayer& operator=(const replayer&) = delete;
+    ~replayer() = default;
+
+    /// Feeds record number index() of the run; `state` is the run folded so far (its names, rank, start).
+    void feed(const record& r, const run_data& state) {
+        const std::size_t i = next_++;
+        if (i < options_.from_record) return;
+        if (!opened_) {
+            opened_ = true;
+            info_.experiment = state.experiment;
+            info_.name = state.name;
+            info_.start_time_ns = state.start_time_ns;
+            info_.metadata = state.metadata;
+            info_.rank = state.rank;  // a rank's file replays into that rank's place (events.rank-<r>.jsonl)
+            info_.world_size = state.world_size;
+            if (r.kind != record_kind::run_start && r.kind != record_kind::run_resume) {
+                // Starting mid-run: the sink continues the run it already has.
+                info_.resumed = true;
+                push(record_kind::run_resume, r.time_ns, 0, nullptr);
+                dispatch();
+            }
+        }
         if (r.kind == record_kind::run_start || r.kind == record_kind::run_resume) {
             dispatch();
             const run_info& stored = r.get_run();
-            info.resumed = r.kind == record_kind::run_resume;
-            info.start_time_ns = stored.start_time_ns;
-            if (!stored.metadata.empty()) info.metadata = stored.metadata;
-            event e;
-            e.kind = r.kind;
-            e.run = &info;
-            e.time_ns = r.time_ns;
-            pending.push_back(e);
+            info_.resumed = r.kind == record_kind::run_resume;
+            info_.start_time_ns = stored.start_time_ns;
+            if (!stored.metadata.empty()) info_.metadata = stored.metadata;
+            push(r.kind, r.time_ns, 0, nullptr);
             dispatch();
-            continue;
+            return;
         }
         if (r.kind == record_kind::metric) {
             for (const auto& kv : r.get_values()) {
-                event e;
-                e.kind = record_kind::metric;
-                e.run = &info;
-                e.time_ns = r.time_ns;
-                e.step = r.step;
+                event& e = push(record_kind::metric, r.time_ns, r.step, nullptr);
                 e.value = kv.second;
                 e.metric = intern(kv.first);
-                pending.push_back(e);
             }
-        } else {
-            event e;
-            e.kind = r.kind;
-            e.run = &info;
-            e.time_ns = r.time_ns;
-            e.step = r.step;
-            e.payload = &r;
-            pending.push_back(e);
+            if (pending_.size() >= options_.batch_size) dispatch();
+            return;
         }
-        if (pending.size() >= options.batch_size) dispatch();
+        push(r.kind, r.time_ns, r.step, &r);
+        dispatch();  // the event points to `r`
     }
-    dispatch();
-    return run.records.size();
+
+    /// Writes what is batched; returns the index after the last record fed (the next cursor).
+    std::size_t finish() {
+        dispatch();
+        return next_;
+    }
+
+    /// Records fed so far (skipped ones included).
+    std::size_t index() const noexcept { return next_; }
+
+private:
+    event& push(record_kind kind, std::int64_t time_ns, std::int64_t step, const record* payload) {
+        event e;
+        e.kind = kind;
+        e.run = &info_;
+        e.time_ns = time_ns;
+        e.step = step;
+        e.payload = payload;
+        pending_.push_back(e);
+        return pending_.back();
+    }
+    void dispatch() {
+        if (!pending_.empty()) sink_.write(batch(pending_.data(), pending_.size()));
+        pending_.clear();
+    }
+    const metric_info* intern(const std::string& name) {
+        auto it = by_name_.find(name);
+        if (it != by_name_.end()) return it->second;
+        metrics_.push_back(std::make_unique<metric_info>(metric_info{static_cast<std::uint32_t>(metrics_.size()), name}));
+        return by_name_.emplace(name, metrics_.back().get()).first->second;
+    }
+
+    Sink& sink_;
+    replay_options options_;
+    run_info info_;
+    bool opened_ = false;
+    std::size_t next_ = 0;
+    std::vector<event> pending_;
+    std::vector<std::unique_ptr<metric_info>> metrics_;
+    std::unordered_map<std::string, const metric_info*> by_name_;
+};
+
+/// Replays records [from_record, end) of a run read into memory into `sink` (write() calls only; the caller
+/// flushes). Returns the index after the last record replayed (the next cursor).
+template <class Sink>
+std::size_t replay(const run_data& run, Sink& sink, const replay_options& options = {}) {
+    if (options.from_record >= run.records.size()) return run.records.size();
+    replayer<Sink> r(sink, options);
+    // The state a stream would show: names and rank from the run, metadata as of the end (a resume's merge).
+    for (const auto& rec : run.records) r.feed(rec, run);
+    return r.finish();
+}
+
+/// Replays one events file (or a run folder's events.jsonl) straight from disk, record by record, in
+/// constant memory: the same events as replay(read_run(file), sink, options). Lines read_options refuses
+/// throw (strict) or are skipped and do not count as records (lenient: the sync cursor's rule).
+/// Returns the next cursor.
+template <class Sink>
+std::size_t replay(const std::filesystem::path& file, Sink& sink, const replay_options& options = {},
+                   const read_options& read = {}) {
+    replayer<Sink> r(sink, options);
+    stream_run(file, read, [&](const record& rec, const run_data& state, std::size_t) { r.feed(rec, state); });
+    return r.finish();
 }
 
 MLTRACK_NAMESPACE_END
@@ -6505,19 +6933,13 @@ MLTRACK_NAMESPACE_END
 // ---- end mltrack/store.hpp ----
 // ---- begin mltrack/summary.hpp ----
 // Why: `mltrack ls` over a thousand runs of ten thousand points has to take seconds, and read_run() keeps
-// every record and every point. scan_run() reads a run's file once, in large blocks, keeps only the folded
-// state (params, summary, state, times, artifacts...) and per-series statistics, and hands each metric
-// point to a callback (so export and report stream too). The JSONL sink's own metrics lines, which are
-// nearly all of a file, take a fast path: a scanner of their fixed shape. Every other line, and any metrics
-// line the scanner does not recognize exactly, goes through the same nlohmann parse and fold as read_run(),
-// so both readers agree on every value and on every error.
+// every record and every point. scan_run() streams a run once (stream_run: large blocks, the metrics lines'
+// fast path), keeps only the folded state (params, summary, state, times, artifacts...) and per-series
+// statistics, and hands each metric point to a callback (so export and report stream too). It shares
+// every line rule with read_run(), so both readers agree on every value and on every error.
 
-#include <algorithm>
-#include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -6525,9 +6947,6 @@ MLTRACK_NAMESPACE_END
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 
 MLTRACK_NAMESPACE_BEGIN
@@ -6561,8 +6980,8 @@ struct series_stats {
     }
 };
 
-/// A run as scan_run() folds it: `run` holds what read_run() gives except `records` and `series` (left
-/// empty); `series` holds the statistics of each time series instead of its points.
+/// A run as scan_run() folds it: `run` holds what read_run() gives except `records`, `series` and
+/// `histograms` (left empty); `series` holds the statistics of each time series instead of its points.
 struct run_summary {
     run_data run;
     std::map<std::string, series_stats, std::less<>> series;
@@ -6571,150 +6990,13 @@ struct run_summary {
     std::vector<run_summary> ranks;  ///< read_summary of a folder: the other ranks' files (rank_policy::every)
 };
 
-namespace detail {
-
-/// End of the JSON number at p (strict JSON grammar), or nullptr.
-inline const char* json_number_end(const char* p, const char* e) noexcept {
-    auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    if (p < e && *p == '-') ++p;
-    if (p >= e) return nullptr;
-    if (*p == '0') {
-        ++p;
-    } else if (*p >= '1' && *p <= '9') {
-        while (p < e && digit(*p)) ++p;
-    } else {
-        return nullptr;
-    }
-    if (p < e && *p == '.') {
-        const char* d = ++p;
-        while (p < e && digit(*p)) ++p;
-        if (p == d) return nullptr;
-    }
-    if (p < e && (*p == 'e' || *p == 'E')) {
-        ++p;
-        if (p < e && (*p == '+' || *p == '-')) ++p;
-        const char* d = p;
-        while (p < e && digit(*p)) ++p;
-        if (p == d) return nullptr;
-    }
-    return p;
-}
-
-/// Parses a finite JSON number as a double; false when it is not one (or out of range).
-inline bool fast_double(const char*& p, const char* e, double& out) noexcept {
-    const char* end = json_number_end(p, e);
-    if (!end) return false;
-    const auto r = std::from_chars(p, end, out);
-    if (r.ec != std::errc() || r.ptr != end || !std::isfinite(out)) return false;
-    p = end;
-    return true;
-}
-
-inline bool skip_literal(const char*& p, const char* e, std::string_view lit) noexcept {
-    if (static_cast<std::size_t>(e - p) < lit.size() || std::memcmp(p, lit.data(), lit.size()) != 0) return false;
-    p += lit.size();
-    return true;
-}
-
-/// A metrics line exactly as the JSONL sink writes it:
-/// {"kind":"metrics","time":T,"step":S,"values":{"k":V,...}} with plain keys (no escapes, valid UTF-8, no
-/// control characters), finite numbers or "NaN"/"Infinity"/"-Infinity", no repeated key. Anything else
-/// returns false and the caller takes the general path.
-struct fast_metrics_line {
-    std::int64_t time_ns = 0;
-    std::int64_t step = 0;
-    std::vector<std::pair<std::string_view, double>> values;
-
-    bool parse(std::string_view line) {
-        const char* p = line.data();
-        const char* e = p + line.size();
-        values.clear();
-        if (!skip_literal(p, e, "{\"kind\":\"metrics\",\"time\":")) return false;
-        double t = 0;
-        if (!fast_double(p, e, t)) return false;
-        time_ns = static_cast<std::int64_t>(std::llround(t * 1e6)) * 1000;  // as detail::parse_time
-        if (!skip_literal(p, e, ",\"step\":")) return false;
-        {
-            const char* s = p;
-            if (p < e && *p == '-') ++p;
-            if (p >= e || *p < '0' || *p > '9' || (*p == '0' && p + 1 < e && p[1] >= '0' && p[1] <= '9'))
-                return false;
-            while (p < e && *p >= '0' && *p <= '9') ++p;
-            if (p < e && (*p == '.' || *p == 'e' || *p == 'E')) return false;
-            const auto r = std::from_chars(s, p, step);
-            if (r.ec != std::errc() || r.ptr != p) return false;
-        }
-        if (!skip_literal(p, e, ",\"values\":{")) return false;
-        if (p < e && *p == '}') {
-            ++p;
-        } else {
-            for (;;) {
-                if (p >= e || *p != '"') return false;
-                const char* k = ++p;
-                while (p < e && *p != '"') {
-                    const auto c = static_cast<unsigned char>(*p);
-                    if (c < 0x20 || c == '\\' || c == 0x7f) return false;
-                    if (c >= 0x80) {
-                        const std::size_t n = utf8_sequence_length(line, static_cast<std::size_t>(p - line.data()));
-                        if (n == 0) return false;
-                        p += n;
-                    } else {
-                        ++p;
-                    }
-                }
-                if (p >= e || p == k) return false;
-                const std::string_view key(k, static_cast<std::size_t>(p - k));
-                ++p;
-                if (p >= e || *p != ':') return false;
-                ++p;
-                double v = 0;
-                if (p < e && *p == '"') {
-                    if (skip_literal(p, e, "\"NaN\"")) v = std::numeric_limits<double>::quiet_NaN();
-                    else if (skip_literal(p, e, "\"Infinity\"")) v = HUGE_VAL;
-                    else if (skip_literal(p, e, "\"-Infinity\"")) v = -HUGE_VAL;
-                    else return false;
-                } else if (!fast_double(p, e, v)) {
-                    return false;
-                }
-                for (const auto& kv : values)
-                    if (kv.first == key) return false;  // a repeated key: let nlohmann decide which wins
-                values.emplace_back(key, v);
-                if (p < e && *p == ',') {
-                    ++p;
-                    continue;
-                }
-                if (p < e && *p == '}') {
-                    ++p;
-                    break;
-                }
-                return false;
-            }
-        }
-        return p + 1 == e && *p == '}';
-    }
-};
-
-}  // namespace detail
-
-/// Reads a run (its folder or its events.jsonl) in one streaming pass, calling
+/// Reads a run (its folder or its events.jsonl, rank 0's) in one streaming pass (stream_run), calling
 /// `on_point(std::string_view key, std::int64_t step, std::int64_t time_ns, double value)` for every metric
 /// point in file order. Errors, torn tails and problems follow read_run() with the same options (strict:
 /// the first malformed line throws format.1 naming file and line).
 template <class OnPoint>
 run_summary scan_run(const std::filesystem::path& path, const read_options& options, OnPoint&& on_point) {
-    namespace fs = std::filesystem;
     run_summary out;
-    run_data& run = out.run;
-    std::error_code ec;
-    const fs::path file = fs::is_directory(path, ec) ? path / "events.jsonl" : path;
-    run.dir = file.parent_path();
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw error(error_category::io, 4, "cannot open " + file.string());
-    struct closer {
-        int fd;
-        ~closer() { ::close(fd); }
-    } close_fd{fd};
-
     // A small cache of the last series looked up, so the map is searched only when the key changes.
     struct cached {
         std::string_view key;
@@ -6730,93 +7012,20 @@ run_summary scan_run(const std::filesystem::path& path, const read_options& opti
         cache[cache_next++ % 4] = cached{it->first, &it->second};
         return it->second;
     };
-    auto add_point = [&](std::string_view key, std::int64_t step, std::int64_t time_ns, double value) {
-        stats_of(key).add(step, time_ns, value);
-        ++out.points;
-        on_point(key, step, time_ns, value);
-    };
-
-    detail::fast_metrics_line fast;
-    bool first_seen = false;
-    std::size_t line_no = 0;
-    auto handle = [&](std::string_view text, bool complete, bool oversize) {
-        ++line_no;
-        const auto where = [&] { return file.string() + ":" + std::to_string(line_no) + ": "; };
-        try {
-            if (!complete) {  // no '\n': a write cut short, even when it parses (a resume cuts it too)
-                run.torn_tail = read_problem{line_no, "torn last line (" + std::to_string(text.size()) +
-                                                          " bytes) skipped"};
-                return;
+    std::vector<classification_metrics> classifications;
+    out.run = stream_run(path, options, [&](const record& r, const run_data&, std::size_t) {
+        if (r.kind == record_kind::metric) {
+            for (const auto& kv : r.get_values()) {
+                stats_of(kv.first).add(r.step, r.time_ns, kv.second);
+                ++out.points;
+                on_point(std::string_view(kv.first), r.step, r.time_ns, kv.second);
             }
-            if (oversize || text.size() > options.max_line_bytes)
-                throw error(error_category::format, 6,
-                            where() + "line longer than " + std::to_string(options.max_line_bytes) + " bytes");
-            if (line_no > 1 && first_seen && fast.parse(text)) {
-                for (const auto& kv : fast.values) add_point(kv.first, fast.step, fast.time_ns, kv.second);
-                return;
-            }
-            nlohmann::json j;
-            try {
-                j = nlohmann::json::parse(text.begin(), text.end());
-            } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
-                throw detail::line_error{std::string("malformed JSON: ") + e.what()};
-            }
-            detail::fold_line(run, j, line_no);
-            first_seen = true;
-            // Points folded by the general path go through the same statistics and callback.
-            if (!run.series.empty()) {
-                for (auto& kv : run.series)
-                    for (const auto& p : kv.second) add_point(kv.first, p.step, p.time_ns, p.value);
-                run.series.clear();
-            }
-            run.records.clear();
-        } catch (const detail::line_error& e) {
-            if (options.strict || line_no == 1)
-                throw error(error_category::format, line_no == 1 ? 2 : 1, where() + e.message);
-            run.problems.push_back(read_problem{line_no, e.message});
-        } catch (const error& e) {
-            if (options.strict || line_no == 1) throw;
-            run.problems.push_back(read_problem{line_no, e.what()});
+        } else if (r.kind == record_kind::classification) {
+            classifications.push_back(r.get_classification());
         }
-    };
-
-    std::vector<char> buf(1u << 20);
-    std::string pending;  // a line cut by a block boundary
-    bool too_long = false;
-    for (;;) {
-        const ssize_t got = ::read(fd, buf.data(), buf.size());
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) throw error(error_category::io, 4, "cannot read " + file.string() + ": " + std::strerror(errno));
-        if (got == 0) break;
-        const char* p = buf.data();
-        const char* e = p + got;
-        while (p < e) {
-            const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(e - p)));
-            if (!nl) {
-                if (!too_long) pending.append(p, static_cast<std::size_t>(e - p));
-                if (pending.size() > options.max_line_bytes) {
-                    too_long = true;
-                    pending.clear();
-                }
-                break;
-            }
-            if (too_long) {
-                handle({}, true, true);  // reported as too long; its bytes were not kept
-                too_long = false;
-            } else if (!pending.empty()) {
-                pending.append(p, static_cast<std::size_t>(nl - p));
-                handle(pending, true, false);
-                pending.clear();
-            } else {
-                handle(std::string_view(p, static_cast<std::size_t>(nl - p)), true, false);
-            }
-            p = nl + 1;
-        }
-    }
-    if (too_long) handle({}, false, true);
-    else if (!pending.empty()) handle(pending, false, false);
-    out.lines = line_no;
-    if (!first_seen) throw error(error_category::format, 3, file.string() + ": no run_start line (empty run file)");
+    });
+    out.run.classifications = std::move(classifications);
+    out.lines = out.run.lines;
     return out;
 }
 

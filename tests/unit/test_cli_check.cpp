@@ -336,3 +336,20 @@ TEST_CASE("check: TensorBoard summaries by kind: everything the sink writes pass
         CHECK_MESSAGE(r.err.find(c.expected) != std::string::npos, r.err);
     }
 }
+
+TEST_CASE("check: names and messages from a file reach the terminal without control sequences") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    const fs::path file = d / "root" / "exp" / "r" / "events.jsonl";
+    // An experiment name with a title-setting OSC sequence, a C1 CSI, and a bell: not a valid name, and
+    // the message that says so quotes it.
+    unit::write_file(file, "{\"kind\":\"run_start\",\"time\":1,\"format\":\"mltrack.jsonl\",\"format_version\":1,"
+                           "\"experiment\":\"\\u001b]0;pwned\\u0007\\u009b2J\",\"run\":\"r\"}\n"
+                           "{\"kind\":\"oddity\\u001b[31m\",\"time\":2}\n");
+    const auto r = cli_test::run({"check", (d / "root").string()});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("run_start names experiment") != std::string::npos);
+    CHECK(r.err.find('\x1b') == std::string::npos);
+    CHECK(r.err.find('\x07') == std::string::npos);
+    CHECK(r.err.find("\xc2\x9b") == std::string::npos);
+}

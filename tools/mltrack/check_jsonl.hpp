@@ -1,6 +1,6 @@
 // Why: `mltrack check` must find every problem of a JSONL run, each with its file and line, before a sync
-// or an analysis trips over it. Lines are validated by the library's reader itself (read_run: JSON, kinds,
-// fields, types, artifact paths), in lenient mode so that every bad line is reported, not only the first;
+// or an analysis trips over it. Lines are validated by the library's streaming reader itself (stream_run:
+// JSON, kinds, fields, types, keys, shapes, artifact paths; constant memory), in lenient mode so that every bad line is reported, not only the first;
 // on top of that come the rules that span lines: nothing but a run_resume after a run_end, the folders
 // named after the run_start line, artifact copies present with their recorded size (and digest, on request).
 #pragma once
@@ -14,8 +14,11 @@
 
 #include <mltrack/detail/files.hpp>
 #include <mltrack/reader.hpp>
+#include <mltrack/record_stream.hpp>
 
+#include "read_progress.hpp"
 #include "runs.hpp"
+#include "text.hpp"
 
 namespace mltrack_cli {
 
@@ -24,34 +27,19 @@ struct file_check {
     std::vector<std::string> problems;  ///< "file:line: message"
 };
 
-inline file_check check_jsonl(const fs::path& file, bool verify_digests) {
+inline file_check check_jsonl(const fs::path& file, bool verify_digests, read_progress* progress = nullptr) {
     file_check out;
     const std::string name = file.string();
     std::vector<std::pair<std::size_t, std::string>> found;  // (line, message), sorted by line at the end
     auto problem = [&](std::size_t line, const std::string& message) { found.emplace_back(line, message); };
     mltrack::read_options options;
     options.strict = false;
-    mltrack::run_data run;
-    try {
-        run = mltrack::read_run(file, options);
-    } catch (const std::exception& e) {
-        out.problems.push_back(describe(e));  // "file:1: ..." or "cannot open ..."
-        return out;
-    }
-    // Lines that produced no record, so that record k maps back to its line.
-    std::set<std::size_t> skipped;
-    for (const auto& p : run.problems) {
-        skipped.insert(p.line);
-        problem(p.line, p.message);
-    }
-    if (run.torn_tail) {
-        skipped.insert(run.torn_tail->line);
-        problem(run.torn_tail->line, run.torn_tail->message + " (a write was cut short: crash or full disk)");
-    }
+    if (progress) progress->attach(options, file.string());
     // Artifact copies kept in the run folder.
+    const fs::path dir = file.parent_path();
     auto check_artifact = [&](const mltrack::artifact& a, const std::string& where, std::size_t at) {
         if (a.path.empty()) return;
-        const fs::path p = run.dir / a.path;
+        const fs::path p = dir / a.path;
         std::error_code ec;
         if (!fs::exists(p, ec)) {
             problem(at, where + "artifact '" + a.name + "': its copy " + a.path + " is missing");
@@ -73,34 +61,38 @@ inline file_check check_jsonl(const fs::path& file, bool verify_digests) {
             }
         }
     };
-    std::size_t line = 0;
-    auto next_line = [&] {
-        do ++line;
-        while (skipped.count(line));
-        return line;
-    };
+    // The lines are validated by the streaming reader itself; the rules across lines are checked as each
+    // record goes by (constant memory, whatever the run's length).
     bool ended = false;
     std::size_t end_line = 0;
-    for (const auto& r : run.records) {
-        const std::size_t at = next_line();
-        if (ended && r.kind != mltrack::record_kind::run_resume)
-            problem(at, std::string("a ") + mltrack::to_string(r.kind) + " record after the run ended (line " +
-                            std::to_string(end_line) + ") without a run_resume");
-        if (r.kind == mltrack::record_kind::artifact) check_artifact(r.get_artifact(), "", at);
-        if (r.kind == mltrack::record_kind::execution) {
-            const auto& e = r.get_execution();
-            for (const auto& a : e.inputs) check_artifact(a, "execution '" + e.name + "' input ", at);
-            for (const auto& a : e.outputs) check_artifact(a, "execution '" + e.name + "' output ", at);
-        }
-        if (r.kind == mltrack::record_kind::run_end) {
-            ended = true;
-            end_line = at;
-        } else if (r.kind == mltrack::record_kind::run_resume) {
-            ended = false;
-        }
+    mltrack::run_data run;
+    try {
+        run = mltrack::stream_run(file, options, [&](const mltrack::record& r, const mltrack::run_data&,
+                                                     std::size_t at) {
+            if (ended && r.kind != mltrack::record_kind::run_resume)
+                problem(at, std::string("a ") + mltrack::to_string(r.kind) + " record after the run ended (line " +
+                                std::to_string(end_line) + ") without a run_resume");
+            if (r.kind == mltrack::record_kind::artifact) check_artifact(r.get_artifact(), "", at);
+            if (r.kind == mltrack::record_kind::execution) {
+                const auto& e = r.get_execution();
+                for (const auto& a : e.inputs) check_artifact(a, "execution '" + e.name + "' input ", at);
+                for (const auto& a : e.outputs) check_artifact(a, "execution '" + e.name + "' output ", at);
+            }
+            if (r.kind == mltrack::record_kind::run_end) {
+                ended = true;
+                end_line = at;
+            } else if (r.kind == mltrack::record_kind::run_resume) {
+                ended = false;
+            }
+        });
+    } catch (const std::exception& e) {
+        out.problems.push_back(one_line(describe(e)));  // "file:1: ..." or "cannot open ..."
+        return out;
     }
-    out.lines = std::max(line, run.torn_tail ? run.torn_tail->line : line);
-    for (const auto& p : run.problems) out.lines = std::max(out.lines, p.line);
+    for (const auto& p : run.problems) problem(p.line, p.message);
+    if (run.torn_tail)
+        problem(run.torn_tail->line, run.torn_tail->message + " (a write was cut short: crash or full disk)");
+    out.lines = run.lines;
 
     // The JSONL layout names folders after the run: <root>/<experiment>/<run>/events.jsonl.
     const int file_rank = mltrack::detail::events_file_rank(file.filename().string());
@@ -116,7 +108,8 @@ inline file_check check_jsonl(const fs::path& file, bool verify_digests) {
     }
     std::stable_sort(found.begin(), found.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& f : found) out.problems.push_back(name + ":" + std::to_string(f.first) + ": " + f.second);
+    // Names and messages come from the file: nothing it holds reaches the terminal as a control sequence.
+    for (const auto& f : found) out.problems.push_back(one_line(name + ":" + std::to_string(f.first) + ": " + f.second));
     return out;
 }
 

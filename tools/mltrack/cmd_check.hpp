@@ -92,13 +92,18 @@ inline int cmd_check(const std::vector<std::string>& argv) {
 
     std::vector<file_check> results(jsonl.size() + tensorboard.size());
     const bool verify = args.has("--verify-artifacts");
+    std::uint64_t bytes = 0;
+    for (const auto& f : jsonl) bytes += static_cast<std::uint64_t>(fs::file_size(f, ec));
+    read_progress progress("mltrack check", bytes);
     parallel_for(results.size(), [&](std::size_t i) {
         try {
-            results[i] = i < jsonl.size() ? check_jsonl(jsonl[i], verify) : check_tensorboard(tensorboard[i - jsonl.size()]);
+            results[i] = i < jsonl.size() ? check_jsonl(jsonl[i], verify, &progress)
+                                          : check_tensorboard(tensorboard[i - jsonl.size()]);
         } catch (const std::exception& e) {
-            results[i].problems.push_back(describe(e));
+            results[i].problems.push_back(one_line(describe(e)));
         }
     });
+    progress.clear();
     std::size_t problems = 0, bad_files = 0, lines = 0, records = 0;
     for (std::size_t i = 0; i < results.size(); ++i) {
         const auto& r = results[i];
@@ -107,10 +112,10 @@ inline int cmd_check(const std::vector<std::string>& argv) {
         ++bad_files;
         problems += r.problems.size();
         const std::size_t shown = max_problems ? std::min(max_problems, r.problems.size()) : r.problems.size();
-        for (std::size_t k = 0; k < shown; ++k) std::fprintf(stderr, "%s\n", r.problems[k].c_str());
+        for (std::size_t k = 0; k < shown; ++k) std::fprintf(stderr, "%s\n", one_line(r.problems[k]).c_str());
         if (shown < r.problems.size())
             std::fprintf(stderr, "%s: %zu more problems not shown (--max-problems 0 shows all)\n",
-                         (i < jsonl.size() ? jsonl[i] : tensorboard[i - jsonl.size()]).string().c_str(),
+                         one_line((i < jsonl.size() ? jsonl[i] : tensorboard[i - jsonl.size()]).string()).c_str(),
                          r.problems.size() - shown);
     }
     if (!args.has("--quiet")) {

@@ -18,6 +18,7 @@
 #include <mltrack/summary.hpp>
 
 #include "cli.hpp"
+#include "read_progress.hpp"
 #include "csv.hpp"
 #include "runs.hpp"
 #include "text.hpp"
@@ -96,6 +97,7 @@ inline int cmd_export(const std::vector<std::string>& argv) {
         bool first = true;
         mltrack::read_options options;
         options.strict = false;
+        read_progress progress("mltrack export");
         for (const auto& ref : refs) {
             try {
                 // The names of the run's folders (the JSONL sink names them after the run_start line).
@@ -105,6 +107,7 @@ inline int cmd_export(const std::vector<std::string>& argv) {
                 mltrack::detail::append_json_string(exp_json, ref.experiment);
                 mltrack::detail::append_json_string(run_json, ref.run);
                 for (const auto& [rank, file] : mltrack::rank_files(ref.dir)) {
+                progress.attach(options, file.string());
                 auto s = mltrack::scan_run(file, options, [&, rank = rank](std::string_view key, std::int64_t step,
                                                                             std::int64_t t, double v) {
                     if (!keys.empty() && std::find(keys.begin(), keys.end(), key) == keys.end()) return;
@@ -133,6 +136,7 @@ inline int cmd_export(const std::vector<std::string>& argv) {
                     }
                     out.maybe_flush();
                 });
+                progress.clear();
                 for (const auto& p : s.run.problems)
                     std::fprintf(stderr, "mltrack export: %s:%zu: %s (line skipped)\n", file.string().c_str(),
                                  p.line, p.message.c_str());
@@ -141,6 +145,7 @@ inline int cmd_export(const std::vector<std::string>& argv) {
                         seen_keys.push_back(kv.first);
                 }
             } catch (const std::exception& e) {
+                progress.clear();
                 std::fprintf(stderr, "mltrack export: %s (run left out)\n", describe(e).c_str());
                 status = exit_problem;
             }

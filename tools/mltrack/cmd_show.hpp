@@ -17,6 +17,7 @@
 #include <mltrack/summary.hpp>
 
 #include "cli.hpp"
+#include "read_progress.hpp"
 #include "roc.hpp"
 #include "runs.hpp"
 #include "table.hpp"
@@ -305,7 +306,10 @@ inline int cmd_show(const std::vector<std::string>& argv) {
         throw usage_error(path.string() + " is not a run folder (no events.jsonl); use 'mltrack ls' for roots");
     mltrack::read_options options;
     options.strict = false;
+    read_progress progress("mltrack show");
+    progress.attach(options, path.string());
     const auto s = mltrack::read_summary(path, options);
+    progress.clear();
     const std::string file = (kind == path_kind::run_dir ? path / "events.jsonl" : path).string();
     output out(stdout);
     if (format == "json") out << show_json(s).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';

@@ -25,6 +25,7 @@
 
 #include <mltrack/detail/sha256.hpp>
 #include <mltrack/reader.hpp>
+#include <mltrack/record_stream.hpp>
 #include <mltrack/replay.hpp>
 #include <mltrack/sinks/tensorboard.hpp>
 #include <mltrack/summary.hpp>
@@ -34,6 +35,7 @@
 #endif
 
 #include "cli.hpp"
+#include "read_progress.hpp"
 #include "runs.hpp"
 #include "text.hpp"
 
@@ -269,8 +271,8 @@ private:
 
 /// Replays into a Vertex AI sink and waits for delivery; throws unless the service took every record, so the
 /// cursor moves only then (the sink's ids are deterministic: a resend creates nothing twice).
-inline std::size_t sync_to_vertex(const mltrack::run_data& run, const run_ref& ref, const sync_destination& dest,
-                                  const mltrack::replay_options& options) {
+inline std::size_t sync_to_vertex(const fs::path& file, const run_ref& ref, const sync_destination& dest,
+                                  const mltrack::replay_options& options, const mltrack::read_options& read) {
 #ifdef MLTRACK_CLI_WITH_VERTEX
     mltrack::sinks::vertex_ai_options o;
     o.project = dest.project;
@@ -279,7 +281,7 @@ inline std::size_t sync_to_vertex(const mltrack::run_data& run, const run_ref& r
     o.local_root = fs::absolute(ref.dir).parent_path().parent_path().string();  // artifact copies come from here
     o.check_exists = false;
     mltrack::sinks::vertex_ai sink{o};
-    const std::size_t next = mltrack::replay(run, sink, options);
+    const std::size_t next = mltrack::replay(file, sink, options, read);
     sink.flush();
     sink.close();  // waits up to close_timeout for delivery; throws (io.44) with what is left
     const auto st = sink.stats();
@@ -289,10 +291,11 @@ inline std::size_t sync_to_vertex(const mltrack::run_data& run, const run_ref& r
                             " operations undelivered, " + std::to_string(st.operations_refused) + " refused)");
     return next;
 #else
-    (void)run;
+    (void)file;
     (void)ref;
     (void)dest;
     (void)options;
+    (void)read;
     throw command_error("sync to Vertex AI is not available in this build of mltrack");
 #endif
 }
@@ -321,6 +324,7 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
     std::size_t failed = 0, with_problems = 0, sent_runs = 0, sent_records = 0, up_to_date = 0, skipped = 0;
     mltrack::read_options lenient;
     lenient.strict = false;
+    read_progress reading("mltrack sync");
     for (const auto& ref : refs)
     for (const auto& [rank, file] : mltrack::rank_files(ref.dir)) {  // every rank's file is its own stream
         if (rank > 0 && dest.kind != "tensorboard") continue;  // Vertex AI runs have no ranks: rank 0 speaks
@@ -334,13 +338,19 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
                 saved.pending.clear();
                 write_cursor(cursor_file, dest, saved);
             }
-            // Cheap first look: how many records the file holds now (complete, readable lines).
-            const auto s = mltrack::scan_run(file, lenient, [](std::string_view, std::int64_t, std::int64_t, double) {});
-            const std::size_t available = s.lines - s.run.problems.size() - (s.run.torn_tail ? 1 : 0);
-            for (const auto& p : s.run.problems)
+            // First look, streamed: how many records the file holds now (complete, readable lines), and the
+            // points after the cursor.
+            reading.attach(lenient, label);
+            std::size_t available = 0, points = 0;
+            const auto state = mltrack::stream_run(file, lenient, [&](const mltrack::record& r, const mltrack::run_data&,
+                                                                     std::size_t) {
+                if (available++ >= cursor && r.kind == mltrack::record_kind::metric) points += r.get_values().size();
+            });
+            reading.clear();
+            for (const auto& p : state.problems)
                 progress.message(file.string() + ":" + std::to_string(p.line) + ": " +
                                  p.message + " (line not sent; see mltrack check)");
-            if (!s.run.problems.empty()) ++with_problems;
+            if (!state.problems.empty()) ++with_problems;
             if (cursor > available)
                 throw command_error(label + ": the cursor says " + std::to_string(cursor) + " records were sent but " +
                                     "the run now has " + std::to_string(available) +
@@ -352,9 +362,9 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
             }
             const bool to_tb = dest.kind == "tensorboard";
             mltrack::run_info where;
-            where.experiment = s.run.experiment;
-            where.name = s.run.name;
-            where.rank = s.run.rank;
+            where.experiment = state.experiment;
+            where.name = state.name;
+            where.rank = state.rank;
             const fs::path tb_run = to_tb ? mltrack::sinks::tensorboard::events_dir(dest.dir, where) : fs::path();
             if (to_tb && !dry)  // a sync died before its cursor moved: its staged files are sent again
                 drop_stale_staged({tb_run, mltrack::sinks::tensorboard::wide_steps_dir(dest.dir, where)});
@@ -367,18 +377,15 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
                 progress.run_done(label, 0, 0, "");
                 continue;
             }
-            const auto run = mltrack::read_run(file, lenient);
-            std::size_t points = 0;
-            for (std::size_t i = cursor; i < run.records.size(); ++i)
-                if (run.records[i].kind == mltrack::record_kind::metric) points += run.records[i].get_values().size();
             if (dry) {
                 ++sent_runs;
-                sent_records += run.records.size() - cursor;
-                progress.run_done(label, run.records.size() - cursor, points,
-                                  "would send records " + std::to_string(cursor) + ".." +
-                                      std::to_string(run.records.size()) + " (" + std::to_string(points) + " points)");
+                sent_records += available - cursor;
+                progress.run_done(label, available - cursor, points,
+                                  "would send records " + std::to_string(cursor) + ".." + std::to_string(available) +
+                                      " (" + std::to_string(points) + " points)");
                 continue;
             }
+            reading.attach(lenient, label);
             mltrack::replay_options options;
             options.from_record = cursor;
             std::size_t next = cursor;
@@ -386,7 +393,8 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
                 mltrack::sinks::tensorboard_options o;
                 o.stage = true;
                 mltrack::sinks::tensorboard sink(dest.dir, o);
-                next = mltrack::replay(run, sink, options);
+                next = mltrack::replay(file, sink, options, lenient);  // streamed: constant memory
+                reading.clear();
                 sink.flush();
                 sink.close();
                 sync_cursor moved;
@@ -399,13 +407,15 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
                 moved.pending.clear();
                 write_cursor(cursor_file, dest, moved);
             } else {
-                next = sync_to_vertex(run, ref, dest, options);
+                next = sync_to_vertex(file, ref, dest, options, lenient);
+                reading.clear();
                 write_cursor(cursor_file, dest, sync_cursor{next, {}});
             }
             ++sent_runs;
             sent_records += next - cursor;
             progress.run_done(label, next - cursor, points, "");
         } catch (const std::exception& e) {
+            reading.clear();
             ++failed;
             progress.message(label + ": " + describe(e) + " (cursor not moved)");
             progress.run_done(label, 0, 0, "");

@@ -113,11 +113,21 @@ inline std::size_t display_width(std::string_view s) {
     return n;
 }
 
-/// Text safe for a terminal or a single table cell: control characters become spaces.
+/// Text safe for a terminal or a single table cell: control characters (C0, DEL, and the C1 controls
+/// U+0080..U+009F, which some terminals obey as escapes) become spaces.
 inline std::string one_line(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+            static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+            out += ' ';
+            ++i;
+        } else {
+            out += c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c);
+        }
+    }
     return out;
 }
 
