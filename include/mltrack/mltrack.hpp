@@ -15,6 +15,7 @@
 #include "tracker.hpp"
 #include "termination.hpp"
 #include "reader.hpp"
+#include "record_stream.hpp"
 #include "replay.hpp"
 #include "store.hpp"
 #include "summary.hpp"

@@ -400,13 +400,21 @@ struct histogram_bucket {
     double count = 0.0;
 };
 
+/// The most buckets one histogram may have (a TensorBoard histogram has 30 by default).
+inline constexpr std::size_t max_histogram_buckets = 65536;
+
 /// Buckets `n` values the way TensorBoard's own `tf.summary.histogram` does: `bucket_count` equal-width
 /// buckets from the minimum to the maximum (the maximum falls into the last one). When every value is the
 /// same, each bucket is [v, v] and the last holds all of them; with no values, every field is 0.
-/// NaN and infinite values are skipped (TensorBoard cannot draw them); bucket_count 0 means 1.
+/// NaN and infinite values are skipped (TensorBoard cannot draw them); bucket_count 0 means 1, and more
+/// than max_histogram_buckets throws value.11. Any finite values work, up to ±DBL_MAX.
 inline std::vector<histogram_bucket> tensorboard_histogram(const double* values, std::size_t n,
                                                            std::size_t bucket_count = 30) {
     if (bucket_count == 0) bucket_count = 1;
+    if (bucket_count > max_histogram_buckets)
+        throw error(error_category::value, 11,
+                    "histogram bucket_count " + std::to_string(bucket_count) + " is above the limit of " +
+                        std::to_string(max_histogram_buckets));
     std::vector<histogram_bucket> out(bucket_count);
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     std::size_t finite = 0;
@@ -423,17 +431,28 @@ inline std::vector<histogram_bucket> tensorboard_histogram(const double* values,
         out.back().count = static_cast<double>(finite);
         return out;
     }
-    double width = (hi - lo) / static_cast<double>(bucket_count);
-    if (!std::isfinite(width)) width = hi / static_cast<double>(bucket_count) - lo / static_cast<double>(bucket_count);
+    // A range wider than DBL_MAX (from near -DBL_MAX to near DBL_MAX) is measured in halves.
+    const double scale = std::isfinite(hi - lo) ? 1.0 : 0.5;
+    const double k_count = static_cast<double>(bucket_count);
+    const double width = (hi * scale - lo * scale) / k_count;  // in scaled units
+    double edge = lo;
     for (std::size_t i = 0; i < bucket_count; ++i) {
-        out[i].left = lo + width * static_cast<double>(i);
-        out[i].right = i + 1 == bucket_count ? hi : lo + width * static_cast<double>(i + 1);
+        out[i].left = edge;
+        if (i + 1 == bucket_count) {
+            edge = hi;
+        } else {
+            const double t = static_cast<double>(i + 1) / k_count;
+            double e = lo + width / scale * static_cast<double>(i + 1);
+            if (!std::isfinite(e)) e = lo * (1 - t) + hi * t;
+            edge = std::min(hi, std::max(edge, e));  // edges never go back, never pass the maximum
+        }
+        out[i].right = edge;
     }
     for (std::size_t i = 0; i < n; ++i) {
         if (!std::isfinite(values[i])) continue;
-        double k = std::floor((values[i] - lo) / width);
+        double k = std::floor((values[i] * scale - lo * scale) / width);
         if (!(k >= 0)) k = 0;
-        auto idx = k >= static_cast<double>(bucket_count) ? bucket_count - 1 : static_cast<std::size_t>(k);
+        auto idx = k >= k_count ? bucket_count - 1 : static_cast<std::size_t>(k);
         out[idx].count += 1.0;
     }
     return out;
@@ -5960,6 +5979,10 @@ inline bool fast_double(const char*& p, const char* e, double& out) noexcept {
     if (!end) return false;
     const auto r = std::from_chars(p, end, out);
     if (r.ec != std::errc() || r.ptr != end || !std::isfinite(out)) return false;
+    // "-0" is an integer in JSON, and integers have no negative zero (nlohmann, Python): +0 as the general
+    // path reads it. "-0.0" keeps its sign. (Found by the fast_metrics_line fuzz target.)
+    if (out == 0 && std::signbit(out) && std::find_if(p, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end)
+        out = 0.0;
     p = end;
     return true;
 }
@@ -9225,10 +9248,10 @@ inline rendered_image render_confusion_matrix(const std::vector<std::vector<std:
     img.width = img.height = static_cast<std::uint32_t>(side);
     std::vector<std::uint8_t> px(side * side * 3, 255);
     for (std::size_t r = 0; r < n; ++r) {
-        std::int64_t row_sum = 0;
-        for (auto v : m[r]) row_sum += v > 0 ? v : 0;
+        double row_sum = 0;  // in double: cells near INT64_MAX would overflow an int64 sum
+        for (auto v : m[r]) row_sum += v > 0 ? static_cast<double>(v) : 0.0;
         for (std::size_t c = 0; c < n && c < m[r].size(); ++c) {
-            const double share = row_sum > 0 ? static_cast<double>(m[r][c]) / static_cast<double>(row_sum) : 0.0;
+            const double share = row_sum > 0 ? static_cast<double>(m[r][c]) / row_sum : 0.0;
             const auto shade = [&](double white, double full) {
                 return static_cast<std::uint8_t>(std::lround(white + (full - white) * share));
             };
@@ -9477,8 +9500,9 @@ inline std::vector<std::string> confusion_table_cells(const classification_metri
 inline std::vector<pr_point> pr_points(const classification_metrics& c) {
     std::vector<pr_point> pts;
     if (c.labels.size() != 2 || c.matrix.size() != 2 || c.fpr.empty()) return pts;
-    const double pos = static_cast<double>(c.matrix[1][0] + c.matrix[1][1]);
-    const double neg = static_cast<double>(c.matrix[0][0] + c.matrix[0][1]);
+    // In double: two cells near INT64_MAX would overflow an int64 sum.
+    const double pos = static_cast<double>(c.matrix[1][0]) + static_cast<double>(c.matrix[1][1]);
+    const double neg = static_cast<double>(c.matrix[0][0]) + static_cast<double>(c.matrix[0][1]);
     std::vector<std::size_t> order(c.fpr.size());
     for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return c.thresholds[a] < c.thresholds[b]; });

@@ -15,7 +15,7 @@ cxx=${CLANGXX:-clang++}
 out=${MLTRACK_FUZZ_DIR:-build-fuzz}
 rm -rf "$out/findings"  # findings of an earlier run were reported then; the corpus is kept
 mkdir -p "$out/findings"
-targets=(jsonl_reader tensorboard_check vertex_response names)
+targets=(jsonl_reader fast_metrics_line tensorboard_check vertex_response names)
 flags=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -Iinclude -Itools/mltrack -Itests)
 jobs=${MLTRACK_JOBS:-$(nproc 2>/dev/null || echo 2)}

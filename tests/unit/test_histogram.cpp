@@ -5,7 +5,9 @@
 
 #include <mltrack/mltrack.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -100,4 +102,36 @@ TEST_CASE("log_histogram: bad keys and buckets are refused with their error ids"
     CHECK_ERROR_ID("value.5", run.log_histogram("h", std::vector<histogram_bucket>{{0, 1, -1}}, 0));
     CHECK_ERROR_ID("value.5", run.log_histogram("h", std::vector<histogram_bucket>{{0, HUGE_VAL, 1}}, 0));
     CHECK(mem.count(record_kind::histogram) == 0);
+}
+
+TEST_CASE("log_histogram: values up to ±DBL_MAX bucket into valid buckets; a huge bucket_count is value.11") {
+    unit::temp_dir dir;
+    tracker t{unit::inline_config("exp"), sinks::jsonl{dir.path()}};
+    auto r = t.start_run("r");
+    const double m = std::numeric_limits<double>::max();
+    for (const std::vector<double>& v : {std::vector<double>{-m, m}, std::vector<double>{-m, 0.0, 1.0, m},
+                                         std::vector<double>{m / 2, m}, std::vector<double>{-m, -m / 3}}) {
+        const auto b = tensorboard_histogram(v, 30);
+        double total = 0;
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            CAPTURE(i);
+            CHECK(std::isfinite(b[i].left));
+            CHECK(std::isfinite(b[i].right));
+            CHECK(b[i].left <= b[i].right);
+            if (i) CHECK(b[i].left == b[i - 1].right);
+            total += b[i].count;
+        }
+        CHECK(total == static_cast<double>(v.size()));
+        CHECK(b.front().left == *std::min_element(v.begin(), v.end()));
+        CHECK(b.back().right == *std::max_element(v.begin(), v.end()));
+        CHECK_NOTHROW(r.log_histogram("w", v, 1));
+    }
+    // {-m, 0, 1, m}: 0 and 1 fall in the middle bucket, not the last
+    const auto mid = tensorboard_histogram(std::vector<double>{-m, 0.0, 1.0, m}, 30);
+    CHECK(mid[15].count == 2);
+    CHECK_ERROR_ID("value.11", r.log_histogram("w", std::vector<double>{1, 2}, 2, std::size_t{1'000'000'000'000}));
+    CHECK_ERROR_ID("value.11", tensorboard_histogram(std::vector<double>{1, 2}, max_histogram_buckets + 1));
+    CHECK(tensorboard_histogram(std::vector<double>{1, 2}, max_histogram_buckets).size() == max_histogram_buckets);
+    r.end();
+    CHECK(read_run(dir.path() / "exp" / "r").histograms.at("w").size() == 4);
 }

@@ -207,3 +207,19 @@ TEST_CASE("a metrics line with 200,000 keys reads in linear time, and a repeated
     CHECK(s2.series.at("k0").last == 7);
     CHECK(s2.points == 200000);
 }
+
+TEST_CASE("the fast path reads numbers as the general parse does: -0 is an integer zero, -0.0 keeps its sign") {
+    unit::temp_dir dir;
+    const auto file = make_run(dir, start_line + R"({"kind":"metrics","time":1,"step":1,"values":{"z":-0,"w":-0.0,"e":-0e0}})" "\n");
+    std::vector<double> got;
+    stream_run(file, {}, [&](const record& r, const run_data&, std::size_t) {
+        if (r.kind == record_kind::metric)
+            for (const auto& kv : r.get_values()) got.push_back(kv.second);
+    });
+    const auto j = nlohmann::json::parse(R"({"z":-0,"w":-0.0,"e":-0e0})");
+    REQUIRE(got.size() == 3);
+    CHECK(std::signbit(got[0]) == std::signbit(j["z"].get<double>()));
+    CHECK_FALSE(std::signbit(got[0]));
+    CHECK(std::signbit(got[1]));
+    CHECK(std::signbit(got[2]) == std::signbit(j["e"].get<double>()));
+}

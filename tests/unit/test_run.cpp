@@ -150,7 +150,9 @@ TEST_CASE("end twice, logging after end, empty and moved-from runs") {
     CHECK_NOTHROW(empty.end());
 
     auto a = t.start_run("a");
+    auto handle = a.metric("m");  // handles outlive a move of their run (the documented way to share a run)
     run b = std::move(a);
+    handle.log(1.0, 1);
     CHECK_FALSE(a.active());  // NOLINT(bugprone-use-after-move)
     CHECK_ERROR_ID("state.5", a.log_params({{"a", 1}}));
     CHECK(b.active());
@@ -159,6 +161,7 @@ TEST_CASE("end twice, logging after end, empty and moved-from runs") {
     b = std::move(c);  // the run "a" held by b ends COMPLETE here
     t.flush();
     CHECK(final_state(dir.path(), "exp", "a") == "COMPLETE");
+    CHECK(read_run(dir.path() / "exp" / "a").series.at("m").size() == 1);
     CHECK(b.name() == "c");
     b.end(run_state::cancelled);
     t.flush();

@@ -54,6 +54,10 @@ inline bool fast_double(const char*& p, const char* e, double& out) noexcept {
     if (!end) return false;
     const auto r = std::from_chars(p, end, out);
     if (r.ec != std::errc() || r.ptr != end || !std::isfinite(out)) return false;
+    // "-0" is an integer in JSON, and integers have no negative zero (nlohmann, Python): +0 as the general
+    // path reads it. "-0.0" keeps its sign. (Found by the fast_metrics_line fuzz target.)
+    if (out == 0 && std::signbit(out) && std::find_if(p, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end)
+        out = 0.0;
     p = end;
     return true;
 }

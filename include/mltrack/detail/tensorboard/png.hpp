@@ -180,10 +180,10 @@ inline rendered_image render_confusion_matrix(const std::vector<std::vector<std:
     img.width = img.height = static_cast<std::uint32_t>(side);
     std::vector<std::uint8_t> px(side * side * 3, 255);
     for (std::size_t r = 0; r < n; ++r) {
-        std::int64_t row_sum = 0;
-        for (auto v : m[r]) row_sum += v > 0 ? v : 0;
+        double row_sum = 0;  // in double: cells near INT64_MAX would overflow an int64 sum
+        for (auto v : m[r]) row_sum += v > 0 ? static_cast<double>(v) : 0.0;
         for (std::size_t c = 0; c < n && c < m[r].size(); ++c) {
-            const double share = row_sum > 0 ? static_cast<double>(m[r][c]) / static_cast<double>(row_sum) : 0.0;
+            const double share = row_sum > 0 ? static_cast<double>(m[r][c]) / row_sum : 0.0;
             const auto shade = [&](double white, double full) {
                 return static_cast<std::uint8_t>(std::lround(white + (full - white) * share));
             };

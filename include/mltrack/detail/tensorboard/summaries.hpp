@@ -95,8 +95,9 @@ inline std::vector<std::string> confusion_table_cells(const classification_metri
 inline std::vector<pr_point> pr_points(const classification_metrics& c) {
     std::vector<pr_point> pts;
     if (c.labels.size() != 2 || c.matrix.size() != 2 || c.fpr.empty()) return pts;
-    const double pos = static_cast<double>(c.matrix[1][0] + c.matrix[1][1]);
-    const double neg = static_cast<double>(c.matrix[0][0] + c.matrix[0][1]);
+    // In double: two cells near INT64_MAX would overflow an int64 sum.
+    const double pos = static_cast<double>(c.matrix[1][0]) + static_cast<double>(c.matrix[1][1]);
+    const double neg = static_cast<double>(c.matrix[0][0]) + static_cast<double>(c.matrix[0][1]);
     std::vector<std::size_t> order(c.fpr.size());
     for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return c.thresholds[a] < c.thresholds[b]; });
