@@ -3,7 +3,8 @@
 // is cheap and bounded (the git commit and branch are read from the repository's files; git itself runs, with a
 // short timeout, only when the dirty flag is asked for), nothing throws, and only variables named here are read:
 // never the whole environment, never a variable that holds a secret. Secret-looking command-line arguments
-// (--token=..., --password x, API_KEY=...) are redacted before they reach the JSON.
+// (--token=..., --password x, API_KEY=..., "Authorization: Bearer ...", ?sig=...) are redacted before they
+// reach the JSON (detail/redact.hpp).
 #pragma once
 
 #include <cerrno>
@@ -35,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "detail/git_files.hpp"
+#include "detail/redact.hpp"
 #include "detail/vertex/env.hpp"
 #include "ranks.hpp"
 #include "version.hpp"
@@ -52,72 +54,6 @@ struct environment_options {
     std::filesystem::path proc_root = "/proc";      ///< where self/cmdline and cpuinfo are read (tests use a fake)
     std::filesystem::path passwd_file = "/etc/passwd";  ///< local users (others are asked of the name service)
 };
-
-namespace detail {
-
-/// Whether a command-line option or KEY=VALUE name looks like it names a secret: it contains token, secret,
-/// password, passwd, api-key / api_key / apikey, credential or auth (any case), or one of its words
-/// (split at '-', '_', '.') is "key", "pass" or "pwd".
-inline bool secret_name(std::string_view name) {
-    std::string n;
-    n.reserve(name.size());
-    for (char c : name) n += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    for (const char* word : {"token", "secret", "password", "passwd", "credential", "auth", "apikey", "api-key",
-                             "api_key"})
-        if (n.find(word) != std::string::npos) return true;
-    std::size_t start = 0;
-    while (start <= n.size()) {
-        auto end = n.find_first_of("-_.", start);
-        if (end == std::string::npos) end = n.size();
-        const auto part = std::string_view(n).substr(start, end - start);
-        if (part == "key" || part == "pass" || part == "pwd") return true;
-        start = end + 1;
-    }
-    return false;
-}
-
-/// "https://user:pw@host/x" -> "https://***@host/x"; anything else unchanged.
-inline std::string redact_url_userinfo(const std::string& arg) {
-    const auto scheme = arg.find("://");
-    if (scheme == std::string::npos) return arg;
-    const auto host_start = scheme + 3;
-    const auto path = arg.find_first_of("/?#", host_start);
-    const auto at = arg.rfind('@', path == std::string::npos ? std::string::npos : path);
-    if (at == std::string::npos || at < host_start) return arg;
-    return arg.substr(0, host_start) + "***" + arg.substr(at);
-}
-
-}  // namespace detail
-
-/// The command line with the values of secret-looking arguments replaced by "***":
-/// `--token=x`, `-password=x`, `API_KEY=x` (the part after '=' is replaced), `--password x`, `--api-key x`
-/// (the next argument is replaced), and user:password in URLs. See detail::secret_name for what looks secret.
-inline std::vector<std::string> redact_command_line(const std::vector<std::string>& args) {
-    std::vector<std::string> out;
-    out.reserve(args.size());
-    bool hide_next = false;
-    for (const auto& arg : args) {
-        if (hide_next) {  // the value of "--password x"; always hidden, even when it looks like an option
-            hide_next = false;
-            out.emplace_back("***");
-            continue;
-        }
-        const auto eq = arg.find('=');
-        std::string_view name(arg);
-        name = name.substr(0, eq);
-        while (!name.empty() && name.front() == '-') name.remove_prefix(1);
-        if (eq != std::string::npos) {
-            if (detail::secret_name(name)) {
-                out.push_back(arg.substr(0, eq + 1) + "***");
-                continue;
-            }
-        } else if (arg.size() > 1 && arg[0] == '-' && detail::secret_name(name)) {
-            hide_next = true;
-        }
-        out.push_back(detail::redact_url_userinfo(arg));
-    }
-    return out;
-}
 
 namespace detail {
 

@@ -3,7 +3,8 @@
 // SIGINT: the signal handler itself only stores the signal in an atomic and writes one byte to a pipe (both
 // async-signal-safe); a small thread wakes up, ends every open run with PREEMPTED (SIGINT: CANCELLED),
 // flushes every sink within a time bound, then restores the default action and re-raises the signal, so the
-// job still dies of it (and its exit status says so). Never installed unless constructed.
+// job still dies of it (and its exit status says so). Never installed unless constructed. A forked child
+// gets the previous actions back (a pthread_atfork hook): it has no watcher thread to act on a signal.
 #pragma once
 
 #include <atomic>
@@ -46,11 +47,56 @@ struct termination_globals {
     std::atomic<int> signal{0};     ///< the first signal caught (0: none)
     std::atomic<int> wake_fd{-1};   ///< the pipe's write end
     std::atomic<bool> installed{false};
+    /// The actions the handler replaced, for a forked child (which has no watcher thread) to get back.
+    static constexpr int max_signals = 16;
+    int caught[max_signals] = {};
+    struct sigaction previous[max_signals] = {};
+    std::atomic<int> count{0};
 };
 
 inline termination_globals& termination() noexcept {
     static termination_globals g;  // constant-initialized: safe to reach from a signal handler
     return g;
+}
+
+/// In a child of fork(): the handler's copy is there but its watcher thread is not, so a caught signal
+/// would only be stored and the child would ignore SIGTERM and SIGINT. Puts back the actions the handler
+/// replaced (sigaction is async-signal-safe) and detaches the child from the parent's pipe.
+inline void termination_forget_in_child() noexcept {
+    auto& g = termination();
+    if (!g.installed.load(std::memory_order_relaxed)) return;
+    g.wake_fd.store(-1, std::memory_order_relaxed);
+    const int n = g.count.load(std::memory_order_relaxed);
+    for (int i = 0; i < n; ++i) ::sigaction(g.caught[i], &g.previous[i], nullptr);
+    g.count.store(0, std::memory_order_relaxed);
+    g.installed.store(false, std::memory_order_relaxed);  // a child may install its own handler
+}
+
+/// The forking thread's signal mask before fork() blocked the caught signals.
+inline sigset_t& termination_mask_before_fork() noexcept {
+    static thread_local sigset_t mask;
+    return mask;
+}
+
+/// Registers the fork hooks once per process: the caught signals are blocked across fork() (so one that
+/// arrives while the child is being made waits, and then meets the restored action, instead of being
+/// stored where no thread looks), the child gets the previous actions back, both unblock.
+inline void termination_watch_forks() noexcept {
+    static const int registered = ::pthread_atfork(
+        [] {
+            auto& g = termination();
+            sigset_t block;
+            sigemptyset(&block);
+            const int n = g.installed.load() ? g.count.load() : 0;
+            for (int i = 0; i < n; ++i) sigaddset(&block, g.caught[i]);
+            ::pthread_sigmask(SIG_BLOCK, &block, &termination_mask_before_fork());
+        },
+        [] { ::pthread_sigmask(SIG_SETMASK, &termination_mask_before_fork(), nullptr); },
+        [] {
+            termination_forget_in_child();
+            ::pthread_sigmask(SIG_SETMASK, &termination_mask_before_fork(), nullptr);
+        });
+    (void)registered;
 }
 
 extern "C" inline void termination_signal_handler(int sig) {
@@ -94,13 +140,22 @@ public:
         g.signal.store(0);
         g.wake_fd.store(pipe_[1]);
         thread_ = std::thread([this] { watch(); });
+        detail::termination_watch_forks();
+        g.count.store(0);
         for (int sig : options_.signals) {
             struct sigaction sa {};
             sa.sa_handler = &detail::termination_signal_handler;
             sigemptyset(&sa.sa_mask);
             sa.sa_flags = SA_RESTART;
             struct sigaction previous {};
-            if (::sigaction(sig, &sa, &previous) == 0) previous_.emplace_back(sig, previous);
+            if (::sigaction(sig, &sa, &previous) != 0) continue;
+            previous_.emplace_back(sig, previous);
+            const int i = g.count.load();
+            if (i < detail::termination_globals::max_signals) {
+                g.caught[i] = sig;
+                g.previous[i] = previous;
+                g.count.store(i + 1);
+            }
         }
     }
 
@@ -108,6 +163,11 @@ public:
     termination_handler& operator=(const termination_handler&) = delete;
 
     ~termination_handler() {
+        if (::getpid() != pid_) {  // a forked child's copy: the thread and the globals are the parent's
+            if (thread_.joinable()) new std::thread(std::move(thread_));  // leaked on purpose: never joined
+            return;
+        }
+        detail::termination().count.store(0);
         for (auto& p : previous_) ::sigaction(p.first, &p.second, nullptr);
         stopping_.store(true);
         const char byte = 0;
@@ -170,6 +230,7 @@ private:
     }
 
     termination_options options_;
+    pid_t pid_ = ::getpid();  ///< the process that installed it (a forked child's copy does nothing)
     std::vector<std::shared_ptr<detail::core>> cores_;
     std::vector<std::pair<int, struct sigaction>> previous_;
     int pipe_[2] = {-1, -1};

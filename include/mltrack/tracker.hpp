@@ -101,11 +101,11 @@ public:
         const auto seen = core_->claim_run(info, false);
         if (seen.ask_writer) return std::nullopt;
         const bool exists = seen.exists.value_or(false);
-        if (mode == start_mode::create && exists) throw detail::core::run_exists_error(info);
-        if (mode == start_mode::resume && seen.exists && !exists) throw detail::core::run_missing_error(info);
+        if (mode == start_mode::create && exists) throw detail::run_exists_error(info);
+        if (mode == start_mode::resume && seen.exists && !exists) throw detail::run_missing_error(info);
         if (mode == start_mode::resume || exists) return true;
         if (core_->claim_run(info, true).exists.value_or(false)) {  // another process made it just now
-            if (mode == start_mode::create) throw detail::core::run_exists_error(info);
+            if (mode == start_mode::create) throw detail::run_exists_error(info);
             return true;
         }
         return false;

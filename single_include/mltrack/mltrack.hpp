@@ -878,7 +878,8 @@ MLTRACK_NAMESPACE_END
 // is cheap and bounded (the git commit and branch are read from the repository's files; git itself runs, with a
 // short timeout, only when the dirty flag is asked for), nothing throws, and only variables named here are read:
 // never the whole environment, never a variable that holds a secret. Secret-looking command-line arguments
-// (--token=..., --password x, API_KEY=...) are redacted before they reach the JSON.
+// (--token=..., --password x, API_KEY=..., "Authorization: Bearer ...", ?sig=...) are redacted before they
+// reach the JSON (detail/redact.hpp).
 
 #include <cerrno>
 #include <chrono>
@@ -1024,6 +1025,196 @@ inline std::optional<git_head> read_git_head(const std::filesystem::path& dir) {
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/git_files.hpp ----
+// ---- begin mltrack/detail/redact.hpp ----
+// Why: the command line goes into every run's record, and people pass secrets on it in many shapes: options
+// (`--token=x`, `--password x`, `-p x`), HTTP headers (`-H "Authorization: Bearer x"`, `--cookie=...`),
+// credentials inside URLs (`https://user:pw@host`, `?access_token=x`, `&sig=x`, `X-Amz-Signature=x`) and
+// connection strings (`Server=h;Password=x`). One rule covers them: a value is hidden when the name that
+// introduces it looks secret, whatever the syntax around it (an option, a header, a query or connection-string
+// pair), and so is every value after `Bearer`/`Basic` and a URL's user information. Over-redaction is
+// accepted; a secret given as a bare positional argument cannot be recognized.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+inline std::string ascii_lower(std::string_view s) {
+    std::string n;
+    n.reserve(s.size());
+    for (char c : s) n += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return n;
+}
+
+/// Whether a name (of an option, a KEY=VALUE pair, a header, a URL query or connection-string field) looks
+/// like it names a secret: it contains one of the words below (any case), or one of its parts (split at
+/// '-', '_', '.', ' ') is "key", "pass", "pwd", "pw", "sas" or "sig".
+inline bool secret_name(std::string_view name) {
+    const std::string n = ascii_lower(name);
+    for (const char* word : {"token", "secret", "password", "passwd", "passphrase", "credential", "auth", "apikey",
+                             "api-key", "api_key", "accesskey", "access-key", "access_key", "privatekey",
+                             "private-key", "private_key", "accountkey", "account-key", "account_key", "masterkey",
+                             "signingkey", "sessionkey", "bearer", "jwt", "cookie", "signature", "sessionid",
+                             "session-id", "session_id"})
+        if (n.find(word) != std::string::npos) return true;
+    std::size_t start = 0;
+    while (start <= n.size()) {
+        auto end = n.find_first_of("-_. ", start);
+        if (end == std::string::npos) end = n.size();
+        const auto part = std::string_view(n).substr(start, end - start);
+        if (part == "key" || part == "pass" || part == "pwd" || part == "pw" || part == "sas" || part == "sig")
+            return true;
+        start = end + 1;
+    }
+    return false;
+}
+
+/// The user information of URLs: "https://user:pw@host/x" -> "https://***@host/x", also when the password
+/// holds a '/' (then the '@' comes after it: "https://u:a/b@host" -> "https://***@host"). "host:8080/p@x"
+/// (a port, then an '@' in the path) and "https://registry/@scope/pkg" are left alone.
+inline std::string redact_url_userinfo(const std::string& arg) {
+    std::string out;
+    std::size_t from = 0;
+    for (;;) {
+        const auto scheme = arg.find("://", from);
+        if (scheme == std::string::npos) break;
+        const auto host_start = scheme + 3;
+        const auto stop = arg.find_first_of("?# \"'", host_start);  // the user information ends before these
+        const auto at = arg.find('@', host_start);
+        bool userinfo = false;
+        if (at != std::string::npos && (stop == std::string::npos || at < stop)) {
+            const std::string_view pre(arg.data() + host_start, at - host_start);
+            const auto slash = pre.find('/');
+            if (slash == std::string_view::npos) {
+                userinfo = true;  // "user@host", "user:pw@host", "TOKEN@host"
+            } else if (const auto colon = pre.find(':'); colon != std::string_view::npos && colon < slash) {
+                // "user:pa/ss@host" unless the part after ':' is a port ("host:8080/path@x")
+                userinfo = pre.find_first_not_of("0123456789", colon + 1) != slash;
+            }
+        }
+        if (userinfo) {
+            out.append(arg, from, host_start - from);
+            out += "***";
+            from = at;
+        } else {
+            out.append(arg, from, host_start - from);
+            from = host_start;
+        }
+    }
+    out.append(arg, from, std::string::npos);
+    return out;
+}
+
+/// Where the credentials after "Bearer " or "Basic " (any case) at `i` start; `i` when there is none.
+inline std::size_t after_auth_scheme(const std::string& arg, std::size_t i) {
+    for (std::string_view scheme : {std::string_view("bearer "), std::string_view("basic ")})
+        if (arg.size() - i > scheme.size() && ascii_lower(std::string_view(arg).substr(i, scheme.size())) == scheme)
+            return i + scheme.size();
+    return i;
+}
+
+/// Inside one argument: the value of every `name=value` pair whose name looks secret (URL queries
+/// `?access_token=x&sig=y`, connection strings `Server=h;Password=x;`, `a=1,password=x`), up to the next
+/// '&', ';', ',', '#', space or quote; the value of a header whose name looks secret (`Authorization: ...`,
+/// `Cookie: ...`, `X-Api-Key: ...`), to the end; and the word after `Bearer ` or `Basic `.
+inline std::string redact_pairs(const std::string& arg) {
+    static constexpr std::string_view separators = "&;,# \t\"'";
+    auto is_name_char = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.' || c == ' ';
+    };
+    std::string out;
+    std::size_t i = 0;
+    while (i < arg.size()) {
+        // A field starts at the beginning or after a separator, '?' or '='.
+        const bool field_start = i == 0 || separators.find(arg[i - 1]) != std::string_view::npos ||
+                                 arg[i - 1] == '?' || arg[i - 1] == '=';
+        if (field_start) {
+            std::size_t j = i;
+            while (j < arg.size() && is_name_char(arg[j]) && (arg[j] != ' ' || j > i)) ++j;
+            std::string_view name(arg.data() + i, j - i);
+            while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+            if (!name.empty() && j < arg.size() && secret_name(name)) {
+                if (arg[j] == '=') {  // a pair: hide its value
+                    out.append(arg, i, j + 1 - i);
+                    out += "***";
+                    std::size_t k = j + 1;
+                    while (k < arg.size() && separators.find(arg[k]) == std::string_view::npos) ++k;
+                    i = k;
+                    continue;
+                }
+                if (arg[j] == ':' && (j + 1 == arg.size() || arg[j + 1] == ' ')) {  // a header: hide the rest
+                    out.append(arg, i, j + 1 - i);
+                    out += " ***";
+                    return out;
+                }
+            }
+            // "Bearer x" / "Basic x" anywhere (a header given without its name).
+            if (const auto k = after_auth_scheme(arg, i); k != i) {
+                out.append(arg, i, k - i);
+                out += "***";
+                i = k;
+                while (i < arg.size() && arg[i] != ' ' && arg[i] != '"' && arg[i] != '\'') ++i;
+                continue;
+            }
+        }
+        out += arg[i++];
+    }
+    return out;
+}
+
+/// Options whose value is hidden whatever their name's words: `-p` (a password in mysql, psql's client
+/// tools and others; a port elsewhere, which is the accepted over-redaction) and `-H` / `--header`.
+inline bool hides_value(std::string_view option) {
+    return option == "-p" || option == "-H" || option == "--header" || option == "-header";
+}
+
+}  // namespace detail
+
+/// The command line with the values of secret-looking arguments replaced by "***" (the rule is
+/// detail::secret_name's):
+/// - `--token=x`, `-password=x`, `API_KEY=x`: the part after the first '=' is replaced;
+/// - `--password x`, `--api-key x`, `-p x`, `-H x`, `--header x`: the next argument is replaced, whatever it is;
+/// - inside any argument: `name=value` pairs with a secret-looking name (URL queries, connection strings),
+///   headers with a secret-looking name (`Authorization: ...`), the word after `Bearer`/`Basic`, and the
+///   user information of URLs (`https://user:pw@host`).
+inline std::vector<std::string> redact_command_line(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    out.reserve(args.size());
+    bool hide_next = false;
+    for (const auto& arg : args) {
+        if (hide_next) {  // the value of "--password x"; always hidden, even when it looks like an option
+            hide_next = false;
+            out.emplace_back("***");
+            continue;
+        }
+        const auto eq = arg.find('=');
+        std::string_view option(arg);
+        option = option.substr(0, eq);
+        std::string_view name = option;
+        while (!name.empty() && name.front() == '-') name.remove_prefix(1);
+        const bool is_option = arg.size() > 1 && arg[0] == '-';
+        const bool plain_name =  // KEY=VALUE, --key=value; not "https://h/x?key=v" (that is redact_pairs')
+            !name.empty() && name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+                                 std::string_view::npos;
+        if (eq != std::string::npos && plain_name) {
+            if (detail::secret_name(name) || (is_option && detail::hides_value(option))) {
+                out.push_back(arg.substr(0, eq + 1) + "***");
+                continue;
+            }
+        } else if (eq == std::string::npos && is_option && (detail::secret_name(name) || detail::hides_value(option))) {
+            hide_next = true;
+        }
+        out.push_back(detail::redact_url_userinfo(detail::redact_pairs(arg)));
+    }
+    return out;
+}
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/redact.hpp ----
 // ---- begin mltrack/detail/vertex/env.hpp ----
 // Why: inside a Vertex AI custom job everything the sink needs is in the environment (project, region,
 // experiment, run, model folder, which replica is the chief), and outside one a few variables override
@@ -1137,72 +1328,6 @@ struct environment_options {
     std::filesystem::path proc_root = "/proc";      ///< where self/cmdline and cpuinfo are read (tests use a fake)
     std::filesystem::path passwd_file = "/etc/passwd";  ///< local users (others are asked of the name service)
 };
-
-namespace detail {
-
-/// Whether a command-line option or KEY=VALUE name looks like it names a secret: it contains token, secret,
-/// password, passwd, api-key / api_key / apikey, credential or auth (any case), or one of its words
-/// (split at '-', '_', '.') is "key", "pass" or "pwd".
-inline bool secret_name(std::string_view name) {
-    std::string n;
-    n.reserve(name.size());
-    for (char c : name) n += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    for (const char* word : {"token", "secret", "password", "passwd", "credential", "auth", "apikey", "api-key",
-                             "api_key"})
-        if (n.find(word) != std::string::npos) return true;
-    std::size_t start = 0;
-    while (start <= n.size()) {
-        auto end = n.find_first_of("-_.", start);
-        if (end == std::string::npos) end = n.size();
-        const auto part = std::string_view(n).substr(start, end - start);
-        if (part == "key" || part == "pass" || part == "pwd") return true;
-        start = end + 1;
-    }
-    return false;
-}
-
-/// "https://user:pw@host/x" -> "https://***@host/x"; anything else unchanged.
-inline std::string redact_url_userinfo(const std::string& arg) {
-    const auto scheme = arg.find("://");
-    if (scheme == std::string::npos) return arg;
-    const auto host_start = scheme + 3;
-    const auto path = arg.find_first_of("/?#", host_start);
-    const auto at = arg.rfind('@', path == std::string::npos ? std::string::npos : path);
-    if (at == std::string::npos || at < host_start) return arg;
-    return arg.substr(0, host_start) + "***" + arg.substr(at);
-}
-
-}  // namespace detail
-
-/// The command line with the values of secret-looking arguments replaced by "***":
-/// `--token=x`, `-password=x`, `API_KEY=x` (the part after '=' is replaced), `--password x`, `--api-key x`
-/// (the next argument is replaced), and user:password in URLs. See detail::secret_name for what looks secret.
-inline std::vector<std::string> redact_command_line(const std::vector<std::string>& args) {
-    std::vector<std::string> out;
-    out.reserve(args.size());
-    bool hide_next = false;
-    for (const auto& arg : args) {
-        if (hide_next) {  // the value of "--password x"; always hidden, even when it looks like an option
-            hide_next = false;
-            out.emplace_back("***");
-            continue;
-        }
-        const auto eq = arg.find('=');
-        std::string_view name(arg);
-        name = name.substr(0, eq);
-        while (!name.empty() && name.front() == '-') name.remove_prefix(1);
-        if (eq != std::string::npos) {
-            if (detail::secret_name(name)) {
-                out.push_back(arg.substr(0, eq + 1) + "***");
-                continue;
-            }
-        } else if (arg.size() > 1 && arg[0] == '-' && detail::secret_name(name)) {
-            hide_next = true;
-        }
-        out.push_back(detail::redact_url_userinfo(arg));
-    }
-    return out;
-}
 
 namespace detail {
 
@@ -2338,6 +2463,16 @@ struct queue_item {
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/engine/queue_items.hpp ----
+// ---- begin mltrack/detail/engine/run_open.hpp ----
+// Why: whether start_run creates or resumes a run is decided once, by one rule, on whichever thread can tell:
+// the caller's (tracker.hpp's decide_here, when every sink answers there) or the writer's (a sink that can
+// answer only there, or may refuse the run). Either way a run to create is created exclusively by the sinks
+// that can (JSONL: O_EXCL), so that of two processes or trackers creating one run at once exactly one gets
+// it; the other gets state.1 (create) or resumes it (create_or_resume).
+
+#include <optional>
+#include <string>
+
 // ---- begin mltrack/detail/engine/sink_set.hpp ----
 // Why: the writer applies each operation (write a batch, flush, tick, ask whether a run exists, let a sink
 // refuse a run, ask for a resumed run's steps, close) to every sink of a tracker, each call isolated so that
@@ -2680,6 +2815,39 @@ std::unique_ptr<sink_set> make_sink_set(ForEach each) {
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/engine/sink_set.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+inline error run_exists_error(const run_info& info) {
+    return error(error_category::state, 1,
+                 "run '" + info.name + "' already exists in experiment '" + info.experiment +
+                     "'; start it with start_mode::resume to continue it");
+}
+
+inline error run_missing_error(const run_info& info) {
+    return error(error_category::state, 2,
+                 "run '" + info.name + "' does not exist in experiment '" + info.experiment + "'; nothing to resume");
+}
+
+/// The writer's decision for a run that start_run could not decide on its thread: sets info.resumed, or
+/// returns the error start_run throws (a sink's refusal, state.1, state.2).
+inline std::optional<error> decide_on_writer(sink_set& sinks, run_info& info, start_mode mode, error_reporter& r) {
+    if (auto refusal = sinks.check(info, r)) return refusal;  // a sink that can never hold this run (its name)
+    const auto exists = sinks.exists(info, r);
+    if (mode == start_mode::create && exists && *exists) return run_exists_error(info);
+    if (mode == start_mode::resume && exists && !*exists) return run_missing_error(info);
+    info.resumed = mode == start_mode::resume || (exists && *exists);
+    if (!info.resumed && sinks.claim(info, true).exists.value_or(false)) {  // made by another process just now
+        if (mode == start_mode::create) return run_exists_error(info);
+        info.resumed = true;
+    }
+    return std::nullopt;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/run_open.hpp ----
 // ---- begin mltrack/detail/engine/steps.hpp ----
 // Why: a point logged without a step takes the next step of its metric, and a log_time_series call without
 // a step takes the run's next step for all its values (the Vertex AI SDK's step=None). Only the writer
@@ -3030,16 +3198,6 @@ public:
     /// writer thread.
     sink_set::claimed claim_run(const run_info& info, bool create) { return sinks_->claim(info, create); }
 
-    static error run_exists_error(const run_info& info) {
-        return error(error_category::state, 1,
-                     "run '" + info.name + "' already exists in experiment '" + info.experiment +
-                         "'; start it with start_mode::resume to continue it");
-    }
-    static error run_missing_error(const run_info& info) {
-        return error(error_category::state, 2,
-                     "run '" + info.name + "' does not exist in experiment '" + info.experiment + "'; nothing to resume");
-    }
-
     void report(const std::string& sink, const std::string& message) override {
         sink_errors_.fetch_add(1, std::memory_order_relaxed);
         if (cfg_.on_error) {
@@ -3342,20 +3500,10 @@ private:
             publish_run(c, std::move(info));
             return;
         }
-        if (auto refusal = sinks_->check(info, *this)) {  // a sink that can never hold this run (its name)
-            c.done->fail(*refusal);
+        if (auto failure = decide_on_writer(*sinks_, info, c.mode, *this)) {  // run_open.hpp
+            c.done->fail(*failure);
             return;
         }
-        const auto exists = sinks_->exists(info, *this);
-        if (c.mode == start_mode::create && exists && *exists) {
-            c.done->fail(run_exists_error(info));
-            return;
-        }
-        if (c.mode == start_mode::resume && exists && !*exists) {
-            c.done->fail(run_missing_error(info));
-            return;
-        }
-        info.resumed = c.mode == start_mode::resume || (c.mode == start_mode::create_or_resume && exists && *exists);
         // The caller waits only for the checks above; the environment is captured after, off its path.
         c.done->complete(info.resumed);
         publish_run(c, std::move(info));
@@ -5162,11 +5310,11 @@ public:
         const auto seen = core_->claim_run(info, false);
         if (seen.ask_writer) return std::nullopt;
         const bool exists = seen.exists.value_or(false);
-        if (mode == start_mode::create && exists) throw detail::core::run_exists_error(info);
-        if (mode == start_mode::resume && seen.exists && !exists) throw detail::core::run_missing_error(info);
+        if (mode == start_mode::create && exists) throw detail::run_exists_error(info);
+        if (mode == start_mode::resume && seen.exists && !exists) throw detail::run_missing_error(info);
         if (mode == start_mode::resume || exists) return true;
         if (core_->claim_run(info, true).exists.value_or(false)) {  // another process made it just now
-            if (mode == start_mode::create) throw detail::core::run_exists_error(info);
+            if (mode == start_mode::create) throw detail::run_exists_error(info);
             return true;
         }
         return false;
@@ -5264,7 +5412,8 @@ MLTRACK_NAMESPACE_END
 // SIGINT: the signal handler itself only stores the signal in an atomic and writes one byte to a pipe (both
 // async-signal-safe); a small thread wakes up, ends every open run with PREEMPTED (SIGINT: CANCELLED),
 // flushes every sink within a time bound, then restores the default action and re-raises the signal, so the
-// job still dies of it (and its exit status says so). Never installed unless constructed.
+// job still dies of it (and its exit status says so). Never installed unless constructed. A forked child
+// gets the previous actions back (a pthread_atfork hook): it has no watcher thread to act on a signal.
 
 #include <atomic>
 #include <cerrno>
@@ -5304,11 +5453,56 @@ struct termination_globals {
     std::atomic<int> signal{0};     ///< the first signal caught (0: none)
     std::atomic<int> wake_fd{-1};   ///< the pipe's write end
     std::atomic<bool> installed{false};
+    /// The actions the handler replaced, for a forked child (which has no watcher thread) to get back.
+    static constexpr int max_signals = 16;
+    int caught[max_signals] = {};
+    struct sigaction previous[max_signals] = {};
+    std::atomic<int> count{0};
 };
 
 inline termination_globals& termination() noexcept {
     static termination_globals g;  // constant-initialized: safe to reach from a signal handler
     return g;
+}
+
+/// In a child of fork(): the handler's copy is there but its watcher thread is not, so a caught signal
+/// would only be stored and the child would ignore SIGTERM and SIGINT. Puts back the actions the handler
+/// replaced (sigaction is async-signal-safe) and detaches the child from the parent's pipe.
+inline void termination_forget_in_child() noexcept {
+    auto& g = termination();
+    if (!g.installed.load(std::memory_order_relaxed)) return;
+    g.wake_fd.store(-1, std::memory_order_relaxed);
+    const int n = g.count.load(std::memory_order_relaxed);
+    for (int i = 0; i < n; ++i) ::sigaction(g.caught[i], &g.previous[i], nullptr);
+    g.count.store(0, std::memory_order_relaxed);
+    g.installed.store(false, std::memory_order_relaxed);  // a child may install its own handler
+}
+
+/// The forking thread's signal mask before fork() blocked the caught signals.
+inline sigset_t& termination_mask_before_fork() noexcept {
+    static thread_local sigset_t mask;
+    return mask;
+}
+
+/// Registers the fork hooks once per process: the caught signals are blocked across fork() (so one that
+/// arrives while the child is being made waits, and then meets the restored action, instead of being
+/// stored where no thread looks), the child gets the previous actions back, both unblock.
+inline void termination_watch_forks() noexcept {
+    static const int registered = ::pthread_atfork(
+        [] {
+            auto& g = termination();
+            sigset_t block;
+            sigemptyset(&block);
+            const int n = g.installed.load() ? g.count.load() : 0;
+            for (int i = 0; i < n; ++i) sigaddset(&block, g.caught[i]);
+            ::pthread_sigmask(SIG_BLOCK, &block, &termination_mask_before_fork());
+        },
+        [] { ::pthread_sigmask(SIG_SETMASK, &termination_mask_before_fork(), nullptr); },
+        [] {
+            termination_forget_in_child();
+            ::pthread_sigmask(SIG_SETMASK, &termination_mask_before_fork(), nullptr);
+        });
+    (void)registered;
 }
 
 extern "C" inline void termination_signal_handler(int sig) {
@@ -5352,13 +5546,22 @@ public:
         g.signal.store(0);
         g.wake_fd.store(pipe_[1]);
         thread_ = std::thread([this] { watch(); });
+        detail::termination_watch_forks();
+        g.count.store(0);
         for (int sig : options_.signals) {
             struct sigaction sa {};
             sa.sa_handler = &detail::termination_signal_handler;
             sigemptyset(&sa.sa_mask);
             sa.sa_flags = SA_RESTART;
             struct sigaction previous {};
-            if (::sigaction(sig, &sa, &previous) == 0) previous_.emplace_back(sig, previous);
+            if (::sigaction(sig, &sa, &previous) != 0) continue;
+            previous_.emplace_back(sig, previous);
+            const int i = g.count.load();
+            if (i < detail::termination_globals::max_signals) {
+                g.caught[i] = sig;
+                g.previous[i] = previous;
+                g.count.store(i + 1);
+            }
         }
     }
 
@@ -5366,6 +5569,11 @@ public:
     termination_handler& operator=(const termination_handler&) = delete;
 
     ~termination_handler() {
+        if (::getpid() != pid_) {  // a forked child's copy: the thread and the globals are the parent's
+            if (thread_.joinable()) new std::thread(std::move(thread_));  // leaked on purpose: never joined
+            return;
+        }
+        detail::termination().count.store(0);
         for (auto& p : previous_) ::sigaction(p.first, &p.second, nullptr);
         stopping_.store(true);
         const char byte = 0;
@@ -5428,6 +5636,7 @@ private:
     }
 
     termination_options options_;
+    pid_t pid_ = ::getpid();  ///< the process that installed it (a forked child's copy does nothing)
     std::vector<std::shared_ptr<detail::core>> cores_;
     std::vector<std::pair<int, struct sigaction>> previous_;
     int pipe_[2] = {-1, -1};
@@ -6480,9 +6689,12 @@ MLTRACK_NAMESPACE_END
 // ---- begin mltrack/sinks/jsonl.hpp ----
 // Why: the local, offline, lossless source of truth. One folder per run, <root>/<experiment>/<run>/, with
 // events.jsonl (one JSON object per line, format in docs/format.md) and artifacts/. Lines are formatted by
-// hand into a per-run buffer and written with one write() per buffer; a failed or partial write is cut back
-// to the last complete line, so a file never holds a torn line followed by new data, and a resumed run
-// first removes a torn last line left by a crash.
+// hand into a per-run buffer and written with one write() per buffer, under a lock on the file (it may have
+// another writer: detail/jsonl/shared_file.hpp); a failed or partial write is cut back to where it began, so
+// a file never holds a torn line followed by new data, and a resumed run first removes a torn last line left
+// by a crash. A run's opening line is written when the run opens; a run whose opening could not be written
+// gets no line at all (its lines are counted lost), so a file never holds points without their opening.
+// No line is longer than the readers accept (detail/jsonl/line_limit.hpp).
 
 #include <algorithm>
 #include <charconv>
@@ -6504,6 +6716,199 @@ MLTRACK_NAMESPACE_END
 #include <sys/stat.h>
 #include <unistd.h>
 
+// ---- begin mltrack/detail/jsonl/line_limit.hpp ----
+// Why: readers refuse lines longer than their limit (64 MiB by default, format.6), so a writer that produced
+// one would make a whole run unreadable. The JSONL sink writes no line over the limit: a params, summary or
+// tags record is split into several lines of the same kind and time (each key once; readers merge them as
+// they merge separate calls), and a record that cannot be split (a huge classification matrix, artifact or
+// run metadata) is not written at all, counted as lost and reported (io.18).
+
+#include <cstddef>
+#include <string>
+#include <utility>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// The longest line the JSONL sink writes, '\n' included: the readers' default max_line_bytes.
+inline constexpr std::size_t jsonl_max_line_bytes = std::size_t{64} << 20;
+
+namespace line_limit_impl {
+
+template <class V>
+std::pair<named_values<V>, named_values<V>> halves(const named_values<V>& v) {
+    const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+    return {named_values<V>(v.begin(), mid), named_values<V>(mid, v.end())};
+}
+
+/// A record's two halves (by keys), or false when it holds a single key.
+inline bool split(const record& r, record& a, record& b) {
+    a = record();
+    b = record();
+    a.kind = b.kind = r.kind;
+    a.time_ns = b.time_ns = r.time_ns;
+    a.step = b.step = r.step;
+    if (r.kind == record_kind::params) {
+        if (r.get_params().size() < 2) return false;
+        auto h = halves(r.get_params());
+        a.payload = std::move(h.first);
+        b.payload = std::move(h.second);
+        return true;
+    }
+    if (r.kind == record_kind::tags) {
+        if (r.texts.size() < 2) return false;
+        auto h = halves(r.texts);
+        a.texts = std::move(h.first);
+        b.texts = std::move(h.second);
+        return true;
+    }
+    // summary: numbers, then texts, then one of each apart
+    const auto& values = r.get_values();
+    if (values.size() >= 2) {
+        auto h = halves(values);
+        a.payload = std::move(h.first);
+        a.texts = r.texts;
+        b.payload = std::move(h.second);
+        return true;
+    }
+    if (r.texts.size() >= 2) {
+        auto h = halves(r.texts);
+        a.payload = values;
+        a.texts = std::move(h.first);
+        b.payload = named_values<double>();
+        b.texts = std::move(h.second);
+        return true;
+    }
+    if (values.size() == 1 && r.texts.size() == 1) {
+        a.payload = values;
+        b.payload = named_values<double>();
+        b.texts = r.texts;
+        return true;
+    }
+    return false;
+}
+
+}  // namespace line_limit_impl
+
+/// Whether a record of this kind can be written as several lines (params, summary, tags).
+inline bool splittable(record_kind k) {
+    return k == record_kind::params || k == record_kind::summary || k == record_kind::tags;
+}
+
+/// Appends the record's line to `out` when it is at most `limit` bytes long; a longer params, summary or tags
+/// record is appended as several lines, each within the limit. Returns the number of lines appended: 0 when
+/// the record (or one of its keys alone) cannot fit, and then `out` is left as it was.
+inline std::size_t append_record_lines(std::string& out, const record& r, std::size_t limit) {
+    const std::size_t at = out.size();
+    append_record_line(out, r);
+    if (out.size() - at <= limit) return 1;
+    out.resize(at);
+    record a, b;
+    if (!splittable(r.kind) || !line_limit_impl::split(r, a, b)) return 0;
+    const std::size_t first = append_record_lines(out, a, limit);
+    const std::size_t second = first ? append_record_lines(out, b, limit) : 0;
+    if (first == 0 || second == 0) {
+        out.resize(at);
+        return 0;
+    }
+    return first + second;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/jsonl/line_limit.hpp ----
+// ---- begin mltrack/detail/jsonl/shared_file.hpp ----
+// Why: a run's events.jsonl can have two writers at once (a requeued job resumes the run while the old one
+// still dies; two trackers resume one run). Each appends whole buffers of lines with O_APPEND, and a write
+// that fails part-way must be cut back without touching the other writer's lines: the file's own size at
+// the time of the write, not this writer's idea of it, is where the cut goes. Every append (and the cut of a
+// torn tail at open) is made under an exclusive flock() on the file, so that between measuring the size,
+// writing and cutting back no other writer of this library appends. Where flock() is unavailable (some
+// network filesystems), a failed write is cut back only when its bytes are still the file's last ones.
+
+#include <cerrno>
+#include <cstdint>
+#include <string_view>
+
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Holds flock(LOCK_EX) on a file for its scope (nothing when the filesystem refuses locks).
+class file_lock {
+public:
+    explicit file_lock(int fd) noexcept : fd_(fd) {
+        int r;
+        do r = ::flock(fd_, LOCK_EX);
+        while (r != 0 && errno == EINTR);
+        locked_ = r == 0;
+    }
+    ~file_lock() {
+        if (locked_) ::flock(fd_, LOCK_UN);
+    }
+    file_lock(const file_lock&) = delete;
+    file_lock& operator=(const file_lock&) = delete;
+    bool locked() const noexcept { return locked_; }
+
+private:
+    int fd_;
+    bool locked_ = false;
+};
+
+/// The outcome of append_shared.
+struct shared_append_result {
+    bool ok = true;        ///< everything was written
+    int error = 0;         ///< errno of the failure
+    bool cut_back = true;  ///< after a failure: the bytes this call wrote are gone again (false: they could not be)
+};
+
+/// Appends `buf` to a file opened with O_APPEND, under `lock` (held by the caller): one write() unless it is
+/// short, retried on EINTR. On failure only the bytes this call wrote are cut away (none were written: nothing
+/// is cut), so another writer's lines stay whole.
+inline shared_append_result append_shared(int fd, std::string_view buf, const file_lock& lock) noexcept {
+    struct stat st {};
+    const bool sized = ::fstat(fd, &st) == 0;
+    std::uint64_t start = 0;    ///< where this call's first byte went
+    std::uint64_t written = 0;  ///< bytes written so far, contiguous from `start`
+    bool contiguous = true;
+    const char* p = buf.data();
+    std::size_t left = buf.size();
+    while (left > 0) {
+        const ssize_t n = ::write(fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            shared_append_result r;
+            r.ok = false;
+            r.error = n < 0 ? errno : ENOSPC;
+            if (written == 0) return r;  // nothing of ours is in the file
+            struct stat now {};
+            // Under the lock nobody else appended; without it, cut only when our bytes are still the last.
+            const bool ours_last = ::fstat(fd, &now) == 0 && static_cast<std::uint64_t>(now.st_size) == start + written;
+            const bool safe = contiguous && ours_last && (lock.locked() || (sized && start >= std::uint64_t(st.st_size)));
+            r.cut_back = safe && ::ftruncate(fd, static_cast<off_t>(start)) == 0;
+            return r;
+        }
+        // With O_APPEND the offset after the write is the end of what it wrote.
+        const off_t end = ::lseek(fd, 0, SEEK_CUR);
+        const std::uint64_t first = end < 0 ? 0 : static_cast<std::uint64_t>(end) - static_cast<std::uint64_t>(n);
+        if (written == 0) start = first;
+        else if (first != start + written) contiguous = false;  // another writer appended in between
+        written += static_cast<std::uint64_t>(n);
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/jsonl/shared_file.hpp ----
 // ---- begin mltrack/detail/sink_files.hpp ----
 // Why: the file sinks (JSONL, TensorBoard) share three mechanisms: the run folder under a root (names are
 // validated, so it never escapes), writing a buffer of complete records with one write() and cutting a
@@ -6588,6 +6993,9 @@ namespace sinks {
 struct jsonl_options {
     bool fsync = false;                  ///< fdatasync after every flush (survives power loss, costs latency)
     std::size_t buffer_bytes = 1u << 18; ///< a run's buffer is written out when it grows past this
+    /// The longest line written ('\n' included); longer params, summary and tags records are split into
+    /// several lines, other records are not written (io.18). Keep it at most the readers' max_line_bytes.
+    std::size_t max_line_bytes = detail::jsonl_max_line_bytes;
 };
 
 class jsonl {
@@ -6673,7 +7081,7 @@ public:
             struct closer {
                 int fd;
                 ~closer() { ::close(fd); }
-            } c{kv.second->fd};
+            } c{kv.second->fd};  // -1 for a dead run: close() then fails harmlessly
             flush_file(*kv.second);
         });
     }
@@ -6684,12 +7092,13 @@ public:
 private:
     struct run_file {
         int fd = -1;
+        bool dead = false;  ///< its opening line could not be written: nothing more of the run is (lines lost)
         std::filesystem::path dir;
         std::filesystem::path path;
         std::string buf;
         std::size_t buffered_lines = 0;
-        std::uint64_t committed = 0;  ///< file size after the last complete write
         bool line_open = false;       ///< a "metrics" line is open and can take more values
+        std::size_t open_line_at = 0; ///< where the open line starts in buf
         std::int64_t open_step = 0;
         std::int64_t open_time = 0;
         std::vector<std::uint32_t> open_metrics;  ///< metric ids in the open line (a key appears once per line)
@@ -6709,6 +7118,7 @@ private:
             char tmp[128];
             char* p = tmp;
             if (f.line_open && f.open_step == e.step && f.open_time == e.time_ns &&
+                f.buf.size() - f.open_line_at + key.size() + sizeof tmp <= options_.max_line_bytes &&
                 std::find(f.open_metrics.begin(), f.open_metrics.end(), e.metric->id) == f.open_metrics.end()) {
                 f.buf.resize(f.buf.size() - 3);  // "}}\n": the value joins the open line
                 *p++ = ',';
@@ -6723,6 +7133,7 @@ private:
                 std::memcpy(p, values, sizeof values - 1);
                 p += sizeof values - 1;
                 f.line_open = true;
+                f.open_line_at = f.buf.size();
                 f.open_step = e.step;
                 f.open_time = e.time_ns;
                 f.open_metrics.clear();
@@ -6737,7 +7148,7 @@ private:
         } else {
             f.line_open = false;
             std::string copy_error;
-            if (e.kind == record_kind::artifact && !e.payload->get_artifact().path.empty()) {
+            if (e.kind == record_kind::artifact && !f.dead && !e.payload->get_artifact().path.empty()) {
                 const auto& a = e.payload->get_artifact();
                 try {
                     detail::copy_into(a.source, f.dir / a.path);
@@ -6746,16 +7157,24 @@ private:
                                  ex.what();
                 }
             }
+            std::size_t lines = 0;
             if (!copy_error.empty()) {
                 record r = *e.payload;  // written as a reference, since the copy is missing
                 auto& a = std::get<artifact>(r.payload);
                 a.path.clear();
                 a.metadata["copy_error"] = copy_error;
-                detail::append_record_line(f.buf, r);
+                lines = detail::append_record_lines(f.buf, r, options_.max_line_bytes);
             } else {
-                detail::append_record_line(f.buf, *e.payload);
+                lines = detail::append_record_lines(f.buf, *e.payload, options_.max_line_bytes);
             }
-            ++f.buffered_lines;
+            f.buffered_lines += lines;
+            std::string too_long;
+            if (lines == 0) {  // over the readers' line limit, and not splittable: refused, counted lost
+                ++lines_lost_;
+                too_long = "a " + std::string(to_string(e.kind)) + " record of run '" + e.run->name +
+                           "' is longer than " + std::to_string(options_.max_line_bytes) +
+                           " bytes as one JSONL line and was not written to " + f.path.string() + " (1 lines lost)";
+            }
             if (e.kind == record_kind::run_end) {
                 auto owned = std::move(it->second);
                 files_.erase(it);
@@ -6769,6 +7188,7 @@ private:
                 return;
             }
             if (!copy_error.empty()) throw error(error_category::io, 13, copy_error);
+            if (!too_long.empty()) throw error(error_category::io, 18, too_long);
         }
         if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);
     }
@@ -6790,27 +7210,72 @@ private:
         auto f = std::make_unique<run_file>();
         f->dir = run_dir(root_, run.experiment, run.name);
         f->path = f->dir / detail::events_file_name(run.rank);  // one file per writing rank
-        std::error_code ec;
-        std::filesystem::create_directories(f->dir, ec);
-        if (ec) throw error(error_category::io, 11, "cannot create run folder " + f->dir.string() + ": " + ec.message());
-        f->fd = ::open(f->path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (f->fd < 0)
-            throw error(error_category::io, 12, "cannot open " + f->path.string() + ": " + std::strerror(errno));
-        if (run.resumed) wait_for_creator(*f);
-        std::uint64_t discarded = 0;
-        f->committed = cut_torn_tail(*f, discarded);
-        run_info header = run;
-        if (f->committed == 0) header.resumed = false;  // a resume of an empty file starts it properly
-        detail::append_run_open_line(f->buf, header, discarded);
-        ++f->buffered_lines;
+        f->dead = true;  // until its opening line is written: until then a failure leaves it so (lines counted lost)
         run_file& ref = *f;
         files_[run.id] = std::move(f);
-        flush_file(ref);  // the run exists on disk at once
+        std::error_code ec;
+        std::filesystem::create_directories(ref.dir, ec);
+        if (ec) throw error(error_category::io, 11, "cannot create run folder " + ref.dir.string() + ": " + ec.message());
+        ref.fd = ::open(ref.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (ref.fd < 0)
+            throw error(error_category::io, 12, "cannot open " + ref.path.string() + ": " + std::strerror(errno));
+        if (run.resumed) wait_for_creator(ref);
+        detail::file_lock lock(ref.fd);  // no other writer appends or cuts between the size read and the write
+        std::uint64_t discarded = 0;
+        std::uint64_t size = 0;
+        try {
+            size = cut_torn_tail(ref, discarded);
+        } catch (...) {
+            kill(ref);
+            throw;
+        }
+        run_info header = run;
+        // A file with lines gets a run_resume, even for a run this process created: another writer (a resumer
+        // that stopped waiting for our run_start) has opened it first, and a second run_start would make the
+        // file unreadable. An empty file gets a run_start, even on resume.
+        header.resumed = size > 0;
+        if (!header.resumed) discarded = 0;
+        std::string line;
+        detail::append_run_open_line(line, header, discarded);
+        if (line.size() > options_.max_line_bytes) {
+            kill(ref);
+            ++lines_lost_;
+            remove_if_empty(ref);
+            throw error(error_category::io, 18,
+                        "the opening line of run '" + run.name + "' (its metadata) is longer than " +
+                            std::to_string(options_.max_line_bytes) + " bytes and was not written to " +
+                            ref.path.string() + ": nothing of the run is written by this sink (1 lines lost)");
+        }
+        const auto r = detail::append_shared(ref.fd, line, lock);
+        if (!r.ok) {
+            kill(ref);
+            ++lines_lost_;
+            remove_if_empty(ref);
+            throw error(error_category::io, 14,
+                        "cannot write " + ref.path.string() + ": " + std::strerror(r.error) +
+                            " (1 lines lost): the run's opening line is missing, so nothing of the run is written by "
+                            "this sink; its later lines are counted as lost");
+        }
+        ref.dead = false;
+    }
+
+    /// A run whose opening failed: its file is closed, its later lines are formatted and counted as lost.
+    static void kill(run_file& f) noexcept {
+        if (f.fd >= 0) ::close(f.fd);
+        f.fd = -1;
+        f.dead = true;
+    }
+
+    /// After a failed opening: an events file left empty (made by start_run's claim, or just now) is removed,
+    /// so that the run does not exist and can be started again. Only an empty file is removed.
+    static void remove_if_empty(const run_file& f) noexcept {
+        struct stat st {};
+        if (::lstat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) ::unlink(f.path.c_str());
     }
 
     /// An empty file being resumed may be one that another tracker's start_run has just made (claim()) and
     /// whose writer has not yet written its run_start: wait for that line (up to 2 s) rather than write a
-    /// second run_start. An empty file that stays empty was left by a crash; the resume then starts it.
+    /// run_start of our own. An empty file that stays empty was left by a crash; the resume then starts it.
     static void wait_for_creator(const run_file& f) {
         struct stat st {};
         for (int i = 0; i < 400; ++i) {
@@ -6819,7 +7284,8 @@ private:
         }
     }
 
-    /// Cuts the file back to its last '\n' (a torn line left by a crash); returns the new size.
+    /// Cuts the file back to its last '\n' (a torn line left by a crash); returns the new size. Called under
+    /// the file's lock.
     std::uint64_t cut_torn_tail(run_file& f, std::uint64_t& discarded) {
         struct stat st {};
         if (::fstat(f.fd, &st) != 0 || st.st_size == 0) return 0;
@@ -6851,16 +7317,27 @@ private:
 
     void flush_file(run_file& f, bool sync = true) {
         f.line_open = false;
+        if (f.dead) {  // its opening failed and was reported then: its lines are only counted
+            lines_lost_ += f.buffered_lines;
+            f.buf.clear();
+            f.buffered_lines = 0;
+            return;
+        }
         if (!f.buf.empty()) {
-            const auto r = detail::append_committed(f.fd, f.buf, f.committed);
+            detail::shared_append_result r;
+            {
+                detail::file_lock lock(f.fd);
+                r = detail::append_shared(f.fd, f.buf, lock);
+            }
             const auto lost = f.buffered_lines;
             f.buf.clear();
             f.buffered_lines = 0;
-            if (!r.ok) {  // cut back to the last complete write: no torn line is ever followed by new data
+            if (!r.ok) {  // cut back to where this write began: no torn line is ever followed by new data
                 lines_lost_ += lost;
                 throw error(error_category::io, 14,
                             "cannot write " + f.path.string() + ": " + std::strerror(r.error) + " (" +
-                                std::to_string(lost) + " lines lost)");
+                                std::to_string(lost) + " lines lost)" +
+                                (r.cut_back ? "" : "; its partial line could not be cut back"));
             }
         }
         if (sync && options_.fsync && ::fdatasync(f.fd) != 0)

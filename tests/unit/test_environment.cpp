@@ -373,6 +373,69 @@ TEST_CASE("redact_command_line: what looks secret and what does not") {
     CHECK(redact_command_line({"-", "--", "=", "token"}) == v{"-", "--", "=", "token"});
 }
 
+TEST_CASE("redact_command_line: a table of real-world secret forms") {
+    // Each row: the arguments as a shell passes them, and what must be recorded. The secret in every row
+    // contains "S3CR3T", which must appear nowhere in the output.
+    using v = std::vector<std::string>;
+    const std::vector<std::pair<v, v>> table = {
+        // HTTP headers (curl, wget, httpie style)
+        {{"curl", "--header=Authorization: Bearer S3CR3T"}, {"curl", "--header=***"}},
+        {{"curl", "-H", "Authorization: Bearer S3CR3T.abc"}, {"curl", "-H", "***"}},
+        {{"curl", "--header", "X-Api-Key: S3CR3T"}, {"curl", "--header", "***"}},
+        {{"wget", "Authorization: Bearer S3CR3T"}, {"wget", "Authorization: ***"}},
+        {{"tool", "Cookie: session=S3CR3T"}, {"tool", "Cookie: ***"}},
+        {{"tool", "--auth-header=Basic S3CR3T"}, {"tool", "--auth-header=***"}},
+        {{"tool", "token was Bearer S3CR3T here"}, {"tool", "token was Bearer *** here"}},
+        // options named after the secret
+        {{"--bearer=S3CR3T"}, {"--bearer=***"}},
+        {{"--jwt=S3CR3T"}, {"--jwt=***"}},
+        {{"--cookie=sid=S3CR3T"}, {"--cookie=***"}},
+        {{"--pw=S3CR3T"}, {"--pw=***"}},
+        {{"--passphrase=S3CR3T"}, {"--passphrase=***"}},
+        {{"--privatekey=S3CR3T"}, {"--privatekey=***"}},
+        {{"--private-key", "S3CR3T"}, {"--private-key", "***"}},
+        {{"--accesskey=S3CR3T"}, {"--accesskey=***"}},
+        {{"--aws-access-key-id", "S3CR3T"}, {"--aws-access-key-id", "***"}},
+        {{"--sas=S3CR3T"}, {"--sas=***"}},
+        {{"--session-id", "S3CR3T"}, {"--session-id", "***"}},
+        {{"mysql", "-u", "root", "-p", "S3CR3T"}, {"mysql", "-u", "root", "-p", "***"}},
+        {{"AWS_SECRET_ACCESS_KEY=S3CR3T"}, {"AWS_SECRET_ACCESS_KEY=***"}},
+        // credentials in URLs
+        {{"https://user:pa/ss-S3CR3T@host.example/x"}, {"https://***@host.example/x"}},
+        {{"--url=https://u:S3CR3T@h/p"}, {"--url=https://***@h/p"}},
+        {{"git", "clone", "https://S3CR3T@github.com/o/r.git"}, {"git", "clone", "https://***@github.com/o/r.git"}},
+        {{"--data=https://h/x?access_token=S3CR3T&page=2"}, {"--data=https://h/x?access_token=***&page=2"}},
+        {{"https://acct.blob.core.windows.net/c/b?sv=2022-11-02&sp=r&sig=S3CR3T%3D"},
+         {"https://acct.blob.core.windows.net/c/b?sv=2022-11-02&sp=r&sig=***"}},
+        {{"https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA/S3CR3T&X-Amz-Signature=S3CR3Tabc&X-Amz-Expires=60"},
+         {"https://b.s3.amazonaws.com/k?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Expires=60"}},
+        {{"https://storage.googleapis.com/b/o?X-Goog-Signature=S3CR3T#frag"},
+         {"https://storage.googleapis.com/b/o?X-Goog-Signature=***#frag"}},
+        {{"postgresql://app:S3CR3T@db:5432/prod?sslmode=require"}, {"postgresql://***@db:5432/prod?sslmode=require"}},
+        // connection strings
+        {{"--conn=Server=db;User Id=app;Password=S3CR3T;Encrypt=true"},
+         {"--conn=Server=db;User Id=app;Password=***;Encrypt=true"}},
+        {{"--dsn", "host=db user=app password=S3CR3T dbname=x"}, {"--dsn", "host=db user=app password=*** dbname=x"}},
+        {{"DefaultEndpointsProtocol=https;AccountName=a;AccountKey=S3CR3T==;EndpointSuffix=core.windows.net"},
+         {"DefaultEndpointsProtocol=https;AccountName=a;AccountKey=***;EndpointSuffix=core.windows.net"}},
+        {{"Endpoint=sb://ns/;SharedAccessKeyName=root;SharedAccessKey=S3CR3T"},
+         {"Endpoint=sb://ns/;SharedAccessKeyName=***;SharedAccessKey=***"}},
+    };
+    for (const auto& row : table) {
+        const auto got = redact_command_line(row.first);
+        std::string joined;
+        for (const auto& a : got) joined += a + " | ";
+        INFO(joined);
+        CHECK(got == row.second);
+        CHECK(joined.find("S3CR3T") == std::string::npos);
+    }
+    // What must stay: ports, '@' in paths, ordinary options and pairs.
+    CHECK(redact_command_line({"http://host:8080/p@x", "https://registry.npmjs.org/@scope/pkg", "--lr=0.1",
+                               "--data=a=1;b=2", "--epochs", "3", "user@host:path"}) ==
+          v{"http://host:8080/p@x", "https://registry.npmjs.org/@scope/pkg", "--lr=0.1", "--data=a=1;b=2",
+            "--epochs", "3", "user@host:path"});
+}
+
 TEST_CASE("cpu model from other /proc/cpuinfo layouts; a missing /proc leaves the fields out") {
     unit::temp_dir dir;
     environment_options o;

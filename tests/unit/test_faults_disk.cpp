@@ -10,6 +10,7 @@
 #include <mltrack/tracker.hpp>
 
 #include <cerrno>
+#include <cstdio>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
@@ -23,6 +24,8 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "support/tb_decoder.hpp"
 #include "unit_support.hpp"
@@ -319,5 +322,229 @@ TEST_CASE("permissions: files 0644 and folders 0777 less the umask; artifact cop
         const auto files = event_files(tb_dir);
         REQUIRE(files.size() == 2);  // the HParams session file, then the data file
         CHECK(mode(files[0]) == (0644 & ~mask));
+    }
+}
+
+namespace {
+
+/// A tracker with no thread and no timed flush: lines reach the file only at flush(), end and close.
+config manual(const char* experiment, error_log& log) {
+    config c{experiment};
+    c.dispatch = dispatch_mode::inline_;
+    c.flush_interval = std::chrono::hours(1);
+    c.capture_environment = false;
+    c.on_error = [&log](const sink_error& e) {
+        std::lock_guard<std::mutex> lock(log.mu);
+        log.messages.push_back(e.sink + ": " + e.message);
+    };
+    return c;
+}
+
+/// The sum of the "(N lines lost)" counts in the messages.
+std::uint64_t lines_lost_in(const std::vector<std::string>& messages) {
+    static const std::regex lost_re(R"(\((\d+) lines lost\))");
+    std::uint64_t n = 0;
+    for (const auto& m : messages) {
+        std::smatch match;
+        if (std::regex_search(m, match, lost_re)) n += std::stoull(match[1].str());
+    }
+    return n;
+}
+
+/// Every line of a file, each of which must be complete and parse as JSON (nlohmann, not the library's reader).
+std::vector<nlohmann::json> complete_lines(const fs::path& file) {
+    const std::string text = unit::read_file(file);
+    CHECK_MESSAGE((text.empty() || text.back() == '\n'), "a torn last line in " << file);
+    return unit::parse_jsonl(file);
+}
+
+/// Runs `child` in a forked process (a fresh tracker there); returns its exit status.
+template <class F>
+int forked(F&& child) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::alarm(60);
+        int rc = 1;
+        try {
+            rc = child();
+        } catch (...) {
+            rc = 3;
+        }
+        ::_exit(rc);
+    }
+    REQUIRE(pid > 0);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    return status;
+}
+
+}  // namespace
+
+TEST_CASE("two writers on one run file: a failed write cuts back only its own bytes") {
+    // A requeued job resumes the run while the old process still writes: the old one's write fails (here a
+    // file size limit of its own), and it must not cut away what the new one wrote since its last flush.
+    for (const std::uint64_t allowance : {std::uint64_t{0}, std::uint64_t{300}}) {  // nothing / a part written
+        CAPTURE(allowance);
+        unit::temp_dir dir;
+        error_log log;
+        const fs::path file = dir / "runs" / "exp" / "r" / "events.jsonl";
+        {
+            tracker a{manual("exp", log), sinks::jsonl{dir / "runs"}};
+            auto run = a.start_run("r");
+            auto loss = run.metric("loss");
+            for (int s = 0; s < 100; ++s) loss.log(s, s);
+            a.flush();
+            for (int s = 100; s < 200; ++s) loss.log(s, s);  // buffered in the sink, not yet written
+            // The second writer: resumes, writes 1000 points and its end.
+            const int status = forked([&] {
+                error_log child_log;
+                tracker b{manual("exp", child_log), sinks::jsonl{dir / "runs"}};
+                auto again = b.start_run("r", start_mode::resume);
+                auto l = again.metric("loss");
+                for (int s = 1000; s < 2000; ++s) l.log(s, s);
+                again.end();
+                b.close();
+                return child_log.all().empty() ? 0 : 4;
+            });
+            REQUIRE(WIFEXITED(status));
+            REQUIRE(WEXITSTATUS(status) == 0);
+            // The first writer's next flush fails.
+            struct rlimit old {};
+            REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+            auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+            struct rlimit small = old;
+            small.rlim_cur = fs::file_size(file) + allowance;
+            REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+            a.flush();
+            ::setrlimit(RLIMIT_FSIZE, &old);
+            std::signal(SIGXFSZ, old_handler);
+            REQUIRE(log.all().size() == 1);
+            CHECK(log.all()[0].find("[mltrack.error.io.14]") != std::string::npos);
+            for (int s = 200; s < 210; ++s) loss.log(s, s);
+            run.end();
+        }
+        const auto lines = complete_lines(file);
+        // Produced: first writer run_start + 210 points + run_end; second run_resume + 1000 points + run_end.
+        const std::uint64_t produced = (1 + 210 + 1) + (1 + 1000 + 1);
+        CHECK(lines_lost_in(log.all()) == 100);
+        CHECK(lines.size() + lines_lost_in(log.all()) == produced);
+        // The second writer's lines are all there, in order.
+        std::vector<std::int64_t> second;
+        for (const auto& l : unit::of_kind(lines, "metrics"))
+            if (l.at("step").get<std::int64_t>() >= 1000) second.push_back(l.at("step").get<std::int64_t>());
+        REQUIRE(second.size() == 1000);
+        for (int i = 0; i < 1000; ++i) CHECK(second[i] == 1000 + i);
+        CHECK(unit::of_kind(lines, "run_resume").size() == 1);
+        CHECK(unit::of_kind(lines, "run_end").size() == 2);
+        CHECK(unit::of_kind(lines, "run_start").size() == 1);
+    }
+}
+
+TEST_CASE("two writers filling one disk at once: lines on disk + lines reported lost = lines produced") {
+    (void)can_mount();
+    if (!can_mount()) {
+        MESSAGE("skipped: a shared full disk needs a tmpfs mount (RLIMIT_FSIZE is per process)");
+        return;
+    }
+    unit::temp_dir dir;
+    small_disk disk(dir / "disk", 256 * 1024);
+    const fs::path root = disk.path() / "runs";
+    const fs::path file = root / "exp" / "r" / "events.jsonl";
+    {
+        error_log log;
+        tracker t{manual("exp", log), sinks::jsonl{root}};
+        t.start_run("r").end();
+    }
+    const int points = 4000;  // ~240 KB per writer: together they overflow the disk
+    std::vector<pid_t> pids;
+    for (int w = 0; w < 2; ++w) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            ::alarm(60);
+            error_log log;
+            std::uint64_t lost = 0;
+            {
+                config c = manual("exp", log);
+                tracker t{c, sinks::jsonl{root, sinks::jsonl_options{false, 2048}}};  // many small writes
+                auto run = t.start_run("r", start_mode::resume);
+                auto m = run.metric(w == 0 ? "a" : "b");
+                for (int s = 0; s < points; ++s) m.log(s, s);
+                run.end();
+            }
+            lost = lines_lost_in(log.all());
+            unit::write_file(dir / ("lost" + std::to_string(w)), std::to_string(lost));
+            ::_exit(0);
+        }
+        REQUIRE(pid > 0);
+        pids.push_back(pid);
+    }
+    for (const pid_t pid : pids) {
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFEXITED(status));
+    }
+    const std::uint64_t lost = std::stoull(unit::read_file(dir / "lost0")) + std::stoull(unit::read_file(dir / "lost1"));
+    CHECK(lost > 0);  // the disk did fill
+    const auto lines = complete_lines(file);
+    const std::uint64_t produced = 2 + 2 * (1 + points + 1);  // the first opening, then two resumes
+    CHECK(lines.size() + lost == produced);
+}
+
+TEST_CASE("disk full at run start: the opening line is written first or nothing of the run is") {
+    (void)can_mount();
+    for (const bool resume : {false, true}) {
+        CAPTURE(resume);
+        unit::temp_dir dir;
+        small_disk disk(dir / "disk", 16 * 1024);
+        const fs::path root = disk.path() / "runs";
+        const fs::path file = root / "exp" / "r" / "events.jsonl";
+        std::string before;
+        if (resume) {
+            error_log log;
+            tracker t{manual("exp", log), sinks::jsonl{root}};
+            auto run = t.start_run("r");
+            run.log("loss", 1.0, 0);
+            run.end();
+            t.close();
+            before = unit::read_file(file);
+        }
+        // Fill the disk (a tmpfs), or under a file size limit make the opening line too big for it.
+        const std::string big(32 * 1024, 'm');
+        std::string filler(4096, 'f');
+        for (int i = 0;; ++i) {
+            std::FILE* f = std::fopen((disk.path() / ("filler" + std::to_string(i))).c_str(), "wb");
+            if (!f) break;
+            const bool full = std::fwrite(filler.data(), 1, filler.size(), f) != filler.size();
+            const bool closed = std::fclose(f) == 0;
+            if (full || !closed || i > 64) break;
+        }
+        error_log log;
+        sinks::memory mem;
+        {
+            tracker t{manual("exp", log), sinks::jsonl{root}, mem};
+            auto run = t.start_run("r", resume ? start_mode::resume : start_mode::create, {{"note", big}});
+            t.flush();
+            disk.grow();  // space comes back: the run's later lines must still not reach the file
+            std::error_code ec;
+            for (const auto& e : fs::directory_iterator(disk.path(), ec))
+                if (e.path().filename().string().rfind("filler", 0) == 0) fs::remove(e.path(), ec);
+            auto loss = run.metric("loss");
+            for (int s = 1; s <= 100; ++s) loss.log(s, s);
+            run.end();
+        }
+        const auto errors = log.all();
+        REQUIRE(errors.size() == 1);  // the opening, once; its later lines are only counted
+        CHECK(errors[0].rfind("jsonl: [mltrack.error.io.14] cannot write " + file.string(), 0) == 0);
+        CHECK(errors[0].find("opening line is missing") != std::string::npos);
+        CHECK(mem.count(record_kind::metric) == 100);  // the other sink got everything
+        if (resume) {
+            CHECK(unit::read_file(file) == before);  // the earlier run is untouched, and readable
+            CHECK(read_run(file).series.at("loss").size() == 1);
+        } else {
+            CHECK_FALSE(fs::exists(file));  // the empty file start_run made is gone: the run does not exist
+            tracker t{manual("exp", log), sinks::jsonl{root}};
+            t.start_run("r").log("loss", 2.0, 0);  // and can be created now
+        }
+        if (!resume) CHECK(read_run(file).series.at("loss").size() == 1);
     }
 }

@@ -171,6 +171,64 @@ TEST_CASE("a sink that never finishes: the handler gives up after its timeout") 
     }
 }
 
+TEST_CASE("a child forked while the handler is installed dies of SIGTERM and SIGINT, and keeps an ignored SIGUSR1") {
+    // The child inherits the handler but not its thread: without restoring the previous actions it would
+    // store the signal where nothing looks, and live on.
+    struct sigaction ignore {}, usr1_before {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGUSR1, &ignore, &usr1_before);  // the action before the handler: ignored (like nohup)
+    {
+        mltrack::tracker t{{"exp"}, mltrack::sinks::memory{}};
+        mltrack::termination_options o;
+        o.reraise = false;
+        mltrack::termination_handler handler{t, o};
+        for (const int sig : {SIGTERM, SIGINT}) {
+            for (int trial = 0; trial < 5; ++trial) {
+                int ready[2];
+                REQUIRE(::pipe(ready) == 0);
+                const pid_t pid = ::fork();
+                if (pid == 0) {
+                    ::alarm(10);  // a child that ignores the signal dies of SIGALRM instead: a failure, not a hang
+                    ::close(ready[0]);
+                    (void)!::write(ready[1], "r", 1);
+                    if (sig == SIGTERM) ::kill(::getpid(), SIGUSR1);  // ignored, as before the handler
+                    for (;;) ::pause();
+                }
+                REQUIRE(pid > 0);
+                ::close(ready[1]);
+                char byte = 0;
+                REQUIRE(::read(ready[0], &byte, 1) == 1);
+                ::close(ready[0]);
+                if (trial % 2 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                ::kill(pid, sig);
+                int status = 0;
+                REQUIRE(::waitpid(pid, &status, 0) == pid);
+                INFO("signal " << sig << ", status " << status);
+                REQUIRE(WIFSIGNALED(status));
+                CHECK(WTERMSIG(status) == sig);
+            }
+        }
+        CHECK_FALSE(handler.triggered());  // the children's signals never reached the parent's handler
+        // A signal sent at the moment of the fork: blocked across it, then met by the restored action.
+        for (int trial = 0; trial < 20; ++trial) {
+            const pid_t pid = ::fork();
+            if (pid == 0) {
+                ::alarm(10);
+                for (;;) ::pause();
+            }
+            REQUIRE(pid > 0);
+            ::kill(pid, SIGTERM);
+            int status = 0;
+            REQUIRE(::waitpid(pid, &status, 0) == pid);
+            REQUIRE(WIFSIGNALED(status));
+            CHECK(WTERMSIG(status) == SIGTERM);
+        }
+        CHECK_FALSE(handler.triggered());
+    }
+    ::sigaction(SIGUSR1, &usr1_before, nullptr);
+}
+
 TEST_CASE("state_for_signal") {
     CHECK(mltrack::state_for_signal(SIGINT) == mltrack::run_state::cancelled);
     CHECK(mltrack::state_for_signal(SIGTERM) == mltrack::run_state::preempted);

@@ -2,11 +2,13 @@
 // item, a thread's ring passing another eighth, its timer) instead of polling; start_run decides create or
 // resume on the caller's thread when the sinks can tell there (JSONL, TensorBoard), creating a new run
 // exclusively, so it never waits for the writer's scheduling. No timing is asserted: counts and outcomes.
+#include <mltrack/reader.hpp>
 #include <mltrack/sinks/jsonl.hpp>
 #include <mltrack/sinks/memory.hpp>
 #include <mltrack/sinks/tensorboard.hpp>
 #include <mltrack/tracker.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <chrono>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit_support.hpp"
@@ -216,4 +219,113 @@ TEST_CASE("two trackers creating one run at once: exactly one succeeds; create_o
     CHECK(lines.front().at("kind") == "run_start");
     CHECK(unit::of_kind(lines, "run_start").size() == 1);
     CHECK(unit::of_kind(lines, "run_resume").size() == 1);
+}
+
+namespace {
+
+/// A sink that can tell whether a run exists only on the writer thread (it has exists() and no claim()): a
+/// tracker with it decides create or resume on the writer, not on the caller's thread.
+struct writer_answers_sink {
+    void write(const batch&) {}
+    void flush() {}
+    bool exists(const run_info&) const { return false; }
+};
+
+enum outcome : int { created = 0, resumed = 5, refused = 1, other = 2 };
+
+/// Two processes start run `name` at once (released together through a pipe) with `mode`; returns their
+/// outcomes, sorted.
+std::vector<int> race_processes(const fs::path& root, const std::string& name, start_mode mode, bool writer_decides) {
+    int go[2];
+    REQUIRE(::pipe(go) == 0);
+    std::vector<pid_t> pids;
+    for (int i = 0; i < 2; ++i) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            ::alarm(60);
+            ::close(go[1]);
+            int rc = other;
+            try {
+                config c = sleepy("exp", 10ms);
+                c.capture_environment = i == 0;  // one slow opening (the environment), one fast
+                auto attempt = [&](auto& t) {
+                    char byte = 0;
+                    if (::read(go[0], &byte, 1) != 1) return;
+                    try {
+                        auto r = t.start_run(name, mode);
+                        rc = r.resumed() ? resumed : created;
+                        r.log("x", 1, i);
+                    } catch (const error& e) {
+                        rc = std::string(e.what()).rfind("[mltrack.error.state.1]", 0) == 0 ? refused : other;
+                    }
+                };
+                if (writer_decides) {
+                    tracker t{c, sinks::jsonl{root}, writer_answers_sink{}};
+                    attempt(t);
+                } else {
+                    tracker t{c, sinks::jsonl{root}};
+                    attempt(t);
+                }
+            } catch (...) {
+                rc = other;
+            }
+            ::_exit(rc);
+        }
+        REQUIRE(pid > 0);
+        pids.push_back(pid);
+    }
+    ::close(go[0]);
+    REQUIRE(::write(go[1], "gg", 2) == 2);
+    ::close(go[1]);
+    std::vector<int> out;
+    for (const pid_t pid : pids) {
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFEXITED(status));
+        out.push_back(WEXITSTATUS(status));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("two processes creating one run at once: exactly one wins, the other gets state.1 (fork, many trials)") {
+    unit::temp_dir dir;
+    const int trials = UNIT_SANITIZED ? 6 : 25;
+    for (const bool writer_decides : {false, true}) {
+        CAPTURE(writer_decides);
+        for (int k = 0; k < trials; ++k) {
+            const std::string name = std::string(writer_decides ? "w" : "c") + std::to_string(k);
+            const auto got = race_processes(dir.path(), name, start_mode::create, writer_decides);
+            INFO("outcomes " << got[0] << " " << got[1]);
+            CHECK(got == std::vector<int>{created, refused});
+            const auto lines = unit::parse_jsonl(dir / "exp" / name / "events.jsonl");
+            CHECK(lines.front().at("kind") == "run_start");
+            CHECK(unit::of_kind(lines, "run_start").size() == 1);
+            CHECK(unit::of_kind(lines, "run_resume").empty());
+            CHECK_NOTHROW(read_run(dir / "exp" / name));
+        }
+        // create_or_resume from both: one creates, the other resumes; one run_start, then one run_resume.
+        for (int k = 0; k < trials / 5 + 1; ++k) {
+            const std::string name = std::string(writer_decides ? "wb" : "cb") + std::to_string(k);
+            CHECK(race_processes(dir.path(), name, start_mode::create_or_resume, writer_decides) ==
+                  std::vector<int>{created, resumed});
+            const auto lines = unit::parse_jsonl(dir / "exp" / name / "events.jsonl");
+            CHECK(lines.front().at("kind") == "run_start");
+            CHECK(unit::of_kind(lines, "run_start").size() == 1);
+            CHECK(unit::of_kind(lines, "run_resume").size() == 1);
+            CHECK(read_run(dir / "exp" / name).series.at("x").size() == 2);
+        }
+    }
+    // Two resumers at once: both resume; each writes its run_resume and its lines, whole, in one readable file.
+    {
+        tracker t{sleepy("exp", 10ms), sinks::jsonl{dir.path()}};
+        t.start_run("both").end();
+    }
+    CHECK(race_processes(dir.path(), "both", start_mode::resume, false) == std::vector<int>{resumed, resumed});
+    const auto lines = unit::parse_jsonl(dir / "exp" / "both" / "events.jsonl");
+    CHECK(unit::of_kind(lines, "run_start").size() == 1);
+    CHECK(unit::of_kind(lines, "run_resume").size() == 2);
+    CHECK(read_run(dir / "exp" / "both").series.at("x").size() == 2);
 }

@@ -1,8 +1,11 @@
 // Why: the local, offline, lossless source of truth. One folder per run, <root>/<experiment>/<run>/, with
 // events.jsonl (one JSON object per line, format in docs/format.md) and artifacts/. Lines are formatted by
-// hand into a per-run buffer and written with one write() per buffer; a failed or partial write is cut back
-// to the last complete line, so a file never holds a torn line followed by new data, and a resumed run
-// first removes a torn last line left by a crash.
+// hand into a per-run buffer and written with one write() per buffer, under a lock on the file (it may have
+// another writer: detail/jsonl/shared_file.hpp); a failed or partial write is cut back to where it began, so
+// a file never holds a torn line followed by new data, and a resumed run first removes a torn last line left
+// by a crash. A run's opening line is written when the run opens; a run whose opening could not be written
+// gets no line at all (its lines are counted lost), so a file never holds points without their opening.
+// No line is longer than the readers accept (detail/jsonl/line_limit.hpp).
 #pragma once
 
 #include <algorithm>
@@ -27,6 +30,8 @@
 
 #include "../detail/files.hpp"
 #include "../detail/jsonl/jsonl_format.hpp"
+#include "../detail/jsonl/line_limit.hpp"
+#include "../detail/jsonl/shared_file.hpp"
 #include "../detail/sink_files.hpp"
 #include "../error.hpp"
 #include "../names.hpp"
@@ -39,6 +44,9 @@ namespace sinks {
 struct jsonl_options {
     bool fsync = false;                  ///< fdatasync after every flush (survives power loss, costs latency)
     std::size_t buffer_bytes = 1u << 18; ///< a run's buffer is written out when it grows past this
+    /// The longest line written ('\n' included); longer params, summary and tags records are split into
+    /// several lines, other records are not written (io.18). Keep it at most the readers' max_line_bytes.
+    std::size_t max_line_bytes = detail::jsonl_max_line_bytes;
 };
 
 class jsonl {
@@ -124,7 +132,7 @@ public:
             struct closer {
                 int fd;
                 ~closer() { ::close(fd); }
-            } c{kv.second->fd};
+            } c{kv.second->fd};  // -1 for a dead run: close() then fails harmlessly
             flush_file(*kv.second);
         });
     }
@@ -135,12 +143,13 @@ public:
 private:
     struct run_file {
         int fd = -1;
+        bool dead = false;  ///< its opening line could not be written: nothing more of the run is (lines lost)
         std::filesystem::path dir;
         std::filesystem::path path;
         std::string buf;
         std::size_t buffered_lines = 0;
-        std::uint64_t committed = 0;  ///< file size after the last complete write
         bool line_open = false;       ///< a "metrics" line is open and can take more values
+        std::size_t open_line_at = 0; ///< where the open line starts in buf
         std::int64_t open_step = 0;
         std::int64_t open_time = 0;
         std::vector<std::uint32_t> open_metrics;  ///< metric ids in the open line (a key appears once per line)
@@ -160,6 +169,7 @@ private:
             char tmp[128];
             char* p = tmp;
             if (f.line_open && f.open_step == e.step && f.open_time == e.time_ns &&
+                f.buf.size() - f.open_line_at + key.size() + sizeof tmp <= options_.max_line_bytes &&
                 std::find(f.open_metrics.begin(), f.open_metrics.end(), e.metric->id) == f.open_metrics.end()) {
                 f.buf.resize(f.buf.size() - 3);  // "}}\n": the value joins the open line
                 *p++ = ',';
@@ -174,6 +184,7 @@ private:
                 std::memcpy(p, values, sizeof values - 1);
                 p += sizeof values - 1;
                 f.line_open = true;
+                f.open_line_at = f.buf.size();
                 f.open_step = e.step;
                 f.open_time = e.time_ns;
                 f.open_metrics.clear();
@@ -188,7 +199,7 @@ private:
         } else {
             f.line_open = false;
             std::string copy_error;
-            if (e.kind == record_kind::artifact && !e.payload->get_artifact().path.empty()) {
+            if (e.kind == record_kind::artifact && !f.dead && !e.payload->get_artifact().path.empty()) {
                 const auto& a = e.payload->get_artifact();
                 try {
                     detail::copy_into(a.source, f.dir / a.path);
@@ -197,16 +208,24 @@ private:
                                  ex.what();
                 }
             }
+            std::size_t lines = 0;
             if (!copy_error.empty()) {
                 record r = *e.payload;  // written as a reference, since the copy is missing
                 auto& a = std::get<artifact>(r.payload);
                 a.path.clear();
                 a.metadata["copy_error"] = copy_error;
-                detail::append_record_line(f.buf, r);
+                lines = detail::append_record_lines(f.buf, r, options_.max_line_bytes);
             } else {
-                detail::append_record_line(f.buf, *e.payload);
+                lines = detail::append_record_lines(f.buf, *e.payload, options_.max_line_bytes);
             }
-            ++f.buffered_lines;
+            f.buffered_lines += lines;
+            std::string too_long;
+            if (lines == 0) {  // over the readers' line limit, and not splittable: refused, counted lost
+                ++lines_lost_;
+                too_long = "a " + std::string(to_string(e.kind)) + " record of run '" + e.run->name +
+                           "' is longer than " + std::to_string(options_.max_line_bytes) +
+                           " bytes as one JSONL line and was not written to " + f.path.string() + " (1 lines lost)";
+            }
             if (e.kind == record_kind::run_end) {
                 auto owned = std::move(it->second);
                 files_.erase(it);
@@ -220,6 +239,7 @@ private:
                 return;
             }
             if (!copy_error.empty()) throw error(error_category::io, 13, copy_error);
+            if (!too_long.empty()) throw error(error_category::io, 18, too_long);
         }
         if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);
     }
@@ -241,27 +261,72 @@ private:
         auto f = std::make_unique<run_file>();
         f->dir = run_dir(root_, run.experiment, run.name);
         f->path = f->dir / detail::events_file_name(run.rank);  // one file per writing rank
-        std::error_code ec;
-        std::filesystem::create_directories(f->dir, ec);
-        if (ec) throw error(error_category::io, 11, "cannot create run folder " + f->dir.string() + ": " + ec.message());
-        f->fd = ::open(f->path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (f->fd < 0)
-            throw error(error_category::io, 12, "cannot open " + f->path.string() + ": " + std::strerror(errno));
-        if (run.resumed) wait_for_creator(*f);
-        std::uint64_t discarded = 0;
-        f->committed = cut_torn_tail(*f, discarded);
-        run_info header = run;
-        if (f->committed == 0) header.resumed = false;  // a resume of an empty file starts it properly
-        detail::append_run_open_line(f->buf, header, discarded);
-        ++f->buffered_lines;
+        f->dead = true;  // until its opening line is written: until then a failure leaves it so (lines counted lost)
         run_file& ref = *f;
         files_[run.id] = std::move(f);
-        flush_file(ref);  // the run exists on disk at once
+        std::error_code ec;
+        std::filesystem::create_directories(ref.dir, ec);
+        if (ec) throw error(error_category::io, 11, "cannot create run folder " + ref.dir.string() + ": " + ec.message());
+        ref.fd = ::open(ref.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (ref.fd < 0)
+            throw error(error_category::io, 12, "cannot open " + ref.path.string() + ": " + std::strerror(errno));
+        if (run.resumed) wait_for_creator(ref);
+        detail::file_lock lock(ref.fd);  // no other writer appends or cuts between the size read and the write
+        std::uint64_t discarded = 0;
+        std::uint64_t size = 0;
+        try {
+            size = cut_torn_tail(ref, discarded);
+        } catch (...) {
+            kill(ref);
+            throw;
+        }
+        run_info header = run;
+        // A file with lines gets a run_resume, even for a run this process created: another writer (a resumer
+        // that stopped waiting for our run_start) has opened it first, and a second run_start would make the
+        // file unreadable. An empty file gets a run_start, even on resume.
+        header.resumed = size > 0;
+        if (!header.resumed) discarded = 0;
+        std::string line;
+        detail::append_run_open_line(line, header, discarded);
+        if (line.size() > options_.max_line_bytes) {
+            kill(ref);
+            ++lines_lost_;
+            remove_if_empty(ref);
+            throw error(error_category::io, 18,
+                        "the opening line of run '" + run.name + "' (its metadata) is longer than " +
+                            std::to_string(options_.max_line_bytes) + " bytes and was not written to " +
+                            ref.path.string() + ": nothing of the run is written by this sink (1 lines lost)");
+        }
+        const auto r = detail::append_shared(ref.fd, line, lock);
+        if (!r.ok) {
+            kill(ref);
+            ++lines_lost_;
+            remove_if_empty(ref);
+            throw error(error_category::io, 14,
+                        "cannot write " + ref.path.string() + ": " + std::strerror(r.error) +
+                            " (1 lines lost): the run's opening line is missing, so nothing of the run is written by "
+                            "this sink; its later lines are counted as lost");
+        }
+        ref.dead = false;
+    }
+
+    /// A run whose opening failed: its file is closed, its later lines are formatted and counted as lost.
+    static void kill(run_file& f) noexcept {
+        if (f.fd >= 0) ::close(f.fd);
+        f.fd = -1;
+        f.dead = true;
+    }
+
+    /// After a failed opening: an events file left empty (made by start_run's claim, or just now) is removed,
+    /// so that the run does not exist and can be started again. Only an empty file is removed.
+    static void remove_if_empty(const run_file& f) noexcept {
+        struct stat st {};
+        if (::lstat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) ::unlink(f.path.c_str());
     }
 
     /// An empty file being resumed may be one that another tracker's start_run has just made (claim()) and
     /// whose writer has not yet written its run_start: wait for that line (up to 2 s) rather than write a
-    /// second run_start. An empty file that stays empty was left by a crash; the resume then starts it.
+    /// run_start of our own. An empty file that stays empty was left by a crash; the resume then starts it.
     static void wait_for_creator(const run_file& f) {
         struct stat st {};
         for (int i = 0; i < 400; ++i) {
@@ -270,7 +335,8 @@ private:
         }
     }
 
-    /// Cuts the file back to its last '\n' (a torn line left by a crash); returns the new size.
+    /// Cuts the file back to its last '\n' (a torn line left by a crash); returns the new size. Called under
+    /// the file's lock.
     std::uint64_t cut_torn_tail(run_file& f, std::uint64_t& discarded) {
         struct stat st {};
         if (::fstat(f.fd, &st) != 0 || st.st_size == 0) return 0;
@@ -302,16 +368,27 @@ private:
 
     void flush_file(run_file& f, bool sync = true) {
         f.line_open = false;
+        if (f.dead) {  // its opening failed and was reported then: its lines are only counted
+            lines_lost_ += f.buffered_lines;
+            f.buf.clear();
+            f.buffered_lines = 0;
+            return;
+        }
         if (!f.buf.empty()) {
-            const auto r = detail::append_committed(f.fd, f.buf, f.committed);
+            detail::shared_append_result r;
+            {
+                detail::file_lock lock(f.fd);
+                r = detail::append_shared(f.fd, f.buf, lock);
+            }
             const auto lost = f.buffered_lines;
             f.buf.clear();
             f.buffered_lines = 0;
-            if (!r.ok) {  // cut back to the last complete write: no torn line is ever followed by new data
+            if (!r.ok) {  // cut back to where this write began: no torn line is ever followed by new data
                 lines_lost_ += lost;
                 throw error(error_category::io, 14,
                             "cannot write " + f.path.string() + ": " + std::strerror(r.error) + " (" +
-                                std::to_string(lost) + " lines lost)");
+                                std::to_string(lost) + " lines lost)" +
+                                (r.cut_back ? "" : "; its partial line could not be cut back"));
             }
         }
         if (sync && options_.fsync && ::fdatasync(f.fd) != 0)

@@ -32,6 +32,7 @@
 #include "fork_watch.hpp"
 #include "queue.hpp"
 #include "queue_items.hpp"
+#include "run_open.hpp"
 #include "sink_set.hpp"
 #include "sink_traits.hpp"
 #include "steps.hpp"
@@ -270,16 +271,6 @@ public:
     /// and with `create` each sink that can makes it exclusively; nullopt when a sink can tell only on the
     /// writer thread.
     sink_set::claimed claim_run(const run_info& info, bool create) { return sinks_->claim(info, create); }
-
-    static error run_exists_error(const run_info& info) {
-        return error(error_category::state, 1,
-                     "run '" + info.name + "' already exists in experiment '" + info.experiment +
-                         "'; start it with start_mode::resume to continue it");
-    }
-    static error run_missing_error(const run_info& info) {
-        return error(error_category::state, 2,
-                     "run '" + info.name + "' does not exist in experiment '" + info.experiment + "'; nothing to resume");
-    }
 
     void report(const std::string& sink, const std::string& message) override {
         sink_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -583,20 +574,10 @@ private:
             publish_run(c, std::move(info));
             return;
         }
-        if (auto refusal = sinks_->check(info, *this)) {  // a sink that can never hold this run (its name)
-            c.done->fail(*refusal);
+        if (auto failure = decide_on_writer(*sinks_, info, c.mode, *this)) {  // run_open.hpp
+            c.done->fail(*failure);
             return;
         }
-        const auto exists = sinks_->exists(info, *this);
-        if (c.mode == start_mode::create && exists && *exists) {
-            c.done->fail(run_exists_error(info));
-            return;
-        }
-        if (c.mode == start_mode::resume && exists && !*exists) {
-            c.done->fail(run_missing_error(info));
-            return;
-        }
-        info.resumed = c.mode == start_mode::resume || (c.mode == start_mode::create_or_resume && exists && *exists);
         // The caller waits only for the checks above; the environment is captured after, off its path.
         c.done->complete(info.resumed);
         publish_run(c, std::move(info));
