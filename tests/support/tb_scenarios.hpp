@@ -59,13 +59,15 @@ inline void in_crashing_child(const std::function<void()>& body) {
     clock_ns += 10'000'000'000;  // the child's clock went on
 }
 
-/// `mltrack sync --to tensorboard` as the command does it: a new sink per sync, replay from the cursor,
-/// close; returns the next cursor.
+/// `mltrack sync --to tensorboard` as the command does it: a new sink per sync, replay from the cursor
+/// streamed from the file (lenient), close; returns the next cursor.
 inline std::size_t sync_once(const fs::path& run_dir, const fs::path& tb, std::size_t cursor) {
     mltrack::sinks::tensorboard sink{tb};
     mltrack::replay_options o;
     o.from_record = cursor;
-    const std::size_t next = mltrack::replay(mltrack::read_run(run_dir), sink, o);
+    mltrack::read_options lenient;
+    lenient.strict = false;
+    const std::size_t next = mltrack::replay(run_dir, sink, o, lenient);
     sink.close();
     return next;
 }
