@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../detail/files.hpp"
+#include "../detail/jsonl/artifact_line.hpp"
 #include "../detail/jsonl/jsonl_format.hpp"
 #include "../detail/sink_files.hpp"
 #include "../error.hpp"
@@ -43,8 +44,9 @@ struct jsonl_options {
 
 class jsonl {
 public:
+    /// `root` is made absolute here, once: a chdir() while runs are open changes nothing.
     explicit jsonl(std::filesystem::path root, jsonl_options options = {})
-        : root_(std::move(root)), options_(options) {}
+        : root_(detail::absolute_root(std::move(root))), options_(options) {}
 
     jsonl(jsonl&&) noexcept = default;
     jsonl& operator=(jsonl&&) noexcept = default;
@@ -187,25 +189,12 @@ private:
             f.buf.append(tmp, static_cast<std::size_t>(p + 3 - tmp));
         } else {
             f.line_open = false;
-            std::string copy_error;
-            if (e.kind == record_kind::artifact && !e.payload->get_artifact().path.empty()) {
-                const auto& a = e.payload->get_artifact();
-                try {
-                    detail::copy_into(a.source, f.dir / a.path);
-                } catch (const std::exception& ex) {
-                    copy_error = "cannot copy artifact '" + a.name + "' into " + (f.dir / a.path).string() + ": " +
-                                 ex.what();
-                }
-            }
-            if (!copy_error.empty()) {
-                record r = *e.payload;  // written as a reference, since the copy is missing
-                auto& a = std::get<artifact>(r.payload);
-                a.path.clear();
-                a.metadata["copy_error"] = copy_error;
-                detail::append_record_line(f.buf, r);
-            } else {
+            std::optional<error> copy_error;
+            bool copied = false;
+            if (e.kind == record_kind::artifact && !e.payload->get_artifact().path.empty())
+                copy_error = detail::append_artifact_line(f.buf, f.dir, e, copied);
+            else
                 detail::append_record_line(f.buf, *e.payload);
-            }
             ++f.buffered_lines;
             if (e.kind == record_kind::run_end) {
                 auto owned = std::move(it->second);
@@ -219,7 +208,11 @@ private:
                 ::close(owned->fd);
                 return;
             }
-            if (!copy_error.empty()) throw error(error_category::io, 13, copy_error);
+            if (copied) {  // the line on disk before the copy it replaced goes (a kill keeps one of them recorded)
+                flush_file(f);
+                detail::drop_aside(f.dir / e.payload->get_artifact().path);
+            }
+            if (copy_error) throw *copy_error;
         }
         if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);
     }
