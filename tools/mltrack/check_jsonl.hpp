@@ -2,7 +2,7 @@
 // or an analysis trips over it. Lines are validated by the library's reader itself (read_run: JSON, kinds,
 // fields, types, artifact paths), in lenient mode so that every bad line is reported, not only the first;
 // on top of that come the rules that span lines: nothing but a run_resume after a run_end, the folders
-// named after the run_start line, artifact copies present with their recorded size (and digest, on request).
+// named after the run_start line (artifact copies: check_artifacts.hpp).
 #pragma once
 
 #include <algorithm>
@@ -48,31 +48,8 @@ inline file_check check_jsonl(const fs::path& file, bool verify_digests) {
         skipped.insert(run.torn_tail->line);
         problem(run.torn_tail->line, run.torn_tail->message + " (a write was cut short: crash or full disk)");
     }
-    // Artifact copies kept in the run folder.
-    auto check_artifact = [&](const mltrack::artifact& a, const std::string& where, std::size_t at) {
-        if (a.path.empty()) return;
-        const fs::path p = run.dir / a.path;
-        std::error_code ec;
-        if (!fs::exists(p, ec)) {
-            problem(at, where + "artifact '" + a.name + "': its copy " + a.path + " is missing");
-            return;
-        }
-        if (!a.directory && fs::is_regular_file(p, ec) && a.size != 0 && fs::file_size(p, ec) != a.size) {
-            problem(at, where + "artifact '" + a.name + "': " + a.path + " has " + std::to_string(fs::file_size(p, ec)) +
-                           " bytes, the record says " + std::to_string(a.size));
-            return;
-        }
-        if (verify_digests && !a.sha256.empty()) {
-            try {
-                const auto d = mltrack::detail::digest_path(p);
-                if (d.sha256 != a.sha256)
-                    problem(at, where + "artifact '" + a.name + "': " + a.path + " has SHA-256 " + d.sha256 +
-                                   ", the record says " + a.sha256);
-            } catch (const std::exception& e) {
-                problem(at, where + "artifact '" + a.name + "': " + describe(e));
-            }
-        }
-    };
+    // Artifact copies are checked by check_artifacts (check_artifacts.hpp).
+    (void)verify_digests;
     std::size_t line = 0;
     auto next_line = [&] {
         do ++line;
@@ -86,12 +63,6 @@ inline file_check check_jsonl(const fs::path& file, bool verify_digests) {
         if (ended && r.kind != mltrack::record_kind::run_resume)
             problem(at, std::string("a ") + mltrack::to_string(r.kind) + " record after the run ended (line " +
                             std::to_string(end_line) + ") without a run_resume");
-        if (r.kind == mltrack::record_kind::artifact) check_artifact(r.get_artifact(), "", at);
-        if (r.kind == mltrack::record_kind::execution) {
-            const auto& e = r.get_execution();
-            for (const auto& a : e.inputs) check_artifact(a, "execution '" + e.name + "' input ", at);
-            for (const auto& a : e.outputs) check_artifact(a, "execution '" + e.name + "' output ", at);
-        }
         if (r.kind == mltrack::record_kind::run_end) {
             ended = true;
             end_line = at;
