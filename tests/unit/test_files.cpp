@@ -202,26 +202,33 @@ TEST_CASE("a kill while re-logging an artifact leaves its recorded copy whole") 
     const auto root = dir.path() / "mlruns";
     // Two versions of a folder of many files, so that replacing one takes a while.
     for (const char v : {'A', 'B'})
-        for (int i = 0; i < 400; ++i)
+        for (int i = 0; i < 200; ++i)
             unit::write_file(dir.path() / std::string(1, v) / "ckpt" / ("f" + std::to_string(i)), std::string(2048, v));
     const auto digest_a = detail::digest_path(dir.path() / "A" / "ckpt").sha256;
     const auto digest_b = detail::digest_path(dir.path() / "B" / "ckpt").sha256;
     std::mt19937 rng(std::random_device{}());
     const auto arts = root / "exp" / "r" / "artifacts";
+    {  // the run exists before the first kill (a kill at its creation is another test's subject)
+        tracker t{quiet("exp"), sinks::jsonl{root}};
+        t.start_run("r").end();
+    }
     int killed_with_a_record = 0;
-    for (int trial = 0; trial < 16; ++trial) {
+    for (int trial = 0; trial < 24; ++trial) {
         const pid_t pid = ::fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
             try {
                 tracker t{quiet("exp"), sinks::jsonl{root}};
                 auto r = t.start_run("r", start_mode::create_or_resume);
-                for (int i = 0;; ++i) (void)r.log_artifact(dir.path() / (i % 2 ? "B" : "A") / "ckpt");
+                for (int i = 0;; ++i) {
+                    (void)r.log_artifact(dir.path() / (i % 2 ? "B" : "A") / "ckpt");
+                    t.flush();  // its line on disk before the next replacement starts
+                }
             } catch (...) {
             }
             ::_exit(1);
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(30, 400)(rng)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 1200)(rng)));
         ::kill(pid, SIGKILL);
         int status = 0;
         REQUIRE(::waitpid(pid, &status, 0) == pid);

@@ -139,8 +139,8 @@ inline std::string file_sha256(const fs::path& p, std::uint64_t& size, const fs:
     if (to) {
         struct stat st {};
         const mode_t mode = ::fstat(in, &st) == 0 ? (st.st_mode & 0777) : 0644;
-        out = ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode | 0200);
-        if (out < 0) {
+        out = ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (out < 0 || ::fchmod(out, mode) != 0) {  // the source's permission bits, whatever the umask
             const int err = errno;
             close_both();
             throw error(error_category::io, 13, "cannot create '" + to->string() + "': " + std::strerror(err));
