@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detail/listing.hpp"
 #include "error.hpp"
 #include "names.hpp"
 #include "record.hpp"
@@ -36,9 +37,10 @@ inline std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::
     namespace fs = std::filesystem;
     std::vector<std::pair<int, fs::path>> out;
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
-        const int r = detail::events_file_rank(entry.path().filename().string());
-        if (r >= 0 && entry.is_regular_file(ec)) out.emplace_back(r, entry.path());
+    for (fs::directory_iterator it(run_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const int r = detail::events_file_rank(it->path().filename().string());
+        std::error_code ec2;
+        if (r >= 0 && it->is_regular_file(ec2)) out.emplace_back(r, it->path());
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -48,7 +50,8 @@ inline std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::
 /// (rank_policy::every), each events.rank-<r>.jsonl into `ranks`. Given a file, reads that file only.
 inline run_data read_run(const std::filesystem::path& path, const read_options& options = {}) {
     namespace fs = std::filesystem;
-    if (!fs::is_directory(path)) return detail::read_events_file(path, options);
+    std::error_code ec;
+    if (!fs::is_directory(path, ec)) return detail::read_events_file(path, options);  // a loop: io.4 there
     run_data run = detail::read_events_file(path / "events.jsonl", options);
     for (const auto& o : rank_files(path))
         if (o.first > 0) run.ranks.push_back(detail::read_events_file(o.second, options));
@@ -71,24 +74,19 @@ inline run_data read_events_file(const std::filesystem::path& file, const read_o
 
 }  // namespace detail
 
-/// Reads every run of an experiment under a JSONL root, sorted by run name.
+/// Reads every run of an experiment under a JSONL root, sorted by run name. An entry that cannot be
+/// examined (a symbolic link loop, no permission) is skipped and described in `problems` when given.
 inline std::vector<run_data> read_experiment(const std::filesystem::path& root, std::string_view experiment,
-                                             const read_options& options = {}) {
+                                             const read_options& options = {},
+                                             std::vector<std::string>* problems = nullptr) {
     namespace fs = std::filesystem;
     validate_name("experiment name", experiment);
     const fs::path dir = root / std::string(experiment);
     std::error_code ec;
     if (!fs::is_directory(dir, ec))
         throw error(error_category::io, 5, "experiment folder " + dir.string() + " does not exist");
-    std::vector<fs::path> runs;
-    for (const auto& entry : fs::directory_iterator(dir, ec))
-        if (entry.is_directory() && fs::exists(entry.path() / "events.jsonl") &&
-            is_valid_name(entry.path().filename().string()))
-            runs.push_back(entry.path());
-    std::sort(runs.begin(), runs.end());
     std::vector<run_data> out;
-    out.reserve(runs.size());
-    for (const auto& r : runs) out.push_back(read_run(r, options));
+    for (const auto& r : detail::list_folders(dir, true, problems)) out.push_back(read_run(dir / r, options));
     return out;
 }
 

@@ -281,6 +281,19 @@ struct metric_info {
     std::string name;
 };
 
+/// What a sink that stores artifact copies (the JSONL sink) tells the caller of log_model / log_artifact,
+/// which waits for the copy: the stored copy's size and digest, or why it could not be stored (the caller
+/// then throws that error). Only on the artifact events of a live run; null on replay.
+struct artifact_receipt {
+    bool stored = false;
+    std::uint64_t size = 0;
+    std::string sha256;
+    bool failed = false;
+    error_category failure_category = error_category::io;
+    int failure_id = 0;
+    std::string failure_message;  ///< without the "[mltrack.error...] " prefix
+};
+
 /// What a sink receives: one record of the stream, a view valid only during the write() call.
 /// For kind metric: one point (step, value, metric). For run_start/run_resume: `run` says it all.
 /// For every other kind: `payload` holds the data.
@@ -292,6 +305,7 @@ struct event {
     double value = 0.0;
     const metric_info* metric = nullptr;
     const record* payload = nullptr;
+    artifact_receipt* receipt = nullptr;  ///< artifact events of a live run: see artifact_receipt
 };
 
 /// A contiguous batch of events handed to a sink's write().

@@ -309,16 +309,13 @@ public:
         auto a = describe(path, artifact_type::model, options);
         a.framework = model.framework;
         a.framework_version = model.framework_version;
-        push_artifact(a);
-        return a;
+        return push_artifact(std::move(a));
     }
 
     /// Logs any artifact (a dataset, a plot, a checkpoint), stored like log_model.
     artifact log_artifact(const std::filesystem::path& path, const artifact_options& options = {},
                           artifact_type type = artifact_type::artifact) {
-        auto a = describe(path, type, options);
-        push_artifact(a);
-        return a;
+        return push_artifact(describe(path, type, options));
     }
 
     /// Logs an execution with its input and output artifacts (lineage). Artifacts may come from log_model /
@@ -588,7 +585,9 @@ private:
             a.name = options.name.empty() ? text.substr(slash + 1, last - slash) : options.name;
             a.source = text;
         } else {
-            auto abs = std::filesystem::absolute(path).lexically_normal();
+            std::error_code ec;
+            auto abs = std::filesystem::absolute(path, ec).lexically_normal();
+            if (ec) throw error(error_category::io, 2, "artifact path '" + text + "': " + ec.message());
             if (!abs.has_filename()) abs = abs.parent_path();  // "ckpt/" is the folder "ckpt"
             a.name = options.name.empty() ? abs.filename().string() : options.name;
             a.source = abs.string();
@@ -623,11 +622,22 @@ private:
     /// The rank whose files this run writes: 0, or this process's rank under rank_policy::every.
     int writing_rank() const noexcept { return core_->policy() == rank_policy::every ? core_->rank().rank : 0; }
 
-    void push_artifact(const artifact& a) {
+    /// Pushes the record and waits for the copy (done when log_model returns): returns the artifact with the
+    /// stored copy's size and digest, or throws the sink's error when it could not store it (the record is
+    /// then written as a reference with metadata.copy_error).
+    artifact push_artifact(artifact a) {
         auto r = make_record(record_kind::artifact);
         r->rec.payload = a;
-        r->done = std::make_shared<detail::ticket>();  // the copy is done when log_model returns
+        auto done = std::make_shared<detail::ticket>();
+        r->done = done;
         core_->push_cold(std::move(r));
+        const auto& receipt = done->receipt;  // written by the writer before the ticket completed
+        if (receipt.failed) throw error(receipt.failure_category, receipt.failure_id, receipt.failure_message);
+        if (receipt.stored) {
+            a.size = receipt.size;
+            a.sha256 = receipt.sha256;
+        }
+        return a;
     }
 
     std::shared_ptr<detail::core> core_;

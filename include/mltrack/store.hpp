@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "detail/listing.hpp"
 #include "error.hpp"
 #include "names.hpp"
 #include "reader.hpp"
@@ -16,34 +17,18 @@
 
 MLTRACK_NAMESPACE_BEGIN
 
-/// Experiments under a JSONL root (folders with a valid name), sorted.
-inline std::vector<std::string> list_experiments(const std::filesystem::path& root) {
-    namespace fs = std::filesystem;
-    std::vector<std::string> out;
-    std::error_code ec;
-    if (!fs::is_directory(root, ec)) return out;
-    for (const auto& e : fs::directory_iterator(root, ec)) {
-        const auto n = e.path().filename().string();
-        if (e.is_directory() && is_valid_name(n)) out.push_back(n);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
+/// Experiments under a JSONL root (folders with a valid name), sorted. An entry that cannot be examined
+/// (a symbolic link loop, no permission) is skipped and described in `problems` when given.
+inline std::vector<std::string> list_experiments(const std::filesystem::path& root,
+                                                 std::vector<std::string>* problems = nullptr) {
+    return detail::list_folders(root, false, problems);
 }
 
-/// Runs of an experiment (folders holding events.jsonl), sorted.
-inline std::vector<std::string> list_runs(const std::filesystem::path& root, std::string_view experiment) {
-    namespace fs = std::filesystem;
+/// Runs of an experiment (folders holding events.jsonl), sorted. Bad entries as in list_experiments.
+inline std::vector<std::string> list_runs(const std::filesystem::path& root, std::string_view experiment,
+                                          std::vector<std::string>* problems = nullptr) {
     validate_name("experiment name", experiment);
-    std::vector<std::string> out;
-    std::error_code ec;
-    const auto dir = root / std::string(experiment);
-    if (!fs::is_directory(dir, ec)) return out;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-        const auto n = e.path().filename().string();
-        if (e.is_directory() && is_valid_name(n) && fs::exists(e.path() / "events.jsonl", ec)) out.push_back(n);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
+    return detail::list_folders(root / std::string(experiment), true, problems);
 }
 
 /// Reads one run of the store.

@@ -758,6 +758,19 @@ struct metric_info {
     std::string name;
 };
 
+/// What a sink that stores artifact copies (the JSONL sink) tells the caller of log_model / log_artifact,
+/// which waits for the copy: the stored copy's size and digest, or why it could not be stored (the caller
+/// then throws that error). Only on the artifact events of a live run; null on replay.
+struct artifact_receipt {
+    bool stored = false;
+    std::uint64_t size = 0;
+    std::string sha256;
+    bool failed = false;
+    error_category failure_category = error_category::io;
+    int failure_id = 0;
+    std::string failure_message;  ///< without the "[mltrack.error...] " prefix
+};
+
 /// What a sink receives: one record of the stream, a view valid only during the write() call.
 /// For kind metric: one point (step, value, metric). For run_start/run_resume: `run` says it all.
 /// For every other kind: `payload` holds the data.
@@ -769,6 +782,7 @@ struct event {
     double value = 0.0;
     const metric_info* metric = nullptr;
     const record* payload = nullptr;
+    artifact_receipt* receipt = nullptr;  ///< artifact events of a live run: see artifact_receipt
 };
 
 /// A contiguous batch of events handed to a sink's write().
@@ -2410,6 +2424,7 @@ struct ticket {
     bool flag = false;  ///< a result bit (run_open: whether the run was resumed)
     std::optional<std::int64_t> value;  ///< a result number (last_step)
     std::optional<error> failure;
+    artifact_receipt receipt;  ///< an artifact record: what the sinks stored (read after wait())
 
     void complete(bool result = false) {
         std::lock_guard<std::mutex> lock(m);
@@ -3484,9 +3499,10 @@ private:
         e.time_ns = c->rec.time_ns;
         e.step = c->rec.step;
         e.payload = &c->rec;
+        auto done = c->done;
+        if (done && e.kind == record_kind::artifact) e.receipt = &done->receipt;  // dispatched below, at once
         pending_.push_back(e);
         if (c->rec.kind == record_kind::run_end) ended_.push_back(run->id);
-        auto done = c->done;
         held_.push_back(std::move(c));
         if (done) {
             dispatch_pending();
@@ -3597,18 +3613,28 @@ MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/engine/core.hpp ----
 // ---- begin mltrack/detail/files.hpp ----
 // Why: artifacts are files or folders that mltrack measures (size, SHA-256) on the caller's thread and
-// copies into the run folder on the writer's. Folder digests are defined over a sorted manifest so they do
-// not depend on directory iteration order.
+// copies into the run folder on the writer's. Both walk a folder the same way (tree_of), following symbolic
+// links (a Hugging Face cache snapshot is a folder of links to blobs: the files are what is stored), refusing
+// link loops and dangling links, and never descending into the run folder being written (a source that
+// contains it would copy into itself). The stored copy is hashed as it is written, so the recorded digest is
+// the copy's even when the source changes meanwhile. A copy replaces an earlier one by renames only, so a
+// kill at any moment leaves the recorded copy whole (under its name, or set aside under a hidden name).
+// Folder digests are defined over a sorted manifest so they do not depend on directory iteration order.
+// Every failure is an mltrack::error; no std::filesystem exception escapes.
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 // ---- begin mltrack/detail/sha256.hpp ----
 // Why: artifacts carry a SHA-256 digest so a later sync or a reader can tell that a copy is intact, and
@@ -3739,47 +3765,153 @@ struct file_digest {
     bool directory = false;
 };
 
-inline std::string file_sha256(const fs::path& p, std::uint64_t& size) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw error(error_category::io, 1, "cannot read '" + p.string() + "': " + std::strerror(errno));
+/// A file's identity, to tell a folder reached twice (a link loop) or the run folder itself.
+struct file_id {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    bool operator==(const file_id& o) const noexcept { return dev == o.dev && ino == o.ino; }
+};
+
+/// stat() (following links) of an artifact's path, with the errors mltrack names: io.16 for a link loop,
+/// io.17 for a dangling link, io.2 when nothing is there, io.1 otherwise.
+inline struct stat stat_artifact_path(const fs::path& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) return st;
+    const int err = errno;
+    struct stat lst {};
+    if (err == ELOOP)
+        throw error(error_category::io, 16, "symbolic link loop at '" + p.string() + "'");
+    if (err == ENOENT && ::lstat(p.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode))
+        throw error(error_category::io, 17, "'" + p.string() + "' is a dangling symbolic link");
+    if (err == ENOENT || err == ENOTDIR)
+        throw error(error_category::io, 2, "artifact path '" + p.string() + "' does not exist");
+    throw error(error_category::io, 1, "cannot read '" + p.string() + "': " + std::strerror(err));
+}
+
+/// One entry of an artifact folder: its path relative to the folder ("a/b.bin", '/'-separated), where to
+/// read it (through links), and whether it is a folder.
+struct tree_entry {
+    std::string rel;
+    fs::path at;
+    bool directory = false;
+};
+
+namespace files_impl {
+
+inline void walk(const fs::path& dir, const std::string& rel, std::vector<file_id>& ancestors,
+                 const file_id* avoid, std::vector<tree_entry>& out) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        names.push_back(it->path().filename().string());
+    if (ec) throw error(error_category::io, 1, "cannot list '" + dir.string() + "': " + ec.message());
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) {
+        const fs::path p = dir / n;
+        const std::string r = rel.empty() ? n : rel + "/" + n;
+        const struct stat st = stat_artifact_path(p);
+        if (S_ISREG(st.st_mode)) {
+            out.push_back({r, p, false});
+        } else if (S_ISDIR(st.st_mode)) {
+            const file_id id{st.st_dev, st.st_ino};
+            if (avoid && id == *avoid)
+                throw error(error_category::value, 10,
+                            "'" + p.string() + "' is the run's own folder: an artifact cannot contain the run it is "
+                            "logged to (it would copy itself)");
+            if (std::find(ancestors.begin(), ancestors.end(), id) != ancestors.end())
+                throw error(error_category::io, 16,
+                            "symbolic link loop at '" + p.string() + "' (it leads back to a folder above it)");
+            out.push_back({r, p, true});
+            ancestors.push_back(id);
+            walk(p, r, ancestors, avoid, out);
+            ancestors.pop_back();
+        }
+        // FIFOs, sockets and devices are not artifact content: skipped (reading a FIFO would block).
+    }
+}
+
+}  // namespace files_impl
+
+/// The files and folders under `top`, sorted by relative path, links followed. Throws io.16 on a link
+/// loop, io.17 on a dangling link, value.10 when a folder under `top` (or `top` itself) is `avoid`.
+inline std::vector<tree_entry> tree_of(const fs::path& top, const fs::path& avoid = {}) {
+    const struct stat st = stat_artifact_path(top);
+    file_id avoid_id;
+    const file_id* avoid_ptr = nullptr;
+    struct stat ast {};
+    if (!avoid.empty() && ::stat(avoid.c_str(), &ast) == 0) {
+        avoid_id = {ast.st_dev, ast.st_ino};
+        avoid_ptr = &avoid_id;
+    }
+    const file_id top_id{st.st_dev, st.st_ino};
+    if (avoid_ptr && top_id == avoid_id)
+        throw error(error_category::value, 10,
+                    "'" + top.string() + "' is the run's own folder: an artifact cannot contain the run it is "
+                    "logged to (it would copy itself)");
+    std::vector<file_id> ancestors{top_id};
+    std::vector<tree_entry> out;
+    files_impl::walk(top, "", ancestors, avoid_ptr, out);
+    return out;
+}
+
+/// SHA-256 and size of a file's bytes; when `to` is given, also writes them there (a new file), so that the
+/// digest is that of the bytes written.
+inline std::string file_sha256(const fs::path& p, std::uint64_t& size, const fs::path* to = nullptr) {
+    const int in = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) throw error(error_category::io, 1, "cannot read '" + p.string() + "': " + std::strerror(errno));
+    int out = -1;
+    auto close_both = [&] {
+        ::close(in);
+        if (out >= 0) ::close(out);
+    };
+    if (to) {
+        struct stat st {};
+        const mode_t mode = ::fstat(in, &st) == 0 ? (st.st_mode & 0777) : 0644;
+        out = ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (out < 0 || ::fchmod(out, mode) != 0) {  // the source's permission bits, whatever the umask
+            const int err = errno;
+            close_both();
+            throw error(error_category::io, 13, "cannot create '" + to->string() + "': " + std::strerror(err));
+        }
+    }
     sha256 h;
     std::vector<char> buf(1 << 16);
     size = 0;
-    while (in) {
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        const auto got = static_cast<std::size_t>(in.gcount());
-        h.update(buf.data(), got);
-        size += got;
+    for (;;) {
+        const ssize_t got = ::read(in, buf.data(), buf.size());
+        if (got == 0) break;
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            close_both();
+            throw error(error_category::io, 1, "error reading '" + p.string() + "': " + std::strerror(err));
+        }
+        h.update(buf.data(), static_cast<std::size_t>(got));
+        size += static_cast<std::uint64_t>(got);
+        for (ssize_t done = 0; out >= 0 && done < got;) {
+            const ssize_t w = ::write(out, buf.data() + done, static_cast<std::size_t>(got - done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) {
+                const int err = w < 0 ? errno : EIO;
+                close_both();
+                throw error(error_category::io, 13, "cannot write '" + to->string() + "': " + std::strerror(err));
+            }
+            done += w;
+        }
     }
-    if (in.bad()) throw error(error_category::io, 1, "error reading '" + p.string() + "'");
+    if (out >= 0 && ::close(out) != 0) {
+        const int err = errno;
+        out = -1;
+        close_both();
+        throw error(error_category::io, 13, "cannot write '" + to->string() + "': " + std::strerror(err));
+    }
+    out = -1;
+    close_both();
     return h.hex_digest();
 }
 
-/// Size and digest of a file, or of a folder: SHA-256 over lines "<relative path>\0<file sha256>\n" sorted
-/// by path, size the sum of file sizes. Symbolic links are followed for files, never for folders.
-inline file_digest digest_path(const fs::path& p) {
-    std::error_code ec;
-    const auto st = fs::status(p, ec);
-    if (ec || !fs::exists(st))
-        throw error(error_category::io, 2, "artifact path '" + p.string() + "' does not exist");
-    file_digest d;
-    if (fs::is_regular_file(st)) {
-        d.sha256 = file_sha256(p, d.size);
-        return d;
-    }
-    if (!fs::is_directory(st))
-        throw error(error_category::io, 3, "artifact path '" + p.string() + "' is neither a file nor a folder");
-    d.directory = true;
-    std::vector<std::pair<std::string, std::string>> manifest;
-    for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
-        if (!it->is_regular_file()) continue;
-        std::uint64_t sz = 0;
-        auto sum = file_sha256(it->path(), sz);
-        d.size += sz;
-        manifest.emplace_back(fs::relative(it->path(), p).generic_string(), std::move(sum));
-    }
-    if (ec) throw error(error_category::io, 1, "cannot list '" + p.string() + "': " + ec.message());
+/// SHA-256 over lines "<relative path>\0<file sha256>\n" sorted by path.
+inline std::string manifest_sha256(std::vector<std::pair<std::string, std::string>> manifest) {
     std::sort(manifest.begin(), manifest.end());
     sha256 h;
     for (const auto& m : manifest) {
@@ -3788,24 +3920,127 @@ inline file_digest digest_path(const fs::path& p) {
         h.update(m.second);
         h.update("\n");
     }
-    d.sha256 = h.hex_digest();
+    return h.hex_digest();
+}
+
+/// Size and digest of a file, or of a folder: SHA-256 over its manifest (manifest_sha256), size the sum of
+/// file sizes. Symbolic links are followed, to files and to folders (tree_of); empty folders add nothing.
+inline file_digest digest_path(const fs::path& p) {
+    const struct stat st = stat_artifact_path(p);
+    file_digest d;
+    if (S_ISREG(st.st_mode)) {
+        d.sha256 = file_sha256(p, d.size);
+        return d;
+    }
+    if (!S_ISDIR(st.st_mode))
+        throw error(error_category::io, 3, "artifact path '" + p.string() + "' is neither a file nor a folder");
+    d.directory = true;
+    std::vector<std::pair<std::string, std::string>> manifest;
+    for (const auto& e : tree_of(p)) {
+        if (e.directory) continue;
+        std::uint64_t sz = 0;
+        manifest.emplace_back(e.rel, file_sha256(e.at, sz));
+        d.size += sz;
+    }
+    d.sha256 = manifest_sha256(std::move(manifest));
     return d;
 }
 
-/// Copies a file or folder to `to` (replacing what is there), through a temporary name and a rename, so
-/// a reader never sees a half-copied artifact under its final name.
-inline void copy_into(const fs::path& from, const fs::path& to) {
-    fs::create_directories(to.parent_path());
-    fs::path tmp = to;
-    tmp += ".partial";
+/// A sink's root made absolute against the current directory (kept as given if that fails), so that a
+/// chdir() during a run moves nothing.
+inline fs::path absolute_root(fs::path root) {
+    if (root.empty() || root.is_absolute()) return root;
     std::error_code ec;
+    auto abs = fs::absolute(root, ec);
+    return ec ? root : abs;
+}
+
+/// Where copy_into builds a copy, and where it sets aside the copy it replaces: hidden names (an artifact
+/// name cannot start with '.') next to the final one.
+inline fs::path partial_path(const fs::path& to) { return to.parent_path() / ("." + to.filename().string() + ".partial"); }
+inline fs::path aside_path(const fs::path& to) { return to.parent_path() / ("." + to.filename().string() + ".replaced"); }
+
+/// Whether something (a file, a folder, a link) is at p, not following links.
+inline bool present(const fs::path& p) {
+    struct stat st {};
+    return ::lstat(p.c_str(), &st) == 0;
+}
+
+/// Puts back a copy set aside by a replacement that a kill interrupted (its final name missing), and
+/// removes one that the replacement had finished with.
+inline void recover_aside(const fs::path& to) {
+    const fs::path aside = aside_path(to);
+    if (!present(aside)) return;
+    std::error_code ec;
+    if (!present(to)) fs::rename(aside, to, ec);
+    else fs::remove_all(aside, ec);
+}
+
+/// Copies a file or folder to `to` and returns the copy's size and digest (computed from the bytes written).
+/// Links are followed (the copy holds files and folders only); a source that contains `avoid` (the run's
+/// folder) is refused with value.10 before anything is written. The copy is built under a hidden temporary
+/// name; an earlier copy at `to` is renamed aside, the new one renamed in, then the old one removed: a kill
+/// leaves either copy whole (recover_aside puts a set-aside copy back). The caller removes the set-aside
+/// copy with drop_aside once the new one is recorded. On failure nothing is left behind and the earlier
+/// copy stays; every failure is an mltrack::error (io.13 for writes; io.1/2/3/16/17 reading, value.10).
+inline file_digest copy_into(const fs::path& from, const fs::path& to, const fs::path& avoid = {}) {
+    const struct stat st = stat_artifact_path(from);
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        throw error(error_category::io, 3, "artifact path '" + from.string() + "' is neither a file nor a folder");
+    std::error_code ec;
+    fs::create_directories(to.parent_path(), ec);
+    if (ec) throw error(error_category::io, 13, "cannot create " + to.parent_path().string() + ": " + ec.message());
+    recover_aside(to);
+    const fs::path tmp = partial_path(to);
+    const fs::path aside = aside_path(to);
     fs::remove_all(tmp, ec);
-    if (fs::is_directory(from))
-        fs::copy(from, tmp, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-    else
-        fs::copy_file(from, tmp, fs::copy_options::overwrite_existing);
-    fs::remove_all(to, ec);
-    fs::rename(tmp, to);
+    file_digest d;
+    try {
+        if (S_ISREG(st.st_mode)) {
+            d.sha256 = file_sha256(from, d.size, &tmp);
+        } else {
+            d.directory = true;
+            const auto entries = tree_of(from, avoid);  // before any write: a refusal leaves nothing
+            if (!fs::create_directory(tmp, ec) || ec)
+                throw error(error_category::io, 13, "cannot create " + tmp.string() + ": " + ec.message());
+            std::vector<std::pair<std::string, std::string>> manifest;
+            for (const auto& e : entries) {
+                const fs::path target = tmp / fs::path(e.rel);
+                if (e.directory) {
+                    if (!fs::create_directory(target, ec) || ec)
+                        throw error(error_category::io, 13, "cannot create " + target.string() + ": " + ec.message());
+                    continue;
+                }
+                std::uint64_t sz = 0;
+                manifest.emplace_back(e.rel, file_sha256(e.at, sz, &target));
+                d.size += sz;
+            }
+            d.sha256 = manifest_sha256(std::move(manifest));
+        }
+        if (present(to)) {
+            fs::rename(to, aside, ec);
+            if (ec) throw error(error_category::io, 13, "cannot move " + to.string() + " aside: " + ec.message());
+        }
+        fs::rename(tmp, to, ec);
+        if (ec) {
+            const std::string why = ec.message();
+            std::error_code ec2;
+            if (present(aside)) fs::rename(aside, to, ec2);  // put the earlier copy back
+            throw error(error_category::io, 13, "cannot rename " + tmp.string() + " to " + to.string() + ": " + why);
+        }
+    } catch (...) {
+        std::error_code ec2;
+        fs::remove_all(tmp, ec2);
+        throw;
+    }
+    return d;
+}
+
+/// Removes the copy that copy_into set aside, once the new copy is recorded (a failure leaves a hidden
+/// entry that the next copy_into of that name removes).
+inline void drop_aside(const fs::path& to) {
+    std::error_code ec;
+    fs::remove_all(aside_path(to), ec);
 }
 
 }  // namespace detail
@@ -4728,16 +4963,13 @@ public:
         auto a = describe(path, artifact_type::model, options);
         a.framework = model.framework;
         a.framework_version = model.framework_version;
-        push_artifact(a);
-        return a;
+        return push_artifact(std::move(a));
     }
 
     /// Logs any artifact (a dataset, a plot, a checkpoint), stored like log_model.
     artifact log_artifact(const std::filesystem::path& path, const artifact_options& options = {},
                           artifact_type type = artifact_type::artifact) {
-        auto a = describe(path, type, options);
-        push_artifact(a);
-        return a;
+        return push_artifact(describe(path, type, options));
     }
 
     /// Logs an execution with its input and output artifacts (lineage). Artifacts may come from log_model /
@@ -5007,7 +5239,9 @@ private:
             a.name = options.name.empty() ? text.substr(slash + 1, last - slash) : options.name;
             a.source = text;
         } else {
-            auto abs = std::filesystem::absolute(path).lexically_normal();
+            std::error_code ec;
+            auto abs = std::filesystem::absolute(path, ec).lexically_normal();
+            if (ec) throw error(error_category::io, 2, "artifact path '" + text + "': " + ec.message());
             if (!abs.has_filename()) abs = abs.parent_path();  // "ckpt/" is the folder "ckpt"
             a.name = options.name.empty() ? abs.filename().string() : options.name;
             a.source = abs.string();
@@ -5042,11 +5276,22 @@ private:
     /// The rank whose files this run writes: 0, or this process's rank under rank_policy::every.
     int writing_rank() const noexcept { return core_->policy() == rank_policy::every ? core_->rank().rank : 0; }
 
-    void push_artifact(const artifact& a) {
+    /// Pushes the record and waits for the copy (done when log_model returns): returns the artifact with the
+    /// stored copy's size and digest, or throws the sink's error when it could not store it (the record is
+    /// then written as a reference with metadata.copy_error).
+    artifact push_artifact(artifact a) {
         auto r = make_record(record_kind::artifact);
         r->rec.payload = a;
-        r->done = std::make_shared<detail::ticket>();  // the copy is done when log_model returns
+        auto done = std::make_shared<detail::ticket>();
+        r->done = done;
         core_->push_cold(std::move(r));
+        const auto& receipt = done->receipt;  // written by the writer before the ticket completed
+        if (receipt.failed) throw error(receipt.failure_category, receipt.failure_id, receipt.failure_message);
+        if (receipt.stored) {
+            a.size = receipt.size;
+            a.sha256 = receipt.sha256;
+        }
+        return a;
     }
 
     std::shared_ptr<detail::core> core_;
@@ -5668,6 +5913,66 @@ MLTRACK_NAMESPACE_END
 
 #include <nlohmann/json.hpp>
 
+// ---- begin mltrack/detail/listing.hpp ----
+// Why: listing a JSONL root (experiments, runs) must survive whatever else is in it: a symbolic link loop,
+// a folder without permission, an entry removed meanwhile. Such an entry is skipped and described, never
+// thrown as std::filesystem::filesystem_error, so one bad entry does not hide every good one.
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// The sub-folders of `dir` with a valid name (with `runs`: holding events.jsonl), sorted. An entry that
+/// cannot be examined is skipped, with "<path>: <reason>" added to `problems` when given; so is `dir`
+/// itself when it exists but cannot be listed. A missing `dir` lists nothing.
+inline std::vector<std::string> list_folders(const std::filesystem::path& dir, bool runs,
+                                             std::vector<std::string>* problems) {
+    namespace fs = std::filesystem;
+    std::vector<std::string> out;
+    auto skip = [&](const fs::path& p, const std::error_code& ec) {
+        if (problems) problems->push_back(p.string() + ": skipped: " + ec.message());
+    };
+    std::error_code ec;
+    const auto st = fs::status(dir, ec);
+    if (ec || !fs::is_directory(st)) {
+        if (ec && ec != std::errc::no_such_file_or_directory) skip(dir, ec);
+        return out;
+    }
+    fs::directory_iterator it(dir, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        const auto n = it->path().filename().string();
+        if (!is_valid_name(n)) continue;
+        std::error_code ec2;
+        const bool folder = fs::is_directory(fs::status(it->path(), ec2));
+        if (ec2) {
+            if (ec2 != std::errc::no_such_file_or_directory) skip(it->path(), ec2);  // a dangling link is no folder
+            continue;
+        }
+        if (!folder) continue;
+        if (runs) {
+            const bool has_events = fs::exists(it->path() / "events.jsonl", ec2);
+            if (ec2) {
+                skip(it->path(), ec2);
+                continue;
+            }
+            if (!has_events) continue;
+        }
+        out.push_back(n);
+    }
+    if (ec) skip(dir, ec);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/listing.hpp ----
 // ---- begin mltrack/record_stream.hpp ----
 // Why: an HPC run can hold billions of points, and every tool that walks a run (sync, replay, check,
 // export, show) needs each record once, in file order, not all of them at once. stream_run() hands out one
@@ -6473,9 +6778,10 @@ inline std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::
     namespace fs = std::filesystem;
     std::vector<std::pair<int, fs::path>> out;
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
-        const int r = detail::events_file_rank(entry.path().filename().string());
-        if (r >= 0 && entry.is_regular_file(ec)) out.emplace_back(r, entry.path());
+    for (fs::directory_iterator it(run_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const int r = detail::events_file_rank(it->path().filename().string());
+        std::error_code ec2;
+        if (r >= 0 && it->is_regular_file(ec2)) out.emplace_back(r, it->path());
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -6485,7 +6791,8 @@ inline std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::
 /// (rank_policy::every), each events.rank-<r>.jsonl into `ranks`. Given a file, reads that file only.
 inline run_data read_run(const std::filesystem::path& path, const read_options& options = {}) {
     namespace fs = std::filesystem;
-    if (!fs::is_directory(path)) return detail::read_events_file(path, options);
+    std::error_code ec;
+    if (!fs::is_directory(path, ec)) return detail::read_events_file(path, options);  // a loop: io.4 there
     run_data run = detail::read_events_file(path / "events.jsonl", options);
     for (const auto& o : rank_files(path))
         if (o.first > 0) run.ranks.push_back(detail::read_events_file(o.second, options));
@@ -6508,24 +6815,19 @@ inline run_data read_events_file(const std::filesystem::path& file, const read_o
 
 }  // namespace detail
 
-/// Reads every run of an experiment under a JSONL root, sorted by run name.
+/// Reads every run of an experiment under a JSONL root, sorted by run name. An entry that cannot be
+/// examined (a symbolic link loop, no permission) is skipped and described in `problems` when given.
 inline std::vector<run_data> read_experiment(const std::filesystem::path& root, std::string_view experiment,
-                                             const read_options& options = {}) {
+                                             const read_options& options = {},
+                                             std::vector<std::string>* problems = nullptr) {
     namespace fs = std::filesystem;
     validate_name("experiment name", experiment);
     const fs::path dir = root / std::string(experiment);
     std::error_code ec;
     if (!fs::is_directory(dir, ec))
         throw error(error_category::io, 5, "experiment folder " + dir.string() + " does not exist");
-    std::vector<fs::path> runs;
-    for (const auto& entry : fs::directory_iterator(dir, ec))
-        if (entry.is_directory() && fs::exists(entry.path() / "events.jsonl") &&
-            is_valid_name(entry.path().filename().string()))
-            runs.push_back(entry.path());
-    std::sort(runs.begin(), runs.end());
     std::vector<run_data> out;
-    out.reserve(runs.size());
-    for (const auto& r : runs) out.push_back(read_run(r, options));
+    for (const auto& r : detail::list_folders(dir, true, problems)) out.push_back(read_run(dir / r, options));
     return out;
 }
 
@@ -6716,6 +7018,81 @@ MLTRACK_NAMESPACE_END
 #include <sys/stat.h>
 #include <unistd.h>
 
+// ---- begin mltrack/detail/jsonl/artifact_line.hpp ----
+// Why: an artifact line of the JSONL sink must describe what the run folder really holds. The copy is made
+// first (detail::copy_into: links followed, the run folder never copied into itself, the digest that of
+// the bytes written), then the line records the copy's size and digest; when the copy fails, the line is a
+// reference with metadata.copy_error and no path. Either way the caller waiting in log_artifact learns the
+// outcome through the event's receipt.
+
+#include <optional>
+#include <string>
+#include <utility>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// The text of an mltrack::error without its "[mltrack.error.x.n] " prefix.
+inline std::string error_text(const std::exception& e) {
+    const std::string what = e.what();
+    const auto at = what.find("] ");
+    return dynamic_cast<const error*>(&e) && at != std::string::npos ? what.substr(at + 2) : what;
+}
+
+/// Copies the artifact of `e` (a record with a path) into `run_dir` and appends its line to `out`. Returns
+/// the error to report when the copy failed (value.10 for a source containing the run folder, else io.13);
+/// `copied` says whether a copy now stands at its path (the caller then drops the copy it replaced, once
+/// the line is written: drop_aside).
+inline std::optional<error> append_artifact_line(std::string& out, const std::filesystem::path& run_dir,
+                                                 const event& e, bool& copied) {
+    copied = false;
+    const auto& a = e.payload->get_artifact();
+    const auto to = run_dir / a.path;
+    std::optional<error> failure;
+    try {
+        const auto d = copy_into(a.source, to, run_dir);
+        copied = true;
+        if (d.size != a.size || d.sha256 != a.sha256) {  // the source changed after the caller measured it
+            record r = *e.payload;
+            auto& stored = std::get<artifact>(r.payload);
+            stored.size = d.size;
+            stored.sha256 = d.sha256;
+            append_record_line(out, r);
+        } else {
+            append_record_line(out, *e.payload);
+        }
+        if (e.receipt) {
+            e.receipt->stored = true;
+            e.receipt->size = d.size;
+            e.receipt->sha256 = d.sha256;
+        }
+        return failure;
+    } catch (const std::exception& ex) {
+        const auto* me = dynamic_cast<const error*>(&ex);
+        if (me && me->category() == error_category::value)
+            failure = error(me->category(), me->id(), "artifact '" + a.name + "': " + error_text(ex));
+        else
+            failure = error(error_category::io, 13,
+                            "cannot copy artifact '" + a.name + "' into " + to.string() + ": " + error_text(ex));
+    }
+    record r = *e.payload;  // written as a reference: there is no copy
+    auto& ref = std::get<artifact>(r.payload);
+    ref.path.clear();
+    ref.metadata["copy_error"] = error_text(*failure);
+    append_record_line(out, r);
+    if (e.receipt) {
+        e.receipt->failed = true;
+        e.receipt->failure_category = failure->category();
+        e.receipt->failure_id = failure->id();
+        e.receipt->failure_message = error_text(*failure);
+    }
+    return failure;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/jsonl/artifact_line.hpp ----
 // ---- begin mltrack/detail/jsonl/line_limit.hpp ----
 // Why: readers refuse lines longer than their limit (64 MiB by default, format.6), so a writer that produced
 // one would make a whole run unreadable. The JSONL sink writes no line over the limit: a params, summary or
@@ -7000,8 +7377,9 @@ struct jsonl_options {
 
 class jsonl {
 public:
+    /// `root` is made absolute here, once: a chdir() while runs are open changes nothing.
     explicit jsonl(std::filesystem::path root, jsonl_options options = {})
-        : root_(std::move(root)), options_(options) {}
+        : root_(detail::absolute_root(std::move(root))), options_(options) {}
 
     jsonl(jsonl&&) noexcept = default;
     jsonl& operator=(jsonl&&) noexcept = default;
@@ -7147,23 +7525,14 @@ private:
             f.buf.append(tmp, static_cast<std::size_t>(p + 3 - tmp));
         } else {
             f.line_open = false;
-            std::string copy_error;
-            if (e.kind == record_kind::artifact && !f.dead && !e.payload->get_artifact().path.empty()) {
-                const auto& a = e.payload->get_artifact();
-                try {
-                    detail::copy_into(a.source, f.dir / a.path);
-                } catch (const std::exception& ex) {
-                    copy_error = "cannot copy artifact '" + a.name + "' into " + (f.dir / a.path).string() + ": " +
-                                 ex.what();
-                }
-            }
+            std::optional<error> copy_error;
+            bool copied = false;
             std::size_t lines = 0;
-            if (!copy_error.empty()) {
-                record r = *e.payload;  // written as a reference, since the copy is missing
-                auto& a = std::get<artifact>(r.payload);
-                a.path.clear();
-                a.metadata["copy_error"] = copy_error;
-                lines = detail::append_record_lines(f.buf, r, options_.max_line_bytes);
+            if (e.kind == record_kind::artifact && !f.dead && !e.payload->get_artifact().path.empty()) {
+                const std::size_t at = f.buf.size();
+                copy_error = detail::append_artifact_line(f.buf, f.dir, e, copied);
+                lines = f.buf.size() - at <= options_.max_line_bytes ? 1 : 0;
+                if (lines == 0) f.buf.resize(at);
             } else {
                 lines = detail::append_record_lines(f.buf, *e.payload, options_.max_line_bytes);
             }
@@ -7187,7 +7556,11 @@ private:
                 ::close(owned->fd);
                 return;
             }
-            if (!copy_error.empty()) throw error(error_category::io, 13, copy_error);
+            if (copied && lines) {  // the line on disk before the copy it replaced goes (a kill keeps one recorded)
+                flush_file(f);
+                detail::drop_aside(f.dir / e.payload->get_artifact().path);
+            }
+            if (copy_error) throw *copy_error;
             if (!too_long.empty()) throw error(error_category::io, 18, too_long);
         }
         if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);
@@ -7357,34 +7730,18 @@ MLTRACK_NAMESPACE_END
 
 MLTRACK_NAMESPACE_BEGIN
 
-/// Experiments under a JSONL root (folders with a valid name), sorted.
-inline std::vector<std::string> list_experiments(const std::filesystem::path& root) {
-    namespace fs = std::filesystem;
-    std::vector<std::string> out;
-    std::error_code ec;
-    if (!fs::is_directory(root, ec)) return out;
-    for (const auto& e : fs::directory_iterator(root, ec)) {
-        const auto n = e.path().filename().string();
-        if (e.is_directory() && is_valid_name(n)) out.push_back(n);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
+/// Experiments under a JSONL root (folders with a valid name), sorted. An entry that cannot be examined
+/// (a symbolic link loop, no permission) is skipped and described in `problems` when given.
+inline std::vector<std::string> list_experiments(const std::filesystem::path& root,
+                                                 std::vector<std::string>* problems = nullptr) {
+    return detail::list_folders(root, false, problems);
 }
 
-/// Runs of an experiment (folders holding events.jsonl), sorted.
-inline std::vector<std::string> list_runs(const std::filesystem::path& root, std::string_view experiment) {
-    namespace fs = std::filesystem;
+/// Runs of an experiment (folders holding events.jsonl), sorted. Bad entries as in list_experiments.
+inline std::vector<std::string> list_runs(const std::filesystem::path& root, std::string_view experiment,
+                                          std::vector<std::string>* problems = nullptr) {
     validate_name("experiment name", experiment);
-    std::vector<std::string> out;
-    std::error_code ec;
-    const auto dir = root / std::string(experiment);
-    if (!fs::is_directory(dir, ec)) return out;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-        const auto n = e.path().filename().string();
-        if (e.is_directory() && is_valid_name(n) && fs::exists(e.path() / "events.jsonl", ec)) out.push_back(n);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
+    return detail::list_folders(root / std::string(experiment), true, problems);
 }
 
 /// Reads one run of the store.

@@ -213,6 +213,38 @@ TEST_CASE("check: artifact copies") {
           std::string::npos);
 }
 
+TEST_CASE("check: a folder copy whose contents do not match its latest record; re-logged copies") {
+    if (cli_test::skip_without_binary()) return;
+    unit::temp_dir d;
+    unit::write_file(d / "ckpt" / "a.bin", "aaaa");
+    unit::write_file(d / "ckpt" / "sub" / "b.bin", "bb");
+    {
+        mltrack::tracker t{cli_dataset::make_config("e"), mltrack::sinks::jsonl(d / "root")};
+        auto run = t.start_run("r");
+        run.log_artifact(d / "ckpt");
+        unit::write_file(d / "ckpt" / "a.bin", "a2");  // re-logged: only the latest record describes the copy
+        run.log_artifact(d / "ckpt");
+    }
+    const fs::path copy = d / "root" / "e" / "r" / "artifacts" / "ckpt";
+    CHECK(cli_test::run({"check", (d / "root").string(), "--verify-artifacts"}).status == 0);
+    fs::remove(copy / "sub" / "b.bin");  // a file of the folder lost: plain check sees the size
+    auto r = cli_test::run({"check", (d / "root").string()});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("events.jsonl:3: artifact 'ckpt': artifacts/ckpt has 2 bytes, the record says 4") !=
+          std::string::npos);
+    unit::write_file(copy / "sub" / "b.bin", "BB");  // same size, other bytes: only the digest tells
+    CHECK(cli_test::run({"check", (d / "root").string()}).status == 0);
+    r = cli_test::run({"check", (d / "root").string(), "--verify-artifacts"});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("events.jsonl:3: artifact 'ckpt': artifacts/ckpt has SHA-256") != std::string::npos);
+    // a kill between the renames of a replacement: the copy is set aside under a hidden name
+    fs::rename(copy, copy.parent_path() / ".ckpt.replaced");
+    r = cli_test::run({"check", (d / "root").string()});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("its copy artifacts/ckpt is missing; a replacement was interrupted and the previous copy is at "
+                     "artifacts/.ckpt.replaced") != std::string::npos);
+}
+
 TEST_CASE("check: TensorBoard event files written by sync; a flipped CRC byte and a truncated record") {
     if (cli_test::skip_without_binary()) return;
     unit::temp_dir d;

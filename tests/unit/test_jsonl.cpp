@@ -629,7 +629,7 @@ TEST_CASE("a root that cannot be created: io.11 to the handler, other runs unaff
     CHECK(mem.count(record_kind::metric) == 1);
 }
 
-TEST_CASE("an artifact that cannot be copied is recorded as a reference with copy_error (io.13)") {
+TEST_CASE("an artifact that cannot be copied: io.13 to the caller and the handler, recorded as a reference") {
     unit::temp_dir dir;
     unit::write_file(dir.path() / "m.bin", "x");
     std::vector<std::string> errors;
@@ -638,7 +638,8 @@ TEST_CASE("an artifact that cannot be copied is recorded as a reference with cop
         auto r = t.start_run("r");
         // make artifacts/ impossible to create: a file in its place
         unit::write_file(dir.path() / "root" / "exp" / "r" / "artifacts", "blocker");
-        r.log_model(dir.path() / "m.bin");
+        CHECK_THROWS_WITH_AS(r.log_model(dir.path() / "m.bin"),
+                             doctest::Contains("[mltrack.error.io.13] cannot copy artifact 'm.bin'"), error);
     }
     REQUIRE(errors.size() == 1);
     CHECK(errors[0].rfind("jsonl: [mltrack.error.io.13] cannot copy artifact 'm.bin'", 0) == 0);

@@ -383,6 +383,66 @@ TEST_CASE("an artifact name with '..' inside stays in the run folder and reads b
     CHECK(run.artifact_path(run.artifacts[0]) == root / "exp" / "r" / "artifacts" / "model..v2.bin");
 }
 
+namespace {
+
+/// Changes the current directory for a scope.
+struct in_directory {
+    fs::path before = fs::current_path();
+    explicit in_directory(const fs::path& p) { fs::current_path(p); }
+    ~in_directory() { fs::current_path(before); }
+};
+
+}  // namespace
+
+TEST_CASE("log_artifact of a folder that contains the run's root is refused (value.10), nothing copied") {
+    unit::temp_dir dir;
+    unit::write_file(dir.path() / "work" / "data.bin", std::string(1000, 'd'));
+    in_directory cd(dir.path() / "work");
+    std::vector<std::string> errors;
+    config c = quiet("exp", &errors);
+    c.dispatch = dispatch_mode::inline_;
+    tracker t{c, sinks::jsonl{"mlruns"}};  // the root inside the working directory
+    auto r = t.start_run("r");
+    const auto what = unit::error_of([&] { (void)r.log_artifact("."); });
+    CHECK(unit::has_id(what, "value.10"));
+    CHECK(what.find("it would copy itself") != std::string::npos);
+    // the run folder itself, and a folder holding a link to the root, are refused the same way
+    CHECK(unit::has_id(unit::error_of([&] { (void)r.log_artifact("mlruns/exp/r"); }), "value.10"));
+    fs::create_directories(dir.path() / "other");
+    fs::create_directory_symlink(dir.path() / "work", dir.path() / "other" / "link");
+    CHECK(unit::has_id(unit::error_of([&] { (void)r.log_artifact(dir.path() / "other"); }), "value.10"));
+    r.end();
+    const auto run_dir = dir.path() / "work" / "mlruns" / "exp" / "r";
+    std::size_t entries = 0;
+    if (fs::exists(run_dir / "artifacts"))
+        for (const auto& e : fs::directory_iterator(run_dir / "artifacts")) (void)e, ++entries;
+    CHECK(entries == 0);  // no copy, no partial copy
+    const auto arts = unit::of_kind(unit::parse_jsonl(run_dir / "events.jsonl"), "artifact");
+    REQUIRE(arts.size() == 3);  // recorded as references, with the reason
+    CHECK_FALSE(arts[0].contains("path"));
+    CHECK(arts[0].at("metadata").at("copy_error").get<std::string>().find("artifact 'work'") == 0);
+}
+
+TEST_CASE("a relative root is resolved once: a chdir() during the run changes where nothing goes") {
+    unit::temp_dir dir;
+    unit::write_file(dir.path() / "a" / "m.bin", "model");
+    fs::create_directories(dir.path() / "b");
+    in_directory cd(dir.path() / "a");
+    config c = quiet("exp");
+    c.dispatch = dispatch_mode::inline_;
+    tracker t{c, sinks::jsonl{"mlruns"}};
+    auto r = t.start_run("r");
+    fs::current_path(dir.path() / "b");
+    const auto a = r.log_model(dir.path() / "a" / "m.bin");
+    auto r2 = t.start_run("r2");
+    r2.end();
+    r.end();
+    CHECK(a.path == "artifacts/m.bin");
+    CHECK(unit::read_file(dir.path() / "a" / "mlruns" / "exp" / "r" / "artifacts" / "m.bin") == "model");
+    CHECK(fs::exists(dir.path() / "a" / "mlruns" / "exp" / "r2" / "events.jsonl"));
+    CHECK_FALSE(fs::exists(dir.path() / "b" / "mlruns"));
+}
+
 TEST_CASE("log_execution: lineage round trip") {
     unit::temp_dir dir;
     const auto root = dir.path() / "mlruns";

@@ -132,3 +132,24 @@ TEST_CASE("names like '..' are rejected before anything on disk is touched") {
     CHECK(unit::read_file(root / "exp" / "events.jsonl") == "precious");
     CHECK(fs::exists(root / "exp"));
 }
+
+TEST_CASE("a symbolic link loop in the root is skipped and reported, never thrown by a listing") {
+    unit::temp_dir dir;
+    const auto root = dir.path() / "mlruns";
+    populate(root, dir.path());
+    fs::create_symlink("loop-exp", root / "loop-exp");          // a link to itself, among the experiments
+    fs::create_symlink("loop-run", root / "mnist" / "loop-run");  // and among the runs
+    std::vector<std::string> problems;
+    CHECK(list_experiments(root, &problems) == std::vector<std::string>{"cifar", "mnist"});
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].find("loop-exp: skipped: ") != std::string::npos);
+    problems.clear();
+    CHECK(list_runs(root, "mnist", &problems) == std::vector<std::string>{"run-a", "run-b", "run-c"});
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].find("loop-run: skipped: ") != std::string::npos);
+    CHECK(list_runs(root, "mnist").size() == 3);  // without a problems list: skipped silently
+    problems.clear();
+    CHECK(read_experiment(root, "mnist", {}, &problems).size() == 3);
+    CHECK(problems.size() == 1);
+    CHECK_THROWS_AS((void)read_run(root / "mnist" / "loop-run"), error);  // io.4, not filesystem_error
+}

@@ -1,13 +1,13 @@
 // Why: `mltrack check` must find every problem of a JSONL run, each with its file and line, before a sync
 // or an analysis trips over it. Lines are validated by the library's streaming reader itself (stream_run:
-// JSON, kinds, fields, types, keys, shapes, artifact paths; constant memory), in lenient mode so that every bad line is reported, not only the first;
-// on top of that come the rules that span lines: nothing but a run_resume after a run_end, the folders
-// named after the run_start line, artifact copies present with their recorded size (and digest, on request).
+// JSON, kinds, fields, types, keys, shapes, artifact paths; constant memory), in lenient mode so that
+// every bad line is reported, not only the first; on top of that come the rules that span lines: nothing
+// but a run_resume after a run_end, the folders named after the run_start line, and the artifact copies
+// as their latest records describe them (check_artifacts.hpp).
 #pragma once
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +16,7 @@
 #include <mltrack/reader.hpp>
 #include <mltrack/record_stream.hpp>
 
+#include "check_artifacts.hpp"
 #include "read_progress.hpp"
 #include "runs.hpp"
 #include "text.hpp"
@@ -35,36 +36,12 @@ inline file_check check_jsonl(const fs::path& file, bool verify_digests, read_pr
     mltrack::read_options options;
     options.strict = false;
     if (progress) progress->attach(options, file.string());
-    // Artifact copies kept in the run folder.
-    const fs::path dir = file.parent_path();
-    auto check_artifact = [&](const mltrack::artifact& a, const std::string& where, std::size_t at) {
-        if (a.path.empty()) return;
-        const fs::path p = dir / a.path;
-        std::error_code ec;
-        if (!fs::exists(p, ec)) {
-            problem(at, where + "artifact '" + a.name + "': its copy " + a.path + " is missing");
-            return;
-        }
-        if (!a.directory && fs::is_regular_file(p, ec) && a.size != 0 && fs::file_size(p, ec) != a.size) {
-            problem(at, where + "artifact '" + a.name + "': " + a.path + " has " + std::to_string(fs::file_size(p, ec)) +
-                           " bytes, the record says " + std::to_string(a.size));
-            return;
-        }
-        if (verify_digests && !a.sha256.empty()) {
-            try {
-                const auto d = mltrack::detail::digest_path(p);
-                if (d.sha256 != a.sha256)
-                    problem(at, where + "artifact '" + a.name + "': " + a.path + " has SHA-256 " + d.sha256 +
-                                   ", the record says " + a.sha256);
-            } catch (const std::exception& e) {
-                problem(at, where + "artifact '" + a.name + "': " + describe(e));
-            }
-        }
-    };
     // The lines are validated by the streaming reader itself; the rules across lines are checked as each
-    // record goes by (constant memory, whatever the run's length).
+    // record goes by (constant memory, whatever the run's length). Artifact copies are compared with the
+    // latest record of each copy's path once the file is read (check_artifacts.hpp).
     bool ended = false;
     std::size_t end_line = 0;
+    artifact_records latest;
     mltrack::run_data run;
     try {
         run = mltrack::stream_run(file, options, [&](const mltrack::record& r, const mltrack::run_data&,
@@ -72,11 +49,11 @@ inline file_check check_jsonl(const fs::path& file, bool verify_digests, read_pr
             if (ended && r.kind != mltrack::record_kind::run_resume)
                 problem(at, std::string("a ") + mltrack::to_string(r.kind) + " record after the run ended (line " +
                                 std::to_string(end_line) + ") without a run_resume");
-            if (r.kind == mltrack::record_kind::artifact) check_artifact(r.get_artifact(), "", at);
+            if (r.kind == mltrack::record_kind::artifact) latest.note(r.get_artifact(), "", at);
             if (r.kind == mltrack::record_kind::execution) {
                 const auto& e = r.get_execution();
-                for (const auto& a : e.inputs) check_artifact(a, "execution '" + e.name + "' input ", at);
-                for (const auto& a : e.outputs) check_artifact(a, "execution '" + e.name + "' output ", at);
+                for (const auto& a : e.inputs) latest.note(a, "execution '" + e.name + "' input ", at);
+                for (const auto& a : e.outputs) latest.note(a, "execution '" + e.name + "' output ", at);
             }
             if (r.kind == mltrack::record_kind::run_end) {
                 ended = true;
@@ -93,6 +70,7 @@ inline file_check check_jsonl(const fs::path& file, bool verify_digests, read_pr
     if (run.torn_tail)
         problem(run.torn_tail->line, run.torn_tail->message + " (a write was cut short: crash or full disk)");
     out.lines = run.lines;
+    for (const auto& [line, message] : latest.problems(file.parent_path(), verify_digests)) problem(line, message);
 
     // The JSONL layout names folders after the run: <root>/<experiment>/<run>/events.jsonl.
     const int file_rank = mltrack::detail::events_file_rank(file.filename().string());

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "check_artifacts.hpp"
 #include "check_jsonl.hpp"
 #include "check_tensorboard.hpp"
 #include "cli.hpp"
@@ -25,8 +26,9 @@ default ./mlruns).
 
 JSONL: every line is read by the library's reader (JSON, kinds, fields and their types, format version,
 artifact paths); every bad line is reported, not only the first. Also: a torn last line, records after a
-run_end without a run_resume, folders not named after the run_start line, artifact copies missing or of
-the wrong size (--verify-artifacts also compares their SHA-256).
+run_end without a run_resume, folders not named after the run_start line, artifact copies missing, of
+the wrong kind or size (files, and folders: the sum of their files; --verify-artifacts also compares their
+SHA-256), checked against the latest record of each copy.
 TensorBoard: TFRecord framing, both CRCs of every record, truncation, each event a well-formed protobuf
 message, file_version in the first event.
 

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "../detail/files.hpp"
+#include "../detail/jsonl/artifact_line.hpp"
 #include "../detail/jsonl/jsonl_format.hpp"
 #include "../detail/jsonl/line_limit.hpp"
 #include "../detail/jsonl/shared_file.hpp"
@@ -51,8 +52,9 @@ struct jsonl_options {
 
 class jsonl {
 public:
+    /// `root` is made absolute here, once: a chdir() while runs are open changes nothing.
     explicit jsonl(std::filesystem::path root, jsonl_options options = {})
-        : root_(std::move(root)), options_(options) {}
+        : root_(detail::absolute_root(std::move(root))), options_(options) {}
 
     jsonl(jsonl&&) noexcept = default;
     jsonl& operator=(jsonl&&) noexcept = default;
@@ -198,23 +200,14 @@ private:
             f.buf.append(tmp, static_cast<std::size_t>(p + 3 - tmp));
         } else {
             f.line_open = false;
-            std::string copy_error;
-            if (e.kind == record_kind::artifact && !f.dead && !e.payload->get_artifact().path.empty()) {
-                const auto& a = e.payload->get_artifact();
-                try {
-                    detail::copy_into(a.source, f.dir / a.path);
-                } catch (const std::exception& ex) {
-                    copy_error = "cannot copy artifact '" + a.name + "' into " + (f.dir / a.path).string() + ": " +
-                                 ex.what();
-                }
-            }
+            std::optional<error> copy_error;
+            bool copied = false;
             std::size_t lines = 0;
-            if (!copy_error.empty()) {
-                record r = *e.payload;  // written as a reference, since the copy is missing
-                auto& a = std::get<artifact>(r.payload);
-                a.path.clear();
-                a.metadata["copy_error"] = copy_error;
-                lines = detail::append_record_lines(f.buf, r, options_.max_line_bytes);
+            if (e.kind == record_kind::artifact && !f.dead && !e.payload->get_artifact().path.empty()) {
+                const std::size_t at = f.buf.size();
+                copy_error = detail::append_artifact_line(f.buf, f.dir, e, copied);
+                lines = f.buf.size() - at <= options_.max_line_bytes ? 1 : 0;
+                if (lines == 0) f.buf.resize(at);
             } else {
                 lines = detail::append_record_lines(f.buf, *e.payload, options_.max_line_bytes);
             }
@@ -238,7 +231,11 @@ private:
                 ::close(owned->fd);
                 return;
             }
-            if (!copy_error.empty()) throw error(error_category::io, 13, copy_error);
+            if (copied && lines) {  // the line on disk before the copy it replaced goes (a kill keeps one recorded)
+                flush_file(f);
+                detail::drop_aside(f.dir / e.payload->get_artifact().path);
+            }
+            if (copy_error) throw *copy_error;
             if (!too_long.empty()) throw error(error_category::io, 18, too_long);
         }
         if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);

@@ -558,9 +558,10 @@ private:
         e.time_ns = c->rec.time_ns;
         e.step = c->rec.step;
         e.payload = &c->rec;
+        auto done = c->done;
+        if (done && e.kind == record_kind::artifact) e.receipt = &done->receipt;  // dispatched below, at once
         pending_.push_back(e);
         if (c->rec.kind == record_kind::run_end) ended_.push_back(run->id);
-        auto done = c->done;
         held_.push_back(std::move(c));
         if (done) {
             dispatch_pending();

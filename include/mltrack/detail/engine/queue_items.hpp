@@ -28,6 +28,7 @@ struct ticket {
     bool flag = false;  ///< a result bit (run_open: whether the run was resumed)
     std::optional<std::int64_t> value;  ///< a result number (last_step)
     std::optional<error> failure;
+    artifact_receipt receipt;  ///< an artifact record: what the sinks stored (read after wait())
 
     void complete(bool result = false) {
         std::lock_guard<std::mutex> lock(m);
