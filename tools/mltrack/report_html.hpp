@@ -78,7 +78,7 @@ svg .pline{fill:none;stroke-width:1.4;opacity:.75}
 .hl svg [data-run]:not(.on){opacity:.08}
 .hl svg .series.on,.hl svg .pline.on{stroke-width:3.2;opacity:1}
 .hl .legend .item[data-run]:not(.on){opacity:.35}
-.off{display:none}
+.off,.legend .item.off{display:none}
 .legend{font-size:11.5px;max-width:560px;margin-top:4px}
 .legend .head{color:#6b7680}
 .legend .items{max-height:84px;overflow-y:auto;line-height:1.6;border-top:1px solid #eceff2}
