@@ -455,6 +455,8 @@ TEST_CASE("report: the better direction comes from the metric's name; the defaul
     CHECK(mltrack_cli::best_index({0.5, NAN, 0.2, 0.2}, true) == 2);
     CHECK(mltrack_cli::best_index({0.5, NAN, 0.2, 0.9}, false) == 3);
     CHECK(mltrack_cli::best_index({NAN}, false) == -1);
+    CHECK(mltrack_cli::best_index({0.5, INFINITY}, false) == 0);  // a diverged run is not the best
+    CHECK(mltrack_cli::best_index({-INFINITY, 0.5}, true) == 1);
     // Colors: 100 runs, 100 different colors.
     std::set<std::string> colors;
     for (std::size_t i = 0; i < 100; ++i) colors.insert(svg::run_color(i));

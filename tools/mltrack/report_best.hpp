@@ -48,11 +48,12 @@ inline bool lower_is_better(std::string_view key) {
 /// True when a is better than b for the metric (NaN is never better).
 inline bool better(double a, double b, bool lower) { return lower ? a < b : a > b; }
 
-/// The index of the best of `values` (NaN and missing entries skipped; ties: the first), or -1.
+/// The index of the best of `values` (NaN and infinite values skipped: a run that diverged is not the best;
+/// ties: the first), or -1.
 inline int best_index(const std::vector<double>& values, bool lower) {
     int best = -1;
     for (std::size_t i = 0; i < values.size(); ++i) {
-        if (std::isnan(values[i])) continue;
+        if (!std::isfinite(values[i])) continue;
         if (best < 0 || better(values[i], values[static_cast<std::size_t>(best)], lower)) best = static_cast<int>(i);
     }
     return best;
