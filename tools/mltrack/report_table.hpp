@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <iterator>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,29 +43,65 @@ inline const char* const controls =
     "<span id=\"hl-info\"></span><button id=\"clear\" type=\"button\" hidden=\"hidden\">clear highlight</button>"
     "</div>\n";
 
-/// The runs table, and for each run an entry of `runs` for the script: label, name, color and the text the
-/// filter searches (label and every shown param as key=value).
-inline void runs_table(std::string& h, const report_data& d, nlohmann::json& runs) {
-    std::vector<const mltrack::run_summary*> sums;
-    for (const auto& r : d.runs) sums.push_back(r.summary);
-    const auto t = build_table(sums);
-    // The columns shown: every fixed column, the first max_columns params and metrics (and always the
-    // default metric's).
-    std::vector<std::size_t> shown;
-    std::size_t params = 0, metrics = 0, hidden_params = 0, hidden_metrics = 0;
-    for (std::size_t c = 0; c < t.columns.size(); ++c) {
-        const auto& col = t.columns[c];
-        const bool is_param = col.name.rfind("param.", 0) == 0, is_metric = col.role == column_role::metric;
-        if (is_param && params++ >= d.max_columns) {
-            ++hidden_params;
-            continue;
+/// The first `limit` keys (alphabetical) of several maps together, and how many distinct keys they hold.
+struct first_keys {
+    std::set<std::string_view> kept;
+    std::set<std::string_view> all;  // views into the maps, which outlive this
+    std::size_t limit = 0;
+
+    template <class Map>
+    void add(const Map& m) {
+        for (const auto& kv : m) {
+            all.insert(kv.first);
+            kept.insert(kv.first);
+            if (kept.size() > limit) kept.erase(std::prev(kept.end()));
         }
-        if (is_metric && metrics++ >= d.max_columns && col.name != "metric." + d.metric) {
-            ++hidden_metrics;
-            continue;
-        }
-        shown.push_back(c);
     }
+};
+
+/// A copy of a run's summary with only what the table shows: its identity, state and times, and the params
+/// and metrics named in `params` and `metrics`. The table is then bounded by the columns shown, whatever
+/// the number of keys the runs hold.
+inline mltrack::run_summary table_view(const mltrack::run_summary& s, const std::set<std::string_view>& params,
+                                       const std::set<std::string_view>& metrics) {
+    mltrack::run_summary t;
+    const auto& r = s.run;
+    t.run.dir = r.dir;
+    t.run.experiment = r.experiment;
+    t.run.name = r.name;
+    t.run.state = r.state;
+    t.run.start_time_ns = r.start_time_ns;
+    t.run.end_time_ns = r.end_time_ns;
+    t.run.world_size = r.world_size;
+    for (auto k : params)
+        if (auto it = r.params.find(std::string(k)); it != r.params.end()) t.run.params.insert(*it);
+    for (auto k : metrics) {
+        if (auto it = r.summary.find(std::string(k)); it != r.summary.end()) t.run.summary.insert(*it);
+        if (auto it = s.series.find(k); it != s.series.end()) t.series.insert(*it);
+    }
+    return t;
+}
+
+/// The runs table, and for each run an entry of `runs` for the script: label, name, color and the text the
+/// filter searches (label and every shown param as key=value). At most max_columns param columns and
+/// max_columns metric columns (the first, alphabetical; the default metric's always), with a note.
+inline void runs_table(std::string& h, const report_data& d, nlohmann::json& runs) {
+    first_keys params, metrics;
+    params.limit = metrics.limit = d.max_columns;
+    for (const auto& r : d.runs) {
+        params.add(r.summary->run.params);
+        metrics.add(r.summary->run.summary);
+        metrics.add(r.summary->series);
+    }
+    if (!d.metric.empty()) metrics.kept.insert(d.metric);
+    const std::size_t hidden_params = params.all.size() - params.kept.size();
+    const std::size_t hidden_metrics = metrics.all.size() - std::min(metrics.all.size(), metrics.kept.size());
+    std::vector<mltrack::run_summary> views;
+    views.reserve(d.runs.size());
+    for (const auto& r : d.runs) views.push_back(table_view(*r.summary, params.kept, metrics.kept));
+    std::vector<const mltrack::run_summary*> sums;
+    for (const auto& v : views) sums.push_back(&v);
+    const auto t = build_table(sums);
     const bool lower = lower_is_better(d.metric);
     h += "<section id=\"runs\"><h2>Runs (" + std::to_string(t.rows.size()) + ")</h2>";
     h += "<p class=\"muted\">Click a column to sort (the table opens sorted by " +
@@ -72,13 +111,13 @@ inline void runs_table(std::string& h, const report_data& d, nlohmann::json& run
     if (!d.metric.empty())
         h += " data-sort=\"" + svg::escape("metric." + d.metric) + "\" data-desc=\"" + (lower ? "0" : "1") + "\"";
     h += "><thead><tr>";
-    for (std::size_t c : shown) h += "<th>" + svg::escape(t.columns[c].name) + "</th>";
+    for (const auto& c : t.columns) h += "<th>" + svg::escape(c.name) + "</th>";
     h += "</tr></thead><tbody>";
     for (std::size_t r = 0; r < t.rows.size(); ++r) {
         const auto& run = d.runs[r];
         h += "<tr data-run=\"" + std::to_string(r) + "\">";
         std::string search = run.label;
-        for (std::size_t c : shown) {
+        for (std::size_t c = 0; c < t.columns.size(); ++c) {
             const auto role = t.columns[c].role;
             const auto& cellv = t.rows[r][c];
             const std::string text = short_text(cellv, role);
