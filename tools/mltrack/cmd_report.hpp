@@ -142,10 +142,14 @@ inline int cmd_report(const std::vector<std::string>& argv) {
         d.runs.push_back(std::move(r));
         sums.push_back(&*loaded.summaries[i]);
     }
-    // Every key of every run, counted once (views into the summaries, which outlive the set).
-    std::set<std::string_view> all_keys;
-    for (const auto& r : d.runs)
-        for (const auto& kv : r.summary->series) all_keys.insert(kv.first);
+    // Every time series key of every run, counted once.
+    std::size_t total_keys = 0;
+    {
+        std::vector<std::string_view> keys;  // views into the summaries
+        for (const auto& r : d.runs)
+            for (const auto& kv : r.summary->series) keys.push_back(kv.first);
+        total_keys = distinct_sorted(std::move(keys)).size();
+    }
     d.metric = args.get("--metric", default_metric(sums));
     if (args.has("--metric") && !sums.empty()) {
         auto known = [&](const std::string& m) {
@@ -167,7 +171,7 @@ inline int cmd_report(const std::vector<std::string>& argv) {
     }
     for (const auto& e : loaded.errors) std::fprintf(stderr, "mltrack report: %s (run left out)\n", e.c_str());
 
-    const std::string html = render_report(d, all_keys.size());
+    const std::string html = render_report(d, total_keys);
     write_whole_file(out_path, html);
     if (out_path != "-")
         std::fprintf(stderr, "mltrack report: wrote %s (%zu runs, %zu KiB)\n", out_path.c_str(), d.runs.size(),

@@ -45,17 +45,19 @@ inline const char* const controls =
 
 /// The first `limit` keys (alphabetical) of several maps together, and how many distinct keys they hold.
 struct first_keys {
+    std::vector<std::string_view> all;  // views into the maps, which outlive this
     std::set<std::string_view> kept;
-    std::set<std::string_view> all;  // views into the maps, which outlive this
-    std::size_t limit = 0;
+    std::size_t distinct = 0;
 
     template <class Map>
     void add(const Map& m) {
-        for (const auto& kv : m) {
-            all.insert(kv.first);
-            kept.insert(kv.first);
-            if (kept.size() > limit) kept.erase(std::prev(kept.end()));
-        }
+        for (const auto& kv : m) all.push_back(kv.first);
+    }
+    void finish(std::size_t limit) {
+        all = distinct_sorted(std::move(all));
+        distinct = all.size();
+        kept.insert(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(limit, all.size())));
+        all = {};
     }
 };
 
@@ -87,15 +89,16 @@ inline mltrack::run_summary table_view(const mltrack::run_summary& s, const std:
 /// max_columns metric columns (the first, alphabetical; the default metric's always), with a note.
 inline void runs_table(std::string& h, const report_data& d, nlohmann::json& runs) {
     first_keys params, metrics;
-    params.limit = metrics.limit = d.max_columns;
     for (const auto& r : d.runs) {
         params.add(r.summary->run.params);
         metrics.add(r.summary->run.summary);
         metrics.add(r.summary->series);
     }
+    params.finish(d.max_columns);
+    metrics.finish(d.max_columns);
     if (!d.metric.empty()) metrics.kept.insert(d.metric);
-    const std::size_t hidden_params = params.all.size() - params.kept.size();
-    const std::size_t hidden_metrics = metrics.all.size() - std::min(metrics.all.size(), metrics.kept.size());
+    const std::size_t hidden_params = params.distinct - params.kept.size();
+    const std::size_t hidden_metrics = metrics.distinct - std::min(metrics.distinct, metrics.kept.size());
     std::vector<mltrack::run_summary> views;
     views.reserve(d.runs.size());
     for (const auto& r : d.runs) views.push_back(table_view(*r.summary, params.kept, metrics.kept));
