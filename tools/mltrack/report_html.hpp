@@ -75,6 +75,7 @@ svg .dot{stroke:#fff;stroke-width:1}
 svg .best{fill:none;stroke-width:2.5}
 svg .paxis{stroke:#8a949e;stroke-width:1}
 svg .pline{fill:none;stroke-width:1.4;opacity:.75}
+svg.parallel text{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
 .hl svg [data-run]:not(.on){opacity:.08}
 .hl svg .series.on,.hl svg .pline.on{stroke-width:3.2;opacity:1}
 .hl .legend .item[data-run]:not(.on){opacity:.35}
