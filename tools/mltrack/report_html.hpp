@@ -1,7 +1,10 @@
-// Why: `mltrack report` writes one HTML file that anyone can open anywhere, offline: no script, no font,
-// no stylesheet or image from elsewhere. It shows, in order: the runs table (the `ls` table, each run with
-// its color), one line chart per time series with every run overlaid, a scatter of each param against one
-// chosen metric, and each run's confusion matrices (with its ROC curve). The markup is well-formed XML.
+// Why: `mltrack report` writes one HTML file that anyone can open anywhere, offline: its style and script
+// are inline, and no font, stylesheet, script or image comes from elsewhere. It shows, in order: the runs
+// table (the `ls` table, each run with its color), one line chart per time series with every run overlaid
+// and the best run marked, parallel coordinates and a scatter per param against one metric, and each run's
+// confusion matrices (with its ROC curve). The charts are drawn here as SVG, so the page reads without its
+// script; the script (report_js.hpp) adds smoothing, log-scale y, sorting, filtering and highlighting, and
+// redraws the line charts from the data embedded as JSON. The markup is well-formed XML.
 #pragma once
 
 #include <algorithm>
@@ -12,57 +15,21 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <mltrack/summary.hpp>
 #include <mltrack/version.hpp>
 
 #include "experiment_table.hpp"
+#include "report_best.hpp"
+#include "report_data.hpp"
+#include "report_js.hpp"
+#include "report_parallel.hpp"
 #include "report_svg.hpp"
+#include "report_table.hpp"
 #include "roc.hpp"
 
 namespace mltrack_cli {
-
-/// Keeps at most about 2*cap points of a series in order, by doubling a stride, and always the last point.
-struct decimated_series {
-    std::vector<std::pair<double, double>> points;
-    std::size_t stride = 1;
-    std::size_t seen = 0;
-    std::pair<double, double> last{0, 0};
-
-    void add(double x, double y, std::size_t cap) {
-        last = {x, y};
-        if (seen++ % stride != 0) return;
-        points.emplace_back(x, y);
-        if (points.size() >= 2 * cap) {
-            std::size_t k = 0;
-            for (std::size_t i = 0; i < points.size(); i += 2) points[k++] = points[i];
-            points.resize(k);
-            stride *= 2;
-        }
-    }
-    /// The points to draw (the last point appended when the stride skipped it).
-    std::vector<std::pair<double, double>> finish() const {
-        auto out = points;
-        if (seen && (out.empty() || out.back() != last)) out.push_back(last);
-        return out;
-    }
-};
-
-/// One run of the report.
-struct report_run {
-    const mltrack::run_summary* summary = nullptr;
-    std::string label;  ///< "experiment/run"
-    std::string color;
-    std::map<std::string, decimated_series, std::less<>> series;
-};
-
-struct report_data {
-    std::string title;                   ///< the root as given on the command line
-    std::vector<report_run> runs;
-    std::string metric;                  ///< the metric of the scatter charts ("" when there is none)
-    std::vector<std::string> params;     ///< params to scatter (empty: all)
-    std::size_t max_matrices = 100;
-    std::vector<std::string> problems;   ///< runs left out, lines skipped
-};
 
 namespace report_detail {
 
@@ -73,6 +40,10 @@ header h1{margin:0;font-size:20px;font-weight:600}
 header p{margin:4px 0 0;color:#c9d4df;font-size:13px}
 nav{padding:8px 24px;background:#eef1f4;font-size:13px}
 nav a{margin-right:16px;color:#1f5f99;text-decoration:none}
+.controls{position:sticky;top:0;z-index:5;background:#fff;border-bottom:1px solid #d8dde3;padding:8px 24px;font-size:13px;display:flex;flex-wrap:wrap;gap:18px;align-items:center}
+.controls[hidden]{display:none}
+.controls input[type=search]{width:220px}
+#hl-info{font-weight:600}
 section{padding:8px 24px 16px}
 h2{font-size:17px;margin:16px 0 8px;border-bottom:1px solid #d8dde3;padding-bottom:4px}
 .scroll{overflow:auto;max-height:560px;border:1px solid #dde2e7}
@@ -80,6 +51,11 @@ thead th{position:sticky;top:0;z-index:1}
 table{border-collapse:collapse;font-size:12.5px;background:#fff}
 th,td{border:1px solid #dde2e7;padding:3px 8px;white-space:nowrap}
 th{background:#f0f3f6;text-align:left;font-weight:600}
+table.runs th{cursor:pointer;user-select:none}
+table.runs th.asc::after{content:" \25B2";font-size:9px}
+table.runs th.desc::after{content:" \25BC";font-size:9px}
+table.runs tbody tr{cursor:pointer}
+table.runs tbody tr:hover,table.runs tbody tr.on{background:#fff3c4}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:middle}
 .state{font-size:11px;padding:1px 6px;border-radius:8px;color:#fff}
@@ -87,134 +63,186 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .grid{display:flex;flex-wrap:wrap;gap:16px}
 figure{margin:0;background:#fff;border:1px solid #dde2e7;border-radius:6px;padding:8px}
 figcaption{font-size:13px;font-weight:600;margin-bottom:4px}
+figcaption .muted{font-weight:400}
 svg.chart{display:block}
 svg .grid{stroke:#eceff2;stroke-width:1}
 svg .plot{fill:none;stroke:#b8c0c8;stroke-width:1}
 svg .tick{font-size:10.5px;fill:#5b6670}
 svg .label{font-size:11.5px;fill:#333}
 svg .series{fill:none;stroke-width:1.6;stroke-linejoin:round;stroke-linecap:round}
+svg .series.raw{stroke-width:1;opacity:.25}
 svg .dot{stroke:#fff;stroke-width:1}
-.legend{font-size:11.5px;max-width:560px;margin-top:4px;line-height:1.6}
-.legend span.item{margin-right:12px;white-space:nowrap}
+svg .best{fill:none;stroke-width:2.5}
+svg .paxis{stroke:#8a949e;stroke-width:1}
+svg .pline{fill:none;stroke-width:1.4;opacity:.75}
+svg.parallel text{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
+.hl svg [data-run]:not(.on){opacity:.08}
+.hl svg .series.on,.hl svg .pline.on{stroke-width:3.2;opacity:1}
+.hl .legend .item[data-run]:not(.on){opacity:.35}
+.off,.legend .item.off{display:none}
+.legend{font-size:11.5px;max-width:560px;margin-top:4px}
+.legend .head{color:#6b7680}
+.legend .items{max-height:84px;overflow-y:auto;line-height:1.6;border-top:1px solid #eceff2}
+.legend .item{margin-right:12px;white-space:nowrap;cursor:pointer;display:inline-block}
+.legend .item .v{color:#6b7680;margin-left:4px}
+.note{font-size:12px;color:#a03c00;min-height:0}
 table.cm td{text-align:right;min-width:36px}
 .muted{color:#6b7680;font-size:12.5px}
 footer{padding:16px 24px;color:#8a949e;font-size:12px}
 )";
 
-inline std::string state_badge(const std::string& state) {
-    return "<span class=\"state " + svg::escape(state) + "\">" + svg::escape(state) + "</span>";
-}
+inline double metric_of(const report_run& r, const std::string& key) { return r.metric(key); }
 
-inline std::string swatch(const std::string& color) {
-    return "<span class=\"swatch\" style=\"background:" + color + "\"></span>";
-}
+/// Text made safe for the embedded JSON: clean UTF-8 (report_svg.hpp's clean()).
+inline std::string json_text(const std::string& s) { return svg::clean(s); }
 
-inline void runs_table(std::string& h, const report_data& d) {
-    std::vector<const mltrack::run_summary*> sums;
-    for (const auto& r : d.runs) sums.push_back(r.summary);
-    const auto t = build_table(sums);
-    h += "<section id=\"runs\"><h2>Runs (" + std::to_string(t.rows.size()) + ")</h2><div class=\"scroll\"><table class=\"runs\"><thead><tr>";
-    for (const auto& c : t.columns) h += "<th>" + svg::escape(c.name) + "</th>";
-    h += "</tr></thead><tbody>";
-    for (std::size_t r = 0; r < t.rows.size(); ++r) {
-        h += "<tr>";
-        for (std::size_t c = 0; c < t.columns.size(); ++c) {
-            const auto role = t.columns[c].role;
-            const std::string text = short_text(t.rows[r][c], role);
-            double x = 0;
-            const bool num = role != column_role::time && numeric_value(t.rows[r][c], role, x);
-            h += num ? "<td class=\"num\">" : "<td>";
-            if (c == 0) h += swatch(d.runs[r].color);
-            if (t.columns[c].name == "state") h += state_badge(text);
-            else h += svg::escape(text);
-            h += "</td>";
-        }
-        h += "</tr>";
+/// The JSON of the page's data, safe inside a <script> element and an XML document: '<', '>' and '&' as
+/// \u escapes (they only occur inside strings), "://" as ":\/\/".
+inline std::string embed_json(const nlohmann::json& j) {
+    const std::string raw = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string out;
+    out.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        const char c = raw[i];
+        if (c == '<') out += "\\u003c";
+        else if (c == '>') out += "\\u003e";
+        else if (c == '&') out += "\\u0026";
+        else if (c == '/' && i >= 1 && raw[i - 1] == ':' && i + 1 < raw.size() && raw[i + 1] == '/') out += "\\/\\/", ++i;
+        else out += c;
     }
-    h += "</tbody></table></div></section>";
+    return out;
 }
 
-inline void legend(std::string& h, const std::vector<std::pair<std::string, std::string>>& items) {
-    const std::size_t shown = std::min<std::size_t>(items.size(), 24);
-    h += "<div class=\"legend\">";
-    for (std::size_t i = 0; i < shown; ++i)
-        h += "<span class=\"item\">" + swatch(items[i].second) + svg::escape(items[i].first) + "</span> ";
-    if (shown < items.size())
-        h += "<span class=\"muted\">and " + std::to_string(items.size() - shown) + " more runs (hover a line)</span>";
-    h += "</div>";
-}
-
-inline void metric_charts(std::string& h, const report_data& d) {
+/// One line chart per time series (the first max_charts keys, alphabetical), the best run marked, with a
+/// legend best first; adds each chart's points to `charts` for the script.
+inline void metric_charts(std::string& h, const report_data& d, std::size_t total_keys, nlohmann::json& charts) {
     std::set<std::string> keys;
     for (const auto& r : d.runs)
         for (const auto& kv : r.series) keys.insert(kv.first);
-    h += "<section id=\"metrics\"><h2>Time series (" + std::to_string(keys.size()) + ")</h2>";
-    if (keys.empty()) h += "<p class=\"muted\">No run logged a time series.</p>";
+    std::vector<std::string> drawn(keys.begin(), keys.end());
+    if (drawn.size() > d.max_charts) drawn.resize(d.max_charts);
+    h += "<section id=\"metrics\"><h2>Time series (" + std::to_string(total_keys) + ")</h2>";
+    if (total_keys == 0) h += "<p class=\"muted\">No run logged a time series.</p>";
+    if (drawn.size() < total_keys)
+        h += "<p class=\"note\">" + std::to_string(total_keys - drawn.size()) + " of " + std::to_string(total_keys) +
+             " time series not drawn: charts for the first " + std::to_string(drawn.size()) +
+             " keys (alphabetical); --max-charts raises the limit.</p>";
     h += "<div class=\"grid\">";
-    for (const auto& key : keys) {
+    for (const auto& key : drawn) {
+        const bool lower = lower_is_better(key);
         std::vector<svg::line> lines;
-        std::vector<std::pair<std::string, std::string>> items;
-        for (const auto& r : d.runs) {
+        std::vector<double> values;
+        nlohmann::json jl = nlohmann::json::array();
+        for (std::size_t i = 0; i < d.runs.size(); ++i) {
+            const auto& r = d.runs[i];
             auto it = r.series.find(key);
             if (it == r.series.end()) continue;
-            lines.push_back(svg::line{r.label, r.color, it->second.finish()});
-            items.emplace_back(r.label, r.color);
+            lines.push_back(svg::line{r.label, r.color, it->second.finish(), static_cast<int>(i)});
+            values.push_back(metric_of(r, key));
+            nlohmann::json xs = nlohmann::json::array(), ys = nlohmann::json::array();
+            for (const auto& p : lines.back().points) {
+                xs.push_back(p.first);
+                ys.push_back(std::isfinite(p.second) ? nlohmann::json(p.second) : nlohmann::json());
+            }
+            jl.push_back({{"run", i}, {"x", std::move(xs)}, {"y", std::move(ys)}});
         }
-        h += "<figure><figcaption>" + svg::escape(key) + "</figcaption>";
+        const int best = best_index(values, lower);
+        if (best >= 0) lines[static_cast<std::size_t>(best)].best = true;
+        const int best_run = best >= 0 ? lines[static_cast<std::size_t>(best)].run : -1;
+        charts.push_back({{"key", json_text(key)}, {"lower", lower}, {"best", best_run}, {"lines", std::move(jl)}});
+        h += "<figure class=\"line\" data-chart=\"" + std::to_string(charts.size() - 1) + "\"><figcaption>" +
+             svg::escape(key) + " <span class=\"muted\">" + (lower ? "lower" : "higher") + " is better";
+        if (best >= 0)
+            h += " &#183; best: " + svg::escape(lines[static_cast<std::size_t>(best)].label) + " (" +
+                 svg::escape(short_number(values[static_cast<std::size_t>(best)])) + ")";
+        h += "</span></figcaption>";
         h += svg::line_chart(key + " by step", "step", key, lines);
-        legend(h, items);
+        h += "<div class=\"note\"></div>";
+        std::vector<legend_item> items;
+        for (std::size_t k = 0; k < lines.size(); ++k) items.push_back({lines[k].run, lines[k].label, lines[k].color, values[k]});
+        legend(h, std::move(items), lower);
         h += "</figure>";
     }
     h += "</div></section>";
 }
 
-inline void param_scatters(std::string& h, const report_data& d) {
+/// The params of the param charts: --param, else every param some run has (sorted).
+inline std::vector<std::string> param_keys(const report_data& d) {
+    if (!d.params.empty()) return d.params;
+    std::set<std::string> keys;
+    for (const auto& r : d.runs)
+        for (const auto& kv : r.summary->run.params) keys.insert(kv.first);
+    return {keys.begin(), keys.end()};
+}
+
+/// Parallel coordinates of the params that vary (at most 12) and the metric, then a scatter per param.
+inline void param_charts(std::string& h, const report_data& d) {
     h += "<section id=\"params\"><h2>Params vs " + svg::escape(d.metric.empty() ? "metric" : d.metric) + "</h2>";
     if (d.metric.empty()) {
         h += "<p class=\"muted\">No metric to compare params with.</p></section>";
         return;
     }
-    std::set<std::string> keys;
-    for (const auto& r : d.runs)
-        for (const auto& kv : r.summary->run.params) keys.insert(kv.first);
-    if (!d.params.empty()) keys = std::set<std::string>(d.params.begin(), d.params.end());
-    h += "<p class=\"muted\">One dot per run: the param's value against the run's " + svg::escape(d.metric) +
-         " (the latest summary value, else the last time-series value). Hover a dot for the run.</p><div class=\"grid\">";
-    std::size_t charts = 0;
-    std::vector<std::string> constant;  // params with one value in every run: nothing to compare
-    for (const auto& key : keys) {
-        struct entry {
-            const report_run* run;
-            mltrack::param_value value;
-            double metric;
-        };
+    const bool lower = lower_is_better(d.metric);
+    struct entry {
+        const report_run* run;
+        int index;
+        mltrack::param_value value;
+        double metric;
+    };
+    std::vector<std::string> varying, constant;  // constant: one value in every run, nothing to compare
+    std::vector<std::vector<entry>> per_key;
+    for (const auto& key : param_keys(d)) {
         std::vector<entry> es;
-        bool numeric = true;
-        for (const auto& r : d.runs) {
+        for (std::size_t i = 0; i < d.runs.size(); ++i) {
+            const auto& r = d.runs[i];
             auto p = r.summary->run.params.find(key);
-            if (p == r.summary->run.params.end()) continue;
-            const auto latest = latest_metrics(*r.summary);
-            auto m = latest.find(d.metric);
-            if (m == latest.end() || !std::isfinite(m->second)) continue;
-            es.push_back({&r, p->second, m->second});
-            numeric = numeric && (p->second.is_int() || p->second.is_double());
+            const double m = metric_of(r, d.metric);
+            if (p == r.summary->run.params.end() || !std::isfinite(m)) continue;
+            es.push_back({&r, static_cast<int>(i), p->second, m});
         }
         if (es.empty()) continue;
         if (es.size() > 1 && std::all_of(es.begin(), es.end(), [&](const entry& e) { return e.value == es[0].value; })) {
             constant.push_back(key + "=" + es[0].value.to_text());
             continue;
         }
+        varying.push_back(key);
+        per_key.push_back(std::move(es));
+    }
+    if (varying.empty() && constant.empty())
+        h += "<p class=\"muted\">No run has both a param and " + svg::escape(d.metric) + ".</p>";
+    if (!varying.empty()) {
+        std::vector<svg::pc_run> pcs;
+        for (std::size_t i = 0; i < d.runs.size(); ++i) {
+            const double m = metric_of(d.runs[i], d.metric);
+            if (std::isfinite(m)) pcs.push_back({static_cast<int>(i), d.runs[i].label, &d.runs[i].summary->run.params, m});
+        }
+        std::vector<std::string> axes(varying.begin(), varying.begin() + static_cast<long>(std::min<std::size_t>(12, varying.size())));
+        h += "<h3 class=\"muted\">Parallel coordinates: one line per run, colored by " + svg::escape(d.metric) +
+             " from amber (worse) to blue (better; " + (lower ? "lower" : "higher") + " is better)</h3>";
+        h += "<figure id=\"parallel\">" + svg::parallel_chart(d.metric, lower, axes, pcs) + "</figure>";
+        if (axes.size() < varying.size())
+            h += "<p class=\"note\">" + std::to_string(varying.size() - axes.size()) +
+                 " more varying params not in the chart (the first 12, alphabetical; --param chooses).</p>";
+    }
+    h += "<p class=\"muted\">One dot per run: the param's value against the run's " + svg::escape(d.metric) +
+         " (the latest summary value, else the last time-series value). Hover a dot for the run.</p><div class=\"grid\">";
+    std::size_t charts = 0;
+    for (std::size_t k = 0; k < varying.size() && charts < d.max_charts; ++k) {
+        const auto& key = varying[k];
+        const auto& es = per_key[k];
+        bool numeric = true;
+        for (const auto& e : es) numeric = numeric && (e.value.is_int() || e.value.is_double());
         std::vector<svg::point> pts;
         std::vector<std::string> categories;
         bool log_x = false;
+        auto label = [&](const entry& e) {
+            return e.run->label + ": " + key + "=" + e.value.to_text() + ", " + d.metric + "=" + exact_number(e.metric);
+        };
         if (numeric) {
             double lo = INFINITY, hi = -INFINITY;
             for (const auto& e : es) lo = std::min(lo, e.value.as_double()), hi = std::max(hi, e.value.as_double());
             log_x = lo > 0 && hi / lo >= 100;
-            for (const auto& e : es)
-                pts.push_back({e.value.as_double(), e.metric, e.run->color,
-                               e.run->label + ": " + key + "=" + e.value.to_text() + ", " + d.metric + "=" +
-                                   exact_number(e.metric)});
+            for (const auto& e : es) pts.push_back({e.value.as_double(), e.metric, e.run->color, label(e), e.index});
         } else {
             std::set<std::string> distinct;
             for (const auto& e : es) distinct.insert(e.value.to_text());
@@ -222,9 +250,7 @@ inline void param_scatters(std::string& h, const report_data& d) {
             categories.assign(distinct.begin(), distinct.end());
             for (const auto& e : es) {
                 const auto at = std::find(categories.begin(), categories.end(), e.value.to_text()) - categories.begin();
-                pts.push_back({static_cast<double>(at), e.metric, e.run->color,
-                               e.run->label + ": " + key + "=" + e.value.to_text() + ", " + d.metric + "=" +
-                                   exact_number(e.metric)});
+                pts.push_back({static_cast<double>(at), e.metric, e.run->color, label(e), e.index});
             }
         }
         svg::frame f;
@@ -236,11 +262,13 @@ inline void param_scatters(std::string& h, const report_data& d) {
         ++charts;
     }
     h += "</div>";
-    if (charts == 0 && constant.empty())
-        h += "<p class=\"muted\">No run has both a param and " + svg::escape(d.metric) + ".</p>";
+    if (charts < varying.size())
+        h += "<p class=\"note\">" + std::to_string(varying.size() - charts) +
+             " params not drawn as scatters (--max-charts raises the limit, --param chooses).</p>";
     if (!constant.empty()) {
         std::string list;
-        for (const auto& c : constant) list += (list.empty() ? "" : ", ") + c;
+        for (std::size_t i = 0; i < constant.size() && i < 50; ++i) list += (list.empty() ? "" : ", ") + constant[i];
+        if (constant.size() > 50) list += " and " + std::to_string(constant.size() - 50) + " more";
         h += "<p class=\"muted\">Same in every run (not drawn): " + svg::escape(list) + ".</p>";
     }
     h += "</section>";
@@ -310,8 +338,9 @@ inline void confusion_matrices(std::string& h, const report_data& d) {
 
 }  // namespace report_detail
 
-/// The whole HTML page.
-inline std::string render_report(const report_data& d) {
+/// The whole HTML page. `total_keys`: the time series keys of every run (charts are drawn for at most
+/// d.max_charts of them).
+inline std::string render_report(const report_data& d, std::size_t total_keys) {
     using namespace report_detail;
     std::map<std::string, int> states;
     std::set<std::string> experiments;
@@ -332,11 +361,13 @@ inline std::string render_report(const report_data& d) {
          "<a href=\"#classification\">Classification</a>";
     if (!d.problems.empty()) h += "<a href=\"#problems\">Problems (" + std::to_string(d.problems.size()) + ")</a>";
     h += "</nav>\n";
-    runs_table(h, d);
+    h += controls;
+    nlohmann::json runs = nlohmann::json::array(), charts = nlohmann::json::array();
+    runs_table(h, d, runs);
     h += "\n";
-    metric_charts(h, d);
+    metric_charts(h, d, total_keys, charts);
     h += "\n";
-    param_scatters(h, d);
+    param_charts(h, d);
     h += "\n";
     confusion_matrices(h, d);
     h += "\n";
@@ -346,7 +377,11 @@ inline std::string render_report(const report_data& d) {
         h += "</ul></section>\n";
     }
     h += "<footer>Written by mltrack " MLTRACK_VERSION_STRING
-         " from the runs' JSONL files. Self-contained: no script, nothing loaded from elsewhere.</footer>\n";
+         " from the runs' JSONL files. Self-contained: style and script are inline, nothing is loaded from "
+         "elsewhere; the charts read without the script.</footer>\n";
+    h += "<script type=\"application/json\" id=\"report-data\">" +
+         embed_json({{"runs", std::move(runs)}, {"charts", std::move(charts)}}) + "</script>\n";
+    h += script;
     h += "</body></html>\n";
     return h;
 }
