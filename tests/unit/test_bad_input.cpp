@@ -200,6 +200,21 @@ TEST_CASE("shapes: classification metrics are validated before logging") {
     CHECK(unit::of_kind(unit::parse_jsonl(dir / "exp" / "r" / "events.jsonl"), "classification").empty());
 }
 
+TEST_CASE("shapes: confusion-matrix counts near INT64_MAX reach every sink without overflow") {
+    unit::temp_dir dir;
+    {
+        tracker t{inline_config(), sinks::jsonl{dir.path()}, sinks::tensorboard{dir / "tb"}};
+        auto run = t.start_run("r");
+        const std::int64_t m = std::numeric_limits<std::int64_t>::max();
+        // Row sums (image shading, PR-curve totals) overflowed an int64 sum: UBSan reports it.
+        run.log_classification_metrics({"a", "b"}, {{m, m}, {m, m}}, {0.0, 0.5, 1.0}, {0.0, 0.75, 1.0},
+                                       {1.0, 0.5, 0.0}, "huge");
+    }
+    const auto r = read_run(dir / "exp" / "r");
+    REQUIRE(r.classifications.size() == 1);
+    CHECK(r.classifications[0].matrix[1][1] == std::numeric_limits<std::int64_t>::max());
+}
+
 TEST_CASE("files: malformed lines, wrong version, garbage, huge lines, times out of range") {
     unit::temp_dir dir;
     const std::string head =

@@ -391,12 +391,13 @@ TEST_CASE("report: code points XML forbids, in keys, params and names, become U+
 
     if (cli_test::skip_without_binary()) return;
     unit::temp_dir d;
-    // Written by hand: the library refuses such keys, but a file may hold them.
+    // Written by hand: noncharacters XML forbids are valid UTF-8 in keys (control characters in keys are
+    // refused by the reader, as by the writer); values may hold anything.
     unit::write_file(
         d / "root" / "e" / "r" / "events.jsonl",
         "{\"kind\":\"run_start\",\"time\":1700000000.0,\"format\":\"mltrack.jsonl\",\"format_version\":1,"
         "\"mltrack_version\":\"0.1.0\",\"experiment\":\"e\",\"run\":\"r\"}\n"
-        "{\"kind\":\"params\",\"time\":1700000001.0,\"values\":{\"p\\u0001\\ufffe\":\"v\\uffff\\u007f\\u0085\"}}\n"
+        "{\"kind\":\"params\",\"time\":1700000001.0,\"values\":{\"p\\ufffe\\uffff\":\"v\\uffff\\u007f\\u0085\"}}\n"
         "{\"kind\":\"metrics\",\"time\":1700000001.0,\"step\":0,\"values\":{\"m\\uffff\":1.0,\"ok\":2.0}}\n"
         "{\"kind\":\"summary\",\"time\":1700000001.0,\"values\":{\"s\\ufffe\":1.0}}\n"
         "{\"kind\":\"run_end\",\"time\":1700000002.0,\"state\":\"COMPLETE\"}\n");

@@ -298,11 +298,11 @@ inline void confusion_matrices(std::string& h, const report_data& d) {
                 for (const auto& l : c.labels) h += "<th>" + svg::escape(l) + "</th>";
                 h += "</tr></thead><tbody>";
                 for (std::size_t i = 0; i < c.matrix.size(); ++i) {
-                    std::int64_t sum = 0;
-                    for (auto v : c.matrix[i]) sum += v;
+                    double sum = 0;  // in double: cells near INT64_MAX would overflow an int64 sum
+                    for (auto v : c.matrix[i]) sum += static_cast<double>(v);
                     h += "<tr><th>" + svg::escape(i < c.labels.size() ? c.labels[i] : "?") + "</th>";
                     for (auto v : c.matrix[i]) {
-                        const double share = sum > 0 ? static_cast<double>(v) / static_cast<double>(sum) : 0.0;
+                        const double share = sum > 0 ? static_cast<double>(v) / sum : 0.0;
                         char style[96];
                         std::snprintf(style, sizeof style, "background:rgba(31,119,180,%.3f);color:%s", share,
                                       share > 0.55 ? "#fff" : "#1d1d1f");
