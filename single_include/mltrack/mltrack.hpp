@@ -6621,13 +6621,14 @@ MLTRACK_NAMESPACE_END
 // view into the block (copying only a line cut by a block boundary) keeps memory at one block plus the
 // longest line, whatever the file's length, and costs one memchr per line.
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -6651,21 +6652,21 @@ std::size_t for_each_line(const std::filesystem::path& file, const read_options&
         ~closer() { ::close(fd); }
     } close_fd{fd};
     std::uint64_t total = 0, done = 0;
-    if (options.progress) {
-        struct stat st {};
-        if (::fstat(fd, &st) == 0) total = static_cast<std::uint64_t>(st.st_size);
-    }
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) total = static_cast<std::uint64_t>(st.st_size);
 
     std::size_t lines = 0;
-    std::vector<char> buf(1u << 20);
+    // 1 MiB blocks, or less for a small file (a root of many short runs); not zeroed.
+    const std::size_t block = total + 1 < (1u << 20) ? std::max<std::size_t>(4096, total + 1) : (1u << 20);
+    std::unique_ptr<char[]> buf(new char[block]);
     std::string pending;  // a line cut by a block boundary
     bool too_long = false;
     for (;;) {
-        const ssize_t got = ::read(fd, buf.data(), buf.size());
+        const ssize_t got = ::read(fd, buf.get(), block);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) throw error(error_category::io, 4, "cannot read " + file.string() + ": " + std::strerror(errno));
         if (got == 0) break;
-        const char* p = buf.data();
+        const char* p = buf.get();
         const char* e = p + got;
         while (p < e) {
             const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(e - p)));
