@@ -174,6 +174,13 @@ TEST_CASE("a sink that never finishes: the handler gives up after its timeout") 
 TEST_CASE("a child forked while the handler is installed dies of SIGTERM and SIGINT, and keeps an ignored SIGUSR1") {
     // The child inherits the handler but not its thread: without restoring the previous actions it would
     // store the signal where nothing looks, and live on.
+    if (UNIT_TSAN) {
+        // ThreadSanitizer's runtime takes every signal first and delivers it later from its own bookkeeping,
+        // which a child forked from a multi-threaded process does not run: the default action never comes.
+        // The other builds (GCC, ASan+UBSan, meson) run this test.
+        MESSAGE("skipped under ThreadSanitizer");
+        return;
+    }
     struct sigaction ignore {}, usr1_before {};
     ignore.sa_handler = SIG_IGN;
     sigemptyset(&ignore.sa_mask);

@@ -158,3 +158,15 @@ inline bool has_id(const std::string& what, const std::string& id) {
 #ifndef UNIT_SANITIZED
 #define UNIT_SANITIZED 0
 #endif
+
+/// ThreadSanitizer (GCC says __SANITIZE_THREAD__, Clang __has_feature(thread_sanitizer)).
+#if defined(__SANITIZE_THREAD__)
+#define UNIT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNIT_TSAN 1
+#endif
+#endif
+#ifndef UNIT_TSAN
+#define UNIT_TSAN 0
+#endif
