@@ -7,7 +7,10 @@
 #   meson_install     `meson install` into a prefix, moved elsewhere: pkg-config mltrack from the moved tree
 #   add_subdirectory  the repository vendored with add_subdirectory (its tests must not be built)
 #   meson_subproject  the repository as a meson subproject, through dependency('mltrack') (its tests neither)
-#   single_header     only -I single_include plus nlohmann_json (and the Vertex AI single header, if generated)
+#   single_header     only -I single_include plus nlohmann_json (and the Vertex AI single header, if generated);
+#                     then the compiled mode: one TU defines MLTRACK_IMPLEMENTATION, the program MLTRACK_COMPILED_LIB
+# The CMake and meson routes build the consumer a second time in compiled mode (mltrack::compiled, the
+# mltrack-compiled dependency).
 # Each consumer logs one run to JSONL and fails unless DIR/consumer-exp/r1/events.jsonl is written.
 #
 # Usage: tests/consumers/run.sh [--no-meson] [ROUTE...]     (default: all routes)
@@ -25,7 +28,7 @@ for arg in "$@"; do
     case "$arg" in
         --no-meson) with_meson=0 ;;
         find_package|add_subdirectory|meson_subproject|meson_install|single_header) routes+=("$arg") ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "tests/consumers/run.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -93,6 +96,7 @@ route_find_package() {
     grep -q "found mltrack .* in $prefix" "$tmp/fp.log" || { cat "$tmp/fp.log"; fail "find_package found another mltrack"; }
     cmake --build "$tmp/fp" >/dev/null
     run_consumer "$tmp/fp/consumer" "$tmp/fp-out"
+    run_consumer "$tmp/fp/consumer_compiled" "$tmp/fp-compiled-out"
 
     step "pkg-config: compile the consumer with pkg-config mltrack from the moved tree"
     local pc
@@ -111,9 +115,10 @@ route_find_package() {
         step "meson: dependency('mltrack') by pkg-config from the moved tree"
         local proj="$tmp/meson-pc"
         mkdir -p "$proj"
-        cp "$here/meson_subproject/meson.build" "$proj/" && cp "$here/consumer.cpp" "$proj/main.cpp"
+        cp "$here/meson_subproject/meson.build" "$here/meson_subproject/meson_options.txt" "$proj/"
+        cp "$here/consumer.cpp" "$proj/main.cpp"
         PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
-            meson setup "$proj/build" "$proj" >"$tmp/meson-pc.log" \
+            meson setup "$proj/build" "$proj" -Dcompiled=false >"$tmp/meson-pc.log" \
             || { cat "$tmp/meson-pc.log"; fail "meson consumer did not find mltrack by pkg-config"; }
         local inc
         inc=$(meson introspect --dependencies "$proj/build" | python3 -c \
@@ -130,23 +135,27 @@ route_add_subdirectory() {
         || { cat "$tmp/as.log"; fail "add_subdirectory consumer did not configure"; }
     cmake --build "$tmp/as" >/dev/null
     run_consumer "$tmp/as/consumer" "$tmp/as-out"
+    run_consumer "$tmp/as/consumer_compiled" "$tmp/as-compiled-out"
 }
 
 route_meson_subproject() {
     step "meson subproject: dependency('mltrack') from subprojects/mltrack"
     local proj="$tmp/meson"
     mkdir -p "$proj/subprojects"
-    cp "$here/meson_subproject/meson.build" "$proj/" && cp "$here/consumer.cpp" "$proj/main.cpp"
+    cp "$here/meson_subproject/meson.build" "$here/meson_subproject/meson_options.txt" "$proj/"
+    cp "$here/consumer.cpp" "$proj/main.cpp"
     ln -s "$repo" "$proj/subprojects/mltrack"
     meson setup "$proj/build" "$proj" --force-fallback-for=mltrack >"$tmp/meson.log" \
         || { cat "$tmp/meson.log"; fail "meson consumer did not configure"; }
-    # Only the consumer may be a build target: mltrack's tests and examples stay off in a subproject.
+    # Only the consumers (header-only and compiled) and the compiled mode's library may be build targets:
+    # mltrack's tests and examples stay off in a subproject.
     local targets
     targets=$(meson introspect --targets "$proj/build" | python3 -c \
         'import json,sys; print(" ".join(sorted(t["name"] for t in json.load(sys.stdin))))')
-    [ "$targets" = "consumer" ] || fail "meson subproject builds more than the consumer: $targets"
+    [ "$targets" = "consumer consumer_compiled mltrack-compiled" ] || fail "meson subproject builds more than the consumer: $targets"
     meson compile -C "$proj/build" >/dev/null
     run_consumer "$proj/build/consumer" "$tmp/meson-out"
+    run_consumer "$proj/build/consumer_compiled" "$tmp/meson-compiled-out"
 }
 
 route_meson_install() {
@@ -171,6 +180,14 @@ route_single_header() {
     "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$repo/single_include" \
         "$here/consumer.cpp" -o "$tmp/single" -pthread
     run_consumer "$tmp/single" "$tmp/single-out"
+    step "single header, compiled mode: one implementation TU, the program's TU with MLTRACK_COMPILED_LIB"
+    printf '#define MLTRACK_IMPLEMENTATION\n#include <mltrack/mltrack.hpp>\n' >"$tmp/implementation.cpp"
+    "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$repo/single_include" \
+        -c "$tmp/implementation.cpp" -o "$tmp/implementation.o"
+    "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$repo/single_include" -DMLTRACK_COMPILED_LIB \
+        -c "$here/consumer.cpp" -o "$tmp/single_compiled.o"
+    "$cxx" "$tmp/single_compiled.o" "$tmp/implementation.o" -o "$tmp/single_compiled" -pthread
+    run_consumer "$tmp/single_compiled" "$tmp/single-compiled-out"
     if [ -f "$repo/single_include/mltrack/mltrack_vertex_ai.hpp" ]; then
         step "single header: mltrack_vertex_ai.hpp with mltrack.hpp, in both orders"
         printf '#include <mltrack/mltrack_vertex_ai.hpp>\n#include <mltrack/mltrack.hpp>\nint main() { return 0; }\n' \
