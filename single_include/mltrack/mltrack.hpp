@@ -6323,7 +6323,62 @@ struct line_error {
 /// A line's "time" (seconds since 1970, microseconds exact) as nanoseconds. The writer spells any int64
 /// nanosecond instant, the extremes included; a time beyond that range (by more than the double's rounding)
 /// is malformed, and returns false. Shared by the general and the fast path, so both agree on every value.
-inline bool seconds_to_ns(double seconds, std::int64_t& out) noexcept {
+MLTRACK_INLINE bool seconds_to_ns(double seconds, std::int64_t& out) noexcept;
+
+MLTRACK_INLINE std::int64_t parse_time(const nlohmann::json& j);
+
+/// A line's "step": an integer of int64 range (the writer's steps are int64).
+MLTRACK_INLINE std::int64_t parse_step(const nlohmann::json& j);
+
+/// The writer's rule for keys (validate_key: 1 to 256 bytes of UTF-8 without control characters).
+MLTRACK_INLINE void check_key(const char* what, const std::string& key);
+
+MLTRACK_INLINE double parse_metric_value(const nlohmann::json& v);
+
+MLTRACK_INLINE const nlohmann::json& need(const nlohmann::json& j, const char* key, nlohmann::json::value_t type);
+
+MLTRACK_INLINE std::string opt_string(const nlohmann::json& j, const char* key);
+
+MLTRACK_INLINE artifact parse_artifact(const nlohmann::json& j);
+
+template <class T, class F>
+std::vector<T> parse_array(const nlohmann::json& j, const char* key, F&& f) {
+    std::vector<T> out;
+    auto it = j.find(key);
+    if (it == j.end()) return out;
+    if (!it->is_array()) throw line_error{std::string("\"") + key + "\" is not an array"};
+    for (const auto& x : *it) out.push_back(f(x));
+    return out;
+}
+
+/// A live execution's records fold into one execution (by id): the latest state and metadata, and
+/// every input and output artifact added over its records.
+MLTRACK_INLINE void fold_execution(std::vector<execution>& executions, const execution& e);
+
+/// Turns one parsed line into `r` and folds it into the run's state (params, summary, tags, state, times,
+/// metadata, artifacts, executions). Points, histograms, classifications and the record itself are left to
+/// the caller (keep_record, or a streaming visitor). Returns false for a line of an unknown kind (reported
+/// in run.problems and skipped); throws line_error (or error) for a malformed one.
+MLTRACK_INLINE bool fold_line(run_data& run, const nlohmann::json& j, std::size_t line_no, record& r);
+
+/// What read_run() keeps of each record besides the folded state: its points, histograms and
+/// classification metrics, and the record itself.
+MLTRACK_INLINE void keep_record(run_data& run, record&& r);
+
+}  // namespace detail
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/detail/jsonl/fold_line-inl.hpp ----
+// Why: the bodies of fold_line and its parsers (one JSONL line into a run's state), apart so that in compiled mode
+// (detail/compiled.hpp) they are compiled once.
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+MLTRACK_INLINE bool seconds_to_ns(double seconds, std::int64_t& out) noexcept {
     constexpr std::int64_t max_us = std::numeric_limits<std::int64_t>::max() / 1000;  // 9223372036854775
     const double us = std::round(seconds * 1e6);
     if (!(std::fabs(us) <= 9223372036854784.0)) return false;  // NaN included; a few ulps of slack
@@ -6332,7 +6387,7 @@ inline bool seconds_to_ns(double seconds, std::int64_t& out) noexcept {
     return true;
 }
 
-inline std::int64_t parse_time(const nlohmann::json& j) {
+MLTRACK_INLINE std::int64_t parse_time(const nlohmann::json& j) {
     auto it = j.find("time");
     if (it == j.end()) return 0;
     if (!it->is_number()) throw line_error{"\"time\" is not a number"};
@@ -6341,8 +6396,7 @@ inline std::int64_t parse_time(const nlohmann::json& j) {
     return ns;
 }
 
-/// A line's "step": an integer of int64 range (the writer's steps are int64).
-inline std::int64_t parse_step(const nlohmann::json& j) {
+MLTRACK_INLINE std::int64_t parse_step(const nlohmann::json& j) {
     auto it = j.find("step");
     if (it == j.end()) throw line_error{"missing \"step\""};
     if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
@@ -6351,8 +6405,7 @@ inline std::int64_t parse_step(const nlohmann::json& j) {
     return it->get<std::int64_t>();
 }
 
-/// The writer's rule for keys (validate_key: 1 to 256 bytes of UTF-8 without control characters).
-inline void check_key(const char* what, const std::string& key) {
+MLTRACK_INLINE void check_key(const char* what, const std::string& key) {
     try {
         validate_key(what, key);
     } catch (const error& e) {
@@ -6360,7 +6413,7 @@ inline void check_key(const char* what, const std::string& key) {
     }
 }
 
-inline double parse_metric_value(const nlohmann::json& v) {
+MLTRACK_INLINE double parse_metric_value(const nlohmann::json& v) {
     if (v.is_number()) return v.get<double>();
     if (v.is_string()) {
         const auto& s = v.get_ref<const std::string&>();
@@ -6371,7 +6424,7 @@ inline double parse_metric_value(const nlohmann::json& v) {
     throw line_error{"a metric value must be a number, \"NaN\", \"Infinity\" or \"-Infinity\""};
 }
 
-inline const nlohmann::json& need(const nlohmann::json& j, const char* key, nlohmann::json::value_t type) {
+MLTRACK_INLINE const nlohmann::json& need(const nlohmann::json& j, const char* key, nlohmann::json::value_t type) {
     auto it = j.find(key);
     if (it == j.end()) throw line_error{std::string("missing \"") + key + "\""};
     const bool ok = it->type() == type ||
@@ -6381,14 +6434,14 @@ inline const nlohmann::json& need(const nlohmann::json& j, const char* key, nloh
     return *it;
 }
 
-inline std::string opt_string(const nlohmann::json& j, const char* key) {
+MLTRACK_INLINE std::string opt_string(const nlohmann::json& j, const char* key) {
     auto it = j.find(key);
     if (it == j.end()) return {};
     if (!it->is_string()) throw line_error{std::string("\"") + key + "\" is not a string"};
     return it->get<std::string>();
 }
 
-inline artifact parse_artifact(const nlohmann::json& j) {
+MLTRACK_INLINE artifact parse_artifact(const nlohmann::json& j) {
     artifact a;
     const auto t = parse_artifact_type(opt_string(j, "type"));
     if (!t) throw line_error{"unknown artifact type"};
@@ -6418,19 +6471,7 @@ inline artifact parse_artifact(const nlohmann::json& j) {
     return a;
 }
 
-template <class T, class F>
-std::vector<T> parse_array(const nlohmann::json& j, const char* key, F&& f) {
-    std::vector<T> out;
-    auto it = j.find(key);
-    if (it == j.end()) return out;
-    if (!it->is_array()) throw line_error{std::string("\"") + key + "\" is not an array"};
-    for (const auto& x : *it) out.push_back(f(x));
-    return out;
-}
-
-/// A live execution's records fold into one execution (by id): the latest state and metadata, and
-/// every input and output artifact added over its records.
-inline void fold_execution(std::vector<execution>& executions, const execution& e) {
+MLTRACK_INLINE void fold_execution(std::vector<execution>& executions, const execution& e) {
     if (!e.id.empty())
         for (auto& x : executions)
             if (x.id == e.id) {
@@ -6444,11 +6485,7 @@ inline void fold_execution(std::vector<execution>& executions, const execution& 
     executions.push_back(e);
 }
 
-/// Turns one parsed line into `r` and folds it into the run's state (params, summary, tags, state, times,
-/// metadata, artifacts, executions). Points, histograms, classifications and the record itself are left to
-/// the caller (keep_record, or a streaming visitor). Returns false for a line of an unknown kind (reported
-/// in run.problems and skipped); throws line_error (or error) for a malformed one.
-inline bool fold_line(run_data& run, const nlohmann::json& j, std::size_t line_no, record& r) {
+MLTRACK_INLINE bool fold_line(run_data& run, const nlohmann::json& j, std::size_t line_no, record& r) {
     if (!j.is_object()) throw line_error{"a line must be a JSON object"};
     const std::string kind = need(j, "kind", nlohmann::json::value_t::string).get<std::string>();
     r = record{};
@@ -6630,9 +6667,7 @@ inline bool fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
     return true;
 }
 
-/// What read_run() keeps of each record besides the folded state: its points, histograms and
-/// classification metrics, and the record itself.
-inline void keep_record(run_data& run, record&& r) {
+MLTRACK_INLINE void keep_record(run_data& run, record&& r) {
     if (r.kind == record_kind::metric) {
         for (const auto& kv : r.get_values()) run.series[kv.first].push_back(series_point{r.step, r.time_ns, kv.second});
     } else if (r.kind == record_kind::histogram) {
@@ -6645,8 +6680,9 @@ inline void keep_record(run_data& run, record&& r) {
 }
 
 }  // namespace detail
-
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/jsonl/fold_line-inl.hpp ----
+#endif
 // ---- end mltrack/detail/jsonl/fold_line.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
@@ -6962,12 +6998,34 @@ MLTRACK_NAMESPACE_END
 MLTRACK_NAMESPACE_BEGIN
 
 namespace detail {
-inline run_data read_events_file(const std::filesystem::path& file, const read_options& options);
+MLTRACK_INLINE run_data read_events_file(const std::filesystem::path& file, const read_options& options);
 }  // namespace detail
 
 /// The events files of a run folder by rank: (0, events.jsonl) when it exists, then (r, events.rank-<r>.jsonl)
 /// for every rank r > 0 that wrote one (rank_policy::every), sorted by rank.
-inline std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::filesystem::path& run_dir) {
+MLTRACK_INLINE std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::filesystem::path& run_dir);
+
+/// Reads a run from its folder: events.jsonl and, for a run logged by every rank of a job
+/// (rank_policy::every), each events.rank-<r>.jsonl into `ranks`. Given a file, reads that file only.
+MLTRACK_INLINE run_data read_run(const std::filesystem::path& path, const read_options& options = {});
+
+/// Reads every run of an experiment under a JSONL root, sorted by run name. An entry that cannot be
+/// examined (a symbolic link loop, no permission) is skipped and described in `problems` when given.
+MLTRACK_INLINE std::vector<run_data> read_experiment(const std::filesystem::path& root, std::string_view experiment,
+                                             const read_options& options = {},
+                                             std::vector<std::string>* problems = nullptr);
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/reader-inl.hpp ----
+// Why: the bodies of the JSONL reader's functions (read_run, rank files, experiments), apart so that in compiled
+// mode (detail/compiled.hpp) they are compiled once and stream_run is not instantiated in every translation unit.
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::filesystem::path& run_dir) {
     namespace fs = std::filesystem;
     std::vector<std::pair<int, fs::path>> out;
     std::error_code ec;
@@ -6980,9 +7038,7 @@ inline std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::
     return out;
 }
 
-/// Reads a run from its folder: events.jsonl and, for a run logged by every rank of a job
-/// (rank_policy::every), each events.rank-<r>.jsonl into `ranks`. Given a file, reads that file only.
-inline run_data read_run(const std::filesystem::path& path, const read_options& options = {}) {
+MLTRACK_INLINE run_data read_run(const std::filesystem::path& path, const read_options& options) {
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::is_directory(path, ec)) return detail::read_events_file(path, options);  // a loop: io.4 there
@@ -6991,10 +7047,9 @@ inline run_data read_run(const std::filesystem::path& path, const read_options& 
         if (o.first > 0) run.ranks.push_back(detail::read_events_file(o.second, options));
     return run;
 }
-
 namespace detail {
 
-inline run_data read_events_file(const std::filesystem::path& file, const read_options& options) {
+MLTRACK_INLINE run_data read_events_file(const std::filesystem::path& file, const read_options& options) {
     run_data kept;
     run_data run = stream_run(file, options, [&](const record& r, const run_data&, std::size_t) {
         keep_record(kept, record(r));
@@ -7005,14 +7060,11 @@ inline run_data read_events_file(const std::filesystem::path& file, const read_o
     run.classifications = std::move(kept.classifications);
     return run;
 }
-
 }  // namespace detail
 
-/// Reads every run of an experiment under a JSONL root, sorted by run name. An entry that cannot be
-/// examined (a symbolic link loop, no permission) is skipped and described in `problems` when given.
-inline std::vector<run_data> read_experiment(const std::filesystem::path& root, std::string_view experiment,
-                                             const read_options& options = {},
-                                             std::vector<std::string>* problems = nullptr) {
+MLTRACK_INLINE std::vector<run_data> read_experiment(const std::filesystem::path& root, std::string_view experiment,
+                                             const read_options& options,
+                                             std::vector<std::string>* problems) {
     namespace fs = std::filesystem;
     validate_name("experiment name", experiment);
     const fs::path dir = root / std::string(experiment);
@@ -7025,6 +7077,8 @@ inline std::vector<run_data> read_experiment(const std::filesystem::path& root, 
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/reader-inl.hpp ----
+#endif
 // ---- end mltrack/reader.hpp ----
 // ---- begin mltrack/replay.hpp ----
 // Why: one code path for live logging and offline sync. A run read back from JSONL is replayed into any
