@@ -1375,14 +1375,7 @@ struct environment_options {
 
 namespace detail {
 
-inline bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit = 1 << 20) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return false;
-    out.clear();
-    char buf[4096];
-    while (out.size() < limit && in.read(buf, sizeof buf).gcount() > 0) out.append(buf, static_cast<std::size_t>(in.gcount()));
-    return !in.bad();
-}
+MLTRACK_INLINE bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit = 1 << 20);
 
 /// Calls f(line) for each line of `text` (without its '\n') until f returns true; true when one did.
 template <class F>
@@ -1397,17 +1390,88 @@ bool for_each_line(std::string_view text, F&& f) {
     return false;
 }
 
-inline std::string trim(std::string_view s) {
+MLTRACK_INLINE std::string trim(std::string_view s);
+
+/// The output of a command (argv[0] looked up on PATH), or false when it cannot start, fails, or runs past
+/// the timeout (then it is killed). stdin and stderr are /dev/null; at most `limit` bytes are kept.
+MLTRACK_INLINE bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
+                        std::size_t limit = 1 << 20);
+
+MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
+
+/// {commit, branch} read from the repository's files, and with git_dirty {dirty} from one `git status
+/// --porcelain=v2 --branch` (tracked files only; untracked files do not make the tree dirty; omitted when git
+/// is missing, fails or times out). Null when the folder is not in a work tree.
+MLTRACK_INLINE nlohmann::json git_info(const environment_options& o);
+
+/// {commit, branch, dirty} from `git status` (see git_info); null when git is missing, fails or times out.
+MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
+
+/// The name of local user `uid` from the passwd file ("" when it is not there). Read directly: the name
+/// service's first lookup in a process costs about a millisecond (it may ask nscd over a socket).
+MLTRACK_INLINE std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid);
+
+MLTRACK_INLINE void put_env(nlohmann::json& obj, const char* key, const char* variable);
+
+/// The CPU's model name from /proc/cpuinfo ("model name" on x86, else "Hardware", "cpu model", "cpu").
+MLTRACK_INLINE std::string cpu_model(const std::filesystem::path& cpuinfo);
+
+/// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
+MLTRACK_INLINE long usable_cpus();
+
+/// The compiler of the translation unit that compiles this body: in compiled mode (detail/compiled.hpp), the
+/// mltrack::compiled library's or the implementation translation unit's, not the calling program's.
+MLTRACK_INLINE nlohmann::json compiler_info();
+
+/// Runs one probe; a probe that throws (it should not) leaves its fields out.
+template <class F>
+void probe(F&& f) noexcept {
+    try {
+        f();
+    } catch (...) {
+    }
+}
+
+}  // namespace detail
+
+/// Where and how this process runs, as a JSON object (fields documented in docs/autolog.md and
+/// docs/format.md). Fields that cannot be found are omitted; never throws (short of memory exhaustion
+/// while building the result, which yields what was gathered so far).
+MLTRACK_INLINE nlohmann::json capture_environment(const environment_options& options = {});
+
+/// The part of an environment (from capture_environment) that is safe and useful to show as TensorBoard
+/// text: host, git commit, mltrack version, compiler, SLURM ids and CPU model. Same shape as the input.
+MLTRACK_INLINE nlohmann::json environment_text_subset(const nlohmann::json& env);
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/environment-inl.hpp ----
+// Why: the bodies of the environment capture (git, host, compiler, command line, job), apart so that in compiled
+// mode (detail/compiled.hpp) they are compiled once.
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+MLTRACK_INLINE bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return false;
+    out.clear();
+    char buf[4096];
+    while (out.size() < limit && in.read(buf, sizeof buf).gcount() > 0) out.append(buf, static_cast<std::size_t>(in.gcount()));
+    return !in.bad();
+}
+
+MLTRACK_INLINE std::string trim(std::string_view s) {
     const auto b = s.find_first_not_of(" \t\r\n");
     if (b == std::string_view::npos) return {};
     const auto e = s.find_last_not_of(" \t\r\n");
     return std::string(s.substr(b, e - b + 1));
 }
 
-/// The output of a command (argv[0] looked up on PATH), or false when it cannot start, fails, or runs past
-/// the timeout (then it is killed). stdin and stderr are /dev/null; at most `limit` bytes are kept.
-inline bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
-                        std::size_t limit = 1 << 20) {
+MLTRACK_INLINE bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
+                        std::size_t limit) {
     out.clear();
     int fds[2];
     if (::pipe(fds) != 0) return false;
@@ -1458,12 +1522,7 @@ inline bool run_command(const std::vector<std::string>& argv, std::chrono::milli
     return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-inline nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
-
-/// {commit, branch} read from the repository's files, and with git_dirty {dirty} from one `git status
-/// --porcelain=v2 --branch` (tracked files only; untracked files do not make the tree dirty; omitted when git
-/// is missing, fails or times out). Null when the folder is not in a work tree.
-inline nlohmann::json git_info(const environment_options& o) {
+MLTRACK_INLINE nlohmann::json git_info(const environment_options& o) {
     std::string dir = o.git_directory.string();
     if (dir.empty()) {
         std::error_code ec;
@@ -1482,8 +1541,7 @@ inline nlohmann::json git_info(const environment_options& o) {
     return g;
 }
 
-/// {commit, branch, dirty} from `git status` (see git_info); null when git is missing, fails or times out.
-inline nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout) {
+MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout) {
     std::string text;
     if (!run_command({"git", "--no-optional-locks", "-C", dir, "status", "--porcelain=v2", "--branch",
                       "--untracked-files=no"},
@@ -1510,9 +1568,7 @@ inline nlohmann::json git_status(const std::string& dir, std::chrono::millisecon
     return g;
 }
 
-/// The name of local user `uid` from the passwd file ("" when it is not there). Read directly: the name
-/// service's first lookup in a process costs about a millisecond (it may ask nscd over a socket).
-inline std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid) {
+MLTRACK_INLINE std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid) {
     std::string text, name;
     if (!read_small_file(passwd_file, text, 4 << 20)) return name;
     const std::string id = std::to_string(static_cast<unsigned long long>(uid));
@@ -1527,13 +1583,12 @@ inline std::string local_user_name(const std::filesystem::path& passwd_file, uid
     return name;
 }
 
-inline void put_env(nlohmann::json& obj, const char* key, const char* variable) {
+MLTRACK_INLINE void put_env(nlohmann::json& obj, const char* key, const char* variable) {
     const std::string v = env_value(variable);
     if (!v.empty()) obj[key] = v;
 }
 
-/// The CPU's model name from /proc/cpuinfo ("model name" on x86, else "Hardware", "cpu model", "cpu").
-inline std::string cpu_model(const std::filesystem::path& cpuinfo) {
+MLTRACK_INLINE std::string cpu_model(const std::filesystem::path& cpuinfo) {
     std::string text;
     if (!read_small_file(cpuinfo, text, 4 << 20)) return {};
     std::string model, fallback;
@@ -1554,8 +1609,7 @@ inline std::string cpu_model(const std::filesystem::path& cpuinfo) {
     return model.empty() ? fallback : model;
 }
 
-/// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
-inline long usable_cpus() {
+MLTRACK_INLINE long usable_cpus() {
 #if defined(__linux__)
     for (int n = CPU_SETSIZE; n <= (1 << 16); n *= 4) {
         cpu_set_t* set = CPU_ALLOC(static_cast<std::size_t>(n));
@@ -1573,7 +1627,7 @@ inline long usable_cpus() {
     return 0;
 }
 
-inline nlohmann::json compiler_info() {
+MLTRACK_INLINE nlohmann::json compiler_info() {
     nlohmann::json c = nlohmann::json::object();
 #if defined(__clang__)
     c["name"] = "clang";
@@ -1598,22 +1652,9 @@ inline nlohmann::json compiler_info() {
 #endif
     return c;
 }
-
-/// Runs one probe; a probe that throws (it should not) leaves its fields out.
-template <class F>
-void probe(F&& f) noexcept {
-    try {
-        f();
-    } catch (...) {
-    }
-}
-
 }  // namespace detail
 
-/// Where and how this process runs, as a JSON object (fields documented in docs/autolog.md and
-/// docs/format.md). Fields that cannot be found are omitted; never throws (short of memory exhaustion
-/// while building the result, which yields what was gathered so far).
-inline nlohmann::json capture_environment(const environment_options& options = {}) {
+MLTRACK_INLINE nlohmann::json capture_environment(const environment_options& options) {
     using nlohmann::json;
     json env = json::object();
     try {
@@ -1717,9 +1758,7 @@ inline nlohmann::json capture_environment(const environment_options& options = {
     return env;
 }
 
-/// The part of an environment (from capture_environment) that is safe and useful to show as TensorBoard
-/// text: host, git commit, mltrack version, compiler, SLURM ids and CPU model. Same shape as the input.
-inline nlohmann::json environment_text_subset(const nlohmann::json& env) {
+MLTRACK_INLINE nlohmann::json environment_text_subset(const nlohmann::json& env) {
     using nlohmann::json;
     json out = json::object();
     if (!env.is_object()) return out;
@@ -1746,6 +1785,8 @@ inline nlohmann::json environment_text_subset(const nlohmann::json& env) {
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/environment-inl.hpp ----
+#endif
 // ---- end mltrack/environment.hpp ----
 // ---- begin mltrack/detail/engine/clock.hpp ----
 // Why: every metric point carries a wall time, and std::chrono::system_clock::now() costs ~20 ns, more than
