@@ -8062,27 +8062,56 @@ MLTRACK_NAMESPACE_BEGIN
 
 /// Experiments under a JSONL root (folders with a valid name), sorted. An entry that cannot be examined
 /// (a symbolic link loop, no permission) is skipped and described in `problems` when given.
-inline std::vector<std::string> list_experiments(const std::filesystem::path& root,
-                                                 std::vector<std::string>* problems = nullptr) {
+MLTRACK_INLINE std::vector<std::string> list_experiments(const std::filesystem::path& root,
+                                                 std::vector<std::string>* problems = nullptr);
+
+/// Runs of an experiment (folders holding events.jsonl), sorted. Bad entries as in list_experiments.
+MLTRACK_INLINE std::vector<std::string> list_runs(const std::filesystem::path& root, std::string_view experiment,
+                                          std::vector<std::string>* problems = nullptr);
+
+/// Reads one run of the store.
+MLTRACK_INLINE run_data read_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run,
+                         const read_options& options = {});
+
+/// Deletes a run's folder (records and artifacts). Throws state.2 when it does not exist. Do not delete a
+/// run that a live tracker is still writing.
+MLTRACK_INLINE void delete_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run);
+
+/// Deletes an experiment's folder with all its runs. Throws state.7 when it does not exist.
+MLTRACK_INLINE void delete_experiment(const std::filesystem::path& root, std::string_view experiment);
+
+/// The local path of a logged model (the run's copy, or the source of a reference). Throws state.8 when the
+/// run has no model of that name.
+MLTRACK_INLINE std::filesystem::path load_model(const std::filesystem::path& root, std::string_view experiment,
+                                        std::string_view run, std::string_view model_name);
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/store-inl.hpp ----
+// Why: the bodies of store.hpp's functions, apart so that in compiled mode (detail/compiled.hpp) they are
+// compiled once and a translation unit that does not call them instantiates nothing for them.
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE std::vector<std::string> list_experiments(const std::filesystem::path& root,
+                                                 std::vector<std::string>* problems) {
     return detail::list_folders(root, false, problems);
 }
 
-/// Runs of an experiment (folders holding events.jsonl), sorted. Bad entries as in list_experiments.
-inline std::vector<std::string> list_runs(const std::filesystem::path& root, std::string_view experiment,
-                                          std::vector<std::string>* problems = nullptr) {
+MLTRACK_INLINE std::vector<std::string> list_runs(const std::filesystem::path& root, std::string_view experiment,
+                                          std::vector<std::string>* problems) {
     validate_name("experiment name", experiment);
     return detail::list_folders(root / std::string(experiment), true, problems);
 }
 
-/// Reads one run of the store.
-inline run_data read_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run,
-                         const read_options& options = {}) {
+MLTRACK_INLINE run_data read_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run,
+                         const read_options& options) {
     return read_run(sinks::jsonl::run_dir(root, experiment, run), options);
 }
 
-/// Deletes a run's folder (records and artifacts). Throws state.2 when it does not exist. Do not delete a
-/// run that a live tracker is still writing.
-inline void delete_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run) {
+MLTRACK_INLINE void delete_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run) {
     namespace fs = std::filesystem;
     const auto dir = sinks::jsonl::run_dir(root, experiment, run);
     std::error_code ec;
@@ -8093,8 +8122,7 @@ inline void delete_run(const std::filesystem::path& root, std::string_view exper
     if (ec) throw error(error_category::io, 6, "cannot delete " + dir.string() + ": " + ec.message());
 }
 
-/// Deletes an experiment's folder with all its runs. Throws state.7 when it does not exist.
-inline void delete_experiment(const std::filesystem::path& root, std::string_view experiment) {
+MLTRACK_INLINE void delete_experiment(const std::filesystem::path& root, std::string_view experiment) {
     namespace fs = std::filesystem;
     validate_name("experiment name", experiment);
     const auto dir = root / std::string(experiment);
@@ -8105,9 +8133,7 @@ inline void delete_experiment(const std::filesystem::path& root, std::string_vie
     if (ec) throw error(error_category::io, 6, "cannot delete " + dir.string() + ": " + ec.message());
 }
 
-/// The local path of a logged model (the run's copy, or the source of a reference). Throws state.8 when the
-/// run has no model of that name.
-inline std::filesystem::path load_model(const std::filesystem::path& root, std::string_view experiment,
+MLTRACK_INLINE std::filesystem::path load_model(const std::filesystem::path& root, std::string_view experiment,
                                         std::string_view run, std::string_view model_name) {
     const auto data = read_run(root, experiment, run);
     for (auto it = data.artifacts.rbegin(); it != data.artifacts.rend(); ++it)
@@ -8117,6 +8143,8 @@ inline std::filesystem::path load_model(const std::filesystem::path& root, std::
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/store-inl.hpp ----
+#endif
 // ---- end mltrack/store.hpp ----
 // ---- begin mltrack/summary.hpp ----
 // Why: `mltrack ls` over a thousand runs of ten thousand points has to take seconds, and read_run() keeps
@@ -8218,7 +8246,19 @@ run_summary scan_run(const std::filesystem::path& path, const read_options& opti
 
 /// scan_run() without a point callback: the folded run and the statistics of each series. Given a run
 /// folder logged by every rank (rank_policy::every), `ranks` holds the summaries of ranks 1, 2...
-inline run_summary read_summary(const std::filesystem::path& path, const read_options& options = {}) {
+MLTRACK_INLINE run_summary read_summary(const std::filesystem::path& path, const read_options& options = {});
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/summary-inl.hpp ----
+// Why: the bodies of summary.hpp's functions, apart so that in compiled mode (detail/compiled.hpp) they are
+// compiled once and a translation unit that does not call them instantiates nothing for them.
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE run_summary read_summary(const std::filesystem::path& path, const read_options& options) {
     auto none = [](std::string_view, std::int64_t, std::int64_t, double) {};
     run_summary s = scan_run(path, options, none);
     std::error_code ec;
@@ -8229,6 +8269,8 @@ inline run_summary read_summary(const std::filesystem::path& path, const read_op
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/summary-inl.hpp ----
+#endif
 // ---- end mltrack/summary.hpp ----
 // ---- begin mltrack/search.hpp ----
 // Why: picking the best run, or the runs of one sweep, is the first thing people do with a store, and
@@ -8342,35 +8384,14 @@ enum class column_kind { text, time, duration, param, metric };
 using column_value = std::variant<std::monostate, std::string, std::int64_t, double, param_value>;
 
 /// The canonical spelling of a column key ("params.lr" -> "param.lr"), or "" when KEY is not a column.
-inline std::string canonical_column(std::string_view key) {
-    if (key == "experiment" || key == "run" || key == "state" || key == "start" || key == "duration" ||
-        key == "ranks")
-        return std::string(key);
-    static const std::pair<std::string_view, std::string_view> prefixes[] = {
-        {"params.", "param."}, {"param.", "param."}, {"metrics.", "metric."},
-        {"metric.", "metric."}, {"tags.", "tag."},    {"tag.", "tag."}};
-    for (const auto& p : prefixes)
-        if (key.size() > p.first.size() && key.substr(0, p.first.size()) == p.first)
-            return std::string(p.second) + std::string(key.substr(p.first.size()));
-    return {};
-}
+MLTRACK_INLINE std::string canonical_column(std::string_view key);
 
 /// The kind of a (canonical) column.
-inline column_kind kind_of(std::string_view key) {
-    if (key == "start") return column_kind::time;
-    if (key == "duration") return column_kind::duration;
-    if (key == "ranks" || key.rfind("param.", 0) == 0) return column_kind::param;
-    if (key.rfind("metric.", 0) == 0) return column_kind::metric;
-    return column_kind::text;
-}
+MLTRACK_INLINE column_kind kind_of(std::string_view key);
 
 namespace detail {
 
-inline std::string_view trim_blanks(std::string_view s) {
-    const auto b = s.find_first_not_of(" \t");
-    if (b == std::string_view::npos) return {};
-    return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
+MLTRACK_INLINE std::string_view trim_blanks(std::string_view s);
 
 inline const char* const column_list =
     "experiment, run, state, start, duration, ranks, param.KEY, metric.KEY, tag.KEY";
@@ -8388,18 +8409,12 @@ bool apply_op(compare_op op, const T& a, const T& b) {
     return false;
 }
 
-inline const run_data& as_run(const run_data& r) { return r; }
-inline const run_data& as_run(const run_summary& s) { return s.run; }
+MLTRACK_INLINE const run_data& as_run(const run_data& r);
+MLTRACK_INLINE const run_data& as_run(const run_summary& s);
 
 /// The last value of a time series, from the points or from the statistics.
-inline const double* last_point(const run_data& r, const std::string& key) {
-    auto it = r.series.find(key);
-    return it == r.series.end() || it->second.empty() ? nullptr : &it->second.back().value;
-}
-inline const double* last_point(const run_summary& s, const std::string& key) {
-    auto it = s.series.find(key);
-    return it == s.series.end() || it->second.count == 0 ? nullptr : &it->second.last;
-}
+MLTRACK_INLINE const double* last_point(const run_data& r, const std::string& key);
+MLTRACK_INLINE const double* last_point(const run_summary& s, const std::string& key);
 
 template <class T>
 const T& deref(const T& x) { return x; }
@@ -8409,7 +8424,148 @@ const T& deref(const T* x) { return *x; }
 }  // namespace detail
 
 /// Parses a whole string as a number ("0.01", "1e-3", "-2", "NaN", "Infinity"); false for anything else.
-inline bool parse_number(std::string_view text, double& out) {
+MLTRACK_INLINE bool parse_number(std::string_view text, double& out);
+
+/// Parses "param.lr>0.01, metric.acc>=0.9" into conditions ("" gives none). Conditions are joined by ','
+/// or by the word AND (MLflow's spelling); a VALUE in matching quotes ('adam' or "adam") loses them. Throws
+/// value.8 naming the bad part: an empty condition, no operator, an unknown operator, a key that is not a
+/// column.
+MLTRACK_INLINE std::vector<filter_condition> parse_filter(std::string_view expr);
+
+/// Parses "metric.loss", "-metric.loss", "metric.loss ASC" or "metrics.loss DESC" ("" gives an empty key:
+/// no order). Throws value.9 when the key is not a column or the direction is not ASC or DESC.
+MLTRACK_INLINE run_order parse_order_by(std::string_view spec);
+
+/// The value of column KEY (canonical) for a run, or monostate when the run has none.
+template <class Run>
+column_value run_column(const Run& source, std::string_view key) {
+    const run_data& r = detail::as_run(source);
+    if (key == "experiment") return r.experiment;
+    if (key == "run") return r.name;
+    if (key == "state") return std::string(to_string(r.state));
+    if (key == "start") return r.start_time_ns;
+    if (key == "duration") return r.end_time_ns != 0 ? column_value(r.end_time_ns - r.start_time_ns) : column_value();
+    if (key == "ranks") return param_value(std::int64_t{r.world_size});
+    if (key.rfind("param.", 0) == 0) {
+        auto it = r.params.find(std::string(key.substr(6)));
+        return it == r.params.end() ? column_value() : column_value(it->second);
+    }
+    if (key.rfind("metric.", 0) == 0) {
+        const std::string k(key.substr(7));
+        if (auto it = r.summary.find(k); it != r.summary.end()) return it->second;
+        if (const double* last = detail::last_point(source, k)) return *last;
+        return {};
+    }
+    if (key.rfind("tag.", 0) == 0) {
+        auto it = r.tags.find(std::string(key.substr(4)));
+        return it == r.tags.end() ? column_value() : column_value(it->second);
+    }
+    return {};
+}
+
+MLTRACK_INLINE bool is_missing(const column_value& v);
+
+/// The exact text of a value: ISO times, durations in seconds, shortest round-trip numbers.
+MLTRACK_INLINE std::string exact_text(const column_value& v, column_kind kind);
+
+/// The number a value compares as, when it is one (metrics, numeric params, durations in s, times in ns).
+MLTRACK_INLINE bool numeric_value(const column_value& v, column_kind kind, double& out);
+
+/// True when a value satisfies a condition of its column. A missing value never does.
+MLTRACK_INLINE bool satisfies(const column_value& v, const filter_condition& c);
+
+/// True when a run (run_data or run_summary) satisfies every condition.
+template <class Run>
+bool matches(const Run& run, const std::vector<filter_condition>& conditions) {
+    for (const auto& c : conditions)
+        if (!satisfies(run_column(run, c.key), c)) return false;
+    return true;
+}
+
+/// Orders two values of one column: <0, 0, >0. Missing after everything, NaN after numbers, numbers
+/// before text.
+MLTRACK_INLINE int compare_values(const column_value& x, const column_value& y, column_kind kind);
+
+/// True when x comes before y in this order; missing values and NaN come last in both directions.
+MLTRACK_INLINE bool ordered_before(const column_value& x, const column_value& y, column_kind kind, bool descending);
+
+/// Sorts runs (run_data, run_summary, or pointers to them) by an order, stably. An empty key does nothing.
+template <class Run>
+void sort_runs(std::vector<Run>& runs, const run_order& order) {
+    if (order.key.empty()) return;
+    const column_kind kind = kind_of(order.key);
+    std::stable_sort(runs.begin(), runs.end(), [&](const Run& a, const Run& b) {
+        return ordered_before(run_column(detail::deref(a), order.key), run_column(detail::deref(b), order.key), kind,
+                              order.descending);
+    });
+}
+
+/// The runs under a JSONL root that match `filter`, ordered by `order_by` (else by experiment, then run),
+/// read with read_summary(): each has the run's params, summary, tags, state and times in `run`, and the
+/// statistics of each time series in `series` (read_run(s.run.dir) gives every point). Throws value.8 or
+/// value.9 for a bad filter or order before reading anything, and what read_summary throws for a run
+/// that cannot be read (with `options.strict = false` malformed lines are skipped instead).
+MLTRACK_INLINE std::vector<run_summary> search_runs(const std::filesystem::path& root, std::string_view filter = {},
+                                            std::string_view order_by = {}, const read_options& options = {});
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/search-inl.hpp ----
+// Why: the bodies of search.hpp's functions, apart so that in compiled mode (detail/compiled.hpp) they are
+// compiled once and a translation unit that does not call them instantiates nothing for them.
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE std::string canonical_column(std::string_view key) {
+    if (key == "experiment" || key == "run" || key == "state" || key == "start" || key == "duration" ||
+        key == "ranks")
+        return std::string(key);
+    static const std::pair<std::string_view, std::string_view> prefixes[] = {
+        {"params.", "param."}, {"param.", "param."}, {"metrics.", "metric."},
+        {"metric.", "metric."}, {"tags.", "tag."},    {"tag.", "tag."}};
+    for (const auto& p : prefixes)
+        if (key.size() > p.first.size() && key.substr(0, p.first.size()) == p.first)
+            return std::string(p.second) + std::string(key.substr(p.first.size()));
+    return {};
+}
+
+MLTRACK_INLINE column_kind kind_of(std::string_view key) {
+    if (key == "start") return column_kind::time;
+    if (key == "duration") return column_kind::duration;
+    if (key == "ranks" || key.rfind("param.", 0) == 0) return column_kind::param;
+    if (key.rfind("metric.", 0) == 0) return column_kind::metric;
+    return column_kind::text;
+}
+namespace detail {
+
+MLTRACK_INLINE std::string_view trim_blanks(std::string_view s) {
+    const auto b = s.find_first_not_of(" \t");
+    if (b == std::string_view::npos) return {};
+    return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+MLTRACK_INLINE const run_data& as_run(const run_data& r) {
+    return r;
+}
+
+MLTRACK_INLINE const run_data& as_run(const run_summary& s) {
+    return s.run;
+}
+
+MLTRACK_INLINE const double* last_point(const run_data& r, const std::string& key) {
+    auto it = r.series.find(key);
+    return it == r.series.end() || it->second.empty() ? nullptr : &it->second.back().value;
+}
+
+MLTRACK_INLINE const double* last_point(const run_summary& s, const std::string& key) {
+    auto it = s.series.find(key);
+    return it == s.series.end() || it->second.count == 0 ? nullptr : &it->second.last;
+}
+}  // namespace detail
+
+MLTRACK_INLINE bool parse_number(std::string_view text, double& out) {
     const std::string s(text);
     if (s.empty()) return false;
     if (s == "NaN") { out = std::nan(""); return true; }
@@ -8421,11 +8577,7 @@ inline bool parse_number(std::string_view text, double& out) {
     return end == s.c_str() + s.size() && errno == 0 && std::isfinite(out);
 }
 
-/// Parses "param.lr>0.01, metric.acc>=0.9" into conditions ("" gives none). Conditions are joined by ','
-/// or by the word AND (MLflow's spelling); a VALUE in matching quotes ('adam' or "adam") loses them. Throws
-/// value.8 naming the bad part: an empty condition, no operator, an unknown operator, a key that is not a
-/// column.
-inline std::vector<filter_condition> parse_filter(std::string_view expr) {
+MLTRACK_INLINE std::vector<filter_condition> parse_filter(std::string_view expr) {
     std::vector<filter_condition> out;
     auto bad = [&](const std::string& what) {
         return error(error_category::value, 8, what + " in filter '" + detail::printable(expr) + "'");
@@ -8478,9 +8630,7 @@ inline std::vector<filter_condition> parse_filter(std::string_view expr) {
     return out;
 }
 
-/// Parses "metric.loss", "-metric.loss", "metric.loss ASC" or "metrics.loss DESC" ("" gives an empty key:
-/// no order). Throws value.9 when the key is not a column or the direction is not ASC or DESC.
-inline run_order parse_order_by(std::string_view spec) {
+MLTRACK_INLINE run_order parse_order_by(std::string_view spec) {
     run_order o;
     std::string_view s = detail::trim_blanks(spec);
     if (s.empty()) return o;
@@ -8503,37 +8653,11 @@ inline run_order parse_order_by(std::string_view spec) {
     return o;
 }
 
-/// The value of column KEY (canonical) for a run, or monostate when the run has none.
-template <class Run>
-column_value run_column(const Run& source, std::string_view key) {
-    const run_data& r = detail::as_run(source);
-    if (key == "experiment") return r.experiment;
-    if (key == "run") return r.name;
-    if (key == "state") return std::string(to_string(r.state));
-    if (key == "start") return r.start_time_ns;
-    if (key == "duration") return r.end_time_ns != 0 ? column_value(r.end_time_ns - r.start_time_ns) : column_value();
-    if (key == "ranks") return param_value(std::int64_t{r.world_size});
-    if (key.rfind("param.", 0) == 0) {
-        auto it = r.params.find(std::string(key.substr(6)));
-        return it == r.params.end() ? column_value() : column_value(it->second);
-    }
-    if (key.rfind("metric.", 0) == 0) {
-        const std::string k(key.substr(7));
-        if (auto it = r.summary.find(k); it != r.summary.end()) return it->second;
-        if (const double* last = detail::last_point(source, k)) return *last;
-        return {};
-    }
-    if (key.rfind("tag.", 0) == 0) {
-        auto it = r.tags.find(std::string(key.substr(4)));
-        return it == r.tags.end() ? column_value() : column_value(it->second);
-    }
-    return {};
+MLTRACK_INLINE bool is_missing(const column_value& v) {
+    return std::holds_alternative<std::monostate>(v);
 }
 
-inline bool is_missing(const column_value& v) { return std::holds_alternative<std::monostate>(v); }
-
-/// The exact text of a value: ISO times, durations in seconds, shortest round-trip numbers.
-inline std::string exact_text(const column_value& v, column_kind kind) {
+MLTRACK_INLINE std::string exact_text(const column_value& v, column_kind kind) {
     if (auto s = std::get_if<std::string>(&v)) return *s;
     if (auto n = std::get_if<std::int64_t>(&v))
         return kind == column_kind::time ? detail::iso_utc(*n) : detail::shortest_double(static_cast<double>(*n) / 1e9);
@@ -8542,8 +8666,7 @@ inline std::string exact_text(const column_value& v, column_kind kind) {
     return {};
 }
 
-/// The number a value compares as, when it is one (metrics, numeric params, durations in s, times in ns).
-inline bool numeric_value(const column_value& v, column_kind kind, double& out) {
+MLTRACK_INLINE bool numeric_value(const column_value& v, column_kind kind, double& out) {
     if (auto n = std::get_if<std::int64_t>(&v)) {
         out = kind == column_kind::duration ? static_cast<double>(*n) / 1e9 : static_cast<double>(*n);
         return true;
@@ -8554,8 +8677,7 @@ inline bool numeric_value(const column_value& v, column_kind kind, double& out) 
     return false;
 }
 
-/// True when a value satisfies a condition of its column. A missing value never does.
-inline bool satisfies(const column_value& v, const filter_condition& c) {
+MLTRACK_INLINE bool satisfies(const column_value& v, const filter_condition& c) {
     if (is_missing(v)) return false;
     const column_kind kind = kind_of(c.key);
     double a = 0, b = 0;
@@ -8564,17 +8686,7 @@ inline bool satisfies(const column_value& v, const filter_condition& c) {
     return detail::apply_op(c.op, exact_text(v, kind), c.value);
 }
 
-/// True when a run (run_data or run_summary) satisfies every condition.
-template <class Run>
-bool matches(const Run& run, const std::vector<filter_condition>& conditions) {
-    for (const auto& c : conditions)
-        if (!satisfies(run_column(run, c.key), c)) return false;
-    return true;
-}
-
-/// Orders two values of one column: <0, 0, >0. Missing after everything, NaN after numbers, numbers
-/// before text.
-inline int compare_values(const column_value& x, const column_value& y, column_kind kind) {
+MLTRACK_INLINE int compare_values(const column_value& x, const column_value& y, column_kind kind) {
     const bool mx = is_missing(x), my = is_missing(y);
     if (mx || my) return mx == my ? 0 : (mx ? 1 : -1);
     if (auto a = std::get_if<std::int64_t>(&x))
@@ -8589,8 +8701,7 @@ inline int compare_values(const column_value& x, const column_value& y, column_k
     return exact_text(x, kind).compare(exact_text(y, kind));
 }
 
-/// True when x comes before y in this order; missing values and NaN come last in both directions.
-inline bool ordered_before(const column_value& x, const column_value& y, column_kind kind, bool descending) {
+MLTRACK_INLINE bool ordered_before(const column_value& x, const column_value& y, column_kind kind, bool descending) {
     auto last = [](const column_value& v) {
         const double* d = std::get_if<double>(&v);
         return is_missing(v) || (d && std::isnan(*d));
@@ -8601,24 +8712,8 @@ inline bool ordered_before(const column_value& x, const column_value& y, column_
     return descending ? r > 0 : r < 0;
 }
 
-/// Sorts runs (run_data, run_summary, or pointers to them) by an order, stably. An empty key does nothing.
-template <class Run>
-void sort_runs(std::vector<Run>& runs, const run_order& order) {
-    if (order.key.empty()) return;
-    const column_kind kind = kind_of(order.key);
-    std::stable_sort(runs.begin(), runs.end(), [&](const Run& a, const Run& b) {
-        return ordered_before(run_column(detail::deref(a), order.key), run_column(detail::deref(b), order.key), kind,
-                              order.descending);
-    });
-}
-
-/// The runs under a JSONL root that match `filter`, ordered by `order_by` (else by experiment, then run),
-/// read with read_summary(): each has the run's params, summary, tags, state and times in `run`, and the
-/// statistics of each time series in `series` (read_run(s.run.dir) gives every point). Throws value.8 or
-/// value.9 for a bad filter or order before reading anything, and what read_summary throws for a run
-/// that cannot be read (with `options.strict = false` malformed lines are skipped instead).
-inline std::vector<run_summary> search_runs(const std::filesystem::path& root, std::string_view filter = {},
-                                            std::string_view order_by = {}, const read_options& options = {}) {
+MLTRACK_INLINE std::vector<run_summary> search_runs(const std::filesystem::path& root, std::string_view filter,
+                                            std::string_view order_by, const read_options& options) {
     const auto conditions = parse_filter(filter);
     const auto order = parse_order_by(order_by);
     std::vector<run_summary> out;
@@ -8632,6 +8727,8 @@ inline std::vector<run_summary> search_runs(const std::filesystem::path& root, s
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/search-inl.hpp ----
+#endif
 // ---- end mltrack/search.hpp ----
 // ---- begin mltrack/sinks/memory.hpp ----
 // Why: an instrumented sink that keeps every record in memory, for tests and for users who want to look at
