@@ -75,4 +75,11 @@ MLTRACK_INLINE std::optional<bool> tracker_base::decide_here(const run_info& inf
     }
     return false;
 }
+// Out of line, so that the type-erased sink set (a class template with virtual functions) is instantiated
+// once in compiled mode, not in every translation unit that makes a tracker.
+MLTRACK_INLINE tracker::tracker(config cfg, std::vector<sinks::any> sinks)
+    : tracker_base(std::move(cfg), detail::make_sink_set([v = std::move(sinks)](auto&& f) mutable {
+                       for (auto& s : v) f(s);
+                   })) {}
+
 MLTRACK_NAMESPACE_END

@@ -118,11 +118,7 @@ public:
     template <class... Sinks>
     explicit tracker(config cfg, Sinks&&... sinks) : tracker(std::move(cfg), make_list(std::forward<Sinks>(sinks)...)) {}
 
-    tracker(config cfg, std::vector<sinks::any> sinks)
-        : tracker_base(std::move(cfg),
-                       detail::make_sink_set([v = std::move(sinks)](auto&& f) mutable {
-                           for (auto& s : v) f(s);
-                       })) {}
+    tracker(config cfg, std::vector<sinks::any> sinks);
 
 private:
     template <class... Sinks>

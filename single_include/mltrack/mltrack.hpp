@@ -5786,11 +5786,7 @@ public:
     template <class... Sinks>
     explicit tracker(config cfg, Sinks&&... sinks) : tracker(std::move(cfg), make_list(std::forward<Sinks>(sinks)...)) {}
 
-    tracker(config cfg, std::vector<sinks::any> sinks)
-        : tracker_base(std::move(cfg),
-                       detail::make_sink_set([v = std::move(sinks)](auto&& f) mutable {
-                           for (auto& s : v) f(s);
-                       })) {}
+    tracker(config cfg, std::vector<sinks::any> sinks);
 
 private:
     template <class... Sinks>
@@ -5881,6 +5877,13 @@ MLTRACK_INLINE std::optional<bool> tracker_base::decide_here(const run_info& inf
     }
     return false;
 }
+// Out of line, so that the type-erased sink set (a class template with virtual functions) is instantiated
+// once in compiled mode, not in every translation unit that makes a tracker.
+MLTRACK_INLINE tracker::tracker(config cfg, std::vector<sinks::any> sinks)
+    : tracker_base(std::move(cfg), detail::make_sink_set([v = std::move(sinks)](auto&& f) mutable {
+                       for (auto& s : v) f(s);
+                   })) {}
+
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/tracker-inl.hpp ----
 #endif
