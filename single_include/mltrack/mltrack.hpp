@@ -44,6 +44,39 @@ inline constexpr int version_patch = MLTRACK_VERSION_PATCH;
 #include <stdexcept>
 #include <string>
 
+// ---- begin mltrack/detail/compiled.hpp ----
+// Why: the opt-in compiled mode. Header-only (the default) defines every function in the headers, `inline`.
+// With MLTRACK_COMPILED_LIB defined in every translation unit, the cold code (run start and end, the sinks'
+// formatting and I/O, the writer, the reader...) is only declared; its bodies are compiled once, by the
+// mltrack::compiled library (CMake; meson: the `compiled` dependency) or by one translation unit of the
+// program's own that defines MLTRACK_IMPLEMENTATION before including <mltrack/mltrack.hpp> (the single
+// header too). Every translation unit then compiles and optimizes far less. The hot path (metric handles,
+// the queue push, the clock) and templates stay in the headers, inline, in every mode.
+//
+//   MLTRACK_INLINE          `inline` in header-only mode; nothing in compiled mode (one definition, in the
+//                           implementation translation unit), on declarations and definitions alike
+//   MLTRACK_DEFINE_BODIES   1 where the cold bodies are compiled: header-only mode, the implementation TU
+//
+// A header with bodies under MLTRACK_DEFINE_BODIES (at its end, or in the `*-inl.hpp` beside it) must be
+// reached from mltrack.hpp, which is what the implementation translation unit compiles.
+
+#if defined(MLTRACK_IMPLEMENTATION) && !defined(MLTRACK_COMPILED_LIB)
+#define MLTRACK_COMPILED_LIB  // the implementation TU is the compiled mode's, whatever else it defines
+#endif
+
+#if defined(MLTRACK_COMPILED_LIB)
+#define MLTRACK_INLINE
+#if defined(MLTRACK_IMPLEMENTATION)
+#define MLTRACK_DEFINE_BODIES 1
+#else
+#define MLTRACK_DEFINE_BODIES 0
+#endif
+#else
+#define MLTRACK_INLINE inline
+#define MLTRACK_DEFINE_BODIES 1
+#endif
+
+// ---- end mltrack/detail/compiled.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -74,11 +107,7 @@ inline const char* to_string(error_category c) noexcept {
 /// The one exception type mltrack throws. what() is "[mltrack.error.<category>.<id>] <message>".
 class error : public std::runtime_error {
 public:
-    error(error_category category, int id, const std::string& message)
-        : std::runtime_error("[mltrack.error." + std::string(to_string(category)) + "." + std::to_string(id) +
-                             "] " + message),
-          category_(category),
-          id_(id) {}
+    error(error_category category, int id, const std::string& message);
 
     error_category category() const noexcept { return category_; }
     int id() const noexcept { return id_; }
@@ -87,6 +116,15 @@ private:
     error_category category_;
     int id_;
 };
+
+#if MLTRACK_DEFINE_BODIES
+// Out of line: every cold call that can fail constructs one, and the message is built here once.
+MLTRACK_INLINE error::error(error_category category, int id, const std::string& message)
+    : std::runtime_error("[mltrack.error." + std::string(to_string(category)) + "." + std::to_string(id) + "] " +
+                         message),
+      category_(category),
+      id_(id) {}
+#endif
 
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/error.hpp ----
@@ -111,7 +149,38 @@ inline constexpr std::size_t max_key_length = 256;
 namespace detail {
 
 /// A printable rendering of arbitrary bytes for error messages: at most 64 characters, escapes \xNN.
-inline std::string printable(std::string_view s) {
+MLTRACK_INLINE std::string printable(std::string_view s);
+
+/// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid (overlong forms,
+/// surrogates and code points above U+10FFFF are invalid).
+MLTRACK_INLINE std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept;
+
+}  // namespace detail
+
+/// True when `name` is a valid experiment or run name: 1 to 128 bytes of [A-Za-z0-9._-], starting with
+/// a letter or digit.
+MLTRACK_INLINE bool is_valid_name(std::string_view name) noexcept;
+
+/// Throws mltrack::error (category name, ids 1-4) unless `name` is a valid experiment or run name.
+/// `what` names the thing in the message ("experiment name", "run name").
+MLTRACK_INLINE void validate_name(std::string_view what, std::string_view name);
+
+/// Throws mltrack::error (category name, ids 1, 2, 5, 6) unless `key` is a valid metric, param or artifact
+/// key: 1 to 256 bytes of valid UTF-8 without control characters.
+MLTRACK_INLINE void validate_key(std::string_view what, std::string_view key);
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/names-inl.hpp ----
+// Why: the bodies of the name and key validators, apart so that in compiled mode (detail/compiled.hpp) they are
+// compiled once.
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+MLTRACK_INLINE std::string printable(std::string_view s) {
     static const char hex[] = "0123456789abcdef";
     std::string out;
     for (std::size_t i = 0; i < s.size() && out.size() < 64; ++i) {
@@ -128,9 +197,7 @@ inline std::string printable(std::string_view s) {
     return out;
 }
 
-/// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid (overlong forms,
-/// surrogates and code points above U+10FFFF are invalid).
-inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
+MLTRACK_INLINE std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
     const auto b0 = static_cast<unsigned char>(s[i]);
     if (b0 < 0x80) return 1;
     std::size_t n = 0;
@@ -149,12 +216,9 @@ inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexc
     if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
     return n;
 }
-
 }  // namespace detail
 
-/// True when `name` is a valid experiment or run name: 1 to 128 bytes of [A-Za-z0-9._-], starting with
-/// a letter or digit.
-inline bool is_valid_name(std::string_view name) noexcept {
+MLTRACK_INLINE bool is_valid_name(std::string_view name) noexcept {
     if (name.empty() || name.size() > max_name_length) return false;
     for (std::size_t i = 0; i < name.size(); ++i) {
         const char c = name[i];
@@ -164,9 +228,7 @@ inline bool is_valid_name(std::string_view name) noexcept {
     return true;
 }
 
-/// Throws mltrack::error (category name, ids 1-4) unless `name` is a valid experiment or run name.
-/// `what` names the thing in the message ("experiment name", "run name").
-inline void validate_name(std::string_view what, std::string_view name) {
+MLTRACK_INLINE void validate_name(std::string_view what, std::string_view name) {
     if (name.empty()) throw error(error_category::name, 1, std::string(what) + " is empty");
     if (name.size() > max_name_length)
         throw error(error_category::name, 2,
@@ -188,9 +250,7 @@ inline void validate_name(std::string_view what, std::string_view name) {
     }
 }
 
-/// Throws mltrack::error (category name, ids 1, 2, 5, 6) unless `key` is a valid metric, param or artifact
-/// key: 1 to 256 bytes of valid UTF-8 without control characters.
-inline void validate_key(std::string_view what, std::string_view key) {
+MLTRACK_INLINE void validate_key(std::string_view what, std::string_view key) {
     if (key.empty()) throw error(error_category::name, 1, std::string(what) + " is empty");
     if (key.size() > max_key_length)
         throw error(error_category::name, 2,
@@ -212,6 +272,8 @@ inline void validate_key(std::string_view what, std::string_view key) {
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/names-inl.hpp ----
+#endif
 // ---- end mltrack/names.hpp ----
 // ---- begin mltrack/config.hpp ----
 // Why: everything a tracker can be tuned with, in one aggregate, so `tracker t{{"my-experiment"}, sink}`
@@ -861,36 +923,6 @@ MLTRACK_NAMESPACE_END
 #include <utility>
 #include <vector>
 
-// ---- begin mltrack/detail/compiled.hpp ----
-// Why: the opt-in compiled mode. Header-only (the default) defines every function in the headers, `inline`.
-// With MLTRACK_COMPILED_LIB defined in every translation unit, the cold code (run start and end, the sinks'
-// formatting and I/O, the writer, the reader...) is only declared; its bodies are compiled once, by the
-// mltrack::compiled library (CMake; meson: the `compiled` dependency) or by one translation unit of the
-// program's own that defines MLTRACK_IMPLEMENTATION before including <mltrack/mltrack.hpp> (the single
-// header too). Every translation unit then compiles and optimizes far less. The hot path (metric handles,
-// the queue push, the clock) and templates stay in the headers, inline, in every mode.
-//
-//   MLTRACK_INLINE          `inline` in header-only mode; nothing in compiled mode (one definition, in the
-//                           implementation translation unit), on declarations and definitions alike
-//   MLTRACK_DEFINE_BODIES   1 where the cold bodies are compiled: header-only mode, the implementation TU
-
-#if defined(MLTRACK_IMPLEMENTATION) && !defined(MLTRACK_COMPILED_LIB)
-#define MLTRACK_COMPILED_LIB  // the implementation TU is the compiled mode's, whatever else it defines
-#endif
-
-#if defined(MLTRACK_COMPILED_LIB)
-#define MLTRACK_INLINE
-#if defined(MLTRACK_IMPLEMENTATION)
-#define MLTRACK_DEFINE_BODIES 1
-#else
-#define MLTRACK_DEFINE_BODIES 0
-#endif
-#else
-#define MLTRACK_INLINE inline
-#define MLTRACK_DEFINE_BODIES 1
-#endif
-
-// ---- end mltrack/detail/compiled.hpp ----
 // ---- begin mltrack/detail/engine/core.hpp ----
 // Why: the shared engine behind every tracker. Callers push 40-byte queue items (a metric point, or a
 // pointer to a cold item that owns its payload); one writer thread (or the caller itself, in inline mode)

@@ -9,6 +9,9 @@
 //   MLTRACK_INLINE          `inline` in header-only mode; nothing in compiled mode (one definition, in the
 //                           implementation translation unit), on declarations and definitions alike
 //   MLTRACK_DEFINE_BODIES   1 where the cold bodies are compiled: header-only mode, the implementation TU
+//
+// A header with bodies under MLTRACK_DEFINE_BODIES (at its end, or in the `*-inl.hpp` beside it) must be
+// reached from mltrack.hpp, which is what the implementation translation unit compiles.
 #pragma once
 
 #if defined(MLTRACK_IMPLEMENTATION) && !defined(MLTRACK_COMPILED_LIB)
