@@ -3,8 +3,10 @@
 # temporary folder (removed afterwards):
 #   find_package      `cmake --install --prefix` into a temporary prefix, which is then moved elsewhere (the
 #                     installed files must not name the prefix they were installed into); from the moved tree:
-#                     find_package(mltrack), pkg-config mltrack, and meson's dependency('mltrack') by pkg-config
-#   meson_install     `meson install` into a prefix, moved elsewhere: pkg-config mltrack from the moved tree
+#                     find_package(mltrack), pkg-config mltrack and mltrack-compiled, and meson's dependency('mltrack')
+#                     by pkg-config
+#   meson_install     `meson install` into a prefix, moved elsewhere: pkg-config mltrack (and mltrack-compiled's
+#                     library) from the moved tree
 #   add_subdirectory  the repository vendored with add_subdirectory (its tests must not be built)
 #   meson_subproject  the repository as a meson subproject, through dependency('mltrack') (its tests neither)
 #   single_header     only -I single_include plus nlohmann_json (and the Vertex AI single header, if generated);
@@ -28,7 +30,7 @@ for arg in "$@"; do
     case "$arg" in
         --no-meson) with_meson=0 ;;
         find_package|add_subdirectory|meson_subproject|meson_install|single_header) routes+=("$arg") ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "tests/consumers/run.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -108,6 +110,12 @@ route_find_package() {
     # shellcheck disable=SC2086  # the flags are words
     "$cxx" -std=c++17 "$here/consumer.cpp" -o "$tmp/pc-consumer" $flags
     run_consumer "$tmp/pc-consumer" "$tmp/pc-out"
+    step "pkg-config: the consumer in compiled mode, with pkg-config mltrack-compiled"
+    flags=$(PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" pkg-config --cflags --libs mltrack-compiled) \
+        || fail "pkg-config does not find mltrack-compiled"
+    # shellcheck disable=SC2086  # the flags are words
+    "$cxx" -std=c++17 "$here/consumer.cpp" -o "$tmp/pc-consumer-compiled" $flags
+    run_consumer "$tmp/pc-consumer-compiled" "$tmp/pc-compiled-out"
 
     if [ "$with_meson" = 1 ]; then
         # Configure only (the pkg-config build above compiled the same flags): no subprojects/ folder, so
@@ -172,6 +180,9 @@ route_meson_install() {
     pc=$(find "$prefix" -name mltrack.pc -print -quit)
     [ -n "$pc" ] || fail "meson install did not write mltrack.pc"
     check_pkg_config_include "$(dirname "$pc")" "$prefix"
+    local lib
+    lib=$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --libs-only-L mltrack-compiled | awk '{ sub(/^-L/, "", $1); print $1 }')
+    [ -f "$lib/libmltrack-compiled.a" ] || fail "pkg-config mltrack-compiled gives '-L$lib', no libmltrack-compiled.a there"
 }
 
 route_single_header() {
