@@ -120,13 +120,13 @@ route_find_package() {
     if [ "$with_meson" = 1 ]; then
         # Configure only (the pkg-config build above compiled the same flags): no subprojects/ folder, so
         # dependency('mltrack') can only come from pkg-config.
-        step "meson: dependency('mltrack') by pkg-config from the moved tree"
+        step "meson: dependency('mltrack') and dependency('mltrack-compiled') by pkg-config from the moved tree"
         local proj="$tmp/meson-pc"
         mkdir -p "$proj"
         cp "$here/meson_subproject/meson.build" "$here/meson_subproject/meson_options.txt" "$proj/"
         cp "$here/consumer.cpp" "$proj/main.cpp"
         PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
-            meson setup "$proj/build" "$proj" -Dcompiled=false >"$tmp/meson-pc.log" \
+            meson setup "$proj/build" "$proj" >"$tmp/meson-pc.log" \
             || { cat "$tmp/meson-pc.log"; fail "meson consumer did not find mltrack by pkg-config"; }
         local inc
         inc=$(meson introspect --dependencies "$proj/build" | python3 -c \
