@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds mltrack and runs every test: the single-header check, the CMake build with -Werror and ctest, the
-# consumer projects, the meson build and its tests, and the suite under ASan+UBSan and under TSan.
+# consumer projects, the meson build and its tests, and the suite under ASan+UBSan (in compiled mode) and TSan.
 #   scripts/test.sh           everything (what CI runs, through .ci/run)
 #   scripts/test.sh --quick   no sanitizers and no meson: single header, CMake + ctest, CMake consumers
 # Missing Debian packages are installed when run as root (else the apt-get line is printed).
@@ -101,14 +101,16 @@ tsan_probe() {
     rm -rf "$dir"
 }
 
+# The ASan+UBSan build links the suite against mltrack::compiled (the compiled mode, detail/compiled.hpp);
+# every other build uses the header-only default: both modes are tested on every run at no extra build.
 for san in "address,undefined" "thread"; do
     case "$san" in
-        thread) dir=build-tsan; tsan_probe ;;
-        *) dir=build-asan ;;
+        thread) dir=build-tsan; mode=OFF; tsan_probe ;;
+        *) dir=build-asan; mode=ON ;;
     esac
-    banner "sanitizers: $san ($dir/, $clang)"
+    banner "sanitizers: $san ($dir/, $clang, compiled mode $mode)"
     CXX="$clang" cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMLTRACK_WARNINGS_AS_ERRORS=ON \
-          -DMLTRACK_SANITIZE="$san" -DMLTRACK_BUILD_EXAMPLES=ON -DMLTRACK_BUILD_TOOLS=ON -DMLTRACK_BUILD_BENCH=OFF \
+          -DMLTRACK_TESTS_COMPILED="$mode" -DMLTRACK_SANITIZE="$san" -DMLTRACK_BUILD_EXAMPLES=ON -DMLTRACK_BUILD_TOOLS=ON -DMLTRACK_BUILD_BENCH=OFF \
           -DMLTRACK_BUILD_TORCH_EXAMPLE=OFF >/dev/null
     cmake --build "$dir" -j "$jobs"
     runner=()

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "detail/compiled.hpp"
 #include "version.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
@@ -38,11 +39,7 @@ inline const char* to_string(error_category c) noexcept {
 /// The one exception type mltrack throws. what() is "[mltrack.error.<category>.<id>] <message>".
 class error : public std::runtime_error {
 public:
-    error(error_category category, int id, const std::string& message)
-        : std::runtime_error("[mltrack.error." + std::string(to_string(category)) + "." + std::to_string(id) +
-                             "] " + message),
-          category_(category),
-          id_(id) {}
+    error(error_category category, int id, const std::string& message);
 
     error_category category() const noexcept { return category_; }
     int id() const noexcept { return id_; }
@@ -51,5 +48,14 @@ private:
     error_category category_;
     int id_;
 };
+
+#if MLTRACK_DEFINE_BODIES
+// Out of line: every cold call that can fail constructs one, and the message is built here once.
+MLTRACK_INLINE error::error(error_category category, int id, const std::string& message)
+    : std::runtime_error("[mltrack.error." + std::string(to_string(category)) + "." + std::to_string(id) + "] " +
+                         message),
+      category_(category),
+      id_(id) {}
+#endif
 
 MLTRACK_NAMESPACE_END

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/compiled.hpp"
 #include "detail/engine/core.hpp"
 #include "detail/files.hpp"
 #include "detail/engine/key_cache.hpp"
@@ -215,15 +216,7 @@ public:
     }
 
     /// Logs classification metrics, validated with the Vertex AI SDK's rules (see classification_metrics).
-    void log_classification_metrics(const classification_metrics& m) {
-        require_active();
-        m.validate();
-        if (!m.display_name.empty()) validate_key("classification metrics name", m.display_name);
-        for (const auto& l : m.labels) validate_key("classification label", l);
-        auto r = make_record(record_kind::classification);
-        r->rec.payload = m;
-        core_->push_cold(std::move(r));
-    }
+    void log_classification_metrics(const classification_metrics& m);
     void log_classification_metrics(std::vector<std::string> labels, std::vector<std::vector<std::int64_t>> matrix,
                                     std::vector<double> fpr = {}, std::vector<double> tpr = {},
                                     std::vector<double> thresholds = {}, std::string display_name = {}) {
@@ -240,104 +233,38 @@ public:
     /// Logs a histogram of `values` at `step`, bucketed here like TensorBoard's histogram summary
     /// (`bucket_count` equal-width buckets; NaN and infinities are left out).
     void log_histogram(std::string_view key, const std::vector<double>& values, std::int64_t step,
-                       std::size_t bucket_count = 30) {
-        log_histogram(key, tensorboard_histogram(values, bucket_count), step);
-    }
+                       std::size_t bucket_count = 30);
 
     /// Logs a histogram given as buckets: finite edges with left <= right, finite non-negative counts
     /// (value.5 otherwise).
-    void log_histogram(std::string_view key, std::vector<histogram_bucket> buckets, std::int64_t step) {
-        require_active();
-        validate_key("histogram key", key);
-        for (std::size_t i = 0; i < buckets.size(); ++i) {
-            const auto& b = buckets[i];
-            if (!std::isfinite(b.left) || !std::isfinite(b.right) || !std::isfinite(b.count) || b.left > b.right ||
-                b.count < 0)
-                throw error(error_category::value, 5,
-                            "histogram '" + std::string(key) + "' bucket " + std::to_string(i) +
-                                " needs finite edges with left <= right and a finite count >= 0");
-        }
-        auto r = make_record(record_kind::histogram);
-        r->rec.step = step;
-        r->rec.payload = histogram{std::string(key), std::move(buckets)};
-        core_->push_cold(std::move(r));
-    }
+    void log_histogram(std::string_view key, std::vector<histogram_bucket> buckets, std::int64_t step);
 
     /// Logs a model file or folder. By default it is copied into the run's artifacts/ folder (so a later sync
     /// can upload it) before this call returns; `options.copy = false` keeps a reference only. A URI
     /// ("gs://...") is always a reference.
     artifact log_model(const std::filesystem::path& path, const model_info& model = {},
-                       const artifact_options& options = {}) {
-        auto a = describe(path, artifact_type::model, options);
-        a.framework = model.framework;
-        a.framework_version = model.framework_version;
-        return push_artifact(std::move(a));
-    }
+                       const artifact_options& options = {});
 
     /// Logs any artifact (a dataset, a plot, a checkpoint), stored like log_model.
     artifact log_artifact(const std::filesystem::path& path, const artifact_options& options = {},
-                          artifact_type type = artifact_type::artifact) {
-        return push_artifact(describe(path, type, options));
-    }
+                          artifact_type type = artifact_type::artifact);
 
     /// Logs an execution with its input and output artifacts (lineage). Artifacts may come from log_model /
     /// log_artifact or be references (artifact::reference).
-    void log_execution(const execution& e) {
-        require_active();
-        validate_key("execution name", e.name);
-        validate_key("execution schema title", e.schema_title);
-        for (const auto* list : {&e.inputs, &e.outputs})
-            for (const auto& a : *list) {
-                validate_name("artifact name", a.name);
-                if (a.source.empty() && a.path.empty())
-                    throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
-            }
-        auto r = make_record(record_kind::execution);
-        r->rec.payload = e;
-        core_->push_cold(std::move(r));
-    }
+    void log_execution(const execution& e);
 
     /// Starts a live execution (the SDK's start_execution): logged RUNNING now, then updated by the returned
     /// object until it ends. Input and output artifacts can be given here or added later.
     live_execution start_execution(std::string_view name, const execution_options& options = {},
-                                   std::vector<artifact> inputs = {}, std::vector<artifact> outputs = {}) {
-        require_active();
-        validate_key("execution name", name);
-        validate_key("execution schema title", options.schema_title);
-        if (!options.metadata.is_object())
-            throw error(error_category::value, 7, "execution metadata must be a JSON object");
-        std::string id = options.id;
-        if (id.empty()) id = make_execution_id(name);
-        else check_execution_id(id);
-        return open_execution(std::move(id), std::string(name), options.schema_title, options.metadata, false,
-                              std::move(inputs), std::move(outputs));
-    }
+                                   std::vector<artifact> inputs = {}, std::vector<artifact> outputs = {});
 
     /// Continues an execution that exists already, by id (the SDK's start_execution(resource_id,
     /// resume=True)): RUNNING again; sinks never create it (the Vertex sink reports state.44 when it is not
     /// there).
-    live_execution resume_execution(std::string_view id, const execution_options& options = {}) {
-        require_active();
-        check_execution_id(id);
-        return open_execution(std::string(id), std::string(id), options.schema_title,
-                              options.metadata.is_object() ? options.metadata : nlohmann::json::object(), true, {}, {});
-    }
+    live_execution resume_execution(std::string_view id, const execution_options& options = {});
 
     /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
-    void end(run_state state = run_state::complete) {
-        forget_default();
-        if (!active_.exchange(false)) return;
-        if (!core_ || core_->closed()) return;
-        auto r = make_record(record_kind::run_end);
-        r->rec.payload = state;
-        try {
-            core_->push_cold(std::move(r));
-        } catch (...) {
-            core_->release_run_name(name_);
-            throw;
-        }
-        core_->release_run_name(name_);
-    }
+    void end(run_state state = run_state::complete);
 
 private:
     friend class tracker_base;
@@ -378,62 +305,18 @@ private:
         }
     }
 
-    static void check_execution_id(std::string_view id) {
-        if (!is_valid_execution_id(id))
-            throw error(error_category::name, 7,
-                        "execution id '" + detail::printable(std::string(id)) +
-                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
-    }
+    static void check_execution_id(std::string_view id);
 
     /// A live execution of this run, RUNNING, its opening (and any artifacts) pushed.
     live_execution open_execution(std::string id, std::string name, const std::string& schema_title,
                                   nlohmann::json metadata, bool resumed, std::vector<artifact> inputs,
-                                  std::vector<artifact> outputs) {
-        live_execution x;
-        x.core_ = core_;
-        x.run_ = id_;
-        x.e_.id = std::move(id);
-        x.e_.name = std::move(name);
-        x.e_.schema_title = schema_title;
-        x.e_.state = run_state::running;
-        x.e_.metadata = std::move(metadata);
-        x.e_.resumed = resumed;
-        x.active_ = true;
-        x.uncaught_ = std::uncaught_exceptions();
-        x.push(std::move(inputs), std::move(outputs));
-        return x;
-    }
+                                  std::vector<artifact> outputs);
 
-    void require_active() const {
-        if (!core_) throw error(error_category::state, 5, "this run object is empty (moved from or default)");
-        if (!active_) throw error(error_category::state, 3, "run '" + name_ + "' has already ended");
-        if (core_->closed()) throw error(error_category::state, 4, "the tracker is closed");
-    }
+    void require_active() const;
 
-    std::unique_ptr<detail::cold_item> make_record(record_kind kind) const {
-        auto c = std::make_unique<detail::cold_item>();
-        c->operation = detail::op::record;
-        c->run = id_;
-        c->rec.kind = kind;
-        c->rec.time_ns = core_->now();
-        return c;
-    }
+    std::unique_ptr<detail::cold_item> make_record(record_kind kind) const;
 
-    std::optional<std::int64_t> query_last_step(const std::uint32_t* metric, std::string_view key) {
-        require_active();
-        if (core_->inert()) return std::nullopt;
-        auto c = std::make_unique<detail::cold_item>();
-        c->operation = detail::op::last_step;
-        c->run = id_;
-        if (metric) {
-            c->metric.id = *metric;
-            c->metric.name = std::string(key);
-        }
-        auto done = std::make_shared<detail::ticket>();
-        c->done = done;
-        core_->push_cold(std::move(c));
-        return done->value;
-    }
+    std::optional<std::int64_t> query_last_step(const std::uint32_t* metric, std::string_view key);
 
     /// The metric id of `key` through this thread's key cache, as log(key, ...) does.
     std::uint32_t cached_metric_id(std::string_view key) {
@@ -534,52 +417,10 @@ private:
         core_->push_cold(std::move(r));
     }
 
-    artifact describe(const std::filesystem::path& path, artifact_type type, const artifact_options& options) const {
-        require_active();
-        artifact a;
-        a.type = type;
-        if (options.metadata.is_object()) a.metadata = options.metadata;  // null ({}) is no metadata
-        const std::string text = path.string();
-        const bool uri = text.find("://") != std::string::npos;
-        if (uri) {
-            const auto last = text.find_last_not_of('/');  // "gs://b/model/" is named "model"
-            const auto slash = text.find_last_of('/', last);
-            a.name = options.name.empty() ? text.substr(slash + 1, last - slash) : options.name;
-            a.source = text;
-        } else {
-            std::error_code ec;
-            auto abs = std::filesystem::absolute(path, ec).lexically_normal();
-            if (ec) throw error(error_category::io, 2, "artifact path '" + text + "': " + ec.message());
-            if (!abs.has_filename()) abs = abs.parent_path();  // "ckpt/" is the folder "ckpt"
-            a.name = options.name.empty() ? abs.filename().string() : options.name;
-            a.source = abs.string();
-            const auto d = detail::digest_path(abs);
-            a.size = d.size;
-            a.sha256 = d.sha256;
-            a.directory = d.directory;
-            if (options.copy) a.path = detail::artifacts_folder(writing_rank()) + a.name;
-        }
-        validate_name("artifact name", a.name);
-        return a;
-    }
+    artifact describe(const std::filesystem::path& path, artifact_type type, const artifact_options& options) const;
 
     /// "<name, lowercase, [a-z0-9-]>-<12 hex>": unique per run, name and time.
-    std::string make_execution_id(std::string_view name) const {
-        std::string base;
-        for (char ch : name) {
-            if (base.size() >= 40) break;
-            if (ch >= 'A' && ch <= 'Z') base += static_cast<char>(ch - 'A' + 'a');
-            else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) base += ch;
-            else if (!base.empty() && base.back() != '-') base += '-';
-        }
-        while (!base.empty() && base.back() == '-') base.pop_back();
-        if (base.empty()) base = "exec";
-        detail::sha256 h;
-        const std::string salt = experiment_ + "\n" + name_ + "\n" + std::string(name) + "\n" +
-                                 std::to_string(core_->now()) + "\n" + std::to_string(++executions_started_);
-        h.update(salt);
-        return base + "-" + h.hex_digest().substr(0, 12);
-    }
+    std::string make_execution_id(std::string_view name) const;
 
     /// The rank whose files this run writes: 0, or this process's rank under rank_policy::every.
     int writing_rank() const noexcept { return core_->policy() == rank_policy::every ? core_->rank().rank : 0; }
@@ -587,20 +428,7 @@ private:
     /// Pushes the record and waits for the copy (done when log_model returns): returns the artifact with the
     /// stored copy's size and digest, or throws the sink's error when it could not store it (the record is
     /// then written as a reference with metadata.copy_error).
-    artifact push_artifact(artifact a) {
-        auto r = make_record(record_kind::artifact);
-        r->rec.payload = a;
-        auto done = std::make_shared<detail::ticket>();
-        r->done = done;
-        core_->push_cold(std::move(r));
-        const auto& receipt = done->receipt;  // written by the writer before the ticket completed
-        if (receipt.failed) throw error(receipt.failure_category, receipt.failure_id, receipt.failure_message);
-        if (receipt.stored) {
-            a.size = receipt.size;
-            a.sha256 = receipt.sha256;
-        }
-        return a;
-    }
+    artifact push_artifact(artifact a);
 
     std::shared_ptr<detail::core> core_;
     std::uint32_t id_ = 0;
@@ -614,3 +442,7 @@ private:
 };
 
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+#include "run-inl.hpp"
+#endif

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/compiled.hpp"
 #include "reader.hpp"
 #include "record_stream.hpp"
 
@@ -100,14 +101,10 @@ run_summary scan_run(const std::filesystem::path& path, const read_options& opti
 
 /// scan_run() without a point callback: the folded run and the statistics of each series. Given a run
 /// folder logged by every rank (rank_policy::every), `ranks` holds the summaries of ranks 1, 2...
-inline run_summary read_summary(const std::filesystem::path& path, const read_options& options = {}) {
-    auto none = [](std::string_view, std::int64_t, std::int64_t, double) {};
-    run_summary s = scan_run(path, options, none);
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-        for (const auto& f : rank_files(path))
-            if (f.first > 0) s.ranks.push_back(scan_run(f.second, options, none));
-    return s;
-}
+MLTRACK_INLINE run_summary read_summary(const std::filesystem::path& path, const read_options& options = {});
 
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+#include "summary-inl.hpp"
+#endif

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "detail/compiled.hpp"
 #include "detail/engine/core.hpp"
 #include "run.hpp"
 #include "sinks/any.hpp"
@@ -36,60 +37,10 @@ public:
     /// A run name can be open only once at a time per tracker (state.6).
     /// `tags` are set right after the run opens, as run.set_tags() would.
     [[nodiscard]] run start_run(std::string_view name, start_mode mode, nlohmann::json metadata,
-                                std::initializer_list<std::pair<std::string_view, std::string_view>> tags) {
-        auto r = start_run(name, mode, std::move(metadata));
-        if (tags.size()) r.set_tags(tags);
-        return r;
-    }
+                                std::initializer_list<std::pair<std::string_view, std::string_view>> tags);
 
     [[nodiscard]] run start_run(std::string_view name, start_mode mode = start_mode::create,
-                  nlohmann::json metadata = nlohmann::json::object()) {
-        require_open();
-        validate_name("run name", name);
-        std::string n(name);
-        const auto id = core_->next_run_id();
-        if (!core_->claim_run_name(n, id))
-            throw error(error_category::state, 6, "run '" + n + "' is already open in this tracker");
-        auto c = std::make_unique<detail::cold_item>();
-        c->operation = detail::op::run_open;
-        c->mode = mode;
-        c->capture_environment = core_->cfg().capture_environment;
-        c->run = id;
-        run_info info;
-        info.id = id;
-        info.experiment = core_->cfg().experiment;
-        info.name = n;
-        info.start_time_ns = core_->now();
-        info.metadata = metadata.is_object() ? std::move(metadata) : nlohmann::json::object();
-        info.rank = core_->policy() == rank_policy::every ? core_->rank().rank : 0;
-        info.world_size = core_->rank().world_size;
-        c->rec.kind = record_kind::run_start;
-        c->rec.time_ns = info.start_time_ns;
-        if (!core_->inert()) {
-            try {
-                if (auto resumed = decide_here(info, mode)) {  // no wait for the writer thread
-                    info.resumed = *resumed;
-                    c->checked = true;
-                    c->rec.payload = std::move(info);
-                    core_->push_cold(std::move(c));
-                    return run(core_, id, core_->cfg().experiment, n, *resumed);
-                }
-            } catch (...) {
-                core_->release_run_name(n);
-                throw;
-            }
-        }
-        c->rec.payload = std::move(info);
-        auto done = std::make_shared<detail::ticket>();
-        c->done = done;
-        try {
-            core_->push_cold(std::move(c));
-        } catch (...) {
-            core_->release_run_name(n);
-            throw;
-        }
-        return run(core_, id, core_->cfg().experiment, n, done->flag);
-    }
+                  nlohmann::json metadata = nlohmann::json::object());
 
     /// start_run's checks on the caller's thread, when every sink that can tell whether a run exists can tell
     /// it here (the JSONL and TensorBoard sinks: their files): whether the opening resumes the run (state.1 /
@@ -97,19 +48,7 @@ public:
     /// create is created exclusively by the sinks that can (JSONL: O_EXCL), so that of two processes or
     /// trackers creating one run at once, exactly one succeeds; with create_or_resume the other resumes.
     /// Sinks that cannot tell at all (the memory sink) take a resume at its word, as on the writer.
-    std::optional<bool> decide_here(const run_info& info, start_mode mode) {
-        const auto seen = core_->claim_run(info, false);
-        if (seen.ask_writer) return std::nullopt;
-        const bool exists = seen.exists.value_or(false);
-        if (mode == start_mode::create && exists) throw detail::run_exists_error(info);
-        if (mode == start_mode::resume && seen.exists && !exists) throw detail::run_missing_error(info);
-        if (mode == start_mode::resume || exists) return true;
-        if (core_->claim_run(info, true).exists.value_or(false)) {  // another process made it just now
-            if (mode == start_mode::create) throw detail::run_exists_error(info);
-            return true;
-        }
-        return false;
-    }
+    std::optional<bool> decide_here(const run_info& info, start_mode mode);
 
     /// start_run(name, true) continues an existing run, like the Vertex AI SDK's resume=True.
     [[nodiscard]] run start_run(std::string_view name, bool resume) {
@@ -179,11 +118,7 @@ public:
     template <class... Sinks>
     explicit tracker(config cfg, Sinks&&... sinks) : tracker(std::move(cfg), make_list(std::forward<Sinks>(sinks)...)) {}
 
-    tracker(config cfg, std::vector<sinks::any> sinks)
-        : tracker_base(std::move(cfg),
-                       detail::make_sink_set([v = std::move(sinks)](auto&& f) mutable {
-                           for (auto& s : v) f(s);
-                       })) {}
+    tracker(config cfg, std::vector<sinks::any> sinks);
 
 private:
     template <class... Sinks>
@@ -196,3 +131,7 @@ private:
 };
 
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+#include "tracker-inl.hpp"
+#endif

@@ -44,6 +44,39 @@ inline constexpr int version_patch = MLTRACK_VERSION_PATCH;
 #include <stdexcept>
 #include <string>
 
+// ---- begin mltrack/detail/compiled.hpp ----
+// Why: the opt-in compiled mode. Header-only (the default) defines every function in the headers, `inline`.
+// With MLTRACK_COMPILED_LIB defined in every translation unit, the cold code (run start and end, the sinks'
+// formatting and I/O, the writer, the reader...) is only declared; its bodies are compiled once, by the
+// mltrack::compiled library (CMake; meson: the `compiled` dependency) or by one translation unit of the
+// program's own that defines MLTRACK_IMPLEMENTATION before including <mltrack/mltrack.hpp> (the single
+// header too). Every translation unit then compiles and optimizes far less. The hot path (metric handles,
+// the queue push, the clock) and templates stay in the headers, inline, in every mode.
+//
+//   MLTRACK_INLINE          `inline` in header-only mode; nothing in compiled mode (one definition, in the
+//                           implementation translation unit), on declarations and definitions alike
+//   MLTRACK_DEFINE_BODIES   1 where the cold bodies are compiled: header-only mode, the implementation TU
+//
+// A header with bodies under MLTRACK_DEFINE_BODIES (at its end, or in the `*-inl.hpp` beside it) must be
+// reached from mltrack.hpp, which is what the implementation translation unit compiles.
+
+#if defined(MLTRACK_IMPLEMENTATION) && !defined(MLTRACK_COMPILED_LIB)
+#define MLTRACK_COMPILED_LIB  // the implementation TU is the compiled mode's, whatever else it defines
+#endif
+
+#if defined(MLTRACK_COMPILED_LIB)
+#define MLTRACK_INLINE
+#if defined(MLTRACK_IMPLEMENTATION)
+#define MLTRACK_DEFINE_BODIES 1
+#else
+#define MLTRACK_DEFINE_BODIES 0
+#endif
+#else
+#define MLTRACK_INLINE inline
+#define MLTRACK_DEFINE_BODIES 1
+#endif
+
+// ---- end mltrack/detail/compiled.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -74,11 +107,7 @@ inline const char* to_string(error_category c) noexcept {
 /// The one exception type mltrack throws. what() is "[mltrack.error.<category>.<id>] <message>".
 class error : public std::runtime_error {
 public:
-    error(error_category category, int id, const std::string& message)
-        : std::runtime_error("[mltrack.error." + std::string(to_string(category)) + "." + std::to_string(id) +
-                             "] " + message),
-          category_(category),
-          id_(id) {}
+    error(error_category category, int id, const std::string& message);
 
     error_category category() const noexcept { return category_; }
     int id() const noexcept { return id_; }
@@ -87,6 +116,15 @@ private:
     error_category category_;
     int id_;
 };
+
+#if MLTRACK_DEFINE_BODIES
+// Out of line: every cold call that can fail constructs one, and the message is built here once.
+MLTRACK_INLINE error::error(error_category category, int id, const std::string& message)
+    : std::runtime_error("[mltrack.error." + std::string(to_string(category)) + "." + std::to_string(id) + "] " +
+                         message),
+      category_(category),
+      id_(id) {}
+#endif
 
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/error.hpp ----
@@ -111,7 +149,38 @@ inline constexpr std::size_t max_key_length = 256;
 namespace detail {
 
 /// A printable rendering of arbitrary bytes for error messages: at most 64 characters, escapes \xNN.
-inline std::string printable(std::string_view s) {
+MLTRACK_INLINE std::string printable(std::string_view s);
+
+/// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid (overlong forms,
+/// surrogates and code points above U+10FFFF are invalid).
+MLTRACK_INLINE std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept;
+
+}  // namespace detail
+
+/// True when `name` is a valid experiment or run name: 1 to 128 bytes of [A-Za-z0-9._-], starting with
+/// a letter or digit.
+MLTRACK_INLINE bool is_valid_name(std::string_view name) noexcept;
+
+/// Throws mltrack::error (category name, ids 1-4) unless `name` is a valid experiment or run name.
+/// `what` names the thing in the message ("experiment name", "run name").
+MLTRACK_INLINE void validate_name(std::string_view what, std::string_view name);
+
+/// Throws mltrack::error (category name, ids 1, 2, 5, 6) unless `key` is a valid metric, param or artifact
+/// key: 1 to 256 bytes of valid UTF-8 without control characters.
+MLTRACK_INLINE void validate_key(std::string_view what, std::string_view key);
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/names-inl.hpp ----
+// Why: the bodies of the name and key validators, apart so that in compiled mode (detail/compiled.hpp) they are
+// compiled once.
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+MLTRACK_INLINE std::string printable(std::string_view s) {
     static const char hex[] = "0123456789abcdef";
     std::string out;
     for (std::size_t i = 0; i < s.size() && out.size() < 64; ++i) {
@@ -128,9 +197,7 @@ inline std::string printable(std::string_view s) {
     return out;
 }
 
-/// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid (overlong forms,
-/// surrogates and code points above U+10FFFF are invalid).
-inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
+MLTRACK_INLINE std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
     const auto b0 = static_cast<unsigned char>(s[i]);
     if (b0 < 0x80) return 1;
     std::size_t n = 0;
@@ -149,12 +216,9 @@ inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexc
     if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
     return n;
 }
-
 }  // namespace detail
 
-/// True when `name` is a valid experiment or run name: 1 to 128 bytes of [A-Za-z0-9._-], starting with
-/// a letter or digit.
-inline bool is_valid_name(std::string_view name) noexcept {
+MLTRACK_INLINE bool is_valid_name(std::string_view name) noexcept {
     if (name.empty() || name.size() > max_name_length) return false;
     for (std::size_t i = 0; i < name.size(); ++i) {
         const char c = name[i];
@@ -164,9 +228,7 @@ inline bool is_valid_name(std::string_view name) noexcept {
     return true;
 }
 
-/// Throws mltrack::error (category name, ids 1-4) unless `name` is a valid experiment or run name.
-/// `what` names the thing in the message ("experiment name", "run name").
-inline void validate_name(std::string_view what, std::string_view name) {
+MLTRACK_INLINE void validate_name(std::string_view what, std::string_view name) {
     if (name.empty()) throw error(error_category::name, 1, std::string(what) + " is empty");
     if (name.size() > max_name_length)
         throw error(error_category::name, 2,
@@ -188,9 +250,7 @@ inline void validate_name(std::string_view what, std::string_view name) {
     }
 }
 
-/// Throws mltrack::error (category name, ids 1, 2, 5, 6) unless `key` is a valid metric, param or artifact
-/// key: 1 to 256 bytes of valid UTF-8 without control characters.
-inline void validate_key(std::string_view what, std::string_view key) {
+MLTRACK_INLINE void validate_key(std::string_view what, std::string_view key) {
     if (key.empty()) throw error(error_category::name, 1, std::string(what) + " is empty");
     if (key.size() > max_key_length)
         throw error(error_category::name, 2,
@@ -212,6 +272,8 @@ inline void validate_key(std::string_view what, std::string_view key) {
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/names-inl.hpp ----
+#endif
 // ---- end mltrack/names.hpp ----
 // ---- begin mltrack/config.hpp ----
 // Why: everything a tracker can be tuned with, in one aggregate, so `tracker t{{"my-experiment"}, sink}`
@@ -1345,14 +1407,7 @@ struct environment_options {
 
 namespace detail {
 
-inline bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit = 1 << 20) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return false;
-    out.clear();
-    char buf[4096];
-    while (out.size() < limit && in.read(buf, sizeof buf).gcount() > 0) out.append(buf, static_cast<std::size_t>(in.gcount()));
-    return !in.bad();
-}
+MLTRACK_INLINE bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit = 1 << 20);
 
 /// Calls f(line) for each line of `text` (without its '\n') until f returns true; true when one did.
 template <class F>
@@ -1367,17 +1422,88 @@ bool for_each_line(std::string_view text, F&& f) {
     return false;
 }
 
-inline std::string trim(std::string_view s) {
+MLTRACK_INLINE std::string trim(std::string_view s);
+
+/// The output of a command (argv[0] looked up on PATH), or false when it cannot start, fails, or runs past
+/// the timeout (then it is killed). stdin and stderr are /dev/null; at most `limit` bytes are kept.
+MLTRACK_INLINE bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
+                        std::size_t limit = 1 << 20);
+
+MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
+
+/// {commit, branch} read from the repository's files, and with git_dirty {dirty} from one `git status
+/// --porcelain=v2 --branch` (tracked files only; untracked files do not make the tree dirty; omitted when git
+/// is missing, fails or times out). Null when the folder is not in a work tree.
+MLTRACK_INLINE nlohmann::json git_info(const environment_options& o);
+
+/// {commit, branch, dirty} from `git status` (see git_info); null when git is missing, fails or times out.
+MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
+
+/// The name of local user `uid` from the passwd file ("" when it is not there). Read directly: the name
+/// service's first lookup in a process costs about a millisecond (it may ask nscd over a socket).
+MLTRACK_INLINE std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid);
+
+MLTRACK_INLINE void put_env(nlohmann::json& obj, const char* key, const char* variable);
+
+/// The CPU's model name from /proc/cpuinfo ("model name" on x86, else "Hardware", "cpu model", "cpu").
+MLTRACK_INLINE std::string cpu_model(const std::filesystem::path& cpuinfo);
+
+/// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
+MLTRACK_INLINE long usable_cpus();
+
+/// The compiler of the translation unit that compiles this body: in compiled mode (detail/compiled.hpp), the
+/// mltrack::compiled library's or the implementation translation unit's, not the calling program's.
+MLTRACK_INLINE nlohmann::json compiler_info();
+
+/// Runs one probe; a probe that throws (it should not) leaves its fields out.
+template <class F>
+void probe(F&& f) noexcept {
+    try {
+        f();
+    } catch (...) {
+    }
+}
+
+}  // namespace detail
+
+/// Where and how this process runs, as a JSON object (fields documented in docs/autolog.md and
+/// docs/format.md). Fields that cannot be found are omitted; never throws (short of memory exhaustion
+/// while building the result, which yields what was gathered so far).
+MLTRACK_INLINE nlohmann::json capture_environment(const environment_options& options = {});
+
+/// The part of an environment (from capture_environment) that is safe and useful to show as TensorBoard
+/// text: host, git commit, mltrack version, compiler, SLURM ids and CPU model. Same shape as the input.
+MLTRACK_INLINE nlohmann::json environment_text_subset(const nlohmann::json& env);
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/environment-inl.hpp ----
+// Why: the bodies of the environment capture (git, host, compiler, command line, job), apart so that in compiled
+// mode (detail/compiled.hpp) they are compiled once.
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+MLTRACK_INLINE bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return false;
+    out.clear();
+    char buf[4096];
+    while (out.size() < limit && in.read(buf, sizeof buf).gcount() > 0) out.append(buf, static_cast<std::size_t>(in.gcount()));
+    return !in.bad();
+}
+
+MLTRACK_INLINE std::string trim(std::string_view s) {
     const auto b = s.find_first_not_of(" \t\r\n");
     if (b == std::string_view::npos) return {};
     const auto e = s.find_last_not_of(" \t\r\n");
     return std::string(s.substr(b, e - b + 1));
 }
 
-/// The output of a command (argv[0] looked up on PATH), or false when it cannot start, fails, or runs past
-/// the timeout (then it is killed). stdin and stderr are /dev/null; at most `limit` bytes are kept.
-inline bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
-                        std::size_t limit = 1 << 20) {
+MLTRACK_INLINE bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
+                        std::size_t limit) {
     out.clear();
     int fds[2];
     if (::pipe(fds) != 0) return false;
@@ -1428,12 +1554,7 @@ inline bool run_command(const std::vector<std::string>& argv, std::chrono::milli
     return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-inline nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
-
-/// {commit, branch} read from the repository's files, and with git_dirty {dirty} from one `git status
-/// --porcelain=v2 --branch` (tracked files only; untracked files do not make the tree dirty; omitted when git
-/// is missing, fails or times out). Null when the folder is not in a work tree.
-inline nlohmann::json git_info(const environment_options& o) {
+MLTRACK_INLINE nlohmann::json git_info(const environment_options& o) {
     std::string dir = o.git_directory.string();
     if (dir.empty()) {
         std::error_code ec;
@@ -1452,8 +1573,7 @@ inline nlohmann::json git_info(const environment_options& o) {
     return g;
 }
 
-/// {commit, branch, dirty} from `git status` (see git_info); null when git is missing, fails or times out.
-inline nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout) {
+MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout) {
     std::string text;
     if (!run_command({"git", "--no-optional-locks", "-C", dir, "status", "--porcelain=v2", "--branch",
                       "--untracked-files=no"},
@@ -1480,9 +1600,7 @@ inline nlohmann::json git_status(const std::string& dir, std::chrono::millisecon
     return g;
 }
 
-/// The name of local user `uid` from the passwd file ("" when it is not there). Read directly: the name
-/// service's first lookup in a process costs about a millisecond (it may ask nscd over a socket).
-inline std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid) {
+MLTRACK_INLINE std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid) {
     std::string text, name;
     if (!read_small_file(passwd_file, text, 4 << 20)) return name;
     const std::string id = std::to_string(static_cast<unsigned long long>(uid));
@@ -1497,13 +1615,12 @@ inline std::string local_user_name(const std::filesystem::path& passwd_file, uid
     return name;
 }
 
-inline void put_env(nlohmann::json& obj, const char* key, const char* variable) {
+MLTRACK_INLINE void put_env(nlohmann::json& obj, const char* key, const char* variable) {
     const std::string v = env_value(variable);
     if (!v.empty()) obj[key] = v;
 }
 
-/// The CPU's model name from /proc/cpuinfo ("model name" on x86, else "Hardware", "cpu model", "cpu").
-inline std::string cpu_model(const std::filesystem::path& cpuinfo) {
+MLTRACK_INLINE std::string cpu_model(const std::filesystem::path& cpuinfo) {
     std::string text;
     if (!read_small_file(cpuinfo, text, 4 << 20)) return {};
     std::string model, fallback;
@@ -1524,8 +1641,7 @@ inline std::string cpu_model(const std::filesystem::path& cpuinfo) {
     return model.empty() ? fallback : model;
 }
 
-/// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
-inline long usable_cpus() {
+MLTRACK_INLINE long usable_cpus() {
 #if defined(__linux__)
     for (int n = CPU_SETSIZE; n <= (1 << 16); n *= 4) {
         cpu_set_t* set = CPU_ALLOC(static_cast<std::size_t>(n));
@@ -1543,7 +1659,7 @@ inline long usable_cpus() {
     return 0;
 }
 
-inline nlohmann::json compiler_info() {
+MLTRACK_INLINE nlohmann::json compiler_info() {
     nlohmann::json c = nlohmann::json::object();
 #if defined(__clang__)
     c["name"] = "clang";
@@ -1568,22 +1684,9 @@ inline nlohmann::json compiler_info() {
 #endif
     return c;
 }
-
-/// Runs one probe; a probe that throws (it should not) leaves its fields out.
-template <class F>
-void probe(F&& f) noexcept {
-    try {
-        f();
-    } catch (...) {
-    }
-}
-
 }  // namespace detail
 
-/// Where and how this process runs, as a JSON object (fields documented in docs/autolog.md and
-/// docs/format.md). Fields that cannot be found are omitted; never throws (short of memory exhaustion
-/// while building the result, which yields what was gathered so far).
-inline nlohmann::json capture_environment(const environment_options& options = {}) {
+MLTRACK_INLINE nlohmann::json capture_environment(const environment_options& options) {
     using nlohmann::json;
     json env = json::object();
     try {
@@ -1687,9 +1790,7 @@ inline nlohmann::json capture_environment(const environment_options& options = {
     return env;
 }
 
-/// The part of an environment (from capture_environment) that is safe and useful to show as TensorBoard
-/// text: host, git commit, mltrack version, compiler, SLURM ids and CPU model. Same shape as the input.
-inline nlohmann::json environment_text_subset(const nlohmann::json& env) {
+MLTRACK_INLINE nlohmann::json environment_text_subset(const nlohmann::json& env) {
     using nlohmann::json;
     json out = json::object();
     if (!env.is_object()) return out;
@@ -1716,6 +1817,8 @@ inline nlohmann::json environment_text_subset(const nlohmann::json& env) {
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/environment-inl.hpp ----
+#endif
 // ---- end mltrack/environment.hpp ----
 // ---- begin mltrack/detail/engine/clock.hpp ----
 // Why: every metric point carries a wall time, and std::chrono::system_clock::now() costs ~20 ns, more than
@@ -2983,34 +3086,12 @@ namespace detail {
 
 class core final : public error_reporter {
 public:
-    core(config cfg, std::unique_ptr<sink_set> sinks)
-        : cfg_(std::move(cfg)), sinks_(std::move(sinks)), ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2) {
-        validate_name("experiment name", cfg_.experiment);
-        resolve_rank();
-        live_generation_ = inert_ ? inert_generation : watch_forks();
-        if (cfg_.dispatch == dispatch_mode::threaded && !inert_) {
-            ring_.on_new_ring(
-                [](void* self) {
-                    try {
-                        static_cast<core*>(self)->wake();
-                    } catch (...) {  // the writer then finds the ring at its next poll
-                    }
-                },
-                this);
-            writer_ = std::thread([this] { writer_loop(); });
-        }
-    }
+    core(config cfg, std::unique_ptr<sink_set> sinks);
 
     core(const core&) = delete;
     core& operator=(const core&) = delete;
 
-    ~core() {
-        close();
-        if (forked()) {  // the parent's sinks and writer state: never flushed, closed or destroyed from a child
-            (void)sinks_.release();
-            (void)wake_.release();
-        }
-    }
+    ~core();
 
     const config& cfg() const noexcept { return cfg_; }
 
@@ -3058,284 +3139,71 @@ public:
     }
 
     /// Pushes a cold item (never dropped). Waits for its ticket when it has one; rethrows its failure.
-    void push_cold(std::unique_ptr<cold_item> c) {
-        if (inert()) return;
-        if (closed_.load(std::memory_order_acquire))
-            throw error(error_category::state, 4, "the tracker is closed");
-        auto done = c->done;
-        queue_item item{{}, c.release()};
-        push_blocking(item);
-        if (cfg_.dispatch == dispatch_mode::inline_) {
-            drain_inline();
-        } else if (done) {
-            wake();
-        } else {
-            wake_if_asleep();
-        }
-        if (done) {
-            done->wait();
-            if (done->failure) {
-                // A fresh error, not a copy: a copy would share the message buffer (reference counted inside
-                // libstdc++, invisible to TSan) with the ticket's error, which the writer thread may free.
-                const std::string what = done->failure->what();
-                throw error(done->failure->category(), done->failure->id(), what.substr(what.find("] ") + 2));
-            }
-        }
-    }
+    void push_cold(std::unique_ptr<cold_item> c);
 
     /// Interns a metric key: the same id for the same key for the life of the tracker.
-    std::uint32_t intern(std::string_view key) {
-        if (inert()) {
-            validate_key("metric key", key);  // the same errors on every rank
-            return 0;
-        }
-        std::lock_guard<std::mutex> lock(intern_m_);
-        auto it = interned_.find(std::string(key));
-        if (it != interned_.end()) return it->second;
-        validate_key("metric key", key);
-        const auto id = static_cast<std::uint32_t>(interned_.size());
-        auto c = std::make_unique<cold_item>();
-        c->operation = op::metric_def;
-        c->metric.id = id;
-        c->metric.name = std::string(key);
-        push_cold(std::move(c));  // under the lock: the definition precedes every use in the queue
-        interned_.emplace(std::string(key), id);
-        return id;
-    }
+    std::uint32_t intern(std::string_view key);
 
     std::uint32_t next_run_id() noexcept { return next_run_id_.fetch_add(1, std::memory_order_relaxed); }
 
     /// A run name can be open only once at a time in one tracker; false when it already is.
-    bool claim_run_name(const std::string& name, std::uint32_t id) {
-        if (inert()) return true;
-        std::lock_guard<std::mutex> lock(intern_m_);
-        return open_runs_.emplace(name, id).second;
-    }
-    void release_run_name(const std::string& name) noexcept {
-        if (inert()) return;
-        std::lock_guard<std::mutex> lock(intern_m_);
-        open_runs_.erase(name);
-    }
+    bool claim_run_name(const std::string& name, std::uint32_t id);
+    void release_run_name(const std::string& name) noexcept;
 
     /// Ends every open run with `state` (the termination handler's path); the runs' own end() later finds
     /// them ended and writes nothing more. Returns how many runs it ended.
-    std::size_t end_open_runs(run_state state) {
-        if (inert() || closed()) return 0;
-        std::vector<std::pair<std::string, std::uint32_t>> open;
-        {
-            std::lock_guard<std::mutex> lock(intern_m_);
-            open.assign(open_runs_.begin(), open_runs_.end());
-            open_runs_.clear();
-        }
-        for (const auto& r : open) {
-            auto c = std::make_unique<cold_item>();
-            c->operation = op::record;
-            c->run = r.second;
-            c->rec.kind = record_kind::run_end;
-            c->rec.time_ns = now();
-            c->rec.payload = state;
-            push_cold(std::move(c));
-        }
-        return open.size();
-    }
+    std::size_t end_open_runs(run_state state);
 
     /// Waits until every record pushed before this call has been written and every sink flushed.
-    void flush() {
-        if (inert() || closed_.load(std::memory_order_acquire)) return;
-        auto c = std::make_unique<cold_item>();
-        c->operation = op::flush;
-        c->done = std::make_shared<ticket>();
-        push_cold(std::move(c));
-    }
+    void flush();
 
     /// flush() that gives up after `timeout`; true when everything was written and flushed in time.
-    bool flush_for(std::chrono::nanoseconds timeout) {
-        if (inert() || closed_.load(std::memory_order_acquire)) return true;
-        auto c = std::make_unique<cold_item>();
-        c->operation = op::flush;
-        auto done = std::make_shared<ticket>();
-        c->done = done;
-        queue_item item{{}, c.release()};
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        if (!push_blocking(item, deadline)) {  // a full queue counts against the timeout
-            delete item.cold;
-            return false;
-        }
-        if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
-        else wake();
-        return done->wait_for(deadline - std::chrono::steady_clock::now());
-    }
+    bool flush_for(std::chrono::nanoseconds timeout);
 
     /// Writes everything queued, flushes and closes the sinks, stops the writer. Idempotent.
-    void close() noexcept {
-        if (forked()) {  // the writer thread exists only in the parent: never join it, never touch its locks
-            closed_.store(true, std::memory_order_release);
-            if (writer_.joinable()) new std::thread(std::move(writer_));  // leaked on purpose: no join, no terminate
-            return;
-        }
-        if (inert_) {
-            closed_.store(true, std::memory_order_release);
-            return;
-        }
-        std::lock_guard<std::mutex> lock(close_m_);
-        if (closed_.exchange(true, std::memory_order_acq_rel)) return;
-        try {
-            auto c = new cold_item();
-            c->operation = op::shutdown;
-            push_blocking(queue_item{{}, c});
-            if (cfg_.dispatch == dispatch_mode::threaded) {
-                wake();
-                if (writer_.joinable()) writer_.join();
-            } else {
-                drain_inline();
-            }
-        } catch (...) {
-        }
-    }
+    void close() noexcept;
 
     bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
-    tracker_stats stats() const noexcept {
-        tracker_stats s;
-        s.enqueued = ring_.pushed();
-        s.written = written_.load(std::memory_order_relaxed);
-        s.dropped = dropped_.load(std::memory_order_relaxed);
-        s.late = late_.load(std::memory_order_relaxed);
-        s.sink_errors = sink_errors_.load(std::memory_order_relaxed);
-        s.queue_capacity = ring_.capacity();
-        return s;
-    }
+    tracker_stats stats() const noexcept;
 
     // ---------------------------------------------------------------- writer side
 
     /// start_run's existence checks on the caller's thread (sink_set::claim): whether a sink has the run,
     /// and with `create` each sink that can makes it exclusively; nullopt when a sink can tell only on the
     /// writer thread.
-    sink_set::claimed claim_run(const run_info& info, bool create) { return sinks_->claim(info, create); }
+    sink_set::claimed claim_run(const run_info& info, bool create);
 
-    void report(const std::string& sink, const std::string& message) override {
-        sink_errors_.fetch_add(1, std::memory_order_relaxed);
-        if (cfg_.on_error) {
-            cfg_.on_error(sink_error{sink, message});
-            return;
-        }
-        const auto t = std::chrono::steady_clock::now();
-        if (reported_any_ && t - last_report_ < std::chrono::seconds(1)) {
-            ++suppressed_;
-            return;
-        }
-        if (suppressed_)
-            std::fprintf(stderr, "mltrack: %llu more sink errors suppressed\n",
-                         static_cast<unsigned long long>(suppressed_));
-        std::fprintf(stderr, "mltrack: sink '%s': %s\n", sink.c_str(), message.c_str());
-        suppressed_ = 0;
-        last_report_ = t;
-        reported_any_ = true;
-    }
+    void report(const std::string& sink, const std::string& message) override;
 
 private:
     /// In a child of fork() made after this core (not on a rank that is inert by policy).
     bool forked() const noexcept { return !inert_ && inert(); }
 
-    void resolve_rank() {
-        policy_ = rank_policy_from_env(cfg_.ranks);
-        rank_ = detect_rank();
-        if (cfg_.rank >= 0) {
-            rank_.rank = cfg_.rank;
-            rank_.source = "config";
-            if (rank_.world_size <= cfg_.rank) rank_.world_size = cfg_.rank + 1;
-        }
-        if (cfg_.world_size > 0) rank_.world_size = cfg_.world_size;
-        if (rank_.rank >= rank_.world_size)
-            throw error(error_category::config, 4,
-                        "rank " + std::to_string(rank_.rank) + " is not below the world size " +
-                            std::to_string(rank_.world_size));
-        inert_ = policy_ == rank_policy::zero && rank_.rank != 0;
-    }
+    void resolve_rank();
 
-    void wake() {
-        {
-            std::lock_guard<std::mutex> lock(wake_->m);
-            wake_->flag = true;
-        }
-        wake_->cv.notify_one();
-    }
+    void wake();
 
     /// After a control item: wakes the writer if it sleeps. Both sides use read-modify-writes on
     /// writer_asleep_ (no fences, which ThreadSanitizer cannot model): if this RMW comes after the writer's
     /// "asleep" exchange it reads 1 and wakes it; if before, the writer's exchange reads this RMW's value and
     /// so sees the item pushed before it. A control item never waits for the writer's timer. (Points use a
     /// plain load: a point that misses a falling-asleep writer is written when its timer fires.)
-    void wake_if_asleep() {
-        if (writer_asleep_.fetch_add(0, std::memory_order_acq_rel) != 0) wake();
-    }
+    void wake_if_asleep();
 
     static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
 
     /// Pushes until the item fits; false (the item not queued) when `deadline` passes first.
-    bool push_blocking(const queue_item& item, std::chrono::steady_clock::time_point deadline = no_deadline) noexcept {
-        for (unsigned spins = 0; !ring_.try_push(item); ++spins) {
-            if (deadline != no_deadline && std::chrono::steady_clock::now() >= deadline) return false;
-            if (cfg_.dispatch == dispatch_mode::inline_) {
-                drain_inline();
-            } else if (spins < 64) {
-                std::this_thread::yield();
-            } else {
-                wake();
-                std::this_thread::sleep_for(std::chrono::microseconds(50));
-            }
-        }
-        return true;
-    }
+    bool push_blocking(const queue_item& item, std::chrono::steady_clock::time_point deadline = no_deadline) noexcept;
 
-    void drain_inline() noexcept {
-        std::lock_guard<std::mutex> lock(inline_m_);
-        while (drain_once() > 0) {
-        }
-        const auto t = std::chrono::steady_clock::now();
-        if (t - last_flush_ >= cfg_.flush_interval) {
-            sinks_->periodic_flush(*this);
-            last_flush_ = t;
-        }
-    }
+    void drain_inline() noexcept;
 
     /// The writer: drains the queue, flushes the sinks every flush_interval while something came since the
     /// last flush, ticks them when they ask to be, and otherwise sleeps. It is woken by a control item, by a
     /// thread whose ring filled another eighth (points otherwise wait for its timer: at most poll_interval),
     /// by a full ring, or by its timer (the next flush, a sink's next tick, poll_interval). An idle tracker
     /// so wakes a few times a second instead of polling.
-    void writer_loop() noexcept {
-        using clock = std::chrono::steady_clock;
-        last_flush_ = clock::now();
-        bool unflushed = false;  // items reached the sinks since the last flush
-        auto tick_at = clock::time_point::min();
-        for (;;) {
-            const std::size_t n = drain_once();
-            if (stopped_) break;
-            unflushed = unflushed || n > 0;
-            const auto t = clock::now();
-            if (unflushed && t - last_flush_ >= cfg_.flush_interval) {
-                sinks_->periodic_flush(*this);
-                last_flush_ = t;
-                unflushed = false;
-            }
-            if (n > 0 || t >= tick_at) {
-                sinks_->tick(t, *this);
-                tick_at = sinks_->next_tick(t);
-            }
-            if (n > 0) continue;
-            auto until = std::min(tick_at, t + cfg_.poll_interval);
-            if (unflushed) until = std::min(until, last_flush_ + cfg_.flush_interval);
-            if (until <= t) continue;
-            writer_asleep_.exchange(1, std::memory_order_acq_rel);
-            if (!ring_.ready()) {
-                std::unique_lock<std::mutex> lock(wake_->m);
-                wake_->cv.wait_until(lock, until, [this] { return wake_->flag; });
-                wake_->flag = false;
-            }
-            writer_asleep_.exchange(0, std::memory_order_acq_rel);
-        }
-    }
+    void writer_loop() noexcept;
 
     /// A run open on the writer side: what sinks see of it, and its steps.
     struct live_run {
@@ -3344,221 +3212,36 @@ private:
         bool seeded = false;  ///< the sinks were asked for a resumed run's steps
     };
 
-    live_run* find_run(std::uint32_t id) noexcept {
-        for (auto ended : ended_)
-            if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
-        if (last_run_ && last_run_->info.id == id) return last_run_;
-        auto it = runs_.find(id);
-        if (it == runs_.end()) return nullptr;
-        last_run_ = it->second.get();
-        return last_run_;
-    }
+    live_run* find_run(std::uint32_t id) noexcept;
 
     /// A resumed run continues after the steps its sinks already hold (asked once, at its first point
     /// logged without a step).
-    void seed_steps(live_run& r) {
-        if (r.seeded) return;
-        r.seeded = true;
-        if (r.info.resumed) r.steps.seed(sinks_->max_steps(r.info, *this));
-    }
+    void seed_steps(live_run& r);
 
-    void dispatch_pending() noexcept {
-        if (!pending_.empty()) {
-            sinks_->write(batch(pending_.data(), pending_.size()), *this);
-            written_.fetch_add(pending_.size(), std::memory_order_relaxed);
-            pending_.clear();
-        }
-        held_.clear();
-        for (auto id : ended_) {
-            if (last_run_ && last_run_->info.id == id) last_run_ = nullptr;
-            runs_.erase(id);
-        }
-        ended_.clear();
-    }
+    void dispatch_pending() noexcept;
 
     /// Drains up to one batch; returns the number of items taken.
-    std::size_t drain_once() noexcept {
-        if (stopped_) return 0;
-        std::size_t n = 0;
-        queue_item item;
-        try {
-            while (n < max_batch && ring_.try_pop(item)) {
-                ++n;
-                if (!item.cold) {
-                    const metric_point& p = item.point;
-                    live_run* run = find_run(p.run);
-                    const std::uint32_t metric = p.metric & ~auto_step_bit;
-                    if (!run || metric >= metrics_.size()) {
-                        late_.fetch_add(1, std::memory_order_relaxed);
-                        continue;
-                    }
-                    event e;
-                    e.kind = record_kind::metric;
-                    e.run = &run->info;
-                    e.time_ns = p.time_ns;
-                    e.value = p.value;
-                    e.metric = metrics_[metric].get();
-                    if (p.metric & auto_step_bit) {
-                        seed_steps(*run);
-                        e.step = run->steps.next(metric, e.metric->name);
-                    } else {
-                        e.step = p.step;
-                        run->steps.saw(metric, p.step);
-                    }
-                    pending_.push_back(e);
-                    continue;
-                }
-                std::unique_ptr<cold_item> c(item.cold);
-                switch (c->operation) {
-                    case op::metric_def: {
-                        const auto id = c->metric.id;
-                        if (metrics_.size() <= id) metrics_.resize(id + 1);
-                        metrics_[id] = std::make_unique<metric_info>(std::move(c->metric));
-                        break;
-                    }
-                    case op::record: handle_record(std::move(c)); break;
-                    case op::points: handle_points(*c); break;
-                    case op::run_open:
-                        dispatch_pending();
-                        open_run(*c);
-                        break;
-                    case op::flush:
-                        dispatch_pending();
-                        sinks_->flush(*this);
-                        last_flush_ = std::chrono::steady_clock::now();
-                        if (c->done) c->done->complete();
-                        break;
-                    case op::last_step: answer_last_step(*c); break;
-                    case op::shutdown:
-                        dispatch_pending();
-                        sinks_->flush(*this);
-                        sinks_->close(*this);
-                        stopped_ = true;
-                        fail_remaining();
-                        return n;
-                }
-            }
-            dispatch_pending();
-        } catch (...) {
-            // Only allocation failures can get here; keep the writer alive.
-            pending_.clear();
-            held_.clear();
-        }
-        return n;
-    }
+    std::size_t drain_once() noexcept;
 
     /// run::last_step: the highest step of the run, or of one metric (c.metric.id when c.metric.name is set),
     /// counting what a resumed run's sinks hold.
-    void answer_last_step(cold_item& c) {
-        std::optional<std::int64_t> high;
-        if (live_run* run = find_run(c.run)) {
-            seed_steps(*run);
-            if (c.metric.name.empty()) high = run->steps.highest();
-            else high = run->steps.highest(c.metric.id, c.metric.name);
-        }
-        c.done->complete_with(high);
-    }
+    void answer_last_step(cold_item& c);
 
     /// A log_time_series call without a step: every value at the run's next step, with one wall time.
-    void handle_points(const cold_item& c) {
-        live_run* run = find_run(c.run);
-        if (!run) {
-            late_.fetch_add(c.points.size(), std::memory_order_relaxed);
-            return;
-        }
-        seed_steps(*run);
-        const std::int64_t step = run->steps.next_for_run();
-        for (const auto& mv : c.points) {
-            if (mv.first >= metrics_.size()) {
-                late_.fetch_add(1, std::memory_order_relaxed);
-                continue;
-            }
-            run->steps.saw(mv.first, step);
-            event e;
-            e.kind = record_kind::metric;
-            e.run = &run->info;
-            e.time_ns = c.rec.time_ns;
-            e.step = step;
-            e.value = mv.second;
-            e.metric = metrics_[mv.first].get();
-            pending_.push_back(e);
-        }
-    }
+    void handle_points(const cold_item& c);
 
-    void handle_record(std::unique_ptr<cold_item> c) {
-        const live_run* live = find_run(c->run);
-        const run_info* run = live ? &live->info : nullptr;
-        if (!run) {
-            late_.fetch_add(1, std::memory_order_relaxed);
-            if (c->done) c->done->fail(error(error_category::state, 3, "the run has already ended"));
-            return;
-        }
-        event e;
-        e.kind = c->rec.kind;
-        e.run = run;
-        e.time_ns = c->rec.time_ns;
-        e.step = c->rec.step;
-        e.payload = &c->rec;
-        auto done = c->done;
-        if (done && e.kind == record_kind::artifact) e.receipt = &done->receipt;  // dispatched below, at once
-        pending_.push_back(e);
-        if (c->rec.kind == record_kind::run_end) ended_.push_back(run->id);
-        held_.push_back(std::move(c));
-        if (done) {
-            dispatch_pending();
-            done->complete();
-        }
-    }
+    void handle_record(std::unique_ptr<cold_item> c);
 
-    void open_run(cold_item& c) {
-        run_info info = std::get<run_info>(std::move(c.rec.payload));
-        if (c.checked) {  // start_run asked the sinks itself and did not wait
-            publish_run(c, std::move(info));
-            return;
-        }
-        if (auto failure = decide_on_writer(*sinks_, info, c.mode, *this)) {  // run_open.hpp
-            c.done->fail(*failure);
-            return;
-        }
-        // The caller waits only for the checks above; the environment is captured after, off its path.
-        c.done->complete(info.resumed);
-        publish_run(c, std::move(info));
-    }
+    void open_run(cold_item& c);
 
     /// The run's opening reaches the sinks, with the environment captured here, before anything of the run.
-    void publish_run(cold_item& c, run_info info) {
-        if (c.capture_environment && !info.metadata.contains("environment"))
-            info.metadata["environment"] = environment();
-        auto owned = std::make_unique<live_run>();
-        owned->info = std::move(info);
-        const run_info* run = &owned->info;
-        runs_[run->id] = std::move(owned);
-        event e;
-        e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
-        e.run = run;
-        e.time_ns = run->start_time_ns;
-        pending_.push_back(e);
-        dispatch_pending();
-    }
+    void publish_run(cold_item& c, run_info info);
 
     /// capture_environment(), once per tracker, on the writer thread (the only caller).
-    const nlohmann::json& environment() {
-        if (!environment_) environment_ = capture_environment();
-        return *environment_;
-    }
+    const nlohmann::json& environment();
 
     /// After shutdown: whatever was pushed concurrently with close() is released, never written.
-    void fail_remaining() noexcept {
-        queue_item item;
-        while (ring_.try_pop(item)) {
-            if (!item.cold) {
-                dropped_.fetch_add(1, std::memory_order_relaxed);
-                continue;
-            }
-            std::unique_ptr<cold_item> c(item.cold);
-            if (c->done) c->done->fail(error(error_category::state, 4, "the tracker is closed"));
-        }
-    }
+    void fail_remaining() noexcept;
 
     static constexpr std::size_t max_batch = 4096;
 
@@ -3610,6 +3293,502 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/detail/engine/core-inl.hpp ----
+// Why: the bodies of detail::core's cold side (the writer thread and its loop, cold items, runs opening,
+// flush and close), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled
+// once, in the implementation translation unit. The producer's hot path (push_point) stays in the class.
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+MLTRACK_INLINE core::core(config cfg, std::unique_ptr<sink_set> sinks)
+    : cfg_(std::move(cfg)), sinks_(std::move(sinks)), ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2) {
+    validate_name("experiment name", cfg_.experiment);
+    resolve_rank();
+    live_generation_ = inert_ ? inert_generation : watch_forks();
+    if (cfg_.dispatch == dispatch_mode::threaded && !inert_) {
+        ring_.on_new_ring(
+            [](void* self) {
+                try {
+                    static_cast<core*>(self)->wake();
+                } catch (...) {  // the writer then finds the ring at its next poll
+                }
+            },
+            this);
+        writer_ = std::thread([this] { writer_loop(); });
+    }
+}
+
+MLTRACK_INLINE core::~core() {
+    close();
+    if (forked()) {  // the parent's sinks and writer state: never flushed, closed or destroyed from a child
+        (void)sinks_.release();
+        (void)wake_.release();
+    }
+}
+
+MLTRACK_INLINE void core::push_cold(std::unique_ptr<cold_item> c) {
+    if (inert()) return;
+    if (closed_.load(std::memory_order_acquire))
+        throw error(error_category::state, 4, "the tracker is closed");
+    auto done = c->done;
+    queue_item item{{}, c.release()};
+    push_blocking(item);
+    if (cfg_.dispatch == dispatch_mode::inline_) {
+        drain_inline();
+    } else if (done) {
+        wake();
+    } else {
+        wake_if_asleep();
+    }
+    if (done) {
+        done->wait();
+        if (done->failure) {
+            // A fresh error, not a copy: a copy would share the message buffer (reference counted inside
+            // libstdc++, invisible to TSan) with the ticket's error, which the writer thread may free.
+            const std::string what = done->failure->what();
+            throw error(done->failure->category(), done->failure->id(), what.substr(what.find("] ") + 2));
+        }
+    }
+}
+
+MLTRACK_INLINE std::uint32_t core::intern(std::string_view key) {
+    if (inert()) {
+        validate_key("metric key", key);  // the same errors on every rank
+        return 0;
+    }
+    std::lock_guard<std::mutex> lock(intern_m_);
+    auto it = interned_.find(std::string(key));
+    if (it != interned_.end()) return it->second;
+    validate_key("metric key", key);
+    const auto id = static_cast<std::uint32_t>(interned_.size());
+    auto c = std::make_unique<cold_item>();
+    c->operation = op::metric_def;
+    c->metric.id = id;
+    c->metric.name = std::string(key);
+    push_cold(std::move(c));  // under the lock: the definition precedes every use in the queue
+    interned_.emplace(std::string(key), id);
+    return id;
+}
+
+MLTRACK_INLINE bool core::claim_run_name(const std::string& name, std::uint32_t id) {
+    if (inert()) return true;
+    std::lock_guard<std::mutex> lock(intern_m_);
+    return open_runs_.emplace(name, id).second;
+}
+
+MLTRACK_INLINE void core::release_run_name(const std::string& name) noexcept {
+    if (inert()) return;
+    std::lock_guard<std::mutex> lock(intern_m_);
+    open_runs_.erase(name);
+}
+
+MLTRACK_INLINE std::size_t core::end_open_runs(run_state state) {
+    if (inert() || closed()) return 0;
+    std::vector<std::pair<std::string, std::uint32_t>> open;
+    {
+        std::lock_guard<std::mutex> lock(intern_m_);
+        open.assign(open_runs_.begin(), open_runs_.end());
+        open_runs_.clear();
+    }
+    for (const auto& r : open) {
+        auto c = std::make_unique<cold_item>();
+        c->operation = op::record;
+        c->run = r.second;
+        c->rec.kind = record_kind::run_end;
+        c->rec.time_ns = now();
+        c->rec.payload = state;
+        push_cold(std::move(c));
+    }
+    return open.size();
+}
+
+MLTRACK_INLINE void core::flush() {
+    if (inert() || closed_.load(std::memory_order_acquire)) return;
+    auto c = std::make_unique<cold_item>();
+    c->operation = op::flush;
+    c->done = std::make_shared<ticket>();
+    push_cold(std::move(c));
+}
+
+MLTRACK_INLINE bool core::flush_for(std::chrono::nanoseconds timeout) {
+    if (inert() || closed_.load(std::memory_order_acquire)) return true;
+    auto c = std::make_unique<cold_item>();
+    c->operation = op::flush;
+    auto done = std::make_shared<ticket>();
+    c->done = done;
+    queue_item item{{}, c.release()};
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (!push_blocking(item, deadline)) {  // a full queue counts against the timeout
+        delete item.cold;
+        return false;
+    }
+    if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+    else wake();
+    return done->wait_for(deadline - std::chrono::steady_clock::now());
+}
+
+MLTRACK_INLINE void core::close() noexcept {
+    if (forked()) {  // the writer thread exists only in the parent: never join it, never touch its locks
+        closed_.store(true, std::memory_order_release);
+        if (writer_.joinable()) new std::thread(std::move(writer_));  // leaked on purpose: no join, no terminate
+        return;
+    }
+    if (inert_) {
+        closed_.store(true, std::memory_order_release);
+        return;
+    }
+    std::lock_guard<std::mutex> lock(close_m_);
+    if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+    try {
+        auto c = new cold_item();
+        c->operation = op::shutdown;
+        push_blocking(queue_item{{}, c});
+        if (cfg_.dispatch == dispatch_mode::threaded) {
+            wake();
+            if (writer_.joinable()) writer_.join();
+        } else {
+            drain_inline();
+        }
+    } catch (...) {
+    }
+}
+
+MLTRACK_INLINE tracker_stats core::stats() const noexcept {
+    tracker_stats s;
+    s.enqueued = ring_.pushed();
+    s.written = written_.load(std::memory_order_relaxed);
+    s.dropped = dropped_.load(std::memory_order_relaxed);
+    s.late = late_.load(std::memory_order_relaxed);
+    s.sink_errors = sink_errors_.load(std::memory_order_relaxed);
+    s.queue_capacity = ring_.capacity();
+    return s;
+}
+
+MLTRACK_INLINE sink_set::claimed core::claim_run(const run_info& info, bool create) {
+    return sinks_->claim(info, create);
+}
+
+MLTRACK_INLINE void core::report(const std::string& sink, const std::string& message) {
+    sink_errors_.fetch_add(1, std::memory_order_relaxed);
+    if (cfg_.on_error) {
+        cfg_.on_error(sink_error{sink, message});
+        return;
+    }
+    const auto t = std::chrono::steady_clock::now();
+    if (reported_any_ && t - last_report_ < std::chrono::seconds(1)) {
+        ++suppressed_;
+        return;
+    }
+    if (suppressed_)
+        std::fprintf(stderr, "mltrack: %llu more sink errors suppressed\n",
+                     static_cast<unsigned long long>(suppressed_));
+    std::fprintf(stderr, "mltrack: sink '%s': %s\n", sink.c_str(), message.c_str());
+    suppressed_ = 0;
+    last_report_ = t;
+    reported_any_ = true;
+}
+
+MLTRACK_INLINE void core::resolve_rank() {
+    policy_ = rank_policy_from_env(cfg_.ranks);
+    rank_ = detect_rank();
+    if (cfg_.rank >= 0) {
+        rank_.rank = cfg_.rank;
+        rank_.source = "config";
+        if (rank_.world_size <= cfg_.rank) rank_.world_size = cfg_.rank + 1;
+    }
+    if (cfg_.world_size > 0) rank_.world_size = cfg_.world_size;
+    if (rank_.rank >= rank_.world_size)
+        throw error(error_category::config, 4,
+                    "rank " + std::to_string(rank_.rank) + " is not below the world size " +
+                        std::to_string(rank_.world_size));
+    inert_ = policy_ == rank_policy::zero && rank_.rank != 0;
+}
+
+MLTRACK_INLINE void core::wake() {
+    {
+        std::lock_guard<std::mutex> lock(wake_->m);
+        wake_->flag = true;
+    }
+    wake_->cv.notify_one();
+}
+
+MLTRACK_INLINE void core::wake_if_asleep() {
+    if (writer_asleep_.fetch_add(0, std::memory_order_acq_rel) != 0) wake();
+}
+
+MLTRACK_INLINE bool core::push_blocking(const queue_item& item, std::chrono::steady_clock::time_point deadline) noexcept {
+    for (unsigned spins = 0; !ring_.try_push(item); ++spins) {
+        if (deadline != no_deadline && std::chrono::steady_clock::now() >= deadline) return false;
+        if (cfg_.dispatch == dispatch_mode::inline_) {
+            drain_inline();
+        } else if (spins < 64) {
+            std::this_thread::yield();
+        } else {
+            wake();
+            std::this_thread::sleep_for(std::chrono::microseconds(50));
+        }
+    }
+    return true;
+}
+
+MLTRACK_INLINE void core::drain_inline() noexcept {
+    std::lock_guard<std::mutex> lock(inline_m_);
+    while (drain_once() > 0) {
+    }
+    const auto t = std::chrono::steady_clock::now();
+    if (t - last_flush_ >= cfg_.flush_interval) {
+        sinks_->periodic_flush(*this);
+        last_flush_ = t;
+    }
+}
+
+MLTRACK_INLINE void core::writer_loop() noexcept {
+    using clock = std::chrono::steady_clock;
+    last_flush_ = clock::now();
+    bool unflushed = false;  // items reached the sinks since the last flush
+    auto tick_at = clock::time_point::min();
+    for (;;) {
+        const std::size_t n = drain_once();
+        if (stopped_) break;
+        unflushed = unflushed || n > 0;
+        const auto t = clock::now();
+        if (unflushed && t - last_flush_ >= cfg_.flush_interval) {
+            sinks_->periodic_flush(*this);
+            last_flush_ = t;
+            unflushed = false;
+        }
+        if (n > 0 || t >= tick_at) {
+            sinks_->tick(t, *this);
+            tick_at = sinks_->next_tick(t);
+        }
+        if (n > 0) continue;
+        auto until = std::min(tick_at, t + cfg_.poll_interval);
+        if (unflushed) until = std::min(until, last_flush_ + cfg_.flush_interval);
+        if (until <= t) continue;
+        writer_asleep_.exchange(1, std::memory_order_acq_rel);
+        if (!ring_.ready()) {
+            std::unique_lock<std::mutex> lock(wake_->m);
+            wake_->cv.wait_until(lock, until, [this] { return wake_->flag; });
+            wake_->flag = false;
+        }
+        writer_asleep_.exchange(0, std::memory_order_acq_rel);
+    }
+}
+
+MLTRACK_INLINE core::live_run* core::find_run(std::uint32_t id) noexcept {
+    for (auto ended : ended_)
+        if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
+    if (last_run_ && last_run_->info.id == id) return last_run_;
+    auto it = runs_.find(id);
+    if (it == runs_.end()) return nullptr;
+    last_run_ = it->second.get();
+    return last_run_;
+}
+
+MLTRACK_INLINE void core::seed_steps(live_run& r) {
+    if (r.seeded) return;
+    r.seeded = true;
+    if (r.info.resumed) r.steps.seed(sinks_->max_steps(r.info, *this));
+}
+
+MLTRACK_INLINE void core::dispatch_pending() noexcept {
+    if (!pending_.empty()) {
+        sinks_->write(batch(pending_.data(), pending_.size()), *this);
+        written_.fetch_add(pending_.size(), std::memory_order_relaxed);
+        pending_.clear();
+    }
+    held_.clear();
+    for (auto id : ended_) {
+        if (last_run_ && last_run_->info.id == id) last_run_ = nullptr;
+        runs_.erase(id);
+    }
+    ended_.clear();
+}
+
+MLTRACK_INLINE std::size_t core::drain_once() noexcept {
+    if (stopped_) return 0;
+    std::size_t n = 0;
+    queue_item item;
+    try {
+        while (n < max_batch && ring_.try_pop(item)) {
+            ++n;
+            if (!item.cold) {
+                const metric_point& p = item.point;
+                live_run* run = find_run(p.run);
+                const std::uint32_t metric = p.metric & ~auto_step_bit;
+                if (!run || metric >= metrics_.size()) {
+                    late_.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                event e;
+                e.kind = record_kind::metric;
+                e.run = &run->info;
+                e.time_ns = p.time_ns;
+                e.value = p.value;
+                e.metric = metrics_[metric].get();
+                if (p.metric & auto_step_bit) {
+                    seed_steps(*run);
+                    e.step = run->steps.next(metric, e.metric->name);
+                } else {
+                    e.step = p.step;
+                    run->steps.saw(metric, p.step);
+                }
+                pending_.push_back(e);
+                continue;
+            }
+            std::unique_ptr<cold_item> c(item.cold);
+            switch (c->operation) {
+                case op::metric_def: {
+                    const auto id = c->metric.id;
+                    if (metrics_.size() <= id) metrics_.resize(id + 1);
+                    metrics_[id] = std::make_unique<metric_info>(std::move(c->metric));
+                    break;
+                }
+                case op::record: handle_record(std::move(c)); break;
+                case op::points: handle_points(*c); break;
+                case op::run_open:
+                    dispatch_pending();
+                    open_run(*c);
+                    break;
+                case op::flush:
+                    dispatch_pending();
+                    sinks_->flush(*this);
+                    last_flush_ = std::chrono::steady_clock::now();
+                    if (c->done) c->done->complete();
+                    break;
+                case op::last_step: answer_last_step(*c); break;
+                case op::shutdown:
+                    dispatch_pending();
+                    sinks_->flush(*this);
+                    sinks_->close(*this);
+                    stopped_ = true;
+                    fail_remaining();
+                    return n;
+            }
+        }
+        dispatch_pending();
+    } catch (...) {
+        // Only allocation failures can get here; keep the writer alive.
+        pending_.clear();
+        held_.clear();
+    }
+    return n;
+}
+
+MLTRACK_INLINE void core::answer_last_step(cold_item& c) {
+    std::optional<std::int64_t> high;
+    if (live_run* run = find_run(c.run)) {
+        seed_steps(*run);
+        if (c.metric.name.empty()) high = run->steps.highest();
+        else high = run->steps.highest(c.metric.id, c.metric.name);
+    }
+    c.done->complete_with(high);
+}
+
+MLTRACK_INLINE void core::handle_points(const cold_item& c) {
+    live_run* run = find_run(c.run);
+    if (!run) {
+        late_.fetch_add(c.points.size(), std::memory_order_relaxed);
+        return;
+    }
+    seed_steps(*run);
+    const std::int64_t step = run->steps.next_for_run();
+    for (const auto& mv : c.points) {
+        if (mv.first >= metrics_.size()) {
+            late_.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        run->steps.saw(mv.first, step);
+        event e;
+        e.kind = record_kind::metric;
+        e.run = &run->info;
+        e.time_ns = c.rec.time_ns;
+        e.step = step;
+        e.value = mv.second;
+        e.metric = metrics_[mv.first].get();
+        pending_.push_back(e);
+    }
+}
+
+MLTRACK_INLINE void core::handle_record(std::unique_ptr<cold_item> c) {
+    const live_run* live = find_run(c->run);
+    const run_info* run = live ? &live->info : nullptr;
+    if (!run) {
+        late_.fetch_add(1, std::memory_order_relaxed);
+        if (c->done) c->done->fail(error(error_category::state, 3, "the run has already ended"));
+        return;
+    }
+    event e;
+    e.kind = c->rec.kind;
+    e.run = run;
+    e.time_ns = c->rec.time_ns;
+    e.step = c->rec.step;
+    e.payload = &c->rec;
+    auto done = c->done;
+    if (done && e.kind == record_kind::artifact) e.receipt = &done->receipt;  // dispatched below, at once
+    pending_.push_back(e);
+    if (c->rec.kind == record_kind::run_end) ended_.push_back(run->id);
+    held_.push_back(std::move(c));
+    if (done) {
+        dispatch_pending();
+        done->complete();
+    }
+}
+
+MLTRACK_INLINE void core::open_run(cold_item& c) {
+    run_info info = std::get<run_info>(std::move(c.rec.payload));
+    if (c.checked) {  // start_run asked the sinks itself and did not wait
+        publish_run(c, std::move(info));
+        return;
+    }
+    if (auto failure = decide_on_writer(*sinks_, info, c.mode, *this)) {  // run_open.hpp
+        c.done->fail(*failure);
+        return;
+    }
+    // The caller waits only for the checks above; the environment is captured after, off its path.
+    c.done->complete(info.resumed);
+    publish_run(c, std::move(info));
+}
+
+MLTRACK_INLINE void core::publish_run(cold_item& c, run_info info) {
+    if (c.capture_environment && !info.metadata.contains("environment"))
+        info.metadata["environment"] = environment();
+    auto owned = std::make_unique<live_run>();
+    owned->info = std::move(info);
+    const run_info* run = &owned->info;
+    runs_[run->id] = std::move(owned);
+    event e;
+    e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
+    e.run = run;
+    e.time_ns = run->start_time_ns;
+    pending_.push_back(e);
+    dispatch_pending();
+}
+
+MLTRACK_INLINE const nlohmann::json& core::environment() {
+    if (!environment_) environment_ = capture_environment();
+    return *environment_;
+}
+
+MLTRACK_INLINE void core::fail_remaining() noexcept {
+    queue_item item;
+    while (ring_.try_pop(item)) {
+        if (!item.cold) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        std::unique_ptr<cold_item> c(item.cold);
+        if (c->done) c->done->fail(error(error_category::state, 4, "the tracker is closed"));
+    }
+}
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/core-inl.hpp ----
+#endif
 // ---- end mltrack/detail/engine/core.hpp ----
 // ---- begin mltrack/detail/files.hpp ----
 // Why: artifacts are files or folders that mltrack measures (size, SHA-256) on the caller's thread and
@@ -4923,15 +5102,7 @@ public:
     }
 
     /// Logs classification metrics, validated with the Vertex AI SDK's rules (see classification_metrics).
-    void log_classification_metrics(const classification_metrics& m) {
-        require_active();
-        m.validate();
-        if (!m.display_name.empty()) validate_key("classification metrics name", m.display_name);
-        for (const auto& l : m.labels) validate_key("classification label", l);
-        auto r = make_record(record_kind::classification);
-        r->rec.payload = m;
-        core_->push_cold(std::move(r));
-    }
+    void log_classification_metrics(const classification_metrics& m);
     void log_classification_metrics(std::vector<std::string> labels, std::vector<std::vector<std::int64_t>> matrix,
                                     std::vector<double> fpr = {}, std::vector<double> tpr = {},
                                     std::vector<double> thresholds = {}, std::string display_name = {}) {
@@ -4948,104 +5119,38 @@ public:
     /// Logs a histogram of `values` at `step`, bucketed here like TensorBoard's histogram summary
     /// (`bucket_count` equal-width buckets; NaN and infinities are left out).
     void log_histogram(std::string_view key, const std::vector<double>& values, std::int64_t step,
-                       std::size_t bucket_count = 30) {
-        log_histogram(key, tensorboard_histogram(values, bucket_count), step);
-    }
+                       std::size_t bucket_count = 30);
 
     /// Logs a histogram given as buckets: finite edges with left <= right, finite non-negative counts
     /// (value.5 otherwise).
-    void log_histogram(std::string_view key, std::vector<histogram_bucket> buckets, std::int64_t step) {
-        require_active();
-        validate_key("histogram key", key);
-        for (std::size_t i = 0; i < buckets.size(); ++i) {
-            const auto& b = buckets[i];
-            if (!std::isfinite(b.left) || !std::isfinite(b.right) || !std::isfinite(b.count) || b.left > b.right ||
-                b.count < 0)
-                throw error(error_category::value, 5,
-                            "histogram '" + std::string(key) + "' bucket " + std::to_string(i) +
-                                " needs finite edges with left <= right and a finite count >= 0");
-        }
-        auto r = make_record(record_kind::histogram);
-        r->rec.step = step;
-        r->rec.payload = histogram{std::string(key), std::move(buckets)};
-        core_->push_cold(std::move(r));
-    }
+    void log_histogram(std::string_view key, std::vector<histogram_bucket> buckets, std::int64_t step);
 
     /// Logs a model file or folder. By default it is copied into the run's artifacts/ folder (so a later sync
     /// can upload it) before this call returns; `options.copy = false` keeps a reference only. A URI
     /// ("gs://...") is always a reference.
     artifact log_model(const std::filesystem::path& path, const model_info& model = {},
-                       const artifact_options& options = {}) {
-        auto a = describe(path, artifact_type::model, options);
-        a.framework = model.framework;
-        a.framework_version = model.framework_version;
-        return push_artifact(std::move(a));
-    }
+                       const artifact_options& options = {});
 
     /// Logs any artifact (a dataset, a plot, a checkpoint), stored like log_model.
     artifact log_artifact(const std::filesystem::path& path, const artifact_options& options = {},
-                          artifact_type type = artifact_type::artifact) {
-        return push_artifact(describe(path, type, options));
-    }
+                          artifact_type type = artifact_type::artifact);
 
     /// Logs an execution with its input and output artifacts (lineage). Artifacts may come from log_model /
     /// log_artifact or be references (artifact::reference).
-    void log_execution(const execution& e) {
-        require_active();
-        validate_key("execution name", e.name);
-        validate_key("execution schema title", e.schema_title);
-        for (const auto* list : {&e.inputs, &e.outputs})
-            for (const auto& a : *list) {
-                validate_name("artifact name", a.name);
-                if (a.source.empty() && a.path.empty())
-                    throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
-            }
-        auto r = make_record(record_kind::execution);
-        r->rec.payload = e;
-        core_->push_cold(std::move(r));
-    }
+    void log_execution(const execution& e);
 
     /// Starts a live execution (the SDK's start_execution): logged RUNNING now, then updated by the returned
     /// object until it ends. Input and output artifacts can be given here or added later.
     live_execution start_execution(std::string_view name, const execution_options& options = {},
-                                   std::vector<artifact> inputs = {}, std::vector<artifact> outputs = {}) {
-        require_active();
-        validate_key("execution name", name);
-        validate_key("execution schema title", options.schema_title);
-        if (!options.metadata.is_object())
-            throw error(error_category::value, 7, "execution metadata must be a JSON object");
-        std::string id = options.id;
-        if (id.empty()) id = make_execution_id(name);
-        else check_execution_id(id);
-        return open_execution(std::move(id), std::string(name), options.schema_title, options.metadata, false,
-                              std::move(inputs), std::move(outputs));
-    }
+                                   std::vector<artifact> inputs = {}, std::vector<artifact> outputs = {});
 
     /// Continues an execution that exists already, by id (the SDK's start_execution(resource_id,
     /// resume=True)): RUNNING again; sinks never create it (the Vertex sink reports state.44 when it is not
     /// there).
-    live_execution resume_execution(std::string_view id, const execution_options& options = {}) {
-        require_active();
-        check_execution_id(id);
-        return open_execution(std::string(id), std::string(id), options.schema_title,
-                              options.metadata.is_object() ? options.metadata : nlohmann::json::object(), true, {}, {});
-    }
+    live_execution resume_execution(std::string_view id, const execution_options& options = {});
 
     /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
-    void end(run_state state = run_state::complete) {
-        forget_default();
-        if (!active_.exchange(false)) return;
-        if (!core_ || core_->closed()) return;
-        auto r = make_record(record_kind::run_end);
-        r->rec.payload = state;
-        try {
-            core_->push_cold(std::move(r));
-        } catch (...) {
-            core_->release_run_name(name_);
-            throw;
-        }
-        core_->release_run_name(name_);
-    }
+    void end(run_state state = run_state::complete);
 
 private:
     friend class tracker_base;
@@ -5086,62 +5191,18 @@ private:
         }
     }
 
-    static void check_execution_id(std::string_view id) {
-        if (!is_valid_execution_id(id))
-            throw error(error_category::name, 7,
-                        "execution id '" + detail::printable(std::string(id)) +
-                            "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
-    }
+    static void check_execution_id(std::string_view id);
 
     /// A live execution of this run, RUNNING, its opening (and any artifacts) pushed.
     live_execution open_execution(std::string id, std::string name, const std::string& schema_title,
                                   nlohmann::json metadata, bool resumed, std::vector<artifact> inputs,
-                                  std::vector<artifact> outputs) {
-        live_execution x;
-        x.core_ = core_;
-        x.run_ = id_;
-        x.e_.id = std::move(id);
-        x.e_.name = std::move(name);
-        x.e_.schema_title = schema_title;
-        x.e_.state = run_state::running;
-        x.e_.metadata = std::move(metadata);
-        x.e_.resumed = resumed;
-        x.active_ = true;
-        x.uncaught_ = std::uncaught_exceptions();
-        x.push(std::move(inputs), std::move(outputs));
-        return x;
-    }
+                                  std::vector<artifact> outputs);
 
-    void require_active() const {
-        if (!core_) throw error(error_category::state, 5, "this run object is empty (moved from or default)");
-        if (!active_) throw error(error_category::state, 3, "run '" + name_ + "' has already ended");
-        if (core_->closed()) throw error(error_category::state, 4, "the tracker is closed");
-    }
+    void require_active() const;
 
-    std::unique_ptr<detail::cold_item> make_record(record_kind kind) const {
-        auto c = std::make_unique<detail::cold_item>();
-        c->operation = detail::op::record;
-        c->run = id_;
-        c->rec.kind = kind;
-        c->rec.time_ns = core_->now();
-        return c;
-    }
+    std::unique_ptr<detail::cold_item> make_record(record_kind kind) const;
 
-    std::optional<std::int64_t> query_last_step(const std::uint32_t* metric, std::string_view key) {
-        require_active();
-        if (core_->inert()) return std::nullopt;
-        auto c = std::make_unique<detail::cold_item>();
-        c->operation = detail::op::last_step;
-        c->run = id_;
-        if (metric) {
-            c->metric.id = *metric;
-            c->metric.name = std::string(key);
-        }
-        auto done = std::make_shared<detail::ticket>();
-        c->done = done;
-        core_->push_cold(std::move(c));
-        return done->value;
-    }
+    std::optional<std::int64_t> query_last_step(const std::uint32_t* metric, std::string_view key);
 
     /// The metric id of `key` through this thread's key cache, as log(key, ...) does.
     std::uint32_t cached_metric_id(std::string_view key) {
@@ -5242,52 +5303,10 @@ private:
         core_->push_cold(std::move(r));
     }
 
-    artifact describe(const std::filesystem::path& path, artifact_type type, const artifact_options& options) const {
-        require_active();
-        artifact a;
-        a.type = type;
-        if (options.metadata.is_object()) a.metadata = options.metadata;  // null ({}) is no metadata
-        const std::string text = path.string();
-        const bool uri = text.find("://") != std::string::npos;
-        if (uri) {
-            const auto last = text.find_last_not_of('/');  // "gs://b/model/" is named "model"
-            const auto slash = text.find_last_of('/', last);
-            a.name = options.name.empty() ? text.substr(slash + 1, last - slash) : options.name;
-            a.source = text;
-        } else {
-            std::error_code ec;
-            auto abs = std::filesystem::absolute(path, ec).lexically_normal();
-            if (ec) throw error(error_category::io, 2, "artifact path '" + text + "': " + ec.message());
-            if (!abs.has_filename()) abs = abs.parent_path();  // "ckpt/" is the folder "ckpt"
-            a.name = options.name.empty() ? abs.filename().string() : options.name;
-            a.source = abs.string();
-            const auto d = detail::digest_path(abs);
-            a.size = d.size;
-            a.sha256 = d.sha256;
-            a.directory = d.directory;
-            if (options.copy) a.path = detail::artifacts_folder(writing_rank()) + a.name;
-        }
-        validate_name("artifact name", a.name);
-        return a;
-    }
+    artifact describe(const std::filesystem::path& path, artifact_type type, const artifact_options& options) const;
 
     /// "<name, lowercase, [a-z0-9-]>-<12 hex>": unique per run, name and time.
-    std::string make_execution_id(std::string_view name) const {
-        std::string base;
-        for (char ch : name) {
-            if (base.size() >= 40) break;
-            if (ch >= 'A' && ch <= 'Z') base += static_cast<char>(ch - 'A' + 'a');
-            else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) base += ch;
-            else if (!base.empty() && base.back() != '-') base += '-';
-        }
-        while (!base.empty() && base.back() == '-') base.pop_back();
-        if (base.empty()) base = "exec";
-        detail::sha256 h;
-        const std::string salt = experiment_ + "\n" + name_ + "\n" + std::string(name) + "\n" +
-                                 std::to_string(core_->now()) + "\n" + std::to_string(++executions_started_);
-        h.update(salt);
-        return base + "-" + h.hex_digest().substr(0, 12);
-    }
+    std::string make_execution_id(std::string_view name) const;
 
     /// The rank whose files this run writes: 0, or this process's rank under rank_policy::every.
     int writing_rank() const noexcept { return core_->policy() == rank_policy::every ? core_->rank().rank : 0; }
@@ -5295,20 +5314,7 @@ private:
     /// Pushes the record and waits for the copy (done when log_model returns): returns the artifact with the
     /// stored copy's size and digest, or throws the sink's error when it could not store it (the record is
     /// then written as a reference with metadata.copy_error).
-    artifact push_artifact(artifact a) {
-        auto r = make_record(record_kind::artifact);
-        r->rec.payload = a;
-        auto done = std::make_shared<detail::ticket>();
-        r->done = done;
-        core_->push_cold(std::move(r));
-        const auto& receipt = done->receipt;  // written by the writer before the ticket completed
-        if (receipt.failed) throw error(receipt.failure_category, receipt.failure_id, receipt.failure_message);
-        if (receipt.stored) {
-            a.size = receipt.size;
-            a.sha256 = receipt.sha256;
-        }
-        return a;
-    }
+    artifact push_artifact(artifact a);
 
     std::shared_ptr<detail::core> core_;
     std::uint32_t id_ = 0;
@@ -5322,6 +5328,231 @@ private:
 };
 
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/run-inl.hpp ----
+// Why: the bodies of run's cold calls (classification metrics, histograms, artifacts and models, executions,
+// end), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled once. The
+// logging templates and the metric handles stay in the headers.
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE void run::log_classification_metrics(const classification_metrics& m) {
+    require_active();
+    m.validate();
+    if (!m.display_name.empty()) validate_key("classification metrics name", m.display_name);
+    for (const auto& l : m.labels) validate_key("classification label", l);
+    auto r = make_record(record_kind::classification);
+    r->rec.payload = m;
+    core_->push_cold(std::move(r));
+}
+
+MLTRACK_INLINE void run::log_histogram(std::string_view key, const std::vector<double>& values, std::int64_t step,
+                       std::size_t bucket_count) {
+    log_histogram(key, tensorboard_histogram(values, bucket_count), step);
+}
+
+MLTRACK_INLINE void run::log_histogram(std::string_view key, std::vector<histogram_bucket> buckets, std::int64_t step) {
+    require_active();
+    validate_key("histogram key", key);
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+        const auto& b = buckets[i];
+        if (!std::isfinite(b.left) || !std::isfinite(b.right) || !std::isfinite(b.count) || b.left > b.right ||
+            b.count < 0)
+            throw error(error_category::value, 5,
+                        "histogram '" + std::string(key) + "' bucket " + std::to_string(i) +
+                            " needs finite edges with left <= right and a finite count >= 0");
+    }
+    auto r = make_record(record_kind::histogram);
+    r->rec.step = step;
+    r->rec.payload = histogram{std::string(key), std::move(buckets)};
+    core_->push_cold(std::move(r));
+}
+
+MLTRACK_INLINE artifact run::log_model(const std::filesystem::path& path, const model_info& model,
+                       const artifact_options& options) {
+    auto a = describe(path, artifact_type::model, options);
+    a.framework = model.framework;
+    a.framework_version = model.framework_version;
+    return push_artifact(std::move(a));
+}
+
+MLTRACK_INLINE artifact run::log_artifact(const std::filesystem::path& path, const artifact_options& options,
+                          artifact_type type) {
+    return push_artifact(describe(path, type, options));
+}
+
+MLTRACK_INLINE void run::log_execution(const execution& e) {
+    require_active();
+    validate_key("execution name", e.name);
+    validate_key("execution schema title", e.schema_title);
+    for (const auto* list : {&e.inputs, &e.outputs})
+        for (const auto& a : *list) {
+            validate_name("artifact name", a.name);
+            if (a.source.empty() && a.path.empty())
+                throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
+        }
+    auto r = make_record(record_kind::execution);
+    r->rec.payload = e;
+    core_->push_cold(std::move(r));
+}
+
+MLTRACK_INLINE live_execution run::start_execution(std::string_view name, const execution_options& options,
+                                   std::vector<artifact> inputs, std::vector<artifact> outputs) {
+    require_active();
+    validate_key("execution name", name);
+    validate_key("execution schema title", options.schema_title);
+    if (!options.metadata.is_object())
+        throw error(error_category::value, 7, "execution metadata must be a JSON object");
+    std::string id = options.id;
+    if (id.empty()) id = make_execution_id(name);
+    else check_execution_id(id);
+    return open_execution(std::move(id), std::string(name), options.schema_title, options.metadata, false,
+                          std::move(inputs), std::move(outputs));
+}
+
+MLTRACK_INLINE live_execution run::resume_execution(std::string_view id, const execution_options& options) {
+    require_active();
+    check_execution_id(id);
+    return open_execution(std::string(id), std::string(id), options.schema_title,
+                          options.metadata.is_object() ? options.metadata : nlohmann::json::object(), true, {}, {});
+}
+
+MLTRACK_INLINE void run::end(run_state state) {
+    forget_default();
+    if (!active_.exchange(false)) return;
+    if (!core_ || core_->closed()) return;
+    auto r = make_record(record_kind::run_end);
+    r->rec.payload = state;
+    try {
+        core_->push_cold(std::move(r));
+    } catch (...) {
+        core_->release_run_name(name_);
+        throw;
+    }
+    core_->release_run_name(name_);
+}
+
+MLTRACK_INLINE void run::check_execution_id(std::string_view id) {
+    if (!is_valid_execution_id(id))
+        throw error(error_category::name, 7,
+                    "execution id '" + detail::printable(std::string(id)) +
+                        "' is not 4 to 128 lowercase letters, digits and '-' starting with a letter or digit");
+}
+
+MLTRACK_INLINE live_execution run::open_execution(std::string id, std::string name, const std::string& schema_title,
+                                  nlohmann::json metadata, bool resumed, std::vector<artifact> inputs,
+                                  std::vector<artifact> outputs) {
+    live_execution x;
+    x.core_ = core_;
+    x.run_ = id_;
+    x.e_.id = std::move(id);
+    x.e_.name = std::move(name);
+    x.e_.schema_title = schema_title;
+    x.e_.state = run_state::running;
+    x.e_.metadata = std::move(metadata);
+    x.e_.resumed = resumed;
+    x.active_ = true;
+    x.uncaught_ = std::uncaught_exceptions();
+    x.push(std::move(inputs), std::move(outputs));
+    return x;
+}
+
+MLTRACK_INLINE void run::require_active() const {
+    if (!core_) throw error(error_category::state, 5, "this run object is empty (moved from or default)");
+    if (!active_) throw error(error_category::state, 3, "run '" + name_ + "' has already ended");
+    if (core_->closed()) throw error(error_category::state, 4, "the tracker is closed");
+}
+
+MLTRACK_INLINE std::unique_ptr<detail::cold_item> run::make_record(record_kind kind) const {
+    auto c = std::make_unique<detail::cold_item>();
+    c->operation = detail::op::record;
+    c->run = id_;
+    c->rec.kind = kind;
+    c->rec.time_ns = core_->now();
+    return c;
+}
+
+MLTRACK_INLINE std::optional<std::int64_t> run::query_last_step(const std::uint32_t* metric, std::string_view key) {
+    require_active();
+    if (core_->inert()) return std::nullopt;
+    auto c = std::make_unique<detail::cold_item>();
+    c->operation = detail::op::last_step;
+    c->run = id_;
+    if (metric) {
+        c->metric.id = *metric;
+        c->metric.name = std::string(key);
+    }
+    auto done = std::make_shared<detail::ticket>();
+    c->done = done;
+    core_->push_cold(std::move(c));
+    return done->value;
+}
+
+MLTRACK_INLINE artifact run::describe(const std::filesystem::path& path, artifact_type type, const artifact_options& options) const {
+    require_active();
+    artifact a;
+    a.type = type;
+    if (options.metadata.is_object()) a.metadata = options.metadata;  // null ({}) is no metadata
+    const std::string text = path.string();
+    const bool uri = text.find("://") != std::string::npos;
+    if (uri) {
+        const auto last = text.find_last_not_of('/');  // "gs://b/model/" is named "model"
+        const auto slash = text.find_last_of('/', last);
+        a.name = options.name.empty() ? text.substr(slash + 1, last - slash) : options.name;
+        a.source = text;
+    } else {
+        std::error_code ec;
+        auto abs = std::filesystem::absolute(path, ec).lexically_normal();
+        if (ec) throw error(error_category::io, 2, "artifact path '" + text + "': " + ec.message());
+        if (!abs.has_filename()) abs = abs.parent_path();  // "ckpt/" is the folder "ckpt"
+        a.name = options.name.empty() ? abs.filename().string() : options.name;
+        a.source = abs.string();
+        const auto d = detail::digest_path(abs);
+        a.size = d.size;
+        a.sha256 = d.sha256;
+        a.directory = d.directory;
+        if (options.copy) a.path = detail::artifacts_folder(writing_rank()) + a.name;
+    }
+    validate_name("artifact name", a.name);
+    return a;
+}
+
+MLTRACK_INLINE std::string run::make_execution_id(std::string_view name) const {
+    std::string base;
+    for (char ch : name) {
+        if (base.size() >= 40) break;
+        if (ch >= 'A' && ch <= 'Z') base += static_cast<char>(ch - 'A' + 'a');
+        else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) base += ch;
+        else if (!base.empty() && base.back() != '-') base += '-';
+    }
+    while (!base.empty() && base.back() == '-') base.pop_back();
+    if (base.empty()) base = "exec";
+    detail::sha256 h;
+    const std::string salt = experiment_ + "\n" + name_ + "\n" + std::string(name) + "\n" +
+                             std::to_string(core_->now()) + "\n" + std::to_string(++executions_started_);
+    h.update(salt);
+    return base + "-" + h.hex_digest().substr(0, 12);
+}
+
+MLTRACK_INLINE artifact run::push_artifact(artifact a) {
+    auto r = make_record(record_kind::artifact);
+    r->rec.payload = a;
+    auto done = std::make_shared<detail::ticket>();
+    r->done = done;
+    core_->push_cold(std::move(r));
+    const auto& receipt = done->receipt;  // written by the writer before the ticket completed
+    if (receipt.failed) throw error(receipt.failure_category, receipt.failure_id, receipt.failure_message);
+    if (receipt.stored) {
+        a.size = receipt.size;
+        a.sha256 = receipt.sha256;
+    }
+    return a;
+}
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/run-inl.hpp ----
+#endif
 // ---- end mltrack/run.hpp ----
 // ---- begin mltrack/default_run.hpp ----
 // Why: code deep in a library or a legacy code base often cannot be handed a `run&`. As spdlog::info logs to
@@ -5506,60 +5737,10 @@ public:
     /// A run name can be open only once at a time per tracker (state.6).
     /// `tags` are set right after the run opens, as run.set_tags() would.
     [[nodiscard]] run start_run(std::string_view name, start_mode mode, nlohmann::json metadata,
-                                std::initializer_list<std::pair<std::string_view, std::string_view>> tags) {
-        auto r = start_run(name, mode, std::move(metadata));
-        if (tags.size()) r.set_tags(tags);
-        return r;
-    }
+                                std::initializer_list<std::pair<std::string_view, std::string_view>> tags);
 
     [[nodiscard]] run start_run(std::string_view name, start_mode mode = start_mode::create,
-                  nlohmann::json metadata = nlohmann::json::object()) {
-        require_open();
-        validate_name("run name", name);
-        std::string n(name);
-        const auto id = core_->next_run_id();
-        if (!core_->claim_run_name(n, id))
-            throw error(error_category::state, 6, "run '" + n + "' is already open in this tracker");
-        auto c = std::make_unique<detail::cold_item>();
-        c->operation = detail::op::run_open;
-        c->mode = mode;
-        c->capture_environment = core_->cfg().capture_environment;
-        c->run = id;
-        run_info info;
-        info.id = id;
-        info.experiment = core_->cfg().experiment;
-        info.name = n;
-        info.start_time_ns = core_->now();
-        info.metadata = metadata.is_object() ? std::move(metadata) : nlohmann::json::object();
-        info.rank = core_->policy() == rank_policy::every ? core_->rank().rank : 0;
-        info.world_size = core_->rank().world_size;
-        c->rec.kind = record_kind::run_start;
-        c->rec.time_ns = info.start_time_ns;
-        if (!core_->inert()) {
-            try {
-                if (auto resumed = decide_here(info, mode)) {  // no wait for the writer thread
-                    info.resumed = *resumed;
-                    c->checked = true;
-                    c->rec.payload = std::move(info);
-                    core_->push_cold(std::move(c));
-                    return run(core_, id, core_->cfg().experiment, n, *resumed);
-                }
-            } catch (...) {
-                core_->release_run_name(n);
-                throw;
-            }
-        }
-        c->rec.payload = std::move(info);
-        auto done = std::make_shared<detail::ticket>();
-        c->done = done;
-        try {
-            core_->push_cold(std::move(c));
-        } catch (...) {
-            core_->release_run_name(n);
-            throw;
-        }
-        return run(core_, id, core_->cfg().experiment, n, done->flag);
-    }
+                  nlohmann::json metadata = nlohmann::json::object());
 
     /// start_run's checks on the caller's thread, when every sink that can tell whether a run exists can tell
     /// it here (the JSONL and TensorBoard sinks: their files): whether the opening resumes the run (state.1 /
@@ -5567,19 +5748,7 @@ public:
     /// create is created exclusively by the sinks that can (JSONL: O_EXCL), so that of two processes or
     /// trackers creating one run at once, exactly one succeeds; with create_or_resume the other resumes.
     /// Sinks that cannot tell at all (the memory sink) take a resume at its word, as on the writer.
-    std::optional<bool> decide_here(const run_info& info, start_mode mode) {
-        const auto seen = core_->claim_run(info, false);
-        if (seen.ask_writer) return std::nullopt;
-        const bool exists = seen.exists.value_or(false);
-        if (mode == start_mode::create && exists) throw detail::run_exists_error(info);
-        if (mode == start_mode::resume && seen.exists && !exists) throw detail::run_missing_error(info);
-        if (mode == start_mode::resume || exists) return true;
-        if (core_->claim_run(info, true).exists.value_or(false)) {  // another process made it just now
-            if (mode == start_mode::create) throw detail::run_exists_error(info);
-            return true;
-        }
-        return false;
-    }
+    std::optional<bool> decide_here(const run_info& info, start_mode mode);
 
     /// start_run(name, true) continues an existing run, like the Vertex AI SDK's resume=True.
     [[nodiscard]] run start_run(std::string_view name, bool resume) {
@@ -5649,11 +5818,7 @@ public:
     template <class... Sinks>
     explicit tracker(config cfg, Sinks&&... sinks) : tracker(std::move(cfg), make_list(std::forward<Sinks>(sinks)...)) {}
 
-    tracker(config cfg, std::vector<sinks::any> sinks)
-        : tracker_base(std::move(cfg),
-                       detail::make_sink_set([v = std::move(sinks)](auto&& f) mutable {
-                           for (auto& s : v) f(s);
-                       })) {}
+    tracker(config cfg, std::vector<sinks::any> sinks);
 
 private:
     template <class... Sinks>
@@ -5666,6 +5831,94 @@ private:
 };
 
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/tracker-inl.hpp ----
+// Why: the bodies of tracker_base's cold calls (starting a run and deciding on the caller's thread whether it
+// resumes), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled once.
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE run tracker_base::start_run(std::string_view name, start_mode mode, nlohmann::json metadata,
+                                std::initializer_list<std::pair<std::string_view, std::string_view>> tags) {
+    auto r = start_run(name, mode, std::move(metadata));
+    if (tags.size()) r.set_tags(tags);
+    return r;
+}
+
+MLTRACK_INLINE run tracker_base::start_run(std::string_view name, start_mode mode,
+                  nlohmann::json metadata) {
+    require_open();
+    validate_name("run name", name);
+    std::string n(name);
+    const auto id = core_->next_run_id();
+    if (!core_->claim_run_name(n, id))
+        throw error(error_category::state, 6, "run '" + n + "' is already open in this tracker");
+    auto c = std::make_unique<detail::cold_item>();
+    c->operation = detail::op::run_open;
+    c->mode = mode;
+    c->capture_environment = core_->cfg().capture_environment;
+    c->run = id;
+    run_info info;
+    info.id = id;
+    info.experiment = core_->cfg().experiment;
+    info.name = n;
+    info.start_time_ns = core_->now();
+    info.metadata = metadata.is_object() ? std::move(metadata) : nlohmann::json::object();
+    info.rank = core_->policy() == rank_policy::every ? core_->rank().rank : 0;
+    info.world_size = core_->rank().world_size;
+    c->rec.kind = record_kind::run_start;
+    c->rec.time_ns = info.start_time_ns;
+    if (!core_->inert()) {
+        try {
+            if (auto resumed = decide_here(info, mode)) {  // no wait for the writer thread
+                info.resumed = *resumed;
+                c->checked = true;
+                c->rec.payload = std::move(info);
+                core_->push_cold(std::move(c));
+                return run(core_, id, core_->cfg().experiment, n, *resumed);
+            }
+        } catch (...) {
+            core_->release_run_name(n);
+            throw;
+        }
+    }
+    c->rec.payload = std::move(info);
+    auto done = std::make_shared<detail::ticket>();
+    c->done = done;
+    try {
+        core_->push_cold(std::move(c));
+    } catch (...) {
+        core_->release_run_name(n);
+        throw;
+    }
+    return run(core_, id, core_->cfg().experiment, n, done->flag);
+}
+
+MLTRACK_INLINE std::optional<bool> tracker_base::decide_here(const run_info& info, start_mode mode) {
+    const auto seen = core_->claim_run(info, false);
+    if (seen.ask_writer) return std::nullopt;
+    const bool exists = seen.exists.value_or(false);
+    if (mode == start_mode::create && exists) throw detail::run_exists_error(info);
+    if (mode == start_mode::resume && seen.exists && !exists) throw detail::run_missing_error(info);
+    if (mode == start_mode::resume || exists) return true;
+    if (core_->claim_run(info, true).exists.value_or(false)) {  // another process made it just now
+        if (mode == start_mode::create) throw detail::run_exists_error(info);
+        return true;
+    }
+    return false;
+}
+// Out of line, so that the type-erased sink set (a class template with virtual functions) is instantiated
+// once in compiled mode, not in every translation unit that makes a tracker.
+MLTRACK_INLINE tracker::tracker(config cfg, std::vector<sinks::any> sinks)
+    : tracker_base(std::move(cfg), detail::make_sink_set([v = std::move(sinks)](auto&& f) mutable {
+                       for (auto& s : v) f(s);
+                   })) {}
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/tracker-inl.hpp ----
+#endif
 // ---- end mltrack/tracker.hpp ----
 // ---- begin mltrack/termination.hpp ----
 // Why: a SLURM time limit, a preemption or Ctrl-C ends a job with a signal, and a run left RUNNING with its
@@ -6146,7 +6399,62 @@ struct line_error {
 /// A line's "time" (seconds since 1970, microseconds exact) as nanoseconds. The writer spells any int64
 /// nanosecond instant, the extremes included; a time beyond that range (by more than the double's rounding)
 /// is malformed, and returns false. Shared by the general and the fast path, so both agree on every value.
-inline bool seconds_to_ns(double seconds, std::int64_t& out) noexcept {
+MLTRACK_INLINE bool seconds_to_ns(double seconds, std::int64_t& out) noexcept;
+
+MLTRACK_INLINE std::int64_t parse_time(const nlohmann::json& j);
+
+/// A line's "step": an integer of int64 range (the writer's steps are int64).
+MLTRACK_INLINE std::int64_t parse_step(const nlohmann::json& j);
+
+/// The writer's rule for keys (validate_key: 1 to 256 bytes of UTF-8 without control characters).
+MLTRACK_INLINE void check_key(const char* what, const std::string& key);
+
+MLTRACK_INLINE double parse_metric_value(const nlohmann::json& v);
+
+MLTRACK_INLINE const nlohmann::json& need(const nlohmann::json& j, const char* key, nlohmann::json::value_t type);
+
+MLTRACK_INLINE std::string opt_string(const nlohmann::json& j, const char* key);
+
+MLTRACK_INLINE artifact parse_artifact(const nlohmann::json& j);
+
+template <class T, class F>
+std::vector<T> parse_array(const nlohmann::json& j, const char* key, F&& f) {
+    std::vector<T> out;
+    auto it = j.find(key);
+    if (it == j.end()) return out;
+    if (!it->is_array()) throw line_error{std::string("\"") + key + "\" is not an array"};
+    for (const auto& x : *it) out.push_back(f(x));
+    return out;
+}
+
+/// A live execution's records fold into one execution (by id): the latest state and metadata, and
+/// every input and output artifact added over its records.
+MLTRACK_INLINE void fold_execution(std::vector<execution>& executions, const execution& e);
+
+/// Turns one parsed line into `r` and folds it into the run's state (params, summary, tags, state, times,
+/// metadata, artifacts, executions). Points, histograms, classifications and the record itself are left to
+/// the caller (keep_record, or a streaming visitor). Returns false for a line of an unknown kind (reported
+/// in run.problems and skipped); throws line_error (or error) for a malformed one.
+MLTRACK_INLINE bool fold_line(run_data& run, const nlohmann::json& j, std::size_t line_no, record& r);
+
+/// What read_run() keeps of each record besides the folded state: its points, histograms and
+/// classification metrics, and the record itself.
+MLTRACK_INLINE void keep_record(run_data& run, record&& r);
+
+}  // namespace detail
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/detail/jsonl/fold_line-inl.hpp ----
+// Why: the bodies of fold_line and its parsers (one JSONL line into a run's state), apart so that in compiled mode
+// (detail/compiled.hpp) they are compiled once.
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+MLTRACK_INLINE bool seconds_to_ns(double seconds, std::int64_t& out) noexcept {
     constexpr std::int64_t max_us = std::numeric_limits<std::int64_t>::max() / 1000;  // 9223372036854775
     const double us = std::round(seconds * 1e6);
     if (!(std::fabs(us) <= 9223372036854784.0)) return false;  // NaN included; a few ulps of slack
@@ -6155,7 +6463,7 @@ inline bool seconds_to_ns(double seconds, std::int64_t& out) noexcept {
     return true;
 }
 
-inline std::int64_t parse_time(const nlohmann::json& j) {
+MLTRACK_INLINE std::int64_t parse_time(const nlohmann::json& j) {
     auto it = j.find("time");
     if (it == j.end()) return 0;
     if (!it->is_number()) throw line_error{"\"time\" is not a number"};
@@ -6164,8 +6472,7 @@ inline std::int64_t parse_time(const nlohmann::json& j) {
     return ns;
 }
 
-/// A line's "step": an integer of int64 range (the writer's steps are int64).
-inline std::int64_t parse_step(const nlohmann::json& j) {
+MLTRACK_INLINE std::int64_t parse_step(const nlohmann::json& j) {
     auto it = j.find("step");
     if (it == j.end()) throw line_error{"missing \"step\""};
     if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
@@ -6174,8 +6481,7 @@ inline std::int64_t parse_step(const nlohmann::json& j) {
     return it->get<std::int64_t>();
 }
 
-/// The writer's rule for keys (validate_key: 1 to 256 bytes of UTF-8 without control characters).
-inline void check_key(const char* what, const std::string& key) {
+MLTRACK_INLINE void check_key(const char* what, const std::string& key) {
     try {
         validate_key(what, key);
     } catch (const error& e) {
@@ -6183,7 +6489,7 @@ inline void check_key(const char* what, const std::string& key) {
     }
 }
 
-inline double parse_metric_value(const nlohmann::json& v) {
+MLTRACK_INLINE double parse_metric_value(const nlohmann::json& v) {
     if (v.is_number()) return v.get<double>();
     if (v.is_string()) {
         const auto& s = v.get_ref<const std::string&>();
@@ -6194,7 +6500,7 @@ inline double parse_metric_value(const nlohmann::json& v) {
     throw line_error{"a metric value must be a number, \"NaN\", \"Infinity\" or \"-Infinity\""};
 }
 
-inline const nlohmann::json& need(const nlohmann::json& j, const char* key, nlohmann::json::value_t type) {
+MLTRACK_INLINE const nlohmann::json& need(const nlohmann::json& j, const char* key, nlohmann::json::value_t type) {
     auto it = j.find(key);
     if (it == j.end()) throw line_error{std::string("missing \"") + key + "\""};
     const bool ok = it->type() == type ||
@@ -6204,14 +6510,14 @@ inline const nlohmann::json& need(const nlohmann::json& j, const char* key, nloh
     return *it;
 }
 
-inline std::string opt_string(const nlohmann::json& j, const char* key) {
+MLTRACK_INLINE std::string opt_string(const nlohmann::json& j, const char* key) {
     auto it = j.find(key);
     if (it == j.end()) return {};
     if (!it->is_string()) throw line_error{std::string("\"") + key + "\" is not a string"};
     return it->get<std::string>();
 }
 
-inline artifact parse_artifact(const nlohmann::json& j) {
+MLTRACK_INLINE artifact parse_artifact(const nlohmann::json& j) {
     artifact a;
     const auto t = parse_artifact_type(opt_string(j, "type"));
     if (!t) throw line_error{"unknown artifact type"};
@@ -6241,19 +6547,7 @@ inline artifact parse_artifact(const nlohmann::json& j) {
     return a;
 }
 
-template <class T, class F>
-std::vector<T> parse_array(const nlohmann::json& j, const char* key, F&& f) {
-    std::vector<T> out;
-    auto it = j.find(key);
-    if (it == j.end()) return out;
-    if (!it->is_array()) throw line_error{std::string("\"") + key + "\" is not an array"};
-    for (const auto& x : *it) out.push_back(f(x));
-    return out;
-}
-
-/// A live execution's records fold into one execution (by id): the latest state and metadata, and
-/// every input and output artifact added over its records.
-inline void fold_execution(std::vector<execution>& executions, const execution& e) {
+MLTRACK_INLINE void fold_execution(std::vector<execution>& executions, const execution& e) {
     if (!e.id.empty())
         for (auto& x : executions)
             if (x.id == e.id) {
@@ -6267,11 +6561,7 @@ inline void fold_execution(std::vector<execution>& executions, const execution& 
     executions.push_back(e);
 }
 
-/// Turns one parsed line into `r` and folds it into the run's state (params, summary, tags, state, times,
-/// metadata, artifacts, executions). Points, histograms, classifications and the record itself are left to
-/// the caller (keep_record, or a streaming visitor). Returns false for a line of an unknown kind (reported
-/// in run.problems and skipped); throws line_error (or error) for a malformed one.
-inline bool fold_line(run_data& run, const nlohmann::json& j, std::size_t line_no, record& r) {
+MLTRACK_INLINE bool fold_line(run_data& run, const nlohmann::json& j, std::size_t line_no, record& r) {
     if (!j.is_object()) throw line_error{"a line must be a JSON object"};
     const std::string kind = need(j, "kind", nlohmann::json::value_t::string).get<std::string>();
     r = record{};
@@ -6453,9 +6743,7 @@ inline bool fold_line(run_data& run, const nlohmann::json& j, std::size_t line_n
     return true;
 }
 
-/// What read_run() keeps of each record besides the folded state: its points, histograms and
-/// classification metrics, and the record itself.
-inline void keep_record(run_data& run, record&& r) {
+MLTRACK_INLINE void keep_record(run_data& run, record&& r) {
     if (r.kind == record_kind::metric) {
         for (const auto& kv : r.get_values()) run.series[kv.first].push_back(series_point{r.step, r.time_ns, kv.second});
     } else if (r.kind == record_kind::histogram) {
@@ -6468,8 +6756,9 @@ inline void keep_record(run_data& run, record&& r) {
 }
 
 }  // namespace detail
-
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/jsonl/fold_line-inl.hpp ----
+#endif
 // ---- end mltrack/detail/jsonl/fold_line.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
@@ -6786,12 +7075,34 @@ MLTRACK_NAMESPACE_END
 MLTRACK_NAMESPACE_BEGIN
 
 namespace detail {
-inline run_data read_events_file(const std::filesystem::path& file, const read_options& options);
+MLTRACK_INLINE run_data read_events_file(const std::filesystem::path& file, const read_options& options);
 }  // namespace detail
 
 /// The events files of a run folder by rank: (0, events.jsonl) when it exists, then (r, events.rank-<r>.jsonl)
 /// for every rank r > 0 that wrote one (rank_policy::every), sorted by rank.
-inline std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::filesystem::path& run_dir) {
+MLTRACK_INLINE std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::filesystem::path& run_dir);
+
+/// Reads a run from its folder: events.jsonl and, for a run logged by every rank of a job
+/// (rank_policy::every), each events.rank-<r>.jsonl into `ranks`. Given a file, reads that file only.
+MLTRACK_INLINE run_data read_run(const std::filesystem::path& path, const read_options& options = {});
+
+/// Reads every run of an experiment under a JSONL root, sorted by run name. An entry that cannot be
+/// examined (a symbolic link loop, no permission) is skipped and described in `problems` when given.
+MLTRACK_INLINE std::vector<run_data> read_experiment(const std::filesystem::path& root, std::string_view experiment,
+                                             const read_options& options = {},
+                                             std::vector<std::string>* problems = nullptr);
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/reader-inl.hpp ----
+// Why: the bodies of the JSONL reader's functions (read_run, rank files, experiments), apart so that in compiled
+// mode (detail/compiled.hpp) they are compiled once and stream_run is not instantiated in every translation unit.
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::filesystem::path& run_dir) {
     namespace fs = std::filesystem;
     std::vector<std::pair<int, fs::path>> out;
     std::error_code ec;
@@ -6804,9 +7115,7 @@ inline std::vector<std::pair<int, std::filesystem::path>> rank_files(const std::
     return out;
 }
 
-/// Reads a run from its folder: events.jsonl and, for a run logged by every rank of a job
-/// (rank_policy::every), each events.rank-<r>.jsonl into `ranks`. Given a file, reads that file only.
-inline run_data read_run(const std::filesystem::path& path, const read_options& options = {}) {
+MLTRACK_INLINE run_data read_run(const std::filesystem::path& path, const read_options& options) {
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::is_directory(path, ec)) return detail::read_events_file(path, options);  // a loop: io.4 there
@@ -6815,10 +7124,9 @@ inline run_data read_run(const std::filesystem::path& path, const read_options& 
         if (o.first > 0) run.ranks.push_back(detail::read_events_file(o.second, options));
     return run;
 }
-
 namespace detail {
 
-inline run_data read_events_file(const std::filesystem::path& file, const read_options& options) {
+MLTRACK_INLINE run_data read_events_file(const std::filesystem::path& file, const read_options& options) {
     run_data kept;
     run_data run = stream_run(file, options, [&](const record& r, const run_data&, std::size_t) {
         keep_record(kept, record(r));
@@ -6829,14 +7137,11 @@ inline run_data read_events_file(const std::filesystem::path& file, const read_o
     run.classifications = std::move(kept.classifications);
     return run;
 }
-
 }  // namespace detail
 
-/// Reads every run of an experiment under a JSONL root, sorted by run name. An entry that cannot be
-/// examined (a symbolic link loop, no permission) is skipped and described in `problems` when given.
-inline std::vector<run_data> read_experiment(const std::filesystem::path& root, std::string_view experiment,
-                                             const read_options& options = {},
-                                             std::vector<std::string>* problems = nullptr) {
+MLTRACK_INLINE std::vector<run_data> read_experiment(const std::filesystem::path& root, std::string_view experiment,
+                                             const read_options& options,
+                                             std::vector<std::string>* problems) {
     namespace fs = std::filesystem;
     validate_name("experiment name", experiment);
     const fs::path dir = root / std::string(experiment);
@@ -6849,6 +7154,8 @@ inline std::vector<run_data> read_experiment(const std::filesystem::path& root, 
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/reader-inl.hpp ----
+#endif
 // ---- end mltrack/reader.hpp ----
 // ---- begin mltrack/replay.hpp ----
 // Why: one code path for live logging and offline sync. A run read back from JSONL is replayed into any
@@ -7415,71 +7722,22 @@ public:
         return detail::run_folder(root, experiment, run);
     }
 
-    bool exists(const run_info& run) const {
-        std::error_code ec;
-        return std::filesystem::exists(run_dir(root_, run.experiment, run.name) / detail::events_file_name(run.rank),
-                                       ec);
-    }
+    bool exists(const run_info& run) const;
 
     /// start_run's check on the caller's thread (safe from any thread: it touches only the filesystem):
     /// whether the run's file exists; with `create`, the file is made when it does not, exclusively
     /// (O_EXCL), so that of two processes creating one run at once exactly one gets false. The empty file
     /// gets its run_start line when the writer opens the run. Throws io.11 / io.12.
-    bool claim(const run_info& run, bool create) const {
-        if (!create) return exists(run);
-        const auto dir = run_dir(root_, run.experiment, run.name);
-        std::error_code ec;
-        std::filesystem::create_directories(dir, ec);
-        if (ec) throw error(error_category::io, 11, "cannot create run folder " + dir.string() + ": " + ec.message());
-        const auto path = dir / detail::events_file_name(run.rank);
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            ::close(fd);
-            return false;
-        }
-        if (errno == EEXIST) return true;
-        throw error(error_category::io, 12, "cannot create " + path.string() + ": " + std::strerror(errno));
-    }
+    bool claim(const run_info& run, bool create) const;
 
     /// The highest step of each metric in the run's file (for a resumed run's steps; nullopt without a file).
-    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const {
-        const auto file = run_dir(root_, run.experiment, run.name) / detail::events_file_name(run.rank);
-        std::error_code ec;
-        if (!std::filesystem::exists(file, ec)) return std::nullopt;
-        read_options lenient;
-        lenient.strict = false;
-        const auto data = read_run(file, lenient);
-        std::map<std::string, std::int64_t> out;
-        for (const auto& kv : data.series)
-            for (const auto& p : kv.second) {
-                auto it = out.find(kv.first);
-                if (it == out.end()) out.emplace(kv.first, p.step);
-                else if (p.step > it->second) it->second = p.step;
-            }
-        return out;
-    }
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const;
 
-    void write(const batch& b) {
-        detail::for_each_collecting(b, [&](const event& e) { write_one(e); });
-    }
+    void write(const batch& b);
 
-    void flush() {
-        detail::for_each_collecting(files_, [&](auto& kv) { flush_file(*kv.second); });
-    }
+    void flush();
 
-    void close() {
-        struct forget_after {
-            jsonl& s;
-            ~forget_after() { s.files_.clear(); }
-        } forget{*this};
-        detail::for_each_collecting(files_, [&](auto& kv) {
-            struct closer {
-                int fd;
-                ~closer() { ::close(fd); }
-            } c{kv.second->fd};  // -1 for a dead run: close() then fails harmlessly
-            flush_file(*kv.second);
-        });
-    }
+    void close();
 
     /// Lines that could not be written (disk full, folder removed...), over the sink's life.
     std::uint64_t lines_lost() const noexcept { return lines_lost_; }
@@ -7499,240 +7757,30 @@ private:
         std::vector<std::uint32_t> open_metrics;  ///< metric ids in the open line (a key appears once per line)
     };
 
-    void write_one(const event& e) {
-        if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) {
-            open_run(*e.run);
-            return;
-        }
-        auto it = files_.find(e.run->id);
-        if (it == files_.end()) return;  // the run could not be opened; its error was reported then
-        run_file& f = *it->second;
-        if (e.kind == record_kind::metric) {
-            // The hot line: formatted in one stack buffer and appended once; the key comes pre-escaped.
-            const std::string& key = escaped_key(*e.metric);
-            char tmp[128];
-            char* p = tmp;
-            if (f.line_open && f.open_step == e.step && f.open_time == e.time_ns &&
-                f.buf.size() - f.open_line_at + key.size() + sizeof tmp <= options_.max_line_bytes &&
-                std::find(f.open_metrics.begin(), f.open_metrics.end(), e.metric->id) == f.open_metrics.end()) {
-                f.buf.resize(f.buf.size() - 3);  // "}}\n": the value joins the open line
-                *p++ = ',';
-            } else {
-                static constexpr char head[] = "{\"kind\":\"metrics\",\"time\":";
-                std::memcpy(p, head, sizeof head - 1);
-                p = detail::write_time(p + sizeof head - 1, e.time_ns);
-                static constexpr char step[] = ",\"step\":";
-                std::memcpy(p, step, sizeof step - 1);
-                p = std::to_chars(p + sizeof step - 1, p + 40, e.step).ptr;
-                static constexpr char values[] = ",\"values\":{";
-                std::memcpy(p, values, sizeof values - 1);
-                p += sizeof values - 1;
-                f.line_open = true;
-                f.open_line_at = f.buf.size();
-                f.open_step = e.step;
-                f.open_time = e.time_ns;
-                f.open_metrics.clear();
-                ++f.buffered_lines;
-            }
-            f.open_metrics.push_back(e.metric->id);
-            f.buf.append(tmp, static_cast<std::size_t>(p - tmp));
-            f.buf += key;
-            p = detail::write_double(tmp, e.value);
-            std::memcpy(p, "}}\n", 3);
-            f.buf.append(tmp, static_cast<std::size_t>(p + 3 - tmp));
-        } else {
-            f.line_open = false;
-            std::optional<error> copy_error;
-            bool copied = false;
-            std::size_t lines = 0;
-            if (e.kind == record_kind::artifact && !f.dead && !e.payload->get_artifact().path.empty()) {
-                const std::size_t at = f.buf.size();
-                copy_error = detail::append_artifact_line(f.buf, f.dir, e, copied);
-                lines = f.buf.size() - at <= options_.max_line_bytes ? 1 : 0;
-                if (lines == 0) f.buf.resize(at);
-            } else {
-                lines = detail::append_record_lines(f.buf, *e.payload, options_.max_line_bytes);
-            }
-            f.buffered_lines += lines;
-            std::string too_long;
-            if (lines == 0) {  // over the readers' line limit, and not splittable: refused, counted lost
-                ++lines_lost_;
-                too_long = "a " + std::string(to_string(e.kind)) + " record of run '" + e.run->name +
-                           "' is longer than " + std::to_string(options_.max_line_bytes) +
-                           " bytes as one JSONL line and was not written to " + f.path.string() + " (1 lines lost)";
-            }
-            if (e.kind == record_kind::run_end) {
-                auto owned = std::move(it->second);
-                files_.erase(it);
-                try {
-                    flush_file(*owned);
-                } catch (...) {
-                    ::close(owned->fd);
-                    throw;
-                }
-                ::close(owned->fd);
-                return;
-            }
-            if (copied && lines) {  // the line on disk before the copy it replaced goes (a kill keeps one recorded)
-                flush_file(f);
-                detail::drop_aside(f.dir / e.payload->get_artifact().path);
-            }
-            if (copy_error) throw *copy_error;
-            if (!too_long.empty()) throw error(error_category::io, 18, too_long);
-        }
-        if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);
-    }
+    void write_one(const event& e);
 
     /// "<key as a JSON string>:" of a metric, cached by id (checked against the name: replay reuses ids).
-    const std::string& escaped_key(const metric_info& m) {
-        if (m.id >= keys_.size()) keys_.resize(m.id + 1);
-        auto& k = keys_[m.id];
-        if (k.first != m.name || k.second.empty()) {
-            k.first = m.name;
-            k.second.clear();
-            detail::append_json_string(k.second, m.name);
-            k.second += ':';
-        }
-        return k.second;
-    }
+    const std::string& escaped_key(const metric_info& m);
 
-    void open_run(const run_info& run) {
-        auto f = std::make_unique<run_file>();
-        f->dir = run_dir(root_, run.experiment, run.name);
-        f->path = f->dir / detail::events_file_name(run.rank);  // one file per writing rank
-        f->dead = true;  // until its opening line is written: until then a failure leaves it so (lines counted lost)
-        run_file& ref = *f;
-        files_[run.id] = std::move(f);
-        std::error_code ec;
-        std::filesystem::create_directories(ref.dir, ec);
-        if (ec) throw error(error_category::io, 11, "cannot create run folder " + ref.dir.string() + ": " + ec.message());
-        ref.fd = ::open(ref.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (ref.fd < 0)
-            throw error(error_category::io, 12, "cannot open " + ref.path.string() + ": " + std::strerror(errno));
-        if (run.resumed) wait_for_creator(ref);
-        detail::file_lock lock(ref.fd);  // no other writer appends or cuts between the size read and the write
-        std::uint64_t discarded = 0;
-        std::uint64_t size = 0;
-        try {
-            size = cut_torn_tail(ref, discarded);
-        } catch (...) {
-            kill(ref);
-            throw;
-        }
-        run_info header = run;
-        // A file with lines gets a run_resume, even for a run this process created: another writer (a resumer
-        // that stopped waiting for our run_start) has opened it first, and a second run_start would make the
-        // file unreadable. An empty file gets a run_start, even on resume.
-        header.resumed = size > 0;
-        if (!header.resumed) discarded = 0;
-        std::string line;
-        detail::append_run_open_line(line, header, discarded);
-        if (line.size() > options_.max_line_bytes) {
-            kill(ref);
-            ++lines_lost_;
-            remove_if_empty(ref);
-            throw error(error_category::io, 18,
-                        "the opening line of run '" + run.name + "' (its metadata) is longer than " +
-                            std::to_string(options_.max_line_bytes) + " bytes and was not written to " +
-                            ref.path.string() + ": nothing of the run is written by this sink (1 lines lost)");
-        }
-        const auto r = detail::append_shared(ref.fd, line, lock);
-        if (!r.ok) {
-            kill(ref);
-            ++lines_lost_;
-            remove_if_empty(ref);
-            throw error(error_category::io, 14,
-                        "cannot write " + ref.path.string() + ": " + std::strerror(r.error) +
-                            " (1 lines lost): the run's opening line is missing, so nothing of the run is written by "
-                            "this sink; its later lines are counted as lost");
-        }
-        ref.dead = false;
-    }
+    void open_run(const run_info& run);
 
     /// A run whose opening failed: its file is closed, its later lines are formatted and counted as lost.
-    static void kill(run_file& f) noexcept {
-        if (f.fd >= 0) ::close(f.fd);
-        f.fd = -1;
-        f.dead = true;
-    }
+    static void kill(run_file& f) noexcept;
 
     /// After a failed opening: an events file left empty (made by start_run's claim, or just now) is removed,
     /// so that the run does not exist and can be started again. Only an empty file is removed.
-    static void remove_if_empty(const run_file& f) noexcept {
-        struct stat st {};
-        if (::lstat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) ::unlink(f.path.c_str());
-    }
+    static void remove_if_empty(const run_file& f) noexcept;
 
     /// An empty file being resumed may be one that another tracker's start_run has just made (claim()) and
     /// whose writer has not yet written its run_start: wait for that line (up to 2 s) rather than write a
     /// run_start of our own. An empty file that stays empty was left by a crash; the resume then starts it.
-    static void wait_for_creator(const run_file& f) {
-        struct stat st {};
-        for (int i = 0; i < 400; ++i) {
-            if (::fstat(f.fd, &st) != 0 || st.st_size > 0) return;
-            ::usleep(5000);
-        }
-    }
+    static void wait_for_creator(const run_file& f);
 
     /// Cuts the file back to its last '\n' (a torn line left by a crash); returns the new size. Called under
     /// the file's lock.
-    std::uint64_t cut_torn_tail(run_file& f, std::uint64_t& discarded) {
-        struct stat st {};
-        if (::fstat(f.fd, &st) != 0 || st.st_size == 0) return 0;
-        const auto size = static_cast<std::uint64_t>(st.st_size);
-        char buf[4096];
-        std::uint64_t end = size;
-        while (end > 0) {
-            const std::uint64_t chunk = end < sizeof buf ? end : sizeof buf;
-            const auto got = ::pread(f.fd, buf, chunk, static_cast<off_t>(end - chunk));
-            if (got != static_cast<ssize_t>(chunk))
-                throw error(error_category::io, 12, "cannot read " + f.path.string() + ": " + std::strerror(errno));
-            for (std::uint64_t i = chunk; i > 0; --i)
-                if (buf[i - 1] == '\n') {
-                    const std::uint64_t keep = end - chunk + i;
-                    if (keep != size && ::ftruncate(f.fd, static_cast<off_t>(keep)) != 0)
-                        throw error(error_category::io, 12,
-                                    "cannot cut the torn last line of " + f.path.string() + ": " + std::strerror(errno));
-                    discarded = size - keep;
-                    return keep;
-                }
-            end -= chunk;
-        }
-        // No complete line at all: the whole file is one torn line.
-        if (::ftruncate(f.fd, 0) != 0)
-            throw error(error_category::io, 12, "cannot truncate " + f.path.string() + ": " + std::strerror(errno));
-        discarded = size;
-        return 0;
-    }
+    std::uint64_t cut_torn_tail(run_file& f, std::uint64_t& discarded);
 
-    void flush_file(run_file& f, bool sync = true) {
-        f.line_open = false;
-        if (f.dead) {  // its opening failed and was reported then: its lines are only counted
-            lines_lost_ += f.buffered_lines;
-            f.buf.clear();
-            f.buffered_lines = 0;
-            return;
-        }
-        if (!f.buf.empty()) {
-            detail::shared_append_result r;
-            {
-                detail::file_lock lock(f.fd);
-                r = detail::append_shared(f.fd, f.buf, lock);
-            }
-            const auto lost = f.buffered_lines;
-            f.buf.clear();
-            f.buffered_lines = 0;
-            if (!r.ok) {  // cut back to where this write began: no torn line is ever followed by new data
-                lines_lost_ += lost;
-                throw error(error_category::io, 14,
-                            "cannot write " + f.path.string() + ": " + std::strerror(r.error) + " (" +
-                                std::to_string(lost) + " lines lost)" +
-                                (r.cut_back ? "" : "; its partial line could not be cut back"));
-            }
-        }
-        if (sync && options_.fsync && ::fdatasync(f.fd) != 0)
-            throw error(error_category::io, 15, "cannot sync " + f.path.string() + ": " + std::strerror(errno));
-    }
+    void flush_file(run_file& f, bool sync = true);
 
     std::filesystem::path root_;
     jsonl_options options_;
@@ -7743,33 +7791,363 @@ private:
 
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/sinks/jsonl-inl.hpp ----
+// Why: the bodies of sinks::jsonl's cold member functions (opening, formatting, writing, flushing a run's
+// file), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled once, in the
+// implementation translation unit, and not in every translation unit that names the sink.
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace sinks {
+
+MLTRACK_INLINE bool jsonl::exists(const run_info& run) const {
+    std::error_code ec;
+    return std::filesystem::exists(run_dir(root_, run.experiment, run.name) / detail::events_file_name(run.rank),
+                                   ec);
+}
+
+MLTRACK_INLINE bool jsonl::claim(const run_info& run, bool create) const {
+    if (!create) return exists(run);
+    const auto dir = run_dir(root_, run.experiment, run.name);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw error(error_category::io, 11, "cannot create run folder " + dir.string() + ": " + ec.message());
+    const auto path = dir / detail::events_file_name(run.rank);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        ::close(fd);
+        return false;
+    }
+    if (errno == EEXIST) return true;
+    throw error(error_category::io, 12, "cannot create " + path.string() + ": " + std::strerror(errno));
+}
+
+MLTRACK_INLINE std::optional<std::map<std::string, std::int64_t>> jsonl::max_steps(const run_info& run) const {
+    const auto file = run_dir(root_, run.experiment, run.name) / detail::events_file_name(run.rank);
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) return std::nullopt;
+    read_options lenient;
+    lenient.strict = false;
+    const auto data = read_run(file, lenient);
+    std::map<std::string, std::int64_t> out;
+    for (const auto& kv : data.series)
+        for (const auto& p : kv.second) {
+            auto it = out.find(kv.first);
+            if (it == out.end()) out.emplace(kv.first, p.step);
+            else if (p.step > it->second) it->second = p.step;
+        }
+    return out;
+}
+
+MLTRACK_INLINE void jsonl::write(const batch& b) {
+    detail::for_each_collecting(b, [&](const event& e) { write_one(e); });
+}
+
+MLTRACK_INLINE void jsonl::flush() {
+    detail::for_each_collecting(files_, [&](auto& kv) { flush_file(*kv.second); });
+}
+
+MLTRACK_INLINE void jsonl::close() {
+    struct forget_after {
+        jsonl& s;
+        ~forget_after() { s.files_.clear(); }
+    } forget{*this};
+    detail::for_each_collecting(files_, [&](auto& kv) {
+        struct closer {
+            int fd;
+            ~closer() { ::close(fd); }
+        } c{kv.second->fd};  // -1 for a dead run: close() then fails harmlessly
+        flush_file(*kv.second);
+    });
+}
+
+MLTRACK_INLINE void jsonl::write_one(const event& e) {
+    if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) {
+        open_run(*e.run);
+        return;
+    }
+    auto it = files_.find(e.run->id);
+    if (it == files_.end()) return;  // the run could not be opened; its error was reported then
+    run_file& f = *it->second;
+    if (e.kind == record_kind::metric) {
+        // The hot line: formatted in one stack buffer and appended once; the key comes pre-escaped.
+        const std::string& key = escaped_key(*e.metric);
+        char tmp[128];
+        char* p = tmp;
+        if (f.line_open && f.open_step == e.step && f.open_time == e.time_ns &&
+            f.buf.size() - f.open_line_at + key.size() + sizeof tmp <= options_.max_line_bytes &&
+            std::find(f.open_metrics.begin(), f.open_metrics.end(), e.metric->id) == f.open_metrics.end()) {
+            f.buf.resize(f.buf.size() - 3);  // "}}\n": the value joins the open line
+            *p++ = ',';
+        } else {
+            static constexpr char head[] = "{\"kind\":\"metrics\",\"time\":";
+            std::memcpy(p, head, sizeof head - 1);
+            p = detail::write_time(p + sizeof head - 1, e.time_ns);
+            static constexpr char step[] = ",\"step\":";
+            std::memcpy(p, step, sizeof step - 1);
+            p = std::to_chars(p + sizeof step - 1, p + 40, e.step).ptr;
+            static constexpr char values[] = ",\"values\":{";
+            std::memcpy(p, values, sizeof values - 1);
+            p += sizeof values - 1;
+            f.line_open = true;
+            f.open_line_at = f.buf.size();
+            f.open_step = e.step;
+            f.open_time = e.time_ns;
+            f.open_metrics.clear();
+            ++f.buffered_lines;
+        }
+        f.open_metrics.push_back(e.metric->id);
+        f.buf.append(tmp, static_cast<std::size_t>(p - tmp));
+        f.buf += key;
+        p = detail::write_double(tmp, e.value);
+        std::memcpy(p, "}}\n", 3);
+        f.buf.append(tmp, static_cast<std::size_t>(p + 3 - tmp));
+    } else {
+        f.line_open = false;
+        std::optional<error> copy_error;
+        bool copied = false;
+        std::size_t lines = 0;
+        if (e.kind == record_kind::artifact && !f.dead && !e.payload->get_artifact().path.empty()) {
+            const std::size_t at = f.buf.size();
+            copy_error = detail::append_artifact_line(f.buf, f.dir, e, copied);
+            lines = f.buf.size() - at <= options_.max_line_bytes ? 1 : 0;
+            if (lines == 0) f.buf.resize(at);
+        } else {
+            lines = detail::append_record_lines(f.buf, *e.payload, options_.max_line_bytes);
+        }
+        f.buffered_lines += lines;
+        std::string too_long;
+        if (lines == 0) {  // over the readers' line limit, and not splittable: refused, counted lost
+            ++lines_lost_;
+            too_long = "a " + std::string(to_string(e.kind)) + " record of run '" + e.run->name +
+                       "' is longer than " + std::to_string(options_.max_line_bytes) +
+                       " bytes as one JSONL line and was not written to " + f.path.string() + " (1 lines lost)";
+        }
+        if (e.kind == record_kind::run_end) {
+            auto owned = std::move(it->second);
+            files_.erase(it);
+            try {
+                flush_file(*owned);
+            } catch (...) {
+                ::close(owned->fd);
+                throw;
+            }
+            ::close(owned->fd);
+            return;
+        }
+        if (copied && lines) {  // the line on disk before the copy it replaced goes (a kill keeps one recorded)
+            flush_file(f);
+            detail::drop_aside(f.dir / e.payload->get_artifact().path);
+        }
+        if (copy_error) throw *copy_error;
+        if (!too_long.empty()) throw error(error_category::io, 18, too_long);
+    }
+    if (f.buf.size() >= options_.buffer_bytes) flush_file(f, false);
+}
+
+MLTRACK_INLINE const std::string& jsonl::escaped_key(const metric_info& m) {
+    if (m.id >= keys_.size()) keys_.resize(m.id + 1);
+    auto& k = keys_[m.id];
+    if (k.first != m.name || k.second.empty()) {
+        k.first = m.name;
+        k.second.clear();
+        detail::append_json_string(k.second, m.name);
+        k.second += ':';
+    }
+    return k.second;
+}
+
+MLTRACK_INLINE void jsonl::open_run(const run_info& run) {
+    auto f = std::make_unique<run_file>();
+    f->dir = run_dir(root_, run.experiment, run.name);
+    f->path = f->dir / detail::events_file_name(run.rank);  // one file per writing rank
+    f->dead = true;  // until its opening line is written: until then a failure leaves it so (lines counted lost)
+    run_file& ref = *f;
+    files_[run.id] = std::move(f);
+    std::error_code ec;
+    std::filesystem::create_directories(ref.dir, ec);
+    if (ec) throw error(error_category::io, 11, "cannot create run folder " + ref.dir.string() + ": " + ec.message());
+    ref.fd = ::open(ref.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (ref.fd < 0)
+        throw error(error_category::io, 12, "cannot open " + ref.path.string() + ": " + std::strerror(errno));
+    if (run.resumed) wait_for_creator(ref);
+    detail::file_lock lock(ref.fd);  // no other writer appends or cuts between the size read and the write
+    std::uint64_t discarded = 0;
+    std::uint64_t size = 0;
+    try {
+        size = cut_torn_tail(ref, discarded);
+    } catch (...) {
+        kill(ref);
+        throw;
+    }
+    run_info header = run;
+    // A file with lines gets a run_resume, even for a run this process created: another writer (a resumer
+    // that stopped waiting for our run_start) has opened it first, and a second run_start would make the
+    // file unreadable. An empty file gets a run_start, even on resume.
+    header.resumed = size > 0;
+    if (!header.resumed) discarded = 0;
+    std::string line;
+    detail::append_run_open_line(line, header, discarded);
+    if (line.size() > options_.max_line_bytes) {
+        kill(ref);
+        ++lines_lost_;
+        remove_if_empty(ref);
+        throw error(error_category::io, 18,
+                    "the opening line of run '" + run.name + "' (its metadata) is longer than " +
+                        std::to_string(options_.max_line_bytes) + " bytes and was not written to " +
+                        ref.path.string() + ": nothing of the run is written by this sink (1 lines lost)");
+    }
+    const auto r = detail::append_shared(ref.fd, line, lock);
+    if (!r.ok) {
+        kill(ref);
+        ++lines_lost_;
+        remove_if_empty(ref);
+        throw error(error_category::io, 14,
+                    "cannot write " + ref.path.string() + ": " + std::strerror(r.error) +
+                        " (1 lines lost): the run's opening line is missing, so nothing of the run is written by "
+                        "this sink; its later lines are counted as lost");
+    }
+    ref.dead = false;
+}
+
+MLTRACK_INLINE void jsonl::kill(run_file& f) noexcept {
+    if (f.fd >= 0) ::close(f.fd);
+    f.fd = -1;
+    f.dead = true;
+}
+
+MLTRACK_INLINE void jsonl::remove_if_empty(const run_file& f) noexcept {
+    struct stat st {};
+    if (::lstat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) ::unlink(f.path.c_str());
+}
+
+MLTRACK_INLINE void jsonl::wait_for_creator(const run_file& f) {
+    struct stat st {};
+    for (int i = 0; i < 400; ++i) {
+        if (::fstat(f.fd, &st) != 0 || st.st_size > 0) return;
+        ::usleep(5000);
+    }
+}
+
+MLTRACK_INLINE std::uint64_t jsonl::cut_torn_tail(run_file& f, std::uint64_t& discarded) {
+    struct stat st {};
+    if (::fstat(f.fd, &st) != 0 || st.st_size == 0) return 0;
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    char buf[4096];
+    std::uint64_t end = size;
+    while (end > 0) {
+        const std::uint64_t chunk = end < sizeof buf ? end : sizeof buf;
+        const auto got = ::pread(f.fd, buf, chunk, static_cast<off_t>(end - chunk));
+        if (got != static_cast<ssize_t>(chunk))
+            throw error(error_category::io, 12, "cannot read " + f.path.string() + ": " + std::strerror(errno));
+        for (std::uint64_t i = chunk; i > 0; --i)
+            if (buf[i - 1] == '\n') {
+                const std::uint64_t keep = end - chunk + i;
+                if (keep != size && ::ftruncate(f.fd, static_cast<off_t>(keep)) != 0)
+                    throw error(error_category::io, 12,
+                                "cannot cut the torn last line of " + f.path.string() + ": " + std::strerror(errno));
+                discarded = size - keep;
+                return keep;
+            }
+        end -= chunk;
+    }
+    // No complete line at all: the whole file is one torn line.
+    if (::ftruncate(f.fd, 0) != 0)
+        throw error(error_category::io, 12, "cannot truncate " + f.path.string() + ": " + std::strerror(errno));
+    discarded = size;
+    return 0;
+}
+
+MLTRACK_INLINE void jsonl::flush_file(run_file& f, bool sync) {
+    f.line_open = false;
+    if (f.dead) {  // its opening failed and was reported then: its lines are only counted
+        lines_lost_ += f.buffered_lines;
+        f.buf.clear();
+        f.buffered_lines = 0;
+        return;
+    }
+    if (!f.buf.empty()) {
+        detail::shared_append_result r;
+        {
+            detail::file_lock lock(f.fd);
+            r = detail::append_shared(f.fd, f.buf, lock);
+        }
+        const auto lost = f.buffered_lines;
+        f.buf.clear();
+        f.buffered_lines = 0;
+        if (!r.ok) {  // cut back to where this write began: no torn line is ever followed by new data
+            lines_lost_ += lost;
+            throw error(error_category::io, 14,
+                        "cannot write " + f.path.string() + ": " + std::strerror(r.error) + " (" +
+                            std::to_string(lost) + " lines lost)" +
+                            (r.cut_back ? "" : "; its partial line could not be cut back"));
+        }
+    }
+    if (sync && options_.fsync && ::fdatasync(f.fd) != 0)
+        throw error(error_category::io, 15, "cannot sync " + f.path.string() + ": " + std::strerror(errno));
+}
+}  // namespace sinks
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/sinks/jsonl-inl.hpp ----
+#endif
 // ---- end mltrack/sinks/jsonl.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 
 /// Experiments under a JSONL root (folders with a valid name), sorted. An entry that cannot be examined
 /// (a symbolic link loop, no permission) is skipped and described in `problems` when given.
-inline std::vector<std::string> list_experiments(const std::filesystem::path& root,
-                                                 std::vector<std::string>* problems = nullptr) {
+MLTRACK_INLINE std::vector<std::string> list_experiments(const std::filesystem::path& root,
+                                                 std::vector<std::string>* problems = nullptr);
+
+/// Runs of an experiment (folders holding events.jsonl), sorted. Bad entries as in list_experiments.
+MLTRACK_INLINE std::vector<std::string> list_runs(const std::filesystem::path& root, std::string_view experiment,
+                                          std::vector<std::string>* problems = nullptr);
+
+/// Reads one run of the store.
+MLTRACK_INLINE run_data read_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run,
+                         const read_options& options = {});
+
+/// Deletes a run's folder (records and artifacts). Throws state.2 when it does not exist. Do not delete a
+/// run that a live tracker is still writing.
+MLTRACK_INLINE void delete_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run);
+
+/// Deletes an experiment's folder with all its runs. Throws state.7 when it does not exist.
+MLTRACK_INLINE void delete_experiment(const std::filesystem::path& root, std::string_view experiment);
+
+/// The local path of a logged model (the run's copy, or the source of a reference). Throws state.8 when the
+/// run has no model of that name.
+MLTRACK_INLINE std::filesystem::path load_model(const std::filesystem::path& root, std::string_view experiment,
+                                        std::string_view run, std::string_view model_name);
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/store-inl.hpp ----
+// Why: the bodies of store.hpp's functions, apart so that in compiled mode (detail/compiled.hpp) they are
+// compiled once and a translation unit that does not call them instantiates nothing for them.
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE std::vector<std::string> list_experiments(const std::filesystem::path& root,
+                                                 std::vector<std::string>* problems) {
     return detail::list_folders(root, false, problems);
 }
 
-/// Runs of an experiment (folders holding events.jsonl), sorted. Bad entries as in list_experiments.
-inline std::vector<std::string> list_runs(const std::filesystem::path& root, std::string_view experiment,
-                                          std::vector<std::string>* problems = nullptr) {
+MLTRACK_INLINE std::vector<std::string> list_runs(const std::filesystem::path& root, std::string_view experiment,
+                                          std::vector<std::string>* problems) {
     validate_name("experiment name", experiment);
     return detail::list_folders(root / std::string(experiment), true, problems);
 }
 
-/// Reads one run of the store.
-inline run_data read_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run,
-                         const read_options& options = {}) {
+MLTRACK_INLINE run_data read_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run,
+                         const read_options& options) {
     return read_run(sinks::jsonl::run_dir(root, experiment, run), options);
 }
 
-/// Deletes a run's folder (records and artifacts). Throws state.2 when it does not exist. Do not delete a
-/// run that a live tracker is still writing.
-inline void delete_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run) {
+MLTRACK_INLINE void delete_run(const std::filesystem::path& root, std::string_view experiment, std::string_view run) {
     namespace fs = std::filesystem;
     const auto dir = sinks::jsonl::run_dir(root, experiment, run);
     std::error_code ec;
@@ -7780,8 +8158,7 @@ inline void delete_run(const std::filesystem::path& root, std::string_view exper
     if (ec) throw error(error_category::io, 6, "cannot delete " + dir.string() + ": " + ec.message());
 }
 
-/// Deletes an experiment's folder with all its runs. Throws state.7 when it does not exist.
-inline void delete_experiment(const std::filesystem::path& root, std::string_view experiment) {
+MLTRACK_INLINE void delete_experiment(const std::filesystem::path& root, std::string_view experiment) {
     namespace fs = std::filesystem;
     validate_name("experiment name", experiment);
     const auto dir = root / std::string(experiment);
@@ -7792,9 +8169,7 @@ inline void delete_experiment(const std::filesystem::path& root, std::string_vie
     if (ec) throw error(error_category::io, 6, "cannot delete " + dir.string() + ": " + ec.message());
 }
 
-/// The local path of a logged model (the run's copy, or the source of a reference). Throws state.8 when the
-/// run has no model of that name.
-inline std::filesystem::path load_model(const std::filesystem::path& root, std::string_view experiment,
+MLTRACK_INLINE std::filesystem::path load_model(const std::filesystem::path& root, std::string_view experiment,
                                         std::string_view run, std::string_view model_name) {
     const auto data = read_run(root, experiment, run);
     for (auto it = data.artifacts.rbegin(); it != data.artifacts.rend(); ++it)
@@ -7804,6 +8179,8 @@ inline std::filesystem::path load_model(const std::filesystem::path& root, std::
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/store-inl.hpp ----
+#endif
 // ---- end mltrack/store.hpp ----
 // ---- begin mltrack/summary.hpp ----
 // Why: `mltrack ls` over a thousand runs of ten thousand points has to take seconds, and read_run() keeps
@@ -7905,7 +8282,19 @@ run_summary scan_run(const std::filesystem::path& path, const read_options& opti
 
 /// scan_run() without a point callback: the folded run and the statistics of each series. Given a run
 /// folder logged by every rank (rank_policy::every), `ranks` holds the summaries of ranks 1, 2...
-inline run_summary read_summary(const std::filesystem::path& path, const read_options& options = {}) {
+MLTRACK_INLINE run_summary read_summary(const std::filesystem::path& path, const read_options& options = {});
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/summary-inl.hpp ----
+// Why: the bodies of summary.hpp's functions, apart so that in compiled mode (detail/compiled.hpp) they are
+// compiled once and a translation unit that does not call them instantiates nothing for them.
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE run_summary read_summary(const std::filesystem::path& path, const read_options& options) {
     auto none = [](std::string_view, std::int64_t, std::int64_t, double) {};
     run_summary s = scan_run(path, options, none);
     std::error_code ec;
@@ -7916,6 +8305,8 @@ inline run_summary read_summary(const std::filesystem::path& path, const read_op
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/summary-inl.hpp ----
+#endif
 // ---- end mltrack/summary.hpp ----
 // ---- begin mltrack/search.hpp ----
 // Why: picking the best run, or the runs of one sweep, is the first thing people do with a store, and
@@ -8029,35 +8420,14 @@ enum class column_kind { text, time, duration, param, metric };
 using column_value = std::variant<std::monostate, std::string, std::int64_t, double, param_value>;
 
 /// The canonical spelling of a column key ("params.lr" -> "param.lr"), or "" when KEY is not a column.
-inline std::string canonical_column(std::string_view key) {
-    if (key == "experiment" || key == "run" || key == "state" || key == "start" || key == "duration" ||
-        key == "ranks")
-        return std::string(key);
-    static const std::pair<std::string_view, std::string_view> prefixes[] = {
-        {"params.", "param."}, {"param.", "param."}, {"metrics.", "metric."},
-        {"metric.", "metric."}, {"tags.", "tag."},    {"tag.", "tag."}};
-    for (const auto& p : prefixes)
-        if (key.size() > p.first.size() && key.substr(0, p.first.size()) == p.first)
-            return std::string(p.second) + std::string(key.substr(p.first.size()));
-    return {};
-}
+MLTRACK_INLINE std::string canonical_column(std::string_view key);
 
 /// The kind of a (canonical) column.
-inline column_kind kind_of(std::string_view key) {
-    if (key == "start") return column_kind::time;
-    if (key == "duration") return column_kind::duration;
-    if (key == "ranks" || key.rfind("param.", 0) == 0) return column_kind::param;
-    if (key.rfind("metric.", 0) == 0) return column_kind::metric;
-    return column_kind::text;
-}
+MLTRACK_INLINE column_kind kind_of(std::string_view key);
 
 namespace detail {
 
-inline std::string_view trim_blanks(std::string_view s) {
-    const auto b = s.find_first_not_of(" \t");
-    if (b == std::string_view::npos) return {};
-    return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
+MLTRACK_INLINE std::string_view trim_blanks(std::string_view s);
 
 inline const char* const column_list =
     "experiment, run, state, start, duration, ranks, param.KEY, metric.KEY, tag.KEY";
@@ -8075,18 +8445,12 @@ bool apply_op(compare_op op, const T& a, const T& b) {
     return false;
 }
 
-inline const run_data& as_run(const run_data& r) { return r; }
-inline const run_data& as_run(const run_summary& s) { return s.run; }
+MLTRACK_INLINE const run_data& as_run(const run_data& r);
+MLTRACK_INLINE const run_data& as_run(const run_summary& s);
 
 /// The last value of a time series, from the points or from the statistics.
-inline const double* last_point(const run_data& r, const std::string& key) {
-    auto it = r.series.find(key);
-    return it == r.series.end() || it->second.empty() ? nullptr : &it->second.back().value;
-}
-inline const double* last_point(const run_summary& s, const std::string& key) {
-    auto it = s.series.find(key);
-    return it == s.series.end() || it->second.count == 0 ? nullptr : &it->second.last;
-}
+MLTRACK_INLINE const double* last_point(const run_data& r, const std::string& key);
+MLTRACK_INLINE const double* last_point(const run_summary& s, const std::string& key);
 
 template <class T>
 const T& deref(const T& x) { return x; }
@@ -8096,7 +8460,148 @@ const T& deref(const T* x) { return *x; }
 }  // namespace detail
 
 /// Parses a whole string as a number ("0.01", "1e-3", "-2", "NaN", "Infinity"); false for anything else.
-inline bool parse_number(std::string_view text, double& out) {
+MLTRACK_INLINE bool parse_number(std::string_view text, double& out);
+
+/// Parses "param.lr>0.01, metric.acc>=0.9" into conditions ("" gives none). Conditions are joined by ','
+/// or by the word AND (MLflow's spelling); a VALUE in matching quotes ('adam' or "adam") loses them. Throws
+/// value.8 naming the bad part: an empty condition, no operator, an unknown operator, a key that is not a
+/// column.
+MLTRACK_INLINE std::vector<filter_condition> parse_filter(std::string_view expr);
+
+/// Parses "metric.loss", "-metric.loss", "metric.loss ASC" or "metrics.loss DESC" ("" gives an empty key:
+/// no order). Throws value.9 when the key is not a column or the direction is not ASC or DESC.
+MLTRACK_INLINE run_order parse_order_by(std::string_view spec);
+
+/// The value of column KEY (canonical) for a run, or monostate when the run has none.
+template <class Run>
+column_value run_column(const Run& source, std::string_view key) {
+    const run_data& r = detail::as_run(source);
+    if (key == "experiment") return r.experiment;
+    if (key == "run") return r.name;
+    if (key == "state") return std::string(to_string(r.state));
+    if (key == "start") return r.start_time_ns;
+    if (key == "duration") return r.end_time_ns != 0 ? column_value(r.end_time_ns - r.start_time_ns) : column_value();
+    if (key == "ranks") return param_value(std::int64_t{r.world_size});
+    if (key.rfind("param.", 0) == 0) {
+        auto it = r.params.find(std::string(key.substr(6)));
+        return it == r.params.end() ? column_value() : column_value(it->second);
+    }
+    if (key.rfind("metric.", 0) == 0) {
+        const std::string k(key.substr(7));
+        if (auto it = r.summary.find(k); it != r.summary.end()) return it->second;
+        if (const double* last = detail::last_point(source, k)) return *last;
+        return {};
+    }
+    if (key.rfind("tag.", 0) == 0) {
+        auto it = r.tags.find(std::string(key.substr(4)));
+        return it == r.tags.end() ? column_value() : column_value(it->second);
+    }
+    return {};
+}
+
+MLTRACK_INLINE bool is_missing(const column_value& v);
+
+/// The exact text of a value: ISO times, durations in seconds, shortest round-trip numbers.
+MLTRACK_INLINE std::string exact_text(const column_value& v, column_kind kind);
+
+/// The number a value compares as, when it is one (metrics, numeric params, durations in s, times in ns).
+MLTRACK_INLINE bool numeric_value(const column_value& v, column_kind kind, double& out);
+
+/// True when a value satisfies a condition of its column. A missing value never does.
+MLTRACK_INLINE bool satisfies(const column_value& v, const filter_condition& c);
+
+/// True when a run (run_data or run_summary) satisfies every condition.
+template <class Run>
+bool matches(const Run& run, const std::vector<filter_condition>& conditions) {
+    for (const auto& c : conditions)
+        if (!satisfies(run_column(run, c.key), c)) return false;
+    return true;
+}
+
+/// Orders two values of one column: <0, 0, >0. Missing after everything, NaN after numbers, numbers
+/// before text.
+MLTRACK_INLINE int compare_values(const column_value& x, const column_value& y, column_kind kind);
+
+/// True when x comes before y in this order; missing values and NaN come last in both directions.
+MLTRACK_INLINE bool ordered_before(const column_value& x, const column_value& y, column_kind kind, bool descending);
+
+/// Sorts runs (run_data, run_summary, or pointers to them) by an order, stably. An empty key does nothing.
+template <class Run>
+void sort_runs(std::vector<Run>& runs, const run_order& order) {
+    if (order.key.empty()) return;
+    const column_kind kind = kind_of(order.key);
+    std::stable_sort(runs.begin(), runs.end(), [&](const Run& a, const Run& b) {
+        return ordered_before(run_column(detail::deref(a), order.key), run_column(detail::deref(b), order.key), kind,
+                              order.descending);
+    });
+}
+
+/// The runs under a JSONL root that match `filter`, ordered by `order_by` (else by experiment, then run),
+/// read with read_summary(): each has the run's params, summary, tags, state and times in `run`, and the
+/// statistics of each time series in `series` (read_run(s.run.dir) gives every point). Throws value.8 or
+/// value.9 for a bad filter or order before reading anything, and what read_summary throws for a run
+/// that cannot be read (with `options.strict = false` malformed lines are skipped instead).
+MLTRACK_INLINE std::vector<run_summary> search_runs(const std::filesystem::path& root, std::string_view filter = {},
+                                            std::string_view order_by = {}, const read_options& options = {});
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/search-inl.hpp ----
+// Why: the bodies of search.hpp's functions, apart so that in compiled mode (detail/compiled.hpp) they are
+// compiled once and a translation unit that does not call them instantiates nothing for them.
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE std::string canonical_column(std::string_view key) {
+    if (key == "experiment" || key == "run" || key == "state" || key == "start" || key == "duration" ||
+        key == "ranks")
+        return std::string(key);
+    static const std::pair<std::string_view, std::string_view> prefixes[] = {
+        {"params.", "param."}, {"param.", "param."}, {"metrics.", "metric."},
+        {"metric.", "metric."}, {"tags.", "tag."},    {"tag.", "tag."}};
+    for (const auto& p : prefixes)
+        if (key.size() > p.first.size() && key.substr(0, p.first.size()) == p.first)
+            return std::string(p.second) + std::string(key.substr(p.first.size()));
+    return {};
+}
+
+MLTRACK_INLINE column_kind kind_of(std::string_view key) {
+    if (key == "start") return column_kind::time;
+    if (key == "duration") return column_kind::duration;
+    if (key == "ranks" || key.rfind("param.", 0) == 0) return column_kind::param;
+    if (key.rfind("metric.", 0) == 0) return column_kind::metric;
+    return column_kind::text;
+}
+namespace detail {
+
+MLTRACK_INLINE std::string_view trim_blanks(std::string_view s) {
+    const auto b = s.find_first_not_of(" \t");
+    if (b == std::string_view::npos) return {};
+    return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+MLTRACK_INLINE const run_data& as_run(const run_data& r) {
+    return r;
+}
+
+MLTRACK_INLINE const run_data& as_run(const run_summary& s) {
+    return s.run;
+}
+
+MLTRACK_INLINE const double* last_point(const run_data& r, const std::string& key) {
+    auto it = r.series.find(key);
+    return it == r.series.end() || it->second.empty() ? nullptr : &it->second.back().value;
+}
+
+MLTRACK_INLINE const double* last_point(const run_summary& s, const std::string& key) {
+    auto it = s.series.find(key);
+    return it == s.series.end() || it->second.count == 0 ? nullptr : &it->second.last;
+}
+}  // namespace detail
+
+MLTRACK_INLINE bool parse_number(std::string_view text, double& out) {
     const std::string s(text);
     if (s.empty()) return false;
     if (s == "NaN") { out = std::nan(""); return true; }
@@ -8108,11 +8613,7 @@ inline bool parse_number(std::string_view text, double& out) {
     return end == s.c_str() + s.size() && errno == 0 && std::isfinite(out);
 }
 
-/// Parses "param.lr>0.01, metric.acc>=0.9" into conditions ("" gives none). Conditions are joined by ','
-/// or by the word AND (MLflow's spelling); a VALUE in matching quotes ('adam' or "adam") loses them. Throws
-/// value.8 naming the bad part: an empty condition, no operator, an unknown operator, a key that is not a
-/// column.
-inline std::vector<filter_condition> parse_filter(std::string_view expr) {
+MLTRACK_INLINE std::vector<filter_condition> parse_filter(std::string_view expr) {
     std::vector<filter_condition> out;
     auto bad = [&](const std::string& what) {
         return error(error_category::value, 8, what + " in filter '" + detail::printable(expr) + "'");
@@ -8165,9 +8666,7 @@ inline std::vector<filter_condition> parse_filter(std::string_view expr) {
     return out;
 }
 
-/// Parses "metric.loss", "-metric.loss", "metric.loss ASC" or "metrics.loss DESC" ("" gives an empty key:
-/// no order). Throws value.9 when the key is not a column or the direction is not ASC or DESC.
-inline run_order parse_order_by(std::string_view spec) {
+MLTRACK_INLINE run_order parse_order_by(std::string_view spec) {
     run_order o;
     std::string_view s = detail::trim_blanks(spec);
     if (s.empty()) return o;
@@ -8190,37 +8689,11 @@ inline run_order parse_order_by(std::string_view spec) {
     return o;
 }
 
-/// The value of column KEY (canonical) for a run, or monostate when the run has none.
-template <class Run>
-column_value run_column(const Run& source, std::string_view key) {
-    const run_data& r = detail::as_run(source);
-    if (key == "experiment") return r.experiment;
-    if (key == "run") return r.name;
-    if (key == "state") return std::string(to_string(r.state));
-    if (key == "start") return r.start_time_ns;
-    if (key == "duration") return r.end_time_ns != 0 ? column_value(r.end_time_ns - r.start_time_ns) : column_value();
-    if (key == "ranks") return param_value(std::int64_t{r.world_size});
-    if (key.rfind("param.", 0) == 0) {
-        auto it = r.params.find(std::string(key.substr(6)));
-        return it == r.params.end() ? column_value() : column_value(it->second);
-    }
-    if (key.rfind("metric.", 0) == 0) {
-        const std::string k(key.substr(7));
-        if (auto it = r.summary.find(k); it != r.summary.end()) return it->second;
-        if (const double* last = detail::last_point(source, k)) return *last;
-        return {};
-    }
-    if (key.rfind("tag.", 0) == 0) {
-        auto it = r.tags.find(std::string(key.substr(4)));
-        return it == r.tags.end() ? column_value() : column_value(it->second);
-    }
-    return {};
+MLTRACK_INLINE bool is_missing(const column_value& v) {
+    return std::holds_alternative<std::monostate>(v);
 }
 
-inline bool is_missing(const column_value& v) { return std::holds_alternative<std::monostate>(v); }
-
-/// The exact text of a value: ISO times, durations in seconds, shortest round-trip numbers.
-inline std::string exact_text(const column_value& v, column_kind kind) {
+MLTRACK_INLINE std::string exact_text(const column_value& v, column_kind kind) {
     if (auto s = std::get_if<std::string>(&v)) return *s;
     if (auto n = std::get_if<std::int64_t>(&v))
         return kind == column_kind::time ? detail::iso_utc(*n) : detail::shortest_double(static_cast<double>(*n) / 1e9);
@@ -8229,8 +8702,7 @@ inline std::string exact_text(const column_value& v, column_kind kind) {
     return {};
 }
 
-/// The number a value compares as, when it is one (metrics, numeric params, durations in s, times in ns).
-inline bool numeric_value(const column_value& v, column_kind kind, double& out) {
+MLTRACK_INLINE bool numeric_value(const column_value& v, column_kind kind, double& out) {
     if (auto n = std::get_if<std::int64_t>(&v)) {
         out = kind == column_kind::duration ? static_cast<double>(*n) / 1e9 : static_cast<double>(*n);
         return true;
@@ -8241,8 +8713,7 @@ inline bool numeric_value(const column_value& v, column_kind kind, double& out) 
     return false;
 }
 
-/// True when a value satisfies a condition of its column. A missing value never does.
-inline bool satisfies(const column_value& v, const filter_condition& c) {
+MLTRACK_INLINE bool satisfies(const column_value& v, const filter_condition& c) {
     if (is_missing(v)) return false;
     const column_kind kind = kind_of(c.key);
     double a = 0, b = 0;
@@ -8251,17 +8722,7 @@ inline bool satisfies(const column_value& v, const filter_condition& c) {
     return detail::apply_op(c.op, exact_text(v, kind), c.value);
 }
 
-/// True when a run (run_data or run_summary) satisfies every condition.
-template <class Run>
-bool matches(const Run& run, const std::vector<filter_condition>& conditions) {
-    for (const auto& c : conditions)
-        if (!satisfies(run_column(run, c.key), c)) return false;
-    return true;
-}
-
-/// Orders two values of one column: <0, 0, >0. Missing after everything, NaN after numbers, numbers
-/// before text.
-inline int compare_values(const column_value& x, const column_value& y, column_kind kind) {
+MLTRACK_INLINE int compare_values(const column_value& x, const column_value& y, column_kind kind) {
     const bool mx = is_missing(x), my = is_missing(y);
     if (mx || my) return mx == my ? 0 : (mx ? 1 : -1);
     if (auto a = std::get_if<std::int64_t>(&x))
@@ -8276,8 +8737,7 @@ inline int compare_values(const column_value& x, const column_value& y, column_k
     return exact_text(x, kind).compare(exact_text(y, kind));
 }
 
-/// True when x comes before y in this order; missing values and NaN come last in both directions.
-inline bool ordered_before(const column_value& x, const column_value& y, column_kind kind, bool descending) {
+MLTRACK_INLINE bool ordered_before(const column_value& x, const column_value& y, column_kind kind, bool descending) {
     auto last = [](const column_value& v) {
         const double* d = std::get_if<double>(&v);
         return is_missing(v) || (d && std::isnan(*d));
@@ -8288,24 +8748,8 @@ inline bool ordered_before(const column_value& x, const column_value& y, column_
     return descending ? r > 0 : r < 0;
 }
 
-/// Sorts runs (run_data, run_summary, or pointers to them) by an order, stably. An empty key does nothing.
-template <class Run>
-void sort_runs(std::vector<Run>& runs, const run_order& order) {
-    if (order.key.empty()) return;
-    const column_kind kind = kind_of(order.key);
-    std::stable_sort(runs.begin(), runs.end(), [&](const Run& a, const Run& b) {
-        return ordered_before(run_column(detail::deref(a), order.key), run_column(detail::deref(b), order.key), kind,
-                              order.descending);
-    });
-}
-
-/// The runs under a JSONL root that match `filter`, ordered by `order_by` (else by experiment, then run),
-/// read with read_summary(): each has the run's params, summary, tags, state and times in `run`, and the
-/// statistics of each time series in `series` (read_run(s.run.dir) gives every point). Throws value.8 or
-/// value.9 for a bad filter or order before reading anything, and what read_summary throws for a run
-/// that cannot be read (with `options.strict = false` malformed lines are skipped instead).
-inline std::vector<run_summary> search_runs(const std::filesystem::path& root, std::string_view filter = {},
-                                            std::string_view order_by = {}, const read_options& options = {}) {
+MLTRACK_INLINE std::vector<run_summary> search_runs(const std::filesystem::path& root, std::string_view filter,
+                                            std::string_view order_by, const read_options& options) {
     const auto conditions = parse_filter(filter);
     const auto order = parse_order_by(order_by);
     std::vector<run_summary> out;
@@ -8319,6 +8763,8 @@ inline std::vector<run_summary> search_runs(const std::filesystem::path& root, s
 }
 
 MLTRACK_NAMESPACE_END
+// ---- end mltrack/search-inl.hpp ----
+#endif
 // ---- end mltrack/search.hpp ----
 // ---- begin mltrack/sinks/memory.hpp ----
 // Why: an instrumented sink that keeps every record in memory, for tests and for users who want to look at
@@ -10466,55 +10912,21 @@ public:
 
     /// The highest step of each scalar tag in the run's files (its folder and <run>@int64-steps), so that a
     /// resumed run's points logged without a step continue after them; nullopt when it has no files.
-    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const {
-        if (!exists(run)) return std::nullopt;
-        return detail::tb::max_scalar_steps({events_dir(logdir_, run), wide_steps_dir(logdir_, run)},
-                                            detail::tb::session_file_name);
-    }
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const;
 
     /// Whether the run's folder (this rank's) already holds event files.
-    bool exists(const run_info& run) const { return detail::tb::has_event_file(events_dir(logdir_, run)); }
+    bool exists(const run_info& run) const;
     /// start_run's check on the caller's thread (safe from any thread): exists(). The JSONL sink, the source of
     /// truth, makes a new run exclusively; this sink makes its files when the run has something to show.
     bool claim(const run_info& run, bool /*create*/) const { return exists(run); }
 
-    void write(const batch& b) {
-        std::string errors;
-        for (std::size_t i = 0; i < b.size();) {
-            std::size_t used = 1;
-            try {
-                used = write_at(b, i);
-            } catch (const std::exception& ex) {
-                if (!errors.empty()) errors += "; ";
-                errors += ex.what();
-            }
-            i += used;
-        }
-        if (!errors.empty()) throw std::runtime_error(errors);
-    }
+    void write(const batch& b);
 
-    void flush() {
-        detail::for_each_collecting(runs_, [&](auto& kv) {
-            settle(*kv.second);
-            flush_run(*kv.second, true);
-        });
-    }
+    void flush();
 
     /// Writes what is buffered and closes every file. Runs that did not end get no end status (TensorBoard
     /// shows it as unknown, as after a crash).
-    void close() {
-        struct forget_after {
-            tensorboard& s;
-            ~forget_after() {
-                s.runs_.clear();
-                s.last_ = nullptr;
-            }
-        } forget{*this};
-        detail::for_each_collecting(runs_, [&](auto& kv) {
-            settle(*kv.second);
-            flush_run(*kv.second, true);
-        });
-    }
+    void close();
 
     // ---- direct writes: summaries that have no record kind yet. They need the run to be open in this sink
     // (a run_start/run_resume event written, no run_end yet), so they are for code that drives the sink
@@ -10522,25 +10934,15 @@ public:
 
     /// A histogram (see mltrack::tensorboard_histogram) at `step`.
     void write_histogram(std::uint32_t run_id, std::string_view tag, const std::vector<histogram_bucket>& buckets,
-                         std::int64_t step, std::int64_t time_ns) {
-        run& r = require_run(run_id);
-        direct(r, step, time_ns, [&](std::string& buf, bool meta) { detail::tb::value_histogram(buf, tag, buckets, meta); }, tag);
-    }
+                         std::int64_t step, std::int64_t time_ns);
 
     /// An image (PNG, JPEG, GIF or BMP bytes) at `step`.
     void write_image(std::uint32_t run_id, std::string_view tag, std::string_view encoded, std::uint32_t width,
-                     std::uint32_t height, std::int64_t step, std::int64_t time_ns) {
-        run& r = require_run(run_id);
-        direct(r, step, time_ns,
-               [&](std::string& buf, bool meta) { detail::tb::value_image(buf, tag, encoded, width, height, meta); }, tag);
-    }
+                     std::uint32_t height, std::int64_t step, std::int64_t time_ns);
 
     /// Markdown text at `step`.
     void write_text(std::uint32_t run_id, std::string_view tag, std::string_view markdown, std::int64_t step,
-                    std::int64_t time_ns) {
-        run& r = require_run(run_id);
-        direct(r, step, time_ns, [&](std::string& buf, bool meta) { detail::tb::value_text(buf, tag, markdown, meta); }, tag);
-    }
+                    std::int64_t time_ns);
 
     // ---- inspection
 
@@ -10609,57 +11011,7 @@ private:
 
     /// Writes the event at b[i] (and following metric points that share its run and step, within
     /// same_event_window_ns, as one Event); returns how many events it used.
-    std::size_t write_at(const batch& b, std::size_t i) {
-        const event& e = b[i];
-        if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) {
-            open_run(*e.run, e.kind == record_kind::run_resume || e.run->resumed, e.time_ns);
-            return 1;
-        }
-        run* rp = find(e.run->id);
-        if (!rp) return 1;  // the run could not be opened; that error was reported then
-        run& r = *rp;
-        r.last_time_ns = e.time_ns;
-        if (e.kind == record_kind::run_end) {
-            on_run_end(r, e);
-            return 1;
-        }
-        std::size_t used = 1;
-        std::string& buf = r.main.file.buf;
-        const std::size_t mark = buf.size(), records = r.main.file.buffered_records;
-        try {
-            if (e.kind != record_kind::params && r.params_dirty) settle(r);
-            switch (e.kind) {
-                case record_kind::metric: used = write_points(r, b, i); break;
-                case record_kind::params: on_params(r, *e.payload); break;
-                case record_kind::tags:
-                    for (const auto& kv : e.payload->texts) r.run_tags[kv.first] = kv.second;
-                    if (options_.run_text) text(r, "tags", detail::tb::tags_markdown(r.run_tags), e.time_ns);
-                    break;
-                case record_kind::summary: on_summary(r, e); break;
-                case record_kind::classification: on_classification(r, e); break;
-                case record_kind::artifact:
-                    if (options_.run_text) text(r, "artifacts/" + e.payload->get_artifact().name,
-                                                detail::tb::artifact_markdown(e.payload->get_artifact()), e.time_ns);
-                    break;
-                case record_kind::execution: on_execution(r, e); break;
-                case record_kind::histogram: {
-                    const histogram& h = e.payload->get_histogram();
-                    note_step(r, e.step);
-                    summary_value(r.main, h.name, e.step, e.time_ns, [&](std::string& out, bool meta) {
-                        detail::tb::value_histogram(out, h.name, h.buckets, meta);
-                    });
-                    break;
-                }
-                default: break;
-            }
-        } catch (...) {
-            buf.resize(mark);  // never leave half a record in the buffer
-            r.main.file.buffered_records = records;
-            throw;
-        }
-        maybe_write_out(r);
-        return used;
-    }
+    std::size_t write_at(const batch& b, std::size_t i);
 
     /// Metric points of one run and step less than this apart (from the Event's first point) share one Event:
     /// loss, lr and accuracy logged by separate calls at a step then pay one Event's framing, not one each.
@@ -10671,165 +11023,38 @@ private:
         return step >= std::numeric_limits<std::int32_t>::min() && step <= std::numeric_limits<std::int32_t>::max();
     }
 
-    std::size_t write_points(run& r, const batch& b, std::size_t i) {
-        const event& first = b[i];
-        stream& s = fits_int32(first.step) ? r.main : r.wide;
-        std::string& buf = s.file.buf;
-        const bool extend = s.open_event.extends(buf, s.file.generation, first.step, first.time_ns, same_event_window_ns);
-        const std::int64_t event_time = extend ? s.open_event.time_ns : first.time_ns;  // the Event's wall_time
-        // Everything that can throw (tag encoding, buffer growth) happens before the buffer is touched, so
-        // an extended Event is never left without its footer.
-        std::size_t n = 0, bytes = 64;
-        for (; i + n < b.size(); ++n) {
-            const event& e = b[i + n];
-            if (n > 0 && (e.kind != record_kind::metric || e.run != first.run || e.step != first.step ||
-                          !detail::tb::open_event::within(e.time_ns, event_time, same_event_window_ns)))
-                break;
-            bytes += encoded_tag(r, *e.metric).size() + 16;
-        }
-        buf.reserve(buf.size() + bytes);
-        note_step(r, first.step);
-        s.file.buffered_records += detail::tb::append_scalars(
-            buf, s.open_event, s.file.generation, extend, first.step, event_time, n,
-            [&](std::size_t k) -> const std::string& { return r.tags[b[i + k].metric->id].encoded; },
-            [&](std::size_t k) { return b[i + k].value; });
-        return n;
-    }
+    std::size_t write_points(run& r, const batch& b, std::size_t i);
 
-    const std::string& encoded_tag(run& r, const metric_info& m) {
-        if (m.id >= r.tags.size()) r.tags.resize(static_cast<std::size_t>(m.id) + 1);
-        tag_entry& t = r.tags[m.id];
-        if (t.info != &m) {
-            t.info = &m;
-            t.encoded = detail::tb::encode_tag(m.name);
-        }
-        return t.encoded;
-    }
+    const std::string& encoded_tag(run& r, const metric_info& m);
 
-    static void note_step(run& r, std::int64_t step) {
-        if (!r.any_step || step > r.last_step) r.last_step = step;
-        r.any_step = true;
-    }
+    static void note_step(run& r, std::int64_t step);
 
     /// The step for records that have none (summary metrics, classification metrics, artifacts, params
     /// table): the last step the run reached — in this opening, else in the folder's earlier files for a
     /// continuation — or 0; kept within int32 so the HParams dashboard can show the summary metrics.
-    std::int64_t current_step(run& r) {
-        std::int64_t s = 0;
-        if (r.any_step) {
-            s = r.last_step;
-        } else if (r.kind == opening::continuation) {
-            if (!r.earlier_read) {
-                r.earlier_read = true;
-                r.earlier_step = detail::tb::max_step_in({r.main.dir, r.wide.dir}, detail::tb::session_file_name);
-            }
-            s = r.earlier_step.value_or(0);
-        }
-        return std::clamp<std::int64_t>(s, std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max());
-    }
+    std::int64_t current_step(run& r);
 
-    void on_params(run& r, const record& rec) {
-        for (const auto& kv : rec.get_params()) r.session.params[kv.first] = kv.second;
-        r.params_dirty = r.session_dirty = r.session_due = true;
-    }
+    void on_params(run& r, const record& rec);
 
     /// Writes the params table when params changed since the last one.
-    void settle(run& r) {
-        if (r.params_dirty && options_.params_text && !r.session.params.empty())
-            text(r, "params", detail::tb::params_markdown(r.session.params), r.last_time_ns);
-        r.params_dirty = false;
-    }
+    void settle(run& r);
 
     /// Summary metrics at the run's current step: numbers as scalars (one Event), strings as text.
-    void on_summary(run& r, const event& e) {
-        const std::int64_t step = current_step(r);
-        if (!e.payload->get_values().empty()) {
-            std::string& buf = r.main.file.buf;
-            auto ev = detail::tb::begin_summary(buf, detail::tb::wall_seconds(e.time_ns), step);
-            for (const auto& kv : e.payload->get_values()) detail::tb::value_simple(buf, kv.first, static_cast<float>(kv.second));
-            detail::tb::end_summary(buf, ev);
-            ++r.main.file.buffered_records;
-        }
-        for (const auto& kv : e.payload->texts)
-            summary_value(r.main, kv.first, step, e.time_ns,
-                          [&](std::string& buf, bool meta) { detail::tb::value_text(buf, kv.first, kv.second, meta); });
-    }
+    void on_summary(run& r, const event& e);
 
     /// An execution as text; a live one (an id) is shown whole each time: its state now, and every artifact
     /// its records have brought so far in this opening.
-    void on_execution(run& r, const event& e) {
-        if (!options_.run_text) return;
-        const execution& x = e.payload->get_execution();
-        const execution* shown = &x;
-        if (!x.id.empty()) {
-            auto [it, fresh] = r.executions.try_emplace(x.id, x);
-            if (!fresh) detail::tb::merge_execution(it->second, x);
-            execution& all = it->second;
-            shown = &all;
-        }
-        text(r, "executions/" + shown->name, detail::tb::execution_markdown(*shown), e.time_ns);
-    }
+    void on_execution(run& r, const event& e);
 
-    void on_classification(run& r, const event& e) {
-        const auto& c = e.payload->get_classification();
-        const std::string base = c.display_name.empty() ? std::string("classification") : c.display_name;
-        const std::int64_t step = current_step(r);
-        const std::size_t n = c.labels.size();
-        if (n > 0 && c.matrix.size() == n) {
-            if (options_.confusion_matrix_image) {
-                const auto img = detail::render_confusion_matrix(c.matrix);
-                const std::string tag = base + "/confusion_matrix";
-                summary_value(r.main, tag, step, e.time_ns, [&](std::string& buf, bool meta) {
-                    detail::tb::value_image(buf, tag, img.png, img.width, img.height, meta);
-                });
-            }
-            const auto cells = detail::tb::confusion_table_cells(c);
-            const std::string tag = base + "/confusion_matrix_table";
-            summary_value(r.main, tag, step, e.time_ns, [&](std::string& buf, bool meta) {
-                detail::tb::value_text_table(buf, tag, cells, n + 1, n + 1, meta);
-            });
-        }
-        const auto pts = detail::tb::pr_points(c);
-        if (options_.pr_curves && !pts.empty()) {
-            const std::string tag = base + "/pr_curves";
-            summary_value(r.main, tag, step, e.time_ns,
-                          [&](std::string& buf, bool meta) { detail::tb::value_pr_curve(buf, tag, pts, meta); });
-        }
-    }
+    void on_classification(run& r, const event& e);
 
     /// Markdown text at the run's current step.
-    void text(run& r, const std::string& tag, const std::string& md, std::int64_t time_ns) {
-        summary_value(r.main, tag, current_step(r), time_ns,
-                      [&](std::string& buf, bool meta) { detail::tb::value_text(buf, tag, md, meta); });
-    }
+    void text(run& r, const std::string& tag, const std::string& md, std::int64_t time_ns);
 
     /// The run's end: its status goes into the session file; a final status (complete, failed, cancelled) also
     /// into the data file, for a TensorBoard that read the session file before the end. A preempted run gets
     /// no status: it is expected back, and shows as unknown until it ends.
-    void on_run_end(run& r, const event& e) {
-        settle(r);
-        const run_state state = e.payload->get_state();
-        const double end = detail::tb::wall_seconds(e.time_ns);
-        if (state == run_state::preempted) {
-            // An end status of an earlier opening in a data file must not show through: "unknown" wins over it.
-            if (r.session.status) r.session.status = detail::tb::session_status::unknown;
-        } else {
-            r.session.status = detail::tb::status_of(state);
-            std::string& buf = r.main.file.buf;
-            auto ev = detail::tb::begin_summary(buf, end, 0);
-            detail::tb::value_hparams(buf, "_hparams_/session_end_info", detail::tb::hparams_session_end(*r.session.status, end));
-            detail::tb::end_summary(buf, ev);
-            ++r.main.file.buffered_records;
-        }
-        r.session.end_time_secs = end;
-        r.session_dirty = r.session_due = true;
-        const std::uint32_t id = e.run->id;
-        auto it = runs_.find(id);
-        auto owned = std::move(it->second);
-        runs_.erase(it);
-        last_ = nullptr;
-        flush_run(*owned, true);  // the files close with `owned`
-    }
+    void on_run_end(run& r, const event& e);
 
     /// Appends one Event with one tensor-form Summary.Value; `value(buf, with_metadata)` writes the value,
     /// with the plugin metadata the first time the tag appears in the current file.
@@ -10860,157 +11085,27 @@ private:
         maybe_write_out(r);
     }
 
-    run& require_run(std::uint32_t run_id) {
-        run* r = find(run_id);
-        if (!r) throw error(error_category::state, 20, "run " + std::to_string(run_id) + " is not open in this TensorBoard sink");
-        return *r;
-    }
+    run& require_run(std::uint32_t run_id);
 
     // ------------------------------------------------------------------ files
 
-    run* find(std::uint32_t id) {
-        if (last_ && last_id_ == id) return last_;
-        auto it = runs_.find(id);
-        if (it == runs_.end()) return nullptr;
-        last_ = it->second.get();
-        last_id_ = id;
-        return last_;
-    }
+    run* find(std::uint32_t id);
 
-    void open_run(const run_info& info, bool resumed, std::int64_t time_ns) {
-        // The same id opened again (a replay of another run, or a resume in one stream): finish the old run.
-        auto old = runs_.find(info.id);
-        if (old != runs_.end()) {
-            auto owned = std::move(old->second);
-            runs_.erase(old);
-            last_ = nullptr;
-            settle(*owned);
-            flush_run(*owned, true);
-        }
-        last_ = nullptr;
-        auto r = std::make_unique<run>();
-        r->main.dir = events_dir(logdir_, info);
-        r->wide.dir = wide_steps_dir(logdir_, info);
-        r->last_time_ns = time_ns;
-        r->metadata = info.metadata;
-        const bool had = detail::tb::has_event_file(r->main.dir);
-        r->kind = !had ? opening::first : resumed ? opening::continuation : opening::restart;
-        r->main.kind = r->kind;
-        const double start = detail::tb::wall_seconds(info.start_time_ns ? info.start_time_ns : time_ns);
-        if (r->kind == opening::continuation) {
-            // The session goes on: its params and first start stay, and an earlier end no longer holds.
-            auto earlier = detail::tb::read_session(r->main.dir);
-            if (earlier) r->session = std::move(*earlier);
-            if (r->session.start_time_secs == 0.0) r->session.start_time_secs = start;
-            if (r->session.status) r->session.status = detail::tb::session_status::unknown;
-            r->session_dirty = !earlier || r->session.status.has_value();
-        } else {
-            r->session.start_time_secs = start;
-            r->session_dirty = true;
-        }
-        std::string experiment_error;  // reported once the run itself is open
-        try {
-            detail::tb::withdraw_other_declarations(logdir_, info.experiment);
-            if (options_.experiment && experiments_written_.insert(info.experiment).second)
-                detail::tb::write_declaration(logdir_, info.experiment, *options_.experiment,
-                                              detail::tb::wall_seconds(time_ns), options_.writer, options_.fsync);
-        } catch (const std::exception& ex) {
-            experiment_error = ex.what();
-        }
-        runs_[info.id] = std::move(r);
-        if (!experiment_error.empty()) throw std::runtime_error(experiment_error);
-    }
+    void open_run(const run_info& info, bool resumed, std::int64_t time_ns);
 
     /// The records a new file of stream `s` starts with: file_version, the START its opening calls for, and
     /// (in the run folder's first file, or a restart) the run metadata as text.
-    std::pair<std::string, std::size_t> file_head(const run& r, const stream& s) const {
-        std::string head;
-        std::size_t records = 1;
-        const double now = detail::tb::wall_seconds(r.last_time_ns);
-        detail::tb::file_version_record(head, now, options_.writer);
-        if (*s.kind != opening::continuation) {
-            const std::int64_t step = *s.kind == opening::first ? 0 : std::numeric_limits<std::int64_t>::min();
-            detail::tb::session_start_record(head, now, step);
-            ++records;
-        }
-        if (&s == &r.main && *s.kind != opening::continuation && options_.run_text && r.metadata.is_object() &&
-            !r.metadata.empty()) {
-            auto ev = detail::tb::begin_summary(head, now, 0);
-            detail::tb::value_text(head, "run/metadata", detail::tb::metadata_markdown(r.metadata), true);
-            detail::tb::end_summary(head, ev);
-            ++records;
-        }
-        return {std::move(head), records};
-    }
+    std::pair<std::string, std::size_t> file_head(const run& r, const stream& s) const;
 
     /// Writes a run out: the session file first when it changed (it must exist before the run's first data
     /// file, so a TensorBoard that is reading the folder meets it first), then both streams.
-    void flush_run(run& r, bool sync) {
-        std::string errors;
-        for (stream* s : {&r.main, &r.wide}) {
-            try {
-                flush_stream(r, *s, sync);
-            } catch (const std::exception& ex) {
-                errors += (errors.empty() ? "" : "; ") + std::string(ex.what());
-            }
-        }
-        if (!errors.empty()) throw std::runtime_error(errors);
-    }
+    void flush_run(run& r, bool sync);
 
-    void flush_stream(run& r, stream& s, bool sync) {
-        std::string session_error;  // the data is written even when the session file cannot be
-        if (&s == &r.main && r.session_dirty && (r.session_due || !s.file.buf.empty() || s.file.is_open())) {
-            try {
-                // A folder removed while its file is open (POSIX keeps writing it) is not made again.
-                std::error_code ec;
-                if (s.file.is_open() && !std::filesystem::exists(s.dir, ec)) throw detail::tb::folder_gone{};
-                std::filesystem::create_directories(s.dir, ec);
-                detail::tb::replace_file(
-                    s.dir, detail::tb::session_file_name,
-                    detail::tb::encode_session(r.session, detail::tb::wall_seconds(r.last_time_ns), options_.writer),
-                    sync && options_.fsync);
-                r.session_dirty = r.session_due = false;
-            } catch (const detail::tb::folder_gone&) {
-                r.session_dirty = r.session_due = false;
-            } catch (const std::exception& ex) {
-                session_error = ex.what();
-            }
-        }
-        write_stream(r, s, sync);
-        if (!session_error.empty()) throw std::runtime_error(session_error);
-    }
+    void flush_stream(run& r, stream& s, bool sync);
 
-    void write_stream(run& r, stream& s, bool sync) {
-        if (s.file.buf.empty()) return;
-        if (!s.file.is_open() || s.file.broken()) {
-            // A stream's first file (with its head), or a new one after a write that could not be cut back
-            // (a continuation: the buffered records follow the new file's record 0).
-            if (!s.kind) {
-                const bool had = detail::tb::has_event_file(s.dir);
-                s.kind = !had ? opening::first : r.kind == opening::restart ? opening::restart : opening::continuation;
-            }
-            if (s.file.broken()) s.kind = opening::continuation;
-            s.file.close();
-            try {
-                s.file.create(s.dir, r.last_time_ns, options_.hostname, options_.stage);
-                if (options_.stage) staged_.emplace_back(s.file.path(), s.file.final_path());
-            } catch (...) {
-                records_lost_ += s.file.buffered_records;
-                s.file.clear_buffer();
-                throw;
-            }
-            auto head = file_head(r, s);
-            s.file.buf.insert(0, head.first);
-            s.file.buffered_records += head.second;
-            ++s.file.generation;  // the open Event moved: later points start a new one
-        }
-        s.file.write_out(sync && (options_.fsync || options_.stage), records_lost_);
-    }
+    void write_stream(run& r, stream& s, bool sync);
 
-    void maybe_write_out(run& r) {
-        for (stream* s : {&r.main, &r.wide})
-            if (s->file.buf.size() >= options_.buffer_bytes) flush_stream(r, *s, false);
-    }
+    void maybe_write_out(run& r);
 
     std::filesystem::path logdir_;
     tensorboard_options options_;
@@ -11024,5 +11119,432 @@ private:
 
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/sinks/tensorboard-inl.hpp ----
+// Why: the bodies of sinks::tensorboard's cold member functions (projecting records onto events, opening,
+// buffering and writing a run's event files), apart from the class so that in compiled mode
+// (detail/compiled.hpp) they are compiled once, in the implementation translation unit, and not in every
+// translation unit that names the sink.
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace sinks {
+
+MLTRACK_INLINE std::optional<std::map<std::string, std::int64_t>> tensorboard::max_steps(const run_info& run) const {
+    if (!exists(run)) return std::nullopt;
+    return detail::tb::max_scalar_steps({events_dir(logdir_, run), wide_steps_dir(logdir_, run)},
+                                        detail::tb::session_file_name);
+}
+
+MLTRACK_INLINE bool tensorboard::exists(const run_info& run) const {
+    return detail::tb::has_event_file(events_dir(logdir_, run));
+}
+
+MLTRACK_INLINE void tensorboard::write(const batch& b) {
+    std::string errors;
+    for (std::size_t i = 0; i < b.size();) {
+        std::size_t used = 1;
+        try {
+            used = write_at(b, i);
+        } catch (const std::exception& ex) {
+            if (!errors.empty()) errors += "; ";
+            errors += ex.what();
+        }
+        i += used;
+    }
+    if (!errors.empty()) throw std::runtime_error(errors);
+}
+
+MLTRACK_INLINE void tensorboard::flush() {
+    detail::for_each_collecting(runs_, [&](auto& kv) {
+        settle(*kv.second);
+        flush_run(*kv.second, true);
+    });
+}
+
+MLTRACK_INLINE void tensorboard::close() {
+    struct forget_after {
+        tensorboard& s;
+        ~forget_after() {
+            s.runs_.clear();
+            s.last_ = nullptr;
+        }
+    } forget{*this};
+    detail::for_each_collecting(runs_, [&](auto& kv) {
+        settle(*kv.second);
+        flush_run(*kv.second, true);
+    });
+}
+
+MLTRACK_INLINE void tensorboard::write_histogram(std::uint32_t run_id, std::string_view tag, const std::vector<histogram_bucket>& buckets,
+                         std::int64_t step, std::int64_t time_ns) {
+    run& r = require_run(run_id);
+    direct(r, step, time_ns, [&](std::string& buf, bool meta) { detail::tb::value_histogram(buf, tag, buckets, meta); }, tag);
+}
+
+MLTRACK_INLINE void tensorboard::write_image(std::uint32_t run_id, std::string_view tag, std::string_view encoded, std::uint32_t width,
+                     std::uint32_t height, std::int64_t step, std::int64_t time_ns) {
+    run& r = require_run(run_id);
+    direct(r, step, time_ns,
+           [&](std::string& buf, bool meta) { detail::tb::value_image(buf, tag, encoded, width, height, meta); }, tag);
+}
+
+MLTRACK_INLINE void tensorboard::write_text(std::uint32_t run_id, std::string_view tag, std::string_view markdown, std::int64_t step,
+                    std::int64_t time_ns) {
+    run& r = require_run(run_id);
+    direct(r, step, time_ns, [&](std::string& buf, bool meta) { detail::tb::value_text(buf, tag, markdown, meta); }, tag);
+}
+
+MLTRACK_INLINE std::size_t tensorboard::write_at(const batch& b, std::size_t i) {
+    const event& e = b[i];
+    if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) {
+        open_run(*e.run, e.kind == record_kind::run_resume || e.run->resumed, e.time_ns);
+        return 1;
+    }
+    run* rp = find(e.run->id);
+    if (!rp) return 1;  // the run could not be opened; that error was reported then
+    run& r = *rp;
+    r.last_time_ns = e.time_ns;
+    if (e.kind == record_kind::run_end) {
+        on_run_end(r, e);
+        return 1;
+    }
+    std::size_t used = 1;
+    std::string& buf = r.main.file.buf;
+    const std::size_t mark = buf.size(), records = r.main.file.buffered_records;
+    try {
+        if (e.kind != record_kind::params && r.params_dirty) settle(r);
+        switch (e.kind) {
+            case record_kind::metric: used = write_points(r, b, i); break;
+            case record_kind::params: on_params(r, *e.payload); break;
+            case record_kind::tags:
+                for (const auto& kv : e.payload->texts) r.run_tags[kv.first] = kv.second;
+                if (options_.run_text) text(r, "tags", detail::tb::tags_markdown(r.run_tags), e.time_ns);
+                break;
+            case record_kind::summary: on_summary(r, e); break;
+            case record_kind::classification: on_classification(r, e); break;
+            case record_kind::artifact:
+                if (options_.run_text) text(r, "artifacts/" + e.payload->get_artifact().name,
+                                            detail::tb::artifact_markdown(e.payload->get_artifact()), e.time_ns);
+                break;
+            case record_kind::execution: on_execution(r, e); break;
+            case record_kind::histogram: {
+                const histogram& h = e.payload->get_histogram();
+                note_step(r, e.step);
+                summary_value(r.main, h.name, e.step, e.time_ns, [&](std::string& out, bool meta) {
+                    detail::tb::value_histogram(out, h.name, h.buckets, meta);
+                });
+                break;
+            }
+            default: break;
+        }
+    } catch (...) {
+        buf.resize(mark);  // never leave half a record in the buffer
+        r.main.file.buffered_records = records;
+        throw;
+    }
+    maybe_write_out(r);
+    return used;
+}
+
+MLTRACK_INLINE std::size_t tensorboard::write_points(run& r, const batch& b, std::size_t i) {
+    const event& first = b[i];
+    stream& s = fits_int32(first.step) ? r.main : r.wide;
+    std::string& buf = s.file.buf;
+    const bool extend = s.open_event.extends(buf, s.file.generation, first.step, first.time_ns, same_event_window_ns);
+    const std::int64_t event_time = extend ? s.open_event.time_ns : first.time_ns;  // the Event's wall_time
+    // Everything that can throw (tag encoding, buffer growth) happens before the buffer is touched, so
+    // an extended Event is never left without its footer.
+    std::size_t n = 0, bytes = 64;
+    for (; i + n < b.size(); ++n) {
+        const event& e = b[i + n];
+        if (n > 0 && (e.kind != record_kind::metric || e.run != first.run || e.step != first.step ||
+                      !detail::tb::open_event::within(e.time_ns, event_time, same_event_window_ns)))
+            break;
+        bytes += encoded_tag(r, *e.metric).size() + 16;
+    }
+    buf.reserve(buf.size() + bytes);
+    note_step(r, first.step);
+    s.file.buffered_records += detail::tb::append_scalars(
+        buf, s.open_event, s.file.generation, extend, first.step, event_time, n,
+        [&](std::size_t k) -> const std::string& { return r.tags[b[i + k].metric->id].encoded; },
+        [&](std::size_t k) { return b[i + k].value; });
+    return n;
+}
+
+MLTRACK_INLINE const std::string& tensorboard::encoded_tag(run& r, const metric_info& m) {
+    if (m.id >= r.tags.size()) r.tags.resize(static_cast<std::size_t>(m.id) + 1);
+    tag_entry& t = r.tags[m.id];
+    if (t.info != &m) {
+        t.info = &m;
+        t.encoded = detail::tb::encode_tag(m.name);
+    }
+    return t.encoded;
+}
+
+MLTRACK_INLINE void tensorboard::note_step(run& r, std::int64_t step) {
+    if (!r.any_step || step > r.last_step) r.last_step = step;
+    r.any_step = true;
+}
+
+MLTRACK_INLINE std::int64_t tensorboard::current_step(run& r) {
+    std::int64_t s = 0;
+    if (r.any_step) {
+        s = r.last_step;
+    } else if (r.kind == opening::continuation) {
+        if (!r.earlier_read) {
+            r.earlier_read = true;
+            r.earlier_step = detail::tb::max_step_in({r.main.dir, r.wide.dir}, detail::tb::session_file_name);
+        }
+        s = r.earlier_step.value_or(0);
+    }
+    return std::clamp<std::int64_t>(s, std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max());
+}
+
+MLTRACK_INLINE void tensorboard::on_params(run& r, const record& rec) {
+    for (const auto& kv : rec.get_params()) r.session.params[kv.first] = kv.second;
+    r.params_dirty = r.session_dirty = r.session_due = true;
+}
+
+MLTRACK_INLINE void tensorboard::settle(run& r) {
+    if (r.params_dirty && options_.params_text && !r.session.params.empty())
+        text(r, "params", detail::tb::params_markdown(r.session.params), r.last_time_ns);
+    r.params_dirty = false;
+}
+
+MLTRACK_INLINE void tensorboard::on_summary(run& r, const event& e) {
+    const std::int64_t step = current_step(r);
+    if (!e.payload->get_values().empty()) {
+        std::string& buf = r.main.file.buf;
+        auto ev = detail::tb::begin_summary(buf, detail::tb::wall_seconds(e.time_ns), step);
+        for (const auto& kv : e.payload->get_values()) detail::tb::value_simple(buf, kv.first, static_cast<float>(kv.second));
+        detail::tb::end_summary(buf, ev);
+        ++r.main.file.buffered_records;
+    }
+    for (const auto& kv : e.payload->texts)
+        summary_value(r.main, kv.first, step, e.time_ns,
+                      [&](std::string& buf, bool meta) { detail::tb::value_text(buf, kv.first, kv.second, meta); });
+}
+
+MLTRACK_INLINE void tensorboard::on_execution(run& r, const event& e) {
+    if (!options_.run_text) return;
+    const execution& x = e.payload->get_execution();
+    const execution* shown = &x;
+    if (!x.id.empty()) {
+        auto [it, fresh] = r.executions.try_emplace(x.id, x);
+        if (!fresh) detail::tb::merge_execution(it->second, x);
+        execution& all = it->second;
+        shown = &all;
+    }
+    text(r, "executions/" + shown->name, detail::tb::execution_markdown(*shown), e.time_ns);
+}
+
+MLTRACK_INLINE void tensorboard::on_classification(run& r, const event& e) {
+    const auto& c = e.payload->get_classification();
+    const std::string base = c.display_name.empty() ? std::string("classification") : c.display_name;
+    const std::int64_t step = current_step(r);
+    const std::size_t n = c.labels.size();
+    if (n > 0 && c.matrix.size() == n) {
+        if (options_.confusion_matrix_image) {
+            const auto img = detail::render_confusion_matrix(c.matrix);
+            const std::string tag = base + "/confusion_matrix";
+            summary_value(r.main, tag, step, e.time_ns, [&](std::string& buf, bool meta) {
+                detail::tb::value_image(buf, tag, img.png, img.width, img.height, meta);
+            });
+        }
+        const auto cells = detail::tb::confusion_table_cells(c);
+        const std::string tag = base + "/confusion_matrix_table";
+        summary_value(r.main, tag, step, e.time_ns, [&](std::string& buf, bool meta) {
+            detail::tb::value_text_table(buf, tag, cells, n + 1, n + 1, meta);
+        });
+    }
+    const auto pts = detail::tb::pr_points(c);
+    if (options_.pr_curves && !pts.empty()) {
+        const std::string tag = base + "/pr_curves";
+        summary_value(r.main, tag, step, e.time_ns,
+                      [&](std::string& buf, bool meta) { detail::tb::value_pr_curve(buf, tag, pts, meta); });
+    }
+}
+
+MLTRACK_INLINE void tensorboard::text(run& r, const std::string& tag, const std::string& md, std::int64_t time_ns) {
+    summary_value(r.main, tag, current_step(r), time_ns,
+                  [&](std::string& buf, bool meta) { detail::tb::value_text(buf, tag, md, meta); });
+}
+
+MLTRACK_INLINE void tensorboard::on_run_end(run& r, const event& e) {
+    settle(r);
+    const run_state state = e.payload->get_state();
+    const double end = detail::tb::wall_seconds(e.time_ns);
+    if (state == run_state::preempted) {
+        // An end status of an earlier opening in a data file must not show through: "unknown" wins over it.
+        if (r.session.status) r.session.status = detail::tb::session_status::unknown;
+    } else {
+        r.session.status = detail::tb::status_of(state);
+        std::string& buf = r.main.file.buf;
+        auto ev = detail::tb::begin_summary(buf, end, 0);
+        detail::tb::value_hparams(buf, "_hparams_/session_end_info", detail::tb::hparams_session_end(*r.session.status, end));
+        detail::tb::end_summary(buf, ev);
+        ++r.main.file.buffered_records;
+    }
+    r.session.end_time_secs = end;
+    r.session_dirty = r.session_due = true;
+    const std::uint32_t id = e.run->id;
+    auto it = runs_.find(id);
+    auto owned = std::move(it->second);
+    runs_.erase(it);
+    last_ = nullptr;
+    flush_run(*owned, true);  // the files close with `owned`
+}
+
+MLTRACK_INLINE tensorboard::run& tensorboard::require_run(std::uint32_t run_id) {
+    run* r = find(run_id);
+    if (!r) throw error(error_category::state, 20, "run " + std::to_string(run_id) + " is not open in this TensorBoard sink");
+    return *r;
+}
+
+MLTRACK_INLINE tensorboard::run* tensorboard::find(std::uint32_t id) {
+    if (last_ && last_id_ == id) return last_;
+    auto it = runs_.find(id);
+    if (it == runs_.end()) return nullptr;
+    last_ = it->second.get();
+    last_id_ = id;
+    return last_;
+}
+
+MLTRACK_INLINE void tensorboard::open_run(const run_info& info, bool resumed, std::int64_t time_ns) {
+    // The same id opened again (a replay of another run, or a resume in one stream): finish the old run.
+    auto old = runs_.find(info.id);
+    if (old != runs_.end()) {
+        auto owned = std::move(old->second);
+        runs_.erase(old);
+        last_ = nullptr;
+        settle(*owned);
+        flush_run(*owned, true);
+    }
+    last_ = nullptr;
+    auto r = std::make_unique<run>();
+    r->main.dir = events_dir(logdir_, info);
+    r->wide.dir = wide_steps_dir(logdir_, info);
+    r->last_time_ns = time_ns;
+    r->metadata = info.metadata;
+    const bool had = detail::tb::has_event_file(r->main.dir);
+    r->kind = !had ? opening::first : resumed ? opening::continuation : opening::restart;
+    r->main.kind = r->kind;
+    const double start = detail::tb::wall_seconds(info.start_time_ns ? info.start_time_ns : time_ns);
+    if (r->kind == opening::continuation) {
+        // The session goes on: its params and first start stay, and an earlier end no longer holds.
+        auto earlier = detail::tb::read_session(r->main.dir);
+        if (earlier) r->session = std::move(*earlier);
+        if (r->session.start_time_secs == 0.0) r->session.start_time_secs = start;
+        if (r->session.status) r->session.status = detail::tb::session_status::unknown;
+        r->session_dirty = !earlier || r->session.status.has_value();
+    } else {
+        r->session.start_time_secs = start;
+        r->session_dirty = true;
+    }
+    std::string experiment_error;  // reported once the run itself is open
+    try {
+        detail::tb::withdraw_other_declarations(logdir_, info.experiment);
+        if (options_.experiment && experiments_written_.insert(info.experiment).second)
+            detail::tb::write_declaration(logdir_, info.experiment, *options_.experiment,
+                                          detail::tb::wall_seconds(time_ns), options_.writer, options_.fsync);
+    } catch (const std::exception& ex) {
+        experiment_error = ex.what();
+    }
+    runs_[info.id] = std::move(r);
+    if (!experiment_error.empty()) throw std::runtime_error(experiment_error);
+}
+
+MLTRACK_INLINE std::pair<std::string, std::size_t> tensorboard::file_head(const run& r, const stream& s) const {
+    std::string head;
+    std::size_t records = 1;
+    const double now = detail::tb::wall_seconds(r.last_time_ns);
+    detail::tb::file_version_record(head, now, options_.writer);
+    if (*s.kind != opening::continuation) {
+        const std::int64_t step = *s.kind == opening::first ? 0 : std::numeric_limits<std::int64_t>::min();
+        detail::tb::session_start_record(head, now, step);
+        ++records;
+    }
+    if (&s == &r.main && *s.kind != opening::continuation && options_.run_text && r.metadata.is_object() &&
+        !r.metadata.empty()) {
+        auto ev = detail::tb::begin_summary(head, now, 0);
+        detail::tb::value_text(head, "run/metadata", detail::tb::metadata_markdown(r.metadata), true);
+        detail::tb::end_summary(head, ev);
+        ++records;
+    }
+    return {std::move(head), records};
+}
+
+MLTRACK_INLINE void tensorboard::flush_run(run& r, bool sync) {
+    std::string errors;
+    for (stream* s : {&r.main, &r.wide}) {
+        try {
+            flush_stream(r, *s, sync);
+        } catch (const std::exception& ex) {
+            errors += (errors.empty() ? "" : "; ") + std::string(ex.what());
+        }
+    }
+    if (!errors.empty()) throw std::runtime_error(errors);
+}
+
+MLTRACK_INLINE void tensorboard::flush_stream(run& r, stream& s, bool sync) {
+    std::string session_error;  // the data is written even when the session file cannot be
+    if (&s == &r.main && r.session_dirty && (r.session_due || !s.file.buf.empty() || s.file.is_open())) {
+        try {
+            // A folder removed while its file is open (POSIX keeps writing it) is not made again.
+            std::error_code ec;
+            if (s.file.is_open() && !std::filesystem::exists(s.dir, ec)) throw detail::tb::folder_gone{};
+            std::filesystem::create_directories(s.dir, ec);
+            detail::tb::replace_file(
+                s.dir, detail::tb::session_file_name,
+                detail::tb::encode_session(r.session, detail::tb::wall_seconds(r.last_time_ns), options_.writer),
+                sync && options_.fsync);
+            r.session_dirty = r.session_due = false;
+        } catch (const detail::tb::folder_gone&) {
+            r.session_dirty = r.session_due = false;
+        } catch (const std::exception& ex) {
+            session_error = ex.what();
+        }
+    }
+    write_stream(r, s, sync);
+    if (!session_error.empty()) throw std::runtime_error(session_error);
+}
+
+MLTRACK_INLINE void tensorboard::write_stream(run& r, stream& s, bool sync) {
+    if (s.file.buf.empty()) return;
+    if (!s.file.is_open() || s.file.broken()) {
+        // A stream's first file (with its head), or a new one after a write that could not be cut back
+        // (a continuation: the buffered records follow the new file's record 0).
+        if (!s.kind) {
+            const bool had = detail::tb::has_event_file(s.dir);
+            s.kind = !had ? opening::first : r.kind == opening::restart ? opening::restart : opening::continuation;
+        }
+        if (s.file.broken()) s.kind = opening::continuation;
+        s.file.close();
+        try {
+            s.file.create(s.dir, r.last_time_ns, options_.hostname, options_.stage);
+            if (options_.stage) staged_.emplace_back(s.file.path(), s.file.final_path());
+        } catch (...) {
+            records_lost_ += s.file.buffered_records;
+            s.file.clear_buffer();
+            throw;
+        }
+        auto head = file_head(r, s);
+        s.file.buf.insert(0, head.first);
+        s.file.buffered_records += head.second;
+        ++s.file.generation;  // the open Event moved: later points start a new one
+    }
+    s.file.write_out(sync && (options_.fsync || options_.stage), records_lost_);
+}
+
+MLTRACK_INLINE void tensorboard::maybe_write_out(run& r) {
+    for (stream* s : {&r.main, &r.wide})
+        if (s->file.buf.size() >= options_.buffer_bytes) flush_stream(r, *s, false);
+}
+}  // namespace sinks
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/sinks/tensorboard-inl.hpp ----
+#endif
 // ---- end mltrack/sinks/tensorboard.hpp ----
 // ---- end mltrack/mltrack.hpp ----

@@ -3,11 +3,16 @@
 # temporary folder (removed afterwards):
 #   find_package      `cmake --install --prefix` into a temporary prefix, which is then moved elsewhere (the
 #                     installed files must not name the prefix they were installed into); from the moved tree:
-#                     find_package(mltrack), pkg-config mltrack, and meson's dependency('mltrack') by pkg-config
-#   meson_install     `meson install` into a prefix, moved elsewhere: pkg-config mltrack from the moved tree
+#                     find_package(mltrack), pkg-config mltrack and mltrack-compiled, and meson's dependency('mltrack')
+#                     by pkg-config
+#   meson_install     `meson install` into a prefix, moved elsewhere: pkg-config mltrack (and mltrack-compiled's
+#                     library) from the moved tree
 #   add_subdirectory  the repository vendored with add_subdirectory (its tests must not be built)
 #   meson_subproject  the repository as a meson subproject, through dependency('mltrack') (its tests neither)
-#   single_header     only -I single_include plus nlohmann_json (and the Vertex AI single header, if generated)
+#   single_header     only -I single_include plus nlohmann_json (and the Vertex AI single header, if generated);
+#                     then the compiled mode: one TU defines MLTRACK_IMPLEMENTATION, the program MLTRACK_COMPILED_LIB
+# The CMake and meson routes build the consumer a second time in compiled mode (mltrack::compiled, the
+# mltrack-compiled dependency).
 # Each consumer logs one run to JSONL and fails unless DIR/consumer-exp/r1/events.jsonl is written.
 #
 # Usage: tests/consumers/run.sh [--no-meson] [ROUTE...]     (default: all routes)
@@ -25,7 +30,7 @@ for arg in "$@"; do
     case "$arg" in
         --no-meson) with_meson=0 ;;
         find_package|add_subdirectory|meson_subproject|meson_install|single_header) routes+=("$arg") ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "tests/consumers/run.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -93,6 +98,7 @@ route_find_package() {
     grep -q "found mltrack .* in $prefix" "$tmp/fp.log" || { cat "$tmp/fp.log"; fail "find_package found another mltrack"; }
     cmake --build "$tmp/fp" >/dev/null
     run_consumer "$tmp/fp/consumer" "$tmp/fp-out"
+    run_consumer "$tmp/fp/consumer_compiled" "$tmp/fp-compiled-out"
 
     step "pkg-config: compile the consumer with pkg-config mltrack from the moved tree"
     local pc
@@ -104,14 +110,21 @@ route_find_package() {
     # shellcheck disable=SC2086  # the flags are words
     "$cxx" -std=c++17 "$here/consumer.cpp" -o "$tmp/pc-consumer" $flags
     run_consumer "$tmp/pc-consumer" "$tmp/pc-out"
+    step "pkg-config: the consumer in compiled mode, with pkg-config mltrack-compiled"
+    flags=$(PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" pkg-config --cflags --libs mltrack-compiled) \
+        || fail "pkg-config does not find mltrack-compiled"
+    # shellcheck disable=SC2086  # the flags are words
+    "$cxx" -std=c++17 "$here/consumer.cpp" -o "$tmp/pc-consumer-compiled" $flags
+    run_consumer "$tmp/pc-consumer-compiled" "$tmp/pc-compiled-out"
 
     if [ "$with_meson" = 1 ]; then
         # Configure only (the pkg-config build above compiled the same flags): no subprojects/ folder, so
         # dependency('mltrack') can only come from pkg-config.
-        step "meson: dependency('mltrack') by pkg-config from the moved tree"
+        step "meson: dependency('mltrack') and dependency('mltrack-compiled') by pkg-config from the moved tree"
         local proj="$tmp/meson-pc"
         mkdir -p "$proj"
-        cp "$here/meson_subproject/meson.build" "$proj/" && cp "$here/consumer.cpp" "$proj/main.cpp"
+        cp "$here/meson_subproject/meson.build" "$here/meson_subproject/meson_options.txt" "$proj/"
+        cp "$here/consumer.cpp" "$proj/main.cpp"
         PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
             meson setup "$proj/build" "$proj" >"$tmp/meson-pc.log" \
             || { cat "$tmp/meson-pc.log"; fail "meson consumer did not find mltrack by pkg-config"; }
@@ -130,23 +143,27 @@ route_add_subdirectory() {
         || { cat "$tmp/as.log"; fail "add_subdirectory consumer did not configure"; }
     cmake --build "$tmp/as" >/dev/null
     run_consumer "$tmp/as/consumer" "$tmp/as-out"
+    run_consumer "$tmp/as/consumer_compiled" "$tmp/as-compiled-out"
 }
 
 route_meson_subproject() {
     step "meson subproject: dependency('mltrack') from subprojects/mltrack"
     local proj="$tmp/meson"
     mkdir -p "$proj/subprojects"
-    cp "$here/meson_subproject/meson.build" "$proj/" && cp "$here/consumer.cpp" "$proj/main.cpp"
+    cp "$here/meson_subproject/meson.build" "$here/meson_subproject/meson_options.txt" "$proj/"
+    cp "$here/consumer.cpp" "$proj/main.cpp"
     ln -s "$repo" "$proj/subprojects/mltrack"
     meson setup "$proj/build" "$proj" --force-fallback-for=mltrack >"$tmp/meson.log" \
         || { cat "$tmp/meson.log"; fail "meson consumer did not configure"; }
-    # Only the consumer may be a build target: mltrack's tests and examples stay off in a subproject.
+    # Only the consumers (header-only and compiled) and the compiled mode's library may be build targets:
+    # mltrack's tests and examples stay off in a subproject.
     local targets
     targets=$(meson introspect --targets "$proj/build" | python3 -c \
         'import json,sys; print(" ".join(sorted(t["name"] for t in json.load(sys.stdin))))')
-    [ "$targets" = "consumer" ] || fail "meson subproject builds more than the consumer: $targets"
+    [ "$targets" = "consumer consumer_compiled mltrack-compiled" ] || fail "meson subproject builds more than the consumer: $targets"
     meson compile -C "$proj/build" >/dev/null
     run_consumer "$proj/build/consumer" "$tmp/meson-out"
+    run_consumer "$proj/build/consumer_compiled" "$tmp/meson-compiled-out"
 }
 
 route_meson_install() {
@@ -163,6 +180,9 @@ route_meson_install() {
     pc=$(find "$prefix" -name mltrack.pc -print -quit)
     [ -n "$pc" ] || fail "meson install did not write mltrack.pc"
     check_pkg_config_include "$(dirname "$pc")" "$prefix"
+    local lib
+    lib=$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --libs-only-L mltrack-compiled | awk '{ sub(/^-L/, "", $1); print $1 }')
+    [ -f "$lib/libmltrack-compiled.a" ] || fail "pkg-config mltrack-compiled gives '-L$lib', no libmltrack-compiled.a there"
 }
 
 route_single_header() {
@@ -171,6 +191,14 @@ route_single_header() {
     "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$repo/single_include" \
         "$here/consumer.cpp" -o "$tmp/single" -pthread
     run_consumer "$tmp/single" "$tmp/single-out"
+    step "single header, compiled mode: one implementation TU, the program's TU with MLTRACK_COMPILED_LIB"
+    printf '#define MLTRACK_IMPLEMENTATION\n#include <mltrack/mltrack.hpp>\n' >"$tmp/implementation.cpp"
+    "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$repo/single_include" \
+        -c "$tmp/implementation.cpp" -o "$tmp/implementation.o"
+    "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$repo/single_include" -DMLTRACK_COMPILED_LIB \
+        -c "$here/consumer.cpp" -o "$tmp/single_compiled.o"
+    "$cxx" "$tmp/single_compiled.o" "$tmp/implementation.o" -o "$tmp/single_compiled" -pthread
+    run_consumer "$tmp/single_compiled" "$tmp/single-compiled-out"
     if [ -f "$repo/single_include/mltrack/mltrack_vertex_ai.hpp" ]; then
         step "single header: mltrack_vertex_ai.hpp with mltrack.hpp, in both orders"
         printf '#include <mltrack/mltrack_vertex_ai.hpp>\n#include <mltrack/mltrack.hpp>\nint main() { return 0; }\n' \

@@ -1,0 +1,493 @@
+// Why: the bodies of detail::core's cold side (the writer thread and its loop, cold items, runs opening,
+// flush and close), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled
+// once, in the implementation translation unit. The producer's hot path (push_point) stays in the class.
+#pragma once
+
+#include "core.hpp"
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+MLTRACK_INLINE core::core(config cfg, std::unique_ptr<sink_set> sinks)
+    : cfg_(std::move(cfg)), sinks_(std::move(sinks)), ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2) {
+    validate_name("experiment name", cfg_.experiment);
+    resolve_rank();
+    live_generation_ = inert_ ? inert_generation : watch_forks();
+    if (cfg_.dispatch == dispatch_mode::threaded && !inert_) {
+        ring_.on_new_ring(
+            [](void* self) {
+                try {
+                    static_cast<core*>(self)->wake();
+                } catch (...) {  // the writer then finds the ring at its next poll
+                }
+            },
+            this);
+        writer_ = std::thread([this] { writer_loop(); });
+    }
+}
+
+MLTRACK_INLINE core::~core() {
+    close();
+    if (forked()) {  // the parent's sinks and writer state: never flushed, closed or destroyed from a child
+        (void)sinks_.release();
+        (void)wake_.release();
+    }
+}
+
+MLTRACK_INLINE void core::push_cold(std::unique_ptr<cold_item> c) {
+    if (inert()) return;
+    if (closed_.load(std::memory_order_acquire))
+        throw error(error_category::state, 4, "the tracker is closed");
+    auto done = c->done;
+    queue_item item{{}, c.release()};
+    push_blocking(item);
+    if (cfg_.dispatch == dispatch_mode::inline_) {
+        drain_inline();
+    } else if (done) {
+        wake();
+    } else {
+        wake_if_asleep();
+    }
+    if (done) {
+        done->wait();
+        if (done->failure) {
+            // A fresh error, not a copy: a copy would share the message buffer (reference counted inside
+            // libstdc++, invisible to TSan) with the ticket's error, which the writer thread may free.
+            const std::string what = done->failure->what();
+            throw error(done->failure->category(), done->failure->id(), what.substr(what.find("] ") + 2));
+        }
+    }
+}
+
+MLTRACK_INLINE std::uint32_t core::intern(std::string_view key) {
+    if (inert()) {
+        validate_key("metric key", key);  // the same errors on every rank
+        return 0;
+    }
+    std::lock_guard<std::mutex> lock(intern_m_);
+    auto it = interned_.find(std::string(key));
+    if (it != interned_.end()) return it->second;
+    validate_key("metric key", key);
+    const auto id = static_cast<std::uint32_t>(interned_.size());
+    auto c = std::make_unique<cold_item>();
+    c->operation = op::metric_def;
+    c->metric.id = id;
+    c->metric.name = std::string(key);
+    push_cold(std::move(c));  // under the lock: the definition precedes every use in the queue
+    interned_.emplace(std::string(key), id);
+    return id;
+}
+
+MLTRACK_INLINE bool core::claim_run_name(const std::string& name, std::uint32_t id) {
+    if (inert()) return true;
+    std::lock_guard<std::mutex> lock(intern_m_);
+    return open_runs_.emplace(name, id).second;
+}
+
+MLTRACK_INLINE void core::release_run_name(const std::string& name) noexcept {
+    if (inert()) return;
+    std::lock_guard<std::mutex> lock(intern_m_);
+    open_runs_.erase(name);
+}
+
+MLTRACK_INLINE std::size_t core::end_open_runs(run_state state) {
+    if (inert() || closed()) return 0;
+    std::vector<std::pair<std::string, std::uint32_t>> open;
+    {
+        std::lock_guard<std::mutex> lock(intern_m_);
+        open.assign(open_runs_.begin(), open_runs_.end());
+        open_runs_.clear();
+    }
+    for (const auto& r : open) {
+        auto c = std::make_unique<cold_item>();
+        c->operation = op::record;
+        c->run = r.second;
+        c->rec.kind = record_kind::run_end;
+        c->rec.time_ns = now();
+        c->rec.payload = state;
+        push_cold(std::move(c));
+    }
+    return open.size();
+}
+
+MLTRACK_INLINE void core::flush() {
+    if (inert() || closed_.load(std::memory_order_acquire)) return;
+    auto c = std::make_unique<cold_item>();
+    c->operation = op::flush;
+    c->done = std::make_shared<ticket>();
+    push_cold(std::move(c));
+}
+
+MLTRACK_INLINE bool core::flush_for(std::chrono::nanoseconds timeout) {
+    if (inert() || closed_.load(std::memory_order_acquire)) return true;
+    auto c = std::make_unique<cold_item>();
+    c->operation = op::flush;
+    auto done = std::make_shared<ticket>();
+    c->done = done;
+    queue_item item{{}, c.release()};
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (!push_blocking(item, deadline)) {  // a full queue counts against the timeout
+        delete item.cold;
+        return false;
+    }
+    if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+    else wake();
+    return done->wait_for(deadline - std::chrono::steady_clock::now());
+}
+
+MLTRACK_INLINE void core::close() noexcept {
+    if (forked()) {  // the writer thread exists only in the parent: never join it, never touch its locks
+        closed_.store(true, std::memory_order_release);
+        if (writer_.joinable()) new std::thread(std::move(writer_));  // leaked on purpose: no join, no terminate
+        return;
+    }
+    if (inert_) {
+        closed_.store(true, std::memory_order_release);
+        return;
+    }
+    std::lock_guard<std::mutex> lock(close_m_);
+    if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+    try {
+        auto c = new cold_item();
+        c->operation = op::shutdown;
+        push_blocking(queue_item{{}, c});
+        if (cfg_.dispatch == dispatch_mode::threaded) {
+            wake();
+            if (writer_.joinable()) writer_.join();
+        } else {
+            drain_inline();
+        }
+    } catch (...) {
+    }
+}
+
+MLTRACK_INLINE tracker_stats core::stats() const noexcept {
+    tracker_stats s;
+    s.enqueued = ring_.pushed();
+    s.written = written_.load(std::memory_order_relaxed);
+    s.dropped = dropped_.load(std::memory_order_relaxed);
+    s.late = late_.load(std::memory_order_relaxed);
+    s.sink_errors = sink_errors_.load(std::memory_order_relaxed);
+    s.queue_capacity = ring_.capacity();
+    return s;
+}
+
+MLTRACK_INLINE sink_set::claimed core::claim_run(const run_info& info, bool create) {
+    return sinks_->claim(info, create);
+}
+
+MLTRACK_INLINE void core::report(const std::string& sink, const std::string& message) {
+    sink_errors_.fetch_add(1, std::memory_order_relaxed);
+    if (cfg_.on_error) {
+        cfg_.on_error(sink_error{sink, message});
+        return;
+    }
+    const auto t = std::chrono::steady_clock::now();
+    if (reported_any_ && t - last_report_ < std::chrono::seconds(1)) {
+        ++suppressed_;
+        return;
+    }
+    if (suppressed_)
+        std::fprintf(stderr, "mltrack: %llu more sink errors suppressed\n",
+                     static_cast<unsigned long long>(suppressed_));
+    std::fprintf(stderr, "mltrack: sink '%s': %s\n", sink.c_str(), message.c_str());
+    suppressed_ = 0;
+    last_report_ = t;
+    reported_any_ = true;
+}
+
+MLTRACK_INLINE void core::resolve_rank() {
+    policy_ = rank_policy_from_env(cfg_.ranks);
+    rank_ = detect_rank();
+    if (cfg_.rank >= 0) {
+        rank_.rank = cfg_.rank;
+        rank_.source = "config";
+        if (rank_.world_size <= cfg_.rank) rank_.world_size = cfg_.rank + 1;
+    }
+    if (cfg_.world_size > 0) rank_.world_size = cfg_.world_size;
+    if (rank_.rank >= rank_.world_size)
+        throw error(error_category::config, 4,
+                    "rank " + std::to_string(rank_.rank) + " is not below the world size " +
+                        std::to_string(rank_.world_size));
+    inert_ = policy_ == rank_policy::zero && rank_.rank != 0;
+}
+
+MLTRACK_INLINE void core::wake() {
+    {
+        std::lock_guard<std::mutex> lock(wake_->m);
+        wake_->flag = true;
+    }
+    wake_->cv.notify_one();
+}
+
+MLTRACK_INLINE void core::wake_if_asleep() {
+    if (writer_asleep_.fetch_add(0, std::memory_order_acq_rel) != 0) wake();
+}
+
+MLTRACK_INLINE bool core::push_blocking(const queue_item& item, std::chrono::steady_clock::time_point deadline) noexcept {
+    for (unsigned spins = 0; !ring_.try_push(item); ++spins) {
+        if (deadline != no_deadline && std::chrono::steady_clock::now() >= deadline) return false;
+        if (cfg_.dispatch == dispatch_mode::inline_) {
+            drain_inline();
+        } else if (spins < 64) {
+            std::this_thread::yield();
+        } else {
+            wake();
+            std::this_thread::sleep_for(std::chrono::microseconds(50));
+        }
+    }
+    return true;
+}
+
+MLTRACK_INLINE void core::drain_inline() noexcept {
+    std::lock_guard<std::mutex> lock(inline_m_);
+    while (drain_once() > 0) {
+    }
+    const auto t = std::chrono::steady_clock::now();
+    if (t - last_flush_ >= cfg_.flush_interval) {
+        sinks_->periodic_flush(*this);
+        last_flush_ = t;
+    }
+}
+
+MLTRACK_INLINE void core::writer_loop() noexcept {
+    using clock = std::chrono::steady_clock;
+    last_flush_ = clock::now();
+    bool unflushed = false;  // items reached the sinks since the last flush
+    auto tick_at = clock::time_point::min();
+    for (;;) {
+        const std::size_t n = drain_once();
+        if (stopped_) break;
+        unflushed = unflushed || n > 0;
+        const auto t = clock::now();
+        if (unflushed && t - last_flush_ >= cfg_.flush_interval) {
+            sinks_->periodic_flush(*this);
+            last_flush_ = t;
+            unflushed = false;
+        }
+        if (n > 0 || t >= tick_at) {
+            sinks_->tick(t, *this);
+            tick_at = sinks_->next_tick(t);
+        }
+        if (n > 0) continue;
+        auto until = std::min(tick_at, t + cfg_.poll_interval);
+        if (unflushed) until = std::min(until, last_flush_ + cfg_.flush_interval);
+        if (until <= t) continue;
+        writer_asleep_.exchange(1, std::memory_order_acq_rel);
+        if (!ring_.ready()) {
+            std::unique_lock<std::mutex> lock(wake_->m);
+            wake_->cv.wait_until(lock, until, [this] { return wake_->flag; });
+            wake_->flag = false;
+        }
+        writer_asleep_.exchange(0, std::memory_order_acq_rel);
+    }
+}
+
+MLTRACK_INLINE core::live_run* core::find_run(std::uint32_t id) noexcept {
+    for (auto ended : ended_)
+        if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
+    if (last_run_ && last_run_->info.id == id) return last_run_;
+    auto it = runs_.find(id);
+    if (it == runs_.end()) return nullptr;
+    last_run_ = it->second.get();
+    return last_run_;
+}
+
+MLTRACK_INLINE void core::seed_steps(live_run& r) {
+    if (r.seeded) return;
+    r.seeded = true;
+    if (r.info.resumed) r.steps.seed(sinks_->max_steps(r.info, *this));
+}
+
+MLTRACK_INLINE void core::dispatch_pending() noexcept {
+    if (!pending_.empty()) {
+        sinks_->write(batch(pending_.data(), pending_.size()), *this);
+        written_.fetch_add(pending_.size(), std::memory_order_relaxed);
+        pending_.clear();
+    }
+    held_.clear();
+    for (auto id : ended_) {
+        if (last_run_ && last_run_->info.id == id) last_run_ = nullptr;
+        runs_.erase(id);
+    }
+    ended_.clear();
+}
+
+MLTRACK_INLINE std::size_t core::drain_once() noexcept {
+    if (stopped_) return 0;
+    std::size_t n = 0;
+    queue_item item;
+    try {
+        while (n < max_batch && ring_.try_pop(item)) {
+            ++n;
+            if (!item.cold) {
+                const metric_point& p = item.point;
+                live_run* run = find_run(p.run);
+                const std::uint32_t metric = p.metric & ~auto_step_bit;
+                if (!run || metric >= metrics_.size()) {
+                    late_.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                event e;
+                e.kind = record_kind::metric;
+                e.run = &run->info;
+                e.time_ns = p.time_ns;
+                e.value = p.value;
+                e.metric = metrics_[metric].get();
+                if (p.metric & auto_step_bit) {
+                    seed_steps(*run);
+                    e.step = run->steps.next(metric, e.metric->name);
+                } else {
+                    e.step = p.step;
+                    run->steps.saw(metric, p.step);
+                }
+                pending_.push_back(e);
+                continue;
+            }
+            std::unique_ptr<cold_item> c(item.cold);
+            switch (c->operation) {
+                case op::metric_def: {
+                    const auto id = c->metric.id;
+                    if (metrics_.size() <= id) metrics_.resize(id + 1);
+                    metrics_[id] = std::make_unique<metric_info>(std::move(c->metric));
+                    break;
+                }
+                case op::record: handle_record(std::move(c)); break;
+                case op::points: handle_points(*c); break;
+                case op::run_open:
+                    dispatch_pending();
+                    open_run(*c);
+                    break;
+                case op::flush:
+                    dispatch_pending();
+                    sinks_->flush(*this);
+                    last_flush_ = std::chrono::steady_clock::now();
+                    if (c->done) c->done->complete();
+                    break;
+                case op::last_step: answer_last_step(*c); break;
+                case op::shutdown:
+                    dispatch_pending();
+                    sinks_->flush(*this);
+                    sinks_->close(*this);
+                    stopped_ = true;
+                    fail_remaining();
+                    return n;
+            }
+        }
+        dispatch_pending();
+    } catch (...) {
+        // Only allocation failures can get here; keep the writer alive.
+        pending_.clear();
+        held_.clear();
+    }
+    return n;
+}
+
+MLTRACK_INLINE void core::answer_last_step(cold_item& c) {
+    std::optional<std::int64_t> high;
+    if (live_run* run = find_run(c.run)) {
+        seed_steps(*run);
+        if (c.metric.name.empty()) high = run->steps.highest();
+        else high = run->steps.highest(c.metric.id, c.metric.name);
+    }
+    c.done->complete_with(high);
+}
+
+MLTRACK_INLINE void core::handle_points(const cold_item& c) {
+    live_run* run = find_run(c.run);
+    if (!run) {
+        late_.fetch_add(c.points.size(), std::memory_order_relaxed);
+        return;
+    }
+    seed_steps(*run);
+    const std::int64_t step = run->steps.next_for_run();
+    for (const auto& mv : c.points) {
+        if (mv.first >= metrics_.size()) {
+            late_.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        run->steps.saw(mv.first, step);
+        event e;
+        e.kind = record_kind::metric;
+        e.run = &run->info;
+        e.time_ns = c.rec.time_ns;
+        e.step = step;
+        e.value = mv.second;
+        e.metric = metrics_[mv.first].get();
+        pending_.push_back(e);
+    }
+}
+
+MLTRACK_INLINE void core::handle_record(std::unique_ptr<cold_item> c) {
+    const live_run* live = find_run(c->run);
+    const run_info* run = live ? &live->info : nullptr;
+    if (!run) {
+        late_.fetch_add(1, std::memory_order_relaxed);
+        if (c->done) c->done->fail(error(error_category::state, 3, "the run has already ended"));
+        return;
+    }
+    event e;
+    e.kind = c->rec.kind;
+    e.run = run;
+    e.time_ns = c->rec.time_ns;
+    e.step = c->rec.step;
+    e.payload = &c->rec;
+    auto done = c->done;
+    if (done && e.kind == record_kind::artifact) e.receipt = &done->receipt;  // dispatched below, at once
+    pending_.push_back(e);
+    if (c->rec.kind == record_kind::run_end) ended_.push_back(run->id);
+    held_.push_back(std::move(c));
+    if (done) {
+        dispatch_pending();
+        done->complete();
+    }
+}
+
+MLTRACK_INLINE void core::open_run(cold_item& c) {
+    run_info info = std::get<run_info>(std::move(c.rec.payload));
+    if (c.checked) {  // start_run asked the sinks itself and did not wait
+        publish_run(c, std::move(info));
+        return;
+    }
+    if (auto failure = decide_on_writer(*sinks_, info, c.mode, *this)) {  // run_open.hpp
+        c.done->fail(*failure);
+        return;
+    }
+    // The caller waits only for the checks above; the environment is captured after, off its path.
+    c.done->complete(info.resumed);
+    publish_run(c, std::move(info));
+}
+
+MLTRACK_INLINE void core::publish_run(cold_item& c, run_info info) {
+    if (c.capture_environment && !info.metadata.contains("environment"))
+        info.metadata["environment"] = environment();
+    auto owned = std::make_unique<live_run>();
+    owned->info = std::move(info);
+    const run_info* run = &owned->info;
+    runs_[run->id] = std::move(owned);
+    event e;
+    e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
+    e.run = run;
+    e.time_ns = run->start_time_ns;
+    pending_.push_back(e);
+    dispatch_pending();
+}
+
+MLTRACK_INLINE const nlohmann::json& core::environment() {
+    if (!environment_) environment_ = capture_environment();
+    return *environment_;
+}
+
+MLTRACK_INLINE void core::fail_remaining() noexcept {
+    queue_item item;
+    while (ring_.try_pop(item)) {
+        if (!item.cold) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        std::unique_ptr<cold_item> c(item.cold);
+        if (c->done) c->done->fail(error(error_category::state, 4, "the tracker is closed"));
+    }
+}
+}  // namespace detail
+MLTRACK_NAMESPACE_END
