@@ -7193,7 +7193,7 @@ public:
     replayer& operator=(const replayer&) = delete;
     ~replayer() = default;
 
-    /// Feeds record number index() of the run; `state` is the run folded so far (its names, rank, start).
+    /// Feeds the run's next record; `state` is the run folded so far (its names, rank, start).
     void feed(const record& r, const run_data& state) {
         const std::size_t i = next_++;
         if (i < options_.from_record) return;
@@ -7240,9 +7240,6 @@ public:
         dispatch();
         return next_;
     }
-
-    /// Records fed so far (skipped ones included).
-    std::size_t index() const noexcept { return next_; }
 
 private:
     event& push(record_kind kind, std::int64_t time_ns, std::int64_t step, const record* payload) {

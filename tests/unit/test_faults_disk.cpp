@@ -358,26 +358,6 @@ std::vector<nlohmann::json> complete_lines(const fs::path& file) {
     return unit::parse_jsonl(file);
 }
 
-/// Runs `child` in a forked process (a fresh tracker there); returns its exit status.
-template <class F>
-int forked(F&& child) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::alarm(60);
-        int rc = 1;
-        try {
-            rc = child();
-        } catch (...) {
-            rc = 3;
-        }
-        ::_exit(rc);
-    }
-    REQUIRE(pid > 0);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    return status;
-}
-
 }  // namespace
 
 TEST_CASE("two writers on one run file: a failed write cuts back only its own bytes") {
@@ -396,7 +376,7 @@ TEST_CASE("two writers on one run file: a failed write cuts back only its own by
             a.flush();
             for (int s = 100; s < 200; ++s) loss.log(s, s);  // buffered in the sink, not yet written
             // The second writer: resumes, writes 1000 points and its end.
-            const int status = forked([&] {
+            const int status = unit::run_forked([&] {
                 error_log child_log;
                 tracker b{manual("exp", child_log), sinks::jsonl{dir / "runs"}};
                 auto again = b.start_run("r", start_mode::resume);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,20 +22,7 @@ namespace fs = std::filesystem;
 /// Runs `child` in a forked process (which _exits with its result); returns the wait status.
 template <class F>
 int in_child(F&& child) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::alarm(60);  // a deadlock in the child shows as SIGALRM, not as a hung test
-        int rc = 1;
-        try {
-            rc = child();
-        } catch (...) {
-            rc = 3;
-        }
-        ::_exit(rc);
-    }
-    REQUIRE(pid > 0);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    const int status = unit::run_forked(std::forward<F>(child));
     INFO("child status " << status << (WIFSIGNALED(status) ? " (killed by signal " : " (exit ")
                          << (WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)) << ")");
     CHECK(WIFEXITED(status));

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -134,6 +135,27 @@ inline std::string error_of(const std::function<void()>& f) {
 inline bool has_id(const std::string& what, const std::string& id) {
     const std::string prefix = "[mltrack.error." + id + "] ";
     return what.compare(0, prefix.size(), prefix) == 0;
+}
+
+/// Runs `child` (returning an exit code) in a forked process and returns the wait status. The child _exits
+/// with its result (3 when it threw); an alarm turns a deadlock in it into SIGALRM instead of a hung test.
+template <class F>
+int run_forked(F&& child) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::alarm(60);
+        int rc = 1;
+        try {
+            rc = child();
+        } catch (...) {
+            rc = 3;
+        }
+        ::_exit(rc);
+    }
+    REQUIRE(pid > 0);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    return status;
 }
 
 }  // namespace unit
