@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -63,10 +64,28 @@ inline std::size_t parse_count(const arguments& args, const char* name, std::siz
     return std::stoul(v);
 }
 
+/// Removes the temporary files (".NAME.tmp-PID") that reports killed while writing `target` left behind:
+/// those whose process no longer exists. A report still running (its PID alive) keeps its file.
+inline void remove_stale_temporaries(const fs::path& target) {
+    const std::string prefix = "." + target.filename().string() + ".tmp-";
+    std::error_code ec;
+    const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string pid = name.substr(prefix.size());
+        if (pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        const long n = std::stol(pid);
+        if (n <= 0 || n == ::getpid() || ::kill(static_cast<pid_t>(n), 0) == 0 || errno != ESRCH) continue;
+        std::error_code ignored;
+        fs::remove(it->path(), ignored);
+    }
+}
+
 /// Writes `text` to `path` ('-': stdout) through a temporary file in the same folder (".NAME.tmp-PID"),
 /// renamed over `path` once written and closed: a reader never sees a partial page, and a report killed
-/// while writing leaves at most the temporary file, never a partial `path`. On failure the temporary file
-/// is removed and `path` is left as it was.
+/// while writing leaves at most the temporary file, never a partial `path`; the next report to `path`
+/// removes it. On failure the temporary file is removed and `path` is left as it was.
 inline void write_whole_file(const std::string& path, const std::string& text) {
     if (path == "-") {
         if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
@@ -74,6 +93,7 @@ inline void write_whole_file(const std::string& path, const std::string& text) {
         return;
     }
     const fs::path target(path);
+    remove_stale_temporaries(target);
     const fs::path tmp = target.parent_path() / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
     if (!f) throw command_error("cannot write " + path + ": " + std::strerror(errno));
