@@ -10,6 +10,7 @@
 //   bench_tensorboard [--points N] [--repeat R] [--dir DIR]
 #include <mltrack/mltrack.hpp>
 #include <mltrack/sinks/tensorboard.hpp>
+#include <mltrack/detail/tensorboard/crc32c.hpp>
 
 #include <algorithm>
 #include <chrono>

@@ -56,6 +56,17 @@ int main(int argc, char**) {
     run.end();
 }
 TU
+# "log" is a module of a training code that logs into a run made elsewhere (the program's one tracker is
+# made in another TU): it includes only mltrack/run.hpp, as most of a big code's TUs that log would.
+cat >"$tmp/log.cpp" <<'TU'
+#include <mltrack/run.hpp>
+void train_epoch(mltrack::run& run, int epoch, int steps) {
+    run.log_params({{"epoch_steps", steps}});
+    auto loss = run.metric("train/loss");
+    for (int step = 0; step < steps; ++step) loss.log(1.0 / (step + 1), epoch * steps + step);
+    run.log_summary({{"last_epoch", epoch}});
+}
+TU
 cp src/mltrack.cpp "$tmp/implementation.cpp"
 reps=3
 [ "$quick" = 1 ] && reps=1
@@ -67,7 +78,7 @@ cpu_s() {
     t=$( { TIMEFORMAT='%U %S'; time "$cxx" -std=c++17 -O2 -Iinclude "$@" -c "$tmp/$name.cpp" -o "$tmp/$name.o" >/dev/null 2>&1; } 2>&1 )
     awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.2f", a[1] + a[2] }'
 }
-c_nl=""; c_fwd=""; c_ml=""; c_train=""; c_train_c=""; c_impl=""
+c_nl=""; c_fwd=""; c_ml=""; c_train=""; c_train_c=""; c_log=""; c_log_c=""; c_impl=""
 best() { if [ -z "$1" ] || awk "BEGIN {exit !($2 < $1)}"; then echo "$2"; else echo "$1"; fi; }
 for _ in $(seq "$reps"); do
     c_nl=$(best "$c_nl" "$(cpu_s nlohmann)")
@@ -75,6 +86,8 @@ for _ in $(seq "$reps"); do
     c_ml=$(best "$c_ml" "$(cpu_s mltrack)")
     c_train=$(best "$c_train" "$(cpu_s train)")
     c_train_c=$(best "$c_train_c" "$(cpu_s train -DMLTRACK_COMPILED_LIB)")
+    c_log=$(best "$c_log" "$(cpu_s log)")
+    c_log_c=$(best "$c_log_c" "$(cpu_s log -DMLTRACK_COMPILED_LIB)")
     c_impl=$(best "$c_impl" "$(cpu_s implementation)")
 done
 
@@ -84,7 +97,8 @@ args=()
 out=$("$build/bench/bench_hot_path" "${args[@]}")
 echo
 echo "$out" | grep -v '^hot_path_ns='
-awk -v ml="$c_ml" -v fwd="$c_fwd" -v nl="$c_nl" -v tr="$c_train" -v trc="$c_train_c" -v impl="$c_impl" 'BEGIN {
+awk -v ml="$c_ml" -v fwd="$c_fwd" -v nl="$c_nl" -v tr="$c_train" -v trc="$c_train_c" -v lg="$c_log" -v lgc="$c_log_c" \
+    -v impl="$c_impl" 'BEGIN {
     printf "%-40s %10.2f %10s %10.2f %10s   %6s / %6.2f / %6s   (%.2fx nlohmann)\n",
            "compile CPU s, TU with mltrack.hpp", ml, "-", nl, "-", "-", nl / ml, "-", ml / nl
     printf "%-40s %10.2f %10s %10.2f %10s   %6s / %6.2f / %6s\n",
@@ -93,6 +107,10 @@ awk -v ml="$c_ml" -v fwd="$c_fwd" -v nl="$c_nl" -v tr="$c_train" -v trc="$c_trai
            "compile CPU s, training TU, header-only", tr, "-", nl, "-", "-", nl / tr, "-", tr / nl
     printf "%-40s %10.2f %10s %10.2f %10s   %6s / %6.2f / %6s   (%.2fx nlohmann; target <= 1.25x)\n",
            "compile CPU s, training TU, compiled", trc, "-", nl, "-", "-", nl / trc, "-", trc / nl
+    printf "%-40s %10.2f %10s %10.2f %10s   %6s / %6.2f / %6s   (%.2fx nlohmann)\n",
+           "compile CPU s, logging TU, header-only", lg, "-", nl, "-", "-", nl / lg, "-", lg / nl
+    printf "%-40s %10.2f %10s %10.2f %10s   %6s / %6.2f / %6s   (%.2fx nlohmann; target <= 1.25x)\n",
+           "compile CPU s, logging TU, compiled", lgc, "-", nl, "-", "-", nl / lgc, "-", lgc / nl
     printf "%-40s %10.2f %10s %10s %10s   (once per build: src/mltrack.cpp)\n",
            "compile CPU s, implementation TU", impl, "-", "-", "-"
 }'

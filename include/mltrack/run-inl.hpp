@@ -4,8 +4,72 @@
 #pragma once
 
 #include "run.hpp"
+#include "detail/files.hpp"
+#include "detail/sha256.hpp"
+#include "detail/jsonl/jsonl_format.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
+
+// The non-template overloads of the logging calls: their template bodies are instantiated here, once.
+MLTRACK_INLINE void run::log(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
+    log_time_series_impl(values.begin(), values.end(), step);
+}
+MLTRACK_INLINE void run::log(std::initializer_list<std::pair<std::string_view, double>> values) {
+    log_time_series_next(values.begin(), values.end());
+}
+MLTRACK_INLINE void run::log_time_series(std::initializer_list<std::pair<std::string_view, double>> values,
+                                         std::int64_t step) {
+    log_time_series_impl(values.begin(), values.end(), step);
+}
+MLTRACK_INLINE void run::log_time_series(std::initializer_list<std::pair<std::string_view, double>> values) {
+    log_time_series_next(values.begin(), values.end());
+}
+MLTRACK_INLINE void run::log_time_series(const named_values<double>& values) {
+    log_time_series_next(values.begin(), values.end());
+}
+MLTRACK_INLINE void run::log_params(std::initializer_list<std::pair<std::string_view, param_value>> params) {
+    log_params_impl(params.begin(), params.end());
+}
+MLTRACK_INLINE void run::log_params(const named_values<param_value>& params) {
+    log_params_impl(params.begin(), params.end());
+}
+MLTRACK_INLINE void run::log_summary(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
+    log_metrics_impl(metrics.begin(), metrics.end());
+}
+MLTRACK_INLINE void run::log_metrics(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
+    log_metrics_impl(metrics.begin(), metrics.end());
+}
+MLTRACK_INLINE void run::log_metrics(const named_values<double>& metrics) {
+    log_metrics_impl(metrics.begin(), metrics.end());
+}
+MLTRACK_INLINE void run::log_metrics(const named_values<summary_value>& metrics) {
+    log_metrics_impl(metrics.begin(), metrics.end());
+}
+MLTRACK_INLINE void run::log_metrics(std::initializer_list<std::pair<std::string_view, double>> values,
+                                     std::int64_t step) {
+    log_time_series_impl(values.begin(), values.end(), step);
+}
+MLTRACK_INLINE void run::set_tag(std::string_view key, std::string_view value) { set_tags({{key, value}}); }
+MLTRACK_INLINE void run::set_tags(std::initializer_list<std::pair<std::string_view, std::string_view>> tags) {
+    set_tags_impl(tags.begin(), tags.end());
+}
+
+MLTRACK_INLINE void run::add_summary(named_values<double>& numbers, named_values<std::string>&, std::string_view key,
+                                     double v) {
+    numbers.emplace_back(std::string(key), v);
+}
+MLTRACK_INLINE void run::add_summary(named_values<double>& numbers, named_values<std::string>& texts,
+                                     std::string_view key, const summary_value& v) {
+    if (!v.is_text()) {
+        numbers.emplace_back(std::string(key), v.number());
+        return;
+    }
+    if (v.text().size() > max_param_string)
+        throw error(error_category::value, 6,
+                    "summary metric '" + std::string(key) + "' is a string of " + std::to_string(v.text().size()) +
+                        " bytes; the limit is 65536");
+    texts.emplace_back(std::string(key), v.text());
+}
 
 MLTRACK_INLINE void run::log_classification_metrics(const classification_metrics& m) {
     require_active();

@@ -19,11 +19,8 @@
 
 #include "detail/compiled.hpp"
 #include "detail/engine/core.hpp"
-#include "detail/files.hpp"
 #include "detail/engine/key_cache.hpp"
 #include "metric_handle.hpp"
-#include "detail/sha256.hpp"
-#include "detail/jsonl/jsonl_format.hpp"
 #include "histogram.hpp"
 #include "live_execution.hpp"
 #include "names.hpp"
@@ -118,13 +115,9 @@ public:
 
     /// Logs several metrics at one step, each a point of its curve (W&B's wandb.log(d, step), MLflow's
     /// log_metrics(d, step)): `run.log({{"loss", l}, {"acc", a}}, step)`. Same as log_time_series.
-    void log(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
-        log_time_series_impl(values.begin(), values.end(), step);
-    }
+    void log(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step);
     /// Logs several metrics at the run's next step (see log_time_series(values)).
-    void log(std::initializer_list<std::pair<std::string_view, double>> values) {
-        log_time_series_next(values.begin(), values.end());
-    }
+    void log(std::initializer_list<std::pair<std::string_view, double>> values);
     /// The same from a std::map, std::unordered_map or vector of (key, number) pairs.
     template <class Map, detail::if_named_range<Map, double> = 0>
     void log(const Map& values, std::int64_t step) {
@@ -136,9 +129,7 @@ public:
     }
 
     /// Logs several time-series values at one step (they share one wall time).
-    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
-        log_time_series_impl(values.begin(), values.end(), step);
-    }
+    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step);
     void log_time_series(const named_values<double>& values, std::int64_t step) {
         log_time_series_impl(values.begin(), values.end(), step);
     }
@@ -146,17 +137,13 @@ public:
     /// Logs several time-series values at the run's next step, shared by all of them: one more than the
     /// highest step of any metric of the run, 1 for its first point (the Vertex AI SDK's
     /// log_time_series_metrics(metrics, step=None)). One queue item for the call, resolved by the writer.
-    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values) {
-        log_time_series_next(values.begin(), values.end());
-    }
-    void log_time_series(const named_values<double>& values) { log_time_series_next(values.begin(), values.end()); }
+    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values);
+    void log_time_series(const named_values<double>& values);
 
     /// Logs params; the latest value of a key wins. Keys are validated, floats must be finite, strings at
     /// most 64 KiB.
-    void log_params(std::initializer_list<std::pair<std::string_view, param_value>> params) {
-        log_params_impl(params.begin(), params.end());
-    }
-    void log_params(const named_values<param_value>& params) { log_params_impl(params.begin(), params.end()); }
+    void log_params(std::initializer_list<std::pair<std::string_view, param_value>> params);
+    void log_params(const named_values<param_value>& params);
     template <class Map, detail::if_named_range<Map, param_value> = 0>
     void log_params(const Map& params) {
         log_params_impl(std::begin(params), std::end(params));
@@ -165,9 +152,7 @@ public:
     /// Logs summary metrics: one value per key for the whole run, numbers or strings
     /// (`{{"acc", 0.97}, {"best_model", "resnet"}}`); the latest value of a key wins. Strings are at most
     /// 64 KiB (value.6). (The Vertex AI SDK's log_metrics; the same as log_metrics without a step.)
-    void log_summary(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
-        log_metrics_impl(metrics.begin(), metrics.end());
-    }
+    void log_summary(std::initializer_list<std::pair<std::string_view, summary_value>> metrics);
     template <class Map, detail::if_named_range<Map, summary_value> = 0>
     void log_summary(const Map& metrics) {
         log_metrics_impl(std::begin(metrics), std::end(metrics));
@@ -175,18 +160,14 @@ public:
 
     /// Without a step: summary metrics, as the Vertex AI SDK's log_metrics (see log_summary). With a step:
     /// points of curves, as MLflow's log_metrics(metrics, step) (see log).
-    void log_metrics(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
-        log_metrics_impl(metrics.begin(), metrics.end());
-    }
-    void log_metrics(const named_values<double>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
-    void log_metrics(const named_values<summary_value>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
+    void log_metrics(std::initializer_list<std::pair<std::string_view, summary_value>> metrics);
+    void log_metrics(const named_values<double>& metrics);
+    void log_metrics(const named_values<summary_value>& metrics);
     template <class Map, detail::if_named_range<Map, summary_value> = 0>
     void log_metrics(const Map& metrics) {
         log_metrics_impl(std::begin(metrics), std::end(metrics));
     }
-    void log_metrics(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
-        log_time_series_impl(values.begin(), values.end(), step);
-    }
+    void log_metrics(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step);
     template <class Map, detail::if_named_range<Map, double> = 0>
     void log_metrics(const Map& values, std::int64_t step) {
         log_time_series_impl(std::begin(values), std::end(values), step);
@@ -195,10 +176,8 @@ public:
     /// Tags: text labels of the run (`{{"team", "vision"}, {"dataset", "imagenet-1k"}}`), as MLflow's tags;
     /// the latest value of a key wins. Keys are validated like metric keys; values are at most 64 KiB
     /// (value.6). Vertex AI keeps them as the run's labels where they follow its label rules (docs/vertex.md).
-    void set_tag(std::string_view key, std::string_view value) { set_tags({{key, value}}); }
-    void set_tags(std::initializer_list<std::pair<std::string_view, std::string_view>> tags) {
-        set_tags_impl(tags.begin(), tags.end());
-    }
+    void set_tag(std::string_view key, std::string_view value);
+    void set_tags(std::initializer_list<std::pair<std::string_view, std::string_view>> tags);
     template <class Map, detail::if_named_range<Map, std::string_view> = 0>
     void set_tags(const Map& tags) {
         set_tags_impl(std::begin(tags), std::end(tags));
@@ -366,21 +345,9 @@ private:
         core_->push_cold(std::move(r));
     }
 
-    static void add_summary(named_values<double>& numbers, named_values<std::string>&, std::string_view key, double v) {
-        numbers.emplace_back(std::string(key), v);
-    }
+    static void add_summary(named_values<double>& numbers, named_values<std::string>&, std::string_view key, double v);
     static void add_summary(named_values<double>& numbers, named_values<std::string>& texts, std::string_view key,
-                            const summary_value& v) {
-        if (!v.is_text()) {
-            numbers.emplace_back(std::string(key), v.number());
-            return;
-        }
-        if (v.text().size() > max_param_string)
-            throw error(error_category::value, 6,
-                        "summary metric '" + std::string(key) + "' is a string of " + std::to_string(v.text().size()) +
-                            " bytes; the limit is 65536");
-        texts.emplace_back(std::string(key), v.text());
-    }
+                            const summary_value& v);
 
     template <class It>
     void set_tags_impl(It first, It last) {

@@ -948,6 +948,1443 @@ MLTRACK_NAMESPACE_END
 
 #include <pthread.h>
 
+// ---- begin mltrack/detail/engine/clock.hpp ----
+// Why: every metric point carries a wall time, and std::chrono::system_clock::now() costs ~20 ns, more than
+// the rest of the hot path together. On x86-64 with an invariant TSC a point's time is computed from one
+// `rdtsc` (a few ns): ticks are converted with a rate calibrated against system_clock and re-anchored to
+// system_clock periodically, so times stay wall-clock ns since the Unix epoch and follow clock steps within
+// one re-anchor period. Without an invariant TSC (or with MLTRACK_CLOCK=system) system_clock is used.
+//
+// Precision (see docs/performance.md): during the first ~2 ms after first use every read is a system_clock
+// read. After that a time is system_clock at the last anchor plus TSC ticks times the calibrated rate; the
+// anchor is refreshed every ~50 ms and the rate is measured over a baseline that grows to ~10 s, so the
+// error is the rate error times at most 50 ms: typically ~1 us (at worst ~15 us) in the first second
+// after calibration, then well under 1 us.
+// A step of the system clock (settimeofday, NTP step) shows up at the next re-anchor. Consecutive reads
+// may go back by up to that error at a re-anchor; times are not guaranteed monotonic (neither is
+// system_clock).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>  // not <x86intrin.h>: every intrinsic header, ~0.3 s per TU
+#define MLTRACK_HAVE_TSC 1
+#else
+#define MLTRACK_HAVE_TSC 0
+#endif
+
+
+#if defined(__SANITIZE_THREAD__)
+#define MLTRACK_CLOCK_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MLTRACK_CLOCK_TSAN 1
+#endif
+#endif
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+// The clock's seqlock orders its plain (relaxed) fields with fences. ThreadSanitizer does not model fences
+// (GCC refuses them under -fsanitize=thread -Werror), so a TSan build makes every access of the seqlock
+// seq_cst instead, which orders the same way without a fence.
+#if defined(MLTRACK_CLOCK_TSAN)
+inline constexpr std::memory_order seqlock_data = std::memory_order_seq_cst;
+inline void seqlock_fence(std::memory_order) noexcept {}
+#else
+inline constexpr std::memory_order seqlock_data = std::memory_order_relaxed;
+inline void seqlock_fence(std::memory_order order) noexcept { std::atomic_thread_fence(order); }
+#endif
+
+/// system_clock in ns since the Unix epoch (~20 ns).
+inline std::int64_t system_clock_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// CLOCK_REALTIME_COARSE in ns since the epoch: a few ns, but only as fine as the kernel tick (1-4 ms).
+/// Usable as config::clock where a coarse time is enough and no invariant TSC is available.
+inline std::int64_t coarse_clock_ns() noexcept {
+#if defined(CLOCK_REALTIME_COARSE)
+    timespec ts{};
+    if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0)
+        return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+#endif
+    return system_clock_ns();
+}
+
+/// The real tick and wall sources.
+struct hardware_time_source {
+    static std::uint64_t ticks() noexcept {
+#if MLTRACK_HAVE_TSC
+        return __builtin_ia32_rdtsc();
+#else
+        return 0;
+#endif
+    }
+    static std::int64_t wall_ns() noexcept { return system_clock_ns(); }
+};
+
+/// Whether this machine has a TSC that ticks at a constant rate in every power state and that the kernel
+/// trusts (CPUID invariant-TSC bit); MLTRACK_CLOCK=system turns the TSC clock off.
+inline bool invariant_tsc_available() noexcept {
+    if (const char* e = std::getenv("MLTRACK_CLOCK"); e && std::strcmp(e, "system") == 0) return false;
+#if MLTRACK_HAVE_TSC
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) < 0x80000007u) return false;
+    __cpuid(0x80000007u, a, b, c, d);
+    return (d & (1u << 8)) != 0;
+#else
+    return false;
+#endif
+}
+
+/// Wall clock from a tick counter, calibrated against and re-anchored to a wall source. Thread-safe: readers
+/// only read shared state (a seqlock); the one caller that finds the anchor stale refreshes it.
+template <class Source = hardware_time_source>
+class basic_tsc_clock {
+public:
+    static constexpr std::int64_t calibrate_after_ns = 2'000'000;     ///< first rate after 2 ms
+    static constexpr std::int64_t reanchor_every_ns = 50'000'000;     ///< anchor refreshed every 50 ms
+    static constexpr std::int64_t max_baseline_ns = 10'000'000'000;   ///< rate measured over at most ~10 s
+
+    explicit basic_tsc_clock(bool enabled = true) noexcept : enabled_(enabled) {
+        if (!enabled_) return;
+        std::uint64_t t = 0;
+        std::int64_t w = 0;
+        read_pair(t, w);
+        base_ticks_.store(t, std::memory_order_relaxed);
+        base_ns_.store(w, std::memory_order_relaxed);
+        cal_ticks_ = t;
+        cal_ns_ = w;
+    }
+
+    bool uses_ticks() const noexcept { return enabled_; }
+    /// True once a rate has been measured (reads no longer go to the wall source every time).
+    bool calibrated() const noexcept { return mult_.load(std::memory_order_acquire) != 0; }
+
+    /// ns since the epoch.
+    std::int64_t now() noexcept {
+        if (!enabled_) return Source::wall_ns();
+        const std::uint64_t t = Source::ticks();
+        for (;;) {
+            const std::uint32_t s0 = seq_.load(std::memory_order_acquire);
+            if (s0 & 1u) break;  // being re-anchored: take the slow path
+            const std::uint64_t bt = base_ticks_.load(seqlock_data);
+            const std::int64_t bn = base_ns_.load(seqlock_data);
+            const std::uint64_t m = mult_.load(seqlock_data);
+            const std::uint64_t limit = limit_ticks_.load(seqlock_data);
+            seqlock_fence(std::memory_order_acquire);
+            if (seq_.load(seqlock_data) != s0) continue;
+            const std::uint64_t d = t - bt;
+            if (m == 0 || d >= limit) break;  // not calibrated, stale anchor, or ticks went backwards
+            return bn + static_cast<std::int64_t>((d * m) >> shift);
+        }
+        return slow(t);
+    }
+
+private:
+    static constexpr std::uint64_t pair_ticks = 2000;  ///< ~0.6 us at 3 GHz; a pair is ~100 ticks
+    static constexpr unsigned shift = 32;  ///< mult is ns per tick in 32.32 fixed point
+
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((noinline, cold))
+#endif
+    std::int64_t slow(std::uint64_t) noexcept {
+        if (busy_.test_and_set(std::memory_order_acquire)) return Source::wall_ns();  // another thread re-anchors
+        std::uint64_t t = 0;
+        std::int64_t w = 0;
+        read_pair(t, w);
+        reanchor(t, w);
+        busy_.clear(std::memory_order_release);
+        return w;
+    }
+
+    /// A (ticks, wall) pair read close together: ticks are read before and after the wall clock, and the
+    /// read is retried (up to 5 times, keeping the tightest) when the two are more than pair_ticks apart,
+    /// as when the thread was preempted in between. A loose pair would skew the measured rate.
+    static void read_pair(std::uint64_t& t, std::int64_t& w) noexcept {
+        std::uint64_t best = ~std::uint64_t{0};
+        for (int i = 0; i < 5; ++i) {
+            const std::uint64_t a = Source::ticks();
+            const std::int64_t x = Source::wall_ns();
+            const std::uint64_t b = Source::ticks();
+            const std::uint64_t width = b - a;
+            if (width < best) {
+                best = width;
+                t = a + width / 2;
+                w = x;
+            }
+            if (best <= pair_ticks) break;
+        }
+    }
+
+    void reanchor(std::uint64_t t, std::int64_t w) noexcept {
+        // Rate over the calibration baseline; the baseline restarts when it grows past max_baseline_ns so
+        // that a slewed system clock is followed.
+        std::uint64_t m = mult_.load(std::memory_order_relaxed);
+        const std::int64_t dw = w - cal_ns_;
+        const std::uint64_t dt = t - cal_ticks_;
+        if (dw >= calibrate_after_ns && dt > 0 && static_cast<std::int64_t>(dt) > 0) {
+            const double rate = static_cast<double>(dw) / static_cast<double>(dt);  // ns per tick
+            if (rate > 0 && rate < 1e3) m = static_cast<std::uint64_t>(rate * double(1ull << shift) + 0.5);
+            if (dw >= max_baseline_ns) {
+                cal_ticks_ = t;
+                cal_ns_ = w;
+            }
+        } else if (dw < 0 || static_cast<std::int64_t>(dt) < 0) {
+            // The wall clock stepped back or the ticks did: start calibrating again.
+            cal_ticks_ = t;
+            cal_ns_ = w;
+            m = 0;
+        }
+        std::uint64_t limit = ~std::uint64_t{0};
+        if (m != 0) {
+            limit = static_cast<std::uint64_t>(double(reanchor_every_ns) * double(1ull << shift) / double(m));
+            if (limit == 0) limit = 1;
+        }
+        const std::uint32_t s = seq_.load(std::memory_order_relaxed);
+        seq_.store(s + 1, seqlock_data);
+        seqlock_fence(std::memory_order_release);
+        base_ticks_.store(t, seqlock_data);
+        base_ns_.store(w, seqlock_data);
+        limit_ticks_.store(m ? limit : 0, seqlock_data);
+        mult_.store(m, seqlock_data);
+        seq_.store(s + 2, std::memory_order_release);
+    }
+
+    const bool enabled_;
+    alignas(64) std::atomic<std::uint32_t> seq_{0};
+    std::atomic<std::uint64_t> base_ticks_{0};
+    std::atomic<std::int64_t> base_ns_{0};
+    std::atomic<std::uint64_t> mult_{0};
+    std::atomic<std::uint64_t> limit_ticks_{0};
+    alignas(64) std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
+    std::uint64_t cal_ticks_ = 0;  ///< guarded by busy_
+    std::int64_t cal_ns_ = 0;
+};
+
+/// The process-wide clock behind every point's time when config::clock is not set.
+inline basic_tsc_clock<>& process_clock() noexcept {
+    static basic_tsc_clock<> c(invariant_tsc_available());
+    return c;
+}
+
+/// Wall time in ns since the epoch: the TSC clock where available, else system_clock.
+inline std::int64_t fast_clock_ns() noexcept { return process_clock().now(); }
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/clock.hpp ----
+// ---- begin mltrack/detail/engine/fork_watch.hpp ----
+// Why: a tracker made before fork() must go inert in the child (no writer thread there, and the parent's
+// locks may be held forever). A process-wide generation, bumped by a pthread_atfork hook, tells it.
+
+#include <atomic>
+#include <cstdint>
+
+#include <pthread.h>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Bumped in the child of every fork(): a tracker made before the fork sees a generation that is not its
+/// own and goes inert there (the child has no writer thread, and the parent's locks may be held forever).
+inline std::atomic<std::uint32_t>& fork_generation() noexcept {
+    static std::atomic<std::uint32_t> generation{0};  // constant-initialized: no guard on the hot path
+    return generation;
+}
+
+/// Registers the fork hook once per process; returns the current generation.
+inline std::uint32_t watch_forks() noexcept {
+    static const int registered =
+        ::pthread_atfork(nullptr, nullptr, [] { fork_generation().fetch_add(1, std::memory_order_relaxed); });
+    (void)registered;
+    return fork_generation().load(std::memory_order_relaxed);
+}
+
+/// The generation a live core never matches: an inert core (a rank that does not write) uses it.
+inline constexpr std::uint32_t inert_generation = 0xffffffffu;
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/fork_watch.hpp ----
+// ---- begin mltrack/detail/engine/queue.hpp ----
+// Why: the hot path must cost nanoseconds. mpsc_ring is a bounded multi-producer single-consumer ring with
+// a sequence number per slot (Vyukov's design): a producer claims a slot with one CAS and publishes it with
+// one release store. spsc_ring is a single-producer ring with cached positions: one plain release store,
+// no read-modify-write. thread_rings, the tracker's queue, gives each producer thread its own spsc_ring for
+// metric points and keeps control items in order with them through one shared mpsc_ring (bench/bench_queue
+// measures both: ~1 ns against ~6 ns per push alone, ~5 ns against ~35 ns with four producers). No
+// allocation (after a thread's first point), lock, syscall or notify on a point's path; every capacity/8-th
+// point of a thread is a "nudge", on which the tracker checks whether its writer sleeps (and then wakes it).
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <thread>
+#include <type_traits>
+
+#include <sys/mman.h>
+
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MLTRACK_COLD __attribute__((noinline, cold))  // keeps slow paths out of the inlined hot path
+#else
+#define MLTRACK_COLD
+#endif
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// `capacity` rounded up to a power of two (at least 2): the slots of a ring.
+inline std::size_t ring_slots(std::size_t capacity) noexcept {
+    std::size_t cap = 2;
+    while (cap < capacity) cap <<= 1;
+    return cap;
+}
+
+/// Zero-filled slots straight from the kernel (an anonymous mapping): a page is committed when a ring first
+/// writes to it, or when the writer thread pre-faults the ring (prefault()), never by the constructor. A
+/// 65,536-slot ring is 3 MiB; committing it at once costs about 1 ms on a VM, on the thread that makes the
+/// tracker or logs its first point. All-zero bytes are a valid empty slot for every ring here.
+template <class T>
+class zero_pages {
+    static_assert(std::is_trivially_destructible_v<T>, "plain slots only");
+
+public:
+    explicit zero_pages(std::size_t n) : bytes_(n * sizeof(T)) {
+        void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+        p_ = static_cast<T*>(p);
+    }
+    zero_pages(const zero_pages&) = delete;
+    zero_pages& operator=(const zero_pages&) = delete;
+    ~zero_pages() { ::munmap(p_, bytes_); }
+
+    T& operator[](std::size_t i) const noexcept { return p_[i]; }
+
+    /// Commits every page now (Linux 5.14+; elsewhere the pages are committed as they are first written).
+    /// Touches no slot's contents, so it is safe while producers write.
+    void prefault() const noexcept {
+#ifdef MADV_POPULATE_WRITE
+        ::madvise(p_, bytes_, MADV_POPULATE_WRITE);
+#endif
+    }
+
+private:
+    std::size_t bytes_;
+    T* p_ = nullptr;
+};
+
+template <class T>
+class mpsc_ring {
+    static_assert(std::is_trivially_copyable_v<T>, "ring items are trivially copyable");
+
+public:
+    explicit mpsc_ring(std::size_t capacity)
+        : slots_(ring_slots(capacity)), mask_(ring_slots(capacity) - 1) {}
+
+    std::size_t capacity() const noexcept { return mask_ + 1; }
+
+    /// Pushes `v`; returns the items the ring has taken so far, this one included (0: full, nothing pushed).
+    std::uint64_t push(const T& v) noexcept {
+        std::uint64_t pos = head_.load(std::memory_order_relaxed);
+        for (;;) {
+            slot& s = slots_[pos & mask_];
+            const std::uint64_t seq = s.seq.load(std::memory_order_acquire) + (pos & mask_);
+            const auto diff = static_cast<std::int64_t>(seq - pos);
+            if (diff == 0) {
+                if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+                    s.value = v;
+                    s.seq.store(pos + 1 - (pos & mask_), std::memory_order_release);
+                    return pos + 1;
+                }
+            } else if (diff < 0) {
+                return 0;
+            } else {
+                pos = head_.load(std::memory_order_relaxed);
+            }
+        }
+    }
+    /// Pushes `v`; false when the ring is full.
+    bool try_push(const T& v) noexcept { return push(v) != 0; }
+
+    /// Whether an item is ready to pop (consumer thread only).
+    bool ready() const noexcept {
+        const slot& s = slots_[tail_ & mask_];
+        return s.seq.load(std::memory_order_acquire) == tail_ - (tail_ & mask_) + 1;
+    }
+
+    /// Pops one item into `out` (consumer thread only); false when empty.
+    bool try_pop(T& out) noexcept {
+        slot& s = slots_[tail_ & mask_];
+        const std::uint64_t base = tail_ - (tail_ & mask_);  // seq is stored less the slot's index
+        if (s.seq.load(std::memory_order_acquire) != base + 1) return false;
+        out = s.value;
+        s.seq.store(base + mask_ + 1, std::memory_order_release);
+        ++tail_;
+        return true;
+    }
+
+    /// Items claimed by producers so far (an upper bound of items pushed).
+    std::uint64_t pushed() const noexcept { return head_.load(std::memory_order_relaxed); }
+
+private:
+    /// Vyukov's sequence, stored less the slot's index, so that all-zero memory is the empty ring.
+    struct slot {
+        std::atomic<std::uint64_t> seq;
+        T value;
+    };
+    zero_pages<slot> slots_;
+    std::size_t mask_ = 0;
+    alignas(64) std::atomic<std::uint64_t> head_{0};
+    alignas(64) std::uint64_t tail_ = 0;
+};
+
+/// A bounded single-producer single-consumer ring with cached positions: the producer writes only its own
+/// head (a plain release store, no read-modify-write) and reads the consumer's tail only when its cached
+/// copy says the ring is full. Measured against mpsc_ring as per-thread rings in bench/bench_queue.cpp (see
+/// docs/performance.md for why the tracker keeps mpsc_ring).
+template <class T>
+class spsc_ring {
+    static_assert(std::is_trivially_copyable_v<T>, "ring items are trivially copyable");
+
+public:
+    explicit spsc_ring(std::size_t capacity)
+        : slots_(ring_slots(capacity)), mask_(ring_slots(capacity) - 1) {}
+
+    void prefault() const noexcept { slots_.prefault(); }
+
+    std::size_t capacity() const noexcept { return mask_ + 1; }
+
+    /// Pushes `v` (producer thread only); returns the items the ring has taken so far, this one included
+    /// (0: full, nothing pushed).
+    std::uint64_t push(const T& v) noexcept {
+        const std::uint64_t h = head_.load(std::memory_order_relaxed);
+        if (h - tail_cache_ > mask_) {
+            tail_cache_ = tail_.load(std::memory_order_acquire);
+            if (h - tail_cache_ > mask_) return 0;
+        }
+        slots_[h & mask_] = v;
+        head_.store(h + 1, std::memory_order_release);
+        return h + 1;
+    }
+    /// Pushes `v` (producer thread only); false when the ring is full.
+    bool try_push(const T& v) noexcept { return push(v) != 0; }
+
+    /// Whether an item is ready to pop (consumer thread only).
+    bool ready() const noexcept {
+        return head_.load(std::memory_order_acquire) != tail_.load(std::memory_order_relaxed);
+    }
+
+    /// The oldest item, or nullptr when empty (consumer thread only); pop_front() removes it.
+    const T* front() noexcept {
+        const std::uint64_t t = tail_.load(std::memory_order_relaxed);
+        if (t == head_cache_) {
+            head_cache_ = head_.load(std::memory_order_acquire);
+            if (t == head_cache_) return nullptr;
+        }
+        return &slots_[t & mask_];
+    }
+    void pop_front() noexcept { tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+
+    /// Items pushed so far.
+    std::uint64_t pushed() const noexcept { return head_.load(std::memory_order_relaxed); }
+
+    /// Pops one item into `out` (consumer thread only); false when empty.
+    bool try_pop(T& out) noexcept {
+        const std::uint64_t t = tail_.load(std::memory_order_relaxed);
+        if (t == head_cache_) {
+            head_cache_ = head_.load(std::memory_order_acquire);
+            if (t == head_cache_) return false;
+        }
+        out = slots_[t & mask_];
+        tail_.store(t + 1, std::memory_order_release);
+        return true;
+    }
+
+private:
+    zero_pages<T> slots_;
+    std::size_t mask_ = 0;
+    alignas(64) std::atomic<std::uint64_t> head_{0};
+    std::uint64_t tail_cache_ = 0;  ///< producer's copy of tail_
+    alignas(64) std::atomic<std::uint64_t> tail_{0};
+    std::uint64_t head_cache_ = 0;  ///< consumer's copy of head_
+};
+
+/// Tells a control item by its `cold` pointer (set for everything but a metric point).
+struct has_cold_pointer {
+    template <class T>
+    bool operator()(const T& item) const noexcept {
+        return item.cold != nullptr;
+    }
+};
+
+/// The hot path's queue: each producer thread pushes points into its own spsc_ring (no read-modify-write,
+/// no shared counter written); control items (IsControl{}(item) is true: run start and end, metric
+/// definitions, flush, close) go into one shared mpsc_ring, numbered under a lock in ring order. A point
+/// carries the number of control items pushed before it (read, not written, by its producer), and the
+/// consumer hands out a point only once it has handed out that many control items, and hands out a control
+/// item only after every point numbered before it that is already in a ring. So a metric definition or a
+/// run start always precedes the points that use it, and a flush or a run end follows every point that
+/// happened before it, whatever thread logged it. Per-thread order is kept; order between threads is the
+/// order the writer finds them in. Threads past `max_rings` (and a thread whose ring cannot be allocated)
+/// push points into the shared ring, in order with the control items there.
+template <class T, class IsControl>
+class thread_rings {
+public:
+    static constexpr std::size_t max_rings = 16;
+
+    explicit thread_rings(std::size_t capacity)
+        : shared_(capacity), nudge_mask_(std::max<std::size_t>(shared_.capacity() / 8, 1) - 1) {}
+    thread_rings(const thread_rings&) = delete;
+    thread_rings& operator=(const thread_rings&) = delete;
+
+    /// Slots of the shared ring and of each thread's ring.
+    std::size_t capacity() const noexcept { return shared_.capacity(); }
+
+    enum class pushed_as : std::uint8_t { full, queued, nudge };
+
+    /// Pushes `v`: `full` when the ring it goes to is full (nothing pushed), else `queued`, or `nudge` for a
+    /// control item and for every capacity/8-th point of a ring: a sleeping consumer should be woken now
+    /// (between nudges, it finds the points when it wakes by itself).
+    pushed_as push(const T& v) noexcept {
+        if (IsControl{}(v)) return push_control(v) ? pushed_as::nudge : pushed_as::full;
+        ring* r = my_ring();
+        const std::uint64_t n = r ? r->push(entry{v, controls_.load(std::memory_order_acquire)}) : shared_.push(v);
+        if (n == 0) return pushed_as::full;
+        return (n & nudge_mask_) == 0 ? pushed_as::nudge : pushed_as::queued;
+    }
+    /// Pushes `v`; false when the ring it goes to is full.
+    bool try_push(const T& v) noexcept { return push(v) != pushed_as::full; }
+
+    /// Whether an item may be waiting (consumer thread only): false means every ring was empty just now.
+    bool ready() noexcept {
+        if (have_pending_ || shared_.ready()) return true;
+        const std::size_t n = nrings_.load(std::memory_order_acquire);
+        for (std::size_t i = 0; i < n; ++i)
+            if (rings_[i].load(std::memory_order_relaxed)->ready()) return true;
+        return false;
+    }
+
+    /// Pops the next item in an order that respects the rules above (consumer thread only).
+    bool try_pop(T& out) noexcept {
+        const std::size_t n = nrings_.load(std::memory_order_acquire);
+        if (n != prefaulted_) prefault(n);
+        if (!have_pending_ && shared_.try_pop(pending_)) {
+            if (!IsControl{}(pending_)) {  // a point of a thread without a ring: ordered by the shared ring
+                out = pending_;
+                return true;
+            }
+            have_pending_ = true;
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+            const std::size_t i = (current_ + k) % n;
+            ring& r = *rings_[i].load(std::memory_order_relaxed);
+            const entry* e = r.front();
+            if (!e || e->controls > applied_) continue;
+            out = e->value;
+            r.pop_front();
+            if (i != current_) {
+                current_ = i;
+                taken_ = 0;
+            }
+            if (++taken_ >= 64) {  // take turns between threads
+                current_ = (i + 1) % n;
+                taken_ = 0;
+            }
+            return true;
+        }
+        if (have_pending_) {
+            out = pending_;
+            have_pending_ = false;
+            ++applied_;
+            return true;
+        }
+        return false;
+    }
+
+    /// Items pushed so far (an upper bound while pushes are in flight).
+    std::uint64_t pushed() const noexcept {
+        std::uint64_t n = shared_.pushed();
+        const std::size_t k = nrings_.load(std::memory_order_acquire);
+        for (std::size_t i = 0; i < k; ++i) n += rings_[i].load(std::memory_order_relaxed)->pushed();
+        return n;
+    }
+
+    /// Called (under a lock, once per thread) when a thread gets its ring: the tracker wakes its writer.
+    void on_new_ring(void (*fn)(void*), void* context) noexcept {
+        on_new_ring_ = fn;
+        on_new_ring_context_ = context;
+    }
+
+    /// Threads that have a ring of their own.
+    std::size_t rings() const noexcept { return nrings_.load(std::memory_order_acquire); }
+
+private:
+    struct entry {
+        T value;
+        std::uint64_t controls;  ///< control items pushed before this point
+    };
+    using ring = spsc_ring<entry>;
+
+    /// The consumer commits the memory of a thread's ring when it first sees it (about 1 ms for 3 MiB), so
+    /// that the thread's first point does not pay for it and fewer of its first-pass writes take a page
+    /// fault. The shared ring (control items, and the points of threads beyond max_rings) is committed as it
+    /// is used: committing it up front would hold up a start_run that comes right after the constructor.
+    MLTRACK_COLD void prefault(std::size_t n) noexcept {
+        for (std::size_t i = prefaulted_; i < n; ++i) rings_[i].load(std::memory_order_relaxed)->prefault();
+        prefaulted_ = n;
+    }
+
+    MLTRACK_COLD bool push_control(const T& v) noexcept {
+        std::lock_guard<std::mutex> lock(control_m_);
+        if (!shared_.try_push(v)) return false;
+        controls_.store(controls_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+        return true;
+    }
+
+    /// This thread's ring: a thread-local cache keyed by a never-reused id, else the registry (which
+    /// allocates the ring on a thread's first point). nullptr: use the shared ring.
+    ring* my_ring() noexcept {
+        struct slot {
+            std::uint64_t owner;
+            ring* r;
+        };
+        thread_local slot cache[8] = {};
+        slot& c = cache[id_ % 8];
+        if (c.owner == id_) return c.r;
+        ring* r = register_thread();
+        c.owner = id_;
+        c.r = r;
+        return r;
+    }
+
+    MLTRACK_COLD ring* register_thread() noexcept {
+        try {
+            std::lock_guard<std::mutex> lock(register_m_);
+            const auto me = std::this_thread::get_id();
+            const std::size_t n = nrings_.load(std::memory_order_relaxed);
+            for (std::size_t i = 0; i < n; ++i)
+                if (owners_[i] == me) return owned_[i].get();
+            for (std::size_t i = 0; i < overflow_n_; ++i)
+                if (overflow_[i] == me) return nullptr;
+            if (n == max_rings) {
+                if (overflow_n_ < overflow_size) overflow_[overflow_n_++] = me;
+                return nullptr;
+            }
+            owned_[n] = std::make_unique<ring>(shared_.capacity());
+            owners_[n] = me;
+            rings_[n].store(owned_[n].get(), std::memory_order_relaxed);
+            nrings_.store(n + 1, std::memory_order_release);
+            if (on_new_ring_) on_new_ring_(on_new_ring_context_);  // the consumer commits its memory
+            return owned_[n].get();
+        } catch (...) {
+            return nullptr;  // no memory for a ring: this thread's points take the shared ring
+        }
+    }
+
+    static std::uint64_t next_id() noexcept {
+        static std::atomic<std::uint64_t> next{1};
+        return next.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    static constexpr std::size_t overflow_size = 256;
+
+    mpsc_ring<T> shared_;
+    const std::size_t nudge_mask_;  ///< a ring's pushes between two nudges, less one (a power of two)
+    const std::uint64_t id_ = next_id();
+    alignas(64) std::atomic<std::uint64_t> controls_{0};  ///< written only by control pushes
+    std::mutex control_m_;
+    alignas(64) std::atomic<std::size_t> nrings_{0};
+    std::atomic<ring*> rings_[max_rings] = {};
+    std::mutex register_m_;
+    std::unique_ptr<ring> owned_[max_rings];
+    std::thread::id owners_[max_rings];
+    std::thread::id overflow_[overflow_size];  ///< threads that asked when all rings were taken
+    std::size_t overflow_n_ = 0;
+    void (*on_new_ring_)(void*) = nullptr;
+    void* on_new_ring_context_ = nullptr;
+    // consumer state
+    std::size_t prefaulted_ = 0;  ///< thread rings whose memory the consumer has committed
+    alignas(64) T pending_{};
+    bool have_pending_ = false;
+    std::uint64_t applied_ = 0;
+    std::size_t current_ = 0;
+    unsigned taken_ = 0;
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/queue.hpp ----
+// ---- begin mltrack/detail/engine/queue_items.hpp ----
+// Why: what travels through the tracker's queue. A queue item is 40 bytes: a metric point, or a pointer to
+// a cold item that owns its payload (a record, a run's opening, a metric's definition, a flush) and may carry
+// a ticket its caller waits on.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Completion of a cold item, waited on by the caller that pushed it.
+struct ticket {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    bool flag = false;  ///< a result bit (run_open: whether the run was resumed)
+    std::optional<std::int64_t> value;  ///< a result number (last_step)
+    std::optional<error> failure;
+    artifact_receipt receipt;  ///< an artifact record: what the sinks stored (read after wait())
+
+    void complete(bool result = false) {
+        std::lock_guard<std::mutex> lock(m);
+        flag = result;
+        done = true;
+        cv.notify_all();
+    }
+    void complete_with(std::optional<std::int64_t> result) {
+        std::lock_guard<std::mutex> lock(m);
+        value = result;
+        done = true;
+        cv.notify_all();
+    }
+    void fail(const error& e) {
+        std::lock_guard<std::mutex> lock(m);
+        failure = e;
+        done = true;
+        cv.notify_all();
+    }
+    void wait() {
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [this] { return done; });
+    }
+    bool wait_for(std::chrono::nanoseconds timeout) {
+        std::unique_lock<std::mutex> lock(m);
+        return cv.wait_for(lock, timeout, [this] { return done; });
+    }
+};
+
+enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown, last_step };
+
+/// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
+struct cold_item {
+    op operation = op::record;
+    std::uint32_t run = 0;
+    start_mode mode = start_mode::create;  ///< op::run_open
+    bool capture_environment = false;      ///< op::run_open: the writer adds metadata.environment
+    bool checked = false;                  ///< op::run_open: start_run decided create or resume (claim_run)
+    record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
+    metric_info metric;                    ///< op::metric_def
+    std::vector<std::pair<std::uint32_t, double>> points;  ///< op::points: (metric id, value) at the run's next
+                                                           ///< step, sharing rec.time_ns
+    std::shared_ptr<ticket> done;          ///< optional completion
+};
+
+struct queue_item {
+    metric_point point;          ///< valid when cold == nullptr
+    cold_item* cold = nullptr;   ///< owned by the queue until the writer takes it
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/queue_items.hpp ----
+// ---- begin mltrack/detail/engine/sink_set.hpp ----
+// Why: the writer applies each operation (write a batch, flush, tick, ask whether a run exists, let a sink
+// refuse a run, ask for a resumed run's steps, close) to every sink of a tracker, each call isolated so that
+// one failing sink never stops the others. sink_set is that, behind one virtual call per operation, for a
+// tuple of sinks (static composition) or a vector of sinks::any alike.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+// ---- begin mltrack/detail/engine/sink_traits.hpp ----
+// Why: a sink is any movable type with write(batch) and flush(); everything else is optional. These traits
+// call the optional parts when a sink has them, so static composition, the type-erased `sinks::any` and the
+// writer all agree on one definition of "a sink".
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+template <class S, class = void>
+struct has_exists : std::false_type {};
+template <class S>
+struct has_exists<S, std::void_t<decltype(std::declval<S&>().exists(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_check_run : std::false_type {};
+template <class S>
+struct has_check_run<S, std::void_t<decltype(std::declval<S&>().check_run(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_max_steps : std::false_type {};
+template <class S>
+struct has_max_steps<S, std::void_t<decltype(std::declval<S&>().max_steps(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_tick : std::false_type {};
+template <class S>
+struct has_tick<S, std::void_t<decltype(std::declval<S&>().tick(std::chrono::steady_clock::now()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_claim : std::false_type {};
+template <class S>
+struct has_claim<S, std::void_t<decltype(bool(std::declval<const S&>().claim(std::declval<const run_info&>(), true)))>>
+    : std::true_type {};
+
+enum class claim_answer : std::uint8_t;
+template <class S, class = void>
+struct has_claim_answer : std::false_type {};  ///< a type-erased sink (sinks::any) forwards the answer
+template <class S>
+struct has_claim_answer<
+    S, std::void_t<decltype(claim_answer(std::declval<const S&>().claim_answer(std::declval<const run_info&>(), true)))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_next_tick : std::false_type {};
+template <class S>
+struct has_next_tick<S, std::void_t<decltype(std::chrono::steady_clock::time_point(std::declval<S&>().next_tick()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_periodic_flush : std::false_type {};
+template <class S>
+struct has_periodic_flush<S, std::void_t<decltype(std::declval<S&>().periodic_flush())>> : std::true_type {};
+
+template <class S, class = void>
+struct has_close : std::false_type {};
+template <class S>
+struct has_close<S, std::void_t<decltype(std::declval<S&>().close())>> : std::true_type {};
+
+template <class S, class = void>
+struct has_name : std::false_type {};
+template <class S>
+struct has_name<S, std::void_t<decltype(std::string(std::declval<const S&>().name()))>> : std::true_type {};
+
+/// Whether the sink knows that this run already exists (nullopt: the sink cannot tell). A sink's exists()
+/// may return bool or std::optional<bool>.
+template <class S>
+std::optional<bool> sink_exists(S& s, const run_info& run) {
+    if constexpr (has_exists<S>::value) {
+        return std::optional<bool>(s.exists(run));
+    } else {
+        (void)s;
+        (void)run;
+        return std::nullopt;
+    }
+}
+
+/// What a sink says of a run when start_run asks on the caller's thread (see core::claim_run).
+enum class claim_answer : std::uint8_t { absent, present, cannot_tell, ask_writer };
+
+/// A sink's claim(run, create) when it has one (it may be called from any thread, concurrently with the
+/// writer: it reads the filesystem and its own settings only); a sink that can tell whether a run exists
+/// only on the writer thread (exists() without claim()), or may refuse a run (check_run()), makes start_run
+/// wait for the writer.
+template <class S>
+claim_answer sink_claim(const S& s, const run_info& run, bool create) {
+    if constexpr (has_claim_answer<S>::value) {
+        return s.claim_answer(run, create);
+    } else if constexpr (has_check_run<S>::value) {  // it may refuse the run: only on the writer
+        (void)s, (void)run, (void)create;
+        return claim_answer::ask_writer;
+    } else if constexpr (has_claim<S>::value) {
+        return s.claim(run, create) ? claim_answer::present : claim_answer::absent;
+    } else if constexpr (has_exists<S>::value) {
+        (void)s, (void)run, (void)create;
+        return claim_answer::ask_writer;
+    } else {
+        (void)s, (void)run, (void)create;
+        return claim_answer::cannot_tell;
+    }
+}
+
+/// Lets a sink refuse a run before it starts: a sink's check_run() throws mltrack::error for a run it can
+/// never hold (a name its service refuses); start_run then throws that error and nothing is written.
+template <class S>
+void sink_check_run(S& s, const run_info& run) {
+    if constexpr (has_check_run<S>::value) s.check_run(run);
+    else { (void)s; (void)run; }
+}
+
+/// The highest step of each metric key a sink already holds for a resumed run (nullopt: it cannot tell),
+/// so that points logged without a step continue after them.
+template <class S>
+std::optional<std::map<std::string, std::int64_t>> sink_max_steps(S& s, const run_info& run) {
+    if constexpr (has_max_steps<S>::value) {
+        return s.max_steps(run);
+    } else {
+        (void)s;
+        (void)run;
+        return std::nullopt;
+    }
+}
+
+template <class S>
+void sink_tick(S& s, std::chrono::steady_clock::time_point now) {
+    if constexpr (has_tick<S>::value) s.tick(now);
+    else { (void)s; (void)now; }
+}
+
+/// When the sink next needs tick(): its next_tick() (time_point::max(): not before work arrives); a sink with
+/// tick() but no next_tick() is ticked every millisecond; a sink without tick() never.
+template <class S>
+std::chrono::steady_clock::time_point sink_next_tick(S& s, std::chrono::steady_clock::time_point now) {
+    if constexpr (has_next_tick<S>::value) {
+        (void)now;
+        return s.next_tick();
+    } else if constexpr (has_tick<S>::value) {
+        (void)s;
+        return now + std::chrono::milliseconds(1);
+    } else {
+        (void)s;
+        (void)now;
+        return std::chrono::steady_clock::time_point::max();
+    }
+}
+
+/// The writer's timed flush (every flush_interval while something came): the sink's periodic_flush() when it
+/// keeps its own schedule (the Vertex sink batches requests at its own interval), else flush().
+template <class S>
+void sink_periodic_flush(S& s) {
+    if constexpr (has_periodic_flush<S>::value) s.periodic_flush();
+    else s.flush();
+}
+
+template <class S>
+void sink_close(S& s) {
+    if constexpr (has_close<S>::value) s.close();
+    else (void)s;
+}
+
+template <class S>
+std::string sink_name(const S& s) {
+    if constexpr (has_name<S>::value) return std::string(s.name());
+    else { (void)s; return "sink"; }
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/sink_traits.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Where sinks' failures go (implemented by core).
+class error_reporter {
+public:
+    virtual void report(const std::string& sink, const std::string& message) = 0;
+
+protected:
+    ~error_reporter() = default;
+};
+
+/// Calls f() and turns any exception into a report; never throws.
+template <class S, class F>
+void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        try { r.report(sink_name(sink), e.what()); } catch (...) {}
+    } catch (...) {
+        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
+    }
+}
+
+/// The sinks of a tracker, behind one virtual call per batch.
+class sink_set {
+public:
+    virtual ~sink_set() = default;
+    virtual void write(const batch& b, error_reporter& r) = 0;
+    virtual void flush(error_reporter& r) = 0;
+    /// The timed flush (sink_periodic_flush): durability for files, no early send for a batching sink.
+    virtual void periodic_flush(error_reporter& r) = 0;
+    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
+    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
+    /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
+    /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
+    /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
+    /// fails the same way and is reported there (the caller's thread reports nothing).
+    struct claimed {
+        bool ask_writer = false;
+        std::optional<bool> exists;
+    };
+    virtual claimed claim(const run_info& run, bool create) = 0;
+    /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
+    virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
+    /// The first sink's refusal of a run (check_run), if any.
+    virtual std::optional<error> check(const run_info& run, error_reporter& r) = 0;
+    /// The highest step per metric key over the sinks that can tell.
+    virtual std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) = 0;
+    virtual void close(error_reporter& r) = 0;
+};
+
+/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
+template <class ForEach>
+class sink_set_impl final : public sink_set {
+public:
+    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
+    void write(const batch& b, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
+    }
+    void flush(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
+    }
+    void periodic_flush(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_periodic_flush(s); }); });
+    }
+    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
+    }
+    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
+        std::optional<bool> any;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                const auto e = sink_exists(s, run);
+                if (e) any = (any && *any) || *e;
+            });
+        });
+        return any;
+    }
+    claimed claim(const run_info& run, bool create) override {
+        claimed c;
+        each_([&](auto& s) {
+            claim_answer a = claim_answer::absent;
+            try {
+                a = sink_claim(s, run, create);
+            } catch (...) {
+            }
+            if (a == claim_answer::ask_writer) c.ask_writer = true;
+            else if (a != claim_answer::cannot_tell) c.exists = c.exists.value_or(false) || a == claim_answer::present;
+        });
+        return c;
+    }
+    std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) override {
+        auto t = std::chrono::steady_clock::time_point::max();
+        each_([&](auto& s) {
+            try {
+                t = std::min(t, sink_next_tick(s, now));
+            } catch (...) {
+                t = now;  // a sink that cannot tell is ticked at once
+            }
+        });
+        return t;
+    }
+    std::optional<error> check(const run_info& run, error_reporter& r) override {
+        std::optional<error> refusal;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                try {
+                    sink_check_run(s, run);
+                } catch (const error& e) {
+                    if (!refusal) refusal = e;
+                }
+            });
+        });
+        return refusal;
+    }
+    std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) override {
+        std::map<std::string, std::int64_t> out;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                if (const auto m = sink_max_steps(s, run))
+                    for (const auto& kv : *m) {
+                        auto it = out.find(kv.first);
+                        if (it == out.end()) out.emplace(kv.first, kv.second);
+                        else if (kv.second > it->second) it->second = kv.second;
+                    }
+            });
+        });
+        return out;
+    }
+    void close(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
+    }
+
+private:
+    ForEach each_;
+};
+
+template <class ForEach>
+std::unique_ptr<sink_set> make_sink_set(ForEach each) {
+    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/sink_set.hpp ----
+// ---- begin mltrack/detail/engine/steps.hpp ----
+// Why: a point logged without a step takes the next step of its metric, and a log_time_series call without
+// a step takes the run's next step for all its values (the Vertex AI SDK's step=None). Only the writer
+// thread sees every point of a run in order, so steps are resolved there and the hot path stays one
+// 32-byte push: a point asks for the next step by setting auto_step_bit in its metric id. step_counter keeps,
+// per run, the highest step of each metric and of the run (explicit and automatic steps alike), plus
+// what the sinks already hold for a resumed run (its seeds).
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Set in metric_point::metric: the point takes its metric's next step (metric_point::step is ignored).
+inline constexpr std::uint32_t auto_step_bit = 0x80000000u;
+
+class step_counter {
+public:
+    /// Records a point at `step` (explicit, or resolved by next()).
+    void saw(std::uint32_t metric, std::int64_t step) {
+        if (metric >= by_metric_.size()) by_metric_.resize(metric + std::size_t{1});
+        entry& e = by_metric_[metric];
+        if (!e.seen || step > e.high) e = entry{step, true};
+        if (!run_seen_ || step > run_high_) {
+            run_high_ = step;
+            run_seen_ = true;
+        }
+    }
+
+    /// The next step of a metric: one more than the highest step it has in the run (here or in the seeds),
+    /// 1 for its first point. Records it.
+    std::int64_t next(std::uint32_t metric, const std::string& key) {
+        bool have = false;
+        std::int64_t high = 0;
+        if (metric < by_metric_.size() && by_metric_[metric].seen) {
+            have = true;
+            high = by_metric_[metric].high;
+        }
+        const auto s = seeds_.find(key);
+        if (s != seeds_.end() && (!have || s->second > high)) {
+            have = true;
+            high = s->second;
+        }
+        const std::int64_t step = after(have, high);
+        saw(metric, step);
+        return step;
+    }
+
+    /// The run's next step: one more than the highest step of any metric of the run, 1 for its first
+    /// point. Not recorded: the caller records each point it gives it to.
+    std::int64_t next_for_run() const {
+        bool have = run_seen_;
+        std::int64_t high = run_high_;
+        for (const auto& kv : seeds_)
+            if (!have || kv.second > high) {
+                have = true;
+                high = kv.second;
+            }
+        return after(have, high);
+    }
+
+    /// The highest step of a metric (here or in the seeds); nullopt before its first point.
+    std::optional<std::int64_t> highest(std::uint32_t metric, const std::string& key) const {
+        std::optional<std::int64_t> high;
+        if (metric < by_metric_.size() && by_metric_[metric].seen) high = by_metric_[metric].high;
+        const auto s = seeds_.find(key);
+        if (s != seeds_.end() && (!high || s->second > *high)) high = s->second;
+        return high;
+    }
+
+    /// The highest step of any metric of the run (here or in the seeds); nullopt before any point.
+    std::optional<std::int64_t> highest() const {
+        std::optional<std::int64_t> high;
+        if (run_seen_) high = run_high_;
+        for (const auto& kv : seeds_)
+            if (!high || kv.second > *high) high = kv.second;
+        return high;
+    }
+
+    /// What the sinks hold for a resumed run: the highest step per metric key.
+    void seed(const std::map<std::string, std::int64_t>& highest) {
+        for (const auto& kv : highest) {
+            auto it = seeds_.find(kv.first);
+            if (it == seeds_.end()) seeds_.emplace(kv.first, kv.second);
+            else if (kv.second > it->second) it->second = kv.second;
+        }
+    }
+
+private:
+    struct entry {
+        std::int64_t high = 0;
+        bool seen = false;
+    };
+
+    static std::int64_t after(bool have, std::int64_t high) noexcept {
+        if (!have) return 1;
+        return high == std::numeric_limits<std::int64_t>::max() ? high : high + 1;
+    }
+
+    std::vector<entry> by_metric_;
+    std::int64_t run_high_ = 0;
+    bool run_seen_ = false;
+    std::map<std::string, std::int64_t> seeds_;
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/steps.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+class core final : public error_reporter {
+public:
+    core(config cfg, std::unique_ptr<sink_set> sinks);
+
+    core(const core&) = delete;
+    core& operator=(const core&) = delete;
+
+    ~core();
+
+    const config& cfg() const noexcept { return cfg_; }
+
+    /// True on a rank that does not write (rank_policy::zero, rank > 0) and in a forked child: every call
+    /// then returns at once, touching no thread, lock, file or connection.
+    bool inert() const noexcept {
+        return fork_generation().load(std::memory_order_relaxed) != live_generation_;
+    }
+    /// The rank and world size this tracker resolved (config, then the environment), and the policy.
+    const rank_info& rank() const noexcept { return rank_; }
+    rank_policy policy() const noexcept { return policy_; }
+
+    std::int64_t now() const noexcept { return cfg_.clock ? cfg_.clock() : fast_clock_ns(); }
+
+    // ---------------------------------------------------------------- producer side (any thread)
+
+    /// The hot path: no allocation, lock, syscall or notify unless the queue is full.
+    void push_point(const metric_point& p) noexcept {
+        if (!inert()) push_live(p);
+    }
+
+    /// push_point at the current time; the clock is read only on a live tracker (an inert rank pays ~1 ns).
+    void push_point_now(std::uint32_t run, std::uint32_t metric, std::int64_t step, double value) noexcept {
+        if (!inert()) push_live(metric_point{run, metric, step, value, now()});
+    }
+
+    /// push_point on a tracker known to be live.
+    void push_live(const metric_point& p) noexcept {
+        if (closed_.load(std::memory_order_relaxed)) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        queue_item item{p, nullptr};
+        if (const auto pushed = ring_.push(item); pushed != ring_type::pushed_as::full) {
+            if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+            else if (pushed == ring_type::pushed_as::nudge && writer_asleep_.load(std::memory_order_relaxed) != 0) wake();
+            return;
+        }
+        if (cfg_.overflow == overflow_policy::drop_newest) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        push_blocking(item);
+        if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
+    }
+
+    /// Pushes a cold item (never dropped). Waits for its ticket when it has one; rethrows its failure.
+    void push_cold(std::unique_ptr<cold_item> c);
+
+    /// Interns a metric key: the same id for the same key for the life of the tracker.
+    std::uint32_t intern(std::string_view key);
+
+    std::uint32_t next_run_id() noexcept { return next_run_id_.fetch_add(1, std::memory_order_relaxed); }
+
+    /// A run name can be open only once at a time in one tracker; false when it already is.
+    bool claim_run_name(const std::string& name, std::uint32_t id);
+    void release_run_name(const std::string& name) noexcept;
+
+    /// Ends every open run with `state` (the termination handler's path); the runs' own end() later finds
+    /// them ended and writes nothing more. Returns how many runs it ended.
+    std::size_t end_open_runs(run_state state);
+
+    /// Waits until every record pushed before this call has been written and every sink flushed.
+    void flush();
+
+    /// flush() that gives up after `timeout`; true when everything was written and flushed in time.
+    bool flush_for(std::chrono::nanoseconds timeout);
+
+    /// Writes everything queued, flushes and closes the sinks, stops the writer. Idempotent.
+    void close() noexcept;
+
+    bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+
+    tracker_stats stats() const noexcept;
+
+    // ---------------------------------------------------------------- writer side
+
+    /// start_run's existence checks on the caller's thread (sink_set::claim): whether a sink has the run,
+    /// and with `create` each sink that can makes it exclusively; nullopt when a sink can tell only on the
+    /// writer thread.
+    sink_set::claimed claim_run(const run_info& info, bool create);
+
+    void report(const std::string& sink, const std::string& message) override;
+
+private:
+    /// In a child of fork() made after this core (not on a rank that is inert by policy).
+    bool forked() const noexcept { return !inert_ && inert(); }
+
+    void resolve_rank();
+
+    void wake();
+
+    /// After a control item: wakes the writer if it sleeps. Both sides use read-modify-writes on
+    /// writer_asleep_ (no fences, which ThreadSanitizer cannot model): if this RMW comes after the writer's
+    /// "asleep" exchange it reads 1 and wakes it; if before, the writer's exchange reads this RMW's value and
+    /// so sees the item pushed before it. A control item never waits for the writer's timer. (Points use a
+    /// plain load: a point that misses a falling-asleep writer is written when its timer fires.)
+    void wake_if_asleep();
+
+    static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
+
+    /// Pushes until the item fits; false (the item not queued) when `deadline` passes first.
+    bool push_blocking(const queue_item& item, std::chrono::steady_clock::time_point deadline = no_deadline) noexcept;
+
+    void drain_inline() noexcept;
+
+    /// The writer: drains the queue, flushes the sinks every flush_interval while something came since the
+    /// last flush, ticks them when they ask to be, and otherwise sleeps. It is woken by a control item, by a
+    /// thread whose ring filled another eighth (points otherwise wait for its timer: at most poll_interval),
+    /// by a full ring, or by its timer (the next flush, a sink's next tick, poll_interval). An idle tracker
+    /// so wakes a few times a second instead of polling.
+    void writer_loop() noexcept;
+
+    /// A run open on the writer side: what sinks see of it, and its steps.
+    struct live_run {
+        run_info info;
+        step_counter steps;
+        bool seeded = false;  ///< the sinks were asked for a resumed run's steps
+    };
+
+    live_run* find_run(std::uint32_t id) noexcept;
+
+    /// A resumed run continues after the steps its sinks already hold (asked once, at its first point
+    /// logged without a step).
+    void seed_steps(live_run& r);
+
+    void dispatch_pending() noexcept;
+
+    /// Drains up to one batch; returns the number of items taken.
+    std::size_t drain_once() noexcept;
+
+    /// run::last_step: the highest step of the run, or of one metric (c.metric.id when c.metric.name is set),
+    /// counting what a resumed run's sinks hold.
+    void answer_last_step(cold_item& c);
+
+    /// A log_time_series call without a step: every value at the run's next step, with one wall time.
+    void handle_points(const cold_item& c);
+
+    void handle_record(std::unique_ptr<cold_item> c);
+
+    void open_run(cold_item& c);
+
+    /// The run's opening reaches the sinks, with the environment captured here, before anything of the run.
+    void publish_run(cold_item& c, run_info info);
+
+    /// capture_environment(), once per tracker, on the writer thread (the only caller).
+    const nlohmann::json& environment();
+
+    /// After shutdown: whatever was pushed concurrently with close() is released, never written.
+    void fail_remaining() noexcept;
+
+    static constexpr std::size_t max_batch = 4096;
+
+    config cfg_;
+    std::unique_ptr<sink_set> sinks_;
+    using ring_type = thread_rings<queue_item, has_cold_pointer>;
+    ring_type ring_;  ///< per-thread point rings + one ordered control ring
+
+    std::atomic<bool> closed_{false};
+    std::atomic<std::uint64_t> written_{0}, dropped_{0}, late_{0}, sink_errors_{0};
+    std::atomic<std::uint32_t> next_run_id_{1};
+
+    std::mutex intern_m_;
+    std::unordered_map<std::string, std::uint32_t> interned_;
+    std::unordered_map<std::string, std::uint32_t> open_runs_;  ///< open run names and their ids
+
+    rank_info rank_;
+    rank_policy policy_ = rank_policy::zero;
+    bool inert_ = false;                  ///< by policy: a rank that does not write
+    std::uint32_t live_generation_ = 0;   ///< fork_generation() when made; inert_generation when inert_
+
+    std::mutex close_m_;
+    std::mutex inline_m_;
+    struct wake_state {
+        std::mutex m;
+        std::condition_variable cv;
+        bool flag = false;
+    };
+    // On the heap so that a forked child can leak it: destroying a condition variable the parent's writer
+    // was waiting on blocks forever in the child (glibc waits for waiters that do not exist there).
+    std::unique_ptr<wake_state> wake_ = std::make_unique<wake_state>();
+    alignas(64) std::atomic<int> writer_asleep_{0};    ///< the writer waits on wake_ (read on the hot path)
+    std::thread writer_;
+
+    // writer-owned state
+    bool stopped_ = false;
+    std::vector<std::unique_ptr<metric_info>> metrics_;
+    std::unordered_map<std::uint32_t, std::unique_ptr<live_run>> runs_;
+    std::optional<nlohmann::json> environment_;  ///< writer thread only
+    live_run* last_run_ = nullptr;
+    std::vector<event> pending_;
+    std::vector<std::unique_ptr<cold_item>> held_;
+    std::vector<std::uint32_t> ended_;
+    std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_report_{};
+    std::uint64_t suppressed_ = 0;
+    bool reported_any_ = false;
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/detail/engine/core-inl.hpp ----
+// Why: the bodies of detail::core's cold side (the writer thread and its loop, cold items, runs opening,
+// flush and close), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled
+// once, in the implementation translation unit. The producer's hot path (push_point) stays in the class.
+
 // ---- begin mltrack/environment.hpp ----
 // Why: a run is only reproducible when we know where and how it ran: host, command line, git commit, compiler,
 // CPU, SLURM job, MPI rank, Vertex AI job. capture_environment() gathers that once at run start as plain JSON. Every probe
@@ -1820,767 +3257,6 @@ MLTRACK_NAMESPACE_END
 // ---- end mltrack/environment-inl.hpp ----
 #endif
 // ---- end mltrack/environment.hpp ----
-// ---- begin mltrack/detail/engine/clock.hpp ----
-// Why: every metric point carries a wall time, and std::chrono::system_clock::now() costs ~20 ns, more than
-// the rest of the hot path together. On x86-64 with an invariant TSC a point's time is computed from one
-// `rdtsc` (a few ns): ticks are converted with a rate calibrated against system_clock and re-anchored to
-// system_clock periodically, so times stay wall-clock ns since the Unix epoch and follow clock steps within
-// one re-anchor period. Without an invariant TSC (or with MLTRACK_CLOCK=system) system_clock is used.
-//
-// Precision (see docs/performance.md): during the first ~2 ms after first use every read is a system_clock
-// read. After that a time is system_clock at the last anchor plus TSC ticks times the calibrated rate; the
-// anchor is refreshed every ~50 ms and the rate is measured over a baseline that grows to ~10 s, so the
-// error is the rate error times at most 50 ms: typically ~1 us (at worst ~15 us) in the first second
-// after calibration, then well under 1 us.
-// A step of the system clock (settimeofday, NTP step) shows up at the next re-anchor. Consecutive reads
-// may go back by up to that error at a re-anchor; times are not guaranteed monotonic (neither is
-// system_clock).
-
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <ctime>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>  // not <x86intrin.h>: every intrinsic header, ~0.3 s per TU
-#define MLTRACK_HAVE_TSC 1
-#else
-#define MLTRACK_HAVE_TSC 0
-#endif
-
-
-#if defined(__SANITIZE_THREAD__)
-#define MLTRACK_CLOCK_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define MLTRACK_CLOCK_TSAN 1
-#endif
-#endif
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-// The clock's seqlock orders its plain (relaxed) fields with fences. ThreadSanitizer does not model fences
-// (GCC refuses them under -fsanitize=thread -Werror), so a TSan build makes every access of the seqlock
-// seq_cst instead, which orders the same way without a fence.
-#if defined(MLTRACK_CLOCK_TSAN)
-inline constexpr std::memory_order seqlock_data = std::memory_order_seq_cst;
-inline void seqlock_fence(std::memory_order) noexcept {}
-#else
-inline constexpr std::memory_order seqlock_data = std::memory_order_relaxed;
-inline void seqlock_fence(std::memory_order order) noexcept { std::atomic_thread_fence(order); }
-#endif
-
-/// system_clock in ns since the Unix epoch (~20 ns).
-inline std::int64_t system_clock_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-/// CLOCK_REALTIME_COARSE in ns since the epoch: a few ns, but only as fine as the kernel tick (1-4 ms).
-/// Usable as config::clock where a coarse time is enough and no invariant TSC is available.
-inline std::int64_t coarse_clock_ns() noexcept {
-#if defined(CLOCK_REALTIME_COARSE)
-    timespec ts{};
-    if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0)
-        return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-#endif
-    return system_clock_ns();
-}
-
-/// The real tick and wall sources.
-struct hardware_time_source {
-    static std::uint64_t ticks() noexcept {
-#if MLTRACK_HAVE_TSC
-        return __builtin_ia32_rdtsc();
-#else
-        return 0;
-#endif
-    }
-    static std::int64_t wall_ns() noexcept { return system_clock_ns(); }
-};
-
-/// Whether this machine has a TSC that ticks at a constant rate in every power state and that the kernel
-/// trusts (CPUID invariant-TSC bit); MLTRACK_CLOCK=system turns the TSC clock off.
-inline bool invariant_tsc_available() noexcept {
-    if (const char* e = std::getenv("MLTRACK_CLOCK"); e && std::strcmp(e, "system") == 0) return false;
-#if MLTRACK_HAVE_TSC
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) < 0x80000007u) return false;
-    __cpuid(0x80000007u, a, b, c, d);
-    return (d & (1u << 8)) != 0;
-#else
-    return false;
-#endif
-}
-
-/// Wall clock from a tick counter, calibrated against and re-anchored to a wall source. Thread-safe: readers
-/// only read shared state (a seqlock); the one caller that finds the anchor stale refreshes it.
-template <class Source = hardware_time_source>
-class basic_tsc_clock {
-public:
-    static constexpr std::int64_t calibrate_after_ns = 2'000'000;     ///< first rate after 2 ms
-    static constexpr std::int64_t reanchor_every_ns = 50'000'000;     ///< anchor refreshed every 50 ms
-    static constexpr std::int64_t max_baseline_ns = 10'000'000'000;   ///< rate measured over at most ~10 s
-
-    explicit basic_tsc_clock(bool enabled = true) noexcept : enabled_(enabled) {
-        if (!enabled_) return;
-        std::uint64_t t = 0;
-        std::int64_t w = 0;
-        read_pair(t, w);
-        base_ticks_.store(t, std::memory_order_relaxed);
-        base_ns_.store(w, std::memory_order_relaxed);
-        cal_ticks_ = t;
-        cal_ns_ = w;
-    }
-
-    bool uses_ticks() const noexcept { return enabled_; }
-    /// True once a rate has been measured (reads no longer go to the wall source every time).
-    bool calibrated() const noexcept { return mult_.load(std::memory_order_acquire) != 0; }
-
-    /// ns since the epoch.
-    std::int64_t now() noexcept {
-        if (!enabled_) return Source::wall_ns();
-        const std::uint64_t t = Source::ticks();
-        for (;;) {
-            const std::uint32_t s0 = seq_.load(std::memory_order_acquire);
-            if (s0 & 1u) break;  // being re-anchored: take the slow path
-            const std::uint64_t bt = base_ticks_.load(seqlock_data);
-            const std::int64_t bn = base_ns_.load(seqlock_data);
-            const std::uint64_t m = mult_.load(seqlock_data);
-            const std::uint64_t limit = limit_ticks_.load(seqlock_data);
-            seqlock_fence(std::memory_order_acquire);
-            if (seq_.load(seqlock_data) != s0) continue;
-            const std::uint64_t d = t - bt;
-            if (m == 0 || d >= limit) break;  // not calibrated, stale anchor, or ticks went backwards
-            return bn + static_cast<std::int64_t>((d * m) >> shift);
-        }
-        return slow(t);
-    }
-
-private:
-    static constexpr std::uint64_t pair_ticks = 2000;  ///< ~0.6 us at 3 GHz; a pair is ~100 ticks
-    static constexpr unsigned shift = 32;  ///< mult is ns per tick in 32.32 fixed point
-
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((noinline, cold))
-#endif
-    std::int64_t slow(std::uint64_t) noexcept {
-        if (busy_.test_and_set(std::memory_order_acquire)) return Source::wall_ns();  // another thread re-anchors
-        std::uint64_t t = 0;
-        std::int64_t w = 0;
-        read_pair(t, w);
-        reanchor(t, w);
-        busy_.clear(std::memory_order_release);
-        return w;
-    }
-
-    /// A (ticks, wall) pair read close together: ticks are read before and after the wall clock, and the
-    /// read is retried (up to 5 times, keeping the tightest) when the two are more than pair_ticks apart,
-    /// as when the thread was preempted in between. A loose pair would skew the measured rate.
-    static void read_pair(std::uint64_t& t, std::int64_t& w) noexcept {
-        std::uint64_t best = ~std::uint64_t{0};
-        for (int i = 0; i < 5; ++i) {
-            const std::uint64_t a = Source::ticks();
-            const std::int64_t x = Source::wall_ns();
-            const std::uint64_t b = Source::ticks();
-            const std::uint64_t width = b - a;
-            if (width < best) {
-                best = width;
-                t = a + width / 2;
-                w = x;
-            }
-            if (best <= pair_ticks) break;
-        }
-    }
-
-    void reanchor(std::uint64_t t, std::int64_t w) noexcept {
-        // Rate over the calibration baseline; the baseline restarts when it grows past max_baseline_ns so
-        // that a slewed system clock is followed.
-        std::uint64_t m = mult_.load(std::memory_order_relaxed);
-        const std::int64_t dw = w - cal_ns_;
-        const std::uint64_t dt = t - cal_ticks_;
-        if (dw >= calibrate_after_ns && dt > 0 && static_cast<std::int64_t>(dt) > 0) {
-            const double rate = static_cast<double>(dw) / static_cast<double>(dt);  // ns per tick
-            if (rate > 0 && rate < 1e3) m = static_cast<std::uint64_t>(rate * double(1ull << shift) + 0.5);
-            if (dw >= max_baseline_ns) {
-                cal_ticks_ = t;
-                cal_ns_ = w;
-            }
-        } else if (dw < 0 || static_cast<std::int64_t>(dt) < 0) {
-            // The wall clock stepped back or the ticks did: start calibrating again.
-            cal_ticks_ = t;
-            cal_ns_ = w;
-            m = 0;
-        }
-        std::uint64_t limit = ~std::uint64_t{0};
-        if (m != 0) {
-            limit = static_cast<std::uint64_t>(double(reanchor_every_ns) * double(1ull << shift) / double(m));
-            if (limit == 0) limit = 1;
-        }
-        const std::uint32_t s = seq_.load(std::memory_order_relaxed);
-        seq_.store(s + 1, seqlock_data);
-        seqlock_fence(std::memory_order_release);
-        base_ticks_.store(t, seqlock_data);
-        base_ns_.store(w, seqlock_data);
-        limit_ticks_.store(m ? limit : 0, seqlock_data);
-        mult_.store(m, seqlock_data);
-        seq_.store(s + 2, std::memory_order_release);
-    }
-
-    const bool enabled_;
-    alignas(64) std::atomic<std::uint32_t> seq_{0};
-    std::atomic<std::uint64_t> base_ticks_{0};
-    std::atomic<std::int64_t> base_ns_{0};
-    std::atomic<std::uint64_t> mult_{0};
-    std::atomic<std::uint64_t> limit_ticks_{0};
-    alignas(64) std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
-    std::uint64_t cal_ticks_ = 0;  ///< guarded by busy_
-    std::int64_t cal_ns_ = 0;
-};
-
-/// The process-wide clock behind every point's time when config::clock is not set.
-inline basic_tsc_clock<>& process_clock() noexcept {
-    static basic_tsc_clock<> c(invariant_tsc_available());
-    return c;
-}
-
-/// Wall time in ns since the epoch: the TSC clock where available, else system_clock.
-inline std::int64_t fast_clock_ns() noexcept { return process_clock().now(); }
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/clock.hpp ----
-// ---- begin mltrack/detail/engine/fork_watch.hpp ----
-// Why: a tracker made before fork() must go inert in the child (no writer thread there, and the parent's
-// locks may be held forever). A process-wide generation, bumped by a pthread_atfork hook, tells it.
-
-#include <atomic>
-#include <cstdint>
-
-#include <pthread.h>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// Bumped in the child of every fork(): a tracker made before the fork sees a generation that is not its
-/// own and goes inert there (the child has no writer thread, and the parent's locks may be held forever).
-inline std::atomic<std::uint32_t>& fork_generation() noexcept {
-    static std::atomic<std::uint32_t> generation{0};  // constant-initialized: no guard on the hot path
-    return generation;
-}
-
-/// Registers the fork hook once per process; returns the current generation.
-inline std::uint32_t watch_forks() noexcept {
-    static const int registered =
-        ::pthread_atfork(nullptr, nullptr, [] { fork_generation().fetch_add(1, std::memory_order_relaxed); });
-    (void)registered;
-    return fork_generation().load(std::memory_order_relaxed);
-}
-
-/// The generation a live core never matches: an inert core (a rank that does not write) uses it.
-inline constexpr std::uint32_t inert_generation = 0xffffffffu;
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/fork_watch.hpp ----
-// ---- begin mltrack/detail/engine/queue.hpp ----
-// Why: the hot path must cost nanoseconds. mpsc_ring is a bounded multi-producer single-consumer ring with
-// a sequence number per slot (Vyukov's design): a producer claims a slot with one CAS and publishes it with
-// one release store. spsc_ring is a single-producer ring with cached positions: one plain release store,
-// no read-modify-write. thread_rings, the tracker's queue, gives each producer thread its own spsc_ring for
-// metric points and keeps control items in order with them through one shared mpsc_ring (bench/bench_queue
-// measures both: ~1 ns against ~6 ns per push alone, ~5 ns against ~35 ns with four producers). No
-// allocation (after a thread's first point), lock, syscall or notify on a point's path; every capacity/8-th
-// point of a thread is a "nudge", on which the tracker checks whether its writer sleeps (and then wakes it).
-
-#include <algorithm>
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <mutex>
-#include <new>
-#include <thread>
-#include <type_traits>
-
-#include <sys/mman.h>
-
-
-#if defined(__GNUC__) || defined(__clang__)
-#define MLTRACK_COLD __attribute__((noinline, cold))  // keeps slow paths out of the inlined hot path
-#else
-#define MLTRACK_COLD
-#endif
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// `capacity` rounded up to a power of two (at least 2): the slots of a ring.
-inline std::size_t ring_slots(std::size_t capacity) noexcept {
-    std::size_t cap = 2;
-    while (cap < capacity) cap <<= 1;
-    return cap;
-}
-
-/// Zero-filled slots straight from the kernel (an anonymous mapping): a page is committed when a ring first
-/// writes to it, or when the writer thread pre-faults the ring (prefault()), never by the constructor. A
-/// 65,536-slot ring is 3 MiB; committing it at once costs about 1 ms on a VM, on the thread that makes the
-/// tracker or logs its first point. All-zero bytes are a valid empty slot for every ring here.
-template <class T>
-class zero_pages {
-    static_assert(std::is_trivially_destructible_v<T>, "plain slots only");
-
-public:
-    explicit zero_pages(std::size_t n) : bytes_(n * sizeof(T)) {
-        void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) throw std::bad_alloc();
-        p_ = static_cast<T*>(p);
-    }
-    zero_pages(const zero_pages&) = delete;
-    zero_pages& operator=(const zero_pages&) = delete;
-    ~zero_pages() { ::munmap(p_, bytes_); }
-
-    T& operator[](std::size_t i) const noexcept { return p_[i]; }
-
-    /// Commits every page now (Linux 5.14+; elsewhere the pages are committed as they are first written).
-    /// Touches no slot's contents, so it is safe while producers write.
-    void prefault() const noexcept {
-#ifdef MADV_POPULATE_WRITE
-        ::madvise(p_, bytes_, MADV_POPULATE_WRITE);
-#endif
-    }
-
-private:
-    std::size_t bytes_;
-    T* p_ = nullptr;
-};
-
-template <class T>
-class mpsc_ring {
-    static_assert(std::is_trivially_copyable_v<T>, "ring items are trivially copyable");
-
-public:
-    explicit mpsc_ring(std::size_t capacity)
-        : slots_(ring_slots(capacity)), mask_(ring_slots(capacity) - 1) {}
-
-    std::size_t capacity() const noexcept { return mask_ + 1; }
-
-    /// Pushes `v`; returns the items the ring has taken so far, this one included (0: full, nothing pushed).
-    std::uint64_t push(const T& v) noexcept {
-        std::uint64_t pos = head_.load(std::memory_order_relaxed);
-        for (;;) {
-            slot& s = slots_[pos & mask_];
-            const std::uint64_t seq = s.seq.load(std::memory_order_acquire) + (pos & mask_);
-            const auto diff = static_cast<std::int64_t>(seq - pos);
-            if (diff == 0) {
-                if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-                    s.value = v;
-                    s.seq.store(pos + 1 - (pos & mask_), std::memory_order_release);
-                    return pos + 1;
-                }
-            } else if (diff < 0) {
-                return 0;
-            } else {
-                pos = head_.load(std::memory_order_relaxed);
-            }
-        }
-    }
-    /// Pushes `v`; false when the ring is full.
-    bool try_push(const T& v) noexcept { return push(v) != 0; }
-
-    /// Whether an item is ready to pop (consumer thread only).
-    bool ready() const noexcept {
-        const slot& s = slots_[tail_ & mask_];
-        return s.seq.load(std::memory_order_acquire) == tail_ - (tail_ & mask_) + 1;
-    }
-
-    /// Pops one item into `out` (consumer thread only); false when empty.
-    bool try_pop(T& out) noexcept {
-        slot& s = slots_[tail_ & mask_];
-        const std::uint64_t base = tail_ - (tail_ & mask_);  // seq is stored less the slot's index
-        if (s.seq.load(std::memory_order_acquire) != base + 1) return false;
-        out = s.value;
-        s.seq.store(base + mask_ + 1, std::memory_order_release);
-        ++tail_;
-        return true;
-    }
-
-    /// Items claimed by producers so far (an upper bound of items pushed).
-    std::uint64_t pushed() const noexcept { return head_.load(std::memory_order_relaxed); }
-
-private:
-    /// Vyukov's sequence, stored less the slot's index, so that all-zero memory is the empty ring.
-    struct slot {
-        std::atomic<std::uint64_t> seq;
-        T value;
-    };
-    zero_pages<slot> slots_;
-    std::size_t mask_ = 0;
-    alignas(64) std::atomic<std::uint64_t> head_{0};
-    alignas(64) std::uint64_t tail_ = 0;
-};
-
-/// A bounded single-producer single-consumer ring with cached positions: the producer writes only its own
-/// head (a plain release store, no read-modify-write) and reads the consumer's tail only when its cached
-/// copy says the ring is full. Measured against mpsc_ring as per-thread rings in bench/bench_queue.cpp (see
-/// docs/performance.md for why the tracker keeps mpsc_ring).
-template <class T>
-class spsc_ring {
-    static_assert(std::is_trivially_copyable_v<T>, "ring items are trivially copyable");
-
-public:
-    explicit spsc_ring(std::size_t capacity)
-        : slots_(ring_slots(capacity)), mask_(ring_slots(capacity) - 1) {}
-
-    void prefault() const noexcept { slots_.prefault(); }
-
-    std::size_t capacity() const noexcept { return mask_ + 1; }
-
-    /// Pushes `v` (producer thread only); returns the items the ring has taken so far, this one included
-    /// (0: full, nothing pushed).
-    std::uint64_t push(const T& v) noexcept {
-        const std::uint64_t h = head_.load(std::memory_order_relaxed);
-        if (h - tail_cache_ > mask_) {
-            tail_cache_ = tail_.load(std::memory_order_acquire);
-            if (h - tail_cache_ > mask_) return 0;
-        }
-        slots_[h & mask_] = v;
-        head_.store(h + 1, std::memory_order_release);
-        return h + 1;
-    }
-    /// Pushes `v` (producer thread only); false when the ring is full.
-    bool try_push(const T& v) noexcept { return push(v) != 0; }
-
-    /// Whether an item is ready to pop (consumer thread only).
-    bool ready() const noexcept {
-        return head_.load(std::memory_order_acquire) != tail_.load(std::memory_order_relaxed);
-    }
-
-    /// The oldest item, or nullptr when empty (consumer thread only); pop_front() removes it.
-    const T* front() noexcept {
-        const std::uint64_t t = tail_.load(std::memory_order_relaxed);
-        if (t == head_cache_) {
-            head_cache_ = head_.load(std::memory_order_acquire);
-            if (t == head_cache_) return nullptr;
-        }
-        return &slots_[t & mask_];
-    }
-    void pop_front() noexcept { tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
-
-    /// Items pushed so far.
-    std::uint64_t pushed() const noexcept { return head_.load(std::memory_order_relaxed); }
-
-    /// Pops one item into `out` (consumer thread only); false when empty.
-    bool try_pop(T& out) noexcept {
-        const std::uint64_t t = tail_.load(std::memory_order_relaxed);
-        if (t == head_cache_) {
-            head_cache_ = head_.load(std::memory_order_acquire);
-            if (t == head_cache_) return false;
-        }
-        out = slots_[t & mask_];
-        tail_.store(t + 1, std::memory_order_release);
-        return true;
-    }
-
-private:
-    zero_pages<T> slots_;
-    std::size_t mask_ = 0;
-    alignas(64) std::atomic<std::uint64_t> head_{0};
-    std::uint64_t tail_cache_ = 0;  ///< producer's copy of tail_
-    alignas(64) std::atomic<std::uint64_t> tail_{0};
-    std::uint64_t head_cache_ = 0;  ///< consumer's copy of head_
-};
-
-/// Tells a control item by its `cold` pointer (set for everything but a metric point).
-struct has_cold_pointer {
-    template <class T>
-    bool operator()(const T& item) const noexcept {
-        return item.cold != nullptr;
-    }
-};
-
-/// The hot path's queue: each producer thread pushes points into its own spsc_ring (no read-modify-write,
-/// no shared counter written); control items (IsControl{}(item) is true: run start and end, metric
-/// definitions, flush, close) go into one shared mpsc_ring, numbered under a lock in ring order. A point
-/// carries the number of control items pushed before it (read, not written, by its producer), and the
-/// consumer hands out a point only once it has handed out that many control items, and hands out a control
-/// item only after every point numbered before it that is already in a ring. So a metric definition or a
-/// run start always precedes the points that use it, and a flush or a run end follows every point that
-/// happened before it, whatever thread logged it. Per-thread order is kept; order between threads is the
-/// order the writer finds them in. Threads past `max_rings` (and a thread whose ring cannot be allocated)
-/// push points into the shared ring, in order with the control items there.
-template <class T, class IsControl>
-class thread_rings {
-public:
-    static constexpr std::size_t max_rings = 16;
-
-    explicit thread_rings(std::size_t capacity)
-        : shared_(capacity), nudge_mask_(std::max<std::size_t>(shared_.capacity() / 8, 1) - 1) {}
-    thread_rings(const thread_rings&) = delete;
-    thread_rings& operator=(const thread_rings&) = delete;
-
-    /// Slots of the shared ring and of each thread's ring.
-    std::size_t capacity() const noexcept { return shared_.capacity(); }
-
-    enum class pushed_as : std::uint8_t { full, queued, nudge };
-
-    /// Pushes `v`: `full` when the ring it goes to is full (nothing pushed), else `queued`, or `nudge` for a
-    /// control item and for every capacity/8-th point of a ring: a sleeping consumer should be woken now
-    /// (between nudges, it finds the points when it wakes by itself).
-    pushed_as push(const T& v) noexcept {
-        if (IsControl{}(v)) return push_control(v) ? pushed_as::nudge : pushed_as::full;
-        ring* r = my_ring();
-        const std::uint64_t n = r ? r->push(entry{v, controls_.load(std::memory_order_acquire)}) : shared_.push(v);
-        if (n == 0) return pushed_as::full;
-        return (n & nudge_mask_) == 0 ? pushed_as::nudge : pushed_as::queued;
-    }
-    /// Pushes `v`; false when the ring it goes to is full.
-    bool try_push(const T& v) noexcept { return push(v) != pushed_as::full; }
-
-    /// Whether an item may be waiting (consumer thread only): false means every ring was empty just now.
-    bool ready() noexcept {
-        if (have_pending_ || shared_.ready()) return true;
-        const std::size_t n = nrings_.load(std::memory_order_acquire);
-        for (std::size_t i = 0; i < n; ++i)
-            if (rings_[i].load(std::memory_order_relaxed)->ready()) return true;
-        return false;
-    }
-
-    /// Pops the next item in an order that respects the rules above (consumer thread only).
-    bool try_pop(T& out) noexcept {
-        const std::size_t n = nrings_.load(std::memory_order_acquire);
-        if (n != prefaulted_) prefault(n);
-        if (!have_pending_ && shared_.try_pop(pending_)) {
-            if (!IsControl{}(pending_)) {  // a point of a thread without a ring: ordered by the shared ring
-                out = pending_;
-                return true;
-            }
-            have_pending_ = true;
-        }
-        for (std::size_t k = 0; k < n; ++k) {
-            const std::size_t i = (current_ + k) % n;
-            ring& r = *rings_[i].load(std::memory_order_relaxed);
-            const entry* e = r.front();
-            if (!e || e->controls > applied_) continue;
-            out = e->value;
-            r.pop_front();
-            if (i != current_) {
-                current_ = i;
-                taken_ = 0;
-            }
-            if (++taken_ >= 64) {  // take turns between threads
-                current_ = (i + 1) % n;
-                taken_ = 0;
-            }
-            return true;
-        }
-        if (have_pending_) {
-            out = pending_;
-            have_pending_ = false;
-            ++applied_;
-            return true;
-        }
-        return false;
-    }
-
-    /// Items pushed so far (an upper bound while pushes are in flight).
-    std::uint64_t pushed() const noexcept {
-        std::uint64_t n = shared_.pushed();
-        const std::size_t k = nrings_.load(std::memory_order_acquire);
-        for (std::size_t i = 0; i < k; ++i) n += rings_[i].load(std::memory_order_relaxed)->pushed();
-        return n;
-    }
-
-    /// Called (under a lock, once per thread) when a thread gets its ring: the tracker wakes its writer.
-    void on_new_ring(void (*fn)(void*), void* context) noexcept {
-        on_new_ring_ = fn;
-        on_new_ring_context_ = context;
-    }
-
-    /// Threads that have a ring of their own.
-    std::size_t rings() const noexcept { return nrings_.load(std::memory_order_acquire); }
-
-private:
-    struct entry {
-        T value;
-        std::uint64_t controls;  ///< control items pushed before this point
-    };
-    using ring = spsc_ring<entry>;
-
-    /// The consumer commits the memory of a thread's ring when it first sees it (about 1 ms for 3 MiB), so
-    /// that the thread's first point does not pay for it and fewer of its first-pass writes take a page
-    /// fault. The shared ring (control items, and the points of threads beyond max_rings) is committed as it
-    /// is used: committing it up front would hold up a start_run that comes right after the constructor.
-    MLTRACK_COLD void prefault(std::size_t n) noexcept {
-        for (std::size_t i = prefaulted_; i < n; ++i) rings_[i].load(std::memory_order_relaxed)->prefault();
-        prefaulted_ = n;
-    }
-
-    MLTRACK_COLD bool push_control(const T& v) noexcept {
-        std::lock_guard<std::mutex> lock(control_m_);
-        if (!shared_.try_push(v)) return false;
-        controls_.store(controls_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-        return true;
-    }
-
-    /// This thread's ring: a thread-local cache keyed by a never-reused id, else the registry (which
-    /// allocates the ring on a thread's first point). nullptr: use the shared ring.
-    ring* my_ring() noexcept {
-        struct slot {
-            std::uint64_t owner;
-            ring* r;
-        };
-        thread_local slot cache[8] = {};
-        slot& c = cache[id_ % 8];
-        if (c.owner == id_) return c.r;
-        ring* r = register_thread();
-        c.owner = id_;
-        c.r = r;
-        return r;
-    }
-
-    MLTRACK_COLD ring* register_thread() noexcept {
-        try {
-            std::lock_guard<std::mutex> lock(register_m_);
-            const auto me = std::this_thread::get_id();
-            const std::size_t n = nrings_.load(std::memory_order_relaxed);
-            for (std::size_t i = 0; i < n; ++i)
-                if (owners_[i] == me) return owned_[i].get();
-            for (std::size_t i = 0; i < overflow_n_; ++i)
-                if (overflow_[i] == me) return nullptr;
-            if (n == max_rings) {
-                if (overflow_n_ < overflow_size) overflow_[overflow_n_++] = me;
-                return nullptr;
-            }
-            owned_[n] = std::make_unique<ring>(shared_.capacity());
-            owners_[n] = me;
-            rings_[n].store(owned_[n].get(), std::memory_order_relaxed);
-            nrings_.store(n + 1, std::memory_order_release);
-            if (on_new_ring_) on_new_ring_(on_new_ring_context_);  // the consumer commits its memory
-            return owned_[n].get();
-        } catch (...) {
-            return nullptr;  // no memory for a ring: this thread's points take the shared ring
-        }
-    }
-
-    static std::uint64_t next_id() noexcept {
-        static std::atomic<std::uint64_t> next{1};
-        return next.fetch_add(1, std::memory_order_relaxed);
-    }
-
-    static constexpr std::size_t overflow_size = 256;
-
-    mpsc_ring<T> shared_;
-    const std::size_t nudge_mask_;  ///< a ring's pushes between two nudges, less one (a power of two)
-    const std::uint64_t id_ = next_id();
-    alignas(64) std::atomic<std::uint64_t> controls_{0};  ///< written only by control pushes
-    std::mutex control_m_;
-    alignas(64) std::atomic<std::size_t> nrings_{0};
-    std::atomic<ring*> rings_[max_rings] = {};
-    std::mutex register_m_;
-    std::unique_ptr<ring> owned_[max_rings];
-    std::thread::id owners_[max_rings];
-    std::thread::id overflow_[overflow_size];  ///< threads that asked when all rings were taken
-    std::size_t overflow_n_ = 0;
-    void (*on_new_ring_)(void*) = nullptr;
-    void* on_new_ring_context_ = nullptr;
-    // consumer state
-    std::size_t prefaulted_ = 0;  ///< thread rings whose memory the consumer has committed
-    alignas(64) T pending_{};
-    bool have_pending_ = false;
-    std::uint64_t applied_ = 0;
-    std::size_t current_ = 0;
-    unsigned taken_ = 0;
-};
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/queue.hpp ----
-// ---- begin mltrack/detail/engine/queue_items.hpp ----
-// Why: what travels through the tracker's queue. A queue item is 40 bytes: a metric point, or a pointer to
-// a cold item that owns its payload (a record, a run's opening, a metric's definition, a flush) and may carry
-// a ticket its caller waits on.
-
-#include <chrono>
-#include <condition_variable>
-#include <cstdint>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <utility>
-#include <vector>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// Completion of a cold item, waited on by the caller that pushed it.
-struct ticket {
-    std::mutex m;
-    std::condition_variable cv;
-    bool done = false;
-    bool flag = false;  ///< a result bit (run_open: whether the run was resumed)
-    std::optional<std::int64_t> value;  ///< a result number (last_step)
-    std::optional<error> failure;
-    artifact_receipt receipt;  ///< an artifact record: what the sinks stored (read after wait())
-
-    void complete(bool result = false) {
-        std::lock_guard<std::mutex> lock(m);
-        flag = result;
-        done = true;
-        cv.notify_all();
-    }
-    void complete_with(std::optional<std::int64_t> result) {
-        std::lock_guard<std::mutex> lock(m);
-        value = result;
-        done = true;
-        cv.notify_all();
-    }
-    void fail(const error& e) {
-        std::lock_guard<std::mutex> lock(m);
-        failure = e;
-        done = true;
-        cv.notify_all();
-    }
-    void wait() {
-        std::unique_lock<std::mutex> lock(m);
-        cv.wait(lock, [this] { return done; });
-    }
-    bool wait_for(std::chrono::nanoseconds timeout) {
-        std::unique_lock<std::mutex> lock(m);
-        return cv.wait_for(lock, timeout, [this] { return done; });
-    }
-};
-
-enum class op : std::uint8_t { record, run_open, metric_def, points, flush, shutdown, last_step };
-
-/// A cold queue item: owns its payload, deleted by the writer once every sink has seen it.
-struct cold_item {
-    op operation = op::record;
-    std::uint32_t run = 0;
-    start_mode mode = start_mode::create;  ///< op::run_open
-    bool capture_environment = false;      ///< op::run_open: the writer adds metadata.environment
-    bool checked = false;                  ///< op::run_open: start_run decided create or resume (claim_run)
-    record rec;                            ///< op::record; op::run_open holds the run_info in rec.payload
-    metric_info metric;                    ///< op::metric_def
-    std::vector<std::pair<std::uint32_t, double>> points;  ///< op::points: (metric id, value) at the run's next
-                                                           ///< step, sharing rec.time_ns
-    std::shared_ptr<ticket> done;          ///< optional completion
-};
-
-struct queue_item {
-    metric_point point;          ///< valid when cold == nullptr
-    cold_item* cold = nullptr;   ///< owned by the queue until the writer takes it
-};
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/queue_items.hpp ----
 // ---- begin mltrack/detail/engine/run_open.hpp ----
 // Why: whether start_run creates or resumes a run is decided once, by one rule, on whichever thread can tell:
 // the caller's (tracker.hpp's decide_here, when every sink answers there) or the writer's (a sink that can
@@ -2591,348 +3267,6 @@ MLTRACK_NAMESPACE_END
 #include <optional>
 #include <string>
 
-// ---- begin mltrack/detail/engine/sink_set.hpp ----
-// Why: the writer applies each operation (write a batch, flush, tick, ask whether a run exists, let a sink
-// refuse a run, ask for a resumed run's steps, close) to every sink of a tracker, each call isolated so that
-// one failing sink never stops the others. sink_set is that, behind one virtual call per operation, for a
-// tuple of sinks (static composition) or a vector of sinks::any alike.
-
-#include <chrono>
-#include <cstdint>
-#include <map>
-#include <memory>
-#include <optional>
-#include <string>
-#include <utility>
-
-// ---- begin mltrack/detail/engine/sink_traits.hpp ----
-// Why: a sink is any movable type with write(batch) and flush(); everything else is optional. These traits
-// call the optional parts when a sink has them, so static composition, the type-erased `sinks::any` and the
-// writer all agree on one definition of "a sink".
-
-#include <chrono>
-#include <cstdint>
-#include <map>
-#include <optional>
-#include <string>
-#include <type_traits>
-#include <utility>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-template <class S, class = void>
-struct has_exists : std::false_type {};
-template <class S>
-struct has_exists<S, std::void_t<decltype(std::declval<S&>().exists(std::declval<const run_info&>()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_check_run : std::false_type {};
-template <class S>
-struct has_check_run<S, std::void_t<decltype(std::declval<S&>().check_run(std::declval<const run_info&>()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_max_steps : std::false_type {};
-template <class S>
-struct has_max_steps<S, std::void_t<decltype(std::declval<S&>().max_steps(std::declval<const run_info&>()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_tick : std::false_type {};
-template <class S>
-struct has_tick<S, std::void_t<decltype(std::declval<S&>().tick(std::chrono::steady_clock::now()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_claim : std::false_type {};
-template <class S>
-struct has_claim<S, std::void_t<decltype(bool(std::declval<const S&>().claim(std::declval<const run_info&>(), true)))>>
-    : std::true_type {};
-
-enum class claim_answer : std::uint8_t;
-template <class S, class = void>
-struct has_claim_answer : std::false_type {};  ///< a type-erased sink (sinks::any) forwards the answer
-template <class S>
-struct has_claim_answer<
-    S, std::void_t<decltype(claim_answer(std::declval<const S&>().claim_answer(std::declval<const run_info&>(), true)))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_next_tick : std::false_type {};
-template <class S>
-struct has_next_tick<S, std::void_t<decltype(std::chrono::steady_clock::time_point(std::declval<S&>().next_tick()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_periodic_flush : std::false_type {};
-template <class S>
-struct has_periodic_flush<S, std::void_t<decltype(std::declval<S&>().periodic_flush())>> : std::true_type {};
-
-template <class S, class = void>
-struct has_close : std::false_type {};
-template <class S>
-struct has_close<S, std::void_t<decltype(std::declval<S&>().close())>> : std::true_type {};
-
-template <class S, class = void>
-struct has_name : std::false_type {};
-template <class S>
-struct has_name<S, std::void_t<decltype(std::string(std::declval<const S&>().name()))>> : std::true_type {};
-
-/// Whether the sink knows that this run already exists (nullopt: the sink cannot tell). A sink's exists()
-/// may return bool or std::optional<bool>.
-template <class S>
-std::optional<bool> sink_exists(S& s, const run_info& run) {
-    if constexpr (has_exists<S>::value) {
-        return std::optional<bool>(s.exists(run));
-    } else {
-        (void)s;
-        (void)run;
-        return std::nullopt;
-    }
-}
-
-/// What a sink says of a run when start_run asks on the caller's thread (see core::claim_run).
-enum class claim_answer : std::uint8_t { absent, present, cannot_tell, ask_writer };
-
-/// A sink's claim(run, create) when it has one (it may be called from any thread, concurrently with the
-/// writer: it reads the filesystem and its own settings only); a sink that can tell whether a run exists
-/// only on the writer thread (exists() without claim()), or may refuse a run (check_run()), makes start_run
-/// wait for the writer.
-template <class S>
-claim_answer sink_claim(const S& s, const run_info& run, bool create) {
-    if constexpr (has_claim_answer<S>::value) {
-        return s.claim_answer(run, create);
-    } else if constexpr (has_check_run<S>::value) {  // it may refuse the run: only on the writer
-        (void)s, (void)run, (void)create;
-        return claim_answer::ask_writer;
-    } else if constexpr (has_claim<S>::value) {
-        return s.claim(run, create) ? claim_answer::present : claim_answer::absent;
-    } else if constexpr (has_exists<S>::value) {
-        (void)s, (void)run, (void)create;
-        return claim_answer::ask_writer;
-    } else {
-        (void)s, (void)run, (void)create;
-        return claim_answer::cannot_tell;
-    }
-}
-
-/// Lets a sink refuse a run before it starts: a sink's check_run() throws mltrack::error for a run it can
-/// never hold (a name its service refuses); start_run then throws that error and nothing is written.
-template <class S>
-void sink_check_run(S& s, const run_info& run) {
-    if constexpr (has_check_run<S>::value) s.check_run(run);
-    else { (void)s; (void)run; }
-}
-
-/// The highest step of each metric key a sink already holds for a resumed run (nullopt: it cannot tell),
-/// so that points logged without a step continue after them.
-template <class S>
-std::optional<std::map<std::string, std::int64_t>> sink_max_steps(S& s, const run_info& run) {
-    if constexpr (has_max_steps<S>::value) {
-        return s.max_steps(run);
-    } else {
-        (void)s;
-        (void)run;
-        return std::nullopt;
-    }
-}
-
-template <class S>
-void sink_tick(S& s, std::chrono::steady_clock::time_point now) {
-    if constexpr (has_tick<S>::value) s.tick(now);
-    else { (void)s; (void)now; }
-}
-
-/// When the sink next needs tick(): its next_tick() (time_point::max(): not before work arrives); a sink with
-/// tick() but no next_tick() is ticked every millisecond; a sink without tick() never.
-template <class S>
-std::chrono::steady_clock::time_point sink_next_tick(S& s, std::chrono::steady_clock::time_point now) {
-    if constexpr (has_next_tick<S>::value) {
-        (void)now;
-        return s.next_tick();
-    } else if constexpr (has_tick<S>::value) {
-        (void)s;
-        return now + std::chrono::milliseconds(1);
-    } else {
-        (void)s;
-        (void)now;
-        return std::chrono::steady_clock::time_point::max();
-    }
-}
-
-/// The writer's timed flush (every flush_interval while something came): the sink's periodic_flush() when it
-/// keeps its own schedule (the Vertex sink batches requests at its own interval), else flush().
-template <class S>
-void sink_periodic_flush(S& s) {
-    if constexpr (has_periodic_flush<S>::value) s.periodic_flush();
-    else s.flush();
-}
-
-template <class S>
-void sink_close(S& s) {
-    if constexpr (has_close<S>::value) s.close();
-    else (void)s;
-}
-
-template <class S>
-std::string sink_name(const S& s) {
-    if constexpr (has_name<S>::value) return std::string(s.name());
-    else { (void)s; return "sink"; }
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/sink_traits.hpp ----
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// Where sinks' failures go (implemented by core).
-class error_reporter {
-public:
-    virtual void report(const std::string& sink, const std::string& message) = 0;
-
-protected:
-    ~error_reporter() = default;
-};
-
-/// Calls f() and turns any exception into a report; never throws.
-template <class S, class F>
-void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        try { r.report(sink_name(sink), e.what()); } catch (...) {}
-    } catch (...) {
-        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
-    }
-}
-
-/// The sinks of a tracker, behind one virtual call per batch.
-class sink_set {
-public:
-    virtual ~sink_set() = default;
-    virtual void write(const batch& b, error_reporter& r) = 0;
-    virtual void flush(error_reporter& r) = 0;
-    /// The timed flush (sink_periodic_flush): durability for files, no early send for a batching sink.
-    virtual void periodic_flush(error_reporter& r) = 0;
-    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
-    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
-    /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
-    /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
-    /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
-    /// fails the same way and is reported there (the caller's thread reports nothing).
-    struct claimed {
-        bool ask_writer = false;
-        std::optional<bool> exists;
-    };
-    virtual claimed claim(const run_info& run, bool create) = 0;
-    /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
-    virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
-    /// The first sink's refusal of a run (check_run), if any.
-    virtual std::optional<error> check(const run_info& run, error_reporter& r) = 0;
-    /// The highest step per metric key over the sinks that can tell.
-    virtual std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) = 0;
-    virtual void close(error_reporter& r) = 0;
-};
-
-/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
-template <class ForEach>
-class sink_set_impl final : public sink_set {
-public:
-    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
-    void write(const batch& b, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
-    }
-    void flush(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
-    }
-    void periodic_flush(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_periodic_flush(s); }); });
-    }
-    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
-    }
-    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
-        std::optional<bool> any;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                const auto e = sink_exists(s, run);
-                if (e) any = (any && *any) || *e;
-            });
-        });
-        return any;
-    }
-    claimed claim(const run_info& run, bool create) override {
-        claimed c;
-        each_([&](auto& s) {
-            claim_answer a = claim_answer::absent;
-            try {
-                a = sink_claim(s, run, create);
-            } catch (...) {
-            }
-            if (a == claim_answer::ask_writer) c.ask_writer = true;
-            else if (a != claim_answer::cannot_tell) c.exists = c.exists.value_or(false) || a == claim_answer::present;
-        });
-        return c;
-    }
-    std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) override {
-        auto t = std::chrono::steady_clock::time_point::max();
-        each_([&](auto& s) {
-            try {
-                t = std::min(t, sink_next_tick(s, now));
-            } catch (...) {
-                t = now;  // a sink that cannot tell is ticked at once
-            }
-        });
-        return t;
-    }
-    std::optional<error> check(const run_info& run, error_reporter& r) override {
-        std::optional<error> refusal;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                try {
-                    sink_check_run(s, run);
-                } catch (const error& e) {
-                    if (!refusal) refusal = e;
-                }
-            });
-        });
-        return refusal;
-    }
-    std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) override {
-        std::map<std::string, std::int64_t> out;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                if (const auto m = sink_max_steps(s, run))
-                    for (const auto& kv : *m) {
-                        auto it = out.find(kv.first);
-                        if (it == out.end()) out.emplace(kv.first, kv.second);
-                        else if (kv.second > it->second) it->second = kv.second;
-                    }
-            });
-        });
-        return out;
-    }
-    void close(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
-    }
-
-private:
-    ForEach each_;
-};
-
-template <class ForEach>
-std::unique_ptr<sink_set> make_sink_set(ForEach each) {
-    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/sink_set.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -2966,340 +3300,6 @@ inline std::optional<error> decide_on_writer(sink_set& sinks, run_info& info, st
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/engine/run_open.hpp ----
-// ---- begin mltrack/detail/engine/steps.hpp ----
-// Why: a point logged without a step takes the next step of its metric, and a log_time_series call without
-// a step takes the run's next step for all its values (the Vertex AI SDK's step=None). Only the writer
-// thread sees every point of a run in order, so steps are resolved there and the hot path stays one
-// 32-byte push: a point asks for the next step by setting auto_step_bit in its metric id. step_counter keeps,
-// per run, the highest step of each metric and of the run (explicit and automatic steps alike), plus
-// what the sinks already hold for a resumed run (its seeds).
-
-#include <cstdint>
-#include <limits>
-#include <map>
-#include <optional>
-#include <string>
-#include <vector>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// Set in metric_point::metric: the point takes its metric's next step (metric_point::step is ignored).
-inline constexpr std::uint32_t auto_step_bit = 0x80000000u;
-
-class step_counter {
-public:
-    /// Records a point at `step` (explicit, or resolved by next()).
-    void saw(std::uint32_t metric, std::int64_t step) {
-        if (metric >= by_metric_.size()) by_metric_.resize(metric + std::size_t{1});
-        entry& e = by_metric_[metric];
-        if (!e.seen || step > e.high) e = entry{step, true};
-        if (!run_seen_ || step > run_high_) {
-            run_high_ = step;
-            run_seen_ = true;
-        }
-    }
-
-    /// The next step of a metric: one more than the highest step it has in the run (here or in the seeds),
-    /// 1 for its first point. Records it.
-    std::int64_t next(std::uint32_t metric, const std::string& key) {
-        bool have = false;
-        std::int64_t high = 0;
-        if (metric < by_metric_.size() && by_metric_[metric].seen) {
-            have = true;
-            high = by_metric_[metric].high;
-        }
-        const auto s = seeds_.find(key);
-        if (s != seeds_.end() && (!have || s->second > high)) {
-            have = true;
-            high = s->second;
-        }
-        const std::int64_t step = after(have, high);
-        saw(metric, step);
-        return step;
-    }
-
-    /// The run's next step: one more than the highest step of any metric of the run, 1 for its first
-    /// point. Not recorded: the caller records each point it gives it to.
-    std::int64_t next_for_run() const {
-        bool have = run_seen_;
-        std::int64_t high = run_high_;
-        for (const auto& kv : seeds_)
-            if (!have || kv.second > high) {
-                have = true;
-                high = kv.second;
-            }
-        return after(have, high);
-    }
-
-    /// The highest step of a metric (here or in the seeds); nullopt before its first point.
-    std::optional<std::int64_t> highest(std::uint32_t metric, const std::string& key) const {
-        std::optional<std::int64_t> high;
-        if (metric < by_metric_.size() && by_metric_[metric].seen) high = by_metric_[metric].high;
-        const auto s = seeds_.find(key);
-        if (s != seeds_.end() && (!high || s->second > *high)) high = s->second;
-        return high;
-    }
-
-    /// The highest step of any metric of the run (here or in the seeds); nullopt before any point.
-    std::optional<std::int64_t> highest() const {
-        std::optional<std::int64_t> high;
-        if (run_seen_) high = run_high_;
-        for (const auto& kv : seeds_)
-            if (!high || kv.second > *high) high = kv.second;
-        return high;
-    }
-
-    /// What the sinks hold for a resumed run: the highest step per metric key.
-    void seed(const std::map<std::string, std::int64_t>& highest) {
-        for (const auto& kv : highest) {
-            auto it = seeds_.find(kv.first);
-            if (it == seeds_.end()) seeds_.emplace(kv.first, kv.second);
-            else if (kv.second > it->second) it->second = kv.second;
-        }
-    }
-
-private:
-    struct entry {
-        std::int64_t high = 0;
-        bool seen = false;
-    };
-
-    static std::int64_t after(bool have, std::int64_t high) noexcept {
-        if (!have) return 1;
-        return high == std::numeric_limits<std::int64_t>::max() ? high : high + 1;
-    }
-
-    std::vector<entry> by_metric_;
-    std::int64_t run_high_ = 0;
-    bool run_seen_ = false;
-    std::map<std::string, std::int64_t> seeds_;
-};
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/steps.hpp ----
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-class core final : public error_reporter {
-public:
-    core(config cfg, std::unique_ptr<sink_set> sinks);
-
-    core(const core&) = delete;
-    core& operator=(const core&) = delete;
-
-    ~core();
-
-    const config& cfg() const noexcept { return cfg_; }
-
-    /// True on a rank that does not write (rank_policy::zero, rank > 0) and in a forked child: every call
-    /// then returns at once, touching no thread, lock, file or connection.
-    bool inert() const noexcept {
-        return fork_generation().load(std::memory_order_relaxed) != live_generation_;
-    }
-    /// The rank and world size this tracker resolved (config, then the environment), and the policy.
-    const rank_info& rank() const noexcept { return rank_; }
-    rank_policy policy() const noexcept { return policy_; }
-
-    std::int64_t now() const noexcept { return cfg_.clock ? cfg_.clock() : fast_clock_ns(); }
-
-    // ---------------------------------------------------------------- producer side (any thread)
-
-    /// The hot path: no allocation, lock, syscall or notify unless the queue is full.
-    void push_point(const metric_point& p) noexcept {
-        if (!inert()) push_live(p);
-    }
-
-    /// push_point at the current time; the clock is read only on a live tracker (an inert rank pays ~1 ns).
-    void push_point_now(std::uint32_t run, std::uint32_t metric, std::int64_t step, double value) noexcept {
-        if (!inert()) push_live(metric_point{run, metric, step, value, now()});
-    }
-
-    /// push_point on a tracker known to be live.
-    void push_live(const metric_point& p) noexcept {
-        if (closed_.load(std::memory_order_relaxed)) {
-            dropped_.fetch_add(1, std::memory_order_relaxed);
-            return;
-        }
-        queue_item item{p, nullptr};
-        if (const auto pushed = ring_.push(item); pushed != ring_type::pushed_as::full) {
-            if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
-            else if (pushed == ring_type::pushed_as::nudge && writer_asleep_.load(std::memory_order_relaxed) != 0) wake();
-            return;
-        }
-        if (cfg_.overflow == overflow_policy::drop_newest) {
-            dropped_.fetch_add(1, std::memory_order_relaxed);
-            return;
-        }
-        push_blocking(item);
-        if (cfg_.dispatch == dispatch_mode::inline_) drain_inline();
-    }
-
-    /// Pushes a cold item (never dropped). Waits for its ticket when it has one; rethrows its failure.
-    void push_cold(std::unique_ptr<cold_item> c);
-
-    /// Interns a metric key: the same id for the same key for the life of the tracker.
-    std::uint32_t intern(std::string_view key);
-
-    std::uint32_t next_run_id() noexcept { return next_run_id_.fetch_add(1, std::memory_order_relaxed); }
-
-    /// A run name can be open only once at a time in one tracker; false when it already is.
-    bool claim_run_name(const std::string& name, std::uint32_t id);
-    void release_run_name(const std::string& name) noexcept;
-
-    /// Ends every open run with `state` (the termination handler's path); the runs' own end() later finds
-    /// them ended and writes nothing more. Returns how many runs it ended.
-    std::size_t end_open_runs(run_state state);
-
-    /// Waits until every record pushed before this call has been written and every sink flushed.
-    void flush();
-
-    /// flush() that gives up after `timeout`; true when everything was written and flushed in time.
-    bool flush_for(std::chrono::nanoseconds timeout);
-
-    /// Writes everything queued, flushes and closes the sinks, stops the writer. Idempotent.
-    void close() noexcept;
-
-    bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
-
-    tracker_stats stats() const noexcept;
-
-    // ---------------------------------------------------------------- writer side
-
-    /// start_run's existence checks on the caller's thread (sink_set::claim): whether a sink has the run,
-    /// and with `create` each sink that can makes it exclusively; nullopt when a sink can tell only on the
-    /// writer thread.
-    sink_set::claimed claim_run(const run_info& info, bool create);
-
-    void report(const std::string& sink, const std::string& message) override;
-
-private:
-    /// In a child of fork() made after this core (not on a rank that is inert by policy).
-    bool forked() const noexcept { return !inert_ && inert(); }
-
-    void resolve_rank();
-
-    void wake();
-
-    /// After a control item: wakes the writer if it sleeps. Both sides use read-modify-writes on
-    /// writer_asleep_ (no fences, which ThreadSanitizer cannot model): if this RMW comes after the writer's
-    /// "asleep" exchange it reads 1 and wakes it; if before, the writer's exchange reads this RMW's value and
-    /// so sees the item pushed before it. A control item never waits for the writer's timer. (Points use a
-    /// plain load: a point that misses a falling-asleep writer is written when its timer fires.)
-    void wake_if_asleep();
-
-    static constexpr auto no_deadline = std::chrono::steady_clock::time_point::max();
-
-    /// Pushes until the item fits; false (the item not queued) when `deadline` passes first.
-    bool push_blocking(const queue_item& item, std::chrono::steady_clock::time_point deadline = no_deadline) noexcept;
-
-    void drain_inline() noexcept;
-
-    /// The writer: drains the queue, flushes the sinks every flush_interval while something came since the
-    /// last flush, ticks them when they ask to be, and otherwise sleeps. It is woken by a control item, by a
-    /// thread whose ring filled another eighth (points otherwise wait for its timer: at most poll_interval),
-    /// by a full ring, or by its timer (the next flush, a sink's next tick, poll_interval). An idle tracker
-    /// so wakes a few times a second instead of polling.
-    void writer_loop() noexcept;
-
-    /// A run open on the writer side: what sinks see of it, and its steps.
-    struct live_run {
-        run_info info;
-        step_counter steps;
-        bool seeded = false;  ///< the sinks were asked for a resumed run's steps
-    };
-
-    live_run* find_run(std::uint32_t id) noexcept;
-
-    /// A resumed run continues after the steps its sinks already hold (asked once, at its first point
-    /// logged without a step).
-    void seed_steps(live_run& r);
-
-    void dispatch_pending() noexcept;
-
-    /// Drains up to one batch; returns the number of items taken.
-    std::size_t drain_once() noexcept;
-
-    /// run::last_step: the highest step of the run, or of one metric (c.metric.id when c.metric.name is set),
-    /// counting what a resumed run's sinks hold.
-    void answer_last_step(cold_item& c);
-
-    /// A log_time_series call without a step: every value at the run's next step, with one wall time.
-    void handle_points(const cold_item& c);
-
-    void handle_record(std::unique_ptr<cold_item> c);
-
-    void open_run(cold_item& c);
-
-    /// The run's opening reaches the sinks, with the environment captured here, before anything of the run.
-    void publish_run(cold_item& c, run_info info);
-
-    /// capture_environment(), once per tracker, on the writer thread (the only caller).
-    const nlohmann::json& environment();
-
-    /// After shutdown: whatever was pushed concurrently with close() is released, never written.
-    void fail_remaining() noexcept;
-
-    static constexpr std::size_t max_batch = 4096;
-
-    config cfg_;
-    std::unique_ptr<sink_set> sinks_;
-    using ring_type = thread_rings<queue_item, has_cold_pointer>;
-    ring_type ring_;  ///< per-thread point rings + one ordered control ring
-
-    std::atomic<bool> closed_{false};
-    std::atomic<std::uint64_t> written_{0}, dropped_{0}, late_{0}, sink_errors_{0};
-    std::atomic<std::uint32_t> next_run_id_{1};
-
-    std::mutex intern_m_;
-    std::unordered_map<std::string, std::uint32_t> interned_;
-    std::unordered_map<std::string, std::uint32_t> open_runs_;  ///< open run names and their ids
-
-    rank_info rank_;
-    rank_policy policy_ = rank_policy::zero;
-    bool inert_ = false;                  ///< by policy: a rank that does not write
-    std::uint32_t live_generation_ = 0;   ///< fork_generation() when made; inert_generation when inert_
-
-    std::mutex close_m_;
-    std::mutex inline_m_;
-    struct wake_state {
-        std::mutex m;
-        std::condition_variable cv;
-        bool flag = false;
-    };
-    // On the heap so that a forked child can leak it: destroying a condition variable the parent's writer
-    // was waiting on blocks forever in the child (glibc waits for waiters that do not exist there).
-    std::unique_ptr<wake_state> wake_ = std::make_unique<wake_state>();
-    alignas(64) std::atomic<int> writer_asleep_{0};    ///< the writer waits on wake_ (read on the hot path)
-    std::thread writer_;
-
-    // writer-owned state
-    bool stopped_ = false;
-    std::vector<std::unique_ptr<metric_info>> metrics_;
-    std::unordered_map<std::uint32_t, std::unique_ptr<live_run>> runs_;
-    std::optional<nlohmann::json> environment_;  ///< writer thread only
-    live_run* last_run_ = nullptr;
-    std::vector<event> pending_;
-    std::vector<std::unique_ptr<cold_item>> held_;
-    std::vector<std::uint32_t> ended_;
-    std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
-    std::chrono::steady_clock::time_point last_report_{};
-    std::uint64_t suppressed_ = 0;
-    bool reported_any_ = false;
-};
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-
-#if MLTRACK_DEFINE_BODIES
-// ---- begin mltrack/detail/engine/core-inl.hpp ----
-// Why: the bodies of detail::core's cold side (the writer thread and its loop, cold items, runs opening,
-// flush and close), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled
-// once, in the implementation translation unit. The producer's hot path (push_point) stays in the class.
-
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -3790,6 +3790,660 @@ MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/engine/core-inl.hpp ----
 #endif
 // ---- end mltrack/detail/engine/core.hpp ----
+// ---- begin mltrack/detail/engine/key_cache.hpp ----
+// Why: `run.log("train/loss", v, step)` must not take the tracker's interning mutex for a key it has seen
+// before. Each thread keeps a small direct-mapped cache from (owner, key) to the interned metric id; a hit
+// costs one hash and one string compare, with no lock, no allocation and no shared write. A miss (first use
+// of a key on this thread, or a collision) goes to the owner's interning, which validates the key.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// A process-unique id for an owner of interned ids (never reused, unlike an address).
+inline std::uint64_t next_key_owner_id() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+class key_cache {
+public:
+    static constexpr std::size_t slots = 128;
+
+    /// The id of `key` for `owner`, from this thread's cache or from intern(key) (which may throw).
+    template <class Intern>
+    static std::uint32_t lookup(std::uint64_t owner, std::string_view key, Intern&& intern) {
+        const std::size_t h = std::hash<std::string_view>{}(key);
+        entry& e = local().e[(h ^ (owner * 0x9E3779B97F4A7C15ull)) % slots];
+        if (e.owner == owner && e.hash == h && std::string_view(e.key) == key) return e.id;
+        const std::uint32_t id = intern(key);
+        e.owner = 0;  // stays invalid if assigning the key throws
+        e.key.assign(key.data(), key.size());
+        e.hash = h;
+        e.id = id;
+        e.owner = owner;
+        return id;
+    }
+
+private:
+    struct entry {
+        std::uint64_t owner = 0;
+        std::size_t hash = 0;
+        std::uint32_t id = 0;
+        std::string key;
+    };
+    struct table {
+        entry e[slots];
+    };
+    static table& local() {
+        thread_local table t;
+        return t;
+    }
+};
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/key_cache.hpp ----
+// ---- begin mltrack/metric_handle.hpp ----
+// Why: the hot path users hold. A metric handle is interned once (run.metric(key)) and then logs a point
+// with one clock read and one push into the thread's own ring: noexcept, no allocation, no lock. Kept
+// apart from run.hpp so the type users pass around is small to read.
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+class run;
+
+/// A metric interned once: logging through it is the hot path. Cheap to copy; safe to use from any
+/// thread; points logged after the run ended or the tracker closed are counted, not written.
+class metric_handle {
+public:
+    metric_handle() = default;
+
+    /// Logs one point. Never throws, never allocates; NaN and infinities are kept as they are.
+    void log(double value, std::int64_t step) const noexcept {
+        if (!core_) return;
+        core_->push_point_now(run_, id_, step, value);
+    }
+
+    /// Logs one point at the metric's next step: one more than the highest step it has in the run, 1 for its
+    /// first point (the Vertex AI SDK's step=None). The writer thread resolves the step, so this costs the
+    /// same as log(value, step).
+    void log(double value) const noexcept {
+        if (!core_) return;
+        core_->push_point_now(run_, id_ | detail::auto_step_bit, 0, value);
+    }
+
+    /// Logs one point with an explicit wall time (ns since the Unix epoch).
+    void log(double value, std::int64_t step, std::int64_t time_ns) const noexcept {
+        if (!core_) return;
+        core_->push_point(metric_point{run_, id_, step, value, time_ns});
+    }
+
+    explicit operator bool() const noexcept { return core_ != nullptr; }
+
+private:
+    friend class run;
+    metric_handle(std::shared_ptr<detail::core> keep, std::uint32_t run, std::uint32_t id)
+        : keep_(std::move(keep)), core_(keep_.get()), run_(run), id_(id) {}
+
+    std::shared_ptr<detail::core> keep_;
+    detail::core* core_ = nullptr;
+    std::uint32_t run_ = 0;
+    std::uint32_t id_ = 0;
+};
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/metric_handle.hpp ----
+// ---- begin mltrack/live_execution.hpp ----
+// Why: an execution (a step of a pipeline, with input and output artifacts) often runs for a while, and the
+// Vertex AI SDK logs it live: start_execution makes it RUNNING, updates come as it goes, and leaving its
+// scope ends it. live_execution is that handle for a run: each call logs one execution record carrying the
+// execution's id, so the JSONL file keeps its whole history and every sink updates one execution.
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+class run;
+
+/// Options of run::start_execution.
+struct execution_options {
+    std::string schema_title = "system.ContainerExecution";
+    nlohmann::json metadata = nlohmann::json::object();
+    std::string id;  ///< default: "<name>-<12 hex>" (lowercase); else 4-128 of [a-z0-9-], starting alphanumeric
+};
+
+/// Whether `id` can be an execution id: 4 to 128 of [a-z0-9-], starting with a letter or digit (the Vertex AI
+/// id rule, so that every sink can use it as it is).
+inline bool is_valid_execution_id(std::string_view id) noexcept {
+    if (id.size() < 4 || id.size() > 128) return false;
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        const char c = id[i];
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || c != '-')) return false;
+    }
+    return true;
+}
+
+/// An execution in progress (the Vertex AI SDK's start_execution): RUNNING from start_execution (or
+/// resume_execution) until end(), COMPLETE on scope exit, FAILED when the scope is left by an exception.
+/// Each call logs one execution record with its id, so the JSONL file keeps its whole history and the
+/// Vertex sink updates one Vertex execution. Use it from one thread.
+class live_execution {
+public:
+    live_execution() = default;
+    live_execution(const live_execution&) = delete;
+    live_execution& operator=(const live_execution&) = delete;
+    live_execution(live_execution&& o) noexcept { take(std::move(o)); }
+    live_execution& operator=(live_execution&& o) noexcept {
+        if (this != &o) {
+            finish_on_destruction();
+            take(std::move(o));
+        }
+        return *this;
+    }
+    ~live_execution() { finish_on_destruction(); }
+
+    const std::string& id() const noexcept { return e_.id; }
+    const std::string& name() const noexcept { return e_.name; }
+    bool active() const noexcept { return active_; }
+
+    /// Adds input artifacts (the SDK's assign_input_artifacts): models and artifacts this run logged, or
+    /// references (artifact::reference).
+    void add_inputs(std::vector<artifact> inputs) {
+        require_active();
+        push(std::move(inputs), {});
+    }
+    /// Adds output artifacts (assign_output_artifacts).
+    void add_outputs(std::vector<artifact> outputs) {
+        require_active();
+        push({}, std::move(outputs));
+    }
+    /// Merges keys into the execution's metadata (the SDK's update(metadata=...)).
+    void update(const nlohmann::json& metadata) {
+        require_active();
+        if (!metadata.is_object()) throw error(error_category::value, 7, "execution metadata must be a JSON object");
+        for (auto it = metadata.begin(); it != metadata.end(); ++it) e_.metadata[it.key()] = it.value();
+        push({}, {});
+    }
+    /// Ends the execution with a state (COMPLETE by default). Further calls do nothing.
+    void end(run_state state = run_state::complete) {
+        if (!active_) return;
+        active_ = false;
+        e_.state = state;
+        push({}, {});
+    }
+
+private:
+    friend class run;
+
+    void take(live_execution&& o) noexcept {
+        core_ = std::move(o.core_);
+        run_ = o.run_;
+        e_ = std::move(o.e_);
+        active_ = o.active_;
+        uncaught_ = o.uncaught_;
+        o.active_ = false;
+    }
+
+    void finish_on_destruction() noexcept {
+        if (!active_) return;
+        try {
+            end(std::uncaught_exceptions() > uncaught_ ? run_state::failed : run_state::complete);
+        } catch (...) {
+        }
+    }
+
+    static void check_artifacts(const std::vector<artifact>& list) {
+        for (const auto& a : list) {
+            validate_name("artifact name", a.name);
+            if (a.source.empty() && a.path.empty())
+                throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
+        }
+    }
+
+    void require_active() const {
+        if (!core_) throw error(error_category::state, 5, "this execution object is empty (moved from or default)");
+        if (!active_) throw error(error_category::state, 10, "execution '" + e_.id + "' has already ended");
+    }
+
+    void push(std::vector<artifact> inputs, std::vector<artifact> outputs) {
+        check_artifacts(inputs);
+        check_artifacts(outputs);
+        auto c = std::make_unique<detail::cold_item>();
+        c->operation = detail::op::record;
+        c->run = run_;
+        c->rec.kind = record_kind::execution;
+        c->rec.time_ns = core_->now();
+        execution e = e_;
+        e.inputs = std::move(inputs);
+        e.outputs = std::move(outputs);
+        c->rec.payload = std::move(e);
+        core_->push_cold(std::move(c));
+        e_.resumed = false;  // only the first record of a resume says so
+    }
+
+    std::shared_ptr<detail::core> core_;
+    std::uint32_t run_ = 0;
+    execution e_;  ///< current state (inputs and outputs are sent once, not kept)
+    bool active_ = false;
+    int uncaught_ = 0;
+};
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/live_execution.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// Longest string param value, in bytes.
+inline constexpr std::size_t max_param_string = 65536;
+
+class run;
+
+namespace detail {
+/// The process's default run (default_run.hpp); a run clears itself from it when it ends or dies.
+inline std::atomic<run*>& default_run_slot() noexcept {
+    static std::atomic<run*> slot{nullptr};
+    return slot;
+}
+
+/// Whether M is a map-like range of (key, value) pairs whose keys are text and whose values convert to V:
+/// std::map, std::unordered_map, a vector of pairs...
+template <class M, class V, class = void>
+struct is_named_range : std::false_type {};
+template <class M, class V>
+struct is_named_range<M, V, std::void_t<decltype(std::begin(std::declval<const M&>())->first),
+                                        decltype(std::begin(std::declval<const M&>())->second)>>
+    : std::bool_constant<std::is_convertible_v<decltype(std::begin(std::declval<const M&>())->first), std::string_view> &&
+                         std::is_convertible_v<decltype(std::begin(std::declval<const M&>())->second), V>> {};
+template <class M, class V>
+using if_named_range = std::enable_if_t<is_named_range<M, V>::value, int>;
+}  // namespace detail
+
+/// A model's framework, for log_model.
+struct model_info {
+    std::string framework;          ///< "xgboost", "libtorch", ...
+    std::string framework_version;  ///< "1.7.4"
+};
+
+/// How log_model and log_artifact store an artifact.
+struct artifact_options {
+    std::string name;   ///< default: the file or folder name
+    bool copy = true;   ///< copy into the run's artifacts/ folder; false: keep a reference only
+    nlohmann::json metadata = nlohmann::json::object();
+};
+
+class run {
+public:
+    run() = default;
+    run(const run&) = delete;
+    run& operator=(const run&) = delete;
+    run(run&& o) noexcept { take(std::move(o)); }
+    run& operator=(run&& o) noexcept {
+        if (this != &o) {
+            finish_on_destruction();
+            take(std::move(o));
+        }
+        return *this;
+    }
+    ~run() {
+        finish_on_destruction();
+        forget_default();
+    }
+
+    const std::string& name() const noexcept { return name_; }
+    const std::string& experiment() const noexcept { return experiment_; }
+    /// True from start until end() (or until the tracker closed).
+    bool active() const noexcept { return active_ && core_ && !core_->closed(); }
+    /// True when nothing this run logs is written: its tracker is inert (a rank other than 0 under
+    /// rank_policy::zero, or a copy in a forked child). Logging still validates and returns at once.
+    bool inert() const noexcept { return core_ && core_->inert(); }
+    /// True when this run continues an existing one (start_mode::resume / create_or_resume).
+    bool resumed() const noexcept { return resumed_; }
+
+    /// Interns a metric key (throws mltrack::error for an invalid key) and returns its hot-path handle.
+    [[nodiscard]] metric_handle metric(std::string_view key) {
+        require_active();
+        return metric_handle(core_, id_, core_->intern(key));
+    }
+
+    /// Logs one point by key. A key this thread has used before is found in a per-thread cache (no lock, no
+    /// allocation); a new key is validated and interned once (under a lock).
+    void log(std::string_view key, double value, std::int64_t step) {
+        require_active();
+        core_->push_point_now(id_, cached_metric_id(key), step, value);
+    }
+
+    /// Logs one point by key at the metric's next step (see metric_handle::log(double)).
+    void log(std::string_view key, double value) {
+        require_active();
+        core_->push_point_now(id_, cached_metric_id(key) | detail::auto_step_bit, 0, value);
+    }
+
+    /// Logs several metrics at one step, each a point of its curve (W&B's wandb.log(d, step), MLflow's
+    /// log_metrics(d, step)): `run.log({{"loss", l}, {"acc", a}}, step)`. Same as log_time_series.
+    void log(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step);
+    /// Logs several metrics at the run's next step (see log_time_series(values)).
+    void log(std::initializer_list<std::pair<std::string_view, double>> values);
+    /// The same from a std::map, std::unordered_map or vector of (key, number) pairs.
+    template <class Map, detail::if_named_range<Map, double> = 0>
+    void log(const Map& values, std::int64_t step) {
+        log_time_series_impl(std::begin(values), std::end(values), step);
+    }
+    template <class Map, detail::if_named_range<Map, double> = 0>
+    void log(const Map& values) {
+        log_time_series_next(std::begin(values), std::end(values));
+    }
+
+    /// Logs several time-series values at one step (they share one wall time).
+    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step);
+    void log_time_series(const named_values<double>& values, std::int64_t step) {
+        log_time_series_impl(values.begin(), values.end(), step);
+    }
+
+    /// Logs several time-series values at the run's next step, shared by all of them: one more than the
+    /// highest step of any metric of the run, 1 for its first point (the Vertex AI SDK's
+    /// log_time_series_metrics(metrics, step=None)). One queue item for the call, resolved by the writer.
+    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values);
+    void log_time_series(const named_values<double>& values);
+
+    /// Logs params; the latest value of a key wins. Keys are validated, floats must be finite, strings at
+    /// most 64 KiB.
+    void log_params(std::initializer_list<std::pair<std::string_view, param_value>> params);
+    void log_params(const named_values<param_value>& params);
+    template <class Map, detail::if_named_range<Map, param_value> = 0>
+    void log_params(const Map& params) {
+        log_params_impl(std::begin(params), std::end(params));
+    }
+
+    /// Logs summary metrics: one value per key for the whole run, numbers or strings
+    /// (`{{"acc", 0.97}, {"best_model", "resnet"}}`); the latest value of a key wins. Strings are at most
+    /// 64 KiB (value.6). (The Vertex AI SDK's log_metrics; the same as log_metrics without a step.)
+    void log_summary(std::initializer_list<std::pair<std::string_view, summary_value>> metrics);
+    template <class Map, detail::if_named_range<Map, summary_value> = 0>
+    void log_summary(const Map& metrics) {
+        log_metrics_impl(std::begin(metrics), std::end(metrics));
+    }
+
+    /// Without a step: summary metrics, as the Vertex AI SDK's log_metrics (see log_summary). With a step:
+    /// points of curves, as MLflow's log_metrics(metrics, step) (see log).
+    void log_metrics(std::initializer_list<std::pair<std::string_view, summary_value>> metrics);
+    void log_metrics(const named_values<double>& metrics);
+    void log_metrics(const named_values<summary_value>& metrics);
+    template <class Map, detail::if_named_range<Map, summary_value> = 0>
+    void log_metrics(const Map& metrics) {
+        log_metrics_impl(std::begin(metrics), std::end(metrics));
+    }
+    void log_metrics(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step);
+    template <class Map, detail::if_named_range<Map, double> = 0>
+    void log_metrics(const Map& values, std::int64_t step) {
+        log_time_series_impl(std::begin(values), std::end(values), step);
+    }
+
+    /// Tags: text labels of the run (`{{"team", "vision"}, {"dataset", "imagenet-1k"}}`), as MLflow's tags;
+    /// the latest value of a key wins. Keys are validated like metric keys; values are at most 64 KiB
+    /// (value.6). Vertex AI keeps them as the run's labels where they follow its label rules (docs/vertex.md).
+    void set_tag(std::string_view key, std::string_view value);
+    void set_tags(std::initializer_list<std::pair<std::string_view, std::string_view>> tags);
+    template <class Map, detail::if_named_range<Map, std::string_view> = 0>
+    void set_tags(const Map& tags) {
+        set_tags_impl(std::begin(tags), std::end(tags));
+    }
+
+    /// The highest step the run has reached, over all its metrics (or `key`'s): in this opening, or in the
+    /// sinks from earlier openings of a resumed run; nullopt before any point. Waits until the writer has
+    /// taken what was logged before the call. `run.last_step().value_or(-1) + 1` is where a resumed loop
+    /// goes on.
+    std::optional<std::int64_t> last_step() { return query_last_step(nullptr, {}); }
+    std::optional<std::int64_t> last_step(std::string_view key) {
+        require_active();
+        const std::uint32_t id = core_->intern(key);  // validates the key
+        return query_last_step(&id, key);
+    }
+
+    /// Logs classification metrics, validated with the Vertex AI SDK's rules (see classification_metrics).
+    void log_classification_metrics(const classification_metrics& m);
+    void log_classification_metrics(std::vector<std::string> labels, std::vector<std::vector<std::int64_t>> matrix,
+                                    std::vector<double> fpr = {}, std::vector<double> tpr = {},
+                                    std::vector<double> thresholds = {}, std::string display_name = {}) {
+        classification_metrics m;
+        m.labels = std::move(labels);
+        m.matrix = std::move(matrix);
+        m.fpr = std::move(fpr);
+        m.tpr = std::move(tpr);
+        m.thresholds = std::move(thresholds);
+        m.display_name = std::move(display_name);
+        log_classification_metrics(m);
+    }
+
+    /// Logs a histogram of `values` at `step`, bucketed here like TensorBoard's histogram summary
+    /// (`bucket_count` equal-width buckets; NaN and infinities are left out).
+    void log_histogram(std::string_view key, const std::vector<double>& values, std::int64_t step,
+                       std::size_t bucket_count = 30);
+
+    /// Logs a histogram given as buckets: finite edges with left <= right, finite non-negative counts
+    /// (value.5 otherwise).
+    void log_histogram(std::string_view key, std::vector<histogram_bucket> buckets, std::int64_t step);
+
+    /// Logs a model file or folder. By default it is copied into the run's artifacts/ folder (so a later sync
+    /// can upload it) before this call returns; `options.copy = false` keeps a reference only. A URI
+    /// ("gs://...") is always a reference.
+    artifact log_model(const std::filesystem::path& path, const model_info& model = {},
+                       const artifact_options& options = {});
+
+    /// Logs any artifact (a dataset, a plot, a checkpoint), stored like log_model.
+    artifact log_artifact(const std::filesystem::path& path, const artifact_options& options = {},
+                          artifact_type type = artifact_type::artifact);
+
+    /// Logs an execution with its input and output artifacts (lineage). Artifacts may come from log_model /
+    /// log_artifact or be references (artifact::reference).
+    void log_execution(const execution& e);
+
+    /// Starts a live execution (the SDK's start_execution): logged RUNNING now, then updated by the returned
+    /// object until it ends. Input and output artifacts can be given here or added later.
+    live_execution start_execution(std::string_view name, const execution_options& options = {},
+                                   std::vector<artifact> inputs = {}, std::vector<artifact> outputs = {});
+
+    /// Continues an execution that exists already, by id (the SDK's start_execution(resource_id,
+    /// resume=True)): RUNNING again; sinks never create it (the Vertex sink reports state.44 when it is not
+    /// there).
+    live_execution resume_execution(std::string_view id, const execution_options& options = {});
+
+    /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
+    void end(run_state state = run_state::complete);
+
+private:
+    friend class tracker_base;
+    run(std::shared_ptr<detail::core> c, std::uint32_t id, std::string experiment, std::string name, bool resumed)
+        : core_(std::move(c)),
+          id_(id),
+          experiment_(std::move(experiment)),
+          name_(std::move(name)),
+          resumed_(resumed),
+          active_(true),
+          uncaught_(std::uncaught_exceptions()) {}
+
+    void take(run&& o) noexcept {
+        core_ = std::move(o.core_);
+        id_ = o.id_;
+        experiment_ = std::move(o.experiment_);
+        name_ = std::move(o.name_);
+        resumed_ = o.resumed_;
+        active_.store(o.active_.load());
+        uncaught_ = o.uncaught_;
+        key_owner_ = o.key_owner_;  // cached metric ids belong to the core, which moves with it
+        o.key_owner_ = detail::next_key_owner_id();
+        o.active_.store(false);
+        run* was = &o;  // the default run moves with the object
+        detail::default_run_slot().compare_exchange_strong(was, this);
+    }
+
+    void forget_default() noexcept {
+        run* me = this;
+        detail::default_run_slot().compare_exchange_strong(me, nullptr);
+    }
+
+    void finish_on_destruction() noexcept {
+        if (!active_) return;
+        try {
+            end(std::uncaught_exceptions() > uncaught_ ? run_state::failed : run_state::complete);
+        } catch (...) {
+        }
+    }
+
+    static void check_execution_id(std::string_view id);
+
+    /// A live execution of this run, RUNNING, its opening (and any artifacts) pushed.
+    live_execution open_execution(std::string id, std::string name, const std::string& schema_title,
+                                  nlohmann::json metadata, bool resumed, std::vector<artifact> inputs,
+                                  std::vector<artifact> outputs);
+
+    void require_active() const;
+
+    std::unique_ptr<detail::cold_item> make_record(record_kind kind) const;
+
+    std::optional<std::int64_t> query_last_step(const std::uint32_t* metric, std::string_view key);
+
+    /// The metric id of `key` through this thread's key cache, as log(key, ...) does.
+    std::uint32_t cached_metric_id(std::string_view key) {
+        return detail::key_cache::lookup(key_owner_, key, [this](std::string_view k) { return core_->intern(k); });
+    }
+
+    template <class It>
+    void log_time_series_impl(It first, It last, std::int64_t step) {
+        require_active();
+        for (auto it = first; it != last; ++it) cached_metric_id(it->first);  // all or nothing: a bad key throws here
+        if (core_->inert()) return;
+        const auto t = core_->now();
+        for (auto it = first; it != last; ++it)
+            core_->push_point(metric_point{id_, cached_metric_id(it->first), step, static_cast<double>(it->second), t});
+    }
+
+    template <class It>
+    void log_time_series_next(It first, It last) {
+        require_active();
+        auto c = make_record(record_kind::metric);
+        c->operation = detail::op::points;
+        for (auto it = first; it != last; ++it)  // all or nothing: a bad key throws here
+            c->points.emplace_back(cached_metric_id(it->first), static_cast<double>(it->second));
+        if (core_->inert() || c->points.empty()) return;
+        core_->push_cold(std::move(c));
+    }
+
+    template <class It>
+    void log_params_impl(It first, It last) {
+        require_active();
+        named_values<param_value> values;
+        for (auto it = first; it != last; ++it) {
+            validate_key("param key", it->first);
+            const param_value& v = it->second;
+            if (v.is_double() && !std::isfinite(v.as_double()))
+                throw error(error_category::value, 1,
+                            "param '" + std::string(it->first) + "' is not finite (NaN or infinity)");
+            if (v.is_string() && v.as_string().size() > max_param_string)
+                throw error(error_category::value, 3,
+                            "param '" + std::string(it->first) + "' is a string of " +
+                                std::to_string(v.as_string().size()) + " bytes; the limit is 65536");
+            values.emplace_back(std::string(it->first), v);
+        }
+        if (values.empty()) return;
+        auto r = make_record(record_kind::params);
+        r->rec.payload = std::move(values);
+        core_->push_cold(std::move(r));
+    }
+
+    static void add_summary(named_values<double>& numbers, named_values<std::string>&, std::string_view key, double v);
+    static void add_summary(named_values<double>& numbers, named_values<std::string>& texts, std::string_view key,
+                            const summary_value& v);
+
+    template <class It>
+    void set_tags_impl(It first, It last) {
+        require_active();
+        named_values<std::string> tags;
+        for (auto it = first; it != last; ++it) {
+            const std::string_view key = it->first, value = it->second;
+            validate_key("tag key", key);
+            if (value.size() > max_param_string)
+                throw error(error_category::value, 6,
+                            "tag '" + std::string(key) + "' is a string of " + std::to_string(value.size()) +
+                                " bytes; the limit is 65536");
+            tags.emplace_back(std::string(key), std::string(value));
+        }
+        if (tags.empty()) return;
+        auto r = make_record(record_kind::tags);
+        r->rec.texts = std::move(tags);
+        core_->push_cold(std::move(r));
+    }
+
+    template <class It>
+    void log_metrics_impl(It first, It last) {
+        require_active();
+        named_values<double> values;
+        named_values<std::string> texts;
+        for (auto it = first; it != last; ++it) {
+            validate_key("metric key", it->first);
+            add_summary(values, texts, it->first, it->second);
+        }
+        if (values.empty() && texts.empty()) return;
+        auto r = make_record(record_kind::summary);
+        r->rec.payload = std::move(values);
+        r->rec.texts = std::move(texts);
+        core_->push_cold(std::move(r));
+    }
+
+    artifact describe(const std::filesystem::path& path, artifact_type type, const artifact_options& options) const;
+
+    /// "<name, lowercase, [a-z0-9-]>-<12 hex>": unique per run, name and time.
+    std::string make_execution_id(std::string_view name) const;
+
+    /// The rank whose files this run writes: 0, or this process's rank under rank_policy::every.
+    int writing_rank() const noexcept { return core_->policy() == rank_policy::every ? core_->rank().rank : 0; }
+
+    /// Pushes the record and waits for the copy (done when log_model returns): returns the artifact with the
+    /// stored copy's size and digest, or throws the sink's error when it could not store it (the record is
+    /// then written as a reference with metadata.copy_error).
+    artifact push_artifact(artifact a);
+
+    std::shared_ptr<detail::core> core_;
+    std::uint32_t id_ = 0;
+    std::uint64_t key_owner_ = detail::next_key_owner_id();  ///< this run's entries in detail::key_cache
+    std::string experiment_;
+    std::string name_;
+    bool resumed_ = false;
+    std::atomic<bool> active_{false};
+    int uncaught_ = 0;
+    mutable std::uint64_t executions_started_ = 0;
+};
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/run-inl.hpp ----
+// Why: the bodies of run's cold calls (classification metrics, histograms, artifacts and models, executions,
+// end), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled once. The
+// logging templates and the metric handles stay in the headers.
+
 // ---- begin mltrack/detail/files.hpp ----
 // Why: artifacts are files or folders that mltrack measures (size, SHA-256) on the caller's thread and
 // copies into the run folder on the writer's. Both walk a folder the same way (tree_of), following symbolic
@@ -4225,122 +4879,6 @@ inline void drop_aside(const fs::path& to) {
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/files.hpp ----
-// ---- begin mltrack/detail/engine/key_cache.hpp ----
-// Why: `run.log("train/loss", v, step)` must not take the tracker's interning mutex for a key it has seen
-// before. Each thread keeps a small direct-mapped cache from (owner, key) to the interned metric id; a hit
-// costs one hash and one string compare, with no lock, no allocation and no shared write. A miss (first use
-// of a key on this thread, or a collision) goes to the owner's interning, which validates the key.
-
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <string>
-#include <string_view>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// A process-unique id for an owner of interned ids (never reused, unlike an address).
-inline std::uint64_t next_key_owner_id() noexcept {
-    static std::atomic<std::uint64_t> next{1};
-    return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-class key_cache {
-public:
-    static constexpr std::size_t slots = 128;
-
-    /// The id of `key` for `owner`, from this thread's cache or from intern(key) (which may throw).
-    template <class Intern>
-    static std::uint32_t lookup(std::uint64_t owner, std::string_view key, Intern&& intern) {
-        const std::size_t h = std::hash<std::string_view>{}(key);
-        entry& e = local().e[(h ^ (owner * 0x9E3779B97F4A7C15ull)) % slots];
-        if (e.owner == owner && e.hash == h && std::string_view(e.key) == key) return e.id;
-        const std::uint32_t id = intern(key);
-        e.owner = 0;  // stays invalid if assigning the key throws
-        e.key.assign(key.data(), key.size());
-        e.hash = h;
-        e.id = id;
-        e.owner = owner;
-        return id;
-    }
-
-private:
-    struct entry {
-        std::uint64_t owner = 0;
-        std::size_t hash = 0;
-        std::uint32_t id = 0;
-        std::string key;
-    };
-    struct table {
-        entry e[slots];
-    };
-    static table& local() {
-        thread_local table t;
-        return t;
-    }
-};
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/key_cache.hpp ----
-// ---- begin mltrack/metric_handle.hpp ----
-// Why: the hot path users hold. A metric handle is interned once (run.metric(key)) and then logs a point
-// with one clock read and one push into the thread's own ring: noexcept, no allocation, no lock. Kept
-// apart from run.hpp so the type users pass around is small to read.
-
-#include <cstdint>
-#include <memory>
-#include <utility>
-
-
-MLTRACK_NAMESPACE_BEGIN
-
-class run;
-
-/// A metric interned once: logging through it is the hot path. Cheap to copy; safe to use from any
-/// thread; points logged after the run ended or the tracker closed are counted, not written.
-class metric_handle {
-public:
-    metric_handle() = default;
-
-    /// Logs one point. Never throws, never allocates; NaN and infinities are kept as they are.
-    void log(double value, std::int64_t step) const noexcept {
-        if (!core_) return;
-        core_->push_point_now(run_, id_, step, value);
-    }
-
-    /// Logs one point at the metric's next step: one more than the highest step it has in the run, 1 for its
-    /// first point (the Vertex AI SDK's step=None). The writer thread resolves the step, so this costs the
-    /// same as log(value, step).
-    void log(double value) const noexcept {
-        if (!core_) return;
-        core_->push_point_now(run_, id_ | detail::auto_step_bit, 0, value);
-    }
-
-    /// Logs one point with an explicit wall time (ns since the Unix epoch).
-    void log(double value, std::int64_t step, std::int64_t time_ns) const noexcept {
-        if (!core_) return;
-        core_->push_point(metric_point{run_, id_, step, value, time_ns});
-    }
-
-    explicit operator bool() const noexcept { return core_ != nullptr; }
-
-private:
-    friend class run;
-    metric_handle(std::shared_ptr<detail::core> keep, std::uint32_t run, std::uint32_t id)
-        : keep_(std::move(keep)), core_(keep_.get()), run_(run), id_(id) {}
-
-    std::shared_ptr<detail::core> keep_;
-    detail::core* core_ = nullptr;
-    std::uint32_t run_ = 0;
-    std::uint32_t id_ = 0;
-};
-
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/metric_handle.hpp ----
 // ---- begin mltrack/detail/jsonl/jsonl_format.hpp ----
 // Why: the JSONL format is a public contract (docs/format.md). This header is the one place that spells
 // each line on the write side, so the sink and anything else that writes runs (replay, tools) agree.
@@ -4767,576 +5305,69 @@ inline void append_run_open_line(std::string& out, const run_info& info, std::ui
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/jsonl/jsonl_format.hpp ----
-// ---- begin mltrack/live_execution.hpp ----
-// Why: an execution (a step of a pipeline, with input and output artifacts) often runs for a while, and the
-// Vertex AI SDK logs it live: start_execution makes it RUNNING, updates come as it goes, and leaving its
-// scope ends it. live_execution is that handle for a run: each call logs one execution record carrying the
-// execution's id, so the JSONL file keeps its whole history and every sink updates one execution.
-
-#include <cstdint>
-#include <exception>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-
 
 MLTRACK_NAMESPACE_BEGIN
 
-class run;
-
-/// Options of run::start_execution.
-struct execution_options {
-    std::string schema_title = "system.ContainerExecution";
-    nlohmann::json metadata = nlohmann::json::object();
-    std::string id;  ///< default: "<name>-<12 hex>" (lowercase); else 4-128 of [a-z0-9-], starting alphanumeric
-};
-
-/// Whether `id` can be an execution id: 4 to 128 of [a-z0-9-], starting with a letter or digit (the Vertex AI
-/// id rule, so that every sink can use it as it is).
-inline bool is_valid_execution_id(std::string_view id) noexcept {
-    if (id.size() < 4 || id.size() > 128) return false;
-    for (std::size_t i = 0; i < id.size(); ++i) {
-        const char c = id[i];
-        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || c != '-')) return false;
-    }
-    return true;
+// The non-template overloads of the logging calls: their template bodies are instantiated here, once.
+MLTRACK_INLINE void run::log(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
+    log_time_series_impl(values.begin(), values.end(), step);
+}
+MLTRACK_INLINE void run::log(std::initializer_list<std::pair<std::string_view, double>> values) {
+    log_time_series_next(values.begin(), values.end());
+}
+MLTRACK_INLINE void run::log_time_series(std::initializer_list<std::pair<std::string_view, double>> values,
+                                         std::int64_t step) {
+    log_time_series_impl(values.begin(), values.end(), step);
+}
+MLTRACK_INLINE void run::log_time_series(std::initializer_list<std::pair<std::string_view, double>> values) {
+    log_time_series_next(values.begin(), values.end());
+}
+MLTRACK_INLINE void run::log_time_series(const named_values<double>& values) {
+    log_time_series_next(values.begin(), values.end());
+}
+MLTRACK_INLINE void run::log_params(std::initializer_list<std::pair<std::string_view, param_value>> params) {
+    log_params_impl(params.begin(), params.end());
+}
+MLTRACK_INLINE void run::log_params(const named_values<param_value>& params) {
+    log_params_impl(params.begin(), params.end());
+}
+MLTRACK_INLINE void run::log_summary(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
+    log_metrics_impl(metrics.begin(), metrics.end());
+}
+MLTRACK_INLINE void run::log_metrics(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
+    log_metrics_impl(metrics.begin(), metrics.end());
+}
+MLTRACK_INLINE void run::log_metrics(const named_values<double>& metrics) {
+    log_metrics_impl(metrics.begin(), metrics.end());
+}
+MLTRACK_INLINE void run::log_metrics(const named_values<summary_value>& metrics) {
+    log_metrics_impl(metrics.begin(), metrics.end());
+}
+MLTRACK_INLINE void run::log_metrics(std::initializer_list<std::pair<std::string_view, double>> values,
+                                     std::int64_t step) {
+    log_time_series_impl(values.begin(), values.end(), step);
+}
+MLTRACK_INLINE void run::set_tag(std::string_view key, std::string_view value) { set_tags({{key, value}}); }
+MLTRACK_INLINE void run::set_tags(std::initializer_list<std::pair<std::string_view, std::string_view>> tags) {
+    set_tags_impl(tags.begin(), tags.end());
 }
 
-/// An execution in progress (the Vertex AI SDK's start_execution): RUNNING from start_execution (or
-/// resume_execution) until end(), COMPLETE on scope exit, FAILED when the scope is left by an exception.
-/// Each call logs one execution record with its id, so the JSONL file keeps its whole history and the
-/// Vertex sink updates one Vertex execution. Use it from one thread.
-class live_execution {
-public:
-    live_execution() = default;
-    live_execution(const live_execution&) = delete;
-    live_execution& operator=(const live_execution&) = delete;
-    live_execution(live_execution&& o) noexcept { take(std::move(o)); }
-    live_execution& operator=(live_execution&& o) noexcept {
-        if (this != &o) {
-            finish_on_destruction();
-            take(std::move(o));
-        }
-        return *this;
-    }
-    ~live_execution() { finish_on_destruction(); }
-
-    const std::string& id() const noexcept { return e_.id; }
-    const std::string& name() const noexcept { return e_.name; }
-    bool active() const noexcept { return active_; }
-
-    /// Adds input artifacts (the SDK's assign_input_artifacts): models and artifacts this run logged, or
-    /// references (artifact::reference).
-    void add_inputs(std::vector<artifact> inputs) {
-        require_active();
-        push(std::move(inputs), {});
-    }
-    /// Adds output artifacts (assign_output_artifacts).
-    void add_outputs(std::vector<artifact> outputs) {
-        require_active();
-        push({}, std::move(outputs));
-    }
-    /// Merges keys into the execution's metadata (the SDK's update(metadata=...)).
-    void update(const nlohmann::json& metadata) {
-        require_active();
-        if (!metadata.is_object()) throw error(error_category::value, 7, "execution metadata must be a JSON object");
-        for (auto it = metadata.begin(); it != metadata.end(); ++it) e_.metadata[it.key()] = it.value();
-        push({}, {});
-    }
-    /// Ends the execution with a state (COMPLETE by default). Further calls do nothing.
-    void end(run_state state = run_state::complete) {
-        if (!active_) return;
-        active_ = false;
-        e_.state = state;
-        push({}, {});
-    }
-
-private:
-    friend class run;
-
-    void take(live_execution&& o) noexcept {
-        core_ = std::move(o.core_);
-        run_ = o.run_;
-        e_ = std::move(o.e_);
-        active_ = o.active_;
-        uncaught_ = o.uncaught_;
-        o.active_ = false;
-    }
-
-    void finish_on_destruction() noexcept {
-        if (!active_) return;
-        try {
-            end(std::uncaught_exceptions() > uncaught_ ? run_state::failed : run_state::complete);
-        } catch (...) {
-        }
-    }
-
-    static void check_artifacts(const std::vector<artifact>& list) {
-        for (const auto& a : list) {
-            validate_name("artifact name", a.name);
-            if (a.source.empty() && a.path.empty())
-                throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
-        }
-    }
-
-    void require_active() const {
-        if (!core_) throw error(error_category::state, 5, "this execution object is empty (moved from or default)");
-        if (!active_) throw error(error_category::state, 10, "execution '" + e_.id + "' has already ended");
-    }
-
-    void push(std::vector<artifact> inputs, std::vector<artifact> outputs) {
-        check_artifacts(inputs);
-        check_artifacts(outputs);
-        auto c = std::make_unique<detail::cold_item>();
-        c->operation = detail::op::record;
-        c->run = run_;
-        c->rec.kind = record_kind::execution;
-        c->rec.time_ns = core_->now();
-        execution e = e_;
-        e.inputs = std::move(inputs);
-        e.outputs = std::move(outputs);
-        c->rec.payload = std::move(e);
-        core_->push_cold(std::move(c));
-        e_.resumed = false;  // only the first record of a resume says so
-    }
-
-    std::shared_ptr<detail::core> core_;
-    std::uint32_t run_ = 0;
-    execution e_;  ///< current state (inputs and outputs are sent once, not kept)
-    bool active_ = false;
-    int uncaught_ = 0;
-};
-
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/live_execution.hpp ----
-
-MLTRACK_NAMESPACE_BEGIN
-
-/// Longest string param value, in bytes.
-inline constexpr std::size_t max_param_string = 65536;
-
-class run;
-
-namespace detail {
-/// The process's default run (default_run.hpp); a run clears itself from it when it ends or dies.
-inline std::atomic<run*>& default_run_slot() noexcept {
-    static std::atomic<run*> slot{nullptr};
-    return slot;
+MLTRACK_INLINE void run::add_summary(named_values<double>& numbers, named_values<std::string>&, std::string_view key,
+                                     double v) {
+    numbers.emplace_back(std::string(key), v);
 }
-
-/// Whether M is a map-like range of (key, value) pairs whose keys are text and whose values convert to V:
-/// std::map, std::unordered_map, a vector of pairs...
-template <class M, class V, class = void>
-struct is_named_range : std::false_type {};
-template <class M, class V>
-struct is_named_range<M, V, std::void_t<decltype(std::begin(std::declval<const M&>())->first),
-                                        decltype(std::begin(std::declval<const M&>())->second)>>
-    : std::bool_constant<std::is_convertible_v<decltype(std::begin(std::declval<const M&>())->first), std::string_view> &&
-                         std::is_convertible_v<decltype(std::begin(std::declval<const M&>())->second), V>> {};
-template <class M, class V>
-using if_named_range = std::enable_if_t<is_named_range<M, V>::value, int>;
-}  // namespace detail
-
-/// A model's framework, for log_model.
-struct model_info {
-    std::string framework;          ///< "xgboost", "libtorch", ...
-    std::string framework_version;  ///< "1.7.4"
-};
-
-/// How log_model and log_artifact store an artifact.
-struct artifact_options {
-    std::string name;   ///< default: the file or folder name
-    bool copy = true;   ///< copy into the run's artifacts/ folder; false: keep a reference only
-    nlohmann::json metadata = nlohmann::json::object();
-};
-
-class run {
-public:
-    run() = default;
-    run(const run&) = delete;
-    run& operator=(const run&) = delete;
-    run(run&& o) noexcept { take(std::move(o)); }
-    run& operator=(run&& o) noexcept {
-        if (this != &o) {
-            finish_on_destruction();
-            take(std::move(o));
-        }
-        return *this;
+MLTRACK_INLINE void run::add_summary(named_values<double>& numbers, named_values<std::string>& texts,
+                                     std::string_view key, const summary_value& v) {
+    if (!v.is_text()) {
+        numbers.emplace_back(std::string(key), v.number());
+        return;
     }
-    ~run() {
-        finish_on_destruction();
-        forget_default();
-    }
-
-    const std::string& name() const noexcept { return name_; }
-    const std::string& experiment() const noexcept { return experiment_; }
-    /// True from start until end() (or until the tracker closed).
-    bool active() const noexcept { return active_ && core_ && !core_->closed(); }
-    /// True when nothing this run logs is written: its tracker is inert (a rank other than 0 under
-    /// rank_policy::zero, or a copy in a forked child). Logging still validates and returns at once.
-    bool inert() const noexcept { return core_ && core_->inert(); }
-    /// True when this run continues an existing one (start_mode::resume / create_or_resume).
-    bool resumed() const noexcept { return resumed_; }
-
-    /// Interns a metric key (throws mltrack::error for an invalid key) and returns its hot-path handle.
-    [[nodiscard]] metric_handle metric(std::string_view key) {
-        require_active();
-        return metric_handle(core_, id_, core_->intern(key));
-    }
-
-    /// Logs one point by key. A key this thread has used before is found in a per-thread cache (no lock, no
-    /// allocation); a new key is validated and interned once (under a lock).
-    void log(std::string_view key, double value, std::int64_t step) {
-        require_active();
-        core_->push_point_now(id_, cached_metric_id(key), step, value);
-    }
-
-    /// Logs one point by key at the metric's next step (see metric_handle::log(double)).
-    void log(std::string_view key, double value) {
-        require_active();
-        core_->push_point_now(id_, cached_metric_id(key) | detail::auto_step_bit, 0, value);
-    }
-
-    /// Logs several metrics at one step, each a point of its curve (W&B's wandb.log(d, step), MLflow's
-    /// log_metrics(d, step)): `run.log({{"loss", l}, {"acc", a}}, step)`. Same as log_time_series.
-    void log(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
-        log_time_series_impl(values.begin(), values.end(), step);
-    }
-    /// Logs several metrics at the run's next step (see log_time_series(values)).
-    void log(std::initializer_list<std::pair<std::string_view, double>> values) {
-        log_time_series_next(values.begin(), values.end());
-    }
-    /// The same from a std::map, std::unordered_map or vector of (key, number) pairs.
-    template <class Map, detail::if_named_range<Map, double> = 0>
-    void log(const Map& values, std::int64_t step) {
-        log_time_series_impl(std::begin(values), std::end(values), step);
-    }
-    template <class Map, detail::if_named_range<Map, double> = 0>
-    void log(const Map& values) {
-        log_time_series_next(std::begin(values), std::end(values));
-    }
-
-    /// Logs several time-series values at one step (they share one wall time).
-    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
-        log_time_series_impl(values.begin(), values.end(), step);
-    }
-    void log_time_series(const named_values<double>& values, std::int64_t step) {
-        log_time_series_impl(values.begin(), values.end(), step);
-    }
-
-    /// Logs several time-series values at the run's next step, shared by all of them: one more than the
-    /// highest step of any metric of the run, 1 for its first point (the Vertex AI SDK's
-    /// log_time_series_metrics(metrics, step=None)). One queue item for the call, resolved by the writer.
-    void log_time_series(std::initializer_list<std::pair<std::string_view, double>> values) {
-        log_time_series_next(values.begin(), values.end());
-    }
-    void log_time_series(const named_values<double>& values) { log_time_series_next(values.begin(), values.end()); }
-
-    /// Logs params; the latest value of a key wins. Keys are validated, floats must be finite, strings at
-    /// most 64 KiB.
-    void log_params(std::initializer_list<std::pair<std::string_view, param_value>> params) {
-        log_params_impl(params.begin(), params.end());
-    }
-    void log_params(const named_values<param_value>& params) { log_params_impl(params.begin(), params.end()); }
-    template <class Map, detail::if_named_range<Map, param_value> = 0>
-    void log_params(const Map& params) {
-        log_params_impl(std::begin(params), std::end(params));
-    }
-
-    /// Logs summary metrics: one value per key for the whole run, numbers or strings
-    /// (`{{"acc", 0.97}, {"best_model", "resnet"}}`); the latest value of a key wins. Strings are at most
-    /// 64 KiB (value.6). (The Vertex AI SDK's log_metrics; the same as log_metrics without a step.)
-    void log_summary(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
-        log_metrics_impl(metrics.begin(), metrics.end());
-    }
-    template <class Map, detail::if_named_range<Map, summary_value> = 0>
-    void log_summary(const Map& metrics) {
-        log_metrics_impl(std::begin(metrics), std::end(metrics));
-    }
-
-    /// Without a step: summary metrics, as the Vertex AI SDK's log_metrics (see log_summary). With a step:
-    /// points of curves, as MLflow's log_metrics(metrics, step) (see log).
-    void log_metrics(std::initializer_list<std::pair<std::string_view, summary_value>> metrics) {
-        log_metrics_impl(metrics.begin(), metrics.end());
-    }
-    void log_metrics(const named_values<double>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
-    void log_metrics(const named_values<summary_value>& metrics) { log_metrics_impl(metrics.begin(), metrics.end()); }
-    template <class Map, detail::if_named_range<Map, summary_value> = 0>
-    void log_metrics(const Map& metrics) {
-        log_metrics_impl(std::begin(metrics), std::end(metrics));
-    }
-    void log_metrics(std::initializer_list<std::pair<std::string_view, double>> values, std::int64_t step) {
-        log_time_series_impl(values.begin(), values.end(), step);
-    }
-    template <class Map, detail::if_named_range<Map, double> = 0>
-    void log_metrics(const Map& values, std::int64_t step) {
-        log_time_series_impl(std::begin(values), std::end(values), step);
-    }
-
-    /// Tags: text labels of the run (`{{"team", "vision"}, {"dataset", "imagenet-1k"}}`), as MLflow's tags;
-    /// the latest value of a key wins. Keys are validated like metric keys; values are at most 64 KiB
-    /// (value.6). Vertex AI keeps them as the run's labels where they follow its label rules (docs/vertex.md).
-    void set_tag(std::string_view key, std::string_view value) { set_tags({{key, value}}); }
-    void set_tags(std::initializer_list<std::pair<std::string_view, std::string_view>> tags) {
-        set_tags_impl(tags.begin(), tags.end());
-    }
-    template <class Map, detail::if_named_range<Map, std::string_view> = 0>
-    void set_tags(const Map& tags) {
-        set_tags_impl(std::begin(tags), std::end(tags));
-    }
-
-    /// The highest step the run has reached, over all its metrics (or `key`'s): in this opening, or in the
-    /// sinks from earlier openings of a resumed run; nullopt before any point. Waits until the writer has
-    /// taken what was logged before the call. `run.last_step().value_or(-1) + 1` is where a resumed loop
-    /// goes on.
-    std::optional<std::int64_t> last_step() { return query_last_step(nullptr, {}); }
-    std::optional<std::int64_t> last_step(std::string_view key) {
-        require_active();
-        const std::uint32_t id = core_->intern(key);  // validates the key
-        return query_last_step(&id, key);
-    }
-
-    /// Logs classification metrics, validated with the Vertex AI SDK's rules (see classification_metrics).
-    void log_classification_metrics(const classification_metrics& m);
-    void log_classification_metrics(std::vector<std::string> labels, std::vector<std::vector<std::int64_t>> matrix,
-                                    std::vector<double> fpr = {}, std::vector<double> tpr = {},
-                                    std::vector<double> thresholds = {}, std::string display_name = {}) {
-        classification_metrics m;
-        m.labels = std::move(labels);
-        m.matrix = std::move(matrix);
-        m.fpr = std::move(fpr);
-        m.tpr = std::move(tpr);
-        m.thresholds = std::move(thresholds);
-        m.display_name = std::move(display_name);
-        log_classification_metrics(m);
-    }
-
-    /// Logs a histogram of `values` at `step`, bucketed here like TensorBoard's histogram summary
-    /// (`bucket_count` equal-width buckets; NaN and infinities are left out).
-    void log_histogram(std::string_view key, const std::vector<double>& values, std::int64_t step,
-                       std::size_t bucket_count = 30);
-
-    /// Logs a histogram given as buckets: finite edges with left <= right, finite non-negative counts
-    /// (value.5 otherwise).
-    void log_histogram(std::string_view key, std::vector<histogram_bucket> buckets, std::int64_t step);
-
-    /// Logs a model file or folder. By default it is copied into the run's artifacts/ folder (so a later sync
-    /// can upload it) before this call returns; `options.copy = false` keeps a reference only. A URI
-    /// ("gs://...") is always a reference.
-    artifact log_model(const std::filesystem::path& path, const model_info& model = {},
-                       const artifact_options& options = {});
-
-    /// Logs any artifact (a dataset, a plot, a checkpoint), stored like log_model.
-    artifact log_artifact(const std::filesystem::path& path, const artifact_options& options = {},
-                          artifact_type type = artifact_type::artifact);
-
-    /// Logs an execution with its input and output artifacts (lineage). Artifacts may come from log_model /
-    /// log_artifact or be references (artifact::reference).
-    void log_execution(const execution& e);
-
-    /// Starts a live execution (the SDK's start_execution): logged RUNNING now, then updated by the returned
-    /// object until it ends. Input and output artifacts can be given here or added later.
-    live_execution start_execution(std::string_view name, const execution_options& options = {},
-                                   std::vector<artifact> inputs = {}, std::vector<artifact> outputs = {});
-
-    /// Continues an execution that exists already, by id (the SDK's start_execution(resource_id,
-    /// resume=True)): RUNNING again; sinks never create it (the Vertex sink reports state.44 when it is not
-    /// there).
-    live_execution resume_execution(std::string_view id, const execution_options& options = {});
-
-    /// Ends the run with a state (COMPLETE by default). Further calls do nothing.
-    void end(run_state state = run_state::complete);
-
-private:
-    friend class tracker_base;
-    run(std::shared_ptr<detail::core> c, std::uint32_t id, std::string experiment, std::string name, bool resumed)
-        : core_(std::move(c)),
-          id_(id),
-          experiment_(std::move(experiment)),
-          name_(std::move(name)),
-          resumed_(resumed),
-          active_(true),
-          uncaught_(std::uncaught_exceptions()) {}
-
-    void take(run&& o) noexcept {
-        core_ = std::move(o.core_);
-        id_ = o.id_;
-        experiment_ = std::move(o.experiment_);
-        name_ = std::move(o.name_);
-        resumed_ = o.resumed_;
-        active_.store(o.active_.load());
-        uncaught_ = o.uncaught_;
-        key_owner_ = o.key_owner_;  // cached metric ids belong to the core, which moves with it
-        o.key_owner_ = detail::next_key_owner_id();
-        o.active_.store(false);
-        run* was = &o;  // the default run moves with the object
-        detail::default_run_slot().compare_exchange_strong(was, this);
-    }
-
-    void forget_default() noexcept {
-        run* me = this;
-        detail::default_run_slot().compare_exchange_strong(me, nullptr);
-    }
-
-    void finish_on_destruction() noexcept {
-        if (!active_) return;
-        try {
-            end(std::uncaught_exceptions() > uncaught_ ? run_state::failed : run_state::complete);
-        } catch (...) {
-        }
-    }
-
-    static void check_execution_id(std::string_view id);
-
-    /// A live execution of this run, RUNNING, its opening (and any artifacts) pushed.
-    live_execution open_execution(std::string id, std::string name, const std::string& schema_title,
-                                  nlohmann::json metadata, bool resumed, std::vector<artifact> inputs,
-                                  std::vector<artifact> outputs);
-
-    void require_active() const;
-
-    std::unique_ptr<detail::cold_item> make_record(record_kind kind) const;
-
-    std::optional<std::int64_t> query_last_step(const std::uint32_t* metric, std::string_view key);
-
-    /// The metric id of `key` through this thread's key cache, as log(key, ...) does.
-    std::uint32_t cached_metric_id(std::string_view key) {
-        return detail::key_cache::lookup(key_owner_, key, [this](std::string_view k) { return core_->intern(k); });
-    }
-
-    template <class It>
-    void log_time_series_impl(It first, It last, std::int64_t step) {
-        require_active();
-        for (auto it = first; it != last; ++it) cached_metric_id(it->first);  // all or nothing: a bad key throws here
-        if (core_->inert()) return;
-        const auto t = core_->now();
-        for (auto it = first; it != last; ++it)
-            core_->push_point(metric_point{id_, cached_metric_id(it->first), step, static_cast<double>(it->second), t});
-    }
-
-    template <class It>
-    void log_time_series_next(It first, It last) {
-        require_active();
-        auto c = make_record(record_kind::metric);
-        c->operation = detail::op::points;
-        for (auto it = first; it != last; ++it)  // all or nothing: a bad key throws here
-            c->points.emplace_back(cached_metric_id(it->first), static_cast<double>(it->second));
-        if (core_->inert() || c->points.empty()) return;
-        core_->push_cold(std::move(c));
-    }
-
-    template <class It>
-    void log_params_impl(It first, It last) {
-        require_active();
-        named_values<param_value> values;
-        for (auto it = first; it != last; ++it) {
-            validate_key("param key", it->first);
-            const param_value& v = it->second;
-            if (v.is_double() && !std::isfinite(v.as_double()))
-                throw error(error_category::value, 1,
-                            "param '" + std::string(it->first) + "' is not finite (NaN or infinity)");
-            if (v.is_string() && v.as_string().size() > max_param_string)
-                throw error(error_category::value, 3,
-                            "param '" + std::string(it->first) + "' is a string of " +
-                                std::to_string(v.as_string().size()) + " bytes; the limit is 65536");
-            values.emplace_back(std::string(it->first), v);
-        }
-        if (values.empty()) return;
-        auto r = make_record(record_kind::params);
-        r->rec.payload = std::move(values);
-        core_->push_cold(std::move(r));
-    }
-
-    static void add_summary(named_values<double>& numbers, named_values<std::string>&, std::string_view key, double v) {
-        numbers.emplace_back(std::string(key), v);
-    }
-    static void add_summary(named_values<double>& numbers, named_values<std::string>& texts, std::string_view key,
-                            const summary_value& v) {
-        if (!v.is_text()) {
-            numbers.emplace_back(std::string(key), v.number());
-            return;
-        }
-        if (v.text().size() > max_param_string)
-            throw error(error_category::value, 6,
-                        "summary metric '" + std::string(key) + "' is a string of " + std::to_string(v.text().size()) +
-                            " bytes; the limit is 65536");
-        texts.emplace_back(std::string(key), v.text());
-    }
-
-    template <class It>
-    void set_tags_impl(It first, It last) {
-        require_active();
-        named_values<std::string> tags;
-        for (auto it = first; it != last; ++it) {
-            const std::string_view key = it->first, value = it->second;
-            validate_key("tag key", key);
-            if (value.size() > max_param_string)
-                throw error(error_category::value, 6,
-                            "tag '" + std::string(key) + "' is a string of " + std::to_string(value.size()) +
-                                " bytes; the limit is 65536");
-            tags.emplace_back(std::string(key), std::string(value));
-        }
-        if (tags.empty()) return;
-        auto r = make_record(record_kind::tags);
-        r->rec.texts = std::move(tags);
-        core_->push_cold(std::move(r));
-    }
-
-    template <class It>
-    void log_metrics_impl(It first, It last) {
-        require_active();
-        named_values<double> values;
-        named_values<std::string> texts;
-        for (auto it = first; it != last; ++it) {
-            validate_key("metric key", it->first);
-            add_summary(values, texts, it->first, it->second);
-        }
-        if (values.empty() && texts.empty()) return;
-        auto r = make_record(record_kind::summary);
-        r->rec.payload = std::move(values);
-        r->rec.texts = std::move(texts);
-        core_->push_cold(std::move(r));
-    }
-
-    artifact describe(const std::filesystem::path& path, artifact_type type, const artifact_options& options) const;
-
-    /// "<name, lowercase, [a-z0-9-]>-<12 hex>": unique per run, name and time.
-    std::string make_execution_id(std::string_view name) const;
-
-    /// The rank whose files this run writes: 0, or this process's rank under rank_policy::every.
-    int writing_rank() const noexcept { return core_->policy() == rank_policy::every ? core_->rank().rank : 0; }
-
-    /// Pushes the record and waits for the copy (done when log_model returns): returns the artifact with the
-    /// stored copy's size and digest, or throws the sink's error when it could not store it (the record is
-    /// then written as a reference with metadata.copy_error).
-    artifact push_artifact(artifact a);
-
-    std::shared_ptr<detail::core> core_;
-    std::uint32_t id_ = 0;
-    std::uint64_t key_owner_ = detail::next_key_owner_id();  ///< this run's entries in detail::key_cache
-    std::string experiment_;
-    std::string name_;
-    bool resumed_ = false;
-    std::atomic<bool> active_{false};
-    int uncaught_ = 0;
-    mutable std::uint64_t executions_started_ = 0;
-};
-
-MLTRACK_NAMESPACE_END
-
-#if MLTRACK_DEFINE_BODIES
-// ---- begin mltrack/run-inl.hpp ----
-// Why: the bodies of run's cold calls (classification metrics, histograms, artifacts and models, executions,
-// end), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled once. The
-// logging templates and the metric handles stay in the headers.
-
-
-MLTRACK_NAMESPACE_BEGIN
+    if (v.text().size() > max_param_string)
+        throw error(error_category::value, 6,
+                    "summary metric '" + std::string(key) + "' is a string of " + std::to_string(v.text().size()) +
+                        " bytes; the limit is 65536");
+    texts.emplace_back(std::string(key), v.text());
+}
 
 MLTRACK_INLINE void run::log_classification_metrics(const classification_metrics& m) {
     require_active();
@@ -5639,10 +5670,17 @@ MLTRACK_NAMESPACE_END
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
 
+class jsonl;
+class tensorboard;
+
 class any {
 public:
     template <class S, std::enable_if_t<!std::is_same_v<std::decay_t<S>, any>, int> = 0>
     any(S&& sink) : p_(std::make_unique<model<std::decay_t<S>>>(std::forward<S>(sink))) {}
+    /// The built-in file sinks' wrappers, defined with their sinks: in compiled mode (detail/compiled.hpp)
+    /// their virtual functions are compiled once, not in every translation unit that makes a tracker.
+    any(jsonl&& sink);
+    any(tensorboard&& sink);
 
     any(any&&) noexcept = default;
     any& operator=(any&&) noexcept = default;
@@ -7339,81 +7377,6 @@ MLTRACK_NAMESPACE_END
 #include <sys/stat.h>
 #include <unistd.h>
 
-// ---- begin mltrack/detail/jsonl/artifact_line.hpp ----
-// Why: an artifact line of the JSONL sink must describe what the run folder really holds. The copy is made
-// first (detail::copy_into: links followed, the run folder never copied into itself, the digest that of
-// the bytes written), then the line records the copy's size and digest; when the copy fails, the line is a
-// reference with metadata.copy_error and no path. Either way the caller waiting in log_artifact learns the
-// outcome through the event's receipt.
-
-#include <optional>
-#include <string>
-#include <utility>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// The text of an mltrack::error without its "[mltrack.error.x.n] " prefix.
-inline std::string error_text(const std::exception& e) {
-    const std::string what = e.what();
-    const auto at = what.find("] ");
-    return dynamic_cast<const error*>(&e) && at != std::string::npos ? what.substr(at + 2) : what;
-}
-
-/// Copies the artifact of `e` (a record with a path) into `run_dir` and appends its line to `out`. Returns
-/// the error to report when the copy failed (value.10 for a source containing the run folder, else io.13);
-/// `copied` says whether a copy now stands at its path (the caller then drops the copy it replaced, once
-/// the line is written: drop_aside).
-inline std::optional<error> append_artifact_line(std::string& out, const std::filesystem::path& run_dir,
-                                                 const event& e, bool& copied) {
-    copied = false;
-    const auto& a = e.payload->get_artifact();
-    const auto to = run_dir / a.path;
-    std::optional<error> failure;
-    try {
-        const auto d = copy_into(a.source, to, run_dir);
-        copied = true;
-        if (d.size != a.size || d.sha256 != a.sha256) {  // the source changed after the caller measured it
-            record r = *e.payload;
-            auto& stored = std::get<artifact>(r.payload);
-            stored.size = d.size;
-            stored.sha256 = d.sha256;
-            append_record_line(out, r);
-        } else {
-            append_record_line(out, *e.payload);
-        }
-        if (e.receipt) {
-            e.receipt->stored = true;
-            e.receipt->size = d.size;
-            e.receipt->sha256 = d.sha256;
-        }
-        return failure;
-    } catch (const std::exception& ex) {
-        const auto* me = dynamic_cast<const error*>(&ex);
-        if (me && me->category() == error_category::value)
-            failure = error(me->category(), me->id(), "artifact '" + a.name + "': " + error_text(ex));
-        else
-            failure = error(error_category::io, 13,
-                            "cannot copy artifact '" + a.name + "' into " + to.string() + ": " + error_text(ex));
-    }
-    record r = *e.payload;  // written as a reference: there is no copy
-    auto& ref = std::get<artifact>(r.payload);
-    ref.path.clear();
-    ref.metadata["copy_error"] = error_text(*failure);
-    append_record_line(out, r);
-    if (e.receipt) {
-        e.receipt->failed = true;
-        e.receipt->failure_category = failure->category();
-        e.receipt->failure_id = failure->id();
-        e.receipt->failure_message = error_text(*failure);
-    }
-    return failure;
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/jsonl/artifact_line.hpp ----
 // ---- begin mltrack/detail/jsonl/line_limit.hpp ----
 // Why: readers refuse lines longer than their limit (64 MiB by default, format.6), so a writer that produced
 // one would make a whole run unreadable. The JSONL sink writes no line over the limit: a params, summary or
@@ -7516,6 +7479,187 @@ inline std::size_t append_record_lines(std::string& out, const record& r, std::s
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/jsonl/line_limit.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace sinks {
+
+struct jsonl_options {
+    bool fsync = false;                  ///< fdatasync after every flush (survives power loss, costs latency)
+    std::size_t buffer_bytes = 1u << 18; ///< a run's buffer is written out when it grows past this
+    /// The longest line written ('\n' included); longer params, summary and tags records are split into
+    /// several lines, other records are not written (io.18). Keep it at most the readers' max_line_bytes.
+    std::size_t max_line_bytes = detail::jsonl_max_line_bytes;
+};
+
+class jsonl {
+public:
+    /// `root` is made absolute here, once: a chdir() while runs are open changes nothing.
+    explicit jsonl(std::filesystem::path root, jsonl_options options = {});
+
+    jsonl(jsonl&&) noexcept = default;
+    jsonl& operator=(jsonl&&) noexcept = default;
+    jsonl(const jsonl&) = delete;
+    jsonl& operator=(const jsonl&) = delete;
+    ~jsonl();
+
+    std::string_view name() const { return "jsonl"; }
+    const std::filesystem::path& root() const noexcept { return root_; }
+
+    /// The folder of a run: <root>/<experiment>/<run> (names are validated, so it stays under root).
+    static std::filesystem::path run_dir(const std::filesystem::path& root, std::string_view experiment,
+                                         std::string_view run);
+
+    bool exists(const run_info& run) const;
+
+    /// start_run's check on the caller's thread (safe from any thread: it touches only the filesystem):
+    /// whether the run's file exists; with `create`, the file is made when it does not, exclusively
+    /// (O_EXCL), so that of two processes creating one run at once exactly one gets false. The empty file
+    /// gets its run_start line when the writer opens the run. Throws io.11 / io.12.
+    bool claim(const run_info& run, bool create) const;
+
+    /// The highest step of each metric in the run's file (for a resumed run's steps; nullopt without a file).
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const;
+
+    void write(const batch& b);
+
+    void flush();
+
+    void close();
+
+    /// Lines that could not be written (disk full, folder removed...), over the sink's life.
+    std::uint64_t lines_lost() const noexcept { return lines_lost_; }
+
+private:
+    struct run_file {
+        int fd = -1;
+        bool dead = false;  ///< its opening line could not be written: nothing more of the run is (lines lost)
+        std::filesystem::path dir;
+        std::filesystem::path path;
+        std::string buf;
+        std::size_t buffered_lines = 0;
+        bool line_open = false;       ///< a "metrics" line is open and can take more values
+        std::size_t open_line_at = 0; ///< where the open line starts in buf
+        std::int64_t open_step = 0;
+        std::int64_t open_time = 0;
+        std::vector<std::uint32_t> open_metrics;  ///< metric ids in the open line (a key appears once per line)
+    };
+
+    void write_one(const event& e);
+
+    /// "<key as a JSON string>:" of a metric, cached by id (checked against the name: replay reuses ids).
+    const std::string& escaped_key(const metric_info& m);
+
+    void open_run(const run_info& run);
+
+    /// A run whose opening failed: its file is closed, its later lines are formatted and counted as lost.
+    static void kill(run_file& f) noexcept;
+
+    /// After a failed opening: an events file left empty (made by start_run's claim, or just now) is removed,
+    /// so that the run does not exist and can be started again. Only an empty file is removed.
+    static void remove_if_empty(const run_file& f) noexcept;
+
+    /// An empty file being resumed may be one that another tracker's start_run has just made (claim()) and
+    /// whose writer has not yet written its run_start: wait for that line (up to 2 s) rather than write a
+    /// run_start of our own. An empty file that stays empty was left by a crash; the resume then starts it.
+    static void wait_for_creator(const run_file& f);
+
+    /// Cuts the file back to its last '\n' (a torn line left by a crash); returns the new size. Called under
+    /// the file's lock.
+    std::uint64_t cut_torn_tail(run_file& f, std::uint64_t& discarded);
+
+    void flush_file(run_file& f, bool sync = true);
+
+    std::filesystem::path root_;
+    jsonl_options options_;
+    std::unordered_map<std::uint32_t, std::unique_ptr<run_file>> files_;
+    std::uint64_t lines_lost_ = 0;
+    std::vector<std::pair<std::string, std::string>> keys_;  ///< by metric id: name, escaped "name":
+};
+
+}  // namespace sinks
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/sinks/jsonl-inl.hpp ----
+// Why: the bodies of sinks::jsonl's cold member functions (opening, formatting, writing, flushing a run's
+// file), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled once, in the
+// implementation translation unit, and not in every translation unit that names the sink.
+
+// ---- begin mltrack/detail/jsonl/artifact_line.hpp ----
+// Why: an artifact line of the JSONL sink must describe what the run folder really holds. The copy is made
+// first (detail::copy_into: links followed, the run folder never copied into itself, the digest that of
+// the bytes written), then the line records the copy's size and digest; when the copy fails, the line is a
+// reference with metadata.copy_error and no path. Either way the caller waiting in log_artifact learns the
+// outcome through the event's receipt.
+
+#include <optional>
+#include <string>
+#include <utility>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// The text of an mltrack::error without its "[mltrack.error.x.n] " prefix.
+inline std::string error_text(const std::exception& e) {
+    const std::string what = e.what();
+    const auto at = what.find("] ");
+    return dynamic_cast<const error*>(&e) && at != std::string::npos ? what.substr(at + 2) : what;
+}
+
+/// Copies the artifact of `e` (a record with a path) into `run_dir` and appends its line to `out`. Returns
+/// the error to report when the copy failed (value.10 for a source containing the run folder, else io.13);
+/// `copied` says whether a copy now stands at its path (the caller then drops the copy it replaced, once
+/// the line is written: drop_aside).
+inline std::optional<error> append_artifact_line(std::string& out, const std::filesystem::path& run_dir,
+                                                 const event& e, bool& copied) {
+    copied = false;
+    const auto& a = e.payload->get_artifact();
+    const auto to = run_dir / a.path;
+    std::optional<error> failure;
+    try {
+        const auto d = copy_into(a.source, to, run_dir);
+        copied = true;
+        if (d.size != a.size || d.sha256 != a.sha256) {  // the source changed after the caller measured it
+            record r = *e.payload;
+            auto& stored = std::get<artifact>(r.payload);
+            stored.size = d.size;
+            stored.sha256 = d.sha256;
+            append_record_line(out, r);
+        } else {
+            append_record_line(out, *e.payload);
+        }
+        if (e.receipt) {
+            e.receipt->stored = true;
+            e.receipt->size = d.size;
+            e.receipt->sha256 = d.sha256;
+        }
+        return failure;
+    } catch (const std::exception& ex) {
+        const auto* me = dynamic_cast<const error*>(&ex);
+        if (me && me->category() == error_category::value)
+            failure = error(me->category(), me->id(), "artifact '" + a.name + "': " + error_text(ex));
+        else
+            failure = error(error_category::io, 13,
+                            "cannot copy artifact '" + a.name + "' into " + to.string() + ": " + error_text(ex));
+    }
+    record r = *e.payload;  // written as a reference: there is no copy
+    auto& ref = std::get<artifact>(r.payload);
+    ref.path.clear();
+    ref.metadata["copy_error"] = error_text(*failure);
+    append_record_line(out, r);
+    if (e.receipt) {
+        e.receipt->failed = true;
+        e.receipt->failure_category = failure->category();
+        e.receipt->failure_id = failure->id();
+        e.receipt->failure_message = error_text(*failure);
+    }
+    return failure;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/jsonl/artifact_line.hpp ----
 // ---- begin mltrack/detail/jsonl/shared_file.hpp ----
 // Why: a run's events.jsonl can have two writers at once (a requeued job resumes the run while the old one
 // still dies; two trackers resume one run). Each appends whole buffers of lines with O_APPEND, and a write
@@ -7688,116 +7832,19 @@ MLTRACK_NAMESPACE_END
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
 
-struct jsonl_options {
-    bool fsync = false;                  ///< fdatasync after every flush (survives power loss, costs latency)
-    std::size_t buffer_bytes = 1u << 18; ///< a run's buffer is written out when it grows past this
-    /// The longest line written ('\n' included); longer params, summary and tags records are split into
-    /// several lines, other records are not written (io.18). Keep it at most the readers' max_line_bytes.
-    std::size_t max_line_bytes = detail::jsonl_max_line_bytes;
-};
+MLTRACK_INLINE jsonl::jsonl(std::filesystem::path root, jsonl_options options)
+    : root_(detail::absolute_root(std::move(root))), options_(options) {}
 
-class jsonl {
-public:
-    /// `root` is made absolute here, once: a chdir() while runs are open changes nothing.
-    explicit jsonl(std::filesystem::path root, jsonl_options options = {})
-        : root_(detail::absolute_root(std::move(root))), options_(options) {}
+MLTRACK_INLINE jsonl::~jsonl() {
+    try { close(); } catch (...) {}
+}
 
-    jsonl(jsonl&&) noexcept = default;
-    jsonl& operator=(jsonl&&) noexcept = default;
-    jsonl(const jsonl&) = delete;
-    jsonl& operator=(const jsonl&) = delete;
-    ~jsonl() {
-        try { close(); } catch (...) {}
-    }
+MLTRACK_INLINE any::any(jsonl&& sink) : p_(std::make_unique<model<jsonl>>(std::move(sink))) {}
 
-    std::string_view name() const { return "jsonl"; }
-    const std::filesystem::path& root() const noexcept { return root_; }
-
-    /// The folder of a run: <root>/<experiment>/<run> (names are validated, so it stays under root).
-    static std::filesystem::path run_dir(const std::filesystem::path& root, std::string_view experiment,
-                                         std::string_view run) {
-        return detail::run_folder(root, experiment, run);
-    }
-
-    bool exists(const run_info& run) const;
-
-    /// start_run's check on the caller's thread (safe from any thread: it touches only the filesystem):
-    /// whether the run's file exists; with `create`, the file is made when it does not, exclusively
-    /// (O_EXCL), so that of two processes creating one run at once exactly one gets false. The empty file
-    /// gets its run_start line when the writer opens the run. Throws io.11 / io.12.
-    bool claim(const run_info& run, bool create) const;
-
-    /// The highest step of each metric in the run's file (for a resumed run's steps; nullopt without a file).
-    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const;
-
-    void write(const batch& b);
-
-    void flush();
-
-    void close();
-
-    /// Lines that could not be written (disk full, folder removed...), over the sink's life.
-    std::uint64_t lines_lost() const noexcept { return lines_lost_; }
-
-private:
-    struct run_file {
-        int fd = -1;
-        bool dead = false;  ///< its opening line could not be written: nothing more of the run is (lines lost)
-        std::filesystem::path dir;
-        std::filesystem::path path;
-        std::string buf;
-        std::size_t buffered_lines = 0;
-        bool line_open = false;       ///< a "metrics" line is open and can take more values
-        std::size_t open_line_at = 0; ///< where the open line starts in buf
-        std::int64_t open_step = 0;
-        std::int64_t open_time = 0;
-        std::vector<std::uint32_t> open_metrics;  ///< metric ids in the open line (a key appears once per line)
-    };
-
-    void write_one(const event& e);
-
-    /// "<key as a JSON string>:" of a metric, cached by id (checked against the name: replay reuses ids).
-    const std::string& escaped_key(const metric_info& m);
-
-    void open_run(const run_info& run);
-
-    /// A run whose opening failed: its file is closed, its later lines are formatted and counted as lost.
-    static void kill(run_file& f) noexcept;
-
-    /// After a failed opening: an events file left empty (made by start_run's claim, or just now) is removed,
-    /// so that the run does not exist and can be started again. Only an empty file is removed.
-    static void remove_if_empty(const run_file& f) noexcept;
-
-    /// An empty file being resumed may be one that another tracker's start_run has just made (claim()) and
-    /// whose writer has not yet written its run_start: wait for that line (up to 2 s) rather than write a
-    /// run_start of our own. An empty file that stays empty was left by a crash; the resume then starts it.
-    static void wait_for_creator(const run_file& f);
-
-    /// Cuts the file back to its last '\n' (a torn line left by a crash); returns the new size. Called under
-    /// the file's lock.
-    std::uint64_t cut_torn_tail(run_file& f, std::uint64_t& discarded);
-
-    void flush_file(run_file& f, bool sync = true);
-
-    std::filesystem::path root_;
-    jsonl_options options_;
-    std::unordered_map<std::uint32_t, std::unique_ptr<run_file>> files_;
-    std::uint64_t lines_lost_ = 0;
-    std::vector<std::pair<std::string, std::string>> keys_;  ///< by metric id: name, escaped "name":
-};
-
-}  // namespace sinks
-MLTRACK_NAMESPACE_END
-
-#if MLTRACK_DEFINE_BODIES
-// ---- begin mltrack/sinks/jsonl-inl.hpp ----
-// Why: the bodies of sinks::jsonl's cold member functions (opening, formatting, writing, flushing a run's
-// file), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled once, in the
-// implementation translation unit, and not in every translation unit that names the sink.
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace sinks {
+MLTRACK_INLINE std::filesystem::path jsonl::run_dir(const std::filesystem::path& root, std::string_view experiment,
+                                                    std::string_view run) {
+    return detail::run_folder(root, experiment, run);
+}
 
 MLTRACK_INLINE bool jsonl::exists(const run_info& run) const {
     std::error_code ec;
@@ -8798,21 +8845,7 @@ public:
 
     memory() : s_(std::make_shared<state>()) {}
 
-    void write(const batch& b) {
-        std::lock_guard<std::mutex> lock(s_->m);
-        if (s_->fail_writes > 0) {
-            --s_->fail_writes;
-            throw std::runtime_error("injected write failure");
-        }
-        for (const event& e : b) {
-            entry x{e.kind, e.run->experiment, e.run->name, e.time_ns, e.step, e.value, {}, {}, {}};
-            if (e.kind == record_kind::metric) x.metric = e.metric->name;
-            if (e.payload) x.payload = *e.payload;
-            if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) x.info = *e.run;
-            s_->entries.push_back(std::move(x));
-        }
-        ++s_->writes;
-    }
+    void write(const batch& b);
 
     void flush() {
         std::lock_guard<std::mutex> lock(s_->m);
@@ -8828,10 +8861,7 @@ public:
 
     // ---- inspection (any thread)
 
-    std::vector<entry> entries() const {
-        std::lock_guard<std::mutex> lock(s_->m);
-        return s_->entries;
-    }
+    std::vector<entry> entries() const;
     std::size_t count(record_kind k) const {
         std::lock_guard<std::mutex> lock(s_->m);
         std::size_t n = 0;
@@ -8868,6 +8898,35 @@ private:
 
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+MLTRACK_NAMESPACE_BEGIN
+namespace sinks {
+
+MLTRACK_INLINE void memory::write(const batch& b) {
+    std::lock_guard<std::mutex> lock(s_->m);
+    if (s_->fail_writes > 0) {
+        --s_->fail_writes;
+        throw std::runtime_error("injected write failure");
+    }
+    for (const event& e : b) {
+        entry x{e.kind, e.run->experiment, e.run->name, e.time_ns, e.step, e.value, {}, {}, {}};
+        if (e.kind == record_kind::metric) x.metric = e.metric->name;
+        if (e.payload) x.payload = *e.payload;
+        if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) x.info = *e.run;
+        s_->entries.push_back(std::move(x));
+    }
+    ++s_->writes;
+}
+
+MLTRACK_INLINE std::vector<memory::entry> memory::entries() const {
+    std::lock_guard<std::mutex> lock(s_->m);
+    return s_->entries;
+}
+
+}  // namespace sinks
+MLTRACK_NAMESPACE_END
+#endif
 // ---- end mltrack/sinks/memory.hpp ----
 // ---- begin mltrack/sinks/tensorboard.hpp ----
 // Why: TensorBoard is where most people look at training curves, and its event files are simple enough to
@@ -8904,6 +8963,286 @@ MLTRACK_NAMESPACE_END
 
 #include <unistd.h>
 
+// ---- begin mltrack/sinks/tensorboard_hparams.hpp ----
+// Why: the value types of a declared TensorBoard hparams experiment (sinks::tensorboard_options::experiment),
+// apart from the event-file encoders so that code naming the sink's options does not compile those.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// The hparams plugin's value types (its DataType enum).
+enum class tensorboard_hparam_type : std::uint8_t { unset = 0, string = 1, boolean = 2, float64 = 3 };
+
+/// A declared hyperparameter: its type and domain (an interval, or a list of discrete values).
+struct tensorboard_hparam {
+    std::string name;
+    tensorboard_hparam_type type = tensorboard_hparam_type::unset;
+    std::optional<std::pair<double, double>> interval;  ///< [min, max]; takes precedence over `values`
+    std::vector<param_value> values;                    ///< a discrete domain
+    std::string display_name;
+    std::string description;
+};
+
+/// The hparams plugin's dataset types.
+enum class tensorboard_dataset : std::uint8_t { unknown = 0, training = 1, validation = 2 };
+
+/// A declared metric column of the HParams dashboard: a scalar tag, read from run `<session>/<group>`
+/// (group "" is the run itself).
+struct tensorboard_metric {
+    std::string tag;
+    std::string group;
+    std::string display_name;
+    std::string description;
+    tensorboard_dataset dataset = tensorboard_dataset::unknown;
+};
+
+/// A declared hparams experiment. Without one TensorBoard infers the columns from every run (recommended);
+/// declare one to fix the columns, their order and domains.
+struct tensorboard_experiment {
+    std::string name;
+    std::string description;
+    std::string user;
+    double time_created_secs = 0.0;
+    std::vector<tensorboard_hparam> hparams;
+    std::vector<tensorboard_metric> metrics;
+};
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/sinks/tensorboard_hparams.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace sinks {
+
+struct tensorboard_options {
+    std::string writer = "mltrack " MLTRACK_VERSION_STRING;  ///< source_metadata.writer in record 0 ("" omits it)
+    std::string hostname;                ///< the <host> part of file names; default: gethostname()
+    bool fsync = false;                  ///< fdatasync after every flush (survives power loss, costs latency)
+    std::size_t buffer_bytes = 1u << 16; ///< a run's buffer is written out when it grows past this
+    bool params_text = true;             ///< params also as a markdown table in the text dashboard ("params")
+    bool confusion_matrix_image = true;  ///< classification metrics: the matrix as a PNG image
+    bool pr_curves = true;               ///< classification metrics: a PR curve (binary case, see docs)
+    bool run_text = true;                ///< run metadata, artifacts and executions as text
+    /// Event files are written under a name TensorBoard does not read ("tfstaged" for "tfevents") and synced
+    /// when closed; staged_files() lists them for the caller to rename. `mltrack sync` uses it to move its
+    /// cursor and the files together (docs/cli.md).
+    bool stage = false;
+    /// A declared hparams experiment, written once per experiment folder (<logdir>/<experiment>/). TensorBoard
+    /// applies it to everything under the --logdir it is given: see docs/tensorboard.md before using it.
+    /// Leave it empty to let TensorBoard infer the HParams columns from the runs (recommended).
+    std::optional<tensorboard_experiment> experiment;
+};
+
+class tensorboard {
+public:
+    explicit tensorboard(std::filesystem::path logdir, tensorboard_options options = {});
+    tensorboard(tensorboard&& o) noexcept;
+    tensorboard& operator=(tensorboard&& o) noexcept;
+    tensorboard(const tensorboard&) = delete;
+    tensorboard& operator=(const tensorboard&) = delete;
+    ~tensorboard();
+
+    std::string_view name() const { return "tensorboard"; }
+    const std::filesystem::path& logdir() const noexcept { return logdir_; }
+
+    /// The folder of a run: <logdir>/<experiment>/<run> (names are validated, so it stays under logdir).
+    static std::filesystem::path run_dir(const std::filesystem::path& logdir, std::string_view experiment,
+                                         std::string_view run) {
+        return detail::run_folder(logdir, experiment, run);
+    }
+
+    /// The folder a run's events go to: run_dir(), or its rank-<r>/ subfolder for rank r > 0 under
+    /// rank_policy::every (TensorBoard shows each as a run; never two writers in one folder).
+    static std::filesystem::path events_dir(const std::filesystem::path& logdir, const run_info& run) {
+        auto d = run_dir(logdir, run.experiment, run.name);
+        if (run.rank > 0) d /= "rank-" + std::to_string(run.rank);
+        return d;
+    }
+
+    /// Where a run's scalars with a step outside int32 go: <logdir>/<experiment>/<run>@int64-steps (and its
+    /// rank-<r>/ subfolder), a TensorBoard run outside the run's own folder, so the HParams dashboard (whose
+    /// training steps are int32) never reads them. '@' is not allowed in run names: it cannot collide.
+    static std::filesystem::path wide_steps_dir(const std::filesystem::path& logdir, const run_info& run) {
+        auto d = run_dir(logdir, run.experiment, run.name).parent_path() / (run.name + "@int64-steps");
+        if (run.rank > 0) d /= "rank-" + std::to_string(run.rank);
+        return d;
+    }
+
+    /// The highest step of each scalar tag in the run's files (its folder and <run>@int64-steps), so that a
+    /// resumed run's points logged without a step continue after them; nullopt when it has no files.
+    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const;
+
+    /// Whether the run's folder (this rank's) already holds event files.
+    bool exists(const run_info& run) const;
+    /// start_run's check on the caller's thread (safe from any thread): exists(). The JSONL sink, the source of
+    /// truth, makes a new run exclusively; this sink makes its files when the run has something to show.
+    bool claim(const run_info& run, bool /*create*/) const { return exists(run); }
+
+    void write(const batch& b);
+
+    void flush();
+
+    /// Writes what is buffered and closes every file. Runs that did not end get no end status (TensorBoard
+    /// shows it as unknown, as after a crash).
+    void close();
+
+    // ---- direct writes: summaries that have no record kind yet. They need the run to be open in this sink
+    // (a run_start/run_resume event written, no run_end yet), so they are for code that drives the sink
+    // itself (replay, tools, tests); through a tracker they arrive with their record kinds.
+
+    /// A histogram (see mltrack::tensorboard_histogram) at `step`.
+    void write_histogram(std::uint32_t run_id, std::string_view tag, const std::vector<histogram_bucket>& buckets,
+                         std::int64_t step, std::int64_t time_ns);
+
+    /// An image (PNG, JPEG, GIF or BMP bytes) at `step`.
+    void write_image(std::uint32_t run_id, std::string_view tag, std::string_view encoded, std::uint32_t width,
+                     std::uint32_t height, std::int64_t step, std::int64_t time_ns);
+
+    /// Markdown text at `step`.
+    void write_text(std::uint32_t run_id, std::string_view tag, std::string_view markdown, std::int64_t step,
+                    std::int64_t time_ns);
+
+    // ---- inspection
+
+    /// The event file a run currently writes (empty when the run is not open here, or nothing was written yet:
+    /// a run's first file is created when it has something to show).
+    std::filesystem::path current_file(std::uint32_t run_id) const;
+
+    /// Records that could not be written (disk full, folder removed...), over the sink's life.
+    std::uint64_t records_lost() const noexcept { return records_lost_; }
+
+    /// With tensorboard_options::stage: every file this sink created, under its staging name, with the name
+    /// it takes once renamed.
+    const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& staged_files() const noexcept {
+        return staged_;
+    }
+
+private:
+    /// How an opening relates to what the run's folder already holds. It decides the SessionLog START, which
+    /// TensorBoard's Python reader takes as "restarted here: drop every point at or after this step" whenever
+    /// it is not the first START of the folder.
+    enum class opening : std::uint8_t {
+        first,         ///< the folder holds no event file: START (the folder's first, which drops nothing)
+        continuation,  ///< a resume, a sync or replay that starts mid-run: no START, nothing is dropped
+        restart,       ///< from the run's beginning into a folder that holds it: START at the lowest step,
+                       ///< so TensorBoard drops the older copy and shows this one
+    };
+
+    struct tag_entry {
+        const metric_info* info = nullptr;
+        std::string encoded;  ///< `0a <len> tag`
+    };
+
+    /// One stream of event files: the run's folder, or its sibling for steps outside int32.
+    // A run's event files and what it has shown so far: defined in tensorboard-inl.hpp, with the bodies
+    // that use them, so that a translation unit naming the sink does not compile the encoders' types.
+    struct stream;
+    struct run;
+
+    // ------------------------------------------------------------------ events
+
+    /// Writes the event at b[i] (and following metric points that share its run and step, within
+    /// same_event_window_ns, as one Event); returns how many events it used.
+    std::size_t write_at(const batch& b, std::size_t i);
+
+    /// Metric points of one run and step less than this apart (from the Event's first point) share one Event:
+    /// loss, lr and accuracy logged by separate calls at a step then pay one Event's framing, not one each.
+    /// The Event's wall_time is its first point's, so the others' are off by under 1 ms in TensorBoard; the
+    /// JSONL file keeps every point's exact time.
+    static constexpr std::int64_t same_event_window_ns = 1'000'000;
+
+    static bool fits_int32(std::int64_t step) noexcept {
+        return step >= std::numeric_limits<std::int32_t>::min() && step <= std::numeric_limits<std::int32_t>::max();
+    }
+
+    std::size_t write_points(run& r, const batch& b, std::size_t i);
+
+    const std::string& encoded_tag(run& r, const metric_info& m);
+
+    static void note_step(run& r, std::int64_t step);
+
+    /// The step for records that have none (summary metrics, classification metrics, artifacts, params
+    /// table): the last step the run reached — in this opening, else in the folder's earlier files for a
+    /// continuation — or 0; kept within int32 so the HParams dashboard can show the summary metrics.
+    std::int64_t current_step(run& r);
+
+    void on_params(run& r, const record& rec);
+
+    /// Writes the params table when params changed since the last one.
+    void settle(run& r);
+
+    /// Summary metrics at the run's current step: numbers as scalars (one Event), strings as text.
+    void on_summary(run& r, const event& e);
+
+    /// An execution as text; a live one (an id) is shown whole each time: its state now, and every artifact
+    /// its records have brought so far in this opening.
+    void on_execution(run& r, const event& e);
+
+    void on_classification(run& r, const event& e);
+
+    /// Markdown text at the run's current step.
+    void text(run& r, const std::string& tag, const std::string& md, std::int64_t time_ns);
+
+    /// The run's end: its status goes into the session file; a final status (complete, failed, cancelled) also
+    /// into the data file, for a TensorBoard that read the session file before the end. A preempted run gets
+    /// no status: it is expected back, and shows as unknown until it ends.
+    void on_run_end(run& r, const event& e);
+
+    /// Appends one Event with one tensor-form Summary.Value; `value(buf, with_metadata)` writes the value,
+    /// with the plugin metadata the first time the tag appears in the current file.
+    template <class F>
+    static void summary_value(stream& s, const std::string& tag, std::int64_t step, std::int64_t time_ns, F&& value);
+
+    template <class F>
+    void direct(run& r, std::int64_t step, std::int64_t time_ns, F&& value, std::string_view tag);
+
+    run& require_run(std::uint32_t run_id);
+
+    // ------------------------------------------------------------------ files
+
+    run* find(std::uint32_t id);
+
+    void open_run(const run_info& info, bool resumed, std::int64_t time_ns);
+
+    /// The records a new file of stream `s` starts with: file_version, the START its opening calls for, and
+    /// (in the run folder's first file, or a restart) the run metadata as text.
+    std::pair<std::string, std::size_t> file_head(const run& r, const stream& s) const;
+
+    /// Writes a run out: the session file first when it changed (it must exist before the run's first data
+    /// file, so a TensorBoard that is reading the folder meets it first), then both streams.
+    void flush_run(run& r, bool sync);
+
+    void flush_stream(run& r, stream& s, bool sync);
+
+    void write_stream(run& r, stream& s, bool sync);
+
+    void maybe_write_out(run& r);
+
+    std::filesystem::path logdir_;
+    tensorboard_options options_;
+    std::unordered_map<std::uint32_t, std::unique_ptr<run>> runs_;
+    std::set<std::string> experiments_written_;
+    run* last_ = nullptr;
+    std::uint32_t last_id_ = 0;
+    std::uint64_t records_lost_ = 0;
+    std::vector<std::pair<std::filesystem::path, std::filesystem::path>> staged_;
+};
+
+}  // namespace sinks
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/sinks/tensorboard-inl.hpp ----
+// Why: the bodies of sinks::tensorboard's cold member functions (projecting records onto events, opening,
+// buffering and writing a run's event files), apart from the class so that in compiled mode
+// (detail/compiled.hpp) they are compiled once, in the implementation translation unit, and not in every
+// translation unit that names the sink.
+
 // ---- begin mltrack/detail/tensorboard/declaration.hpp ----
 // Why: a declared hparams experiment (tensorboard_options::experiment) fixes the HParams columns, but
 // TensorBoard applies the first declaration it finds to every run under the --logdir it is given, showing the
@@ -8921,8 +9260,8 @@ MLTRACK_NAMESPACE_END
 // curves, and the hparams plugin's protos. Fields are written in ascending field-number order with proto3
 // defaults omitted (except oneof members, which are always written), so the output is byte-identical to
 // protobuf's own serializer and golden tests can compare bytes. The sink (sinks/tensorboard.hpp) decides
-// what to write; this file only knows how. It also holds the public value types the sink's API names:
-// histogram buckets and the optional declared hparams experiment.
+// what to write; this file only knows how. The public value types of a declared hparams experiment are in
+// sinks/tensorboard_hparams.hpp.
 
 #include <algorithm>
 #include <cmath>
@@ -9318,46 +9657,6 @@ MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/tensorboard/protobuf_wire.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
-
-// ---------------------------------------------------------------------------------------------------------
-// Public value types
-
-/// The hparams plugin's value types (its DataType enum).
-enum class tensorboard_hparam_type : std::uint8_t { unset = 0, string = 1, boolean = 2, float64 = 3 };
-
-/// A declared hyperparameter: its type and domain (an interval, or a list of discrete values).
-struct tensorboard_hparam {
-    std::string name;
-    tensorboard_hparam_type type = tensorboard_hparam_type::unset;
-    std::optional<std::pair<double, double>> interval;  ///< [min, max]; takes precedence over `values`
-    std::vector<param_value> values;                    ///< a discrete domain
-    std::string display_name;
-    std::string description;
-};
-
-/// The hparams plugin's dataset types.
-enum class tensorboard_dataset : std::uint8_t { unknown = 0, training = 1, validation = 2 };
-
-/// A declared metric column of the HParams dashboard: a scalar tag, read from run `<session>/<group>`
-/// (group "" is the run itself).
-struct tensorboard_metric {
-    std::string tag;
-    std::string group;
-    std::string display_name;
-    std::string description;
-    tensorboard_dataset dataset = tensorboard_dataset::unknown;
-};
-
-/// A declared hparams experiment. Without one TensorBoard infers the columns from every run (recommended);
-/// declare one to fix the columns, their order and domains.
-struct tensorboard_experiment {
-    std::string name;
-    std::string description;
-    std::string user;
-    double time_created_secs = 0.0;
-    std::vector<tensorboard_hparam> hparams;
-    std::vector<tensorboard_metric> metrics;
-};
 
 namespace detail {
 namespace tb {
@@ -10820,313 +11119,106 @@ MLTRACK_NAMESPACE_END
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
 
-struct tensorboard_options {
-    std::string writer = "mltrack " MLTRACK_VERSION_STRING;  ///< source_metadata.writer in record 0 ("" omits it)
-    std::string hostname;                ///< the <host> part of file names; default: gethostname()
-    bool fsync = false;                  ///< fdatasync after every flush (survives power loss, costs latency)
-    std::size_t buffer_bytes = 1u << 16; ///< a run's buffer is written out when it grows past this
-    bool params_text = true;             ///< params also as a markdown table in the text dashboard ("params")
-    bool confusion_matrix_image = true;  ///< classification metrics: the matrix as a PNG image
-    bool pr_curves = true;               ///< classification metrics: a PR curve (binary case, see docs)
-    bool run_text = true;                ///< run metadata, artifacts and executions as text
-    /// Event files are written under a name TensorBoard does not read ("tfstaged" for "tfevents") and synced
-    /// when closed; staged_files() lists them for the caller to rename. `mltrack sync` uses it to move its
-    /// cursor and the files together (docs/cli.md).
-    bool stage = false;
-    /// A declared hparams experiment, written once per experiment folder (<logdir>/<experiment>/). TensorBoard
-    /// applies it to everything under the --logdir it is given: see docs/tensorboard.md before using it.
-    /// Leave it empty to let TensorBoard infer the HParams columns from the runs (recommended).
-    std::optional<tensorboard_experiment> experiment;
+struct tensorboard::stream {
+    std::filesystem::path dir;
+    detail::tb::event_file file;
+    std::optional<opening> kind;  ///< decided when its first file is created (known at open for the main one)
+    /// The last metric Event in the buffer, which later points of its step extend while they are within
+    /// same_event_window_ns of its first point, even when they arrive in separate batches.
+    detail::tb::open_event open_event;
+    std::unordered_set<std::string> described;  ///< tensor tags whose metadata is in the current file
 };
 
-class tensorboard {
-public:
-    explicit tensorboard(std::filesystem::path logdir, tensorboard_options options = {})
-        : logdir_(std::move(logdir)), options_(std::move(options)) {
-        if (options_.hostname.empty()) {
-            char host[256] = {};
-            if (::gethostname(host, sizeof host - 1) == 0) options_.hostname = host;
-        }
-        options_.hostname = detail::tb::sanitize_host(options_.hostname);
-    }
+struct tensorboard::run {
+    stream main, wide;
+    opening kind = opening::first;
+    nlohmann::json metadata;           ///< shown as run/metadata in the folder's first file
+    std::int64_t last_time_ns = 0;     ///< wall time of the latest event, for records written on flush
+    bool any_step = false;
+    std::int64_t last_step = 0;        ///< the largest step seen in this opening
+    std::optional<std::int64_t> earlier_step;  ///< the largest step in the folder's earlier files
+    bool earlier_read = false;
+    std::vector<tag_entry> tags;       ///< by metric id
+    detail::tb::session_state session; ///< params (all openings) and status, as the session file shows them
+    bool session_dirty = false;        ///< the session file must be (re)written
+    bool session_due = false;          ///< ... at the next flush even without data (params came, the run ended)
+    bool params_dirty = false;         ///< params arrived since the last params table
+    std::map<std::string, execution> executions;  ///< live executions by id, as shown so far
+    std::map<std::string, std::string> run_tags;  ///< the run's tags so far in this opening
+};
 
-    tensorboard(tensorboard&& o) noexcept
-        : logdir_(std::move(o.logdir_)),
-          options_(std::move(o.options_)),
-          runs_(std::move(o.runs_)),
-          experiments_written_(std::move(o.experiments_written_)),
-          records_lost_(o.records_lost_),
-          staged_(std::move(o.staged_)) {
+template <class F>
+void tensorboard::summary_value(stream& s, const std::string& tag, std::int64_t step, std::int64_t time_ns, F&& value) {
+    const bool meta = s.described.find(tag) == s.described.end();
+    auto ev = detail::tb::begin_summary(s.file.buf, detail::tb::wall_seconds(time_ns), step);
+    value(s.file.buf, meta);
+    detail::tb::end_summary(s.file.buf, ev);
+    ++s.file.buffered_records;
+    if (meta) s.described.insert(tag);
+}
+
+template <class F>
+void tensorboard::direct(run& r, std::int64_t step, std::int64_t time_ns, F&& value, std::string_view tag) {
+    std::string& buf = r.main.file.buf;
+    const std::size_t mark = buf.size(), records = r.main.file.buffered_records;
+    r.last_time_ns = time_ns;
+    try {
+        settle(r);
+        note_step(r, step);
+        summary_value(r.main, std::string(tag), step, time_ns, value);
+    } catch (...) {
+        buf.resize(mark);
+        r.main.file.buffered_records = records;
+        throw;
+    }
+    maybe_write_out(r);
+}
+
+MLTRACK_INLINE std::filesystem::path tensorboard::current_file(std::uint32_t run_id) const {
+    auto it = runs_.find(run_id);
+    return it == runs_.end() ? std::filesystem::path() : it->second->main.file.path();
+}
+
+MLTRACK_INLINE tensorboard::tensorboard(std::filesystem::path logdir, tensorboard_options options)
+    : logdir_(std::move(logdir)), options_(std::move(options)) {
+    if (options_.hostname.empty()) {
+        char host[256] = {};
+        if (::gethostname(host, sizeof host - 1) == 0) options_.hostname = host;
+    }
+    options_.hostname = detail::tb::sanitize_host(options_.hostname);
+}
+
+MLTRACK_INLINE tensorboard::tensorboard(tensorboard&& o) noexcept
+    : logdir_(std::move(o.logdir_)),
+      options_(std::move(o.options_)),
+      runs_(std::move(o.runs_)),
+      experiments_written_(std::move(o.experiments_written_)),
+      records_lost_(o.records_lost_),
+      staged_(std::move(o.staged_)) {
+    o.runs_.clear();
+    o.last_ = nullptr;
+}
+MLTRACK_INLINE tensorboard& tensorboard::operator=(tensorboard&& o) noexcept {
+    if (this != &o) {
+        try { close(); } catch (...) {}  // this sink's own files are finished first
+        logdir_ = std::move(o.logdir_);
+        options_ = std::move(o.options_);
+        runs_ = std::move(o.runs_);
+        experiments_written_ = std::move(o.experiments_written_);
+        records_lost_ = o.records_lost_;
+        staged_ = std::move(o.staged_);
         o.runs_.clear();
         o.last_ = nullptr;
+        last_ = nullptr;
     }
-    tensorboard& operator=(tensorboard&& o) noexcept {
-        if (this != &o) {
-            try { close(); } catch (...) {}  // this sink's own files are finished first
-            logdir_ = std::move(o.logdir_);
-            options_ = std::move(o.options_);
-            runs_ = std::move(o.runs_);
-            experiments_written_ = std::move(o.experiments_written_);
-            records_lost_ = o.records_lost_;
-            staged_ = std::move(o.staged_);
-            o.runs_.clear();
-            o.last_ = nullptr;
-            last_ = nullptr;
-        }
-        return *this;
-    }
-    tensorboard(const tensorboard&) = delete;
-    tensorboard& operator=(const tensorboard&) = delete;
-    ~tensorboard() {
-        try { close(); } catch (...) {}
-    }
+    return *this;
+}
 
-    std::string_view name() const { return "tensorboard"; }
-    const std::filesystem::path& logdir() const noexcept { return logdir_; }
+MLTRACK_INLINE tensorboard::~tensorboard() {
+    try { close(); } catch (...) {}
+}
 
-    /// The folder of a run: <logdir>/<experiment>/<run> (names are validated, so it stays under logdir).
-    static std::filesystem::path run_dir(const std::filesystem::path& logdir, std::string_view experiment,
-                                         std::string_view run) {
-        return detail::run_folder(logdir, experiment, run);
-    }
-
-    /// The folder a run's events go to: run_dir(), or its rank-<r>/ subfolder for rank r > 0 under
-    /// rank_policy::every (TensorBoard shows each as a run; never two writers in one folder).
-    static std::filesystem::path events_dir(const std::filesystem::path& logdir, const run_info& run) {
-        auto d = run_dir(logdir, run.experiment, run.name);
-        if (run.rank > 0) d /= "rank-" + std::to_string(run.rank);
-        return d;
-    }
-
-    /// Where a run's scalars with a step outside int32 go: <logdir>/<experiment>/<run>@int64-steps (and its
-    /// rank-<r>/ subfolder), a TensorBoard run outside the run's own folder, so the HParams dashboard (whose
-    /// training steps are int32) never reads them. '@' is not allowed in run names: it cannot collide.
-    static std::filesystem::path wide_steps_dir(const std::filesystem::path& logdir, const run_info& run) {
-        auto d = run_dir(logdir, run.experiment, run.name).parent_path() / (run.name + "@int64-steps");
-        if (run.rank > 0) d /= "rank-" + std::to_string(run.rank);
-        return d;
-    }
-
-    /// The highest step of each scalar tag in the run's files (its folder and <run>@int64-steps), so that a
-    /// resumed run's points logged without a step continue after them; nullopt when it has no files.
-    std::optional<std::map<std::string, std::int64_t>> max_steps(const run_info& run) const;
-
-    /// Whether the run's folder (this rank's) already holds event files.
-    bool exists(const run_info& run) const;
-    /// start_run's check on the caller's thread (safe from any thread): exists(). The JSONL sink, the source of
-    /// truth, makes a new run exclusively; this sink makes its files when the run has something to show.
-    bool claim(const run_info& run, bool /*create*/) const { return exists(run); }
-
-    void write(const batch& b);
-
-    void flush();
-
-    /// Writes what is buffered and closes every file. Runs that did not end get no end status (TensorBoard
-    /// shows it as unknown, as after a crash).
-    void close();
-
-    // ---- direct writes: summaries that have no record kind yet. They need the run to be open in this sink
-    // (a run_start/run_resume event written, no run_end yet), so they are for code that drives the sink
-    // itself (replay, tools, tests); through a tracker they arrive with their record kinds.
-
-    /// A histogram (see mltrack::tensorboard_histogram) at `step`.
-    void write_histogram(std::uint32_t run_id, std::string_view tag, const std::vector<histogram_bucket>& buckets,
-                         std::int64_t step, std::int64_t time_ns);
-
-    /// An image (PNG, JPEG, GIF or BMP bytes) at `step`.
-    void write_image(std::uint32_t run_id, std::string_view tag, std::string_view encoded, std::uint32_t width,
-                     std::uint32_t height, std::int64_t step, std::int64_t time_ns);
-
-    /// Markdown text at `step`.
-    void write_text(std::uint32_t run_id, std::string_view tag, std::string_view markdown, std::int64_t step,
-                    std::int64_t time_ns);
-
-    // ---- inspection
-
-    /// The event file a run currently writes (empty when the run is not open here, or nothing was written yet:
-    /// a run's first file is created when it has something to show).
-    std::filesystem::path current_file(std::uint32_t run_id) const {
-        auto it = runs_.find(run_id);
-        return it == runs_.end() ? std::filesystem::path() : it->second->main.file.path();
-    }
-
-    /// Records that could not be written (disk full, folder removed...), over the sink's life.
-    std::uint64_t records_lost() const noexcept { return records_lost_; }
-
-    /// With tensorboard_options::stage: every file this sink created, under its staging name, with the name
-    /// it takes once renamed.
-    const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& staged_files() const noexcept {
-        return staged_;
-    }
-
-private:
-    /// How an opening relates to what the run's folder already holds. It decides the SessionLog START, which
-    /// TensorBoard's Python reader takes as "restarted here: drop every point at or after this step" whenever
-    /// it is not the first START of the folder.
-    enum class opening : std::uint8_t {
-        first,         ///< the folder holds no event file: START (the folder's first, which drops nothing)
-        continuation,  ///< a resume, a sync or replay that starts mid-run: no START, nothing is dropped
-        restart,       ///< from the run's beginning into a folder that holds it: START at the lowest step,
-                       ///< so TensorBoard drops the older copy and shows this one
-    };
-
-    struct tag_entry {
-        const metric_info* info = nullptr;
-        std::string encoded;  ///< `0a <len> tag`
-    };
-
-    /// One stream of event files: the run's folder, or its sibling for steps outside int32.
-    struct stream {
-        std::filesystem::path dir;
-        detail::tb::event_file file;
-        std::optional<opening> kind;  ///< decided when its first file is created (known at open for the main one)
-        /// The last metric Event in the buffer, which later points of its step extend while they are within
-        /// same_event_window_ns of its first point, even when they arrive in separate batches.
-        detail::tb::open_event open_event;
-        std::unordered_set<std::string> described;  ///< tensor tags whose metadata is in the current file
-    };
-
-    struct run {
-        stream main, wide;
-        opening kind = opening::first;
-        nlohmann::json metadata;           ///< shown as run/metadata in the folder's first file
-        std::int64_t last_time_ns = 0;     ///< wall time of the latest event, for records written on flush
-        bool any_step = false;
-        std::int64_t last_step = 0;        ///< the largest step seen in this opening
-        std::optional<std::int64_t> earlier_step;  ///< the largest step in the folder's earlier files
-        bool earlier_read = false;
-        std::vector<tag_entry> tags;       ///< by metric id
-        detail::tb::session_state session; ///< params (all openings) and status, as the session file shows them
-        bool session_dirty = false;        ///< the session file must be (re)written
-        bool session_due = false;          ///< ... at the next flush even without data (params came, the run ended)
-        bool params_dirty = false;         ///< params arrived since the last params table
-        std::map<std::string, execution> executions;  ///< live executions by id, as shown so far
-        std::map<std::string, std::string> run_tags;  ///< the run's tags so far in this opening
-    };
-
-    // ------------------------------------------------------------------ events
-
-    /// Writes the event at b[i] (and following metric points that share its run and step, within
-    /// same_event_window_ns, as one Event); returns how many events it used.
-    std::size_t write_at(const batch& b, std::size_t i);
-
-    /// Metric points of one run and step less than this apart (from the Event's first point) share one Event:
-    /// loss, lr and accuracy logged by separate calls at a step then pay one Event's framing, not one each.
-    /// The Event's wall_time is its first point's, so the others' are off by under 1 ms in TensorBoard; the
-    /// JSONL file keeps every point's exact time.
-    static constexpr std::int64_t same_event_window_ns = 1'000'000;
-
-    static bool fits_int32(std::int64_t step) noexcept {
-        return step >= std::numeric_limits<std::int32_t>::min() && step <= std::numeric_limits<std::int32_t>::max();
-    }
-
-    std::size_t write_points(run& r, const batch& b, std::size_t i);
-
-    const std::string& encoded_tag(run& r, const metric_info& m);
-
-    static void note_step(run& r, std::int64_t step);
-
-    /// The step for records that have none (summary metrics, classification metrics, artifacts, params
-    /// table): the last step the run reached — in this opening, else in the folder's earlier files for a
-    /// continuation — or 0; kept within int32 so the HParams dashboard can show the summary metrics.
-    std::int64_t current_step(run& r);
-
-    void on_params(run& r, const record& rec);
-
-    /// Writes the params table when params changed since the last one.
-    void settle(run& r);
-
-    /// Summary metrics at the run's current step: numbers as scalars (one Event), strings as text.
-    void on_summary(run& r, const event& e);
-
-    /// An execution as text; a live one (an id) is shown whole each time: its state now, and every artifact
-    /// its records have brought so far in this opening.
-    void on_execution(run& r, const event& e);
-
-    void on_classification(run& r, const event& e);
-
-    /// Markdown text at the run's current step.
-    void text(run& r, const std::string& tag, const std::string& md, std::int64_t time_ns);
-
-    /// The run's end: its status goes into the session file; a final status (complete, failed, cancelled) also
-    /// into the data file, for a TensorBoard that read the session file before the end. A preempted run gets
-    /// no status: it is expected back, and shows as unknown until it ends.
-    void on_run_end(run& r, const event& e);
-
-    /// Appends one Event with one tensor-form Summary.Value; `value(buf, with_metadata)` writes the value,
-    /// with the plugin metadata the first time the tag appears in the current file.
-    template <class F>
-    static void summary_value(stream& s, const std::string& tag, std::int64_t step, std::int64_t time_ns, F&& value) {
-        const bool meta = s.described.find(tag) == s.described.end();
-        auto ev = detail::tb::begin_summary(s.file.buf, detail::tb::wall_seconds(time_ns), step);
-        value(s.file.buf, meta);
-        detail::tb::end_summary(s.file.buf, ev);
-        ++s.file.buffered_records;
-        if (meta) s.described.insert(tag);
-    }
-
-    template <class F>
-    void direct(run& r, std::int64_t step, std::int64_t time_ns, F&& value, std::string_view tag) {
-        std::string& buf = r.main.file.buf;
-        const std::size_t mark = buf.size(), records = r.main.file.buffered_records;
-        r.last_time_ns = time_ns;
-        try {
-            settle(r);
-            note_step(r, step);
-            summary_value(r.main, std::string(tag), step, time_ns, value);
-        } catch (...) {
-            buf.resize(mark);
-            r.main.file.buffered_records = records;
-            throw;
-        }
-        maybe_write_out(r);
-    }
-
-    run& require_run(std::uint32_t run_id);
-
-    // ------------------------------------------------------------------ files
-
-    run* find(std::uint32_t id);
-
-    void open_run(const run_info& info, bool resumed, std::int64_t time_ns);
-
-    /// The records a new file of stream `s` starts with: file_version, the START its opening calls for, and
-    /// (in the run folder's first file, or a restart) the run metadata as text.
-    std::pair<std::string, std::size_t> file_head(const run& r, const stream& s) const;
-
-    /// Writes a run out: the session file first when it changed (it must exist before the run's first data
-    /// file, so a TensorBoard that is reading the folder meets it first), then both streams.
-    void flush_run(run& r, bool sync);
-
-    void flush_stream(run& r, stream& s, bool sync);
-
-    void write_stream(run& r, stream& s, bool sync);
-
-    void maybe_write_out(run& r);
-
-    std::filesystem::path logdir_;
-    tensorboard_options options_;
-    std::unordered_map<std::uint32_t, std::unique_ptr<run>> runs_;
-    std::set<std::string> experiments_written_;
-    run* last_ = nullptr;
-    std::uint32_t last_id_ = 0;
-    std::uint64_t records_lost_ = 0;
-    std::vector<std::pair<std::filesystem::path, std::filesystem::path>> staged_;
-};
-
-}  // namespace sinks
-MLTRACK_NAMESPACE_END
-
-#if MLTRACK_DEFINE_BODIES
-// ---- begin mltrack/sinks/tensorboard-inl.hpp ----
-// Why: the bodies of sinks::tensorboard's cold member functions (projecting records onto events, opening,
-// buffering and writing a run's event files), apart from the class so that in compiled mode
-// (detail/compiled.hpp) they are compiled once, in the implementation translation unit, and not in every
-// translation unit that names the sink.
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace sinks {
+MLTRACK_INLINE any::any(tensorboard&& sink) : p_(std::make_unique<model<tensorboard>>(std::move(sink))) {}
 
 MLTRACK_INLINE std::optional<std::map<std::string, std::int64_t>> tensorboard::max_steps(const run_info& run) const {
     if (!exists(run)) return std::nullopt;

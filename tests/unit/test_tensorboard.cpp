@@ -3,6 +3,10 @@
 // written from the spec, and checked against TensorBoard's rules (shapes, plugin names, metadata on the
 // first value of each tag, file_version first, SessionLog START, never a NaN wall time).
 #include <mltrack/sinks/tensorboard.hpp>
+#include <mltrack/detail/tensorboard/declaration.hpp>
+#include <mltrack/detail/tensorboard/format.hpp>
+#include <mltrack/detail/tensorboard/png.hpp>
+#include <mltrack/detail/tensorboard/session.hpp>
 #include <mltrack/reader.hpp>
 #include <mltrack/replay.hpp>
 #include <mltrack/sinks/jsonl.hpp>

@@ -3,6 +3,7 @@
 // a sync that stops mid-step, a replay done twice, steps beyond int32, non-ASCII params, groups. The same
 // scenarios (tests/support/tb_scenarios.hpp) are loaded into TensorBoard itself by tests/tensorboard_real/.
 #include <mltrack/sinks/tensorboard.hpp>
+#include <mltrack/detail/tensorboard/declaration.hpp>
 
 #include <cstdint>
 #include <limits>

@@ -16,10 +16,17 @@
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
 
+class jsonl;
+class tensorboard;
+
 class any {
 public:
     template <class S, std::enable_if_t<!std::is_same_v<std::decay_t<S>, any>, int> = 0>
     any(S&& sink) : p_(std::make_unique<model<std::decay_t<S>>>(std::forward<S>(sink))) {}
+    /// The built-in file sinks' wrappers, defined with their sinks: in compiled mode (detail/compiled.hpp)
+    /// their virtual functions are compiled once, not in every translation unit that makes a tracker.
+    any(jsonl&& sink);
+    any(tensorboard&& sink);
 
     any(any&&) noexcept = default;
     any& operator=(any&&) noexcept = default;

@@ -4,9 +4,28 @@
 #pragma once
 
 #include "jsonl.hpp"
+#include "any.hpp"
+#include "../detail/jsonl/artifact_line.hpp"
+#include "../detail/jsonl/shared_file.hpp"
+#include "../detail/sink_files.hpp"
+#include "../reader.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
+
+MLTRACK_INLINE jsonl::jsonl(std::filesystem::path root, jsonl_options options)
+    : root_(detail::absolute_root(std::move(root))), options_(options) {}
+
+MLTRACK_INLINE jsonl::~jsonl() {
+    try { close(); } catch (...) {}
+}
+
+MLTRACK_INLINE any::any(jsonl&& sink) : p_(std::make_unique<model<jsonl>>(std::move(sink))) {}
+
+MLTRACK_INLINE std::filesystem::path jsonl::run_dir(const std::filesystem::path& root, std::string_view experiment,
+                                                    std::string_view run) {
+    return detail::run_folder(root, experiment, run);
+}
 
 MLTRACK_INLINE bool jsonl::exists(const run_info& run) const {
     std::error_code ec;

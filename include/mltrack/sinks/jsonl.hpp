@@ -30,14 +30,10 @@
 
 #include "../detail/compiled.hpp"
 #include "../detail/files.hpp"
-#include "../detail/jsonl/artifact_line.hpp"
 #include "../detail/jsonl/jsonl_format.hpp"
 #include "../detail/jsonl/line_limit.hpp"
-#include "../detail/jsonl/shared_file.hpp"
-#include "../detail/sink_files.hpp"
 #include "../error.hpp"
 #include "../names.hpp"
-#include "../reader.hpp"
 #include "../record.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
@@ -54,25 +50,20 @@ struct jsonl_options {
 class jsonl {
 public:
     /// `root` is made absolute here, once: a chdir() while runs are open changes nothing.
-    explicit jsonl(std::filesystem::path root, jsonl_options options = {})
-        : root_(detail::absolute_root(std::move(root))), options_(options) {}
+    explicit jsonl(std::filesystem::path root, jsonl_options options = {});
 
     jsonl(jsonl&&) noexcept = default;
     jsonl& operator=(jsonl&&) noexcept = default;
     jsonl(const jsonl&) = delete;
     jsonl& operator=(const jsonl&) = delete;
-    ~jsonl() {
-        try { close(); } catch (...) {}
-    }
+    ~jsonl();
 
     std::string_view name() const { return "jsonl"; }
     const std::filesystem::path& root() const noexcept { return root_; }
 
     /// The folder of a run: <root>/<experiment>/<run> (names are validated, so it stays under root).
     static std::filesystem::path run_dir(const std::filesystem::path& root, std::string_view experiment,
-                                         std::string_view run) {
-        return detail::run_folder(root, experiment, run);
-    }
+                                         std::string_view run);
 
     bool exists(const run_info& run) const;
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../detail/compiled.hpp"
 #include "../record.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
@@ -34,21 +35,7 @@ public:
 
     memory() : s_(std::make_shared<state>()) {}
 
-    void write(const batch& b) {
-        std::lock_guard<std::mutex> lock(s_->m);
-        if (s_->fail_writes > 0) {
-            --s_->fail_writes;
-            throw std::runtime_error("injected write failure");
-        }
-        for (const event& e : b) {
-            entry x{e.kind, e.run->experiment, e.run->name, e.time_ns, e.step, e.value, {}, {}, {}};
-            if (e.kind == record_kind::metric) x.metric = e.metric->name;
-            if (e.payload) x.payload = *e.payload;
-            if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) x.info = *e.run;
-            s_->entries.push_back(std::move(x));
-        }
-        ++s_->writes;
-    }
+    void write(const batch& b);
 
     void flush() {
         std::lock_guard<std::mutex> lock(s_->m);
@@ -64,10 +51,7 @@ public:
 
     // ---- inspection (any thread)
 
-    std::vector<entry> entries() const {
-        std::lock_guard<std::mutex> lock(s_->m);
-        return s_->entries;
-    }
+    std::vector<entry> entries() const;
     std::size_t count(record_kind k) const {
         std::lock_guard<std::mutex> lock(s_->m);
         std::size_t n = 0;
@@ -104,3 +88,32 @@ private:
 
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+MLTRACK_NAMESPACE_BEGIN
+namespace sinks {
+
+MLTRACK_INLINE void memory::write(const batch& b) {
+    std::lock_guard<std::mutex> lock(s_->m);
+    if (s_->fail_writes > 0) {
+        --s_->fail_writes;
+        throw std::runtime_error("injected write failure");
+    }
+    for (const event& e : b) {
+        entry x{e.kind, e.run->experiment, e.run->name, e.time_ns, e.step, e.value, {}, {}, {}};
+        if (e.kind == record_kind::metric) x.metric = e.metric->name;
+        if (e.payload) x.payload = *e.payload;
+        if (e.kind == record_kind::run_start || e.kind == record_kind::run_resume) x.info = *e.run;
+        s_->entries.push_back(std::move(x));
+    }
+    ++s_->writes;
+}
+
+MLTRACK_INLINE std::vector<memory::entry> memory::entries() const {
+    std::lock_guard<std::mutex> lock(s_->m);
+    return s_->entries;
+}
+
+}  // namespace sinks
+MLTRACK_NAMESPACE_END
+#endif

@@ -5,9 +5,119 @@
 #pragma once
 
 #include "tensorboard.hpp"
+#include "any.hpp"
+#include "../detail/sink_files.hpp"
+#include "../detail/tensorboard/declaration.hpp"
+#include "../detail/tensorboard/event_file.hpp"
+#include "../detail/tensorboard/format.hpp"
+#include "../detail/tensorboard/png.hpp"
+#include "../detail/tensorboard/scalar_events.hpp"
+#include "../detail/tensorboard/session.hpp"
+#include "../detail/tensorboard/summaries.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
+
+struct tensorboard::stream {
+    std::filesystem::path dir;
+    detail::tb::event_file file;
+    std::optional<opening> kind;  ///< decided when its first file is created (known at open for the main one)
+    /// The last metric Event in the buffer, which later points of its step extend while they are within
+    /// same_event_window_ns of its first point, even when they arrive in separate batches.
+    detail::tb::open_event open_event;
+    std::unordered_set<std::string> described;  ///< tensor tags whose metadata is in the current file
+};
+
+struct tensorboard::run {
+    stream main, wide;
+    opening kind = opening::first;
+    nlohmann::json metadata;           ///< shown as run/metadata in the folder's first file
+    std::int64_t last_time_ns = 0;     ///< wall time of the latest event, for records written on flush
+    bool any_step = false;
+    std::int64_t last_step = 0;        ///< the largest step seen in this opening
+    std::optional<std::int64_t> earlier_step;  ///< the largest step in the folder's earlier files
+    bool earlier_read = false;
+    std::vector<tag_entry> tags;       ///< by metric id
+    detail::tb::session_state session; ///< params (all openings) and status, as the session file shows them
+    bool session_dirty = false;        ///< the session file must be (re)written
+    bool session_due = false;          ///< ... at the next flush even without data (params came, the run ended)
+    bool params_dirty = false;         ///< params arrived since the last params table
+    std::map<std::string, execution> executions;  ///< live executions by id, as shown so far
+    std::map<std::string, std::string> run_tags;  ///< the run's tags so far in this opening
+};
+
+template <class F>
+void tensorboard::summary_value(stream& s, const std::string& tag, std::int64_t step, std::int64_t time_ns, F&& value) {
+    const bool meta = s.described.find(tag) == s.described.end();
+    auto ev = detail::tb::begin_summary(s.file.buf, detail::tb::wall_seconds(time_ns), step);
+    value(s.file.buf, meta);
+    detail::tb::end_summary(s.file.buf, ev);
+    ++s.file.buffered_records;
+    if (meta) s.described.insert(tag);
+}
+
+template <class F>
+void tensorboard::direct(run& r, std::int64_t step, std::int64_t time_ns, F&& value, std::string_view tag) {
+    std::string& buf = r.main.file.buf;
+    const std::size_t mark = buf.size(), records = r.main.file.buffered_records;
+    r.last_time_ns = time_ns;
+    try {
+        settle(r);
+        note_step(r, step);
+        summary_value(r.main, std::string(tag), step, time_ns, value);
+    } catch (...) {
+        buf.resize(mark);
+        r.main.file.buffered_records = records;
+        throw;
+    }
+    maybe_write_out(r);
+}
+
+MLTRACK_INLINE std::filesystem::path tensorboard::current_file(std::uint32_t run_id) const {
+    auto it = runs_.find(run_id);
+    return it == runs_.end() ? std::filesystem::path() : it->second->main.file.path();
+}
+
+MLTRACK_INLINE tensorboard::tensorboard(std::filesystem::path logdir, tensorboard_options options)
+    : logdir_(std::move(logdir)), options_(std::move(options)) {
+    if (options_.hostname.empty()) {
+        char host[256] = {};
+        if (::gethostname(host, sizeof host - 1) == 0) options_.hostname = host;
+    }
+    options_.hostname = detail::tb::sanitize_host(options_.hostname);
+}
+
+MLTRACK_INLINE tensorboard::tensorboard(tensorboard&& o) noexcept
+    : logdir_(std::move(o.logdir_)),
+      options_(std::move(o.options_)),
+      runs_(std::move(o.runs_)),
+      experiments_written_(std::move(o.experiments_written_)),
+      records_lost_(o.records_lost_),
+      staged_(std::move(o.staged_)) {
+    o.runs_.clear();
+    o.last_ = nullptr;
+}
+MLTRACK_INLINE tensorboard& tensorboard::operator=(tensorboard&& o) noexcept {
+    if (this != &o) {
+        try { close(); } catch (...) {}  // this sink's own files are finished first
+        logdir_ = std::move(o.logdir_);
+        options_ = std::move(o.options_);
+        runs_ = std::move(o.runs_);
+        experiments_written_ = std::move(o.experiments_written_);
+        records_lost_ = o.records_lost_;
+        staged_ = std::move(o.staged_);
+        o.runs_.clear();
+        o.last_ = nullptr;
+        last_ = nullptr;
+    }
+    return *this;
+}
+
+MLTRACK_INLINE tensorboard::~tensorboard() {
+    try { close(); } catch (...) {}
+}
+
+MLTRACK_INLINE any::any(tensorboard&& sink) : p_(std::make_unique<model<tensorboard>>(std::move(sink))) {}
 
 MLTRACK_INLINE std::optional<std::map<std::string, std::int64_t>> tensorboard::max_steps(const run_info& run) const {
     if (!exists(run)) return std::nullopt;

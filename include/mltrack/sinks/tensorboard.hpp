@@ -35,16 +35,10 @@
 
 #include "../detail/compiled.hpp"
 #include "../detail/sink_files.hpp"
-#include "../detail/tensorboard/declaration.hpp"
-#include "../detail/tensorboard/event_file.hpp"
-#include "../detail/tensorboard/format.hpp"
-#include "../detail/tensorboard/png.hpp"
-#include "../detail/tensorboard/scalar_events.hpp"
-#include "../detail/tensorboard/session.hpp"
-#include "../detail/tensorboard/summaries.hpp"
 #include "../error.hpp"
 #include "../names.hpp"
 #include "../record.hpp"
+#include "tensorboard_hparams.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
@@ -70,45 +64,12 @@ struct tensorboard_options {
 
 class tensorboard {
 public:
-    explicit tensorboard(std::filesystem::path logdir, tensorboard_options options = {})
-        : logdir_(std::move(logdir)), options_(std::move(options)) {
-        if (options_.hostname.empty()) {
-            char host[256] = {};
-            if (::gethostname(host, sizeof host - 1) == 0) options_.hostname = host;
-        }
-        options_.hostname = detail::tb::sanitize_host(options_.hostname);
-    }
-
-    tensorboard(tensorboard&& o) noexcept
-        : logdir_(std::move(o.logdir_)),
-          options_(std::move(o.options_)),
-          runs_(std::move(o.runs_)),
-          experiments_written_(std::move(o.experiments_written_)),
-          records_lost_(o.records_lost_),
-          staged_(std::move(o.staged_)) {
-        o.runs_.clear();
-        o.last_ = nullptr;
-    }
-    tensorboard& operator=(tensorboard&& o) noexcept {
-        if (this != &o) {
-            try { close(); } catch (...) {}  // this sink's own files are finished first
-            logdir_ = std::move(o.logdir_);
-            options_ = std::move(o.options_);
-            runs_ = std::move(o.runs_);
-            experiments_written_ = std::move(o.experiments_written_);
-            records_lost_ = o.records_lost_;
-            staged_ = std::move(o.staged_);
-            o.runs_.clear();
-            o.last_ = nullptr;
-            last_ = nullptr;
-        }
-        return *this;
-    }
+    explicit tensorboard(std::filesystem::path logdir, tensorboard_options options = {});
+    tensorboard(tensorboard&& o) noexcept;
+    tensorboard& operator=(tensorboard&& o) noexcept;
     tensorboard(const tensorboard&) = delete;
     tensorboard& operator=(const tensorboard&) = delete;
-    ~tensorboard() {
-        try { close(); } catch (...) {}
-    }
+    ~tensorboard();
 
     std::string_view name() const { return "tensorboard"; }
     const std::filesystem::path& logdir() const noexcept { return logdir_; }
@@ -174,10 +135,7 @@ public:
 
     /// The event file a run currently writes (empty when the run is not open here, or nothing was written yet:
     /// a run's first file is created when it has something to show).
-    std::filesystem::path current_file(std::uint32_t run_id) const {
-        auto it = runs_.find(run_id);
-        return it == runs_.end() ? std::filesystem::path() : it->second->main.file.path();
-    }
+    std::filesystem::path current_file(std::uint32_t run_id) const;
 
     /// Records that could not be written (disk full, folder removed...), over the sink's life.
     std::uint64_t records_lost() const noexcept { return records_lost_; }
@@ -205,33 +163,10 @@ private:
     };
 
     /// One stream of event files: the run's folder, or its sibling for steps outside int32.
-    struct stream {
-        std::filesystem::path dir;
-        detail::tb::event_file file;
-        std::optional<opening> kind;  ///< decided when its first file is created (known at open for the main one)
-        /// The last metric Event in the buffer, which later points of its step extend while they are within
-        /// same_event_window_ns of its first point, even when they arrive in separate batches.
-        detail::tb::open_event open_event;
-        std::unordered_set<std::string> described;  ///< tensor tags whose metadata is in the current file
-    };
-
-    struct run {
-        stream main, wide;
-        opening kind = opening::first;
-        nlohmann::json metadata;           ///< shown as run/metadata in the folder's first file
-        std::int64_t last_time_ns = 0;     ///< wall time of the latest event, for records written on flush
-        bool any_step = false;
-        std::int64_t last_step = 0;        ///< the largest step seen in this opening
-        std::optional<std::int64_t> earlier_step;  ///< the largest step in the folder's earlier files
-        bool earlier_read = false;
-        std::vector<tag_entry> tags;       ///< by metric id
-        detail::tb::session_state session; ///< params (all openings) and status, as the session file shows them
-        bool session_dirty = false;        ///< the session file must be (re)written
-        bool session_due = false;          ///< ... at the next flush even without data (params came, the run ended)
-        bool params_dirty = false;         ///< params arrived since the last params table
-        std::map<std::string, execution> executions;  ///< live executions by id, as shown so far
-        std::map<std::string, std::string> run_tags;  ///< the run's tags so far in this opening
-    };
+    // A run's event files and what it has shown so far: defined in tensorboard-inl.hpp, with the bodies
+    // that use them, so that a translation unit naming the sink does not compile the encoders' types.
+    struct stream;
+    struct run;
 
     // ------------------------------------------------------------------ events
 
@@ -285,31 +220,10 @@ private:
     /// Appends one Event with one tensor-form Summary.Value; `value(buf, with_metadata)` writes the value,
     /// with the plugin metadata the first time the tag appears in the current file.
     template <class F>
-    static void summary_value(stream& s, const std::string& tag, std::int64_t step, std::int64_t time_ns, F&& value) {
-        const bool meta = s.described.find(tag) == s.described.end();
-        auto ev = detail::tb::begin_summary(s.file.buf, detail::tb::wall_seconds(time_ns), step);
-        value(s.file.buf, meta);
-        detail::tb::end_summary(s.file.buf, ev);
-        ++s.file.buffered_records;
-        if (meta) s.described.insert(tag);
-    }
+    static void summary_value(stream& s, const std::string& tag, std::int64_t step, std::int64_t time_ns, F&& value);
 
     template <class F>
-    void direct(run& r, std::int64_t step, std::int64_t time_ns, F&& value, std::string_view tag) {
-        std::string& buf = r.main.file.buf;
-        const std::size_t mark = buf.size(), records = r.main.file.buffered_records;
-        r.last_time_ns = time_ns;
-        try {
-            settle(r);
-            note_step(r, step);
-            summary_value(r.main, std::string(tag), step, time_ns, value);
-        } catch (...) {
-            buf.resize(mark);
-            r.main.file.buffered_records = records;
-            throw;
-        }
-        maybe_write_out(r);
-    }
+    void direct(run& r, std::int64_t step, std::int64_t time_ns, F&& value, std::string_view tag);
 
     run& require_run(std::uint32_t run_id);
 

@@ -4,6 +4,8 @@
 #pragma once
 
 #include "core.hpp"
+#include "../../environment.hpp"
+#include "run_open.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {

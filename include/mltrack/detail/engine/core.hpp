@@ -25,7 +25,6 @@
 
 #include "../../config.hpp"
 #include "../compiled.hpp"
-#include "../../environment.hpp"
 #include "../../error.hpp"
 #include "../../names.hpp"
 #include "../../record.hpp"
@@ -33,7 +32,6 @@
 #include "fork_watch.hpp"
 #include "queue.hpp"
 #include "queue_items.hpp"
-#include "run_open.hpp"
 #include "sink_set.hpp"
 #include "sink_traits.hpp"
 #include "steps.hpp"

@@ -3,8 +3,8 @@
 // curves, and the hparams plugin's protos. Fields are written in ascending field-number order with proto3
 // defaults omitted (except oneof members, which are always written), so the output is byte-identical to
 // protobuf's own serializer and golden tests can compare bytes. The sink (sinks/tensorboard.hpp) decides
-// what to write; this file only knows how. It also holds the public value types the sink's API names:
-// histogram buckets and the optional declared hparams experiment.
+// what to write; this file only knows how. The public value types of a declared hparams experiment are in
+// sinks/tensorboard_hparams.hpp.
 #pragma once
 
 #include <algorithm>
@@ -22,50 +22,11 @@
 #include <vector>
 
 #include "../../record.hpp"
+#include "../../sinks/tensorboard_hparams.hpp"
 #include "crc32c.hpp"
 #include "protobuf_wire.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
-
-// ---------------------------------------------------------------------------------------------------------
-// Public value types
-
-/// The hparams plugin's value types (its DataType enum).
-enum class tensorboard_hparam_type : std::uint8_t { unset = 0, string = 1, boolean = 2, float64 = 3 };
-
-/// A declared hyperparameter: its type and domain (an interval, or a list of discrete values).
-struct tensorboard_hparam {
-    std::string name;
-    tensorboard_hparam_type type = tensorboard_hparam_type::unset;
-    std::optional<std::pair<double, double>> interval;  ///< [min, max]; takes precedence over `values`
-    std::vector<param_value> values;                    ///< a discrete domain
-    std::string display_name;
-    std::string description;
-};
-
-/// The hparams plugin's dataset types.
-enum class tensorboard_dataset : std::uint8_t { unknown = 0, training = 1, validation = 2 };
-
-/// A declared metric column of the HParams dashboard: a scalar tag, read from run `<session>/<group>`
-/// (group "" is the run itself).
-struct tensorboard_metric {
-    std::string tag;
-    std::string group;
-    std::string display_name;
-    std::string description;
-    tensorboard_dataset dataset = tensorboard_dataset::unknown;
-};
-
-/// A declared hparams experiment. Without one TensorBoard infers the columns from every run (recommended);
-/// declare one to fix the columns, their order and domains.
-struct tensorboard_experiment {
-    std::string name;
-    std::string description;
-    std::string user;
-    double time_created_secs = 0.0;
-    std::vector<tensorboard_hparam> hparams;
-    std::vector<tensorboard_metric> metrics;
-};
 
 namespace detail {
 namespace tb {
