@@ -286,6 +286,17 @@ MLTRACK_C_API int mltrack_tracker_open_options(const char* options, mltrack_trac
     return mltrack_tracker_open_options_n(options, static_cast<int64_t>(std::strlen(options)), out);
 }
 
+MLTRACK_C_API int mltrack_sink_supported(const char* scheme, int* supported) {
+    return guarded([&] {
+        need(supported, "supported");
+        *supported = 0;
+        const std::string_view s = text(scheme, "scheme");
+        for (const auto& entry : schemes)
+            if (s == entry.scheme) *supported = entry.make ? 1 : 0;
+        return MLTRACK_OK;
+    });
+}
+
 MLTRACK_C_API int mltrack_tracker_flush(mltrack_tracker tracker) {
     return guarded([&] {
         auto t = tracker_of(tracker);

@@ -119,6 +119,30 @@ static void test_tracker_config(void) {
     CHECK_FAILS(mltrack_tracker_rank(t, &rank, &world, &inert), MLTRACK_E_HANDLE, "c.3");
 }
 
+static void test_sink_schemes(void) {
+    mltrack_tracker t = {0};
+    int supported = -1;
+    CHECK_FAILS(mltrack_sink_supported(NULL, &supported), MLTRACK_E_ARGUMENT, "c.1");
+    CHECK_FAILS(mltrack_sink_supported("jsonl", NULL), MLTRACK_E_ARGUMENT, "c.1");
+    CHECK_OK(mltrack_sink_supported("jsonl", &supported));
+    CHECK(supported == 1);
+    CHECK_OK(mltrack_sink_supported("tensorboard", &supported));
+    CHECK(supported == 1);
+    CHECK_OK(mltrack_sink_supported("mlflow", &supported));
+    CHECK(supported == 0);
+    CHECK_OK(mltrack_sink_supported("gopher", &supported));
+    CHECK(supported == 0);
+    CHECK_OK(mltrack_sink_supported("vertex", &supported));
+    if (supported) { /* built with libcurl: the URI is checked before anything is contacted */
+        CHECK_FAILS(mltrack_tracker_open_options("experiment=x; sink=vertex:project-only", &t), MLTRACK_E_CONFIG, "c.5");
+        CHECK_FAILS(mltrack_tracker_open_options("experiment=x; sink=vertex:a/b/c", &t), MLTRACK_E_CONFIG, "c.5");
+        CHECK_FAILS(mltrack_tracker_open_options("experiment=x; sink=vertex:/us-central1", &t), MLTRACK_E_CONFIG, "c.5");
+    } else {
+        CHECK_FAILS(mltrack_tracker_open_options("experiment=x; sink=vertex:p/us-central1", &t), MLTRACK_E_UNSUPPORTED,
+                    "c.6");
+    }
+}
+
 static void test_option_strings(void) {
     mltrack_tracker t = {0};
     mltrack_stats s;
@@ -475,6 +499,7 @@ int main(int argc, char** argv) {
     readback = argv[2];
     test_errors_and_version();
     test_tracker_config();
+    test_sink_schemes();
     test_option_strings();
     test_handles();
     test_run_calls();

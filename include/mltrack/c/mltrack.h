@@ -108,6 +108,10 @@ MLTRACK_C_API int mltrack_tracker_open_options(const char* options, mltrack_trac
 /* The same with an explicit length (no NUL needed; for Fortran). */
 MLTRACK_C_API int mltrack_tracker_open_options_n(const char* options, int64_t length, mltrack_tracker* out);
 
+/* Whether this library was built with the sink of a URI scheme ("jsonl", "tensorboard", "vertex", "mlflow"):
+ * *supported is 1 or 0 (0 too for a scheme it does not know). */
+MLTRACK_C_API int mltrack_sink_supported(const char* scheme, int* supported);
+
 /* Blocks until everything logged before the call is written and flushed by every sink. */
 MLTRACK_C_API int mltrack_tracker_flush(mltrack_tracker tracker);
 
