@@ -270,7 +270,7 @@ module mltrack
 
 contains
 
-  ! ---- helpers
+  ! ---- strings, errors, version
 
   !> A Fortran string as a C string: trailing blanks dropped, NUL added.
   pure function c_str(s) result(c)
