@@ -25,7 +25,7 @@ mltrack_need_packages "${MLTRACK_BUILD_PACKAGES[@]}" libbenchmark-dev libspdlog-
 build=${MLTRACK_BENCH_BUILD_DIR:-build-bench}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLTRACK_BUILD_TESTS=OFF -DMLTRACK_BUILD_EXAMPLES=OFF \
       -DMLTRACK_BUILD_TOOLS=OFF -DMLTRACK_BUILD_BENCH=ON >/dev/null
-targets=(bench_hot_path bench_queue bench_quiet bench_reader)
+targets=(bench_hot_path bench_queue bench_quiet bench_reader bench_c_api)
 [ "$quick" = 0 ] && targets+=(bench_tensorboard)
 cmake --build "$build" --target "${targets[@]}" >/dev/null
 
@@ -134,6 +134,13 @@ else
     "$build/bench/bench_quiet" | grep -v '^idle_wakeups_per_s='
     echo
     "$build/bench/bench_quiet" --busy | grep -v '^idle_wakeups_per_s='
+fi
+# ---- the C API and the Fortran module against C++: ns per point through a metric handle (bench/bench_c_api.cpp)
+echo
+if [ "$quick" = 1 ]; then
+    "$build/bench/bench_c_api" --samples 50000 | grep -v '^cxx_ns='
+else
+    "$build/bench/bench_c_api" | grep -v '^cxx_ns='
 fi
 # ---- the readers over one long run (bench/bench_reader.cpp): parse speed against Python's json.loads loop,
 # sync to TensorBoard, and the peak memory of sync, check and export

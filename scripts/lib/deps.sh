@@ -34,6 +34,7 @@ MLTRACK_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config python3 nlohmann-json3-
 # What the whole test suite needs on top of that.
 MLTRACK_TEST_PACKAGES=(doctest-dev meson git libssl-dev libbenchmark-dev libspdlog-dev  # the last two: bench/
                        valgrind clang libclang-rt-14-dev  # tests/valgrind, tests/fuzz (libFuzzer)
-                       openmpi-bin libopenmpi-dev)  # tests/hpc: mpirun -np 4 on examples/hpc_job, mltrack/mpi.hpp
+                       openmpi-bin libopenmpi-dev  # tests/hpc: mpirun -np 4 on examples/hpc_job, mltrack/mpi.hpp
+                       gfortran)  # the Fortran module, its test and examples/fortran_mpi (Open MPI's mpi.mod)
 # The framework adapters' test and examples (XGBoost's C API, LibTorch): installed by scripts/test.sh in full mode.
 MLTRACK_AUTOLOG_PACKAGES=(libxgboost-dev libtorch-dev)

@@ -99,6 +99,22 @@ route_find_package() {
     cmake --build "$tmp/fp" >/dev/null
     run_consumer "$tmp/fp/consumer" "$tmp/fp-out"
     run_consumer "$tmp/fp/consumer_compiled" "$tmp/fp-compiled-out"
+    run_consumer "$tmp/fp/consumer_c" "$tmp/fp-c-out"
+    if grep -q "mltrack::fortran is available" "$tmp/fp.log"; then
+        run_consumer "$tmp/fp/consumer_f" "$tmp/fp-f-out"
+    fi
+
+    step "Makefile: the C API (and the Fortran module) with pkg-config mltrack-c / mltrack-fortran from the moved tree"
+    local fortran=""
+    if [ -n "$(find "$prefix" -name mltrack-fortran.pc -print -quit)" ] && command -v "${FC:-gfortran}" >/dev/null 2>&1; then
+        fortran=consumer_f
+    fi
+    mkdir -p "$tmp/mk"
+    PKG_CONFIG_PATH="$(dirname "$(find "$prefix" -name mltrack-c.pc -print -quit)")" \
+        make -s -C "$tmp/mk" -f "$here/makefile/Makefile" FORTRAN="$fortran" >/dev/null \
+        || fail "the Makefile consumer did not build"
+    run_consumer "$tmp/mk/consumer_c" "$tmp/mk-c-out"
+    if [ -n "$fortran" ]; then run_consumer "$tmp/mk/consumer_f" "$tmp/mk-f-out"; fi
 
     step "pkg-config: compile the consumer with pkg-config mltrack from the moved tree"
     local pc
@@ -125,6 +141,7 @@ route_find_package() {
         mkdir -p "$proj"
         cp "$here/meson_subproject/meson.build" "$here/meson_subproject/meson_options.txt" "$proj/"
         cp "$here/consumer.cpp" "$proj/main.cpp"
+        cp "$here/consumer.c" "$proj/consumer.c"
         PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
             meson setup "$proj/build" "$proj" >"$tmp/meson-pc.log" \
             || { cat "$tmp/meson-pc.log"; fail "meson consumer did not find mltrack by pkg-config"; }
@@ -144,6 +161,7 @@ route_add_subdirectory() {
     cmake --build "$tmp/as" >/dev/null
     run_consumer "$tmp/as/consumer" "$tmp/as-out"
     run_consumer "$tmp/as/consumer_compiled" "$tmp/as-compiled-out"
+    run_consumer "$tmp/as/consumer_c" "$tmp/as-c-out"
 }
 
 route_meson_subproject() {
@@ -152,18 +170,21 @@ route_meson_subproject() {
     mkdir -p "$proj/subprojects"
     cp "$here/meson_subproject/meson.build" "$here/meson_subproject/meson_options.txt" "$proj/"
     cp "$here/consumer.cpp" "$proj/main.cpp"
+    cp "$here/consumer.c" "$proj/consumer.c"
     ln -s "$repo" "$proj/subprojects/mltrack"
     meson setup "$proj/build" "$proj" --force-fallback-for=mltrack >"$tmp/meson.log" \
         || { cat "$tmp/meson.log"; fail "meson consumer did not configure"; }
-    # Only the consumers (header-only and compiled) and the compiled mode's library may be build targets:
+    # Only the consumers (header-only, compiled, C) and the libraries they use may be build targets:
     # mltrack's tests and examples stay off in a subproject.
     local targets
     targets=$(meson introspect --targets "$proj/build" | python3 -c \
         'import json,sys; print(" ".join(sorted(t["name"] for t in json.load(sys.stdin))))')
-    [ "$targets" = "consumer consumer_compiled mltrack-compiled" ] || fail "meson subproject builds more than the consumer: $targets"
+    [ "$targets" = "consumer consumer_c consumer_compiled mltrack-c mltrack-compiled" ] \
+        || fail "meson subproject builds more than the consumer: $targets"
     meson compile -C "$proj/build" >/dev/null
     run_consumer "$proj/build/consumer" "$tmp/meson-out"
     run_consumer "$proj/build/consumer_compiled" "$tmp/meson-compiled-out"
+    run_consumer "$proj/build/consumer_c" "$tmp/meson-c-out"
 }
 
 route_meson_install() {
@@ -183,6 +204,8 @@ route_meson_install() {
     local lib
     lib=$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --libs-only-L mltrack-compiled | awk '{ sub(/^-L/, "", $1); print $1 }')
     [ -f "$lib/libmltrack-compiled.a" ] || fail "pkg-config mltrack-compiled gives '-L$lib', no libmltrack-compiled.a there"
+    lib=$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --libs-only-L mltrack-c | awk '{ sub(/^-L/, "", $1); print $1 }')
+    [ -f "$lib/libmltrack-c.so" ] || fail "pkg-config mltrack-c gives '-L$lib', no libmltrack-c.so there"
 }
 
 route_single_header() {
