@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detail/compiled.hpp"
 #include "detail/engine/core.hpp"
 #include "error.hpp"
 #include "names.hpp"
@@ -67,29 +68,13 @@ public:
 
     /// Adds input artifacts (the SDK's assign_input_artifacts): models and artifacts this run logged, or
     /// references (artifact::reference).
-    void add_inputs(std::vector<artifact> inputs) {
-        require_active();
-        push(std::move(inputs), {});
-    }
+    void add_inputs(std::vector<artifact> inputs);
     /// Adds output artifacts (assign_output_artifacts).
-    void add_outputs(std::vector<artifact> outputs) {
-        require_active();
-        push({}, std::move(outputs));
-    }
+    void add_outputs(std::vector<artifact> outputs);
     /// Merges keys into the execution's metadata (the SDK's update(metadata=...)).
-    void update(const nlohmann::json& metadata) {
-        require_active();
-        if (!metadata.is_object()) throw error(error_category::value, 7, "execution metadata must be a JSON object");
-        for (auto it = metadata.begin(); it != metadata.end(); ++it) e_.metadata[it.key()] = it.value();
-        push({}, {});
-    }
+    void update(const nlohmann::json& metadata);
     /// Ends the execution with a state (COMPLETE by default). Further calls do nothing.
-    void end(run_state state = run_state::complete) {
-        if (!active_) return;
-        active_ = false;
-        e_.state = state;
-        push({}, {});
-    }
+    void end(run_state state = run_state::complete);
 
 private:
     friend class run;
@@ -111,34 +96,11 @@ private:
         }
     }
 
-    static void check_artifacts(const std::vector<artifact>& list) {
-        for (const auto& a : list) {
-            validate_name("artifact name", a.name);
-            if (a.source.empty() && a.path.empty())
-                throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
-        }
-    }
+    static void check_artifacts(const std::vector<artifact>& list);
 
-    void require_active() const {
-        if (!core_) throw error(error_category::state, 5, "this execution object is empty (moved from or default)");
-        if (!active_) throw error(error_category::state, 10, "execution '" + e_.id + "' has already ended");
-    }
+    void require_active() const;
 
-    void push(std::vector<artifact> inputs, std::vector<artifact> outputs) {
-        check_artifacts(inputs);
-        check_artifacts(outputs);
-        auto c = std::make_unique<detail::cold_item>();
-        c->operation = detail::op::record;
-        c->run = run_;
-        c->rec.kind = record_kind::execution;
-        c->rec.time_ns = core_->now();
-        execution e = e_;
-        e.inputs = std::move(inputs);
-        e.outputs = std::move(outputs);
-        c->rec.payload = std::move(e);
-        core_->push_cold(std::move(c));
-        e_.resumed = false;  // only the first record of a resume says so
-    }
+    void push(std::vector<artifact> inputs, std::vector<artifact> outputs);
 
     std::shared_ptr<detail::core> core_;
     std::uint32_t run_ = 0;
@@ -148,3 +110,62 @@ private:
 };
 
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE void live_execution::add_inputs(std::vector<artifact> inputs) {
+    require_active();
+    push(std::move(inputs), {});
+}
+
+MLTRACK_INLINE void live_execution::add_outputs(std::vector<artifact> outputs) {
+    require_active();
+    push({}, std::move(outputs));
+}
+
+MLTRACK_INLINE void live_execution::update(const nlohmann::json& metadata) {
+    require_active();
+    if (!metadata.is_object()) throw error(error_category::value, 7, "execution metadata must be a JSON object");
+    for (auto it = metadata.begin(); it != metadata.end(); ++it) e_.metadata[it.key()] = it.value();
+    push({}, {});
+}
+
+MLTRACK_INLINE void live_execution::end(run_state state) {
+    if (!active_) return;
+    active_ = false;
+    e_.state = state;
+    push({}, {});
+}
+
+MLTRACK_INLINE void live_execution::check_artifacts(const std::vector<artifact>& list) {
+    for (const auto& a : list) {
+        validate_name("artifact name", a.name);
+        if (a.source.empty() && a.path.empty())
+            throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
+    }
+}
+
+MLTRACK_INLINE void live_execution::require_active() const {
+    if (!core_) throw error(error_category::state, 5, "this execution object is empty (moved from or default)");
+    if (!active_) throw error(error_category::state, 10, "execution '" + e_.id + "' has already ended");
+}
+
+MLTRACK_INLINE void live_execution::push(std::vector<artifact> inputs, std::vector<artifact> outputs) {
+    check_artifacts(inputs);
+    check_artifacts(outputs);
+    auto c = std::make_unique<detail::cold_item>();
+    c->operation = detail::op::record;
+    c->run = run_;
+    c->rec.kind = record_kind::execution;
+    c->rec.time_ns = core_->now();
+    execution e = e_;
+    e.inputs = std::move(inputs);
+    e.outputs = std::move(outputs);
+    c->rec.payload = std::move(e);
+    core_->push_cold(std::move(c));
+    e_.resumed = false;  // only the first record of a resume says so
+}
+
+MLTRACK_NAMESPACE_END
+#endif

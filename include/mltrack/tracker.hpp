@@ -14,6 +14,7 @@
 #include "config.hpp"
 #include "detail/compiled.hpp"
 #include "detail/engine/core.hpp"
+#include "detail/engine/sink_set.hpp"
 #include "run.hpp"
 #include "sinks/any.hpp"
 

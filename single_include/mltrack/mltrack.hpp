@@ -1709,204 +1709,19 @@ struct queue_item {
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/engine/queue_items.hpp ----
-// ---- begin mltrack/detail/engine/sink_set.hpp ----
-// Why: the writer applies each operation (write a batch, flush, tick, ask whether a run exists, let a sink
-// refuse a run, ask for a resumed run's steps, close) to every sink of a tracker, each call isolated so that
-// one failing sink never stops the others. sink_set is that, behind one virtual call per operation, for a
-// tuple of sinks (static composition) or a vector of sinks::any alike.
+// ---- begin mltrack/detail/engine/sink_set_fwd.hpp ----
+// Why: what the engine's core names of a tracker's sinks without their definition (sink_set.hpp, with the
+// sink adapters, is compiled only where the writer's bodies are): the set itself, declared; where sinks'
+// failures go; and the answer to start_run's question whether a run exists.
 
-#include <chrono>
-#include <cstdint>
-#include <map>
-#include <memory>
 #include <optional>
 #include <string>
-#include <utility>
-
-// ---- begin mltrack/detail/engine/sink_traits.hpp ----
-// Why: a sink is any movable type with write(batch) and flush(); everything else is optional. These traits
-// call the optional parts when a sink has them, so static composition, the type-erased `sinks::any` and the
-// writer all agree on one definition of "a sink".
-
-#include <chrono>
-#include <cstdint>
-#include <map>
-#include <optional>
-#include <string>
-#include <type_traits>
-#include <utility>
 
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
 
-template <class S, class = void>
-struct has_exists : std::false_type {};
-template <class S>
-struct has_exists<S, std::void_t<decltype(std::declval<S&>().exists(std::declval<const run_info&>()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_check_run : std::false_type {};
-template <class S>
-struct has_check_run<S, std::void_t<decltype(std::declval<S&>().check_run(std::declval<const run_info&>()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_max_steps : std::false_type {};
-template <class S>
-struct has_max_steps<S, std::void_t<decltype(std::declval<S&>().max_steps(std::declval<const run_info&>()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_tick : std::false_type {};
-template <class S>
-struct has_tick<S, std::void_t<decltype(std::declval<S&>().tick(std::chrono::steady_clock::now()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_claim : std::false_type {};
-template <class S>
-struct has_claim<S, std::void_t<decltype(bool(std::declval<const S&>().claim(std::declval<const run_info&>(), true)))>>
-    : std::true_type {};
-
-enum class claim_answer : std::uint8_t;
-template <class S, class = void>
-struct has_claim_answer : std::false_type {};  ///< a type-erased sink (sinks::any) forwards the answer
-template <class S>
-struct has_claim_answer<
-    S, std::void_t<decltype(claim_answer(std::declval<const S&>().claim_answer(std::declval<const run_info&>(), true)))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_next_tick : std::false_type {};
-template <class S>
-struct has_next_tick<S, std::void_t<decltype(std::chrono::steady_clock::time_point(std::declval<S&>().next_tick()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_periodic_flush : std::false_type {};
-template <class S>
-struct has_periodic_flush<S, std::void_t<decltype(std::declval<S&>().periodic_flush())>> : std::true_type {};
-
-template <class S, class = void>
-struct has_close : std::false_type {};
-template <class S>
-struct has_close<S, std::void_t<decltype(std::declval<S&>().close())>> : std::true_type {};
-
-template <class S, class = void>
-struct has_name : std::false_type {};
-template <class S>
-struct has_name<S, std::void_t<decltype(std::string(std::declval<const S&>().name()))>> : std::true_type {};
-
-/// Whether the sink knows that this run already exists (nullopt: the sink cannot tell). A sink's exists()
-/// may return bool or std::optional<bool>.
-template <class S>
-std::optional<bool> sink_exists(S& s, const run_info& run) {
-    if constexpr (has_exists<S>::value) {
-        return std::optional<bool>(s.exists(run));
-    } else {
-        (void)s;
-        (void)run;
-        return std::nullopt;
-    }
-}
-
-/// What a sink says of a run when start_run asks on the caller's thread (see core::claim_run).
-enum class claim_answer : std::uint8_t { absent, present, cannot_tell, ask_writer };
-
-/// A sink's claim(run, create) when it has one (it may be called from any thread, concurrently with the
-/// writer: it reads the filesystem and its own settings only); a sink that can tell whether a run exists
-/// only on the writer thread (exists() without claim()), or may refuse a run (check_run()), makes start_run
-/// wait for the writer.
-template <class S>
-claim_answer sink_claim(const S& s, const run_info& run, bool create) {
-    if constexpr (has_claim_answer<S>::value) {
-        return s.claim_answer(run, create);
-    } else if constexpr (has_check_run<S>::value) {  // it may refuse the run: only on the writer
-        (void)s, (void)run, (void)create;
-        return claim_answer::ask_writer;
-    } else if constexpr (has_claim<S>::value) {
-        return s.claim(run, create) ? claim_answer::present : claim_answer::absent;
-    } else if constexpr (has_exists<S>::value) {
-        (void)s, (void)run, (void)create;
-        return claim_answer::ask_writer;
-    } else {
-        (void)s, (void)run, (void)create;
-        return claim_answer::cannot_tell;
-    }
-}
-
-/// Lets a sink refuse a run before it starts: a sink's check_run() throws mltrack::error for a run it can
-/// never hold (a name its service refuses); start_run then throws that error and nothing is written.
-template <class S>
-void sink_check_run(S& s, const run_info& run) {
-    if constexpr (has_check_run<S>::value) s.check_run(run);
-    else { (void)s; (void)run; }
-}
-
-/// The highest step of each metric key a sink already holds for a resumed run (nullopt: it cannot tell),
-/// so that points logged without a step continue after them.
-template <class S>
-std::optional<std::map<std::string, std::int64_t>> sink_max_steps(S& s, const run_info& run) {
-    if constexpr (has_max_steps<S>::value) {
-        return s.max_steps(run);
-    } else {
-        (void)s;
-        (void)run;
-        return std::nullopt;
-    }
-}
-
-template <class S>
-void sink_tick(S& s, std::chrono::steady_clock::time_point now) {
-    if constexpr (has_tick<S>::value) s.tick(now);
-    else { (void)s; (void)now; }
-}
-
-/// When the sink next needs tick(): its next_tick() (time_point::max(): not before work arrives); a sink with
-/// tick() but no next_tick() is ticked every millisecond; a sink without tick() never.
-template <class S>
-std::chrono::steady_clock::time_point sink_next_tick(S& s, std::chrono::steady_clock::time_point now) {
-    if constexpr (has_next_tick<S>::value) {
-        (void)now;
-        return s.next_tick();
-    } else if constexpr (has_tick<S>::value) {
-        (void)s;
-        return now + std::chrono::milliseconds(1);
-    } else {
-        (void)s;
-        (void)now;
-        return std::chrono::steady_clock::time_point::max();
-    }
-}
-
-/// The writer's timed flush (every flush_interval while something came): the sink's periodic_flush() when it
-/// keeps its own schedule (the Vertex sink batches requests at its own interval), else flush().
-template <class S>
-void sink_periodic_flush(S& s) {
-    if constexpr (has_periodic_flush<S>::value) s.periodic_flush();
-    else s.flush();
-}
-
-template <class S>
-void sink_close(S& s) {
-    if constexpr (has_close<S>::value) s.close();
-    else (void)s;
-}
-
-template <class S>
-std::string sink_name(const S& s) {
-    if constexpr (has_name<S>::value) return std::string(s.name());
-    else { (void)s; return "sink"; }
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/sink_traits.hpp ----
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
+class sink_set;
 
 /// Where sinks' failures go (implemented by core).
 class error_reporter {
@@ -1917,140 +1732,16 @@ protected:
     ~error_reporter() = default;
 };
 
-/// Calls f() and turns any exception into a report; never throws.
-template <class S, class F>
-void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        try { r.report(sink_name(sink), e.what()); } catch (...) {}
-    } catch (...) {
-        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
-    }
-}
-
-/// The sinks of a tracker, behind one virtual call per batch.
-class sink_set {
-public:
-    virtual ~sink_set() = default;
-    virtual void write(const batch& b, error_reporter& r) = 0;
-    virtual void flush(error_reporter& r) = 0;
-    /// The timed flush (sink_periodic_flush): durability for files, no early send for a batching sink.
-    virtual void periodic_flush(error_reporter& r) = 0;
-    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
-    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
-    /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
-    /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
-    /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
-    /// fails the same way and is reported there (the caller's thread reports nothing).
-    struct claimed {
-        bool ask_writer = false;
-        std::optional<bool> exists;
-    };
-    virtual claimed claim(const run_info& run, bool create) = 0;
-    /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
-    virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
-    /// The first sink's refusal of a run (check_run), if any.
-    virtual std::optional<error> check(const run_info& run, error_reporter& r) = 0;
-    /// The highest step per metric key over the sinks that can tell.
-    virtual std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) = 0;
-    virtual void close(error_reporter& r) = 0;
+/// start_run's answer from the sinks on the caller's thread (sink_set::claim). `ask_writer`: a sink can answer
+/// only on the writer thread; `exists`: whether any sink has the run (nullopt: none can tell).
+struct run_claim {
+    bool ask_writer = false;
+    std::optional<bool> exists;
 };
-
-/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
-template <class ForEach>
-class sink_set_impl final : public sink_set {
-public:
-    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
-    void write(const batch& b, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
-    }
-    void flush(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
-    }
-    void periodic_flush(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_periodic_flush(s); }); });
-    }
-    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
-    }
-    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
-        std::optional<bool> any;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                const auto e = sink_exists(s, run);
-                if (e) any = (any && *any) || *e;
-            });
-        });
-        return any;
-    }
-    claimed claim(const run_info& run, bool create) override {
-        claimed c;
-        each_([&](auto& s) {
-            claim_answer a = claim_answer::absent;
-            try {
-                a = sink_claim(s, run, create);
-            } catch (...) {
-            }
-            if (a == claim_answer::ask_writer) c.ask_writer = true;
-            else if (a != claim_answer::cannot_tell) c.exists = c.exists.value_or(false) || a == claim_answer::present;
-        });
-        return c;
-    }
-    std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) override {
-        auto t = std::chrono::steady_clock::time_point::max();
-        each_([&](auto& s) {
-            try {
-                t = std::min(t, sink_next_tick(s, now));
-            } catch (...) {
-                t = now;  // a sink that cannot tell is ticked at once
-            }
-        });
-        return t;
-    }
-    std::optional<error> check(const run_info& run, error_reporter& r) override {
-        std::optional<error> refusal;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                try {
-                    sink_check_run(s, run);
-                } catch (const error& e) {
-                    if (!refusal) refusal = e;
-                }
-            });
-        });
-        return refusal;
-    }
-    std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) override {
-        std::map<std::string, std::int64_t> out;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                if (const auto m = sink_max_steps(s, run))
-                    for (const auto& kv : *m) {
-                        auto it = out.find(kv.first);
-                        if (it == out.end()) out.emplace(kv.first, kv.second);
-                        else if (kv.second > it->second) it->second = kv.second;
-                    }
-            });
-        });
-        return out;
-    }
-    void close(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
-    }
-
-private:
-    ForEach each_;
-};
-
-template <class ForEach>
-std::unique_ptr<sink_set> make_sink_set(ForEach each) {
-    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
-}
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/sink_set.hpp ----
+// ---- end mltrack/detail/engine/sink_set_fwd.hpp ----
 // ---- begin mltrack/detail/engine/steps.hpp ----
 // Why: a point logged without a step takes the next step of its metric, and a log_time_series call without
 // a step takes the run's next step for all its values (the Vertex AI SDK's step=None). Only the writer
@@ -2257,7 +1948,7 @@ public:
     /// start_run's existence checks on the caller's thread (sink_set::claim): whether a sink has the run,
     /// and with `create` each sink that can makes it exclusively; nullopt when a sink can tell only on the
     /// writer thread.
-    sink_set::claimed claim_run(const run_info& info, bool create);
+    run_claim claim_run(const run_info& info, bool create);
 
     void report(const std::string& sink, const std::string& message) override;
 
@@ -2290,12 +1981,10 @@ private:
     /// so wakes a few times a second instead of polling.
     void writer_loop() noexcept;
 
-    /// A run open on the writer side: what sinks see of it, and its steps.
-    struct live_run {
-        run_info info;
-        step_counter steps;
-        bool seeded = false;  ///< the sinks were asked for a resumed run's steps
-    };
+    /// A run open on the writer side (what sinks see of it, and its steps), and the writer's own state:
+    /// defined in core-inl.hpp with the writer, so that code logging through a core does not compile them.
+    struct live_run;
+    struct writer_state;
 
     live_run* find_run(std::uint32_t id) noexcept;
 
@@ -2339,41 +2028,18 @@ private:
     std::atomic<std::uint64_t> written_{0}, dropped_{0}, late_{0}, sink_errors_{0};
     std::atomic<std::uint32_t> next_run_id_{1};
 
-    std::mutex intern_m_;
-    std::unordered_map<std::string, std::uint32_t> interned_;
-    std::unordered_map<std::string, std::uint32_t> open_runs_;  ///< open run names and their ids
-
     rank_info rank_;
     rank_policy policy_ = rank_policy::zero;
     bool inert_ = false;                  ///< by policy: a rank that does not write
     std::uint32_t live_generation_ = 0;   ///< fork_generation() when made; inert_generation when inert_
 
-    std::mutex close_m_;
-    std::mutex inline_m_;
-    struct wake_state {
-        std::mutex m;
-        std::condition_variable cv;
-        bool flag = false;
-    };
     // On the heap so that a forked child can leak it: destroying a condition variable the parent's writer
     // was waiting on blocks forever in the child (glibc waits for waiters that do not exist there).
-    std::unique_ptr<wake_state> wake_ = std::make_unique<wake_state>();
+    struct wake_state;
+    std::unique_ptr<wake_state> wake_;
     alignas(64) std::atomic<int> writer_asleep_{0};    ///< the writer waits on wake_ (read on the hot path)
     std::thread writer_;
-
-    // writer-owned state
-    bool stopped_ = false;
-    std::vector<std::unique_ptr<metric_info>> metrics_;
-    std::unordered_map<std::uint32_t, std::unique_ptr<live_run>> runs_;
-    std::optional<nlohmann::json> environment_;  ///< writer thread only
-    live_run* last_run_ = nullptr;
-    std::vector<event> pending_;
-    std::vector<std::unique_ptr<cold_item>> held_;
-    std::vector<std::uint32_t> ended_;
-    std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
-    std::chrono::steady_clock::time_point last_report_{};
-    std::uint64_t suppressed_ = 0;
-    bool reported_any_ = false;
+    std::unique_ptr<writer_state> w_;  ///< interned keys, open run names, and what the writer thread owns
 };
 
 }  // namespace detail
@@ -3267,6 +2933,336 @@ MLTRACK_NAMESPACE_END
 #include <optional>
 #include <string>
 
+// ---- begin mltrack/detail/engine/sink_set.hpp ----
+// Why: the writer applies each operation (write a batch, flush, tick, ask whether a run exists, let a sink
+// refuse a run, ask for a resumed run's steps, close) to every sink of a tracker, each call isolated so that
+// one failing sink never stops the others. sink_set is that, behind one virtual call per operation, for a
+// tuple of sinks (static composition) or a vector of sinks::any alike.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+// ---- begin mltrack/detail/engine/sink_traits.hpp ----
+// Why: a sink is any movable type with write(batch) and flush(); everything else is optional. These traits
+// call the optional parts when a sink has them, so static composition, the type-erased `sinks::any` and the
+// writer all agree on one definition of "a sink".
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+template <class S, class = void>
+struct has_exists : std::false_type {};
+template <class S>
+struct has_exists<S, std::void_t<decltype(std::declval<S&>().exists(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_check_run : std::false_type {};
+template <class S>
+struct has_check_run<S, std::void_t<decltype(std::declval<S&>().check_run(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_max_steps : std::false_type {};
+template <class S>
+struct has_max_steps<S, std::void_t<decltype(std::declval<S&>().max_steps(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_tick : std::false_type {};
+template <class S>
+struct has_tick<S, std::void_t<decltype(std::declval<S&>().tick(std::chrono::steady_clock::now()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_claim : std::false_type {};
+template <class S>
+struct has_claim<S, std::void_t<decltype(bool(std::declval<const S&>().claim(std::declval<const run_info&>(), true)))>>
+    : std::true_type {};
+
+enum class claim_answer : std::uint8_t;
+template <class S, class = void>
+struct has_claim_answer : std::false_type {};  ///< a type-erased sink (sinks::any) forwards the answer
+template <class S>
+struct has_claim_answer<
+    S, std::void_t<decltype(claim_answer(std::declval<const S&>().claim_answer(std::declval<const run_info&>(), true)))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_next_tick : std::false_type {};
+template <class S>
+struct has_next_tick<S, std::void_t<decltype(std::chrono::steady_clock::time_point(std::declval<S&>().next_tick()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_periodic_flush : std::false_type {};
+template <class S>
+struct has_periodic_flush<S, std::void_t<decltype(std::declval<S&>().periodic_flush())>> : std::true_type {};
+
+template <class S, class = void>
+struct has_close : std::false_type {};
+template <class S>
+struct has_close<S, std::void_t<decltype(std::declval<S&>().close())>> : std::true_type {};
+
+template <class S, class = void>
+struct has_name : std::false_type {};
+template <class S>
+struct has_name<S, std::void_t<decltype(std::string(std::declval<const S&>().name()))>> : std::true_type {};
+
+/// Whether the sink knows that this run already exists (nullopt: the sink cannot tell). A sink's exists()
+/// may return bool or std::optional<bool>.
+template <class S>
+std::optional<bool> sink_exists(S& s, const run_info& run) {
+    if constexpr (has_exists<S>::value) {
+        return std::optional<bool>(s.exists(run));
+    } else {
+        (void)s;
+        (void)run;
+        return std::nullopt;
+    }
+}
+
+/// What a sink says of a run when start_run asks on the caller's thread (see core::claim_run).
+enum class claim_answer : std::uint8_t { absent, present, cannot_tell, ask_writer };
+
+/// A sink's claim(run, create) when it has one (it may be called from any thread, concurrently with the
+/// writer: it reads the filesystem and its own settings only); a sink that can tell whether a run exists
+/// only on the writer thread (exists() without claim()), or may refuse a run (check_run()), makes start_run
+/// wait for the writer.
+template <class S>
+claim_answer sink_claim(const S& s, const run_info& run, bool create) {
+    if constexpr (has_claim_answer<S>::value) {
+        return s.claim_answer(run, create);
+    } else if constexpr (has_check_run<S>::value) {  // it may refuse the run: only on the writer
+        (void)s, (void)run, (void)create;
+        return claim_answer::ask_writer;
+    } else if constexpr (has_claim<S>::value) {
+        return s.claim(run, create) ? claim_answer::present : claim_answer::absent;
+    } else if constexpr (has_exists<S>::value) {
+        (void)s, (void)run, (void)create;
+        return claim_answer::ask_writer;
+    } else {
+        (void)s, (void)run, (void)create;
+        return claim_answer::cannot_tell;
+    }
+}
+
+/// Lets a sink refuse a run before it starts: a sink's check_run() throws mltrack::error for a run it can
+/// never hold (a name its service refuses); start_run then throws that error and nothing is written.
+template <class S>
+void sink_check_run(S& s, const run_info& run) {
+    if constexpr (has_check_run<S>::value) s.check_run(run);
+    else { (void)s; (void)run; }
+}
+
+/// The highest step of each metric key a sink already holds for a resumed run (nullopt: it cannot tell),
+/// so that points logged without a step continue after them.
+template <class S>
+std::optional<std::map<std::string, std::int64_t>> sink_max_steps(S& s, const run_info& run) {
+    if constexpr (has_max_steps<S>::value) {
+        return s.max_steps(run);
+    } else {
+        (void)s;
+        (void)run;
+        return std::nullopt;
+    }
+}
+
+template <class S>
+void sink_tick(S& s, std::chrono::steady_clock::time_point now) {
+    if constexpr (has_tick<S>::value) s.tick(now);
+    else { (void)s; (void)now; }
+}
+
+/// When the sink next needs tick(): its next_tick() (time_point::max(): not before work arrives); a sink with
+/// tick() but no next_tick() is ticked every millisecond; a sink without tick() never.
+template <class S>
+std::chrono::steady_clock::time_point sink_next_tick(S& s, std::chrono::steady_clock::time_point now) {
+    if constexpr (has_next_tick<S>::value) {
+        (void)now;
+        return s.next_tick();
+    } else if constexpr (has_tick<S>::value) {
+        (void)s;
+        return now + std::chrono::milliseconds(1);
+    } else {
+        (void)s;
+        (void)now;
+        return std::chrono::steady_clock::time_point::max();
+    }
+}
+
+/// The writer's timed flush (every flush_interval while something came): the sink's periodic_flush() when it
+/// keeps its own schedule (the Vertex sink batches requests at its own interval), else flush().
+template <class S>
+void sink_periodic_flush(S& s) {
+    if constexpr (has_periodic_flush<S>::value) s.periodic_flush();
+    else s.flush();
+}
+
+template <class S>
+void sink_close(S& s) {
+    if constexpr (has_close<S>::value) s.close();
+    else (void)s;
+}
+
+template <class S>
+std::string sink_name(const S& s) {
+    if constexpr (has_name<S>::value) return std::string(s.name());
+    else { (void)s; return "sink"; }
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/sink_traits.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Calls f() and turns any exception into a report; never throws.
+template <class S, class F>
+void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        try { r.report(sink_name(sink), e.what()); } catch (...) {}
+    } catch (...) {
+        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
+    }
+}
+
+/// The sinks of a tracker, behind one virtual call per batch.
+class sink_set {
+public:
+    virtual ~sink_set() = default;
+    virtual void write(const batch& b, error_reporter& r) = 0;
+    virtual void flush(error_reporter& r) = 0;
+    /// The timed flush (sink_periodic_flush): durability for files, no early send for a batching sink.
+    virtual void periodic_flush(error_reporter& r) = 0;
+    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
+    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
+    /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
+    /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
+    /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
+    /// fails the same way and is reported there (the caller's thread reports nothing).
+    using claimed = run_claim;
+    virtual claimed claim(const run_info& run, bool create) = 0;
+    /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
+    virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
+    /// The first sink's refusal of a run (check_run), if any.
+    virtual std::optional<error> check(const run_info& run, error_reporter& r) = 0;
+    /// The highest step per metric key over the sinks that can tell.
+    virtual std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) = 0;
+    virtual void close(error_reporter& r) = 0;
+};
+
+/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
+template <class ForEach>
+class sink_set_impl final : public sink_set {
+public:
+    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
+    void write(const batch& b, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
+    }
+    void flush(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
+    }
+    void periodic_flush(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_periodic_flush(s); }); });
+    }
+    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
+    }
+    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
+        std::optional<bool> any;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                const auto e = sink_exists(s, run);
+                if (e) any = (any && *any) || *e;
+            });
+        });
+        return any;
+    }
+    claimed claim(const run_info& run, bool create) override {
+        claimed c;
+        each_([&](auto& s) {
+            claim_answer a = claim_answer::absent;
+            try {
+                a = sink_claim(s, run, create);
+            } catch (...) {
+            }
+            if (a == claim_answer::ask_writer) c.ask_writer = true;
+            else if (a != claim_answer::cannot_tell) c.exists = c.exists.value_or(false) || a == claim_answer::present;
+        });
+        return c;
+    }
+    std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) override {
+        auto t = std::chrono::steady_clock::time_point::max();
+        each_([&](auto& s) {
+            try {
+                t = std::min(t, sink_next_tick(s, now));
+            } catch (...) {
+                t = now;  // a sink that cannot tell is ticked at once
+            }
+        });
+        return t;
+    }
+    std::optional<error> check(const run_info& run, error_reporter& r) override {
+        std::optional<error> refusal;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                try {
+                    sink_check_run(s, run);
+                } catch (const error& e) {
+                    if (!refusal) refusal = e;
+                }
+            });
+        });
+        return refusal;
+    }
+    std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) override {
+        std::map<std::string, std::int64_t> out;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                if (const auto m = sink_max_steps(s, run))
+                    for (const auto& kv : *m) {
+                        auto it = out.find(kv.first);
+                        if (it == out.end()) out.emplace(kv.first, kv.second);
+                        else if (kv.second > it->second) it->second = kv.second;
+                    }
+            });
+        });
+        return out;
+    }
+    void close(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
+    }
+
+private:
+    ForEach each_;
+};
+
+template <class ForEach>
+std::unique_ptr<sink_set> make_sink_set(ForEach each) {
+    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/sink_set.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -3304,8 +3300,46 @@ MLTRACK_NAMESPACE_END
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
 
+struct core::live_run {
+    run_info info;
+    step_counter steps;
+    bool seeded = false;  ///< the sinks were asked for a resumed run's steps
+};
+
+struct core::wake_state {
+    std::mutex m;
+    std::condition_variable cv;
+    bool flag = false;
+};
+
+struct core::writer_state {
+    std::mutex intern_m;
+    std::unordered_map<std::string, std::uint32_t> interned;
+    std::unordered_map<std::string, std::uint32_t> open_runs;  ///< open run names and their ids
+    std::mutex close_m;
+    std::mutex inline_m;
+
+    // writer-owned
+    bool stopped = false;
+    std::vector<std::unique_ptr<metric_info>> metrics;
+    std::unordered_map<std::uint32_t, std::unique_ptr<live_run>> runs;
+    std::optional<nlohmann::json> environment;  ///< writer thread only
+    live_run* last_run = nullptr;
+    std::vector<event> pending;
+    std::vector<std::unique_ptr<cold_item>> held;
+    std::vector<std::uint32_t> ended;
+    std::chrono::steady_clock::time_point last_flush = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_report{};
+    std::uint64_t suppressed = 0;
+    bool reported_any = false;
+};
+
 MLTRACK_INLINE core::core(config cfg, std::unique_ptr<sink_set> sinks)
-    : cfg_(std::move(cfg)), sinks_(std::move(sinks)), ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2) {
+    : cfg_(std::move(cfg)),
+      sinks_(std::move(sinks)),
+      ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2),
+      wake_(std::make_unique<wake_state>()),
+      w_(std::make_unique<writer_state>()) {
     validate_name("experiment name", cfg_.experiment);
     resolve_rank();
     live_generation_ = inert_ ? inert_generation : watch_forks();
@@ -3360,39 +3394,39 @@ MLTRACK_INLINE std::uint32_t core::intern(std::string_view key) {
         validate_key("metric key", key);  // the same errors on every rank
         return 0;
     }
-    std::lock_guard<std::mutex> lock(intern_m_);
-    auto it = interned_.find(std::string(key));
-    if (it != interned_.end()) return it->second;
+    std::lock_guard<std::mutex> lock(w_->intern_m);
+    auto it = w_->interned.find(std::string(key));
+    if (it != w_->interned.end()) return it->second;
     validate_key("metric key", key);
-    const auto id = static_cast<std::uint32_t>(interned_.size());
+    const auto id = static_cast<std::uint32_t>(w_->interned.size());
     auto c = std::make_unique<cold_item>();
     c->operation = op::metric_def;
     c->metric.id = id;
     c->metric.name = std::string(key);
     push_cold(std::move(c));  // under the lock: the definition precedes every use in the queue
-    interned_.emplace(std::string(key), id);
+    w_->interned.emplace(std::string(key), id);
     return id;
 }
 
 MLTRACK_INLINE bool core::claim_run_name(const std::string& name, std::uint32_t id) {
     if (inert()) return true;
-    std::lock_guard<std::mutex> lock(intern_m_);
-    return open_runs_.emplace(name, id).second;
+    std::lock_guard<std::mutex> lock(w_->intern_m);
+    return w_->open_runs.emplace(name, id).second;
 }
 
 MLTRACK_INLINE void core::release_run_name(const std::string& name) noexcept {
     if (inert()) return;
-    std::lock_guard<std::mutex> lock(intern_m_);
-    open_runs_.erase(name);
+    std::lock_guard<std::mutex> lock(w_->intern_m);
+    w_->open_runs.erase(name);
 }
 
 MLTRACK_INLINE std::size_t core::end_open_runs(run_state state) {
     if (inert() || closed()) return 0;
     std::vector<std::pair<std::string, std::uint32_t>> open;
     {
-        std::lock_guard<std::mutex> lock(intern_m_);
-        open.assign(open_runs_.begin(), open_runs_.end());
-        open_runs_.clear();
+        std::lock_guard<std::mutex> lock(w_->intern_m);
+        open.assign(w_->open_runs.begin(), w_->open_runs.end());
+        w_->open_runs.clear();
     }
     for (const auto& r : open) {
         auto c = std::make_unique<cold_item>();
@@ -3441,7 +3475,7 @@ MLTRACK_INLINE void core::close() noexcept {
         closed_.store(true, std::memory_order_release);
         return;
     }
-    std::lock_guard<std::mutex> lock(close_m_);
+    std::lock_guard<std::mutex> lock(w_->close_m);
     if (closed_.exchange(true, std::memory_order_acq_rel)) return;
     try {
         auto c = new cold_item();
@@ -3468,7 +3502,7 @@ MLTRACK_INLINE tracker_stats core::stats() const noexcept {
     return s;
 }
 
-MLTRACK_INLINE sink_set::claimed core::claim_run(const run_info& info, bool create) {
+MLTRACK_INLINE run_claim core::claim_run(const run_info& info, bool create) {
     return sinks_->claim(info, create);
 }
 
@@ -3479,17 +3513,17 @@ MLTRACK_INLINE void core::report(const std::string& sink, const std::string& mes
         return;
     }
     const auto t = std::chrono::steady_clock::now();
-    if (reported_any_ && t - last_report_ < std::chrono::seconds(1)) {
-        ++suppressed_;
+    if (w_->reported_any && t - w_->last_report < std::chrono::seconds(1)) {
+        ++w_->suppressed;
         return;
     }
-    if (suppressed_)
+    if (w_->suppressed)
         std::fprintf(stderr, "mltrack: %llu more sink errors suppressed\n",
-                     static_cast<unsigned long long>(suppressed_));
+                     static_cast<unsigned long long>(w_->suppressed));
     std::fprintf(stderr, "mltrack: sink '%s': %s\n", sink.c_str(), message.c_str());
-    suppressed_ = 0;
-    last_report_ = t;
-    reported_any_ = true;
+    w_->suppressed = 0;
+    w_->last_report = t;
+    w_->reported_any = true;
 }
 
 MLTRACK_INLINE void core::resolve_rank() {
@@ -3536,29 +3570,29 @@ MLTRACK_INLINE bool core::push_blocking(const queue_item& item, std::chrono::ste
 }
 
 MLTRACK_INLINE void core::drain_inline() noexcept {
-    std::lock_guard<std::mutex> lock(inline_m_);
+    std::lock_guard<std::mutex> lock(w_->inline_m);
     while (drain_once() > 0) {
     }
     const auto t = std::chrono::steady_clock::now();
-    if (t - last_flush_ >= cfg_.flush_interval) {
+    if (t - w_->last_flush >= cfg_.flush_interval) {
         sinks_->periodic_flush(*this);
-        last_flush_ = t;
+        w_->last_flush = t;
     }
 }
 
 MLTRACK_INLINE void core::writer_loop() noexcept {
     using clock = std::chrono::steady_clock;
-    last_flush_ = clock::now();
+    w_->last_flush = clock::now();
     bool unflushed = false;  // items reached the sinks since the last flush
     auto tick_at = clock::time_point::min();
     for (;;) {
         const std::size_t n = drain_once();
-        if (stopped_) break;
+        if (w_->stopped) break;
         unflushed = unflushed || n > 0;
         const auto t = clock::now();
-        if (unflushed && t - last_flush_ >= cfg_.flush_interval) {
+        if (unflushed && t - w_->last_flush >= cfg_.flush_interval) {
             sinks_->periodic_flush(*this);
-            last_flush_ = t;
+            w_->last_flush = t;
             unflushed = false;
         }
         if (n > 0 || t >= tick_at) {
@@ -3567,7 +3601,7 @@ MLTRACK_INLINE void core::writer_loop() noexcept {
         }
         if (n > 0) continue;
         auto until = std::min(tick_at, t + cfg_.poll_interval);
-        if (unflushed) until = std::min(until, last_flush_ + cfg_.flush_interval);
+        if (unflushed) until = std::min(until, w_->last_flush + cfg_.flush_interval);
         if (until <= t) continue;
         writer_asleep_.exchange(1, std::memory_order_acq_rel);
         if (!ring_.ready()) {
@@ -3580,13 +3614,13 @@ MLTRACK_INLINE void core::writer_loop() noexcept {
 }
 
 MLTRACK_INLINE core::live_run* core::find_run(std::uint32_t id) noexcept {
-    for (auto ended : ended_)
+    for (auto ended : w_->ended)
         if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
-    if (last_run_ && last_run_->info.id == id) return last_run_;
-    auto it = runs_.find(id);
-    if (it == runs_.end()) return nullptr;
-    last_run_ = it->second.get();
-    return last_run_;
+    if (w_->last_run && w_->last_run->info.id == id) return w_->last_run;
+    auto it = w_->runs.find(id);
+    if (it == w_->runs.end()) return nullptr;
+    w_->last_run = it->second.get();
+    return w_->last_run;
 }
 
 MLTRACK_INLINE void core::seed_steps(live_run& r) {
@@ -3596,21 +3630,21 @@ MLTRACK_INLINE void core::seed_steps(live_run& r) {
 }
 
 MLTRACK_INLINE void core::dispatch_pending() noexcept {
-    if (!pending_.empty()) {
-        sinks_->write(batch(pending_.data(), pending_.size()), *this);
-        written_.fetch_add(pending_.size(), std::memory_order_relaxed);
-        pending_.clear();
+    if (!w_->pending.empty()) {
+        sinks_->write(batch(w_->pending.data(), w_->pending.size()), *this);
+        written_.fetch_add(w_->pending.size(), std::memory_order_relaxed);
+        w_->pending.clear();
     }
-    held_.clear();
-    for (auto id : ended_) {
-        if (last_run_ && last_run_->info.id == id) last_run_ = nullptr;
-        runs_.erase(id);
+    w_->held.clear();
+    for (auto id : w_->ended) {
+        if (w_->last_run && w_->last_run->info.id == id) w_->last_run = nullptr;
+        w_->runs.erase(id);
     }
-    ended_.clear();
+    w_->ended.clear();
 }
 
 MLTRACK_INLINE std::size_t core::drain_once() noexcept {
-    if (stopped_) return 0;
+    if (w_->stopped) return 0;
     std::size_t n = 0;
     queue_item item;
     try {
@@ -3620,7 +3654,7 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
                 const metric_point& p = item.point;
                 live_run* run = find_run(p.run);
                 const std::uint32_t metric = p.metric & ~auto_step_bit;
-                if (!run || metric >= metrics_.size()) {
+                if (!run || metric >= w_->metrics.size()) {
                     late_.fetch_add(1, std::memory_order_relaxed);
                     continue;
                 }
@@ -3629,7 +3663,7 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
                 e.run = &run->info;
                 e.time_ns = p.time_ns;
                 e.value = p.value;
-                e.metric = metrics_[metric].get();
+                e.metric = w_->metrics[metric].get();
                 if (p.metric & auto_step_bit) {
                     seed_steps(*run);
                     e.step = run->steps.next(metric, e.metric->name);
@@ -3637,15 +3671,15 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
                     e.step = p.step;
                     run->steps.saw(metric, p.step);
                 }
-                pending_.push_back(e);
+                w_->pending.push_back(e);
                 continue;
             }
             std::unique_ptr<cold_item> c(item.cold);
             switch (c->operation) {
                 case op::metric_def: {
                     const auto id = c->metric.id;
-                    if (metrics_.size() <= id) metrics_.resize(id + 1);
-                    metrics_[id] = std::make_unique<metric_info>(std::move(c->metric));
+                    if (w_->metrics.size() <= id) w_->metrics.resize(id + 1);
+                    w_->metrics[id] = std::make_unique<metric_info>(std::move(c->metric));
                     break;
                 }
                 case op::record: handle_record(std::move(c)); break;
@@ -3657,7 +3691,7 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
                 case op::flush:
                     dispatch_pending();
                     sinks_->flush(*this);
-                    last_flush_ = std::chrono::steady_clock::now();
+                    w_->last_flush = std::chrono::steady_clock::now();
                     if (c->done) c->done->complete();
                     break;
                 case op::last_step: answer_last_step(*c); break;
@@ -3665,7 +3699,7 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
                     dispatch_pending();
                     sinks_->flush(*this);
                     sinks_->close(*this);
-                    stopped_ = true;
+                    w_->stopped = true;
                     fail_remaining();
                     return n;
             }
@@ -3673,8 +3707,8 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
         dispatch_pending();
     } catch (...) {
         // Only allocation failures can get here; keep the writer alive.
-        pending_.clear();
-        held_.clear();
+        w_->pending.clear();
+        w_->held.clear();
     }
     return n;
 }
@@ -3698,7 +3732,7 @@ MLTRACK_INLINE void core::handle_points(const cold_item& c) {
     seed_steps(*run);
     const std::int64_t step = run->steps.next_for_run();
     for (const auto& mv : c.points) {
-        if (mv.first >= metrics_.size()) {
+        if (mv.first >= w_->metrics.size()) {
             late_.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
@@ -3709,8 +3743,8 @@ MLTRACK_INLINE void core::handle_points(const cold_item& c) {
         e.time_ns = c.rec.time_ns;
         e.step = step;
         e.value = mv.second;
-        e.metric = metrics_[mv.first].get();
-        pending_.push_back(e);
+        e.metric = w_->metrics[mv.first].get();
+        w_->pending.push_back(e);
     }
 }
 
@@ -3730,9 +3764,9 @@ MLTRACK_INLINE void core::handle_record(std::unique_ptr<cold_item> c) {
     e.payload = &c->rec;
     auto done = c->done;
     if (done && e.kind == record_kind::artifact) e.receipt = &done->receipt;  // dispatched below, at once
-    pending_.push_back(e);
-    if (c->rec.kind == record_kind::run_end) ended_.push_back(run->id);
-    held_.push_back(std::move(c));
+    w_->pending.push_back(e);
+    if (c->rec.kind == record_kind::run_end) w_->ended.push_back(run->id);
+    w_->held.push_back(std::move(c));
     if (done) {
         dispatch_pending();
         done->complete();
@@ -3760,18 +3794,18 @@ MLTRACK_INLINE void core::publish_run(cold_item& c, run_info info) {
     auto owned = std::make_unique<live_run>();
     owned->info = std::move(info);
     const run_info* run = &owned->info;
-    runs_[run->id] = std::move(owned);
+    w_->runs[run->id] = std::move(owned);
     event e;
     e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
     e.run = run;
     e.time_ns = run->start_time_ns;
-    pending_.push_back(e);
+    w_->pending.push_back(e);
     dispatch_pending();
 }
 
 MLTRACK_INLINE const nlohmann::json& core::environment() {
-    if (!environment_) environment_ = capture_environment();
-    return *environment_;
+    if (!w_->environment) w_->environment = capture_environment();
+    return *w_->environment;
 }
 
 MLTRACK_INLINE void core::fail_remaining() noexcept {
@@ -3971,29 +4005,13 @@ public:
 
     /// Adds input artifacts (the SDK's assign_input_artifacts): models and artifacts this run logged, or
     /// references (artifact::reference).
-    void add_inputs(std::vector<artifact> inputs) {
-        require_active();
-        push(std::move(inputs), {});
-    }
+    void add_inputs(std::vector<artifact> inputs);
     /// Adds output artifacts (assign_output_artifacts).
-    void add_outputs(std::vector<artifact> outputs) {
-        require_active();
-        push({}, std::move(outputs));
-    }
+    void add_outputs(std::vector<artifact> outputs);
     /// Merges keys into the execution's metadata (the SDK's update(metadata=...)).
-    void update(const nlohmann::json& metadata) {
-        require_active();
-        if (!metadata.is_object()) throw error(error_category::value, 7, "execution metadata must be a JSON object");
-        for (auto it = metadata.begin(); it != metadata.end(); ++it) e_.metadata[it.key()] = it.value();
-        push({}, {});
-    }
+    void update(const nlohmann::json& metadata);
     /// Ends the execution with a state (COMPLETE by default). Further calls do nothing.
-    void end(run_state state = run_state::complete) {
-        if (!active_) return;
-        active_ = false;
-        e_.state = state;
-        push({}, {});
-    }
+    void end(run_state state = run_state::complete);
 
 private:
     friend class run;
@@ -4015,34 +4033,11 @@ private:
         }
     }
 
-    static void check_artifacts(const std::vector<artifact>& list) {
-        for (const auto& a : list) {
-            validate_name("artifact name", a.name);
-            if (a.source.empty() && a.path.empty())
-                throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
-        }
-    }
+    static void check_artifacts(const std::vector<artifact>& list);
 
-    void require_active() const {
-        if (!core_) throw error(error_category::state, 5, "this execution object is empty (moved from or default)");
-        if (!active_) throw error(error_category::state, 10, "execution '" + e_.id + "' has already ended");
-    }
+    void require_active() const;
 
-    void push(std::vector<artifact> inputs, std::vector<artifact> outputs) {
-        check_artifacts(inputs);
-        check_artifacts(outputs);
-        auto c = std::make_unique<detail::cold_item>();
-        c->operation = detail::op::record;
-        c->run = run_;
-        c->rec.kind = record_kind::execution;
-        c->rec.time_ns = core_->now();
-        execution e = e_;
-        e.inputs = std::move(inputs);
-        e.outputs = std::move(outputs);
-        c->rec.payload = std::move(e);
-        core_->push_cold(std::move(c));
-        e_.resumed = false;  // only the first record of a resume says so
-    }
+    void push(std::vector<artifact> inputs, std::vector<artifact> outputs);
 
     std::shared_ptr<detail::core> core_;
     std::uint32_t run_ = 0;
@@ -4052,6 +4047,65 @@ private:
 };
 
 MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+MLTRACK_NAMESPACE_BEGIN
+
+MLTRACK_INLINE void live_execution::add_inputs(std::vector<artifact> inputs) {
+    require_active();
+    push(std::move(inputs), {});
+}
+
+MLTRACK_INLINE void live_execution::add_outputs(std::vector<artifact> outputs) {
+    require_active();
+    push({}, std::move(outputs));
+}
+
+MLTRACK_INLINE void live_execution::update(const nlohmann::json& metadata) {
+    require_active();
+    if (!metadata.is_object()) throw error(error_category::value, 7, "execution metadata must be a JSON object");
+    for (auto it = metadata.begin(); it != metadata.end(); ++it) e_.metadata[it.key()] = it.value();
+    push({}, {});
+}
+
+MLTRACK_INLINE void live_execution::end(run_state state) {
+    if (!active_) return;
+    active_ = false;
+    e_.state = state;
+    push({}, {});
+}
+
+MLTRACK_INLINE void live_execution::check_artifacts(const std::vector<artifact>& list) {
+    for (const auto& a : list) {
+        validate_name("artifact name", a.name);
+        if (a.source.empty() && a.path.empty())
+            throw error(error_category::value, 4, "execution artifact '" + a.name + "' has no source or path");
+    }
+}
+
+MLTRACK_INLINE void live_execution::require_active() const {
+    if (!core_) throw error(error_category::state, 5, "this execution object is empty (moved from or default)");
+    if (!active_) throw error(error_category::state, 10, "execution '" + e_.id + "' has already ended");
+}
+
+MLTRACK_INLINE void live_execution::push(std::vector<artifact> inputs, std::vector<artifact> outputs) {
+    check_artifacts(inputs);
+    check_artifacts(outputs);
+    auto c = std::make_unique<detail::cold_item>();
+    c->operation = detail::op::record;
+    c->run = run_;
+    c->rec.kind = record_kind::execution;
+    c->rec.time_ns = core_->now();
+    execution e = e_;
+    e.inputs = std::move(inputs);
+    e.outputs = std::move(outputs);
+    c->rec.payload = std::move(e);
+    core_->push_cold(std::move(c));
+    e_.resumed = false;  // only the first record of a resume says so
+}
+
+MLTRACK_NAMESPACE_END
+#endif
 // ---- end mltrack/live_execution.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN

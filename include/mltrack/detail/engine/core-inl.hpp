@@ -6,12 +6,52 @@
 #include "core.hpp"
 #include "../../environment.hpp"
 #include "run_open.hpp"
+#include "sink_set.hpp"
+#include "sink_traits.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
 
+struct core::live_run {
+    run_info info;
+    step_counter steps;
+    bool seeded = false;  ///< the sinks were asked for a resumed run's steps
+};
+
+struct core::wake_state {
+    std::mutex m;
+    std::condition_variable cv;
+    bool flag = false;
+};
+
+struct core::writer_state {
+    std::mutex intern_m;
+    std::unordered_map<std::string, std::uint32_t> interned;
+    std::unordered_map<std::string, std::uint32_t> open_runs;  ///< open run names and their ids
+    std::mutex close_m;
+    std::mutex inline_m;
+
+    // writer-owned
+    bool stopped = false;
+    std::vector<std::unique_ptr<metric_info>> metrics;
+    std::unordered_map<std::uint32_t, std::unique_ptr<live_run>> runs;
+    std::optional<nlohmann::json> environment;  ///< writer thread only
+    live_run* last_run = nullptr;
+    std::vector<event> pending;
+    std::vector<std::unique_ptr<cold_item>> held;
+    std::vector<std::uint32_t> ended;
+    std::chrono::steady_clock::time_point last_flush = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_report{};
+    std::uint64_t suppressed = 0;
+    bool reported_any = false;
+};
+
 MLTRACK_INLINE core::core(config cfg, std::unique_ptr<sink_set> sinks)
-    : cfg_(std::move(cfg)), sinks_(std::move(sinks)), ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2) {
+    : cfg_(std::move(cfg)),
+      sinks_(std::move(sinks)),
+      ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2),
+      wake_(std::make_unique<wake_state>()),
+      w_(std::make_unique<writer_state>()) {
     validate_name("experiment name", cfg_.experiment);
     resolve_rank();
     live_generation_ = inert_ ? inert_generation : watch_forks();
@@ -66,39 +106,39 @@ MLTRACK_INLINE std::uint32_t core::intern(std::string_view key) {
         validate_key("metric key", key);  // the same errors on every rank
         return 0;
     }
-    std::lock_guard<std::mutex> lock(intern_m_);
-    auto it = interned_.find(std::string(key));
-    if (it != interned_.end()) return it->second;
+    std::lock_guard<std::mutex> lock(w_->intern_m);
+    auto it = w_->interned.find(std::string(key));
+    if (it != w_->interned.end()) return it->second;
     validate_key("metric key", key);
-    const auto id = static_cast<std::uint32_t>(interned_.size());
+    const auto id = static_cast<std::uint32_t>(w_->interned.size());
     auto c = std::make_unique<cold_item>();
     c->operation = op::metric_def;
     c->metric.id = id;
     c->metric.name = std::string(key);
     push_cold(std::move(c));  // under the lock: the definition precedes every use in the queue
-    interned_.emplace(std::string(key), id);
+    w_->interned.emplace(std::string(key), id);
     return id;
 }
 
 MLTRACK_INLINE bool core::claim_run_name(const std::string& name, std::uint32_t id) {
     if (inert()) return true;
-    std::lock_guard<std::mutex> lock(intern_m_);
-    return open_runs_.emplace(name, id).second;
+    std::lock_guard<std::mutex> lock(w_->intern_m);
+    return w_->open_runs.emplace(name, id).second;
 }
 
 MLTRACK_INLINE void core::release_run_name(const std::string& name) noexcept {
     if (inert()) return;
-    std::lock_guard<std::mutex> lock(intern_m_);
-    open_runs_.erase(name);
+    std::lock_guard<std::mutex> lock(w_->intern_m);
+    w_->open_runs.erase(name);
 }
 
 MLTRACK_INLINE std::size_t core::end_open_runs(run_state state) {
     if (inert() || closed()) return 0;
     std::vector<std::pair<std::string, std::uint32_t>> open;
     {
-        std::lock_guard<std::mutex> lock(intern_m_);
-        open.assign(open_runs_.begin(), open_runs_.end());
-        open_runs_.clear();
+        std::lock_guard<std::mutex> lock(w_->intern_m);
+        open.assign(w_->open_runs.begin(), w_->open_runs.end());
+        w_->open_runs.clear();
     }
     for (const auto& r : open) {
         auto c = std::make_unique<cold_item>();
@@ -147,7 +187,7 @@ MLTRACK_INLINE void core::close() noexcept {
         closed_.store(true, std::memory_order_release);
         return;
     }
-    std::lock_guard<std::mutex> lock(close_m_);
+    std::lock_guard<std::mutex> lock(w_->close_m);
     if (closed_.exchange(true, std::memory_order_acq_rel)) return;
     try {
         auto c = new cold_item();
@@ -174,7 +214,7 @@ MLTRACK_INLINE tracker_stats core::stats() const noexcept {
     return s;
 }
 
-MLTRACK_INLINE sink_set::claimed core::claim_run(const run_info& info, bool create) {
+MLTRACK_INLINE run_claim core::claim_run(const run_info& info, bool create) {
     return sinks_->claim(info, create);
 }
 
@@ -185,17 +225,17 @@ MLTRACK_INLINE void core::report(const std::string& sink, const std::string& mes
         return;
     }
     const auto t = std::chrono::steady_clock::now();
-    if (reported_any_ && t - last_report_ < std::chrono::seconds(1)) {
-        ++suppressed_;
+    if (w_->reported_any && t - w_->last_report < std::chrono::seconds(1)) {
+        ++w_->suppressed;
         return;
     }
-    if (suppressed_)
+    if (w_->suppressed)
         std::fprintf(stderr, "mltrack: %llu more sink errors suppressed\n",
-                     static_cast<unsigned long long>(suppressed_));
+                     static_cast<unsigned long long>(w_->suppressed));
     std::fprintf(stderr, "mltrack: sink '%s': %s\n", sink.c_str(), message.c_str());
-    suppressed_ = 0;
-    last_report_ = t;
-    reported_any_ = true;
+    w_->suppressed = 0;
+    w_->last_report = t;
+    w_->reported_any = true;
 }
 
 MLTRACK_INLINE void core::resolve_rank() {
@@ -242,29 +282,29 @@ MLTRACK_INLINE bool core::push_blocking(const queue_item& item, std::chrono::ste
 }
 
 MLTRACK_INLINE void core::drain_inline() noexcept {
-    std::lock_guard<std::mutex> lock(inline_m_);
+    std::lock_guard<std::mutex> lock(w_->inline_m);
     while (drain_once() > 0) {
     }
     const auto t = std::chrono::steady_clock::now();
-    if (t - last_flush_ >= cfg_.flush_interval) {
+    if (t - w_->last_flush >= cfg_.flush_interval) {
         sinks_->periodic_flush(*this);
-        last_flush_ = t;
+        w_->last_flush = t;
     }
 }
 
 MLTRACK_INLINE void core::writer_loop() noexcept {
     using clock = std::chrono::steady_clock;
-    last_flush_ = clock::now();
+    w_->last_flush = clock::now();
     bool unflushed = false;  // items reached the sinks since the last flush
     auto tick_at = clock::time_point::min();
     for (;;) {
         const std::size_t n = drain_once();
-        if (stopped_) break;
+        if (w_->stopped) break;
         unflushed = unflushed || n > 0;
         const auto t = clock::now();
-        if (unflushed && t - last_flush_ >= cfg_.flush_interval) {
+        if (unflushed && t - w_->last_flush >= cfg_.flush_interval) {
             sinks_->periodic_flush(*this);
-            last_flush_ = t;
+            w_->last_flush = t;
             unflushed = false;
         }
         if (n > 0 || t >= tick_at) {
@@ -273,7 +313,7 @@ MLTRACK_INLINE void core::writer_loop() noexcept {
         }
         if (n > 0) continue;
         auto until = std::min(tick_at, t + cfg_.poll_interval);
-        if (unflushed) until = std::min(until, last_flush_ + cfg_.flush_interval);
+        if (unflushed) until = std::min(until, w_->last_flush + cfg_.flush_interval);
         if (until <= t) continue;
         writer_asleep_.exchange(1, std::memory_order_acq_rel);
         if (!ring_.ready()) {
@@ -286,13 +326,13 @@ MLTRACK_INLINE void core::writer_loop() noexcept {
 }
 
 MLTRACK_INLINE core::live_run* core::find_run(std::uint32_t id) noexcept {
-    for (auto ended : ended_)
+    for (auto ended : w_->ended)
         if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
-    if (last_run_ && last_run_->info.id == id) return last_run_;
-    auto it = runs_.find(id);
-    if (it == runs_.end()) return nullptr;
-    last_run_ = it->second.get();
-    return last_run_;
+    if (w_->last_run && w_->last_run->info.id == id) return w_->last_run;
+    auto it = w_->runs.find(id);
+    if (it == w_->runs.end()) return nullptr;
+    w_->last_run = it->second.get();
+    return w_->last_run;
 }
 
 MLTRACK_INLINE void core::seed_steps(live_run& r) {
@@ -302,21 +342,21 @@ MLTRACK_INLINE void core::seed_steps(live_run& r) {
 }
 
 MLTRACK_INLINE void core::dispatch_pending() noexcept {
-    if (!pending_.empty()) {
-        sinks_->write(batch(pending_.data(), pending_.size()), *this);
-        written_.fetch_add(pending_.size(), std::memory_order_relaxed);
-        pending_.clear();
+    if (!w_->pending.empty()) {
+        sinks_->write(batch(w_->pending.data(), w_->pending.size()), *this);
+        written_.fetch_add(w_->pending.size(), std::memory_order_relaxed);
+        w_->pending.clear();
     }
-    held_.clear();
-    for (auto id : ended_) {
-        if (last_run_ && last_run_->info.id == id) last_run_ = nullptr;
-        runs_.erase(id);
+    w_->held.clear();
+    for (auto id : w_->ended) {
+        if (w_->last_run && w_->last_run->info.id == id) w_->last_run = nullptr;
+        w_->runs.erase(id);
     }
-    ended_.clear();
+    w_->ended.clear();
 }
 
 MLTRACK_INLINE std::size_t core::drain_once() noexcept {
-    if (stopped_) return 0;
+    if (w_->stopped) return 0;
     std::size_t n = 0;
     queue_item item;
     try {
@@ -326,7 +366,7 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
                 const metric_point& p = item.point;
                 live_run* run = find_run(p.run);
                 const std::uint32_t metric = p.metric & ~auto_step_bit;
-                if (!run || metric >= metrics_.size()) {
+                if (!run || metric >= w_->metrics.size()) {
                     late_.fetch_add(1, std::memory_order_relaxed);
                     continue;
                 }
@@ -335,7 +375,7 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
                 e.run = &run->info;
                 e.time_ns = p.time_ns;
                 e.value = p.value;
-                e.metric = metrics_[metric].get();
+                e.metric = w_->metrics[metric].get();
                 if (p.metric & auto_step_bit) {
                     seed_steps(*run);
                     e.step = run->steps.next(metric, e.metric->name);
@@ -343,15 +383,15 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
                     e.step = p.step;
                     run->steps.saw(metric, p.step);
                 }
-                pending_.push_back(e);
+                w_->pending.push_back(e);
                 continue;
             }
             std::unique_ptr<cold_item> c(item.cold);
             switch (c->operation) {
                 case op::metric_def: {
                     const auto id = c->metric.id;
-                    if (metrics_.size() <= id) metrics_.resize(id + 1);
-                    metrics_[id] = std::make_unique<metric_info>(std::move(c->metric));
+                    if (w_->metrics.size() <= id) w_->metrics.resize(id + 1);
+                    w_->metrics[id] = std::make_unique<metric_info>(std::move(c->metric));
                     break;
                 }
                 case op::record: handle_record(std::move(c)); break;
@@ -363,7 +403,7 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
                 case op::flush:
                     dispatch_pending();
                     sinks_->flush(*this);
-                    last_flush_ = std::chrono::steady_clock::now();
+                    w_->last_flush = std::chrono::steady_clock::now();
                     if (c->done) c->done->complete();
                     break;
                 case op::last_step: answer_last_step(*c); break;
@@ -371,7 +411,7 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
                     dispatch_pending();
                     sinks_->flush(*this);
                     sinks_->close(*this);
-                    stopped_ = true;
+                    w_->stopped = true;
                     fail_remaining();
                     return n;
             }
@@ -379,8 +419,8 @@ MLTRACK_INLINE std::size_t core::drain_once() noexcept {
         dispatch_pending();
     } catch (...) {
         // Only allocation failures can get here; keep the writer alive.
-        pending_.clear();
-        held_.clear();
+        w_->pending.clear();
+        w_->held.clear();
     }
     return n;
 }
@@ -404,7 +444,7 @@ MLTRACK_INLINE void core::handle_points(const cold_item& c) {
     seed_steps(*run);
     const std::int64_t step = run->steps.next_for_run();
     for (const auto& mv : c.points) {
-        if (mv.first >= metrics_.size()) {
+        if (mv.first >= w_->metrics.size()) {
             late_.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
@@ -415,8 +455,8 @@ MLTRACK_INLINE void core::handle_points(const cold_item& c) {
         e.time_ns = c.rec.time_ns;
         e.step = step;
         e.value = mv.second;
-        e.metric = metrics_[mv.first].get();
-        pending_.push_back(e);
+        e.metric = w_->metrics[mv.first].get();
+        w_->pending.push_back(e);
     }
 }
 
@@ -436,9 +476,9 @@ MLTRACK_INLINE void core::handle_record(std::unique_ptr<cold_item> c) {
     e.payload = &c->rec;
     auto done = c->done;
     if (done && e.kind == record_kind::artifact) e.receipt = &done->receipt;  // dispatched below, at once
-    pending_.push_back(e);
-    if (c->rec.kind == record_kind::run_end) ended_.push_back(run->id);
-    held_.push_back(std::move(c));
+    w_->pending.push_back(e);
+    if (c->rec.kind == record_kind::run_end) w_->ended.push_back(run->id);
+    w_->held.push_back(std::move(c));
     if (done) {
         dispatch_pending();
         done->complete();
@@ -466,18 +506,18 @@ MLTRACK_INLINE void core::publish_run(cold_item& c, run_info info) {
     auto owned = std::make_unique<live_run>();
     owned->info = std::move(info);
     const run_info* run = &owned->info;
-    runs_[run->id] = std::move(owned);
+    w_->runs[run->id] = std::move(owned);
     event e;
     e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
     e.run = run;
     e.time_ns = run->start_time_ns;
-    pending_.push_back(e);
+    w_->pending.push_back(e);
     dispatch_pending();
 }
 
 MLTRACK_INLINE const nlohmann::json& core::environment() {
-    if (!environment_) environment_ = capture_environment();
-    return *environment_;
+    if (!w_->environment) w_->environment = capture_environment();
+    return *w_->environment;
 }
 
 MLTRACK_INLINE void core::fail_remaining() noexcept {

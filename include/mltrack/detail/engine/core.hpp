@@ -32,8 +32,7 @@
 #include "fork_watch.hpp"
 #include "queue.hpp"
 #include "queue_items.hpp"
-#include "sink_set.hpp"
-#include "sink_traits.hpp"
+#include "sink_set_fwd.hpp"
 #include "steps.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
@@ -127,7 +126,7 @@ public:
     /// start_run's existence checks on the caller's thread (sink_set::claim): whether a sink has the run,
     /// and with `create` each sink that can makes it exclusively; nullopt when a sink can tell only on the
     /// writer thread.
-    sink_set::claimed claim_run(const run_info& info, bool create);
+    run_claim claim_run(const run_info& info, bool create);
 
     void report(const std::string& sink, const std::string& message) override;
 
@@ -160,12 +159,10 @@ private:
     /// so wakes a few times a second instead of polling.
     void writer_loop() noexcept;
 
-    /// A run open on the writer side: what sinks see of it, and its steps.
-    struct live_run {
-        run_info info;
-        step_counter steps;
-        bool seeded = false;  ///< the sinks were asked for a resumed run's steps
-    };
+    /// A run open on the writer side (what sinks see of it, and its steps), and the writer's own state:
+    /// defined in core-inl.hpp with the writer, so that code logging through a core does not compile them.
+    struct live_run;
+    struct writer_state;
 
     live_run* find_run(std::uint32_t id) noexcept;
 
@@ -209,41 +206,18 @@ private:
     std::atomic<std::uint64_t> written_{0}, dropped_{0}, late_{0}, sink_errors_{0};
     std::atomic<std::uint32_t> next_run_id_{1};
 
-    std::mutex intern_m_;
-    std::unordered_map<std::string, std::uint32_t> interned_;
-    std::unordered_map<std::string, std::uint32_t> open_runs_;  ///< open run names and their ids
-
     rank_info rank_;
     rank_policy policy_ = rank_policy::zero;
     bool inert_ = false;                  ///< by policy: a rank that does not write
     std::uint32_t live_generation_ = 0;   ///< fork_generation() when made; inert_generation when inert_
 
-    std::mutex close_m_;
-    std::mutex inline_m_;
-    struct wake_state {
-        std::mutex m;
-        std::condition_variable cv;
-        bool flag = false;
-    };
     // On the heap so that a forked child can leak it: destroying a condition variable the parent's writer
     // was waiting on blocks forever in the child (glibc waits for waiters that do not exist there).
-    std::unique_ptr<wake_state> wake_ = std::make_unique<wake_state>();
+    struct wake_state;
+    std::unique_ptr<wake_state> wake_;
     alignas(64) std::atomic<int> writer_asleep_{0};    ///< the writer waits on wake_ (read on the hot path)
     std::thread writer_;
-
-    // writer-owned state
-    bool stopped_ = false;
-    std::vector<std::unique_ptr<metric_info>> metrics_;
-    std::unordered_map<std::uint32_t, std::unique_ptr<live_run>> runs_;
-    std::optional<nlohmann::json> environment_;  ///< writer thread only
-    live_run* last_run_ = nullptr;
-    std::vector<event> pending_;
-    std::vector<std::unique_ptr<cold_item>> held_;
-    std::vector<std::uint32_t> ended_;
-    std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
-    std::chrono::steady_clock::time_point last_report_{};
-    std::uint64_t suppressed_ = 0;
-    bool reported_any_ = false;
+    std::unique_ptr<writer_state> w_;  ///< interned keys, open run names, and what the writer thread owns
 };
 
 }  // namespace detail

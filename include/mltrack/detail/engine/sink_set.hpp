@@ -14,19 +14,11 @@
 
 #include "../../error.hpp"
 #include "../../record.hpp"
+#include "sink_set_fwd.hpp"
 #include "sink_traits.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
-
-/// Where sinks' failures go (implemented by core).
-class error_reporter {
-public:
-    virtual void report(const std::string& sink, const std::string& message) = 0;
-
-protected:
-    ~error_reporter() = default;
-};
 
 /// Calls f() and turns any exception into a report; never throws.
 template <class S, class F>
@@ -54,10 +46,7 @@ public:
     /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
     /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
     /// fails the same way and is reported there (the caller's thread reports nothing).
-    struct claimed {
-        bool ask_writer = false;
-        std::optional<bool> exists;
-    };
+    using claimed = run_claim;
     virtual claimed claim(const run_info& run, bool create) = 0;
     /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
     virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
