@@ -134,5 +134,6 @@ private:
 MLTRACK_NAMESPACE_END
 
 #if MLTRACK_DEFINE_BODIES
+#include "detail/engine/writer-inl.hpp"
 #include "tracker-inl.hpp"
 #endif

@@ -1972,7 +1972,12 @@ private:
     /// Pushes until the item fits; false (the item not queued) when `deadline` passes first.
     bool push_blocking(const queue_item& item, std::chrono::steady_clock::time_point deadline = no_deadline) noexcept;
 
-    void drain_inline() noexcept;
+    /// Inline dispatch: drains the queue on the caller's thread. Called through a pointer that only the
+    /// constructor names, so that header-only code that logs through a core it did not make (a run passed
+    /// in) does not compile the writer.
+    void drain_inline() noexcept { drain_inline_(*this); }
+    void drain_inline_body() noexcept;
+    void (*drain_inline_)(core&) noexcept = nullptr;
 
     /// The writer: drains the queue, flushes the sinks every flush_interval while something came since the
     /// last flush, ticks them when they ask to be, and otherwise sleeps. It is woken by a control item, by a
@@ -2047,1255 +2052,11 @@ MLTRACK_NAMESPACE_END
 
 #if MLTRACK_DEFINE_BODIES
 // ---- begin mltrack/detail/engine/core-inl.hpp ----
-// Why: the bodies of detail::core's cold side (the writer thread and its loop, cold items, runs opening,
-// flush and close), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled
-// once, in the implementation translation unit. The producer's hot path (push_point) stays in the class.
+// Why: the bodies of detail::core's producer-side cold calls (pushing cold items, interning keys, run names,
+// flush requests) and the state they share with the writer, apart from the class so that in compiled mode
+// (detail/compiled.hpp) they are compiled once, in the implementation translation unit. The producer's hot
+// path (push_point) stays in the class; the writer's bodies are in writer-inl.hpp.
 
-// ---- begin mltrack/environment.hpp ----
-// Why: a run is only reproducible when we know where and how it ran: host, command line, git commit, compiler,
-// CPU, SLURM job, MPI rank, Vertex AI job. capture_environment() gathers that once at run start as plain JSON. Every probe
-// is cheap and bounded (the git commit and branch are read from the repository's files; git itself runs, with a
-// short timeout, only when the dirty flag is asked for), nothing throws, and only variables named here are read:
-// never the whole environment, never a variable that holds a secret. Secret-looking command-line arguments
-// (--token=..., --password x, API_KEY=..., "Authorization: Bearer ...", ?sig=...) are redacted before they
-// reach the JSON (detail/redact.hpp).
-
-#include <cerrno>
-#include <chrono>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <string>
-#include <string_view>
-#include <thread>
-#include <vector>
-
-#include <fcntl.h>
-#include <poll.h>
-#include <pwd.h>
-#if defined(__linux__)
-#include <sched.h>
-#endif
-#include <signal.h>
-#include <spawn.h>
-#include <sys/types.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <nlohmann/json.hpp>
-
-// ---- begin mltrack/detail/git_files.hpp ----
-// Why: every run records the git commit and branch it ran from, and spawning `git` for that cost a short job
-// 20-40 ms at start and close. Both are plain files in the repository: HEAD names a branch (or a commit, when
-// detached), and the branch's commit is a loose ref file or a line of packed-refs. Reading them costs a few
-// stat() and read() calls. Worktrees and submodules (a `.git` file with "gitdir: ...", a `commondir` file)
-// and GIT_DIR / GIT_CEILING_DIRECTORIES are followed as git follows them. Only whether the tree is dirty
-// needs git itself (environment_options::git_dirty).
-
-#include <cstddef>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-struct git_head {
-    std::string commit;  ///< full hash; empty before the first commit
-    std::string branch;  ///< empty on a detached HEAD
-};
-
-/// The first line of a small file, without its line end; nullopt when it cannot be read.
-inline std::optional<std::string> first_line(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::string line;
-    std::getline(in, line);
-    if (in.bad()) return std::nullopt;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    return line;
-}
-
-inline bool is_hash(std::string_view s) {
-    if (s.size() != 40 && s.size() != 64) return false;  // SHA-1 or SHA-256 repositories
-    for (char c : s)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
-}
-
-/// The git directory of the work tree that holds `dir` (searching upwards, stopping at the folders named in
-/// GIT_CEILING_DIRECTORIES), or GIT_DIR when it is set; empty when there is none.
-inline std::filesystem::path find_git_dir(std::filesystem::path dir) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (const char* env = std::getenv("GIT_DIR"); env && *env) return fs::absolute(env, ec);
-    std::vector<fs::path> ceilings;
-    if (const char* c = std::getenv("GIT_CEILING_DIRECTORIES"); c && *c) {
-        std::string_view list(c);
-        while (!list.empty()) {
-            const auto colon = list.find(':');
-            const auto item = list.substr(0, colon);
-            if (!item.empty()) ceilings.push_back(fs::weakly_canonical(fs::path(std::string(item)), ec));
-            list = colon == std::string_view::npos ? std::string_view() : list.substr(colon + 1);
-        }
-    }
-    dir = fs::weakly_canonical(fs::absolute(dir, ec), ec);
-    for (int depth = 0; depth < 256 && !dir.empty(); ++depth) {
-        const fs::path dot = dir / ".git";
-        if (fs::is_directory(dot, ec)) return dot;
-        if (fs::is_regular_file(dot, ec)) {  // a worktree or a submodule: "gitdir: <path>"
-            const auto line = first_line(dot);
-            if (!line || line->rfind("gitdir: ", 0) != 0) return {};
-            fs::path target = line->substr(8);
-            return target.is_absolute() ? target : dir / target;
-        }
-        for (const auto& c : ceilings)
-            if (dir == c) return {};
-        if (dir == dir.parent_path()) break;
-        dir = dir.parent_path();
-    }
-    return {};
-}
-
-/// HEAD's branch and commit, read from the repository's files; nullopt when `dir` is not in a work tree or
-/// HEAD cannot be read.
-inline std::optional<git_head> read_git_head(const std::filesystem::path& dir) {
-    namespace fs = std::filesystem;
-    const fs::path git_dir = find_git_dir(dir);
-    if (git_dir.empty()) return std::nullopt;
-    const auto head = first_line(git_dir / "HEAD");
-    if (!head) return std::nullopt;
-    fs::path common = git_dir;  // refs live in the main repository's folder for a worktree
-    if (const auto c = first_line(git_dir / "commondir")) common = fs::path(*c).is_absolute() ? fs::path(*c) : git_dir / *c;
-    git_head out;
-    if (head->rfind("ref: ", 0) != 0) {
-        if (!is_hash(*head)) return std::nullopt;
-        out.commit = *head;  // detached
-        return out;
-    }
-    const std::string ref = head->substr(5);
-    if (ref.rfind("refs/heads/", 0) == 0) out.branch = ref.substr(11);
-    for (const fs::path& base : {git_dir, common}) {
-        const auto loose = first_line(base / ref);
-        if (loose && is_hash(*loose)) {
-            out.commit = *loose;
-            return out;
-        }
-    }
-    std::ifstream packed(common / "packed-refs");
-    for (std::string line; std::getline(packed, line);) {  // "<hash> <ref>", comments and "^<peeled>" lines
-        const auto space = line.find(' ');
-        if (space == std::string::npos || line.compare(space + 1, std::string::npos, ref) != 0) continue;
-        if (is_hash(std::string_view(line).substr(0, space))) out.commit = line.substr(0, space);
-        break;
-    }
-    return out;  // no commit yet on this branch: a fresh repository
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/git_files.hpp ----
-// ---- begin mltrack/detail/redact.hpp ----
-// Why: the command line goes into every run's record, and people pass secrets on it in many shapes: options
-// (`--token=x`, `--password x`, `-p x`), HTTP headers (`-H "Authorization: Bearer x"`, `--cookie=...`),
-// credentials inside URLs (`https://user:pw@host`, `?access_token=x`, `&sig=x`, `X-Amz-Signature=x`) and
-// connection strings (`Server=h;Password=x`). One rule covers them: a value is hidden when the name that
-// introduces it looks secret, whatever the syntax around it (an option, a header, a query or connection-string
-// pair), and so is every value after `Bearer`/`Basic` and a URL's user information. Over-redaction is
-// accepted; a secret given as a bare positional argument cannot be recognized.
-
-#include <string>
-#include <string_view>
-#include <vector>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-inline std::string ascii_lower(std::string_view s) {
-    std::string n;
-    n.reserve(s.size());
-    for (char c : s) n += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    return n;
-}
-
-/// Whether a name (of an option, a KEY=VALUE pair, a header, a URL query or connection-string field) looks
-/// like it names a secret: it contains one of the words below (any case), or one of its parts (split at
-/// '-', '_', '.', ' ') is "key", "pass", "pwd", "pw", "sas" or "sig".
-inline bool secret_name(std::string_view name) {
-    const std::string n = ascii_lower(name);
-    for (const char* word : {"token", "secret", "password", "passwd", "passphrase", "credential", "auth", "apikey",
-                             "api-key", "api_key", "accesskey", "access-key", "access_key", "privatekey",
-                             "private-key", "private_key", "accountkey", "account-key", "account_key", "masterkey",
-                             "signingkey", "sessionkey", "bearer", "jwt", "cookie", "signature", "sessionid",
-                             "session-id", "session_id"})
-        if (n.find(word) != std::string::npos) return true;
-    std::size_t start = 0;
-    while (start <= n.size()) {
-        auto end = n.find_first_of("-_. ", start);
-        if (end == std::string::npos) end = n.size();
-        const auto part = std::string_view(n).substr(start, end - start);
-        if (part == "key" || part == "pass" || part == "pwd" || part == "pw" || part == "sas" || part == "sig")
-            return true;
-        start = end + 1;
-    }
-    return false;
-}
-
-/// The user information of URLs: "https://user:pw@host/x" -> "https://***@host/x", also when the password
-/// holds a '/' (then the '@' comes after it: "https://u:a/b@host" -> "https://***@host"). "host:8080/p@x"
-/// (a port, then an '@' in the path) and "https://registry/@scope/pkg" are left alone.
-inline std::string redact_url_userinfo(const std::string& arg) {
-    std::string out;
-    std::size_t from = 0;
-    for (;;) {
-        const auto scheme = arg.find("://", from);
-        if (scheme == std::string::npos) break;
-        const auto host_start = scheme + 3;
-        const auto stop = arg.find_first_of("?# \"'", host_start);  // the user information ends before these
-        const auto at = arg.find('@', host_start);
-        bool userinfo = false;
-        if (at != std::string::npos && (stop == std::string::npos || at < stop)) {
-            const std::string_view pre(arg.data() + host_start, at - host_start);
-            const auto slash = pre.find('/');
-            if (slash == std::string_view::npos) {
-                userinfo = true;  // "user@host", "user:pw@host", "TOKEN@host"
-            } else if (const auto colon = pre.find(':'); colon != std::string_view::npos && colon < slash) {
-                // "user:pa/ss@host" unless the part after ':' is a port ("host:8080/path@x")
-                userinfo = pre.find_first_not_of("0123456789", colon + 1) != slash;
-            }
-        }
-        if (userinfo) {
-            out.append(arg, from, host_start - from);
-            out += "***";
-            from = at;
-        } else {
-            out.append(arg, from, host_start - from);
-            from = host_start;
-        }
-    }
-    out.append(arg, from, std::string::npos);
-    return out;
-}
-
-/// Where the credentials after "Bearer " or "Basic " (any case) at `i` start; `i` when there is none.
-inline std::size_t after_auth_scheme(const std::string& arg, std::size_t i) {
-    for (std::string_view scheme : {std::string_view("bearer "), std::string_view("basic ")})
-        if (arg.size() - i > scheme.size() && ascii_lower(std::string_view(arg).substr(i, scheme.size())) == scheme)
-            return i + scheme.size();
-    return i;
-}
-
-/// Inside one argument: the value of every `name=value` pair whose name looks secret (URL queries
-/// `?access_token=x&sig=y`, connection strings `Server=h;Password=x;`, `a=1,password=x`), up to the next
-/// '&', ';', ',', '#', space or quote; the value of a header whose name looks secret (`Authorization: ...`,
-/// `Cookie: ...`, `X-Api-Key: ...`), to the end; and the word after `Bearer ` or `Basic `.
-inline std::string redact_pairs(const std::string& arg) {
-    static constexpr std::string_view separators = "&;,# \t\"'";
-    auto is_name_char = [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-               c == '.' || c == ' ';
-    };
-    std::string out;
-    std::size_t i = 0;
-    while (i < arg.size()) {
-        // A field starts at the beginning or after a separator, '?' or '='.
-        const bool field_start = i == 0 || separators.find(arg[i - 1]) != std::string_view::npos ||
-                                 arg[i - 1] == '?' || arg[i - 1] == '=';
-        if (field_start) {
-            std::size_t j = i;
-            while (j < arg.size() && is_name_char(arg[j]) && (arg[j] != ' ' || j > i)) ++j;
-            std::string_view name(arg.data() + i, j - i);
-            while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-            if (!name.empty() && j < arg.size() && secret_name(name)) {
-                if (arg[j] == '=') {  // a pair: hide its value
-                    out.append(arg, i, j + 1 - i);
-                    out += "***";
-                    std::size_t k = j + 1;
-                    while (k < arg.size() && separators.find(arg[k]) == std::string_view::npos) ++k;
-                    i = k;
-                    continue;
-                }
-                if (arg[j] == ':' && (j + 1 == arg.size() || arg[j + 1] == ' ')) {  // a header: hide the rest
-                    out.append(arg, i, j + 1 - i);
-                    out += " ***";
-                    return out;
-                }
-            }
-            // "Bearer x" / "Basic x" anywhere (a header given without its name).
-            if (const auto k = after_auth_scheme(arg, i); k != i) {
-                out.append(arg, i, k - i);
-                out += "***";
-                i = k;
-                while (i < arg.size() && arg[i] != ' ' && arg[i] != '"' && arg[i] != '\'') ++i;
-                continue;
-            }
-        }
-        out += arg[i++];
-    }
-    return out;
-}
-
-/// Options whose value is hidden whatever their name's words: `-p` (a password in mysql, psql's client
-/// tools and others; a port elsewhere, which is the accepted over-redaction) and `-H` / `--header`.
-inline bool hides_value(std::string_view option) {
-    return option == "-p" || option == "-H" || option == "--header" || option == "-header";
-}
-
-}  // namespace detail
-
-/// The command line with the values of secret-looking arguments replaced by "***" (the rule is
-/// detail::secret_name's):
-/// - `--token=x`, `-password=x`, `API_KEY=x`: the part after the first '=' is replaced;
-/// - `--password x`, `--api-key x`, `-p x`, `-H x`, `--header x`: the next argument is replaced, whatever it is;
-/// - inside any argument: `name=value` pairs with a secret-looking name (URL queries, connection strings),
-///   headers with a secret-looking name (`Authorization: ...`), the word after `Bearer`/`Basic`, and the
-///   user information of URLs (`https://user:pw@host`).
-inline std::vector<std::string> redact_command_line(const std::vector<std::string>& args) {
-    std::vector<std::string> out;
-    out.reserve(args.size());
-    bool hide_next = false;
-    for (const auto& arg : args) {
-        if (hide_next) {  // the value of "--password x"; always hidden, even when it looks like an option
-            hide_next = false;
-            out.emplace_back("***");
-            continue;
-        }
-        const auto eq = arg.find('=');
-        std::string_view option(arg);
-        option = option.substr(0, eq);
-        std::string_view name = option;
-        while (!name.empty() && name.front() == '-') name.remove_prefix(1);
-        const bool is_option = arg.size() > 1 && arg[0] == '-';
-        const bool plain_name =  // KEY=VALUE, --key=value; not "https://h/x?key=v" (that is redact_pairs')
-            !name.empty() && name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
-                                 std::string_view::npos;
-        if (eq != std::string::npos && plain_name) {
-            if (detail::secret_name(name) || (is_option && detail::hides_value(option))) {
-                out.push_back(arg.substr(0, eq + 1) + "***");
-                continue;
-            }
-        } else if (eq == std::string::npos && is_option && (detail::secret_name(name) || detail::hides_value(option))) {
-            hide_next = true;
-        }
-        out.push_back(detail::redact_url_userinfo(detail::redact_pairs(arg)));
-    }
-    return out;
-}
-
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/redact.hpp ----
-// ---- begin mltrack/detail/vertex/env.hpp ----
-// Why: inside a Vertex AI custom job everything the sink needs is in the environment (project, region,
-// experiment, run, model folder, which replica is the chief), and outside one a few variables override
-// endpoints for tests and private endpoints. Reading them in one place keeps the precedence rules (the
-// Python SDK's) documented and testable.
-
-#include <cstdlib>
-#include <filesystem>
-#include <initializer_list>
-#include <string>
-#include <string_view>
-
-#include <nlohmann/json.hpp>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// The value of an environment variable; unset and empty are the same ("").
-inline std::string env_value(const char* name) {
-    const char* v = std::getenv(name);
-    return v ? std::string(v) : std::string();
-}
-
-/// The first non-empty of the arguments.
-inline std::string first_of(std::initializer_list<std::string> values) {
-    for (const auto& v : values)
-        if (!v.empty()) return v;
-    return {};
-}
-
-/// "projects/p/locations/l/metadataStores/default/contexts/abc" -> "abc"; a plain id stays as it is.
-inline std::string strip_context_prefix(std::string v) {
-    const auto at = v.rfind("/contexts/");
-    if (at != std::string::npos) v.erase(0, at + 10);
-    return v;
-}
-
-/// Whether this process is the replica that should log, from CLUSTER_SPEC (or TF_CONFIG): the chief is task
-/// type "workerpool0" or "chief" with index 0. Without a cluster spec every process is the chief.
-inline bool is_chief_replica(std::string_view cluster_spec) {
-    if (cluster_spec.empty()) return true;
-    try {
-        const auto j = nlohmann::json::parse(cluster_spec);
-        const auto& task = j.at("task");
-        const std::string type = task.value("type", std::string("workerpool0"));
-        const int index = task.value("index", 0);
-        return (type == "workerpool0" || type == "chief" || type == "master") && index == 0;
-    } catch (const std::exception&) {
-        return true;  // unreadable: do not silence logging
-    }
-}
-
-/// What a Vertex AI training job tells its containers.
-struct vertex_job_environment {
-    std::string project;           ///< GOOGLE_CLOUD_PROJECT, else CLOUD_ML_PROJECT_ID (a project number)
-    std::string location;          ///< GOOGLE_CLOUD_REGION, else CLOUD_ML_REGION
-    std::string experiment;        ///< AIP_EXPERIMENT_NAME (id, full context name stripped)
-    std::string run;               ///< AIP_EXPERIMENT_RUN_NAME, without the "<experiment>-" prefix
-    std::string model_dir;         ///< AIP_MODEL_DIR
-    std::string tensorboard_log_dir;  ///< AIP_TENSORBOARD_LOG_DIR
-    std::string tensorboard;       ///< AIP_TENSORBOARD_RESOURCE_NAME
-    std::string job_id;            ///< CLOUD_ML_JOB_ID: set only inside a Vertex job
-    bool chief = true;             ///< from CLUSTER_SPEC / TF_CONFIG
-};
-
-inline vertex_job_environment read_vertex_job_environment() {
-    vertex_job_environment e;
-    e.project = first_of({env_value("GOOGLE_CLOUD_PROJECT"), env_value("CLOUD_ML_PROJECT_ID")});
-    e.location = first_of({env_value("GOOGLE_CLOUD_REGION"), env_value("CLOUD_ML_REGION")});
-    e.experiment = strip_context_prefix(env_value("AIP_EXPERIMENT_NAME"));
-    e.run = strip_context_prefix(env_value("AIP_EXPERIMENT_RUN_NAME"));
-    if (!e.experiment.empty() && e.run.size() > e.experiment.size() + 1 &&
-        e.run.compare(0, e.experiment.size() + 1, e.experiment + "-") == 0)
-        e.run.erase(0, e.experiment.size() + 1);
-    e.model_dir = env_value("AIP_MODEL_DIR");
-    e.tensorboard_log_dir = env_value("AIP_TENSORBOARD_LOG_DIR");
-    e.tensorboard = env_value("AIP_TENSORBOARD_RESOURCE_NAME");
-    e.job_id = env_value("CLOUD_ML_JOB_ID");
-    const std::string spec = first_of({env_value("CLUSTER_SPEC"), env_value("TF_CONFIG")});
-    e.chief = is_chief_replica(spec);
-    return e;
-}
-
-/// "gs://bucket/a/b" -> "<mount>/bucket/a/b" when the Cloud Storage FUSE mount of Vertex jobs has that
-/// bucket; "" otherwise.
-inline std::string gcs_mount_path(std::string_view uri, const std::filesystem::path& mount = "/gcs") {
-    if (uri.substr(0, 5) != "gs://") return {};
-    const std::string rest(uri.substr(5));
-    const auto slash = rest.find('/');
-    const std::string bucket = rest.substr(0, slash);
-    std::error_code ec;
-    if (bucket.empty() || !std::filesystem::is_directory(mount / bucket, ec)) return {};
-    return (mount / rest).string();
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/vertex/env.hpp ----
-
-extern "C" char** environ;  // POSIX: passed through to git unchanged, never read here
-
-MLTRACK_NAMESPACE_BEGIN
-
-/// What capture_environment probes.
-struct environment_options {
-    bool git = true;                                ///< the git commit and branch of `git_directory` (read from files)
-    bool git_dirty = false;                         ///< also whether tracked files changed: runs `git status`
-    std::chrono::milliseconds git_timeout{2000};    ///< that git is killed after this; `dirty` is then omitted
-    std::filesystem::path git_directory{};          ///< empty: the current working directory
-    std::filesystem::path proc_root = "/proc";      ///< where self/cmdline and cpuinfo are read (tests use a fake)
-    std::filesystem::path passwd_file = "/etc/passwd";  ///< local users (others are asked of the name service)
-};
-
-namespace detail {
-
-MLTRACK_INLINE bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit = 1 << 20);
-
-/// Calls f(line) for each line of `text` (without its '\n') until f returns true; true when one did.
-template <class F>
-bool for_each_line(std::string_view text, F&& f) {
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto nl = text.find('\n', start);
-        if (nl == std::string_view::npos) nl = text.size();
-        if (f(text.substr(start, nl - start))) return true;
-        start = nl + 1;
-    }
-    return false;
-}
-
-MLTRACK_INLINE std::string trim(std::string_view s);
-
-/// The output of a command (argv[0] looked up on PATH), or false when it cannot start, fails, or runs past
-/// the timeout (then it is killed). stdin and stderr are /dev/null; at most `limit` bytes are kept.
-MLTRACK_INLINE bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
-                        std::size_t limit = 1 << 20);
-
-MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
-
-/// {commit, branch} read from the repository's files, and with git_dirty {dirty} from one `git status
-/// --porcelain=v2 --branch` (tracked files only; untracked files do not make the tree dirty; omitted when git
-/// is missing, fails or times out). Null when the folder is not in a work tree.
-MLTRACK_INLINE nlohmann::json git_info(const environment_options& o);
-
-/// {commit, branch, dirty} from `git status` (see git_info); null when git is missing, fails or times out.
-MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
-
-/// The name of local user `uid` from the passwd file ("" when it is not there). Read directly: the name
-/// service's first lookup in a process costs about a millisecond (it may ask nscd over a socket).
-MLTRACK_INLINE std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid);
-
-MLTRACK_INLINE void put_env(nlohmann::json& obj, const char* key, const char* variable);
-
-/// The CPU's model name from /proc/cpuinfo ("model name" on x86, else "Hardware", "cpu model", "cpu").
-MLTRACK_INLINE std::string cpu_model(const std::filesystem::path& cpuinfo);
-
-/// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
-MLTRACK_INLINE long usable_cpus();
-
-/// The compiler of the translation unit that compiles this body: in compiled mode (detail/compiled.hpp), the
-/// mltrack::compiled library's or the implementation translation unit's, not the calling program's.
-MLTRACK_INLINE nlohmann::json compiler_info();
-
-/// Runs one probe; a probe that throws (it should not) leaves its fields out.
-template <class F>
-void probe(F&& f) noexcept {
-    try {
-        f();
-    } catch (...) {
-    }
-}
-
-}  // namespace detail
-
-/// Where and how this process runs, as a JSON object (fields documented in docs/autolog.md and
-/// docs/format.md). Fields that cannot be found are omitted; never throws (short of memory exhaustion
-/// while building the result, which yields what was gathered so far).
-MLTRACK_INLINE nlohmann::json capture_environment(const environment_options& options = {});
-
-/// The part of an environment (from capture_environment) that is safe and useful to show as TensorBoard
-/// text: host, git commit, mltrack version, compiler, SLURM ids and CPU model. Same shape as the input.
-MLTRACK_INLINE nlohmann::json environment_text_subset(const nlohmann::json& env);
-
-MLTRACK_NAMESPACE_END
-
-#if MLTRACK_DEFINE_BODIES
-// ---- begin mltrack/environment-inl.hpp ----
-// Why: the bodies of the environment capture (git, host, compiler, command line, job), apart so that in compiled
-// mode (detail/compiled.hpp) they are compiled once.
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-MLTRACK_INLINE bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return false;
-    out.clear();
-    char buf[4096];
-    while (out.size() < limit && in.read(buf, sizeof buf).gcount() > 0) out.append(buf, static_cast<std::size_t>(in.gcount()));
-    return !in.bad();
-}
-
-MLTRACK_INLINE std::string trim(std::string_view s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return {};
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
-}
-
-MLTRACK_INLINE bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
-                        std::size_t limit) {
-    out.clear();
-    int fds[2];
-    if (::pipe(fds) != 0) return false;
-    ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-    ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(fds[1]);
-    if (rc != 0) {
-        ::close(fds[0]);
-        return false;
-    }
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    bool timed_out = false;
-    char buf[4096];
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            timed_out = true;
-            break;
-        }
-        pollfd p{fds[0], POLLIN, 0};
-        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            timed_out = r == 0;
-            break;
-        }
-        const auto n = ::read(fds[0], buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (out.size() < limit) out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    if (timed_out) ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-MLTRACK_INLINE nlohmann::json git_info(const environment_options& o) {
-    std::string dir = o.git_directory.string();
-    if (dir.empty()) {
-        std::error_code ec;
-        dir = std::filesystem::current_path(ec).string();
-        if (ec) return nullptr;
-    }
-    const auto head = read_git_head(dir);
-    if (!head) return nullptr;
-    nlohmann::json g = nlohmann::json::object();
-    if (!head->commit.empty()) g["commit"] = head->commit;
-    if (!head->branch.empty()) g["branch"] = head->branch;
-    if (o.git_dirty) {
-        const auto status = git_status(dir, o.git_timeout);
-        if (status.is_object() && status.contains("dirty")) g["dirty"] = status["dirty"];
-    }
-    return g;
-}
-
-MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout) {
-    std::string text;
-    if (!run_command({"git", "--no-optional-locks", "-C", dir, "status", "--porcelain=v2", "--branch",
-                      "--untracked-files=no"},
-                     timeout, text))
-        return nullptr;
-    nlohmann::json g = nlohmann::json::object();
-    bool dirty = false;
-    bool header = false;  // "# branch.oid" is always printed: without it this was not git's answer
-    for_each_line(text, [&](std::string_view line) {
-        if (line.rfind("# branch.oid ", 0) == 0) {
-            header = true;
-            const auto v = line.substr(13);
-            if (v != "(initial)") g["commit"] = std::string(v);
-        } else if (line.rfind("# branch.head ", 0) == 0) {
-            const auto v = line.substr(14);
-            if (v != "(detached)") g["branch"] = std::string(v);
-        } else if (!line.empty() && line[0] != '#') {
-            dirty = true;
-        }
-        return false;
-    });
-    if (!header) return nullptr;
-    g["dirty"] = dirty;
-    return g;
-}
-
-MLTRACK_INLINE std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid) {
-    std::string text, name;
-    if (!read_small_file(passwd_file, text, 4 << 20)) return name;
-    const std::string id = std::to_string(static_cast<unsigned long long>(uid));
-    for_each_line(text, [&](std::string_view line) {  // name:password:uid:gid:...
-        const auto a = line.find(':');
-        const auto b = a == std::string_view::npos ? a : line.find(':', a + 1);
-        const auto c = b == std::string_view::npos ? b : line.find(':', b + 1);
-        if (c == std::string_view::npos || a == 0 || line.substr(b + 1, c - b - 1) != id) return false;
-        name = std::string(line.substr(0, a));
-        return true;
-    });
-    return name;
-}
-
-MLTRACK_INLINE void put_env(nlohmann::json& obj, const char* key, const char* variable) {
-    const std::string v = env_value(variable);
-    if (!v.empty()) obj[key] = v;
-}
-
-MLTRACK_INLINE std::string cpu_model(const std::filesystem::path& cpuinfo) {
-    std::string text;
-    if (!read_small_file(cpuinfo, text, 4 << 20)) return {};
-    std::string model, fallback;
-    for_each_line(text, [&](std::string_view line) {
-        const auto colon = line.find(':');
-        if (colon == std::string_view::npos) return false;
-        const std::string key = trim(line.substr(0, colon));
-        std::string value = trim(line.substr(colon + 1));
-        if (value.empty()) return false;
-        if (key == "model name") {
-            model = std::move(value);
-            return true;
-        }
-        if (fallback.empty() && (key == "Hardware" || key == "cpu model" || key == "cpu" || key == "uarch"))
-            fallback = std::move(value);
-        return false;
-    });
-    return model.empty() ? fallback : model;
-}
-
-MLTRACK_INLINE long usable_cpus() {
-#if defined(__linux__)
-    for (int n = CPU_SETSIZE; n <= (1 << 16); n *= 4) {
-        cpu_set_t* set = CPU_ALLOC(static_cast<std::size_t>(n));
-        if (!set) return 0;
-        const auto size = CPU_ALLOC_SIZE(static_cast<std::size_t>(n));
-        CPU_ZERO_S(size, set);
-        const int rc = ::sched_getaffinity(0, size, set);
-        const int err = errno;
-        const long count = rc == 0 ? CPU_COUNT_S(size, set) : 0;
-        CPU_FREE(set);
-        if (rc == 0) return count;
-        if (err != EINVAL) return 0;
-    }
-#endif
-    return 0;
-}
-
-MLTRACK_INLINE nlohmann::json compiler_info() {
-    nlohmann::json c = nlohmann::json::object();
-#if defined(__clang__)
-    c["name"] = "clang";
-    c["version"] = __clang_version__;
-#elif defined(__GNUC__)
-    c["name"] = "gcc";
-    c["version"] = __VERSION__;
-#elif defined(_MSC_VER)
-    c["name"] = "msvc";
-    c["version"] = _MSC_FULL_VER;
-#endif
-    c["cplusplus"] = static_cast<std::int64_t>(__cplusplus);
-#if defined(__OPTIMIZE__)
-    c["optimized"] = true;
-#else
-    c["optimized"] = false;
-#endif
-#if defined(NDEBUG)
-    c["ndebug"] = true;
-#else
-    c["ndebug"] = false;
-#endif
-    return c;
-}
-}  // namespace detail
-
-MLTRACK_INLINE nlohmann::json capture_environment(const environment_options& options) {
-    using nlohmann::json;
-    json env = json::object();
-    try {
-        detail::probe([&] {
-            char host[256] = {};
-            if (::gethostname(host, sizeof host - 1) == 0 && host[0]) env["host"] = std::string(host);
-        });
-        detail::probe([&] {
-            const uid_t uid = ::geteuid();
-            std::string name = detail::local_user_name(options.passwd_file, uid);
-            if (name.empty()) {  // a directory user (LDAP, SSSD...): the name service knows it
-                std::vector<char> buf(16384);
-                passwd pw{};
-                passwd* found = nullptr;
-                if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name)
-                    name = found->pw_name;
-            }
-            if (name.empty()) name = detail::env_value("USER");
-            if (!name.empty()) env["user"] = name;
-            env["uid"] = static_cast<std::int64_t>(uid);
-        });
-        env["pid"] = static_cast<std::int64_t>(::getpid());
-        detail::probe([&] {
-            std::string raw;
-            if (!detail::read_small_file(options.proc_root / "self" / "cmdline", raw)) return;
-            std::vector<std::string> args;
-            std::size_t start = 0;
-            while (start < raw.size()) {
-                auto end = raw.find('\0', start);
-                if (end == std::string::npos) end = raw.size();
-                args.emplace_back(raw, start, end - start);
-                start = end + 1;
-            }
-            json cl = json::array();
-            for (auto& a : redact_command_line(args)) cl.push_back(std::move(a));
-            env["command_line"] = std::move(cl);
-        });
-        detail::probe([&] {
-            std::error_code ec;
-            const auto cwd = std::filesystem::current_path(ec);
-            if (!ec) env["working_directory"] = cwd.string();
-        });
-        if (options.git)
-            detail::probe([&] {
-                auto g = detail::git_info(options);
-                if (g.is_object()) env["git"] = std::move(g);
-            });
-        env["compiler"] = detail::compiler_info();
-        env["mltrack_version"] = version_string;
-        detail::probe([&] {
-            json cpu = json::object();
-            const auto model = detail::cpu_model(options.proc_root / "cpuinfo");
-            if (!model.empty()) cpu["model"] = model;
-            const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-            if (online > 0) cpu["logical_cores"] = static_cast<std::int64_t>(online);
-            const long usable = detail::usable_cpus();
-            if (usable > 0) cpu["usable_cores"] = static_cast<std::int64_t>(usable);
-            if (!cpu.empty()) env["cpu"] = std::move(cpu);
-        });
-        detail::probe([&] {
-            utsname u{};
-            if (::uname(&u) != 0) return;
-            env["os"] = json{{"sysname", u.sysname}, {"release", u.release}, {"machine", u.machine}};
-        });
-        detail::probe([&] {
-            json s = json::object();
-            detail::put_env(s, "job_id", "SLURM_JOB_ID");
-            detail::put_env(s, "array_job_id", "SLURM_ARRAY_JOB_ID");
-            detail::put_env(s, "array_task_id", "SLURM_ARRAY_TASK_ID");
-            detail::put_env(s, "procid", "SLURM_PROCID");
-            detail::put_env(s, "ntasks", "SLURM_NTASKS");
-            detail::put_env(s, "job_name", "SLURM_JOB_NAME");
-            detail::put_env(s, "nodelist", "SLURM_JOB_NODELIST");
-            if (!s.contains("nodelist")) detail::put_env(s, "nodelist", "SLURM_NODELIST");
-            detail::put_env(s, "cluster", "SLURM_CLUSTER_NAME");
-            if (!s.empty()) env["slurm"] = std::move(s);
-        });
-        detail::probe([&] {
-            const rank_info r = detect_rank();  // the launcher's variables (ranks.hpp), without MPI
-            if (r.source != "none")
-                env["rank"] = json{{"rank", r.rank}, {"world_size", r.world_size}, {"source", r.source}};
-        });
-        detail::put_env(env, "cuda_visible_devices", "CUDA_VISIBLE_DEVICES");
-        detail::put_env(env, "omp_num_threads", "OMP_NUM_THREADS");
-        detail::probe([&] {
-            const auto v = detail::read_vertex_job_environment();  // only ids and names: no credentials
-            json j = json::object();
-            if (!v.job_id.empty()) j["job_id"] = v.job_id;
-            detail::put_env(j, "trial_id", "CLOUD_ML_TRIAL_ID");
-            if (j.empty()) return;  // the rest is only meaningful inside a Vertex AI job
-            if (!v.project.empty()) j["project"] = v.project;
-            if (!v.location.empty()) j["location"] = v.location;
-            if (!v.experiment.empty()) j["experiment"] = v.experiment;
-            if (!v.run.empty()) j["experiment_run"] = v.run;
-            if (!v.tensorboard.empty()) j["tensorboard"] = v.tensorboard;
-            j["chief"] = v.chief;
-            env["vertex"] = std::move(j);
-        });
-    } catch (...) {
-    }
-    return env;
-}
-
-MLTRACK_INLINE nlohmann::json environment_text_subset(const nlohmann::json& env) {
-    using nlohmann::json;
-    json out = json::object();
-    if (!env.is_object()) return out;
-    try {
-        auto copy = [&](const char* key) {
-            const auto it = env.find(key);
-            if (it != env.end() && it->is_primitive()) out[key] = *it;
-        };
-        copy("host");
-        copy("mltrack_version");
-        const auto git = env.find("git");
-        if (git != env.end() && git->is_object() && git->contains("commit")) out["git"]["commit"] = git->at("commit");
-        const auto comp = env.find("compiler");
-        if (comp != env.end() && comp->is_object()) out["compiler"] = *comp;
-        const auto slurm = env.find("slurm");
-        if (slurm != env.end() && slurm->is_object())
-            for (const char* k : {"job_id", "array_job_id", "array_task_id", "procid"})
-                if (slurm->contains(k)) out["slurm"][k] = slurm->at(k);
-        const auto cpu = env.find("cpu");
-        if (cpu != env.end() && cpu->is_object() && cpu->contains("model")) out["cpu"]["model"] = cpu->at("model");
-    } catch (...) {
-    }
-    return out;
-}
-
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/environment-inl.hpp ----
-#endif
-// ---- end mltrack/environment.hpp ----
-// ---- begin mltrack/detail/engine/run_open.hpp ----
-// Why: whether start_run creates or resumes a run is decided once, by one rule, on whichever thread can tell:
-// the caller's (tracker.hpp's decide_here, when every sink answers there) or the writer's (a sink that can
-// answer only there, or may refuse the run). Either way a run to create is created exclusively by the sinks
-// that can (JSONL: O_EXCL), so that of two processes or trackers creating one run at once exactly one gets
-// it; the other gets state.1 (create) or resumes it (create_or_resume).
-
-#include <optional>
-#include <string>
-
-// ---- begin mltrack/detail/engine/sink_set.hpp ----
-// Why: the writer applies each operation (write a batch, flush, tick, ask whether a run exists, let a sink
-// refuse a run, ask for a resumed run's steps, close) to every sink of a tracker, each call isolated so that
-// one failing sink never stops the others. sink_set is that, behind one virtual call per operation, for a
-// tuple of sinks (static composition) or a vector of sinks::any alike.
-
-#include <chrono>
-#include <cstdint>
-#include <map>
-#include <memory>
-#include <optional>
-#include <string>
-#include <utility>
-
-// ---- begin mltrack/detail/engine/sink_traits.hpp ----
-// Why: a sink is any movable type with write(batch) and flush(); everything else is optional. These traits
-// call the optional parts when a sink has them, so static composition, the type-erased `sinks::any` and the
-// writer all agree on one definition of "a sink".
-
-#include <chrono>
-#include <cstdint>
-#include <map>
-#include <optional>
-#include <string>
-#include <type_traits>
-#include <utility>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-template <class S, class = void>
-struct has_exists : std::false_type {};
-template <class S>
-struct has_exists<S, std::void_t<decltype(std::declval<S&>().exists(std::declval<const run_info&>()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_check_run : std::false_type {};
-template <class S>
-struct has_check_run<S, std::void_t<decltype(std::declval<S&>().check_run(std::declval<const run_info&>()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_max_steps : std::false_type {};
-template <class S>
-struct has_max_steps<S, std::void_t<decltype(std::declval<S&>().max_steps(std::declval<const run_info&>()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_tick : std::false_type {};
-template <class S>
-struct has_tick<S, std::void_t<decltype(std::declval<S&>().tick(std::chrono::steady_clock::now()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_claim : std::false_type {};
-template <class S>
-struct has_claim<S, std::void_t<decltype(bool(std::declval<const S&>().claim(std::declval<const run_info&>(), true)))>>
-    : std::true_type {};
-
-enum class claim_answer : std::uint8_t;
-template <class S, class = void>
-struct has_claim_answer : std::false_type {};  ///< a type-erased sink (sinks::any) forwards the answer
-template <class S>
-struct has_claim_answer<
-    S, std::void_t<decltype(claim_answer(std::declval<const S&>().claim_answer(std::declval<const run_info&>(), true)))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_next_tick : std::false_type {};
-template <class S>
-struct has_next_tick<S, std::void_t<decltype(std::chrono::steady_clock::time_point(std::declval<S&>().next_tick()))>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_periodic_flush : std::false_type {};
-template <class S>
-struct has_periodic_flush<S, std::void_t<decltype(std::declval<S&>().periodic_flush())>> : std::true_type {};
-
-template <class S, class = void>
-struct has_close : std::false_type {};
-template <class S>
-struct has_close<S, std::void_t<decltype(std::declval<S&>().close())>> : std::true_type {};
-
-template <class S, class = void>
-struct has_name : std::false_type {};
-template <class S>
-struct has_name<S, std::void_t<decltype(std::string(std::declval<const S&>().name()))>> : std::true_type {};
-
-/// Whether the sink knows that this run already exists (nullopt: the sink cannot tell). A sink's exists()
-/// may return bool or std::optional<bool>.
-template <class S>
-std::optional<bool> sink_exists(S& s, const run_info& run) {
-    if constexpr (has_exists<S>::value) {
-        return std::optional<bool>(s.exists(run));
-    } else {
-        (void)s;
-        (void)run;
-        return std::nullopt;
-    }
-}
-
-/// What a sink says of a run when start_run asks on the caller's thread (see core::claim_run).
-enum class claim_answer : std::uint8_t { absent, present, cannot_tell, ask_writer };
-
-/// A sink's claim(run, create) when it has one (it may be called from any thread, concurrently with the
-/// writer: it reads the filesystem and its own settings only); a sink that can tell whether a run exists
-/// only on the writer thread (exists() without claim()), or may refuse a run (check_run()), makes start_run
-/// wait for the writer.
-template <class S>
-claim_answer sink_claim(const S& s, const run_info& run, bool create) {
-    if constexpr (has_claim_answer<S>::value) {
-        return s.claim_answer(run, create);
-    } else if constexpr (has_check_run<S>::value) {  // it may refuse the run: only on the writer
-        (void)s, (void)run, (void)create;
-        return claim_answer::ask_writer;
-    } else if constexpr (has_claim<S>::value) {
-        return s.claim(run, create) ? claim_answer::present : claim_answer::absent;
-    } else if constexpr (has_exists<S>::value) {
-        (void)s, (void)run, (void)create;
-        return claim_answer::ask_writer;
-    } else {
-        (void)s, (void)run, (void)create;
-        return claim_answer::cannot_tell;
-    }
-}
-
-/// Lets a sink refuse a run before it starts: a sink's check_run() throws mltrack::error for a run it can
-/// never hold (a name its service refuses); start_run then throws that error and nothing is written.
-template <class S>
-void sink_check_run(S& s, const run_info& run) {
-    if constexpr (has_check_run<S>::value) s.check_run(run);
-    else { (void)s; (void)run; }
-}
-
-/// The highest step of each metric key a sink already holds for a resumed run (nullopt: it cannot tell),
-/// so that points logged without a step continue after them.
-template <class S>
-std::optional<std::map<std::string, std::int64_t>> sink_max_steps(S& s, const run_info& run) {
-    if constexpr (has_max_steps<S>::value) {
-        return s.max_steps(run);
-    } else {
-        (void)s;
-        (void)run;
-        return std::nullopt;
-    }
-}
-
-template <class S>
-void sink_tick(S& s, std::chrono::steady_clock::time_point now) {
-    if constexpr (has_tick<S>::value) s.tick(now);
-    else { (void)s; (void)now; }
-}
-
-/// When the sink next needs tick(): its next_tick() (time_point::max(): not before work arrives); a sink with
-/// tick() but no next_tick() is ticked every millisecond; a sink without tick() never.
-template <class S>
-std::chrono::steady_clock::time_point sink_next_tick(S& s, std::chrono::steady_clock::time_point now) {
-    if constexpr (has_next_tick<S>::value) {
-        (void)now;
-        return s.next_tick();
-    } else if constexpr (has_tick<S>::value) {
-        (void)s;
-        return now + std::chrono::milliseconds(1);
-    } else {
-        (void)s;
-        (void)now;
-        return std::chrono::steady_clock::time_point::max();
-    }
-}
-
-/// The writer's timed flush (every flush_interval while something came): the sink's periodic_flush() when it
-/// keeps its own schedule (the Vertex sink batches requests at its own interval), else flush().
-template <class S>
-void sink_periodic_flush(S& s) {
-    if constexpr (has_periodic_flush<S>::value) s.periodic_flush();
-    else s.flush();
-}
-
-template <class S>
-void sink_close(S& s) {
-    if constexpr (has_close<S>::value) s.close();
-    else (void)s;
-}
-
-template <class S>
-std::string sink_name(const S& s) {
-    if constexpr (has_name<S>::value) return std::string(s.name());
-    else { (void)s; return "sink"; }
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/sink_traits.hpp ----
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// Calls f() and turns any exception into a report; never throws.
-template <class S, class F>
-void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        try { r.report(sink_name(sink), e.what()); } catch (...) {}
-    } catch (...) {
-        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
-    }
-}
-
-/// The sinks of a tracker, behind one virtual call per batch.
-class sink_set {
-public:
-    virtual ~sink_set() = default;
-    virtual void write(const batch& b, error_reporter& r) = 0;
-    virtual void flush(error_reporter& r) = 0;
-    /// The timed flush (sink_periodic_flush): durability for files, no early send for a batching sink.
-    virtual void periodic_flush(error_reporter& r) = 0;
-    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
-    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
-    /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
-    /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
-    /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
-    /// fails the same way and is reported there (the caller's thread reports nothing).
-    using claimed = run_claim;
-    virtual claimed claim(const run_info& run, bool create) = 0;
-    /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
-    virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
-    /// The first sink's refusal of a run (check_run), if any.
-    virtual std::optional<error> check(const run_info& run, error_reporter& r) = 0;
-    /// The highest step per metric key over the sinks that can tell.
-    virtual std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) = 0;
-    virtual void close(error_reporter& r) = 0;
-};
-
-/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
-template <class ForEach>
-class sink_set_impl final : public sink_set {
-public:
-    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
-    void write(const batch& b, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
-    }
-    void flush(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
-    }
-    void periodic_flush(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_periodic_flush(s); }); });
-    }
-    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
-    }
-    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
-        std::optional<bool> any;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                const auto e = sink_exists(s, run);
-                if (e) any = (any && *any) || *e;
-            });
-        });
-        return any;
-    }
-    claimed claim(const run_info& run, bool create) override {
-        claimed c;
-        each_([&](auto& s) {
-            claim_answer a = claim_answer::absent;
-            try {
-                a = sink_claim(s, run, create);
-            } catch (...) {
-            }
-            if (a == claim_answer::ask_writer) c.ask_writer = true;
-            else if (a != claim_answer::cannot_tell) c.exists = c.exists.value_or(false) || a == claim_answer::present;
-        });
-        return c;
-    }
-    std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) override {
-        auto t = std::chrono::steady_clock::time_point::max();
-        each_([&](auto& s) {
-            try {
-                t = std::min(t, sink_next_tick(s, now));
-            } catch (...) {
-                t = now;  // a sink that cannot tell is ticked at once
-            }
-        });
-        return t;
-    }
-    std::optional<error> check(const run_info& run, error_reporter& r) override {
-        std::optional<error> refusal;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                try {
-                    sink_check_run(s, run);
-                } catch (const error& e) {
-                    if (!refusal) refusal = e;
-                }
-            });
-        });
-        return refusal;
-    }
-    std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) override {
-        std::map<std::string, std::int64_t> out;
-        each_([&](auto& s) {
-            guarded(r, s, [&] {
-                if (const auto m = sink_max_steps(s, run))
-                    for (const auto& kv : *m) {
-                        auto it = out.find(kv.first);
-                        if (it == out.end()) out.emplace(kv.first, kv.second);
-                        else if (kv.second > it->second) it->second = kv.second;
-                    }
-            });
-        });
-        return out;
-    }
-    void close(error_reporter& r) override {
-        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
-    }
-
-private:
-    ForEach each_;
-};
-
-template <class ForEach>
-std::unique_ptr<sink_set> make_sink_set(ForEach each) {
-    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/sink_set.hpp ----
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-inline error run_exists_error(const run_info& info) {
-    return error(error_category::state, 1,
-                 "run '" + info.name + "' already exists in experiment '" + info.experiment +
-                     "'; start it with start_mode::resume to continue it");
-}
-
-inline error run_missing_error(const run_info& info) {
-    return error(error_category::state, 2,
-                 "run '" + info.name + "' does not exist in experiment '" + info.experiment + "'; nothing to resume");
-}
-
-/// The writer's decision for a run that start_run could not decide on its thread: sets info.resumed, or
-/// returns the error start_run throws (a sink's refusal, state.1, state.2).
-inline std::optional<error> decide_on_writer(sink_set& sinks, run_info& info, start_mode mode, error_reporter& r) {
-    if (auto refusal = sinks.check(info, r)) return refusal;  // a sink that can never hold this run (its name)
-    const auto exists = sinks.exists(info, r);
-    if (mode == start_mode::create && exists && *exists) return run_exists_error(info);
-    if (mode == start_mode::resume && exists && !*exists) return run_missing_error(info);
-    info.resumed = mode == start_mode::resume || (exists && *exists);
-    if (!info.resumed && sinks.claim(info, true).exists.value_or(false)) {  // made by another process just now
-        if (mode == start_mode::create) return run_exists_error(info);
-        info.resumed = true;
-    }
-    return std::nullopt;
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-// ---- end mltrack/detail/engine/run_open.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -3333,36 +2094,6 @@ struct core::writer_state {
     std::uint64_t suppressed = 0;
     bool reported_any = false;
 };
-
-MLTRACK_INLINE core::core(config cfg, std::unique_ptr<sink_set> sinks)
-    : cfg_(std::move(cfg)),
-      sinks_(std::move(sinks)),
-      ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2),
-      wake_(std::make_unique<wake_state>()),
-      w_(std::make_unique<writer_state>()) {
-    validate_name("experiment name", cfg_.experiment);
-    resolve_rank();
-    live_generation_ = inert_ ? inert_generation : watch_forks();
-    if (cfg_.dispatch == dispatch_mode::threaded && !inert_) {
-        ring_.on_new_ring(
-            [](void* self) {
-                try {
-                    static_cast<core*>(self)->wake();
-                } catch (...) {  // the writer then finds the ring at its next poll
-                }
-            },
-            this);
-        writer_ = std::thread([this] { writer_loop(); });
-    }
-}
-
-MLTRACK_INLINE core::~core() {
-    close();
-    if (forked()) {  // the parent's sinks and writer state: never flushed, closed or destroyed from a child
-        (void)sinks_.release();
-        (void)wake_.release();
-    }
-}
 
 MLTRACK_INLINE void core::push_cold(std::unique_ptr<cold_item> c) {
     if (inert()) return;
@@ -3465,32 +2196,6 @@ MLTRACK_INLINE bool core::flush_for(std::chrono::nanoseconds timeout) {
     return done->wait_for(deadline - std::chrono::steady_clock::now());
 }
 
-MLTRACK_INLINE void core::close() noexcept {
-    if (forked()) {  // the writer thread exists only in the parent: never join it, never touch its locks
-        closed_.store(true, std::memory_order_release);
-        if (writer_.joinable()) new std::thread(std::move(writer_));  // leaked on purpose: no join, no terminate
-        return;
-    }
-    if (inert_) {
-        closed_.store(true, std::memory_order_release);
-        return;
-    }
-    std::lock_guard<std::mutex> lock(w_->close_m);
-    if (closed_.exchange(true, std::memory_order_acq_rel)) return;
-    try {
-        auto c = new cold_item();
-        c->operation = op::shutdown;
-        push_blocking(queue_item{{}, c});
-        if (cfg_.dispatch == dispatch_mode::threaded) {
-            wake();
-            if (writer_.joinable()) writer_.join();
-        } else {
-            drain_inline();
-        }
-    } catch (...) {
-    }
-}
-
 MLTRACK_INLINE tracker_stats core::stats() const noexcept {
     tracker_stats s;
     s.enqueued = ring_.pushed();
@@ -3500,46 +2205,6 @@ MLTRACK_INLINE tracker_stats core::stats() const noexcept {
     s.sink_errors = sink_errors_.load(std::memory_order_relaxed);
     s.queue_capacity = ring_.capacity();
     return s;
-}
-
-MLTRACK_INLINE run_claim core::claim_run(const run_info& info, bool create) {
-    return sinks_->claim(info, create);
-}
-
-MLTRACK_INLINE void core::report(const std::string& sink, const std::string& message) {
-    sink_errors_.fetch_add(1, std::memory_order_relaxed);
-    if (cfg_.on_error) {
-        cfg_.on_error(sink_error{sink, message});
-        return;
-    }
-    const auto t = std::chrono::steady_clock::now();
-    if (w_->reported_any && t - w_->last_report < std::chrono::seconds(1)) {
-        ++w_->suppressed;
-        return;
-    }
-    if (w_->suppressed)
-        std::fprintf(stderr, "mltrack: %llu more sink errors suppressed\n",
-                     static_cast<unsigned long long>(w_->suppressed));
-    std::fprintf(stderr, "mltrack: sink '%s': %s\n", sink.c_str(), message.c_str());
-    w_->suppressed = 0;
-    w_->last_report = t;
-    w_->reported_any = true;
-}
-
-MLTRACK_INLINE void core::resolve_rank() {
-    policy_ = rank_policy_from_env(cfg_.ranks);
-    rank_ = detect_rank();
-    if (cfg_.rank >= 0) {
-        rank_.rank = cfg_.rank;
-        rank_.source = "config";
-        if (rank_.world_size <= cfg_.rank) rank_.world_size = cfg_.rank + 1;
-    }
-    if (cfg_.world_size > 0) rank_.world_size = cfg_.world_size;
-    if (rank_.rank >= rank_.world_size)
-        throw error(error_category::config, 4,
-                    "rank " + std::to_string(rank_.rank) + " is not below the world size " +
-                        std::to_string(rank_.world_size));
-    inert_ = policy_ == rank_policy::zero && rank_.rank != 0;
 }
 
 MLTRACK_INLINE void core::wake() {
@@ -3569,256 +2234,6 @@ MLTRACK_INLINE bool core::push_blocking(const queue_item& item, std::chrono::ste
     return true;
 }
 
-MLTRACK_INLINE void core::drain_inline() noexcept {
-    std::lock_guard<std::mutex> lock(w_->inline_m);
-    while (drain_once() > 0) {
-    }
-    const auto t = std::chrono::steady_clock::now();
-    if (t - w_->last_flush >= cfg_.flush_interval) {
-        sinks_->periodic_flush(*this);
-        w_->last_flush = t;
-    }
-}
-
-MLTRACK_INLINE void core::writer_loop() noexcept {
-    using clock = std::chrono::steady_clock;
-    w_->last_flush = clock::now();
-    bool unflushed = false;  // items reached the sinks since the last flush
-    auto tick_at = clock::time_point::min();
-    for (;;) {
-        const std::size_t n = drain_once();
-        if (w_->stopped) break;
-        unflushed = unflushed || n > 0;
-        const auto t = clock::now();
-        if (unflushed && t - w_->last_flush >= cfg_.flush_interval) {
-            sinks_->periodic_flush(*this);
-            w_->last_flush = t;
-            unflushed = false;
-        }
-        if (n > 0 || t >= tick_at) {
-            sinks_->tick(t, *this);
-            tick_at = sinks_->next_tick(t);
-        }
-        if (n > 0) continue;
-        auto until = std::min(tick_at, t + cfg_.poll_interval);
-        if (unflushed) until = std::min(until, w_->last_flush + cfg_.flush_interval);
-        if (until <= t) continue;
-        writer_asleep_.exchange(1, std::memory_order_acq_rel);
-        if (!ring_.ready()) {
-            std::unique_lock<std::mutex> lock(wake_->m);
-            wake_->cv.wait_until(lock, until, [this] { return wake_->flag; });
-            wake_->flag = false;
-        }
-        writer_asleep_.exchange(0, std::memory_order_acq_rel);
-    }
-}
-
-MLTRACK_INLINE core::live_run* core::find_run(std::uint32_t id) noexcept {
-    for (auto ended : w_->ended)
-        if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
-    if (w_->last_run && w_->last_run->info.id == id) return w_->last_run;
-    auto it = w_->runs.find(id);
-    if (it == w_->runs.end()) return nullptr;
-    w_->last_run = it->second.get();
-    return w_->last_run;
-}
-
-MLTRACK_INLINE void core::seed_steps(live_run& r) {
-    if (r.seeded) return;
-    r.seeded = true;
-    if (r.info.resumed) r.steps.seed(sinks_->max_steps(r.info, *this));
-}
-
-MLTRACK_INLINE void core::dispatch_pending() noexcept {
-    if (!w_->pending.empty()) {
-        sinks_->write(batch(w_->pending.data(), w_->pending.size()), *this);
-        written_.fetch_add(w_->pending.size(), std::memory_order_relaxed);
-        w_->pending.clear();
-    }
-    w_->held.clear();
-    for (auto id : w_->ended) {
-        if (w_->last_run && w_->last_run->info.id == id) w_->last_run = nullptr;
-        w_->runs.erase(id);
-    }
-    w_->ended.clear();
-}
-
-MLTRACK_INLINE std::size_t core::drain_once() noexcept {
-    if (w_->stopped) return 0;
-    std::size_t n = 0;
-    queue_item item;
-    try {
-        while (n < max_batch && ring_.try_pop(item)) {
-            ++n;
-            if (!item.cold) {
-                const metric_point& p = item.point;
-                live_run* run = find_run(p.run);
-                const std::uint32_t metric = p.metric & ~auto_step_bit;
-                if (!run || metric >= w_->metrics.size()) {
-                    late_.fetch_add(1, std::memory_order_relaxed);
-                    continue;
-                }
-                event e;
-                e.kind = record_kind::metric;
-                e.run = &run->info;
-                e.time_ns = p.time_ns;
-                e.value = p.value;
-                e.metric = w_->metrics[metric].get();
-                if (p.metric & auto_step_bit) {
-                    seed_steps(*run);
-                    e.step = run->steps.next(metric, e.metric->name);
-                } else {
-                    e.step = p.step;
-                    run->steps.saw(metric, p.step);
-                }
-                w_->pending.push_back(e);
-                continue;
-            }
-            std::unique_ptr<cold_item> c(item.cold);
-            switch (c->operation) {
-                case op::metric_def: {
-                    const auto id = c->metric.id;
-                    if (w_->metrics.size() <= id) w_->metrics.resize(id + 1);
-                    w_->metrics[id] = std::make_unique<metric_info>(std::move(c->metric));
-                    break;
-                }
-                case op::record: handle_record(std::move(c)); break;
-                case op::points: handle_points(*c); break;
-                case op::run_open:
-                    dispatch_pending();
-                    open_run(*c);
-                    break;
-                case op::flush:
-                    dispatch_pending();
-                    sinks_->flush(*this);
-                    w_->last_flush = std::chrono::steady_clock::now();
-                    if (c->done) c->done->complete();
-                    break;
-                case op::last_step: answer_last_step(*c); break;
-                case op::shutdown:
-                    dispatch_pending();
-                    sinks_->flush(*this);
-                    sinks_->close(*this);
-                    w_->stopped = true;
-                    fail_remaining();
-                    return n;
-            }
-        }
-        dispatch_pending();
-    } catch (...) {
-        // Only allocation failures can get here; keep the writer alive.
-        w_->pending.clear();
-        w_->held.clear();
-    }
-    return n;
-}
-
-MLTRACK_INLINE void core::answer_last_step(cold_item& c) {
-    std::optional<std::int64_t> high;
-    if (live_run* run = find_run(c.run)) {
-        seed_steps(*run);
-        if (c.metric.name.empty()) high = run->steps.highest();
-        else high = run->steps.highest(c.metric.id, c.metric.name);
-    }
-    c.done->complete_with(high);
-}
-
-MLTRACK_INLINE void core::handle_points(const cold_item& c) {
-    live_run* run = find_run(c.run);
-    if (!run) {
-        late_.fetch_add(c.points.size(), std::memory_order_relaxed);
-        return;
-    }
-    seed_steps(*run);
-    const std::int64_t step = run->steps.next_for_run();
-    for (const auto& mv : c.points) {
-        if (mv.first >= w_->metrics.size()) {
-            late_.fetch_add(1, std::memory_order_relaxed);
-            continue;
-        }
-        run->steps.saw(mv.first, step);
-        event e;
-        e.kind = record_kind::metric;
-        e.run = &run->info;
-        e.time_ns = c.rec.time_ns;
-        e.step = step;
-        e.value = mv.second;
-        e.metric = w_->metrics[mv.first].get();
-        w_->pending.push_back(e);
-    }
-}
-
-MLTRACK_INLINE void core::handle_record(std::unique_ptr<cold_item> c) {
-    const live_run* live = find_run(c->run);
-    const run_info* run = live ? &live->info : nullptr;
-    if (!run) {
-        late_.fetch_add(1, std::memory_order_relaxed);
-        if (c->done) c->done->fail(error(error_category::state, 3, "the run has already ended"));
-        return;
-    }
-    event e;
-    e.kind = c->rec.kind;
-    e.run = run;
-    e.time_ns = c->rec.time_ns;
-    e.step = c->rec.step;
-    e.payload = &c->rec;
-    auto done = c->done;
-    if (done && e.kind == record_kind::artifact) e.receipt = &done->receipt;  // dispatched below, at once
-    w_->pending.push_back(e);
-    if (c->rec.kind == record_kind::run_end) w_->ended.push_back(run->id);
-    w_->held.push_back(std::move(c));
-    if (done) {
-        dispatch_pending();
-        done->complete();
-    }
-}
-
-MLTRACK_INLINE void core::open_run(cold_item& c) {
-    run_info info = std::get<run_info>(std::move(c.rec.payload));
-    if (c.checked) {  // start_run asked the sinks itself and did not wait
-        publish_run(c, std::move(info));
-        return;
-    }
-    if (auto failure = decide_on_writer(*sinks_, info, c.mode, *this)) {  // run_open.hpp
-        c.done->fail(*failure);
-        return;
-    }
-    // The caller waits only for the checks above; the environment is captured after, off its path.
-    c.done->complete(info.resumed);
-    publish_run(c, std::move(info));
-}
-
-MLTRACK_INLINE void core::publish_run(cold_item& c, run_info info) {
-    if (c.capture_environment && !info.metadata.contains("environment"))
-        info.metadata["environment"] = environment();
-    auto owned = std::make_unique<live_run>();
-    owned->info = std::move(info);
-    const run_info* run = &owned->info;
-    w_->runs[run->id] = std::move(owned);
-    event e;
-    e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
-    e.run = run;
-    e.time_ns = run->start_time_ns;
-    w_->pending.push_back(e);
-    dispatch_pending();
-}
-
-MLTRACK_INLINE const nlohmann::json& core::environment() {
-    if (!w_->environment) w_->environment = capture_environment();
-    return *w_->environment;
-}
-
-MLTRACK_INLINE void core::fail_remaining() noexcept {
-    queue_item item;
-    while (ring_.try_pop(item)) {
-        if (!item.cold) {
-            dropped_.fetch_add(1, std::memory_order_relaxed);
-            continue;
-        }
-        std::unique_ptr<cold_item> c(item.cold);
-        if (c->done) c->done->fail(error(error_category::state, 4, "the tracker is closed"));
-    }
-}
 }  // namespace detail
 MLTRACK_NAMESPACE_END
 // ---- end mltrack/detail/engine/core-inl.hpp ----
@@ -5707,6 +4122,336 @@ MLTRACK_NAMESPACE_END
 #include <utility>
 #include <vector>
 
+// ---- begin mltrack/detail/engine/sink_set.hpp ----
+// Why: the writer applies each operation (write a batch, flush, tick, ask whether a run exists, let a sink
+// refuse a run, ask for a resumed run's steps, close) to every sink of a tracker, each call isolated so that
+// one failing sink never stops the others. sink_set is that, behind one virtual call per operation, for a
+// tuple of sinks (static composition) or a vector of sinks::any alike.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+// ---- begin mltrack/detail/engine/sink_traits.hpp ----
+// Why: a sink is any movable type with write(batch) and flush(); everything else is optional. These traits
+// call the optional parts when a sink has them, so static composition, the type-erased `sinks::any` and the
+// writer all agree on one definition of "a sink".
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+template <class S, class = void>
+struct has_exists : std::false_type {};
+template <class S>
+struct has_exists<S, std::void_t<decltype(std::declval<S&>().exists(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_check_run : std::false_type {};
+template <class S>
+struct has_check_run<S, std::void_t<decltype(std::declval<S&>().check_run(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_max_steps : std::false_type {};
+template <class S>
+struct has_max_steps<S, std::void_t<decltype(std::declval<S&>().max_steps(std::declval<const run_info&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_tick : std::false_type {};
+template <class S>
+struct has_tick<S, std::void_t<decltype(std::declval<S&>().tick(std::chrono::steady_clock::now()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_claim : std::false_type {};
+template <class S>
+struct has_claim<S, std::void_t<decltype(bool(std::declval<const S&>().claim(std::declval<const run_info&>(), true)))>>
+    : std::true_type {};
+
+enum class claim_answer : std::uint8_t;
+template <class S, class = void>
+struct has_claim_answer : std::false_type {};  ///< a type-erased sink (sinks::any) forwards the answer
+template <class S>
+struct has_claim_answer<
+    S, std::void_t<decltype(claim_answer(std::declval<const S&>().claim_answer(std::declval<const run_info&>(), true)))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_next_tick : std::false_type {};
+template <class S>
+struct has_next_tick<S, std::void_t<decltype(std::chrono::steady_clock::time_point(std::declval<S&>().next_tick()))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_periodic_flush : std::false_type {};
+template <class S>
+struct has_periodic_flush<S, std::void_t<decltype(std::declval<S&>().periodic_flush())>> : std::true_type {};
+
+template <class S, class = void>
+struct has_close : std::false_type {};
+template <class S>
+struct has_close<S, std::void_t<decltype(std::declval<S&>().close())>> : std::true_type {};
+
+template <class S, class = void>
+struct has_name : std::false_type {};
+template <class S>
+struct has_name<S, std::void_t<decltype(std::string(std::declval<const S&>().name()))>> : std::true_type {};
+
+/// Whether the sink knows that this run already exists (nullopt: the sink cannot tell). A sink's exists()
+/// may return bool or std::optional<bool>.
+template <class S>
+std::optional<bool> sink_exists(S& s, const run_info& run) {
+    if constexpr (has_exists<S>::value) {
+        return std::optional<bool>(s.exists(run));
+    } else {
+        (void)s;
+        (void)run;
+        return std::nullopt;
+    }
+}
+
+/// What a sink says of a run when start_run asks on the caller's thread (see core::claim_run).
+enum class claim_answer : std::uint8_t { absent, present, cannot_tell, ask_writer };
+
+/// A sink's claim(run, create) when it has one (it may be called from any thread, concurrently with the
+/// writer: it reads the filesystem and its own settings only); a sink that can tell whether a run exists
+/// only on the writer thread (exists() without claim()), or may refuse a run (check_run()), makes start_run
+/// wait for the writer.
+template <class S>
+claim_answer sink_claim(const S& s, const run_info& run, bool create) {
+    if constexpr (has_claim_answer<S>::value) {
+        return s.claim_answer(run, create);
+    } else if constexpr (has_check_run<S>::value) {  // it may refuse the run: only on the writer
+        (void)s, (void)run, (void)create;
+        return claim_answer::ask_writer;
+    } else if constexpr (has_claim<S>::value) {
+        return s.claim(run, create) ? claim_answer::present : claim_answer::absent;
+    } else if constexpr (has_exists<S>::value) {
+        (void)s, (void)run, (void)create;
+        return claim_answer::ask_writer;
+    } else {
+        (void)s, (void)run, (void)create;
+        return claim_answer::cannot_tell;
+    }
+}
+
+/// Lets a sink refuse a run before it starts: a sink's check_run() throws mltrack::error for a run it can
+/// never hold (a name its service refuses); start_run then throws that error and nothing is written.
+template <class S>
+void sink_check_run(S& s, const run_info& run) {
+    if constexpr (has_check_run<S>::value) s.check_run(run);
+    else { (void)s; (void)run; }
+}
+
+/// The highest step of each metric key a sink already holds for a resumed run (nullopt: it cannot tell),
+/// so that points logged without a step continue after them.
+template <class S>
+std::optional<std::map<std::string, std::int64_t>> sink_max_steps(S& s, const run_info& run) {
+    if constexpr (has_max_steps<S>::value) {
+        return s.max_steps(run);
+    } else {
+        (void)s;
+        (void)run;
+        return std::nullopt;
+    }
+}
+
+template <class S>
+void sink_tick(S& s, std::chrono::steady_clock::time_point now) {
+    if constexpr (has_tick<S>::value) s.tick(now);
+    else { (void)s; (void)now; }
+}
+
+/// When the sink next needs tick(): its next_tick() (time_point::max(): not before work arrives); a sink with
+/// tick() but no next_tick() is ticked every millisecond; a sink without tick() never.
+template <class S>
+std::chrono::steady_clock::time_point sink_next_tick(S& s, std::chrono::steady_clock::time_point now) {
+    if constexpr (has_next_tick<S>::value) {
+        (void)now;
+        return s.next_tick();
+    } else if constexpr (has_tick<S>::value) {
+        (void)s;
+        return now + std::chrono::milliseconds(1);
+    } else {
+        (void)s;
+        (void)now;
+        return std::chrono::steady_clock::time_point::max();
+    }
+}
+
+/// The writer's timed flush (every flush_interval while something came): the sink's periodic_flush() when it
+/// keeps its own schedule (the Vertex sink batches requests at its own interval), else flush().
+template <class S>
+void sink_periodic_flush(S& s) {
+    if constexpr (has_periodic_flush<S>::value) s.periodic_flush();
+    else s.flush();
+}
+
+template <class S>
+void sink_close(S& s) {
+    if constexpr (has_close<S>::value) s.close();
+    else (void)s;
+}
+
+template <class S>
+std::string sink_name(const S& s) {
+    if constexpr (has_name<S>::value) return std::string(s.name());
+    else { (void)s; return "sink"; }
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/sink_traits.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// Calls f() and turns any exception into a report; never throws.
+template <class S, class F>
+void guarded(error_reporter& r, const S& sink, F&& f) noexcept {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        try { r.report(sink_name(sink), e.what()); } catch (...) {}
+    } catch (...) {
+        try { r.report(sink_name(sink), "unknown exception"); } catch (...) {}
+    }
+}
+
+/// The sinks of a tracker, behind one virtual call per batch.
+class sink_set {
+public:
+    virtual ~sink_set() = default;
+    virtual void write(const batch& b, error_reporter& r) = 0;
+    virtual void flush(error_reporter& r) = 0;
+    /// The timed flush (sink_periodic_flush): durability for files, no early send for a batching sink.
+    virtual void periodic_flush(error_reporter& r) = 0;
+    virtual void tick(std::chrono::steady_clock::time_point now, error_reporter& r) = 0;
+    virtual std::optional<bool> exists(const run_info& run, error_reporter& r) = 0;
+    /// start_run's questions on the caller's thread: whether any sink has the run (nullopt: none can tell),
+    /// and with `create` each sink that can makes it, exclusively. `ask_writer`: a sink can answer only on
+    /// the writer thread. A sink that fails to answer counts as not having the run: its open on the writer
+    /// fails the same way and is reported there (the caller's thread reports nothing).
+    using claimed = run_claim;
+    virtual claimed claim(const run_info& run, bool create) = 0;
+    /// The earliest time a sink wants tick() again (time_point::max(): none before work arrives).
+    virtual std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) = 0;
+    /// The first sink's refusal of a run (check_run), if any.
+    virtual std::optional<error> check(const run_info& run, error_reporter& r) = 0;
+    /// The highest step per metric key over the sinks that can tell.
+    virtual std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) = 0;
+    virtual void close(error_reporter& r) = 0;
+};
+
+/// Applies each operation to every sink of a range (a tuple or a vector), isolated.
+template <class ForEach>
+class sink_set_impl final : public sink_set {
+public:
+    explicit sink_set_impl(ForEach each) : each_(std::move(each)) {}
+    void write(const batch& b, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.write(b); }); });
+    }
+    void flush(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { s.flush(); }); });
+    }
+    void periodic_flush(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_periodic_flush(s); }); });
+    }
+    void tick(std::chrono::steady_clock::time_point now, error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_tick(s, now); }); });
+    }
+    std::optional<bool> exists(const run_info& run, error_reporter& r) override {
+        std::optional<bool> any;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                const auto e = sink_exists(s, run);
+                if (e) any = (any && *any) || *e;
+            });
+        });
+        return any;
+    }
+    claimed claim(const run_info& run, bool create) override {
+        claimed c;
+        each_([&](auto& s) {
+            claim_answer a = claim_answer::absent;
+            try {
+                a = sink_claim(s, run, create);
+            } catch (...) {
+            }
+            if (a == claim_answer::ask_writer) c.ask_writer = true;
+            else if (a != claim_answer::cannot_tell) c.exists = c.exists.value_or(false) || a == claim_answer::present;
+        });
+        return c;
+    }
+    std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_point now) override {
+        auto t = std::chrono::steady_clock::time_point::max();
+        each_([&](auto& s) {
+            try {
+                t = std::min(t, sink_next_tick(s, now));
+            } catch (...) {
+                t = now;  // a sink that cannot tell is ticked at once
+            }
+        });
+        return t;
+    }
+    std::optional<error> check(const run_info& run, error_reporter& r) override {
+        std::optional<error> refusal;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                try {
+                    sink_check_run(s, run);
+                } catch (const error& e) {
+                    if (!refusal) refusal = e;
+                }
+            });
+        });
+        return refusal;
+    }
+    std::map<std::string, std::int64_t> max_steps(const run_info& run, error_reporter& r) override {
+        std::map<std::string, std::int64_t> out;
+        each_([&](auto& s) {
+            guarded(r, s, [&] {
+                if (const auto m = sink_max_steps(s, run))
+                    for (const auto& kv : *m) {
+                        auto it = out.find(kv.first);
+                        if (it == out.end()) out.emplace(kv.first, kv.second);
+                        else if (kv.second > it->second) it->second = kv.second;
+                    }
+            });
+        });
+        return out;
+    }
+    void close(error_reporter& r) override {
+        each_([&](auto& s) { guarded(r, s, [&] { sink_close(s); }); });
+    }
+
+private:
+    ForEach each_;
+};
+
+template <class ForEach>
+std::unique_ptr<sink_set> make_sink_set(ForEach each) {
+    return std::make_unique<sink_set_impl<ForEach>>(std::move(each));
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/sink_set.hpp ----
 // ---- begin mltrack/sinks/any.hpp ----
 // Why: a runtime-configured tracker (sinks chosen from a config file or command line) needs sinks of
 // different types in one container. `sinks::any` erases the type behind one virtual call per batch.
@@ -5925,6 +4670,1282 @@ private:
 MLTRACK_NAMESPACE_END
 
 #if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/detail/engine/writer-inl.hpp ----
+// Why: the bodies of detail::core's writer (its construction and thread, draining the queue into events,
+// runs opening with the environment captured, flush to the sinks, close). Apart from core-inl.hpp (the
+// producer's cold calls) because only the code that makes a core (tracker.hpp) calls them: header-only code
+// that logs through a run it was given does not compile the writer.
+
+// ---- begin mltrack/environment.hpp ----
+// Why: a run is only reproducible when we know where and how it ran: host, command line, git commit, compiler,
+// CPU, SLURM job, MPI rank, Vertex AI job. capture_environment() gathers that once at run start as plain JSON. Every probe
+// is cheap and bounded (the git commit and branch are read from the repository's files; git itself runs, with a
+// short timeout, only when the dirty flag is asked for), nothing throws, and only variables named here are read:
+// never the whole environment, never a variable that holds a secret. Secret-looking command-line arguments
+// (--token=..., --password x, API_KEY=..., "Authorization: Bearer ...", ?sig=...) are redacted before they
+// reach the JSON (detail/redact.hpp).
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#if defined(__linux__)
+#include <sched.h>
+#endif
+#include <signal.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+// ---- begin mltrack/detail/git_files.hpp ----
+// Why: every run records the git commit and branch it ran from, and spawning `git` for that cost a short job
+// 20-40 ms at start and close. Both are plain files in the repository: HEAD names a branch (or a commit, when
+// detached), and the branch's commit is a loose ref file or a line of packed-refs. Reading them costs a few
+// stat() and read() calls. Worktrees and submodules (a `.git` file with "gitdir: ...", a `commondir` file)
+// and GIT_DIR / GIT_CEILING_DIRECTORIES are followed as git follows them. Only whether the tree is dirty
+// needs git itself (environment_options::git_dirty).
+
+#include <cstddef>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+struct git_head {
+    std::string commit;  ///< full hash; empty before the first commit
+    std::string branch;  ///< empty on a detached HEAD
+};
+
+/// The first line of a small file, without its line end; nullopt when it cannot be read.
+inline std::optional<std::string> first_line(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::string line;
+    std::getline(in, line);
+    if (in.bad()) return std::nullopt;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    return line;
+}
+
+inline bool is_hash(std::string_view s) {
+    if (s.size() != 40 && s.size() != 64) return false;  // SHA-1 or SHA-256 repositories
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
+/// The git directory of the work tree that holds `dir` (searching upwards, stopping at the folders named in
+/// GIT_CEILING_DIRECTORIES), or GIT_DIR when it is set; empty when there is none.
+inline std::filesystem::path find_git_dir(std::filesystem::path dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (const char* env = std::getenv("GIT_DIR"); env && *env) return fs::absolute(env, ec);
+    std::vector<fs::path> ceilings;
+    if (const char* c = std::getenv("GIT_CEILING_DIRECTORIES"); c && *c) {
+        std::string_view list(c);
+        while (!list.empty()) {
+            const auto colon = list.find(':');
+            const auto item = list.substr(0, colon);
+            if (!item.empty()) ceilings.push_back(fs::weakly_canonical(fs::path(std::string(item)), ec));
+            list = colon == std::string_view::npos ? std::string_view() : list.substr(colon + 1);
+        }
+    }
+    dir = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+    for (int depth = 0; depth < 256 && !dir.empty(); ++depth) {
+        const fs::path dot = dir / ".git";
+        if (fs::is_directory(dot, ec)) return dot;
+        if (fs::is_regular_file(dot, ec)) {  // a worktree or a submodule: "gitdir: <path>"
+            const auto line = first_line(dot);
+            if (!line || line->rfind("gitdir: ", 0) != 0) return {};
+            fs::path target = line->substr(8);
+            return target.is_absolute() ? target : dir / target;
+        }
+        for (const auto& c : ceilings)
+            if (dir == c) return {};
+        if (dir == dir.parent_path()) break;
+        dir = dir.parent_path();
+    }
+    return {};
+}
+
+/// HEAD's branch and commit, read from the repository's files; nullopt when `dir` is not in a work tree or
+/// HEAD cannot be read.
+inline std::optional<git_head> read_git_head(const std::filesystem::path& dir) {
+    namespace fs = std::filesystem;
+    const fs::path git_dir = find_git_dir(dir);
+    if (git_dir.empty()) return std::nullopt;
+    const auto head = first_line(git_dir / "HEAD");
+    if (!head) return std::nullopt;
+    fs::path common = git_dir;  // refs live in the main repository's folder for a worktree
+    if (const auto c = first_line(git_dir / "commondir")) common = fs::path(*c).is_absolute() ? fs::path(*c) : git_dir / *c;
+    git_head out;
+    if (head->rfind("ref: ", 0) != 0) {
+        if (!is_hash(*head)) return std::nullopt;
+        out.commit = *head;  // detached
+        return out;
+    }
+    const std::string ref = head->substr(5);
+    if (ref.rfind("refs/heads/", 0) == 0) out.branch = ref.substr(11);
+    for (const fs::path& base : {git_dir, common}) {
+        const auto loose = first_line(base / ref);
+        if (loose && is_hash(*loose)) {
+            out.commit = *loose;
+            return out;
+        }
+    }
+    std::ifstream packed(common / "packed-refs");
+    for (std::string line; std::getline(packed, line);) {  // "<hash> <ref>", comments and "^<peeled>" lines
+        const auto space = line.find(' ');
+        if (space == std::string::npos || line.compare(space + 1, std::string::npos, ref) != 0) continue;
+        if (is_hash(std::string_view(line).substr(0, space))) out.commit = line.substr(0, space);
+        break;
+    }
+    return out;  // no commit yet on this branch: a fresh repository
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/git_files.hpp ----
+// ---- begin mltrack/detail/redact.hpp ----
+// Why: the command line goes into every run's record, and people pass secrets on it in many shapes: options
+// (`--token=x`, `--password x`, `-p x`), HTTP headers (`-H "Authorization: Bearer x"`, `--cookie=...`),
+// credentials inside URLs (`https://user:pw@host`, `?access_token=x`, `&sig=x`, `X-Amz-Signature=x`) and
+// connection strings (`Server=h;Password=x`). One rule covers them: a value is hidden when the name that
+// introduces it looks secret, whatever the syntax around it (an option, a header, a query or connection-string
+// pair), and so is every value after `Bearer`/`Basic` and a URL's user information. Over-redaction is
+// accepted; a secret given as a bare positional argument cannot be recognized.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+inline std::string ascii_lower(std::string_view s) {
+    std::string n;
+    n.reserve(s.size());
+    for (char c : s) n += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return n;
+}
+
+/// Whether a name (of an option, a KEY=VALUE pair, a header, a URL query or connection-string field) looks
+/// like it names a secret: it contains one of the words below (any case), or one of its parts (split at
+/// '-', '_', '.', ' ') is "key", "pass", "pwd", "pw", "sas" or "sig".
+inline bool secret_name(std::string_view name) {
+    const std::string n = ascii_lower(name);
+    for (const char* word : {"token", "secret", "password", "passwd", "passphrase", "credential", "auth", "apikey",
+                             "api-key", "api_key", "accesskey", "access-key", "access_key", "privatekey",
+                             "private-key", "private_key", "accountkey", "account-key", "account_key", "masterkey",
+                             "signingkey", "sessionkey", "bearer", "jwt", "cookie", "signature", "sessionid",
+                             "session-id", "session_id"})
+        if (n.find(word) != std::string::npos) return true;
+    std::size_t start = 0;
+    while (start <= n.size()) {
+        auto end = n.find_first_of("-_. ", start);
+        if (end == std::string::npos) end = n.size();
+        const auto part = std::string_view(n).substr(start, end - start);
+        if (part == "key" || part == "pass" || part == "pwd" || part == "pw" || part == "sas" || part == "sig")
+            return true;
+        start = end + 1;
+    }
+    return false;
+}
+
+/// The user information of URLs: "https://user:pw@host/x" -> "https://***@host/x", also when the password
+/// holds a '/' (then the '@' comes after it: "https://u:a/b@host" -> "https://***@host"). "host:8080/p@x"
+/// (a port, then an '@' in the path) and "https://registry/@scope/pkg" are left alone.
+inline std::string redact_url_userinfo(const std::string& arg) {
+    std::string out;
+    std::size_t from = 0;
+    for (;;) {
+        const auto scheme = arg.find("://", from);
+        if (scheme == std::string::npos) break;
+        const auto host_start = scheme + 3;
+        const auto stop = arg.find_first_of("?# \"'", host_start);  // the user information ends before these
+        const auto at = arg.find('@', host_start);
+        bool userinfo = false;
+        if (at != std::string::npos && (stop == std::string::npos || at < stop)) {
+            const std::string_view pre(arg.data() + host_start, at - host_start);
+            const auto slash = pre.find('/');
+            if (slash == std::string_view::npos) {
+                userinfo = true;  // "user@host", "user:pw@host", "TOKEN@host"
+            } else if (const auto colon = pre.find(':'); colon != std::string_view::npos && colon < slash) {
+                // "user:pa/ss@host" unless the part after ':' is a port ("host:8080/path@x")
+                userinfo = pre.find_first_not_of("0123456789", colon + 1) != slash;
+            }
+        }
+        if (userinfo) {
+            out.append(arg, from, host_start - from);
+            out += "***";
+            from = at;
+        } else {
+            out.append(arg, from, host_start - from);
+            from = host_start;
+        }
+    }
+    out.append(arg, from, std::string::npos);
+    return out;
+}
+
+/// Where the credentials after "Bearer " or "Basic " (any case) at `i` start; `i` when there is none.
+inline std::size_t after_auth_scheme(const std::string& arg, std::size_t i) {
+    for (std::string_view scheme : {std::string_view("bearer "), std::string_view("basic ")})
+        if (arg.size() - i > scheme.size() && ascii_lower(std::string_view(arg).substr(i, scheme.size())) == scheme)
+            return i + scheme.size();
+    return i;
+}
+
+/// Inside one argument: the value of every `name=value` pair whose name looks secret (URL queries
+/// `?access_token=x&sig=y`, connection strings `Server=h;Password=x;`, `a=1,password=x`), up to the next
+/// '&', ';', ',', '#', space or quote; the value of a header whose name looks secret (`Authorization: ...`,
+/// `Cookie: ...`, `X-Api-Key: ...`), to the end; and the word after `Bearer ` or `Basic `.
+inline std::string redact_pairs(const std::string& arg) {
+    static constexpr std::string_view separators = "&;,# \t\"'";
+    auto is_name_char = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.' || c == ' ';
+    };
+    std::string out;
+    std::size_t i = 0;
+    while (i < arg.size()) {
+        // A field starts at the beginning or after a separator, '?' or '='.
+        const bool field_start = i == 0 || separators.find(arg[i - 1]) != std::string_view::npos ||
+                                 arg[i - 1] == '?' || arg[i - 1] == '=';
+        if (field_start) {
+            std::size_t j = i;
+            while (j < arg.size() && is_name_char(arg[j]) && (arg[j] != ' ' || j > i)) ++j;
+            std::string_view name(arg.data() + i, j - i);
+            while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+            if (!name.empty() && j < arg.size() && secret_name(name)) {
+                if (arg[j] == '=') {  // a pair: hide its value
+                    out.append(arg, i, j + 1 - i);
+                    out += "***";
+                    std::size_t k = j + 1;
+                    while (k < arg.size() && separators.find(arg[k]) == std::string_view::npos) ++k;
+                    i = k;
+                    continue;
+                }
+                if (arg[j] == ':' && (j + 1 == arg.size() || arg[j + 1] == ' ')) {  // a header: hide the rest
+                    out.append(arg, i, j + 1 - i);
+                    out += " ***";
+                    return out;
+                }
+            }
+            // "Bearer x" / "Basic x" anywhere (a header given without its name).
+            if (const auto k = after_auth_scheme(arg, i); k != i) {
+                out.append(arg, i, k - i);
+                out += "***";
+                i = k;
+                while (i < arg.size() && arg[i] != ' ' && arg[i] != '"' && arg[i] != '\'') ++i;
+                continue;
+            }
+        }
+        out += arg[i++];
+    }
+    return out;
+}
+
+/// Options whose value is hidden whatever their name's words: `-p` (a password in mysql, psql's client
+/// tools and others; a port elsewhere, which is the accepted over-redaction) and `-H` / `--header`.
+inline bool hides_value(std::string_view option) {
+    return option == "-p" || option == "-H" || option == "--header" || option == "-header";
+}
+
+}  // namespace detail
+
+/// The command line with the values of secret-looking arguments replaced by "***" (the rule is
+/// detail::secret_name's):
+/// - `--token=x`, `-password=x`, `API_KEY=x`: the part after the first '=' is replaced;
+/// - `--password x`, `--api-key x`, `-p x`, `-H x`, `--header x`: the next argument is replaced, whatever it is;
+/// - inside any argument: `name=value` pairs with a secret-looking name (URL queries, connection strings),
+///   headers with a secret-looking name (`Authorization: ...`), the word after `Bearer`/`Basic`, and the
+///   user information of URLs (`https://user:pw@host`).
+inline std::vector<std::string> redact_command_line(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    out.reserve(args.size());
+    bool hide_next = false;
+    for (const auto& arg : args) {
+        if (hide_next) {  // the value of "--password x"; always hidden, even when it looks like an option
+            hide_next = false;
+            out.emplace_back("***");
+            continue;
+        }
+        const auto eq = arg.find('=');
+        std::string_view option(arg);
+        option = option.substr(0, eq);
+        std::string_view name = option;
+        while (!name.empty() && name.front() == '-') name.remove_prefix(1);
+        const bool is_option = arg.size() > 1 && arg[0] == '-';
+        const bool plain_name =  // KEY=VALUE, --key=value; not "https://h/x?key=v" (that is redact_pairs')
+            !name.empty() && name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+                                 std::string_view::npos;
+        if (eq != std::string::npos && plain_name) {
+            if (detail::secret_name(name) || (is_option && detail::hides_value(option))) {
+                out.push_back(arg.substr(0, eq + 1) + "***");
+                continue;
+            }
+        } else if (eq == std::string::npos && is_option && (detail::secret_name(name) || detail::hides_value(option))) {
+            hide_next = true;
+        }
+        out.push_back(detail::redact_url_userinfo(detail::redact_pairs(arg)));
+    }
+    return out;
+}
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/redact.hpp ----
+// ---- begin mltrack/detail/vertex/env.hpp ----
+// Why: inside a Vertex AI custom job everything the sink needs is in the environment (project, region,
+// experiment, run, model folder, which replica is the chief), and outside one a few variables override
+// endpoints for tests and private endpoints. Reading them in one place keeps the precedence rules (the
+// Python SDK's) documented and testable.
+
+#include <cstdlib>
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// The value of an environment variable; unset and empty are the same ("").
+inline std::string env_value(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? std::string(v) : std::string();
+}
+
+/// The first non-empty of the arguments.
+inline std::string first_of(std::initializer_list<std::string> values) {
+    for (const auto& v : values)
+        if (!v.empty()) return v;
+    return {};
+}
+
+/// "projects/p/locations/l/metadataStores/default/contexts/abc" -> "abc"; a plain id stays as it is.
+inline std::string strip_context_prefix(std::string v) {
+    const auto at = v.rfind("/contexts/");
+    if (at != std::string::npos) v.erase(0, at + 10);
+    return v;
+}
+
+/// Whether this process is the replica that should log, from CLUSTER_SPEC (or TF_CONFIG): the chief is task
+/// type "workerpool0" or "chief" with index 0. Without a cluster spec every process is the chief.
+inline bool is_chief_replica(std::string_view cluster_spec) {
+    if (cluster_spec.empty()) return true;
+    try {
+        const auto j = nlohmann::json::parse(cluster_spec);
+        const auto& task = j.at("task");
+        const std::string type = task.value("type", std::string("workerpool0"));
+        const int index = task.value("index", 0);
+        return (type == "workerpool0" || type == "chief" || type == "master") && index == 0;
+    } catch (const std::exception&) {
+        return true;  // unreadable: do not silence logging
+    }
+}
+
+/// What a Vertex AI training job tells its containers.
+struct vertex_job_environment {
+    std::string project;           ///< GOOGLE_CLOUD_PROJECT, else CLOUD_ML_PROJECT_ID (a project number)
+    std::string location;          ///< GOOGLE_CLOUD_REGION, else CLOUD_ML_REGION
+    std::string experiment;        ///< AIP_EXPERIMENT_NAME (id, full context name stripped)
+    std::string run;               ///< AIP_EXPERIMENT_RUN_NAME, without the "<experiment>-" prefix
+    std::string model_dir;         ///< AIP_MODEL_DIR
+    std::string tensorboard_log_dir;  ///< AIP_TENSORBOARD_LOG_DIR
+    std::string tensorboard;       ///< AIP_TENSORBOARD_RESOURCE_NAME
+    std::string job_id;            ///< CLOUD_ML_JOB_ID: set only inside a Vertex job
+    bool chief = true;             ///< from CLUSTER_SPEC / TF_CONFIG
+};
+
+inline vertex_job_environment read_vertex_job_environment() {
+    vertex_job_environment e;
+    e.project = first_of({env_value("GOOGLE_CLOUD_PROJECT"), env_value("CLOUD_ML_PROJECT_ID")});
+    e.location = first_of({env_value("GOOGLE_CLOUD_REGION"), env_value("CLOUD_ML_REGION")});
+    e.experiment = strip_context_prefix(env_value("AIP_EXPERIMENT_NAME"));
+    e.run = strip_context_prefix(env_value("AIP_EXPERIMENT_RUN_NAME"));
+    if (!e.experiment.empty() && e.run.size() > e.experiment.size() + 1 &&
+        e.run.compare(0, e.experiment.size() + 1, e.experiment + "-") == 0)
+        e.run.erase(0, e.experiment.size() + 1);
+    e.model_dir = env_value("AIP_MODEL_DIR");
+    e.tensorboard_log_dir = env_value("AIP_TENSORBOARD_LOG_DIR");
+    e.tensorboard = env_value("AIP_TENSORBOARD_RESOURCE_NAME");
+    e.job_id = env_value("CLOUD_ML_JOB_ID");
+    const std::string spec = first_of({env_value("CLUSTER_SPEC"), env_value("TF_CONFIG")});
+    e.chief = is_chief_replica(spec);
+    return e;
+}
+
+/// "gs://bucket/a/b" -> "<mount>/bucket/a/b" when the Cloud Storage FUSE mount of Vertex jobs has that
+/// bucket; "" otherwise.
+inline std::string gcs_mount_path(std::string_view uri, const std::filesystem::path& mount = "/gcs") {
+    if (uri.substr(0, 5) != "gs://") return {};
+    const std::string rest(uri.substr(5));
+    const auto slash = rest.find('/');
+    const std::string bucket = rest.substr(0, slash);
+    std::error_code ec;
+    if (bucket.empty() || !std::filesystem::is_directory(mount / bucket, ec)) return {};
+    return (mount / rest).string();
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/vertex/env.hpp ----
+
+extern "C" char** environ;  // POSIX: passed through to git unchanged, never read here
+
+MLTRACK_NAMESPACE_BEGIN
+
+/// What capture_environment probes.
+struct environment_options {
+    bool git = true;                                ///< the git commit and branch of `git_directory` (read from files)
+    bool git_dirty = false;                         ///< also whether tracked files changed: runs `git status`
+    std::chrono::milliseconds git_timeout{2000};    ///< that git is killed after this; `dirty` is then omitted
+    std::filesystem::path git_directory{};          ///< empty: the current working directory
+    std::filesystem::path proc_root = "/proc";      ///< where self/cmdline and cpuinfo are read (tests use a fake)
+    std::filesystem::path passwd_file = "/etc/passwd";  ///< local users (others are asked of the name service)
+};
+
+namespace detail {
+
+MLTRACK_INLINE bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit = 1 << 20);
+
+/// Calls f(line) for each line of `text` (without its '\n') until f returns true; true when one did.
+template <class F>
+bool for_each_line(std::string_view text, F&& f) {
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto nl = text.find('\n', start);
+        if (nl == std::string_view::npos) nl = text.size();
+        if (f(text.substr(start, nl - start))) return true;
+        start = nl + 1;
+    }
+    return false;
+}
+
+MLTRACK_INLINE std::string trim(std::string_view s);
+
+/// The output of a command (argv[0] looked up on PATH), or false when it cannot start, fails, or runs past
+/// the timeout (then it is killed). stdin and stderr are /dev/null; at most `limit` bytes are kept.
+MLTRACK_INLINE bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
+                        std::size_t limit = 1 << 20);
+
+MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
+
+/// {commit, branch} read from the repository's files, and with git_dirty {dirty} from one `git status
+/// --porcelain=v2 --branch` (tracked files only; untracked files do not make the tree dirty; omitted when git
+/// is missing, fails or times out). Null when the folder is not in a work tree.
+MLTRACK_INLINE nlohmann::json git_info(const environment_options& o);
+
+/// {commit, branch, dirty} from `git status` (see git_info); null when git is missing, fails or times out.
+MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout);
+
+/// The name of local user `uid` from the passwd file ("" when it is not there). Read directly: the name
+/// service's first lookup in a process costs about a millisecond (it may ask nscd over a socket).
+MLTRACK_INLINE std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid);
+
+MLTRACK_INLINE void put_env(nlohmann::json& obj, const char* key, const char* variable);
+
+/// The CPU's model name from /proc/cpuinfo ("model name" on x86, else "Hardware", "cpu model", "cpu").
+MLTRACK_INLINE std::string cpu_model(const std::filesystem::path& cpuinfo);
+
+/// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
+MLTRACK_INLINE long usable_cpus();
+
+/// The compiler of the translation unit that compiles this body: in compiled mode (detail/compiled.hpp), the
+/// mltrack::compiled library's or the implementation translation unit's, not the calling program's.
+MLTRACK_INLINE nlohmann::json compiler_info();
+
+/// Runs one probe; a probe that throws (it should not) leaves its fields out.
+template <class F>
+void probe(F&& f) noexcept {
+    try {
+        f();
+    } catch (...) {
+    }
+}
+
+}  // namespace detail
+
+/// Where and how this process runs, as a JSON object (fields documented in docs/autolog.md and
+/// docs/format.md). Fields that cannot be found are omitted; never throws (short of memory exhaustion
+/// while building the result, which yields what was gathered so far).
+MLTRACK_INLINE nlohmann::json capture_environment(const environment_options& options = {});
+
+/// The part of an environment (from capture_environment) that is safe and useful to show as TensorBoard
+/// text: host, git commit, mltrack version, compiler, SLURM ids and CPU model. Same shape as the input.
+MLTRACK_INLINE nlohmann::json environment_text_subset(const nlohmann::json& env);
+
+MLTRACK_NAMESPACE_END
+
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/environment-inl.hpp ----
+// Why: the bodies of the environment capture (git, host, compiler, command line, job), apart so that in compiled
+// mode (detail/compiled.hpp) they are compiled once.
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+MLTRACK_INLINE bool read_small_file(const std::filesystem::path& p, std::string& out, std::size_t limit) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return false;
+    out.clear();
+    char buf[4096];
+    while (out.size() < limit && in.read(buf, sizeof buf).gcount() > 0) out.append(buf, static_cast<std::size_t>(in.gcount()));
+    return !in.bad();
+}
+
+MLTRACK_INLINE std::string trim(std::string_view s) {
+    const auto b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string_view::npos) return {};
+    const auto e = s.find_last_not_of(" \t\r\n");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+MLTRACK_INLINE bool run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout, std::string& out,
+                        std::size_t limit) {
+    out.clear();
+    int fds[2];
+    if (::pipe(fds) != 0) return false;
+    ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(fds[1]);
+    if (rc != 0) {
+        ::close(fds[0]);
+        return false;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    bool timed_out = false;
+    char buf[4096];
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            timed_out = true;
+            break;
+        }
+        pollfd p{fds[0], POLLIN, 0};
+        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            timed_out = r == 0;
+            break;
+        }
+        const auto n = ::read(fds[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (out.size() < limit) out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    if (timed_out) ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+MLTRACK_INLINE nlohmann::json git_info(const environment_options& o) {
+    std::string dir = o.git_directory.string();
+    if (dir.empty()) {
+        std::error_code ec;
+        dir = std::filesystem::current_path(ec).string();
+        if (ec) return nullptr;
+    }
+    const auto head = read_git_head(dir);
+    if (!head) return nullptr;
+    nlohmann::json g = nlohmann::json::object();
+    if (!head->commit.empty()) g["commit"] = head->commit;
+    if (!head->branch.empty()) g["branch"] = head->branch;
+    if (o.git_dirty) {
+        const auto status = git_status(dir, o.git_timeout);
+        if (status.is_object() && status.contains("dirty")) g["dirty"] = status["dirty"];
+    }
+    return g;
+}
+
+MLTRACK_INLINE nlohmann::json git_status(const std::string& dir, std::chrono::milliseconds timeout) {
+    std::string text;
+    if (!run_command({"git", "--no-optional-locks", "-C", dir, "status", "--porcelain=v2", "--branch",
+                      "--untracked-files=no"},
+                     timeout, text))
+        return nullptr;
+    nlohmann::json g = nlohmann::json::object();
+    bool dirty = false;
+    bool header = false;  // "# branch.oid" is always printed: without it this was not git's answer
+    for_each_line(text, [&](std::string_view line) {
+        if (line.rfind("# branch.oid ", 0) == 0) {
+            header = true;
+            const auto v = line.substr(13);
+            if (v != "(initial)") g["commit"] = std::string(v);
+        } else if (line.rfind("# branch.head ", 0) == 0) {
+            const auto v = line.substr(14);
+            if (v != "(detached)") g["branch"] = std::string(v);
+        } else if (!line.empty() && line[0] != '#') {
+            dirty = true;
+        }
+        return false;
+    });
+    if (!header) return nullptr;
+    g["dirty"] = dirty;
+    return g;
+}
+
+MLTRACK_INLINE std::string local_user_name(const std::filesystem::path& passwd_file, uid_t uid) {
+    std::string text, name;
+    if (!read_small_file(passwd_file, text, 4 << 20)) return name;
+    const std::string id = std::to_string(static_cast<unsigned long long>(uid));
+    for_each_line(text, [&](std::string_view line) {  // name:password:uid:gid:...
+        const auto a = line.find(':');
+        const auto b = a == std::string_view::npos ? a : line.find(':', a + 1);
+        const auto c = b == std::string_view::npos ? b : line.find(':', b + 1);
+        if (c == std::string_view::npos || a == 0 || line.substr(b + 1, c - b - 1) != id) return false;
+        name = std::string(line.substr(0, a));
+        return true;
+    });
+    return name;
+}
+
+MLTRACK_INLINE void put_env(nlohmann::json& obj, const char* key, const char* variable) {
+    const std::string v = env_value(variable);
+    if (!v.empty()) obj[key] = v;
+}
+
+MLTRACK_INLINE std::string cpu_model(const std::filesystem::path& cpuinfo) {
+    std::string text;
+    if (!read_small_file(cpuinfo, text, 4 << 20)) return {};
+    std::string model, fallback;
+    for_each_line(text, [&](std::string_view line) {
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) return false;
+        const std::string key = trim(line.substr(0, colon));
+        std::string value = trim(line.substr(colon + 1));
+        if (value.empty()) return false;
+        if (key == "model name") {
+            model = std::move(value);
+            return true;
+        }
+        if (fallback.empty() && (key == "Hardware" || key == "cpu model" || key == "cpu" || key == "uarch"))
+            fallback = std::move(value);
+        return false;
+    });
+    return model.empty() ? fallback : model;
+}
+
+MLTRACK_INLINE long usable_cpus() {
+#if defined(__linux__)
+    for (int n = CPU_SETSIZE; n <= (1 << 16); n *= 4) {
+        cpu_set_t* set = CPU_ALLOC(static_cast<std::size_t>(n));
+        if (!set) return 0;
+        const auto size = CPU_ALLOC_SIZE(static_cast<std::size_t>(n));
+        CPU_ZERO_S(size, set);
+        const int rc = ::sched_getaffinity(0, size, set);
+        const int err = errno;
+        const long count = rc == 0 ? CPU_COUNT_S(size, set) : 0;
+        CPU_FREE(set);
+        if (rc == 0) return count;
+        if (err != EINVAL) return 0;
+    }
+#endif
+    return 0;
+}
+
+MLTRACK_INLINE nlohmann::json compiler_info() {
+    nlohmann::json c = nlohmann::json::object();
+#if defined(__clang__)
+    c["name"] = "clang";
+    c["version"] = __clang_version__;
+#elif defined(__GNUC__)
+    c["name"] = "gcc";
+    c["version"] = __VERSION__;
+#elif defined(_MSC_VER)
+    c["name"] = "msvc";
+    c["version"] = _MSC_FULL_VER;
+#endif
+    c["cplusplus"] = static_cast<std::int64_t>(__cplusplus);
+#if defined(__OPTIMIZE__)
+    c["optimized"] = true;
+#else
+    c["optimized"] = false;
+#endif
+#if defined(NDEBUG)
+    c["ndebug"] = true;
+#else
+    c["ndebug"] = false;
+#endif
+    return c;
+}
+}  // namespace detail
+
+MLTRACK_INLINE nlohmann::json capture_environment(const environment_options& options) {
+    using nlohmann::json;
+    json env = json::object();
+    try {
+        detail::probe([&] {
+            char host[256] = {};
+            if (::gethostname(host, sizeof host - 1) == 0 && host[0]) env["host"] = std::string(host);
+        });
+        detail::probe([&] {
+            const uid_t uid = ::geteuid();
+            std::string name = detail::local_user_name(options.passwd_file, uid);
+            if (name.empty()) {  // a directory user (LDAP, SSSD...): the name service knows it
+                std::vector<char> buf(16384);
+                passwd pw{};
+                passwd* found = nullptr;
+                if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name)
+                    name = found->pw_name;
+            }
+            if (name.empty()) name = detail::env_value("USER");
+            if (!name.empty()) env["user"] = name;
+            env["uid"] = static_cast<std::int64_t>(uid);
+        });
+        env["pid"] = static_cast<std::int64_t>(::getpid());
+        detail::probe([&] {
+            std::string raw;
+            if (!detail::read_small_file(options.proc_root / "self" / "cmdline", raw)) return;
+            std::vector<std::string> args;
+            std::size_t start = 0;
+            while (start < raw.size()) {
+                auto end = raw.find('\0', start);
+                if (end == std::string::npos) end = raw.size();
+                args.emplace_back(raw, start, end - start);
+                start = end + 1;
+            }
+            json cl = json::array();
+            for (auto& a : redact_command_line(args)) cl.push_back(std::move(a));
+            env["command_line"] = std::move(cl);
+        });
+        detail::probe([&] {
+            std::error_code ec;
+            const auto cwd = std::filesystem::current_path(ec);
+            if (!ec) env["working_directory"] = cwd.string();
+        });
+        if (options.git)
+            detail::probe([&] {
+                auto g = detail::git_info(options);
+                if (g.is_object()) env["git"] = std::move(g);
+            });
+        env["compiler"] = detail::compiler_info();
+        env["mltrack_version"] = version_string;
+        detail::probe([&] {
+            json cpu = json::object();
+            const auto model = detail::cpu_model(options.proc_root / "cpuinfo");
+            if (!model.empty()) cpu["model"] = model;
+            const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+            if (online > 0) cpu["logical_cores"] = static_cast<std::int64_t>(online);
+            const long usable = detail::usable_cpus();
+            if (usable > 0) cpu["usable_cores"] = static_cast<std::int64_t>(usable);
+            if (!cpu.empty()) env["cpu"] = std::move(cpu);
+        });
+        detail::probe([&] {
+            utsname u{};
+            if (::uname(&u) != 0) return;
+            env["os"] = json{{"sysname", u.sysname}, {"release", u.release}, {"machine", u.machine}};
+        });
+        detail::probe([&] {
+            json s = json::object();
+            detail::put_env(s, "job_id", "SLURM_JOB_ID");
+            detail::put_env(s, "array_job_id", "SLURM_ARRAY_JOB_ID");
+            detail::put_env(s, "array_task_id", "SLURM_ARRAY_TASK_ID");
+            detail::put_env(s, "procid", "SLURM_PROCID");
+            detail::put_env(s, "ntasks", "SLURM_NTASKS");
+            detail::put_env(s, "job_name", "SLURM_JOB_NAME");
+            detail::put_env(s, "nodelist", "SLURM_JOB_NODELIST");
+            if (!s.contains("nodelist")) detail::put_env(s, "nodelist", "SLURM_NODELIST");
+            detail::put_env(s, "cluster", "SLURM_CLUSTER_NAME");
+            if (!s.empty()) env["slurm"] = std::move(s);
+        });
+        detail::probe([&] {
+            const rank_info r = detect_rank();  // the launcher's variables (ranks.hpp), without MPI
+            if (r.source != "none")
+                env["rank"] = json{{"rank", r.rank}, {"world_size", r.world_size}, {"source", r.source}};
+        });
+        detail::put_env(env, "cuda_visible_devices", "CUDA_VISIBLE_DEVICES");
+        detail::put_env(env, "omp_num_threads", "OMP_NUM_THREADS");
+        detail::probe([&] {
+            const auto v = detail::read_vertex_job_environment();  // only ids and names: no credentials
+            json j = json::object();
+            if (!v.job_id.empty()) j["job_id"] = v.job_id;
+            detail::put_env(j, "trial_id", "CLOUD_ML_TRIAL_ID");
+            if (j.empty()) return;  // the rest is only meaningful inside a Vertex AI job
+            if (!v.project.empty()) j["project"] = v.project;
+            if (!v.location.empty()) j["location"] = v.location;
+            if (!v.experiment.empty()) j["experiment"] = v.experiment;
+            if (!v.run.empty()) j["experiment_run"] = v.run;
+            if (!v.tensorboard.empty()) j["tensorboard"] = v.tensorboard;
+            j["chief"] = v.chief;
+            env["vertex"] = std::move(j);
+        });
+    } catch (...) {
+    }
+    return env;
+}
+
+MLTRACK_INLINE nlohmann::json environment_text_subset(const nlohmann::json& env) {
+    using nlohmann::json;
+    json out = json::object();
+    if (!env.is_object()) return out;
+    try {
+        auto copy = [&](const char* key) {
+            const auto it = env.find(key);
+            if (it != env.end() && it->is_primitive()) out[key] = *it;
+        };
+        copy("host");
+        copy("mltrack_version");
+        const auto git = env.find("git");
+        if (git != env.end() && git->is_object() && git->contains("commit")) out["git"]["commit"] = git->at("commit");
+        const auto comp = env.find("compiler");
+        if (comp != env.end() && comp->is_object()) out["compiler"] = *comp;
+        const auto slurm = env.find("slurm");
+        if (slurm != env.end() && slurm->is_object())
+            for (const char* k : {"job_id", "array_job_id", "array_task_id", "procid"})
+                if (slurm->contains(k)) out["slurm"][k] = slurm->at(k);
+        const auto cpu = env.find("cpu");
+        if (cpu != env.end() && cpu->is_object() && cpu->contains("model")) out["cpu"]["model"] = cpu->at("model");
+    } catch (...) {
+    }
+    return out;
+}
+
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/environment-inl.hpp ----
+#endif
+// ---- end mltrack/environment.hpp ----
+// ---- begin mltrack/detail/engine/run_open.hpp ----
+// Why: whether start_run creates or resumes a run is decided once, by one rule, on whichever thread can tell:
+// the caller's (tracker.hpp's decide_here, when every sink answers there) or the writer's (a sink that can
+// answer only there, or may refuse the run). Either way a run to create is created exclusively by the sinks
+// that can (JSONL: O_EXCL), so that of two processes or trackers creating one run at once exactly one gets
+// it; the other gets state.1 (create) or resumes it (create_or_resume).
+
+#include <optional>
+#include <string>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+inline error run_exists_error(const run_info& info) {
+    return error(error_category::state, 1,
+                 "run '" + info.name + "' already exists in experiment '" + info.experiment +
+                     "'; start it with start_mode::resume to continue it");
+}
+
+inline error run_missing_error(const run_info& info) {
+    return error(error_category::state, 2,
+                 "run '" + info.name + "' does not exist in experiment '" + info.experiment + "'; nothing to resume");
+}
+
+/// The writer's decision for a run that start_run could not decide on its thread: sets info.resumed, or
+/// returns the error start_run throws (a sink's refusal, state.1, state.2).
+inline std::optional<error> decide_on_writer(sink_set& sinks, run_info& info, start_mode mode, error_reporter& r) {
+    if (auto refusal = sinks.check(info, r)) return refusal;  // a sink that can never hold this run (its name)
+    const auto exists = sinks.exists(info, r);
+    if (mode == start_mode::create && exists && *exists) return run_exists_error(info);
+    if (mode == start_mode::resume && exists && !*exists) return run_missing_error(info);
+    info.resumed = mode == start_mode::resume || (exists && *exists);
+    if (!info.resumed && sinks.claim(info, true).exists.value_or(false)) {  // made by another process just now
+        if (mode == start_mode::create) return run_exists_error(info);
+        info.resumed = true;
+    }
+    return std::nullopt;
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/run_open.hpp ----
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+MLTRACK_INLINE core::core(config cfg, std::unique_ptr<sink_set> sinks)
+    : cfg_(std::move(cfg)),
+      sinks_(std::move(sinks)),
+      ring_(cfg_.queue_capacity ? cfg_.queue_capacity : 2),
+      wake_(std::make_unique<wake_state>()),
+      w_(std::make_unique<writer_state>()) {
+    drain_inline_ = [](core& c) noexcept { c.drain_inline_body(); };
+    validate_name("experiment name", cfg_.experiment);
+    resolve_rank();
+    live_generation_ = inert_ ? inert_generation : watch_forks();
+    if (cfg_.dispatch == dispatch_mode::threaded && !inert_) {
+        ring_.on_new_ring(
+            [](void* self) {
+                try {
+                    static_cast<core*>(self)->wake();
+                } catch (...) {  // the writer then finds the ring at its next poll
+                }
+            },
+            this);
+        writer_ = std::thread([this] { writer_loop(); });
+    }
+}
+
+MLTRACK_INLINE core::~core() {
+    close();
+    if (forked()) {  // the parent's sinks and writer state: never flushed, closed or destroyed from a child
+        (void)sinks_.release();
+        (void)wake_.release();
+    }
+}
+
+MLTRACK_INLINE void core::close() noexcept {
+    if (forked()) {  // the writer thread exists only in the parent: never join it, never touch its locks
+        closed_.store(true, std::memory_order_release);
+        if (writer_.joinable()) new std::thread(std::move(writer_));  // leaked on purpose: no join, no terminate
+        return;
+    }
+    if (inert_) {
+        closed_.store(true, std::memory_order_release);
+        return;
+    }
+    std::lock_guard<std::mutex> lock(w_->close_m);
+    if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+    try {
+        auto c = new cold_item();
+        c->operation = op::shutdown;
+        push_blocking(queue_item{{}, c});
+        if (cfg_.dispatch == dispatch_mode::threaded) {
+            wake();
+            if (writer_.joinable()) writer_.join();
+        } else {
+            drain_inline();
+        }
+    } catch (...) {
+    }
+}
+
+MLTRACK_INLINE run_claim core::claim_run(const run_info& info, bool create) {
+    return sinks_->claim(info, create);
+}
+
+MLTRACK_INLINE void core::report(const std::string& sink, const std::string& message) {
+    sink_errors_.fetch_add(1, std::memory_order_relaxed);
+    if (cfg_.on_error) {
+        cfg_.on_error(sink_error{sink, message});
+        return;
+    }
+    const auto t = std::chrono::steady_clock::now();
+    if (w_->reported_any && t - w_->last_report < std::chrono::seconds(1)) {
+        ++w_->suppressed;
+        return;
+    }
+    if (w_->suppressed)
+        std::fprintf(stderr, "mltrack: %llu more sink errors suppressed\n",
+                     static_cast<unsigned long long>(w_->suppressed));
+    std::fprintf(stderr, "mltrack: sink '%s': %s\n", sink.c_str(), message.c_str());
+    w_->suppressed = 0;
+    w_->last_report = t;
+    w_->reported_any = true;
+}
+
+MLTRACK_INLINE void core::resolve_rank() {
+    policy_ = rank_policy_from_env(cfg_.ranks);
+    rank_ = detect_rank();
+    if (cfg_.rank >= 0) {
+        rank_.rank = cfg_.rank;
+        rank_.source = "config";
+        if (rank_.world_size <= cfg_.rank) rank_.world_size = cfg_.rank + 1;
+    }
+    if (cfg_.world_size > 0) rank_.world_size = cfg_.world_size;
+    if (rank_.rank >= rank_.world_size)
+        throw error(error_category::config, 4,
+                    "rank " + std::to_string(rank_.rank) + " is not below the world size " +
+                        std::to_string(rank_.world_size));
+    inert_ = policy_ == rank_policy::zero && rank_.rank != 0;
+}
+
+MLTRACK_INLINE void core::drain_inline_body() noexcept {
+    std::lock_guard<std::mutex> lock(w_->inline_m);
+    while (drain_once() > 0) {
+    }
+    const auto t = std::chrono::steady_clock::now();
+    if (t - w_->last_flush >= cfg_.flush_interval) {
+        sinks_->periodic_flush(*this);
+        w_->last_flush = t;
+    }
+}
+
+MLTRACK_INLINE void core::writer_loop() noexcept {
+    using clock = std::chrono::steady_clock;
+    w_->last_flush = clock::now();
+    bool unflushed = false;  // items reached the sinks since the last flush
+    auto tick_at = clock::time_point::min();
+    for (;;) {
+        const std::size_t n = drain_once();
+        if (w_->stopped) break;
+        unflushed = unflushed || n > 0;
+        const auto t = clock::now();
+        if (unflushed && t - w_->last_flush >= cfg_.flush_interval) {
+            sinks_->periodic_flush(*this);
+            w_->last_flush = t;
+            unflushed = false;
+        }
+        if (n > 0 || t >= tick_at) {
+            sinks_->tick(t, *this);
+            tick_at = sinks_->next_tick(t);
+        }
+        if (n > 0) continue;
+        auto until = std::min(tick_at, t + cfg_.poll_interval);
+        if (unflushed) until = std::min(until, w_->last_flush + cfg_.flush_interval);
+        if (until <= t) continue;
+        writer_asleep_.exchange(1, std::memory_order_acq_rel);
+        if (!ring_.ready()) {
+            std::unique_lock<std::mutex> lock(wake_->m);
+            wake_->cv.wait_until(lock, until, [this] { return wake_->flag; });
+            wake_->flag = false;
+        }
+        writer_asleep_.exchange(0, std::memory_order_acq_rel);
+    }
+}
+
+MLTRACK_INLINE core::live_run* core::find_run(std::uint32_t id) noexcept {
+    for (auto ended : w_->ended)
+        if (ended == id) return nullptr;  // its run_end is in this batch: what follows is late
+    if (w_->last_run && w_->last_run->info.id == id) return w_->last_run;
+    auto it = w_->runs.find(id);
+    if (it == w_->runs.end()) return nullptr;
+    w_->last_run = it->second.get();
+    return w_->last_run;
+}
+
+MLTRACK_INLINE void core::seed_steps(live_run& r) {
+    if (r.seeded) return;
+    r.seeded = true;
+    if (r.info.resumed) r.steps.seed(sinks_->max_steps(r.info, *this));
+}
+
+MLTRACK_INLINE void core::dispatch_pending() noexcept {
+    if (!w_->pending.empty()) {
+        sinks_->write(batch(w_->pending.data(), w_->pending.size()), *this);
+        written_.fetch_add(w_->pending.size(), std::memory_order_relaxed);
+        w_->pending.clear();
+    }
+    w_->held.clear();
+    for (auto id : w_->ended) {
+        if (w_->last_run && w_->last_run->info.id == id) w_->last_run = nullptr;
+        w_->runs.erase(id);
+    }
+    w_->ended.clear();
+}
+
+MLTRACK_INLINE std::size_t core::drain_once() noexcept {
+    if (w_->stopped) return 0;
+    std::size_t n = 0;
+    queue_item item;
+    try {
+        while (n < max_batch && ring_.try_pop(item)) {
+            ++n;
+            if (!item.cold) {
+                const metric_point& p = item.point;
+                live_run* run = find_run(p.run);
+                const std::uint32_t metric = p.metric & ~auto_step_bit;
+                if (!run || metric >= w_->metrics.size()) {
+                    late_.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                event e;
+                e.kind = record_kind::metric;
+                e.run = &run->info;
+                e.time_ns = p.time_ns;
+                e.value = p.value;
+                e.metric = w_->metrics[metric].get();
+                if (p.metric & auto_step_bit) {
+                    seed_steps(*run);
+                    e.step = run->steps.next(metric, e.metric->name);
+                } else {
+                    e.step = p.step;
+                    run->steps.saw(metric, p.step);
+                }
+                w_->pending.push_back(e);
+                continue;
+            }
+            std::unique_ptr<cold_item> c(item.cold);
+            switch (c->operation) {
+                case op::metric_def: {
+                    const auto id = c->metric.id;
+                    if (w_->metrics.size() <= id) w_->metrics.resize(id + 1);
+                    w_->metrics[id] = std::make_unique<metric_info>(std::move(c->metric));
+                    break;
+                }
+                case op::record: handle_record(std::move(c)); break;
+                case op::points: handle_points(*c); break;
+                case op::run_open:
+                    dispatch_pending();
+                    open_run(*c);
+                    break;
+                case op::flush:
+                    dispatch_pending();
+                    sinks_->flush(*this);
+                    w_->last_flush = std::chrono::steady_clock::now();
+                    if (c->done) c->done->complete();
+                    break;
+                case op::last_step: answer_last_step(*c); break;
+                case op::shutdown:
+                    dispatch_pending();
+                    sinks_->flush(*this);
+                    sinks_->close(*this);
+                    w_->stopped = true;
+                    fail_remaining();
+                    return n;
+            }
+        }
+        dispatch_pending();
+    } catch (...) {
+        // Only allocation failures can get here; keep the writer alive.
+        w_->pending.clear();
+        w_->held.clear();
+    }
+    return n;
+}
+
+MLTRACK_INLINE void core::answer_last_step(cold_item& c) {
+    std::optional<std::int64_t> high;
+    if (live_run* run = find_run(c.run)) {
+        seed_steps(*run);
+        if (c.metric.name.empty()) high = run->steps.highest();
+        else high = run->steps.highest(c.metric.id, c.metric.name);
+    }
+    c.done->complete_with(high);
+}
+
+MLTRACK_INLINE void core::handle_points(const cold_item& c) {
+    live_run* run = find_run(c.run);
+    if (!run) {
+        late_.fetch_add(c.points.size(), std::memory_order_relaxed);
+        return;
+    }
+    seed_steps(*run);
+    const std::int64_t step = run->steps.next_for_run();
+    for (const auto& mv : c.points) {
+        if (mv.first >= w_->metrics.size()) {
+            late_.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        run->steps.saw(mv.first, step);
+        event e;
+        e.kind = record_kind::metric;
+        e.run = &run->info;
+        e.time_ns = c.rec.time_ns;
+        e.step = step;
+        e.value = mv.second;
+        e.metric = w_->metrics[mv.first].get();
+        w_->pending.push_back(e);
+    }
+}
+
+MLTRACK_INLINE void core::handle_record(std::unique_ptr<cold_item> c) {
+    const live_run* live = find_run(c->run);
+    const run_info* run = live ? &live->info : nullptr;
+    if (!run) {
+        late_.fetch_add(1, std::memory_order_relaxed);
+        if (c->done) c->done->fail(error(error_category::state, 3, "the run has already ended"));
+        return;
+    }
+    event e;
+    e.kind = c->rec.kind;
+    e.run = run;
+    e.time_ns = c->rec.time_ns;
+    e.step = c->rec.step;
+    e.payload = &c->rec;
+    auto done = c->done;
+    if (done && e.kind == record_kind::artifact) e.receipt = &done->receipt;  // dispatched below, at once
+    w_->pending.push_back(e);
+    if (c->rec.kind == record_kind::run_end) w_->ended.push_back(run->id);
+    w_->held.push_back(std::move(c));
+    if (done) {
+        dispatch_pending();
+        done->complete();
+    }
+}
+
+MLTRACK_INLINE void core::open_run(cold_item& c) {
+    run_info info = std::get<run_info>(std::move(c.rec.payload));
+    if (c.checked) {  // start_run asked the sinks itself and did not wait
+        publish_run(c, std::move(info));
+        return;
+    }
+    if (auto failure = decide_on_writer(*sinks_, info, c.mode, *this)) {  // run_open.hpp
+        c.done->fail(*failure);
+        return;
+    }
+    // The caller waits only for the checks above; the environment is captured after, off its path.
+    c.done->complete(info.resumed);
+    publish_run(c, std::move(info));
+}
+
+MLTRACK_INLINE void core::publish_run(cold_item& c, run_info info) {
+    if (c.capture_environment && !info.metadata.contains("environment"))
+        info.metadata["environment"] = environment();
+    auto owned = std::make_unique<live_run>();
+    owned->info = std::move(info);
+    const run_info* run = &owned->info;
+    w_->runs[run->id] = std::move(owned);
+    event e;
+    e.kind = run->resumed ? record_kind::run_resume : record_kind::run_start;
+    e.run = run;
+    e.time_ns = run->start_time_ns;
+    w_->pending.push_back(e);
+    dispatch_pending();
+}
+
+MLTRACK_INLINE const nlohmann::json& core::environment() {
+    if (!w_->environment) w_->environment = capture_environment();
+    return *w_->environment;
+}
+
+MLTRACK_INLINE void core::fail_remaining() noexcept {
+    queue_item item;
+    while (ring_.try_pop(item)) {
+        if (!item.cold) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        std::unique_ptr<cold_item> c(item.cold);
+        if (c->done) c->done->fail(error(error_category::state, 4, "the tracker is closed"));
+    }
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+// ---- end mltrack/detail/engine/writer-inl.hpp ----
 // ---- begin mltrack/tracker-inl.hpp ----
 // Why: the bodies of tracker_base's cold calls (starting a run and deciding on the caller's thread whether it
 // resumes), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled once.

@@ -150,7 +150,12 @@ private:
     /// Pushes until the item fits; false (the item not queued) when `deadline` passes first.
     bool push_blocking(const queue_item& item, std::chrono::steady_clock::time_point deadline = no_deadline) noexcept;
 
-    void drain_inline() noexcept;
+    /// Inline dispatch: drains the queue on the caller's thread. Called through a pointer that only the
+    /// constructor names, so that header-only code that logs through a core it did not make (a run passed
+    /// in) does not compile the writer.
+    void drain_inline() noexcept { drain_inline_(*this); }
+    void drain_inline_body() noexcept;
+    void (*drain_inline_)(core&) noexcept = nullptr;
 
     /// The writer: drains the queue, flushes the sinks every flush_interval while something came since the
     /// last flush, ticks them when they ask to be, and otherwise sleeps. It is woken by a control item, by a
