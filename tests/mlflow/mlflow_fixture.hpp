@@ -86,6 +86,18 @@ struct fixture {
     }
 };
 
+/// Polls the fake until the run exists with at least one metric (states reached asynchronously).
+inline bool wait_for_run(fixture& f, const std::string& experiment, const std::string& run,
+                         std::chrono::milliseconds limit = std::chrono::milliseconds(20000)) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        const auto runs = f.runs_named(f.server.state(), experiment, run);
+        if (!runs.empty() && !runs[0]["metrics"].empty()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
 /// A metric history of the fake's state as (step, value) pairs, in step order.
 inline std::vector<std::pair<std::int64_t, double>> history(const nlohmann::json& run, const std::string& key) {
     std::vector<std::pair<std::int64_t, double>> out;

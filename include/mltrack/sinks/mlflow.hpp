@@ -278,7 +278,7 @@ private:
         }
         auto it = runs_.find(e.run->id);
         if (it == runs_.end()) return;
-        const auto& rp = it->second;
+        const std::shared_ptr<detail::ml_run> rp = it->second;  // a copy: run_end erases the map entry
         detail::ml_run& r = *rp;
         switch (e.kind) {
             case record_kind::metric: {
