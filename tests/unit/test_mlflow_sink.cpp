@@ -37,6 +37,13 @@ void log_full_run(mltrack::tracker& t, const std::string& run_name, const unit::
     run.end();
 }
 
+/// A model folder with a nested file.
+void fs_write_model(const unit::temp_dir& dir) {
+    std::filesystem::create_directories(dir / "model" / "sub");
+    unit::write_file(dir / "model" / "weights.bin", "0123456789");
+    unit::write_file(dir / "model" / "sub" / "config.json", "{\"layers\": 3}");
+}
+
 }  // namespace
 
 TEST_CASE("mlflow: a run becomes the MLflow run the Python client makes") {
@@ -419,4 +426,71 @@ TEST_CASE("mlflow: MLflow's key rules") {
         CHECK_FALSE(mlflow_key_problem(bad).empty());
     CHECK(mlflow_key_problem(std::string(250, 'k')).empty());
     CHECK_FALSE(mlflow_key_problem(std::string(251, 'k')).empty());
+}
+
+TEST_CASE("mlflow: an experiment in MLflow's trash is refused, not recreated") {
+    fixture f;
+    {
+        mltrack::tracker t{f.config("trashed"), sinks::mlflow{f.options()}};
+        auto run = t.start_run("a");
+        run.log("x", 1.0, 1);
+    }
+    f.server.post("/_control/delete_experiment", {{"name", "trashed"}});
+    f.errors.clear();
+    {
+        mltrack::tracker t{f.config("trashed"), sinks::mlflow{f.options()}};
+        auto run = t.start_run("b");
+        run.log("x", 1.0, 1);
+    }
+    const auto st = f.server.state();
+    CHECK(f.runs_named(st, "trashed", "b").empty());
+    CHECK(st["requests"]["experiments/create"] == 1);
+    CHECK(f.joined_errors().find("[mltrack.error.state.82]") != std::string::npos);
+}
+
+TEST_CASE("mlflow: histograms are reported once per run and kept out") {
+    fixture f;
+    {
+        mltrack::tracker t{f.config("hist"), sinks::mlflow{f.options()}};
+        auto run = t.start_run("r");
+        const std::vector<double> values{1, 2, 3, 4};
+        for (int s = 0; s < 3; ++s) run.log_histogram("weights", values, s);
+        run.log("x", 1.0, 1);
+    }
+    const auto st = f.server.state();
+    const auto runs = f.runs_named(st, "hist", "r");
+    REQUIRE(runs.size() == 1);
+    CHECK(history(runs[0], "x").size() == 1);
+    REQUIRE(f.errors.size() == 1);
+    CHECK(f.errors[0].find("[mltrack.error.value.83]") != std::string::npos);
+}
+
+TEST_CASE("mlflow: a model becomes one registered model version, also after a lost answer") {
+    fixture f;
+    unit::temp_dir dir;
+    f.server.faults({{{"methods", "^model-versions/create$"}, {"kind", "reset_after"}, {"count", 1}}});
+    auto o = f.options();
+    o.register_model_as = "my-model";
+    fs_write_model(dir);
+    {
+        mltrack::tracker t{f.config("reg"), sinks::mlflow{o}};
+        auto run = t.start_run("r");
+        (void)run.log_model(dir / "model", {"custom", "1.0"});
+    }
+    INFO(f.joined_errors());
+    const auto st = f.server.state();
+    CHECK(st["faults_injected"]["reset_after"] == 1);
+    const auto runs = f.runs_named(st, "reg", "r");
+    REQUIRE(runs.size() == 1);
+    REQUIRE(st["registered_models"].contains("my-model"));
+    const auto& versions = st["registered_models"]["my-model"]["versions"];
+    REQUIRE(versions.size() == 1);
+    CHECK(versions[0]["source"] == runs[0]["info"]["artifact_uri"].get<std::string>() + "/model");
+    CHECK(versions[0]["run_id"] == runs[0]["info"]["run_id"]);
+    // A folder keeps its layout, and gets an MLmodel.
+    const std::string root = runs[0]["info"]["experiment_id"].get<std::string>() + "/" +
+                             runs[0]["info"]["run_id"].get<std::string>() + "/artifacts/model/";
+    CHECK(st["artifacts"].contains(root + "weights.bin"));
+    CHECK(st["artifacts"].contains(root + "sub/config.json"));
+    CHECK(st["artifacts"].contains(root + "MLmodel"));
 }
