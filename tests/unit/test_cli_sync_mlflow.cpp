@@ -155,3 +155,30 @@ TEST_CASE("mltrack sync --to mlflow: a run partly delivered live is completed, n
     REQUIRE(h.size() == 200);
     for (int s = 0; s < 200; ++s) CHECK(h[static_cast<std::size_t>(s)].first == s);
 }
+
+TEST_CASE("mltrack sync --to mlflow: a model whose files are gone is reported; the rest is sent") {
+    if (cli_test::skip_without_binary()) return;
+    fixture f;
+    unit::temp_dir dir;
+    const fs::path root = dir / "mlruns";
+    unit::write_file(dir / "model.bin", "weights");
+    {
+        mltrack::tracker t{offline("exp-gone"), mltrack::sinks::jsonl{root}};
+        auto run = t.start_run("r");
+        run.log("loss", 0.5, 1);
+        (void)run.log_model(dir / "model.bin", {"custom", "1"});
+        run.log("loss", 0.25, 2);
+    }
+    fs::remove(dir / "model.bin");
+    fs::remove_all(root / "exp-gone" / "r" / "artifacts");
+    auto r = cli_test::run({"sync", root.string(), "--to", "mlflow:" + f.server.url()});
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.status == 0);
+    CHECK(r.err.find("[mltrack.error.io.45]") != std::string::npos);
+    const auto st = f.server.state();
+    const auto runs = f.runs_named(st, "exp-gone", "r");
+    REQUIRE(runs.size() == 1);
+    CHECK(history(runs[0], "loss").size() == 2);
+    CHECK(st["artifacts"].empty());
+    CHECK(runs[0]["info"]["status"] == "FINISHED");
+}
