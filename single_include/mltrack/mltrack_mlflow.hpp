@@ -794,15 +794,14 @@ public:
             return step_outcome::next;
         }
         const std::string why = describe(parse_api_error(r));
-        if (r.status == 404) {  // the run was deleted for good meanwhile
+        if (r.status == 404 || r.status == 403) {  // the run was deleted for good, or this user may not write it
             r_->failed = true;
             engine.report(error(error_category::io, 41,
-                                label() + ": " + why + " (the run is gone from MLflow; nothing more is sent for it)"));
+                                label() + ": " + why + " (nothing more is sent for this run; the JSONL copy keeps it)"));
             reject_everything();
             return step_outcome::next;
         }
-        if (r.status != 400) {
-            body_.swap(body);  // kept for a retry after the engine's own handling (e.g. 403 is given up)
+        if (r.status != 400) {  // given up (reported by the engine); on_abandon puts what was taken back
             kind_ = k;
             return step_outcome::drop;
         }
