@@ -494,3 +494,24 @@ TEST_CASE("mlflow: a model becomes one registered model version, also after a lo
     CHECK(st["artifacts"].contains(root + "sub/config.json"));
     CHECK(st["artifacts"].contains(root + "MLmodel"));
 }
+
+TEST_CASE("mlflow: ranks: rank 0 speaks for the job; another rank's tracker sends nothing to MLflow") {
+    fixture f;
+    unit::temp_dir dir;
+    for (int rank : {1, 0}) {
+        auto c = f.config("ranks");
+        c.ranks = mltrack::rank_policy::every;
+        c.rank = rank;
+        c.world_size = 2;
+        mltrack::tracker t{c, sinks::jsonl{dir / "mlruns"}, sinks::mlflow{f.options()}};
+        auto run = t.start_run("r", mltrack::start_mode::create_or_resume);
+        run.log("x", rank, 1);
+    }
+    INFO(f.joined_errors());
+    const auto st = f.server.state();
+    const auto runs = f.runs_named(st, "ranks", "r");
+    REQUIRE(runs.size() == 1);
+    const auto h = history(runs[0], "x");
+    REQUIRE(h.size() == 1);
+    CHECK(h[0].second == 0.0);  // rank 0's value, not rank 1's
+}
