@@ -28,7 +28,8 @@ recorded in state["validation_errors"], which the tests require to be empty.
 Faults from POST /_control/faults {"rules": [...], "seed": S}: each rule has "methods" (a regex on the
 endpoint, e.g. "runs/log-batch"), "probability", optional "count", and "kind": "status" (with "status" and
 "retry_after"), "reset" (the connection is reset before the request is applied) or "reset_after" (applied,
-then reset: the answer is lost), "slow" (with "delay").
+then reset: the answer is lost), "slow" (with "delay"), "concurrent_create" (experiments/create: another job
+creates the same experiment just before, so this request gets RESOURCE_ALREADY_EXISTS).
 
 Control endpoints (no auth): GET /_control/state, POST /_control/faults, POST /_control/config
 ({"auth": "Bearer x" | "Basic y" | null, "down": bool}), POST /_control/reset, GET /_control/log.
@@ -636,6 +637,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         except ValueError:
                             raise invalid("Malformed JSON body")
                     fn = getattr(srv.api, name)
+                    if fault and fault.get("kind") == "concurrent_create" and name == "create_experiment":
+                        fn(q, body)  # another job creates the same experiment just before this request
                     result = fn(q, body, raw) if name == "log_batch" else fn(q, body)
         except MlflowError as e:
             if fault and self.apply_fault(fault, before=False):

@@ -515,3 +515,24 @@ TEST_CASE("mlflow: ranks: rank 0 speaks for the job; another rank's tracker send
     REQUIRE(h.size() == 1);
     CHECK(h[0].second == 0.0);  // rank 0's value, not rank 1's
 }
+
+TEST_CASE("mlflow: an experiment another job creates at the same moment is used, not duplicated") {
+    fixture f;
+    f.server.faults({{{"methods", "^experiments/create$"}, {"kind", "concurrent_create"}, {"count", 1}}});
+    auto o = f.options();
+    o.check_exists = false;  // only the sink's own lookups
+    {
+        mltrack::tracker t{f.config("race"), sinks::mlflow{o}};
+        auto run = t.start_run("r");
+        run.log("x", 1.0, 1);
+    }
+    INFO(f.joined_errors());
+    CHECK(f.errors.empty());
+    const auto st = f.server.state();
+    CHECK(st["faults_injected"]["concurrent_create"] == 1);
+    CHECK(st["requests"]["experiments/get-by-name"] == 2);  // looked up again after RESOURCE_ALREADY_EXISTS
+    int named = 0;
+    for (const auto& e : st["experiments"]) named += e["name"] == "race";
+    CHECK(named == 1);
+    REQUIRE(f.runs_named(st, "race", "r").size() == 1);
+}
