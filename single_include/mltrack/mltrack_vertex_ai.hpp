@@ -905,6 +905,8 @@ MLTRACK_NAMESPACE_END
 // (after a refresh), 408/429/5xx with exponential backoff and jitter (never sooner than Retry-After), and
 // only gives a step up when the service answered that it will never succeed (400, 403, 404...), which is
 // reported and counted. The queue is bounded (a refused step is reported and counted, never silent).
+// The MLflow sink runs its own steps (detail/mlflow/) on the same engine: nothing here is Vertex-specific
+// but the credentials' refresh, which fixed credentials (credential_kind::fixed_header) never need.
 
 #include <atomic>
 #include <chrono>

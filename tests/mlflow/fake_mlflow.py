@@ -32,7 +32,7 @@ then reset: the answer is lost), "slow" (with "delay"), "concurrent_create" (exp
 creates the same experiment just before, so this request gets RESOURCE_ALREADY_EXISTS).
 
 Control endpoints (no auth): GET /_control/state, POST /_control/faults, POST /_control/config
-({"auth": "Bearer x" | "Basic y" | null, "down": bool}), POST /_control/reset, GET /_control/log.
+({"auth": "Bearer x" | "Basic y" | null, "down": bool}), POST /_control/reset, GET /_control/log, ANY /_control/redirect/... (a 302 to another host).
 """
 
 import argparse
@@ -599,6 +599,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         q = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         raw = self.read_body()
         path = url.path
+        if path.startswith("/_control/redirect"):  # a server that sends every request elsewhere
+            return self.send(302, {}, headers={"Location": "http://192.0.2.1/elsewhere"})
         if path.startswith("/_control/"):
             return self.control(verb, path[len("/_control/"):], q, raw)
         if path == "/health":

@@ -162,3 +162,46 @@ TEST_CASE("mlflow faults: a run deleted on the server meanwhile stops its upload
     INFO(all);
     CHECK(all.find("must be in the 'active' state") != std::string::npos);
 }
+
+TEST_CASE("mlflow faults: a run the server forbids (403) is reported once and stops sending") {
+    fixture f;
+    {
+        mltrack::tracker t{f.config("forbidden"), sinks::mlflow{f.options()}};
+        auto run = t.start_run("r");
+        run.log("x", 1.0, 0);
+        t.flush();
+        REQUIRE(wait_for_run(f, "forbidden", "r"));
+        f.server.faults({{{"methods", "^runs/log-batch$"}, {"kind", "status"}, {"status", 403}}});
+        for (int s = 1; s < 50; ++s) {
+            run.log("x", s, s);
+            t.flush();
+        }
+    }
+    const std::string all = f.joined_errors();
+    INFO(all);
+    std::size_t reports = 0;
+    for (auto p = all.find("HTTP 403"); p != std::string::npos; p = all.find("HTTP 403", p + 1)) ++reports;
+    CHECK(reports == 1);
+    CHECK(f.server.state()["faults_injected"]["status:403"] == 1);  // no request after the refusal
+    const auto runs = f.runs_named(f.server.state(), "forbidden", "r");
+    REQUIRE(runs.size() == 1);
+    CHECK(history(runs[0], "x").size() == 1);
+}
+
+TEST_CASE("mlflow faults: a redirect is never followed (it would carry the credentials elsewhere)") {
+    fixture f;
+    f.env.set("MLFLOW_TRACKING_TOKEN", "secret-token");
+    auto o = f.options();
+    o.tracking_uri = f.server.url() + "/_control/redirect";  // answers 302 to another host for every path
+    o.close_timeout = std::chrono::milliseconds(300);
+    {
+        mltrack::tracker t{f.config("redirected"), sinks::mlflow{o}};
+        auto run = t.start_run("r");
+        run.log("x", 1.0, 0);
+    }
+    const std::string all = f.joined_errors();
+    INFO(all);
+    CHECK(all.find("HTTP 302") != std::string::npos);
+    CHECK(all.find("secret-token") == std::string::npos);
+    CHECK(f.server.state()["runs"].empty());
+}
