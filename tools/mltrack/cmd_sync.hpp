@@ -356,7 +356,6 @@ inline std::size_t sync_to_mlflow(const fs::path& file, const run_ref& ref, cons
     o.tracking_uri = dest.uri;
     o.local_root = fs::absolute(ref.dir).parent_path().parent_path().string();  // artifact copies come from here
     o.check_exists = false;
-    if (const char* t = std::getenv("MLTRACK_SYNC_CLOSE_TIMEOUT_MS")) o.close_timeout = std::chrono::milliseconds(std::atoll(t));
     mltrack::sinks::mlflow sink{o};
     std::vector<std::string> reported;
     mlflow_collecting_sink collecting{sink, reported};
