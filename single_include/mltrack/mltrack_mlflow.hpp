@@ -732,13 +732,18 @@ namespace detail {
 /// Sends a run's pending tags, params and (up to what was buffered when it started) metric points.
 class ml_batch_step final : public vertex_step {
 public:
-    ml_batch_step(ml_context& c, std::shared_ptr<ml_run> r) : c_(c), r_(std::move(r)) {}
+    /// full_only: queued because a request's worth of points is waiting: send only full requests (what is
+    /// left waits for the next ones, or for the timed flush), so a steady logger costs one request per 1000
+    /// points. Otherwise (timed or explicit flush, run end, close) everything buffered goes.
+    ml_batch_step(ml_context& c, std::shared_ptr<ml_run> r, bool full_only = false)
+        : c_(c), r_(std::move(r)), full_only_(full_only) {}
     std::string label() const override { return "log-batch to MLflow run '" + r_->name + "'"; }
 
     std::optional<http_request> next(vertex_engine&) override {
+        const std::size_t per_request = std::min(c_.cfg.options.max_metrics_per_request, mlflow_max_metrics_per_batch);
         if (!started_) {
             started_ = true;
-            budget_ = r_->buffered;
+            budget_ = full_only_ ? r_->buffered / per_request * per_request : r_->buffered;
         }
         if (r_->failed || r_->exp->failed || r_->run_id.empty()) {  // reported once, by the run's own step
             reject_everything();
@@ -915,6 +920,7 @@ private:
 
     ml_context& c_;
     std::shared_ptr<ml_run> r_;
+    bool full_only_;
     bool started_ = false;
     bool split_ = false;
     std::size_t budget_ = 0;
@@ -1486,7 +1492,7 @@ private:
                     return;
                 }
                 add_point(r, slot, e.step, e.time_ns, e.value, dropped);
-                if (r.buffered >= c_->cfg.options.max_metrics_per_request) queue_batch(rp);
+                if (r.buffered >= c_->cfg.options.max_metrics_per_request) queue_batch(rp, false, true);
                 return;
             }
             case record_kind::histogram:
@@ -1597,10 +1603,12 @@ private:
         r.pending_params.emplace_back(key, value);
     }
 
-    void queue_batch(const std::shared_ptr<detail::ml_run>& r, bool force = false) {
+    /// Queues a batch step for the run unless one waits already; full_only: only whole requests of points
+    /// (the buffer filled one), else everything waiting.
+    void queue_batch(const std::shared_ptr<detail::ml_run>& r, bool force = false, bool full_only = false) {
         if (r->batch_queued) return;
         if (!force && r->buffered == 0 && r->pending_params.empty() && r->pending_tags.empty()) return;
-        if (c_->engine->push(std::make_unique<detail::ml_batch_step>(*c_, r))) r->batch_queued = true;
+        if (c_->engine->push(std::make_unique<detail::ml_batch_step>(*c_, r, full_only))) r->batch_queued = true;
     }
 
     void queue_batches() {

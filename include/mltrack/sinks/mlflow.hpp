@@ -295,7 +295,7 @@ private:
                     return;
                 }
                 add_point(r, slot, e.step, e.time_ns, e.value, dropped);
-                if (r.buffered >= c_->cfg.options.max_metrics_per_request) queue_batch(rp);
+                if (r.buffered >= c_->cfg.options.max_metrics_per_request) queue_batch(rp, false, true);
                 return;
             }
             case record_kind::histogram:
@@ -406,10 +406,12 @@ private:
         r.pending_params.emplace_back(key, value);
     }
 
-    void queue_batch(const std::shared_ptr<detail::ml_run>& r, bool force = false) {
+    /// Queues a batch step for the run unless one waits already; full_only: only whole requests of points
+    /// (the buffer filled one), else everything waiting.
+    void queue_batch(const std::shared_ptr<detail::ml_run>& r, bool force = false, bool full_only = false) {
         if (r->batch_queued) return;
         if (!force && r->buffered == 0 && r->pending_params.empty() && r->pending_tags.empty()) return;
-        if (c_->engine->push(std::make_unique<detail::ml_batch_step>(*c_, r))) r->batch_queued = true;
+        if (c_->engine->push(std::make_unique<detail::ml_batch_step>(*c_, r, full_only))) r->batch_queued = true;
     }
 
     void queue_batches() {

@@ -30,13 +30,18 @@ namespace detail {
 /// Sends a run's pending tags, params and (up to what was buffered when it started) metric points.
 class ml_batch_step final : public vertex_step {
 public:
-    ml_batch_step(ml_context& c, std::shared_ptr<ml_run> r) : c_(c), r_(std::move(r)) {}
+    /// full_only: queued because a request's worth of points is waiting: send only full requests (what is
+    /// left waits for the next ones, or for the timed flush), so a steady logger costs one request per 1000
+    /// points. Otherwise (timed or explicit flush, run end, close) everything buffered goes.
+    ml_batch_step(ml_context& c, std::shared_ptr<ml_run> r, bool full_only = false)
+        : c_(c), r_(std::move(r)), full_only_(full_only) {}
     std::string label() const override { return "log-batch to MLflow run '" + r_->name + "'"; }
 
     std::optional<http_request> next(vertex_engine&) override {
+        const std::size_t per_request = std::min(c_.cfg.options.max_metrics_per_request, mlflow_max_metrics_per_batch);
         if (!started_) {
             started_ = true;
-            budget_ = r_->buffered;
+            budget_ = full_only_ ? r_->buffered / per_request * per_request : r_->buffered;
         }
         if (r_->failed || r_->exp->failed || r_->run_id.empty()) {  // reported once, by the run's own step
             reject_everything();
@@ -213,6 +218,7 @@ private:
 
     ml_context& c_;
     std::shared_ptr<ml_run> r_;
+    bool full_only_;
     bool started_ = false;
     bool split_ = false;
     std::size_t budget_ = 0;
