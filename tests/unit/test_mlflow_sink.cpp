@@ -249,7 +249,7 @@ TEST_CASE("mlflow: a param logged again with another value keeps MLflow's first 
     CHECK(f.errors[0].find("[mltrack.error.value.81]") != std::string::npos);
     CHECK(f.errors[0].find("'lr'") != std::string::npos);
 
-    // Across sessions the server refuses it: only that param is left out, the others and the metrics land.
+    // From another tracker the server refuses it: only that param is left out, the others and the metrics land.
     f.errors.clear();
     {
         mltrack::tracker t{f.config("params"), sinks::mlflow{f.options()}};
