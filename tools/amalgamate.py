@@ -65,7 +65,7 @@ def build():
     seen = set()
     body = []
     expand(os.path.join(INCLUDE, "mltrack", "mltrack.hpp"), seen, body)
-    outputs["mltrack.hpp"] = header("mltrack.hpp", "the whole library but the Vertex AI sink, in one header") + "".join(body)
+    outputs["mltrack.hpp"] = header("mltrack.hpp", "the whole library but the Vertex AI and MLflow sinks, in one header") + "".join(body)
     vertex = os.path.join(INCLUDE, "mltrack", "sinks", "vertex_ai.hpp")
     if os.path.isfile(vertex):
         body = ['#include "mltrack.hpp"\n']
