@@ -45,8 +45,13 @@ if [ "$bench" = 1 ]; then
 fi
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 server_pid= pg_dir=
-stop_server() {
-    if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+stop_server() {  # SIGTERM to the gunicorn master (the mlflow command's child), then to the command itself
+    if [ -n "$server_pid" ]; then
+        local child
+        for child in $(pgrep -P "$server_pid" 2>/dev/null || true); do kill -TERM "$child" 2>/dev/null || true; done
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
     server_pid=
 }
 stop_pg() {
