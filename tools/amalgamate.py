@@ -65,7 +65,7 @@ def build():
     seen = set()
     body = []
     expand(os.path.join(INCLUDE, "mltrack", "mltrack.hpp"), seen, body)
-    outputs["mltrack.hpp"] = header("mltrack.hpp", "the whole library but the Vertex AI sink, in one header") + "".join(body)
+    outputs["mltrack.hpp"] = header("mltrack.hpp", "the whole library but the Vertex AI and MLflow sinks, in one header") + "".join(body)
     vertex = os.path.join(INCLUDE, "mltrack", "sinks", "vertex_ai.hpp")
     if os.path.isfile(vertex):
         body = ['#include "mltrack.hpp"\n']
@@ -73,6 +73,18 @@ def build():
         outputs["mltrack_vertex_ai.hpp"] = (
             header("mltrack_vertex_ai.hpp", "the Vertex AI sink (needs libcurl); includes mltrack.hpp") + "".join(body)
         )
+        mlflow = os.path.join(INCLUDE, "mltrack", "sinks", "mlflow.hpp")
+        if os.path.isfile(mlflow):
+            # The MLflow sink shares the HTTP client and the request engine with the Vertex AI sink: it builds
+            # on that header, so including both never defines anything twice.
+            vertex_seen = set(seen)
+            expand(vertex, vertex_seen, [])
+            body = ['#include "mltrack_vertex_ai.hpp"\n']
+            expand(mlflow, vertex_seen, body)
+            outputs["mltrack_mlflow.hpp"] = (
+                header("mltrack_mlflow.hpp", "the MLflow sink (needs libcurl); includes mltrack_vertex_ai.hpp")
+                + "".join(body)
+            )
     return outputs
 
 

@@ -144,6 +144,9 @@ struct http_options {
     std::chrono::milliseconds timeout{60000};  ///< whole request, unless the request says otherwise
     std::string user_agent = std::string("mltrack/") + MLTRACK_VERSION_STRING;
     std::string ca_file;                       ///< extra CA bundle (private endpoints); empty: the system's
+    std::string client_cert;                   ///< PEM client certificate (with its key) for mutual TLS; empty: none
+    bool verify_tls = true;                    ///< false only when a user opted out explicitly (the MLflow sink's
+                                               ///< MLFLOW_TRACKING_INSECURE_TLS=true); never the default
     std::size_t max_response_bytes = 256u << 20;
 };
 
@@ -429,9 +432,10 @@ private:
         curl_easy_setopt(easy_, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
         curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+        curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
         if (!options_.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, options_.ca_file.c_str());
+        if (!options_.client_cert.empty()) curl_easy_setopt(easy_, CURLOPT_SSLCERT, options_.client_cert.c_str());
         curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
         curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
@@ -901,6 +905,8 @@ MLTRACK_NAMESPACE_END
 // (after a refresh), 408/429/5xx with exponential backoff and jitter (never sooner than Retry-After), and
 // only gives a step up when the service answered that it will never succeed (400, 403, 404...), which is
 // reported and counted. The queue is bounded (a refused step is reported and counted, never silent).
+// The MLflow sink runs its own steps (detail/mlflow/) on the same engine: nothing here is Vertex-specific
+// but the credentials' refresh, which fixed credentials (credential_kind::fixed_header) never need.
 
 #include <atomic>
 #include <chrono>
@@ -1045,7 +1051,9 @@ inline std::string rs256_sign(const std::string& pem, std::string_view input) {
 #endif
 }
 
-enum class credential_kind { static_token, authorized_user, service_account, metadata_server };
+/// fixed_header: a complete Authorization header value that never changes, or none at all (the MLflow
+/// sink's bearer token or basic credentials, or a server without auth).
+enum class credential_kind { static_token, authorized_user, service_account, metadata_server, fixed_header };
 
 inline const char* to_string(credential_kind k) noexcept {
     switch (k) {
@@ -1053,6 +1061,7 @@ inline const char* to_string(credential_kind k) noexcept {
         case credential_kind::authorized_user: return "authorized user";
         case credential_kind::service_account: return "service account";
         case credential_kind::metadata_server: return "metadata server";
+        case credential_kind::fixed_header: return "fixed header";
     }
     return "credentials";
 }
@@ -1101,7 +1110,21 @@ public:
         return c;
     }
 
+    /// A fixed Authorization header value ("Bearer x", "Basic y"), or "" to send none; never refreshed.
+    static credentials fixed(std::string authorization, std::string source) {
+        credentials c;
+        c.kind_ = credential_kind::fixed_header;
+        c.token_ = std::move(authorization);
+        c.source_ = std::move(source);
+        c.expiry_ = clock::time_point::max();
+        return c;
+    }
+
     credential_kind kind() const noexcept { return kind_; }
+    /// Whether a 401 can be cured by fetching a new token.
+    bool refreshable() const noexcept {
+        return kind_ != credential_kind::static_token && kind_ != credential_kind::fixed_header;
+    }
     /// Where the credentials come from, for messages ("service account a@b from /path/key.json").
     const std::string& source() const noexcept { return source_; }
     /// The project the credentials name (service account project_id, or a user's quota project).
@@ -1112,12 +1135,14 @@ public:
 
     /// True while the cached token has more than the refresh margin left.
     bool fresh(clock::time_point now = clock::now()) const noexcept {
+        if (kind_ == credential_kind::fixed_header) return true;
         if (token_.empty()) return false;
         if (expiry_ == clock::time_point::max()) return true;
         return now + cfg_.refresh_margin < expiry_;
     }
     /// True while the token can still be used (a failed refresh keeps using it until it really expires).
     bool usable(clock::time_point now = clock::now()) const noexcept {
+        if (kind_ == credential_kind::fixed_header) return true;
         return !token_.empty() && (expiry_ == clock::time_point::max() || now + std::chrono::seconds(10) < expiry_);
     }
     const std::string& token() const noexcept { return token_; }
@@ -1127,7 +1152,7 @@ public:
 
     /// Forgets the token (after a 401), so the next call refreshes it. Static tokens cannot be refreshed.
     void invalidate() noexcept {
-        if (kind_ != credential_kind::static_token) {
+        if (refreshable()) {
             token_.clear();
             expiry_ = {};
         }
@@ -1137,7 +1162,8 @@ public:
     /// JWT) or is impossible (a static token). Throws config.43/44 when a JWT cannot be signed.
     std::optional<http_request> refresh_request(clock::time_point now = clock::now()) {
         switch (kind_) {
-            case credential_kind::static_token: return std::nullopt;
+            case credential_kind::static_token:
+            case credential_kind::fixed_header: return std::nullopt;
             case credential_kind::service_account: {
                 if (!cfg_.service_account_token_exchange) {
                     const auto iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
@@ -1374,7 +1400,7 @@ inline std::string gcs_api_base(const std::string& explicit_endpoint) {
     return e;
 }
 
-/// A google.rpc.Status error body, read leniently.
+/// A google.rpc.Status error body (or MLflow's {"error_code", "message"}), read leniently.
 struct api_error {
     long http = 0;
     std::string status;   ///< "ALREADY_EXISTS", "ABORTED", "NOT_FOUND"...
@@ -1390,6 +1416,9 @@ inline api_error parse_api_error(const http_response& r) {
             const auto& err = j["error"];
             if (err.contains("status") && err["status"].is_string()) e.status = err["status"].get<std::string>();
             if (err.contains("message") && err["message"].is_string()) e.message = err["message"].get<std::string>();
+        } else if (j.is_object() && j.contains("error_code") && j["error_code"].is_string()) {  // MLflow's form
+            e.status = j["error_code"].get<std::string>();
+            if (j.contains("message") && j["message"].is_string()) e.message = j["message"].get<std::string>();
         }
     } catch (const std::exception&) {
     }
@@ -1430,6 +1459,10 @@ struct backoff_policy {
 
 /// Adds the Authorization (and, for user credentials, x-goog-user-project) headers.
 inline void authorize(http_request& r, const credentials& c) {
+    if (c.kind() == credential_kind::fixed_header) {
+        if (!c.token().empty()) r.headers.push_back("Authorization: " + c.token());
+        return;
+    }
     r.headers.push_back("Authorization: Bearer " + c.token());
     if (!c.quota_project().empty()) r.headers.push_back("x-goog-user-project: " + c.quota_project());
 }
@@ -1453,8 +1486,7 @@ public:
             creds_.blocking_token(http_);
             authorize(r, creds_);
             auto res = http_.perform(std::move(r));
-            if (res.ok && res.response.status == 401 && !refreshed &&
-                creds_.kind() != credential_kind::static_token) {
+            if (res.ok && res.response.status == 401 && !refreshed && creds_.refreshable()) {
                 creds_.invalidate();
                 refreshed = true;
                 --attempt;
@@ -1580,6 +1612,8 @@ public:
           counters_(std::move(counters)), rng_(std::random_device{}()) {}
 
     credentials& creds() noexcept { return creds_; }
+    /// The service named in the engine's own messages ("Vertex AI", "MLflow").
+    void set_service(std::string name) { service_ = std::move(name); }
     vertex_counters& counters() noexcept { return *counters_; }
     std::size_t queued() const noexcept { return steps_.size(); }
     bool idle() const noexcept { return steps_.empty() && !http_.busy(); }
@@ -1589,7 +1623,7 @@ public:
         if (steps_.size() >= max_steps_) {
             counters_->steps_refused.fetch_add(1, std::memory_order_relaxed);
             report(error(error_category::io, 43,
-                         "the Vertex AI request queue is full (" + std::to_string(max_steps_) + " operations): '" +
+                         "the " + service_ + " request queue is full (" + std::to_string(max_steps_) + " operations): '" +
                              s->label() + "' is not sent (the JSONL copy keeps it; sync later)"));
             s->on_abandon(*this);
             return false;
@@ -1758,7 +1792,7 @@ private:
         }
         const http_response& r = res.response;
         if (r.status == 401) {
-            if (creds_.kind() != credential_kind::static_token && !s.auth_retried) {
+            if (creds_.refreshable() && !s.auth_retried) {
                 creds_.invalidate();
                 s.auth_retried = true;
                 try {
@@ -1769,7 +1803,9 @@ private:
             }
             failed(s, now, std::nullopt,
                    s.label() + ": " + describe(parse_api_error(r)) +
-                       (creds_.kind() == credential_kind::static_token ? " (the access token expired or is wrong)" : ""));
+                       (creds_.kind() == credential_kind::static_token ? " (the access token expired or is wrong)"
+                        : creds_.kind() == credential_kind::fixed_header ? " (the credentials are wrong or missing)"
+                                                                          : ""));
             return;
         }
         if (retryable_status(r.status)) {
@@ -1844,6 +1880,7 @@ private:
     std::vector<std::string> errors_;
     std::size_t errors_suppressed_ = 0;
     std::mt19937_64 rng_;
+    std::string service_ = "Vertex AI";
 };
 
 }  // namespace detail

@@ -233,6 +233,24 @@ route_single_header() {
             "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I "$repo/single_include" "$tmp/$f.cpp"
         done
     fi
+    if [ -f "$repo/single_include/mltrack/mltrack_mlflow.hpp" ]; then
+        step "single header: mltrack_mlflow.hpp with mltrack_vertex_ai.hpp and mltrack.hpp, in any order"
+        printf '#include <mltrack/mltrack_mlflow.hpp>
+#include <mltrack/mltrack_vertex_ai.hpp>
+#include <mltrack/mltrack.hpp>
+int main() { mltrack::sinks::mlflow_options o; (void)o; return 0; }
+' \
+            >"$tmp/mlflow_first.cpp"
+        printf '#include <mltrack/mltrack.hpp>
+#include <mltrack/mltrack_vertex_ai.hpp>
+#include <mltrack/mltrack_mlflow.hpp>
+int main() { mltrack::sinks::mlflow_options o; (void)o; return 0; }
+' \
+            >"$tmp/mlflow_last.cpp"
+        for f in mlflow_first mlflow_last; do
+            "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I "$repo/single_include" "$tmp/$f.cpp"
+        done
+    fi
 }
 
 for route in "${routes[@]}"; do

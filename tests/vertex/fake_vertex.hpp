@@ -30,25 +30,31 @@ namespace vertex_test {
 
 namespace fs = std::filesystem;
 
-/// Where tests/vertex/ is: MLTRACK_SOURCE_DIR/tests/vertex when the build defines it, else next to this file.
-inline fs::path script_dir() {
+/// Where a fake server's script is (`rel` under tests/, e.g. "vertex/fake_vertex.py"): under MLTRACK_SOURCE_DIR
+/// when the build defines it, else next to this file's folder.
+inline fs::path script_path(const std::string& rel) {
 #ifdef MLTRACK_SOURCE_DIR
     {
-        const fs::path p = fs::path(MLTRACK_SOURCE_DIR) / "tests" / "vertex";
-        if (fs::exists(p / "fake_vertex.py")) return p;
+        const fs::path p = fs::path(MLTRACK_SOURCE_DIR) / "tests" / rel;
+        if (fs::exists(p)) return p;
     }
 #endif
-    const fs::path here = fs::path(__FILE__).parent_path();
-    if (fs::exists(here / "fake_vertex.py")) return fs::absolute(here);
-    throw std::runtime_error("cannot find tests/vertex/fake_vertex.py (define MLTRACK_SOURCE_DIR)");
+    const fs::path here = fs::path(__FILE__).parent_path().parent_path() / rel;
+    if (fs::exists(here)) return fs::absolute(here);
+    throw std::runtime_error("cannot find tests/" + rel + " (define MLTRACK_SOURCE_DIR)");
 }
 
+/// Where tests/vertex/ is.
+inline fs::path script_dir() { return script_path("vertex/fake_vertex.py").parent_path(); }
+
+/// A fake server run as a child process: the Vertex AI one by default, or another script of tests/ (the
+/// MLflow one) that prints its port first and serves the same /_control/ endpoints.
 class fake_vertex {
 public:
-    explicit fake_vertex(std::vector<std::string> extra_args = {}) {
+    explicit fake_vertex(std::vector<std::string> extra_args = {}, const std::string& rel = "vertex/fake_vertex.py") {
         const char* py = std::getenv("MLTRACK_PYTHON");
         const std::string python = py && *py ? py : "python3";
-        const std::string script = (script_dir() / "fake_vertex.py").string();
+        const std::string script = script_path(rel).string();
         std::vector<std::string> args{python, script};
         for (auto& a : extra_args) args.push_back(std::move(a));
         std::vector<char*> argv;
@@ -76,7 +82,7 @@ public:
         port_ = std::atoi(line.c_str());
         if (port_ <= 0) {
             stop();
-            throw std::runtime_error("the fake Vertex server did not start (got '" + line + "')");
+            throw std::runtime_error("the fake server " + rel + " did not start (got '" + line + "')");
         }
     }
     fake_vertex(const fake_vertex&) = delete;

@@ -33,6 +33,9 @@
 #ifdef MLTRACK_CLI_WITH_VERTEX
 #include <mltrack/sinks/vertex_ai.hpp>
 #endif
+#ifdef MLTRACK_CLI_WITH_MLFLOW
+#include <mltrack/sinks/mlflow.hpp>
+#endif
 
 #include "cli.hpp"
 #include "read_progress.hpp"
@@ -42,7 +45,7 @@
 namespace mltrack_cli {
 
 inline const char* const sync_help =
-    R"(usage: mltrack sync [ROOT] --to tensorboard:DIR|vertex:PROJECT/LOCATION [--experiment E]... [--cursors DIR] [--dry-run] [--force] [--vertex-ids exact|hashed]
+    R"(usage: mltrack sync [ROOT] --to tensorboard:DIR|vertex:PROJECT/LOCATION|mlflow:URI [--experiment E]... [--cursors DIR] [--dry-run] [--force] [--vertex-ids exact|hashed]
 
 Replays the JSONL runs under ROOT (a root, an experiment or a run folder; default ./mlruns) into another
 sink, through the same code a live tracker uses. Idempotent: a cursor per run and destination records how
@@ -56,6 +59,10 @@ destinations:
   vertex:PROJECT/LOC  Vertex AI Experiments in PROJECT at location LOC (when mltrack was built with libcurl).
                       Credentials, endpoints and the staging bucket for models come from the environment
                       (docs/vertex.md); the cursor moves only when the service has taken everything
+  mlflow:URI          an MLflow tracking server (http(s)://host:port; when mltrack was built with libcurl).
+                      Credentials and TLS settings come from MLflow's variables (MLFLOW_TRACKING_TOKEN,
+                      MLFLOW_TRACKING_USERNAME/PASSWORD...; docs/mlflow.md); a run is the MLflow run of its
+                      name, created or continued; the cursor moves only when the server has taken everything
 
 options:
   -t, --to DEST        where to send (required)
@@ -79,10 +86,11 @@ runs are synced; rerun after fixing), or no run matched --experiment; 2 usage er
 
 /// Where a sync sends runs.
 struct sync_destination {
-    std::string kind;       ///< "tensorboard" or "vertex"
+    std::string kind;       ///< "tensorboard", "vertex" or "mlflow"
     fs::path dir;           ///< its folder (absolute; tensorboard)
     std::string project;    ///< vertex
     std::string location;   ///< vertex
+    std::string uri;        ///< mlflow: the tracking URI
     bool hashed_ids = false;  ///< vertex: --vertex-ids hashed
     std::string canonical;  ///< "tensorboard:<absolute dir>", hashed into the cursor's name
     std::string id;         ///< 16 hex digits
@@ -109,13 +117,25 @@ inline sync_destination parse_destination(const std::string& to, bool hashed_ids
         d.project = where.substr(0, slash);
         d.location = where.substr(slash + 1);
         d.canonical = "vertex:" + where;
+    } else if (d.kind == "mlflow") {
+        std::string uri = where;
+        while (!uri.empty() && uri.back() == '/') uri.pop_back();
+        if (uri.rfind("http://", 0) != 0 && uri.rfind("https://", 0) != 0)
+            throw usage_error("--to mlflow:URI takes a tracking server's http(s) URI, e.g. "
+                              "mlflow:http://127.0.0.1:5000 (got '" + to + "')");
+#ifndef MLTRACK_CLI_WITH_MLFLOW
+        throw command_error("sync to MLflow is not available in this build of mltrack (the command is built "
+                            "without libcurl); use tensorboard:DIR, or the MLflow sink in a live tracker");
+#endif
+        d.uri = uri;
+        d.canonical = "mlflow:" + uri;
     } else if (d.kind == "tensorboard") {
         std::error_code ec;
         d.dir = fs::weakly_canonical(fs::absolute(where), ec);
         if (ec) d.dir = fs::absolute(where).lexically_normal();
         d.canonical = d.kind + ":" + d.dir.string();
     } else {
-        throw usage_error("unknown destination kind '" + d.kind + "' (tensorboard, vertex)");
+        throw usage_error("unknown destination kind '" + d.kind + "' (tensorboard, vertex, mlflow)");
     }
     if (hashed_ids) {
         if (d.kind != "vertex") throw usage_error("--vertex-ids applies to --to vertex:PROJECT/LOCATION only");
@@ -300,6 +320,85 @@ inline std::size_t sync_to_vertex(const fs::path& file, const run_ref& ref, cons
 #endif
 }
 
+#ifdef MLTRACK_CLI_WITH_MLFLOW
+/// Feeds replay() into an MLflow sink, collecting what the sink reports instead of stopping the replay: a
+/// retry notice or a refused key must not cut a sync short (delivery is judged from the counters at close).
+struct mlflow_collecting_sink {
+    mltrack::sinks::mlflow& sink;
+    std::vector<std::string>& reported;
+    void write(const mltrack::batch& b) {
+        try {
+            sink.write(b);
+        } catch (const std::exception& e) {
+            reported.emplace_back(e.what());
+        }
+    }
+    void flush() {
+        try {
+            sink.flush();
+        } catch (const std::exception& e) {
+            reported.emplace_back(e.what());
+        }
+    }
+};
+#endif
+
+/// Replays into an MLflow sink and waits for delivery; throws unless the server took every record, so the
+/// cursor moves only then (a run is found by its name before it is created, and a point sent again is the
+/// same row for MLflow's SQL stores: a resend duplicates nothing; docs/mlflow.md). What the sink refused as
+/// bad input (keys and values MLflow does not take, a param changing value) does not hold the cursor back:
+/// it is in `notes`, and stays in the JSONL copy.
+inline std::size_t sync_to_mlflow(const fs::path& file, const run_ref& ref, const sync_destination& dest,
+                                  const mltrack::replay_options& options, const mltrack::read_options& read,
+                                  std::vector<std::string>& notes) {
+#ifdef MLTRACK_CLI_WITH_MLFLOW
+    mltrack::sinks::mlflow_options o;
+    o.tracking_uri = dest.uri;
+    o.local_root = fs::absolute(ref.dir).parent_path().parent_path().string();  // artifact copies come from here
+    o.check_exists = false;
+    mltrack::sinks::mlflow sink{o};
+    std::vector<std::string> reported;
+    mlflow_collecting_sink collecting{sink, reported};
+    const std::size_t next = mltrack::replay(file, collecting, options, read);
+    collecting.flush();
+    try {
+        sink.close();  // waits up to close_timeout for delivery; throws (io.44) with what is left
+    } catch (const std::exception& e) {
+        reported.emplace_back(e.what());
+    }
+    std::string joined;
+    for (const auto& r : reported) {
+        // One report may join several; retry notices (io.46) are not news once everything arrived.
+        std::size_t at = 0;
+        while (at < r.size()) {
+            auto end = r.find("; [mltrack.error.", at);
+            if (end == std::string::npos) end = r.size();
+            const std::string one = r.substr(at, end - at);
+            if (one.find("[mltrack.error.io.46]") == std::string::npos) {
+                notes.push_back(one);
+                joined += (joined.empty() ? "" : "; ") + one;
+            }
+            at = end == r.size() ? end : end + 2;
+        }
+    }
+    const auto st = sink.stats();
+    if (st.undelivered_points || st.undelivered_operations || st.operations_refused || st.operations_rejected)
+        throw command_error("MLflow did not take everything (" + std::to_string(st.undelivered_points) +
+                            " points and " + std::to_string(st.undelivered_operations) + " operations undelivered, " +
+                            std::to_string(st.operations_refused + st.operations_rejected) + " refused)" +
+                            (joined.empty() ? std::string() : ": " + joined));
+    return next;
+#else
+    (void)file;
+    (void)ref;
+    (void)dest;
+    (void)options;
+    (void)read;
+    (void)notes;
+    throw command_error("sync to MLflow is not available in this build of mltrack");
+#endif
+}
+
 inline int cmd_sync(const std::vector<std::string>& argv) {
     const auto args = parse_arguments(argv, {{"--to", "-t", true},
                                              {"--experiment", "-e", true},
@@ -311,7 +410,8 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
         std::fputs(sync_help, stdout);
         return exit_ok;
     }
-    if (!args.has("--to")) throw usage_error("sync needs --to tensorboard:DIR or --to vertex:PROJECT/LOCATION");
+    if (!args.has("--to"))
+        throw usage_error("sync needs --to tensorboard:DIR, --to vertex:PROJECT/LOCATION or --to mlflow:URI");
     const std::string ids = args.has("--vertex-ids") ? args.get("--vertex-ids") : "exact";
     if (ids != "exact" && ids != "hashed") throw usage_error("--vertex-ids is exact or hashed (got '" + ids + "')");
     const auto dest = parse_destination(args.get("--to"), ids == "hashed");
@@ -327,7 +427,7 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
     read_progress reading("mltrack sync");
     for (const auto& ref : refs)
     for (const auto& [rank, file] : mltrack::rank_files(ref.dir)) {  // every rank's file is its own stream
-        if (rank > 0 && dest.kind != "tensorboard") continue;  // Vertex AI runs have no ranks: rank 0 speaks
+        if (rank > 0 && dest.kind != "tensorboard") continue;  // Vertex AI and MLflow runs have no ranks: rank 0 speaks
         const std::string label = ref.experiment + "/" + ref.run + (rank > 0 ? " rank " + std::to_string(rank) : "");
         try {
             const fs::path cursor_file = cursor_path(ref, dest, cursors, rank);
@@ -406,6 +506,12 @@ inline int cmd_sync(const std::vector<std::string>& argv) {
                 commit_staged(moved.pending);
                 moved.pending.clear();
                 write_cursor(cursor_file, dest, moved);
+            } else if (dest.kind == "mlflow") {
+                std::vector<std::string> notes;
+                next = sync_to_mlflow(file, ref, dest, options, lenient, notes);
+                reading.clear();
+                for (const auto& n : notes) progress.message(label + ": " + n);
+                write_cursor(cursor_file, dest, sync_cursor{next, {}});
             } else {
                 next = sync_to_vertex(file, ref, dest, options, lenient);
                 reading.clear();

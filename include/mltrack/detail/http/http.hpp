@@ -112,6 +112,9 @@ struct http_options {
     std::chrono::milliseconds timeout{60000};  ///< whole request, unless the request says otherwise
     std::string user_agent = std::string("mltrack/") + MLTRACK_VERSION_STRING;
     std::string ca_file;                       ///< extra CA bundle (private endpoints); empty: the system's
+    std::string client_cert;                   ///< PEM client certificate (with its key) for mutual TLS; empty: none
+    bool verify_tls = true;                    ///< false only when a user opted out explicitly (the MLflow sink's
+                                               ///< MLFLOW_TRACKING_INSECURE_TLS=true); never the default
     std::size_t max_response_bytes = 256u << 20;
 };
 
@@ -397,9 +400,10 @@ private:
         curl_easy_setopt(easy_, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
         curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+        curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
         if (!options_.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, options_.ca_file.c_str());
+        if (!options_.client_cert.empty()) curl_easy_setopt(easy_, CURLOPT_SSLCERT, options_.client_cert.c_str());
         curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
         curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));

@@ -132,7 +132,9 @@ inline std::string rs256_sign(const std::string& pem, std::string_view input) {
 #endif
 }
 
-enum class credential_kind { static_token, authorized_user, service_account, metadata_server };
+/// fixed_header: a complete Authorization header value that never changes, or none at all (the MLflow
+/// sink's bearer token or basic credentials, or a server without auth).
+enum class credential_kind { static_token, authorized_user, service_account, metadata_server, fixed_header };
 
 inline const char* to_string(credential_kind k) noexcept {
     switch (k) {
@@ -140,6 +142,7 @@ inline const char* to_string(credential_kind k) noexcept {
         case credential_kind::authorized_user: return "authorized user";
         case credential_kind::service_account: return "service account";
         case credential_kind::metadata_server: return "metadata server";
+        case credential_kind::fixed_header: return "fixed header";
     }
     return "credentials";
 }
@@ -188,7 +191,21 @@ public:
         return c;
     }
 
+    /// A fixed Authorization header value ("Bearer x", "Basic y"), or "" to send none; never refreshed.
+    static credentials fixed(std::string authorization, std::string source) {
+        credentials c;
+        c.kind_ = credential_kind::fixed_header;
+        c.token_ = std::move(authorization);
+        c.source_ = std::move(source);
+        c.expiry_ = clock::time_point::max();
+        return c;
+    }
+
     credential_kind kind() const noexcept { return kind_; }
+    /// Whether a 401 can be cured by fetching a new token.
+    bool refreshable() const noexcept {
+        return kind_ != credential_kind::static_token && kind_ != credential_kind::fixed_header;
+    }
     /// Where the credentials come from, for messages ("service account a@b from /path/key.json").
     const std::string& source() const noexcept { return source_; }
     /// The project the credentials name (service account project_id, or a user's quota project).
@@ -199,12 +216,14 @@ public:
 
     /// True while the cached token has more than the refresh margin left.
     bool fresh(clock::time_point now = clock::now()) const noexcept {
+        if (kind_ == credential_kind::fixed_header) return true;
         if (token_.empty()) return false;
         if (expiry_ == clock::time_point::max()) return true;
         return now + cfg_.refresh_margin < expiry_;
     }
     /// True while the token can still be used (a failed refresh keeps using it until it really expires).
     bool usable(clock::time_point now = clock::now()) const noexcept {
+        if (kind_ == credential_kind::fixed_header) return true;
         return !token_.empty() && (expiry_ == clock::time_point::max() || now + std::chrono::seconds(10) < expiry_);
     }
     const std::string& token() const noexcept { return token_; }
@@ -214,7 +233,7 @@ public:
 
     /// Forgets the token (after a 401), so the next call refreshes it. Static tokens cannot be refreshed.
     void invalidate() noexcept {
-        if (kind_ != credential_kind::static_token) {
+        if (refreshable()) {
             token_.clear();
             expiry_ = {};
         }
@@ -224,7 +243,8 @@ public:
     /// JWT) or is impossible (a static token). Throws config.43/44 when a JWT cannot be signed.
     std::optional<http_request> refresh_request(clock::time_point now = clock::now()) {
         switch (kind_) {
-            case credential_kind::static_token: return std::nullopt;
+            case credential_kind::static_token:
+            case credential_kind::fixed_header: return std::nullopt;
             case credential_kind::service_account: {
                 if (!cfg_.service_account_token_exchange) {
                     const auto iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();

@@ -7,6 +7,8 @@
 // (after a refresh), 408/429/5xx with exponential backoff and jitter (never sooner than Retry-After), and
 // only gives a step up when the service answered that it will never succeed (400, 403, 404...), which is
 // reported and counted. The queue is bounded (a refused step is reported and counted, never silent).
+// The MLflow sink runs its own steps (detail/mlflow/) on the same engine: nothing here is Vertex-specific
+// but the credentials' refresh, which fixed credentials (credential_kind::fixed_header) never need.
 #pragma once
 
 #include <atomic>
@@ -95,6 +97,8 @@ public:
           counters_(std::move(counters)), rng_(std::random_device{}()) {}
 
     credentials& creds() noexcept { return creds_; }
+    /// The service named in the engine's own messages ("Vertex AI", "MLflow").
+    void set_service(std::string name) { service_ = std::move(name); }
     vertex_counters& counters() noexcept { return *counters_; }
     std::size_t queued() const noexcept { return steps_.size(); }
     bool idle() const noexcept { return steps_.empty() && !http_.busy(); }
@@ -104,7 +108,7 @@ public:
         if (steps_.size() >= max_steps_) {
             counters_->steps_refused.fetch_add(1, std::memory_order_relaxed);
             report(error(error_category::io, 43,
-                         "the Vertex AI request queue is full (" + std::to_string(max_steps_) + " operations): '" +
+                         "the " + service_ + " request queue is full (" + std::to_string(max_steps_) + " operations): '" +
                              s->label() + "' is not sent (the JSONL copy keeps it; sync later)"));
             s->on_abandon(*this);
             return false;
@@ -273,7 +277,7 @@ private:
         }
         const http_response& r = res.response;
         if (r.status == 401) {
-            if (creds_.kind() != credential_kind::static_token && !s.auth_retried) {
+            if (creds_.refreshable() && !s.auth_retried) {
                 creds_.invalidate();
                 s.auth_retried = true;
                 try {
@@ -284,7 +288,9 @@ private:
             }
             failed(s, now, std::nullopt,
                    s.label() + ": " + describe(parse_api_error(r)) +
-                       (creds_.kind() == credential_kind::static_token ? " (the access token expired or is wrong)" : ""));
+                       (creds_.kind() == credential_kind::static_token ? " (the access token expired or is wrong)"
+                        : creds_.kind() == credential_kind::fixed_header ? " (the credentials are wrong or missing)"
+                                                                          : ""));
             return;
         }
         if (retryable_status(r.status)) {
@@ -359,6 +365,7 @@ private:
     std::vector<std::string> errors_;
     std::size_t errors_suppressed_ = 0;
     std::mt19937_64 rng_;
+    std::string service_ = "Vertex AI";
 };
 
 }  // namespace detail

@@ -47,7 +47,7 @@ inline std::string gcs_api_base(const std::string& explicit_endpoint) {
     return e;
 }
 
-/// A google.rpc.Status error body, read leniently.
+/// A google.rpc.Status error body (or MLflow's {"error_code", "message"}), read leniently.
 struct api_error {
     long http = 0;
     std::string status;   ///< "ALREADY_EXISTS", "ABORTED", "NOT_FOUND"...
@@ -63,6 +63,9 @@ inline api_error parse_api_error(const http_response& r) {
             const auto& err = j["error"];
             if (err.contains("status") && err["status"].is_string()) e.status = err["status"].get<std::string>();
             if (err.contains("message") && err["message"].is_string()) e.message = err["message"].get<std::string>();
+        } else if (j.is_object() && j.contains("error_code") && j["error_code"].is_string()) {  // MLflow's form
+            e.status = j["error_code"].get<std::string>();
+            if (j.contains("message") && j["message"].is_string()) e.message = j["message"].get<std::string>();
         }
     } catch (const std::exception&) {
     }
@@ -103,6 +106,10 @@ struct backoff_policy {
 
 /// Adds the Authorization (and, for user credentials, x-goog-user-project) headers.
 inline void authorize(http_request& r, const credentials& c) {
+    if (c.kind() == credential_kind::fixed_header) {
+        if (!c.token().empty()) r.headers.push_back("Authorization: " + c.token());
+        return;
+    }
     r.headers.push_back("Authorization: Bearer " + c.token());
     if (!c.quota_project().empty()) r.headers.push_back("x-goog-user-project: " + c.quota_project());
 }
@@ -126,8 +133,7 @@ public:
             creds_.blocking_token(http_);
             authorize(r, creds_);
             auto res = http_.perform(std::move(r));
-            if (res.ok && res.response.status == 401 && !refreshed &&
-                creds_.kind() != credential_kind::static_token) {
+            if (res.ok && res.response.status == 401 && !refreshed && creds_.refreshable()) {
                 creds_.invalidate();
                 refreshed = true;
                 --attempt;
