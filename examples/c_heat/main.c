@@ -4,7 +4,8 @@
  * series, and summary metrics and a histogram of the final field; a last run holds the sweep's results.
  * Everything goes to JSONL (the source of truth) and TensorBoard.
  *
- *   c_heat [--out DIR] [--steps N] [--n GRID]
+ *   c_heat [--out DIR] [--steps N] [--n GRID] [--sink URI]
+ * --sink adds a sink by URI to the JSONL and TensorBoard ones (e.g. mlflow:http://127.0.0.1:5000).
  *   then: mltrack ls DIR/runs    tensorboard --logdir DIR/tb
  */
 #include <math.h>
@@ -50,6 +51,7 @@ static double energy_of(const double* t, int n) {
 
 int main(int argc, char** argv) {
     const char* out = "mltrack-out";
+    const char* extra_sink = NULL;
     long steps = 200;
     int n = 32;
     const double alphas[] = {0.05, 0.1, 0.2};
@@ -65,8 +67,9 @@ int main(int argc, char** argv) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) out = argv[++i];
         else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) steps = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--n") == 0 && i + 1 < argc) n = (int)strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--sink") == 0 && i + 1 < argc) extra_sink = argv[++i];
         else {
-            fprintf(stderr, "usage: c_heat [--out DIR] [--steps N] [--n GRID]\n");
+            fprintf(stderr, "usage: c_heat [--out DIR] [--steps N] [--n GRID] [--sink URI]\n");
             return 2;
         }
     }
@@ -75,7 +78,8 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    snprintf(options, sizeof options, "experiment=c-heat; sink=jsonl:%s/runs; sink=tensorboard:%s/tb", out, out);
+    snprintf(options, sizeof options, "experiment=c-heat; sink=jsonl:%s/runs; sink=tensorboard:%s/tb%s%s", out, out,
+             extra_sink ? "; sink=" : "", extra_sink ? extra_sink : "");
     check(mltrack_tracker_open_options(options, &tracker), "open the tracker");
 
     for (a = 0; a < sweep_size; ++a) {

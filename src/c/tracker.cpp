@@ -10,6 +10,7 @@
 #include <cstring>
 
 #if MLTRACK_C_WITH_VERTEX
+#include <mltrack/sinks/mlflow.hpp>
 #include <mltrack/sinks/vertex_ai.hpp>
 #endif
 
@@ -44,6 +45,15 @@ mltrack::sinks::any make_vertex(const std::string& where) {
     o.location = where.substr(slash + 1);
     return mltrack::sinks::vertex_ai{o};
 }
+// "mlflow:http://host:port" (the tracking server), or "mlflow:" alone: MLFLOW_TRACKING_URI.
+mltrack::sinks::any make_mlflow(const std::string& where) {
+    if (!where.empty() && where.rfind("http://", 0) != 0 && where.rfind("https://", 0) != 0)
+        config_error("sink 'mlflow:" + where + "' is not mlflow:http(s)://HOST[:PORT] (or mlflow: alone for "
+                     "MLFLOW_TRACKING_URI)");
+    mltrack::sinks::mlflow_options o;
+    o.tracking_uri = where;
+    return mltrack::sinks::mlflow{std::move(o)};
+}
 #endif
 
 constexpr sink_scheme schemes[] = {
@@ -54,7 +64,11 @@ constexpr sink_scheme schemes[] = {
 #else
     {"vertex", "vertex:PROJECT/LOCATION", nullptr, "this library was built without libcurl"},
 #endif
-    {"mlflow", "mlflow:URI", nullptr, "the MLflow sink is not part of this build yet"},
+#if MLTRACK_C_WITH_VERTEX
+    {"mlflow", "mlflow:URI", &make_mlflow, nullptr},
+#else
+    {"mlflow", "mlflow:URI", nullptr, "this library was built without libcurl"},
+#endif
 };
 
 mltrack::sinks::any make_sink(std::string_view uri) {

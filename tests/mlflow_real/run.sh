@@ -36,6 +36,7 @@ fi
 src=$(cd "$src" && pwd)
 py=/usr/bin/python3
 cmake --build "$build" --target mlflow_quickstart mltrack_cli >/dev/null
+cmake --build "$build" --target c_heat >/dev/null 2>&1 || true  # the C API (where a C compiler is found)
 out=${keep:-$(mktemp -d)}
 mkdir -p "$out"
 trap 'stop_all; [ -n "$keep" ] || rm -rf "$out"' EXIT
@@ -92,8 +93,13 @@ run_backend() {  # run_backend NAME STORE_URI
     "$build/bin/mltrack" sync "$out/edge-$name" --to "mlflow:$uri" || failed=1
     "$build/bin/mltrack" sync "$out/edge-$name" --to "mlflow:$uri" || failed=1
     check --jsonl "$out/edge-$name" --experiment mlflow-edge --absent bad@key
+    if [ -x "$build/examples/c_heat" ]; then
+        echo "== 3. the C API: examples/c_heat with --sink mlflow:URI"
+        "$build/examples/c_heat" --out "$out/c-$name" --steps 300 --sink "mlflow:$uri" >/dev/null || failed=1
+        check --jsonl "$out/c-$name/runs" --experiment c-heat
+    fi
     if [ "$bench" = 1 ]; then
-        echo "== 3. bench: mltrack's sink and MLflow's Python client against this server"
+        echo "== 4. bench: mltrack's sink and MLflow's Python client against this server"
         MLFLOW_TRACKING_URI=$uri "$out/bench_mlflow" --seconds 10 --fast 100000 || failed=1
         PYTHONPATH=$src "$py" tests/mlflow_real/bench_python.py --uri "$uri" --points 40000 --single 2000 2>&1 \
             | grep -v -i warning || failed=1

@@ -81,7 +81,7 @@ enum { MLTRACK_RANKS_ZERO = 0, MLTRACK_RANKS_EVERY = 1 };
 /* Tracker configuration. Fill it with mltrack_config_init (the defaults), then set what you need. */
 typedef struct mltrack_config {
     const char* experiment;     /* required: the experiment name */
-    const char* const* sinks;   /* sink URIs: "jsonl:DIR", "tensorboard:DIR", "vertex:PROJECT/LOCATION" */
+    const char* const* sinks;   /* sink URIs: "jsonl:DIR", "tensorboard:DIR", "vertex:PROJECT/LOCATION", "mlflow:URI" */
     int64_t sink_count;         /* number of URIs in sinks (0 or more) */
     int64_t queue_capacity;     /* slots in the queue (rounded up to a power of two); 0: 65536 */
     int overflow;               /* MLTRACK_OVERFLOW_BLOCK (default) or MLTRACK_OVERFLOW_DROP_NEWEST */
