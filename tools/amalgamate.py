@@ -24,18 +24,46 @@ def version():
     return "{MAJOR}.{MINOR}.{PATCH}".format(**parts)
 
 
-def expand(path, seen, out):
-    """Appends the text of `path` to `out`, inlining local includes not yet in `seen`."""
+COND_OPEN_RE = re.compile(r"^\s*#\s*if(n?def)?\b")
+COND_END_RE = re.compile(r"^\s*#\s*endif\b")
+
+
+class Seen:
+    """What has been inlined: `always` where the text is compiled in every mode, `cond` inside a conditional
+    block (the `#if MLTRACK_DEFINE_BODIES` that holds the compiled mode's bodies). A file first met inside
+    such a block is inlined again where it is next met outside one: each file's text carries its own guard
+    macro, so the copy the preprocessor meets first wins and the other is skipped, in every mode."""
+
+    def __init__(self, always=(), cond=()):
+        self.always = set(always)
+        self.cond = set(cond)
+
+    def copy(self):
+        return Seen(self.always, self.cond)
+
+
+def guard_macro(rel):
+    return "MLTRACK_AMALGAMATED_" + re.sub(r"[^A-Za-z0-9]", "_", rel).upper()
+
+
+def expand(path, seen, out, conditional=False):
+    """Appends the text of `path` to `out`, inlining local includes not yet inlined where they are needed."""
     path = os.path.normpath(path)
-    if path in seen:
+    if path in seen.always or (conditional and path in seen.cond):
         return
-    seen.add(path)
+    (seen.cond if conditional else seen.always).add(path)
     rel = os.path.relpath(path, INCLUDE).replace(os.sep, "/")
-    out.append("// ---- begin " + rel + " ----\n")
+    guard = guard_macro(rel)
+    out.append("// ---- begin " + rel + " ----\n#ifndef " + guard + "\n#define " + guard + "\n")
+    depth = 0
     with open(path, encoding="utf-8") as f:
         for line in f:
             if PRAGMA_RE.match(line):
                 continue
+            if COND_OPEN_RE.match(line):
+                depth += 1
+            elif COND_END_RE.match(line):
+                depth -= 1
             m = INCLUDE_RE.match(line)
             if m:
                 # Looked up like the compiler does: next to the including file, then in include/.
@@ -44,12 +72,12 @@ def expand(path, seen, out):
                     target = os.path.normpath(os.path.join(INCLUDE, m.group(1)))
                 if not os.path.isfile(target):
                     raise SystemExit("amalgamate: %s includes missing file %s" % (rel, m.group(1)))
-                expand(target, seen, out)
+                expand(target, seen, out, conditional or depth > 0)
                 continue
             out.append(line)
     if out and not out[-1].endswith("\n"):
         out.append("\n")
-    out.append("// ---- end " + rel + " ----\n")
+    out.append("#endif  // " + guard + "\n// ---- end " + rel + " ----\n")
 
 
 def header(name, what):
@@ -62,14 +90,14 @@ def header(name, what):
 
 def build():
     outputs = {}
-    seen = set()
+    seen = Seen()
     body = []
     expand(os.path.join(INCLUDE, "mltrack", "mltrack.hpp"), seen, body)
     outputs["mltrack.hpp"] = header("mltrack.hpp", "the whole library but the Vertex AI and MLflow sinks, in one header") + "".join(body)
     vertex = os.path.join(INCLUDE, "mltrack", "sinks", "vertex_ai.hpp")
     if os.path.isfile(vertex):
         body = ['#include "mltrack.hpp"\n']
-        expand(vertex, set(seen), body)  # what mltrack.hpp already holds is not repeated
+        expand(vertex, seen.copy(), body)  # what mltrack.hpp already holds is not repeated
         outputs["mltrack_vertex_ai.hpp"] = (
             header("mltrack_vertex_ai.hpp", "the Vertex AI sink (needs libcurl); includes mltrack.hpp") + "".join(body)
         )
@@ -77,7 +105,7 @@ def build():
         if os.path.isfile(mlflow):
             # The MLflow sink shares the HTTP client and the request engine with the Vertex AI sink: it builds
             # on that header, so including both never defines anything twice.
-            vertex_seen = set(seen)
+            vertex_seen = seen.copy()
             expand(vertex, vertex_seen, [])
             body = ['#include "mltrack_vertex_ai.hpp"\n']
             expand(mlflow, vertex_seen, body)

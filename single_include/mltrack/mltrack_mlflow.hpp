@@ -3,6 +3,8 @@
 #pragma once
 #include "mltrack_vertex_ai.hpp"
 // ---- begin mltrack/sinks/mlflow.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_SINKS_MLFLOW_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_SINKS_MLFLOW_HPP
 // Why: live tracking into an MLflow tracking server over its REST API 2.0, making the runs MLflow's own
 // Python client makes (docs/mlflow.md): same experiment lookup, same system tags, params, metric histories
 // with step and millisecond timestamps, status, and files through the mlflow-artifacts proxy. Needs libcurl,
@@ -27,6 +29,8 @@
 #include <utility>
 
 // ---- begin mltrack/detail/mlflow/artifacts.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_ARTIFACTS_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_ARTIFACTS_HPP
 // Why: MLflow shows a run's files from its artifact store, which a tracking server started with
 // --artifacts-destination (or --serve-artifacts) proxies: a client PUTs each file to
 // /api/2.0/mlflow-artifacts/artifacts/<experiment>/<run>/artifacts/<path>, the place the run's artifact_uri
@@ -48,6 +52,8 @@
 #include <nlohmann/json.hpp>
 
 // ---- begin mltrack/detail/mlflow/state.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_STATE_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_STATE_HPP
 // Why: the steps of the MLflow sink share what the server told it (experiment and run ids, the run's
 // artifact URI) and what waits to be sent (points, params, tags, the end state). Keeping that state in one
 // place, apart from the steps, lets each step be read on its own.
@@ -65,6 +71,8 @@
 #include <nlohmann/json.hpp>
 
 // ---- begin mltrack/detail/mlflow/config.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_CONFIG_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_CONFIG_HPP
 // Why: the sink, `mltrack sync` and the blocking reads must resolve the tracking server, its credentials
 // and its TLS settings the way MLflow's own client does (the same environment variables, the same
 // precedence: basic credentials before a token, MLFLOW_TRACKING_INSECURE_TLS read as MLflow reads booleans
@@ -264,8 +272,11 @@ inline ml_resolved resolve_mlflow_config(sinks::mlflow_options options) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_CONFIG_HPP
 // ---- end mltrack/detail/mlflow/config.hpp ----
 // ---- begin mltrack/detail/mlflow/limits.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_LIMITS_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_LIMITS_HPP
 // Why: MLflow refuses a whole runs/log-batch request when one key or value breaks its rules
 // (mlflow/utils/validation.py), which would hold back every good point sent with it. The sink checks each
 // key and value against the same rules before it queues anything, so a bad one is reported once and kept
@@ -364,6 +375,7 @@ inline std::string utf8_prefix(std::string_view s, std::size_t limit) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_LIMITS_HPP
 // ---- end mltrack/detail/mlflow/limits.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
@@ -480,6 +492,7 @@ inline std::int32_t ml_run::slot_for(const std::string& key, std::string& proble
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_STATE_HPP
 // ---- end mltrack/detail/mlflow/state.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
@@ -703,8 +716,11 @@ inline std::vector<ml_upload> ml_artifact_uploads(const ml_context& c, const ml_
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_ARTIFACTS_HPP
 // ---- end mltrack/detail/mlflow/artifacts.hpp ----
 // ---- begin mltrack/detail/mlflow/batch_step.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_BATCH_STEP_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_BATCH_STEP_HPP
 // Why: everything a run logs (tags, params, metric points, summary metrics) goes through runs/log-batch,
 // inside MLflow's limits (100 tags, 100 params, 1000 metrics, 1000 entities, 1 MB per request), in as few
 // requests as possible, and so that a retry never duplicates anything:
@@ -933,8 +949,11 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_BATCH_STEP_HPP
 // ---- end mltrack/detail/mlflow/batch_step.hpp ----
 // ---- begin mltrack/detail/mlflow/run_steps.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_RUN_STEPS_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_RUN_STEPS_HPP
 // Why: an MLflow run is found or made the way MLflow's client makes it, and never twice. MLflow's creates
 // are not idempotent (runs/create makes a new run each time; an experiment create races with other
 // jobs), so each create is preceded by a lookup and followed, after a lost answer, by the same lookup:
@@ -952,6 +971,8 @@ MLTRACK_NAMESPACE_END
 #include <nlohmann/json.hpp>
 
 // ---- begin mltrack/detail/mlflow/run_tags.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_RUN_TAGS_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_RUN_TAGS_HPP
 // Why: the MLflow UI groups, filters and labels runs by the system tags MLflow's Python client sets at
 // start_run (mlflow/tracking/context: mlflow.runName, mlflow.user, mlflow.source.name, mlflow.source.type,
 // mlflow.source.git.commit). A C++ run carries the same tags, taken from the environment mltrack captured
@@ -1003,6 +1024,7 @@ inline std::map<std::string, std::string> mlflow_run_tags(const run_info& run, c
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_RUN_TAGS_HPP
 // ---- end mltrack/detail/mlflow/run_tags.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
@@ -1229,6 +1251,7 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_MLFLOW_RUN_STEPS_HPP
 // ---- end mltrack/detail/mlflow/run_steps.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
@@ -1629,4 +1652,5 @@ private:
 
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_SINKS_MLFLOW_HPP
 // ---- end mltrack/sinks/mlflow.hpp ----

@@ -3,6 +3,8 @@
 #pragma once
 #include "mltrack.hpp"
 // ---- begin mltrack/sinks/vertex_ai.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_SINKS_VERTEX_AI_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_SINKS_VERTEX_AI_HPP
 // Why: live tracking into Vertex AI Experiments and Vertex AI TensorBoard over REST, creating exactly the
 // resources the Python SDK creates (docs/vertex.md; the REST calls are in the spec the project keeps), so
 // the console, get_experiment_df() and ExperimentRun(...) see mltrack runs as native ones. Needs libcurl
@@ -32,6 +34,8 @@
 #include <vector>
 
 // ---- begin mltrack/detail/http/http.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_HTTP_HTTP_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_HTTP_HTTP_HPP
 // Why: the Vertex AI sink talks HTTPS, and only it needs libcurl. This is the smallest wrapper that makes
 // that safe and cheap: one easy handle reused for every request (keep-alive, TLS sessions and DNS cached),
 // HTTP/2 over TLS where curl has it, TLS verification always on, redirects never followed (they would
@@ -545,8 +549,11 @@ inline std::string url_encode(std::string_view s, bool keep_slash = false) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_HTTP_HTTP_HPP
 // ---- end mltrack/detail/http/http.hpp ----
 // ---- begin mltrack/detail/vertex/artifacts.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_ARTIFACTS_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_ARTIFACTS_HPP
 // Why: models, datasets, classification metrics and other artifacts of a run become Vertex artifacts
 // attributed to the run, with their files in Cloud Storage; ids are deterministic so that a retry or a
 // later sync finds what it already made.
@@ -560,6 +567,8 @@ MLTRACK_NAMESPACE_END
 #include <vector>
 
 // ---- begin mltrack/detail/vertex/bodies.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_BODIES_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_BODIES_HPP
 // Why: the JSON bodies the Vertex sink sends are exactly those the Python SDK sends (schema titles, schema
 // versions, metadata keys, states), written in one place next to the value encodings they need: proto3
 // JSON (int64 as strings, RFC 3339 UTC timestamps, "NaN"/"Infinity" for non-finite doubles) and the
@@ -894,8 +903,11 @@ inline nlohmann::json execution_body(const execution& e) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_BODIES_HPP
 // ---- end mltrack/detail/vertex/bodies.hpp ----
 // ---- begin mltrack/detail/vertex/engine.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_ENGINE_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_ENGINE_HPP
 // Why: the Vertex sink must never stall the writer thread on the network (a stalled writer fills the queue
 // and then blocks the training loop), must keep what it could not deliver, and must deliver it in order
 // (a run context before its params, a time series before its points, data before the run's end state).
@@ -921,6 +933,8 @@ MLTRACK_NAMESPACE_END
 #include <vector>
 
 // ---- begin mltrack/detail/vertex/auth.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_AUTH_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_AUTH_HPP
 // Why: Vertex AI wants an OAuth access token, found the way Google's own libraries find it (Application
 // Default Credentials): an explicit token, GOOGLE_OAUTH_ACCESS_TOKEN, the JSON file named by
 // GOOGLE_APPLICATION_CREDENTIALS or gcloud's well-known ADC file (an authorized user refreshed with its
@@ -946,6 +960,108 @@ MLTRACK_NAMESPACE_END
 
 #include <nlohmann/json.hpp>
 
+// ---- begin mltrack/detail/vertex/env.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_ENV_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_ENV_HPP
+// Why: inside a Vertex AI custom job everything the sink needs is in the environment (project, region,
+// experiment, run, model folder, which replica is the chief), and outside one a few variables override
+// endpoints for tests and private endpoints. Reading them in one place keeps the precedence rules (the
+// Python SDK's) documented and testable.
+
+#include <cstdlib>
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// The value of an environment variable; unset and empty are the same ("").
+inline std::string env_value(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? std::string(v) : std::string();
+}
+
+/// The first non-empty of the arguments.
+inline std::string first_of(std::initializer_list<std::string> values) {
+    for (const auto& v : values)
+        if (!v.empty()) return v;
+    return {};
+}
+
+/// "projects/p/locations/l/metadataStores/default/contexts/abc" -> "abc"; a plain id stays as it is.
+inline std::string strip_context_prefix(std::string v) {
+    const auto at = v.rfind("/contexts/");
+    if (at != std::string::npos) v.erase(0, at + 10);
+    return v;
+}
+
+/// Whether this process is the replica that should log, from CLUSTER_SPEC (or TF_CONFIG): the chief is task
+/// type "workerpool0" or "chief" with index 0. Without a cluster spec every process is the chief.
+inline bool is_chief_replica(std::string_view cluster_spec) {
+    if (cluster_spec.empty()) return true;
+    try {
+        const auto j = nlohmann::json::parse(cluster_spec);
+        const auto& task = j.at("task");
+        const std::string type = task.value("type", std::string("workerpool0"));
+        const int index = task.value("index", 0);
+        return (type == "workerpool0" || type == "chief" || type == "master") && index == 0;
+    } catch (const std::exception&) {
+        return true;  // unreadable: do not silence logging
+    }
+}
+
+/// What a Vertex AI training job tells its containers.
+struct vertex_job_environment {
+    std::string project;           ///< GOOGLE_CLOUD_PROJECT, else CLOUD_ML_PROJECT_ID (a project number)
+    std::string location;          ///< GOOGLE_CLOUD_REGION, else CLOUD_ML_REGION
+    std::string experiment;        ///< AIP_EXPERIMENT_NAME (id, full context name stripped)
+    std::string run;               ///< AIP_EXPERIMENT_RUN_NAME, without the "<experiment>-" prefix
+    std::string model_dir;         ///< AIP_MODEL_DIR
+    std::string tensorboard_log_dir;  ///< AIP_TENSORBOARD_LOG_DIR
+    std::string tensorboard;       ///< AIP_TENSORBOARD_RESOURCE_NAME
+    std::string job_id;            ///< CLOUD_ML_JOB_ID: set only inside a Vertex job
+    bool chief = true;             ///< from CLUSTER_SPEC / TF_CONFIG
+};
+
+inline vertex_job_environment read_vertex_job_environment() {
+    vertex_job_environment e;
+    e.project = first_of({env_value("GOOGLE_CLOUD_PROJECT"), env_value("CLOUD_ML_PROJECT_ID")});
+    e.location = first_of({env_value("GOOGLE_CLOUD_REGION"), env_value("CLOUD_ML_REGION")});
+    e.experiment = strip_context_prefix(env_value("AIP_EXPERIMENT_NAME"));
+    e.run = strip_context_prefix(env_value("AIP_EXPERIMENT_RUN_NAME"));
+    if (!e.experiment.empty() && e.run.size() > e.experiment.size() + 1 &&
+        e.run.compare(0, e.experiment.size() + 1, e.experiment + "-") == 0)
+        e.run.erase(0, e.experiment.size() + 1);
+    e.model_dir = env_value("AIP_MODEL_DIR");
+    e.tensorboard_log_dir = env_value("AIP_TENSORBOARD_LOG_DIR");
+    e.tensorboard = env_value("AIP_TENSORBOARD_RESOURCE_NAME");
+    e.job_id = env_value("CLOUD_ML_JOB_ID");
+    const std::string spec = first_of({env_value("CLUSTER_SPEC"), env_value("TF_CONFIG")});
+    e.chief = is_chief_replica(spec);
+    return e;
+}
+
+/// "gs://bucket/a/b" -> "<mount>/bucket/a/b" when the Cloud Storage FUSE mount of Vertex jobs has that
+/// bucket; "" otherwise.
+inline std::string gcs_mount_path(std::string_view uri, const std::filesystem::path& mount = "/gcs") {
+    if (uri.substr(0, 5) != "gs://") return {};
+    const std::string rest(uri.substr(5));
+    const auto slash = rest.find('/');
+    const std::string bucket = rest.substr(0, slash);
+    std::error_code ec;
+    if (bucket.empty() || !std::filesystem::is_directory(mount / bucket, ec)) return {};
+    return (mount / rest).string();
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_ENV_HPP
+// ---- end mltrack/detail/vertex/env.hpp ----
 
 #ifndef MLTRACK_VERTEX_USE_OPENSSL
 #if defined(__has_include)
@@ -1354,8 +1470,11 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_AUTH_HPP
 // ---- end mltrack/detail/vertex/auth.hpp ----
 // ---- begin mltrack/detail/vertex/rest.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_REST_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_REST_HPP
 // Why: what every Vertex AI call shares, whoever makes it (the sink's non-blocking loop, or the blocking
 // client that lists and deletes): where the endpoints are (with the overrides that let a fake server or a
 // private endpoint stand in), how a google.rpc.Status error body reads (409 means ALREADY_EXISTS or
@@ -1541,6 +1660,7 @@ inline http_request json_request(std::string method, std::string url, const nloh
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_REST_HPP
 // ---- end mltrack/detail/vertex/rest.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
@@ -1885,8 +2005,11 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_ENGINE_HPP
 // ---- end mltrack/detail/vertex/engine.hpp ----
 // ---- begin mltrack/detail/vertex/ids.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_IDS_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_IDS_HPP
 // Why: Vertex AI ids allow only [a-z0-9-], starting with a letter or digit: context ids 4 to 128 characters,
 // and the run context id "<experiment>-<run>" at most 121 (so that "<id>-tb-run" fits in 128). The Python
 // SDK uses names as ids as they are (run context "<experiment>-<run>", TensorBoard run "<run>"), so a run
@@ -2016,8 +2139,11 @@ inline std::string vertex_record_id(std::string_view prefix, std::string_view ru
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_IDS_HPP
 // ---- end mltrack/detail/vertex/ids.hpp ----
 // ---- begin mltrack/detail/vertex/state.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_STATE_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_STATE_HPP
 // Why: the steps of the Vertex sink share what it learned from the service (server names, etags, the
 // TensorBoard run a run writes to, the ids of its time series) and what waits to be sent (points, params,
 // summary metrics, the end state). Keeping that state in one place, apart from the steps, lets each step
@@ -2035,6 +2161,8 @@ MLTRACK_NAMESPACE_END
 #include <nlohmann/json.hpp>
 
 // ---- begin mltrack/detail/vertex/config.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_CONFIG_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_CONFIG_HPP
 // Why: the sink and the client that reads runs back must agree on everything they resolve from options
 // and the environment (credentials, project, location, endpoints, staging bucket, ids), so both call the
 // one function here. The options and the counters of the sink are declared here too.
@@ -2252,6 +2380,7 @@ inline vx_resolved resolve_vertex_config(sinks::vertex_ai_options options) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_CONFIG_HPP
 // ---- end mltrack/detail/vertex/config.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
@@ -2393,6 +2522,7 @@ inline bool is_status(const http_response& r, long http, const char* status) {
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_STATE_HPP
 // ---- end mltrack/detail/vertex/state.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
@@ -2567,8 +2697,11 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_ARTIFACTS_HPP
 // ---- end mltrack/detail/vertex/artifacts.hpp ----
 // ---- begin mltrack/detail/vertex/client.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_CLIENT_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_CLIENT_HPP
 // Why: what the sink wrote must be readable back from C++ the way the Python SDK reads it: the experiment
 // table of get_experiment_df() (one row per run, pipeline run and legacy run: name, state, params,
 // summary metrics, last time-series values), a run's time series, classification metrics, models,
@@ -2596,6 +2729,8 @@ MLTRACK_NAMESPACE_END
 #include <nlohmann/json.hpp>
 
 // ---- begin mltrack/detail/vertex/client_types.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_CLIENT_TYPES_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_CLIENT_TYPES_HPP
 // Why: what vertex_ai_client returns, in the shapes the Python SDK returns them (get_experiment_df rows,
 // get_classification_metrics() dicts, get_experiment_models(), get_artifacts() and get_executions()), kept
 // apart from the calls that fill them so a reader finds the result types in one place.
@@ -2662,8 +2797,11 @@ struct vertex_metadata_resource {
 
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_CLIENT_TYPES_HPP
 // ---- end mltrack/detail/vertex/client_types.hpp ----
 // ---- begin mltrack/detail/vertex/prebuilt_containers.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_PREBUILT_CONTAINERS_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_PREBUILT_CONTAINERS_HPP
 // Why: registering a logged model needs a serving container. The Python SDK's register_model, given none,
 // picks Vertex AI's prebuilt prediction container for the model's framework and version
 // (helpers/container_uri_builders.py, _get_closest_match_prebuilt_container_uri): the region's multi-region
@@ -2768,6 +2906,7 @@ inline std::string prebuilt_serving_image(const std::string& framework, const st
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_PREBUILT_CONTAINERS_HPP
 // ---- end mltrack/detail/vertex/prebuilt_containers.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
@@ -3269,8 +3408,11 @@ private:
 
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_CLIENT_HPP
 // ---- end mltrack/detail/vertex/client.hpp ----
 // ---- begin mltrack/detail/vertex/experiment_setup.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_EXPERIMENT_SETUP_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_EXPERIMENT_SETUP_HPP
 // Why: before a run can be created, its experiment must exist as the Python SDK's aiplatform.init() makes
 // it: the metadata store, the system.Experiment context, and (unless told otherwise) a backing TensorBoard
 // bound to it. These steps find what exists first and create only what is missing.
@@ -3545,8 +3687,11 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_EXPERIMENT_SETUP_HPP
 // ---- end mltrack/detail/vertex/experiment_setup.hpp ----
 // ---- begin mltrack/detail/vertex/lineage.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_LINEAGE_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_LINEAGE_HPP
 // Why: executions with their input and output artifacts are the lineage graph the console draws. Events
 // are the one non-idempotent write of the sink, so they are sent only after checking what is there.
 
@@ -3751,8 +3896,11 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_LINEAGE_HPP
 // ---- end mltrack/detail/vertex/lineage.hpp ----
 // ---- begin mltrack/detail/vertex/run_lifecycle.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_RUN_LIFECYCLE_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_RUN_LIFECYCLE_HPP
 // Why: a run's life in Vertex AI is its system.ExperimentRun context: created (or resumed) the way the
 // SDK's start_run does it, with its TensorBoard run and the "-tb-run" artifact that links them, then
 // PATCHed (params, summary metrics, state) with its etag until it ends.
@@ -4125,8 +4273,11 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_RUN_LIFECYCLE_HPP
 // ---- end mltrack/detail/vertex/run_lifecycle.hpp ----
 // ---- begin mltrack/detail/vertex/time_series.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_TIME_SERIES_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_TIME_SERIES_HPP
 // Why: time-series points are the bulk of what a run sends. They are buffered per series and sent in
 // runs:write requests of up to 5000 points, after the series they belong to exist (batchCreate, in the
 // TensorBoard experiment of the run's own TensorBoard run); a lost answer resends the same steps, which
@@ -4364,6 +4515,7 @@ private:
 
 }  // namespace detail
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_VERTEX_TIME_SERIES_HPP
 // ---- end mltrack/detail/vertex/time_series.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
@@ -4746,4 +4898,5 @@ private:
 
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_SINKS_VERTEX_AI_HPP
 // ---- end mltrack/sinks/vertex_ai.hpp ----
