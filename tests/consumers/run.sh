@@ -206,6 +206,11 @@ route_meson_install() {
     [ -f "$lib/libmltrack-compiled.a" ] || fail "pkg-config mltrack-compiled gives '-L$lib', no libmltrack-compiled.a there"
     lib=$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --libs-only-L mltrack-c | awk '{ sub(/^-L/, "", $1); print $1 }')
     [ -f "$lib/libmltrack-c.so" ] || fail "pkg-config mltrack-c gives '-L$lib', no libmltrack-c.so there"
+    if command -v gfortran >/dev/null 2>&1; then  # the Fortran module's .mod, where its Cflags look
+        local inc
+        inc=$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --cflags-only-I mltrack-fortran | awk '{ sub(/^-I/, "", $1); print $1 }')
+        [ -f "$inc/mltrack.mod" ] || fail "pkg-config mltrack-fortran gives '-I$inc', no mltrack.mod there"
+    fi
 }
 
 route_single_header() {
