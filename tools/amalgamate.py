@@ -30,9 +30,7 @@ COND_END_RE = re.compile(r"^\s*#\s*endif\b")
 
 class Seen:
     """What has been inlined: `always` where the text is compiled in every mode, `cond` inside a conditional
-    block (the `#if MLTRACK_DEFINE_BODIES` that holds the compiled mode's bodies). A file first met inside
-    such a block is inlined again where it is next met outside one: each file's text carries its own guard
-    macro, so the copy the preprocessor meets first wins and the other is skipped, in every mode."""
+    block (the `#if MLTRACK_DEFINE_BODIES` that holds the compiled mode's bodies)."""
 
     def __init__(self, always=(), cond=()):
         self.always = set(always)
@@ -42,42 +40,100 @@ class Seen:
         return Seen(self.always, self.cond)
 
 
-def guard_macro(rel):
-    return "MLTRACK_AMALGAMATED_" + re.sub(r"[^A-Za-z0-9]", "_", rel).upper()
+def resolve(including, name):
+    """An include's file, looked up like the compiler does: next to the including file, then in include/."""
+    target = os.path.normpath(os.path.join(os.path.dirname(including), name))
+    if not os.path.isfile(target):
+        target = os.path.normpath(os.path.join(INCLUDE, name))
+    if not os.path.isfile(target):
+        rel = os.path.relpath(including, INCLUDE).replace(os.sep, "/")
+        raise SystemExit("amalgamate: %s includes missing file %s" % (rel, name))
+    return target
 
 
-def expand(path, seen, out, conditional=False):
-    """Appends the text of `path` to `out`, inlining local includes not yet inlined where they are needed."""
-    path = os.path.normpath(path)
-    if path in seen.always or (conditional and path in seen.cond):
-        return
-    (seen.cond if conditional else seen.always).add(path)
-    rel = os.path.relpath(path, INCLUDE).replace(os.sep, "/")
-    guard = guard_macro(rel)
-    out.append("// ---- begin " + rel + " ----\n#ifndef " + guard + "\n#define " + guard + "\n")
+def includes(path):
+    """(target, inside a conditional block) for each local include of `path`, in order."""
     depth = 0
     with open(path, encoding="utf-8") as f:
         for line in f:
-            if PRAGMA_RE.match(line):
-                continue
             if COND_OPEN_RE.match(line):
                 depth += 1
             elif COND_END_RE.match(line):
                 depth -= 1
             m = INCLUDE_RE.match(line)
             if m:
-                # Looked up like the compiler does: next to the including file, then in include/.
-                target = os.path.normpath(os.path.join(os.path.dirname(path), m.group(1)))
-                if not os.path.isfile(target):
-                    target = os.path.normpath(os.path.join(INCLUDE, m.group(1)))
-                if not os.path.isfile(target):
-                    raise SystemExit("amalgamate: %s includes missing file %s" % (rel, m.group(1)))
-                expand(target, seen, out, conditional or depth > 0)
+                yield resolve(path, m.group(1)), depth > 0
+
+
+def always_needed(root):
+    """The files `root` reaches through includes outside conditional blocks: compiled in every mode."""
+    found, todo = set(), [os.path.normpath(root)]
+    while todo:
+        path = todo.pop()
+        if path in found:
+            continue
+        found.add(path)
+        todo.extend(t for t, conditional in includes(path) if not conditional)
+    return found
+
+
+class Output:
+    """One generated header being written: its lines, what is inlined, the files every mode compiles, and
+    where the conditional block being written began (-1: none open)."""
+
+    def __init__(self, root, seen, lines=None):
+        self.lines = lines if lines is not None else []
+        self.seen = seen
+        self.always = always_needed(root)
+        self.block_start = -1
+
+
+def guard_macro(rel):
+    return "MLTRACK_AMALGAMATED_" + re.sub(r"[^A-Za-z0-9]", "_", rel).upper()
+
+
+def expand(path, o, conditional=False):
+    """Appends the text of `path` to o.lines, inlining local includes not yet inlined where they are needed.
+
+    A file that every mode compiles but that is first met inside a conditional block (a header that only
+    the compiled mode's bodies include at that point, and other code includes later) is inlined just before
+    that block, so it is compiled once in every mode. A file met only inside blocks stays inside. Each file
+    carries a guard macro too: a file inlined inside a block of mltrack.hpp and needed outside one by the
+    Vertex AI or MLflow header is inlined again there, and the copy the preprocessor meets first wins."""
+    path = os.path.normpath(path)
+    if conditional and path in o.always and path not in o.seen.always:
+        hoisted = []
+        saved, o.lines, o.block_start = (o.lines, o.block_start), hoisted, -1
+        expand(path, o, False)
+        (o.lines, start) = saved
+        o.lines[start:start] = hoisted
+        o.block_start = start + len(hoisted)
+        return
+    if path in o.seen.always or (conditional and path in o.seen.cond):
+        return
+    (o.seen.cond if conditional else o.seen.always).add(path)
+    rel = os.path.relpath(path, INCLUDE).replace(os.sep, "/")
+    guard = guard_macro(rel)
+    o.lines.append("// ---- begin " + rel + " ----\n#ifndef " + guard + "\n#define " + guard + "\n")
+    depth = 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if PRAGMA_RE.match(line):
                 continue
-            out.append(line)
-    if out and not out[-1].endswith("\n"):
-        out.append("\n")
-    out.append("#endif  // " + guard + "\n// ---- end " + rel + " ----\n")
+            if COND_OPEN_RE.match(line):
+                if not conditional and depth == 0:
+                    o.block_start = len(o.lines)
+                depth += 1
+            elif COND_END_RE.match(line):
+                depth -= 1
+            m = INCLUDE_RE.match(line)
+            if m:
+                expand(resolve(path, m.group(1)), o, conditional or depth > 0)
+                continue
+            o.lines.append(line)
+    if o.lines and not o.lines[-1].endswith("\n"):
+        o.lines.append("\n")
+    o.lines.append("#endif  // " + guard + "\n// ---- end " + rel + " ----\n")
 
 
 def header(name, what):
@@ -90,28 +146,29 @@ def header(name, what):
 
 def build():
     outputs = {}
-    seen = Seen()
-    body = []
-    expand(os.path.join(INCLUDE, "mltrack", "mltrack.hpp"), seen, body)
-    outputs["mltrack.hpp"] = header("mltrack.hpp", "the whole library but the Vertex AI and MLflow sinks, in one header") + "".join(body)
+    root = os.path.join(INCLUDE, "mltrack", "mltrack.hpp")
+    main = Output(root, Seen())
+    expand(root, main)
+    seen = main.seen
+    outputs["mltrack.hpp"] = header("mltrack.hpp", "the whole library but the Vertex AI and MLflow sinks, in one header") + "".join(main.lines)
     vertex = os.path.join(INCLUDE, "mltrack", "sinks", "vertex_ai.hpp")
     if os.path.isfile(vertex):
-        body = ['#include "mltrack.hpp"\n']
-        expand(vertex, seen.copy(), body)  # what mltrack.hpp already holds is not repeated
+        o = Output(vertex, seen.copy(), ['#include "mltrack.hpp"\n'])
+        expand(vertex, o)  # what mltrack.hpp already holds is not repeated
         outputs["mltrack_vertex_ai.hpp"] = (
-            header("mltrack_vertex_ai.hpp", "the Vertex AI sink (needs libcurl); includes mltrack.hpp") + "".join(body)
+            header("mltrack_vertex_ai.hpp", "the Vertex AI sink (needs libcurl); includes mltrack.hpp") + "".join(o.lines)
         )
         mlflow = os.path.join(INCLUDE, "mltrack", "sinks", "mlflow.hpp")
         if os.path.isfile(mlflow):
             # The MLflow sink shares the HTTP client and the request engine with the Vertex AI sink: it builds
             # on that header, so including both never defines anything twice.
-            vertex_seen = seen.copy()
-            expand(vertex, vertex_seen, [])
-            body = ['#include "mltrack_vertex_ai.hpp"\n']
-            expand(mlflow, vertex_seen, body)
+            o.lines = ['#include "mltrack_vertex_ai.hpp"\n']
+            o.always = always_needed(mlflow)
+            o.block_start = -1
+            expand(mlflow, o)
             outputs["mltrack_mlflow.hpp"] = (
                 header("mltrack_mlflow.hpp", "the MLflow sink (needs libcurl); includes mltrack_vertex_ai.hpp")
-                + "".join(body)
+                + "".join(o.lines)
             )
     return outputs
 

@@ -2971,14 +2971,6 @@ private:
 
 MLTRACK_NAMESPACE_END
 
-#if MLTRACK_DEFINE_BODIES
-// ---- begin mltrack/run-inl.hpp ----
-#ifndef MLTRACK_AMALGAMATED_MLTRACK_RUN_INL_HPP
-#define MLTRACK_AMALGAMATED_MLTRACK_RUN_INL_HPP
-// Why: the bodies of run's cold calls (classification metrics, histograms, artifacts and models, executions,
-// end), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled once. The
-// logging templates and the metric handles stay in the headers.
-
 // ---- begin mltrack/detail/files.hpp ----
 #ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_FILES_HPP
 #define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_FILES_HPP
@@ -3414,6 +3406,21 @@ inline file_digest copy_into(const fs::path& from, const fs::path& to, const fs:
 inline void drop_aside(const fs::path& to) {
     std::error_code ec;
     fs::remove_all(aside_path(to), ec);
+}
+
+/// The local file or folder of an artifact, for a sink that uploads it: its source, else its stored copy
+/// under a JSONL root (<root>/<experiment>/<run>/<path>: a sync of runs logged elsewhere). Empty when neither
+/// exists here.
+inline std::filesystem::path local_artifact_file(const artifact& a, const std::string& jsonl_root,
+                                                 const run_info& run) {
+    std::error_code ec;
+    if (!a.source.empty() && a.source.find("://") == std::string::npos && std::filesystem::exists(a.source, ec))
+        return a.source;
+    if (!jsonl_root.empty() && !a.path.empty()) {
+        const auto p = std::filesystem::path(jsonl_root) / run.experiment / run.name / a.path;
+        if (std::filesystem::exists(p, ec)) return p;
+    }
+    return {};
 }
 
 }  // namespace detail
@@ -3852,6 +3859,14 @@ inline void append_run_open_line(std::string& out, const run_info& info, std::ui
 MLTRACK_NAMESPACE_END
 #endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_JSONL_JSONL_FORMAT_HPP
 // ---- end mltrack/detail/jsonl/jsonl_format.hpp ----
+#if MLTRACK_DEFINE_BODIES
+// ---- begin mltrack/run-inl.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_RUN_INL_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_RUN_INL_HPP
+// Why: the bodies of run's cold calls (classification metrics, histograms, artifacts and models, executions,
+// end), apart from the class so that in compiled mode (detail/compiled.hpp) they are compiled once. The
+// logging templates and the metric handles stay in the headers.
+
 
 MLTRACK_NAMESPACE_BEGIN
 
@@ -6637,438 +6652,6 @@ struct run_data {
 MLTRACK_NAMESPACE_END
 #endif  // MLTRACK_AMALGAMATED_MLTRACK_RUN_DATA_HPP
 // ---- end mltrack/run_data.hpp ----
-// ---- begin mltrack/detail/jsonl/jsonl_format.hpp ----
-#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_JSONL_JSONL_FORMAT_HPP
-#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_JSONL_JSONL_FORMAT_HPP
-// Why: the JSONL format is a public contract (docs/format.md). This header is the one place that spells
-// each line on the write side, so the sink and anything else that writes runs (replay, tools) agree.
-
-#include <string>
-#include <utility>
-
-#include <nlohmann/json.hpp>
-
-// ---- begin mltrack/detail/jsonl/json_line.hpp ----
-#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_JSONL_JSON_LINE_HPP
-#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_JSONL_JSON_LINE_HPP
-// Why: the JSONL sink writes millions of lines per second, so it formats them by hand into a reused buffer
-// (std::to_chars gives the shortest round-trip double) instead of building a JSON DOM per record.
-// Non-finite doubles are written as the strings "NaN", "Infinity", "-Infinity", as proto3 JSON does.
-
-#include <charconv>
-#include <cstring>
-#include <cmath>
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// Appends `s` as a JSON string literal (with quotes). UTF-8 passes through; control characters are escaped;
-/// each byte that is not part of a valid UTF-8 sequence becomes U+FFFD, so the line is always valid JSON.
-inline void append_json_string(std::string& out, std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    out += '"';
-    std::size_t run = 0;  // start of the pending unescaped run
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != 0x7f) continue;
-        if (c >= 0x80) {
-            const std::size_t n = utf8_sequence_length(s, i);
-            if (n) {
-                i += n - 1;
-                continue;
-            }
-        }
-        out.append(s.data() + run, i - run);
-        run = i + 1;
-        if (c >= 0x80) {
-            out += "\\ufffd";
-            continue;
-        }
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 15];
-        }
-    }
-    out.append(s.data() + run, s.size() - run);
-    out += '"';
-}
-
-inline void append_int(std::string& out, std::int64_t v) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
-}
-
-inline void append_uint(std::string& out, std::uint64_t v) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
-}
-
-/// A metric value: the shortest round-trip form, or "NaN"/"Infinity"/"-Infinity" as strings.
-inline void append_double(std::string& out, double v) {
-    if (!std::isfinite(v)) {
-        out += std::isnan(v) ? "\"NaN\"" : (v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-        return;
-    }
-    if (v == 0 && std::signbit(v)) {  // "-0" would read back as the integer 0
-        out += "-0.0";
-        return;
-    }
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
-}
-
-/// A double that must read back as a float, not an integer: "1.0" rather than "1" (used for params).
-inline void append_float(std::string& out, double v) {
-    const std::size_t at = out.size();
-    append_double(out, v);
-    if (!std::isfinite(v)) return;
-    if (out.find_first_of(".eE", at) == std::string::npos) out += ".0";
-}
-
-/// Wall time in ns as seconds with microseconds, exactly: 1764384000.123456.
-/// append_time into a buffer of at least 32 bytes; returns the end.
-inline char* write_time(char* p, std::int64_t time_ns) noexcept {
-    std::int64_t us = time_ns / 1000;
-    if (time_ns < 0 && time_ns % 1000) --us;  // floor
-    if (us < 0) *p++ = '-';
-    std::int64_t sec = us / 1000000;
-    std::int64_t frac = us % 1000000;
-    if (sec < 0) sec = -sec;
-    if (frac < 0) frac = -frac;
-    p = std::to_chars(p, p + 24, sec).ptr;
-    *p = '.';
-    for (int i = 6; i >= 1; --i) {
-        p[i] = static_cast<char>('0' + frac % 10);
-        frac /= 10;
-    }
-    return p + 7;
-}
-
-/// append_double into a buffer of at least 32 bytes; returns the end.
-inline char* write_double(char* p, double v) noexcept {
-    auto copy = [&](const char* s, std::size_t n) {
-        std::memcpy(p, s, n);
-        return p + n;
-    };
-    if (!std::isfinite(v)) return std::isnan(v) ? copy("\"NaN\"", 5) : v > 0 ? copy("\"Infinity\"", 10) : copy("\"-Infinity\"", 11);
-    if (v == 0 && std::signbit(v)) return copy("-0.0", 4);
-    return std::to_chars(p, p + 32, v).ptr;
-}
-
-inline void append_time(std::string& out, std::int64_t time_ns) {
-    std::int64_t us = time_ns / 1000;
-    if (time_ns < 0 && time_ns % 1000) --us;  // floor
-    if (us < 0) out += '-';                   // sign and magnitude: -1.5 s is "-1.500000"
-    std::int64_t sec = us / 1000000;
-    std::int64_t frac = us % 1000000;
-    if (sec < 0) sec = -sec;
-    if (frac < 0) frac = -frac;
-    append_int(out, sec);
-    char buf[8] = {'.', '0', '0', '0', '0', '0', '0', 0};
-    for (int i = 6; i >= 1; --i) {
-        buf[i] = static_cast<char>('0' + frac % 10);
-        frac /= 10;
-    }
-    out.append(buf, 7);
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_JSONL_JSON_LINE_HPP
-// ---- end mltrack/detail/jsonl/json_line.hpp ----
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// The format name and version in every run's first line.
-inline constexpr const char* jsonl_format_name = "mltrack.jsonl";
-inline constexpr int jsonl_format_version = 1;
-
-inline void append_json(std::string& out, const nlohmann::json& j) {
-    out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-inline void append_param(std::string& out, const param_value& v) {
-    if (v.is_int()) append_int(out, v.as_int());
-    else if (v.is_double()) append_float(out, v.as_double());
-    else if (v.is_bool()) out += v.as_bool() ? "true" : "false";
-    else append_json_string(out, v.as_string());
-}
-
-inline void append_line_head(std::string& out, const char* kind, std::int64_t time_ns) {
-    out += "{\"kind\":\"";
-    out += kind;
-    out += "\",\"time\":";
-    append_time(out, time_ns);
-}
-
-/// {"name":value,...} in the values' order.
-template <class V, class F>
-void append_object(std::string& out, const named_values<V>& values, F&& append_value) {
-    out += '{';
-    bool first = true;
-    for (const auto& kv : values) {
-        if (!first) out += ',';
-        first = false;
-        append_json_string(out, kv.first);
-        out += ':';
-        append_value(out, kv.second);
-    }
-    out += '}';
-}
-
-template <class V, class F>
-void append_values(std::string& out, const named_values<V>& values, F&& append_value) {
-    out += "\"values\":";
-    append_object(out, values, std::forward<F>(append_value));
-}
-
-inline void append_string_value(std::string& out, const std::string& v) { append_json_string(out, v); }
-
-inline void append_artifact_fields(std::string& out, const artifact& a) {
-    out += "\"type\":\"";
-    out += to_string(a.type);
-    out += "\",\"name\":";
-    append_json_string(out, a.name);
-    out += ",\"source\":";
-    append_json_string(out, a.source);
-    if (!a.path.empty()) {
-        out += ",\"path\":";
-        append_json_string(out, a.path);
-    }
-    out += ",\"directory\":";
-    out += a.directory ? "true" : "false";
-    out += ",\"size\":";
-    append_uint(out, a.size);
-    if (!a.sha256.empty()) {
-        out += ",\"sha256\":";
-        append_json_string(out, a.sha256);
-    }
-    if (!a.framework.empty()) {
-        out += ",\"framework\":";
-        append_json_string(out, a.framework);
-    }
-    if (!a.framework_version.empty()) {
-        out += ",\"framework_version\":";
-        append_json_string(out, a.framework_version);
-    }
-    if (!a.metadata.empty()) {
-        out += ",\"metadata\":";
-        append_json(out, a.metadata);
-    }
-}
-
-template <class T, class F>
-void append_array(std::string& out, const std::vector<T>& v, F&& f) {
-    out += '[';
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i) out += ',';
-        f(out, v[i]);
-    }
-    out += ']';
-}
-
-/// Appends the whole line (with '\n') for a cold record of a run.
-inline void append_record_line(std::string& out, const record& r) {
-    switch (r.kind) {
-        case record_kind::params:
-            append_line_head(out, "params", r.time_ns);
-            out += ',';
-            append_values(out, r.get_params(), append_param);
-            break;
-        case record_kind::summary:
-            append_line_head(out, "summary", r.time_ns);
-            out += ',';
-            append_values(out, r.get_values(), append_double);
-            if (!r.texts.empty()) {  // string values: their own object, so "NaN" stays a string
-                out += ",\"text\":";
-                append_object(out, r.texts, append_string_value);
-            }
-            break;
-        case record_kind::tags: {
-            append_line_head(out, "tags", r.time_ns);
-            out += ',';
-            append_values(out, r.texts, append_string_value);
-            break;
-        }
-        case record_kind::metric:
-            append_line_head(out, "metrics", r.time_ns);
-            out += ",\"step\":";
-            append_int(out, r.step);
-            out += ',';
-            append_values(out, r.get_values(), append_double);
-            break;
-        case record_kind::classification: {
-            const auto& c = r.get_classification();
-            append_line_head(out, "classification", r.time_ns);
-            if (!c.display_name.empty()) {
-                out += ",\"name\":";
-                append_json_string(out, c.display_name);
-            }
-            out += ",\"labels\":";
-            append_array(out, c.labels, [](std::string& o, const std::string& s) { append_json_string(o, s); });
-            out += ",\"matrix\":";
-            append_array(out, c.matrix, [](std::string& o, const std::vector<std::int64_t>& row) {
-                append_array(o, row, [](std::string& o2, std::int64_t v) { append_int(o2, v); });
-            });
-            out += ",\"fpr\":";
-            append_array(out, c.fpr, append_double);
-            out += ",\"tpr\":";
-            append_array(out, c.tpr, append_double);
-            out += ",\"thresholds\":";
-            append_array(out, c.thresholds, append_double);
-            break;
-        }
-        case record_kind::artifact:
-            append_line_head(out, "artifact", r.time_ns);
-            out += ',';
-            append_artifact_fields(out, r.get_artifact());
-            break;
-        case record_kind::execution: {
-            const auto& e = r.get_execution();
-            append_line_head(out, "execution", r.time_ns);
-            if (!e.id.empty()) {
-                out += ",\"id\":";
-                append_json_string(out, e.id);
-            }
-            if (e.resumed) out += ",\"resumed\":true";
-            out += ",\"name\":";
-            append_json_string(out, e.name);
-            out += ",\"schema_title\":";
-            append_json_string(out, e.schema_title);
-            out += ",\"state\":\"";
-            out += to_string(e.state);
-            out += '"';
-            auto objects = [](std::string& o, const artifact& a) {
-                o += '{';
-                append_artifact_fields(o, a);
-                o += '}';
-            };
-            out += ",\"inputs\":";
-            append_array(out, e.inputs, objects);
-            out += ",\"outputs\":";
-            append_array(out, e.outputs, objects);
-            if (!e.metadata.empty()) {
-                out += ",\"metadata\":";
-                append_json(out, e.metadata);
-            }
-            break;
-        }
-        case record_kind::histogram: {
-            const auto& h = r.get_histogram();
-            append_line_head(out, "histogram", r.time_ns);
-            out += ",\"step\":";
-            append_int(out, r.step);
-            out += ",\"name\":";
-            append_json_string(out, h.name);
-            out += ",\"buckets\":";
-            append_array(out, h.buckets, [](std::string& o, const histogram_bucket& b) {
-                o += '[';
-                append_double(o, b.left);
-                o += ',';
-                append_double(o, b.right);
-                o += ',';
-                append_double(o, b.count);
-                o += ']';
-            });
-            break;
-        }
-        case record_kind::run_end:
-            append_line_head(out, "run_end", r.time_ns);
-            out += ",\"state\":\"";
-            out += to_string(r.get_state());
-            out += '"';
-            break;
-        case record_kind::run_start:
-        case record_kind::run_resume:
-            append_line_head(out, to_string(r.kind), r.time_ns);  // written by append_run_open_line
-            break;
-    }
-    out += "}\n";
-}
-
-/// The events file of a rank in a run folder: events.jsonl for rank 0 (and every run outside a multi-rank
-/// job), events.rank-<r>.jsonl for rank r > 0 under rank_policy::every.
-inline std::string events_file_name(int rank) {
-    return rank > 0 ? "events.rank-" + std::to_string(rank) + ".jsonl" : std::string("events.jsonl");
-}
-
-/// The rank r > 0 written as `<r>` in a rank file or folder name (decimal, no leading zero, at most 9
-/// digits), or -1.
-inline int parse_rank_number(std::string_view digits) {
-    if (digits.empty() || digits.size() > 9 || digits[0] == '0') return -1;
-    int r = 0;
-    for (char ch : digits) {
-        if (ch < '0' || ch > '9') return -1;
-        r = r * 10 + (ch - '0');
-    }
-    return r;
-}
-
-/// The rank of an events file name, or -1 when it is not one ("events.jsonl" is rank 0).
-inline int events_file_rank(std::string_view file) {
-    if (file == "events.jsonl") return 0;
-    constexpr std::string_view head = "events.rank-", tail = ".jsonl";
-    if (file.size() <= head.size() + tail.size() || file.substr(0, head.size()) != head ||
-        file.substr(file.size() - tail.size()) != tail)
-        return -1;
-    return parse_rank_number(file.substr(head.size(), file.size() - head.size() - tail.size()));
-}
-
-/// Where rank r's copies of artifacts go inside the run folder: artifacts/ for rank 0, artifacts.rank-<r>/.
-inline std::string artifacts_folder(int rank) {
-    return rank > 0 ? "artifacts.rank-" + std::to_string(rank) + "/" : std::string("artifacts/");
-}
-
-/// The first line of a run ("run_start", with the format version) or of a continuation ("run_resume",
-/// with the bytes of a torn last line that were discarded before it).
-inline void append_run_open_line(std::string& out, const run_info& info, std::uint64_t discarded_bytes) {
-    if (!info.resumed) {
-        append_line_head(out, "run_start", info.start_time_ns);
-        out += ",\"format\":\"";
-        out += jsonl_format_name;
-        out += "\",\"format_version\":";
-        append_int(out, jsonl_format_version);
-        out += ",\"mltrack_version\":\"" MLTRACK_VERSION_STRING "\",\"experiment\":";
-        append_json_string(out, info.experiment);
-        out += ",\"run\":";
-        append_json_string(out, info.name);
-    } else {
-        append_line_head(out, "run_resume", info.start_time_ns);
-        out += ",\"discarded_bytes\":";
-        append_uint(out, discarded_bytes);
-    }
-    if (info.world_size > 1 || info.rank > 0) {  // a job of several ranks (absent: rank 0 of 1)
-        out += ",\"rank\":";
-        append_int(out, info.rank);
-        out += ",\"world_size\":";
-        append_int(out, info.world_size);
-    }
-    if (!info.metadata.empty()) {
-        out += ",\"metadata\":";
-        append_json(out, info.metadata);
-    }
-    out += "}\n";
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_JSONL_JSONL_FORMAT_HPP
-// ---- end mltrack/detail/jsonl/jsonl_format.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace detail {
@@ -8040,447 +7623,6 @@ MLTRACK_NAMESPACE_END
 #include <sys/stat.h>
 #include <unistd.h>
 
-// ---- begin mltrack/detail/files.hpp ----
-#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_FILES_HPP
-#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_FILES_HPP
-// Why: artifacts are files or folders that mltrack measures (size, SHA-256) on the caller's thread and
-// copies into the run folder on the writer's. Both walk a folder the same way (tree_of), following symbolic
-// links (a Hugging Face cache snapshot is a folder of links to blobs: the files are what is stored), refusing
-// link loops and dangling links, and never descending into the run folder being written (a source that
-// contains it would copy into itself). The stored copy is hashed as it is written, so the recorded digest is
-// the copy's even when the source changes meanwhile. A copy replaces an earlier one by renames only, so a
-// kill at any moment leaves the recorded copy whole (under its name, or set aside under a hidden name).
-// Folder digests are defined over a sorted manifest so they do not depend on directory iteration order.
-// Every failure is an mltrack::error; no std::filesystem exception escapes.
-
-#include <algorithm>
-#include <cerrno>
-#include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <string>
-#include <system_error>
-#include <utility>
-#include <vector>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-// ---- begin mltrack/detail/sha256.hpp ----
-#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SHA256_HPP
-#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SHA256_HPP
-// Why: artifacts carry a SHA-256 digest so a later sync or a reader can tell that a copy is intact, and
-// mltrack has no crypto dependency. A plain FIPS 180-4 implementation; speed is not critical here.
-
-#include <array>
-#include <cstdint>
-#include <cstring>
-#include <string>
-#include <string_view>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-class sha256 {
-public:
-    sha256() { reset(); }
-
-    void reset() {
-        h_ = {0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au, 0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u};
-        len_ = 0;
-        fill_ = 0;
-    }
-
-    void update(const void* data, std::size_t n) {
-        const auto* p = static_cast<const unsigned char*>(data);
-        len_ += n;
-        if (fill_) {
-            const std::size_t take = n < 64 - fill_ ? n : 64 - fill_;
-            std::memcpy(buf_ + fill_, p, take);
-            fill_ += take;
-            p += take;
-            n -= take;
-            if (fill_ < 64) return;
-            block(buf_);
-            fill_ = 0;
-        }
-        for (; n >= 64; n -= 64, p += 64) block(p);
-        if (n) {
-            std::memcpy(buf_, p, n);
-            fill_ = n;
-        }
-    }
-    void update(std::string_view s) { update(s.data(), s.size()); }
-
-    /// The digest as 64 lowercase hex characters; the object is reset afterwards.
-    std::string hex_digest() {
-        const std::uint64_t bits = len_ * 8;
-        const unsigned char pad = 0x80;
-        update(&pad, 1);
-        const unsigned char zero = 0;
-        while (fill_ != 56) update(&zero, 1);
-        unsigned char lenb[8];
-        for (int i = 0; i < 8; ++i) lenb[i] = static_cast<unsigned char>(bits >> (56 - 8 * i));
-        update(lenb, 8);
-        static const char hex[] = "0123456789abcdef";
-        std::string out;
-        out.reserve(64);
-        for (auto w : h_)
-            for (int i = 28; i >= 0; i -= 4) out += hex[(w >> i) & 15];
-        reset();
-        return out;
-    }
-
-    static std::string of(std::string_view s) {
-        sha256 h;
-        h.update(s);
-        return h.hex_digest();
-    }
-
-private:
-    static std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-
-    void block(const unsigned char* p) {
-        static const std::uint32_t k[64] = {
-            0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-            0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-            0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-            0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-            0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-            0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-            0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-            0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-        std::uint32_t w[64];
-        for (int i = 0; i < 16; ++i)
-            w[i] = (std::uint32_t(p[4 * i]) << 24) | (std::uint32_t(p[4 * i + 1]) << 16) |
-                   (std::uint32_t(p[4 * i + 2]) << 8) | std::uint32_t(p[4 * i + 3]);
-        for (int i = 16; i < 64; ++i) {
-            const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-            const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-        }
-        std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
-        for (int i = 0; i < 64; ++i) {
-            const std::uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
-            const std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-            h = g;
-            g = f;
-            f = e;
-            e = d + t1;
-            d = c;
-            c = b;
-            b = a;
-            a = t1 + t2;
-        }
-        h_[0] += a; h_[1] += b; h_[2] += c; h_[3] += d; h_[4] += e; h_[5] += f; h_[6] += g; h_[7] += h;
-    }
-
-    std::array<std::uint32_t, 8> h_{};
-    std::uint64_t len_ = 0;
-    unsigned char buf_[64]{};
-    std::size_t fill_ = 0;
-};
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SHA256_HPP
-// ---- end mltrack/detail/sha256.hpp ----
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-namespace fs = std::filesystem;
-
-struct file_digest {
-    std::uint64_t size = 0;
-    std::string sha256;
-    bool directory = false;
-};
-
-/// A file's identity, to tell a folder reached twice (a link loop) or the run folder itself.
-struct file_id {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    bool operator==(const file_id& o) const noexcept { return dev == o.dev && ino == o.ino; }
-};
-
-/// stat() (following links) of an artifact's path, with the errors mltrack names: io.16 for a link loop,
-/// io.17 for a dangling link, io.2 when nothing is there, io.1 otherwise.
-inline struct stat stat_artifact_path(const fs::path& p) {
-    struct stat st {};
-    if (::stat(p.c_str(), &st) == 0) return st;
-    const int err = errno;
-    struct stat lst {};
-    if (err == ELOOP)
-        throw error(error_category::io, 16, "symbolic link loop at '" + p.string() + "'");
-    if (err == ENOENT && ::lstat(p.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode))
-        throw error(error_category::io, 17, "'" + p.string() + "' is a dangling symbolic link");
-    if (err == ENOENT || err == ENOTDIR)
-        throw error(error_category::io, 2, "artifact path '" + p.string() + "' does not exist");
-    throw error(error_category::io, 1, "cannot read '" + p.string() + "': " + std::strerror(err));
-}
-
-/// One entry of an artifact folder: its path relative to the folder ("a/b.bin", '/'-separated), where to
-/// read it (through links), and whether it is a folder.
-struct tree_entry {
-    std::string rel;
-    fs::path at;
-    bool directory = false;
-};
-
-namespace files_impl {
-
-inline void walk(const fs::path& dir, const std::string& rel, std::vector<file_id>& ancestors,
-                 const file_id* avoid, std::vector<tree_entry>& out) {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-        names.push_back(it->path().filename().string());
-    if (ec) throw error(error_category::io, 1, "cannot list '" + dir.string() + "': " + ec.message());
-    std::sort(names.begin(), names.end());
-    for (const auto& n : names) {
-        const fs::path p = dir / n;
-        const std::string r = rel.empty() ? n : rel + "/" + n;
-        const struct stat st = stat_artifact_path(p);
-        if (S_ISREG(st.st_mode)) {
-            out.push_back({r, p, false});
-        } else if (S_ISDIR(st.st_mode)) {
-            const file_id id{st.st_dev, st.st_ino};
-            if (avoid && id == *avoid)
-                throw error(error_category::value, 10,
-                            "'" + p.string() + "' is the run's own folder: an artifact cannot contain the run it is "
-                            "logged to (it would copy itself)");
-            if (std::find(ancestors.begin(), ancestors.end(), id) != ancestors.end())
-                throw error(error_category::io, 16,
-                            "symbolic link loop at '" + p.string() + "' (it leads back to a folder above it)");
-            out.push_back({r, p, true});
-            ancestors.push_back(id);
-            walk(p, r, ancestors, avoid, out);
-            ancestors.pop_back();
-        }
-        // FIFOs, sockets and devices are not artifact content: skipped (reading a FIFO would block).
-    }
-}
-
-}  // namespace files_impl
-
-/// The files and folders under `top`, sorted by relative path, links followed. Throws io.16 on a link
-/// loop, io.17 on a dangling link, value.10 when a folder under `top` (or `top` itself) is `avoid`.
-inline std::vector<tree_entry> tree_of(const fs::path& top, const fs::path& avoid = {}) {
-    const struct stat st = stat_artifact_path(top);
-    file_id avoid_id;
-    const file_id* avoid_ptr = nullptr;
-    struct stat ast {};
-    if (!avoid.empty() && ::stat(avoid.c_str(), &ast) == 0) {
-        avoid_id = {ast.st_dev, ast.st_ino};
-        avoid_ptr = &avoid_id;
-    }
-    const file_id top_id{st.st_dev, st.st_ino};
-    if (avoid_ptr && top_id == avoid_id)
-        throw error(error_category::value, 10,
-                    "'" + top.string() + "' is the run's own folder: an artifact cannot contain the run it is "
-                    "logged to (it would copy itself)");
-    std::vector<file_id> ancestors{top_id};
-    std::vector<tree_entry> out;
-    files_impl::walk(top, "", ancestors, avoid_ptr, out);
-    return out;
-}
-
-/// SHA-256 and size of a file's bytes; when `to` is given, also writes them there (a new file), so that the
-/// digest is that of the bytes written.
-inline std::string file_sha256(const fs::path& p, std::uint64_t& size, const fs::path* to = nullptr) {
-    const int in = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in < 0) throw error(error_category::io, 1, "cannot read '" + p.string() + "': " + std::strerror(errno));
-    int out = -1;
-    auto close_both = [&] {
-        ::close(in);
-        if (out >= 0) ::close(out);
-    };
-    if (to) {
-        struct stat st {};
-        const mode_t mode = ::fstat(in, &st) == 0 ? (st.st_mode & 0777) : 0644;
-        out = ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (out < 0 || ::fchmod(out, mode) != 0) {  // the source's permission bits, whatever the umask
-            const int err = errno;
-            close_both();
-            throw error(error_category::io, 13, "cannot create '" + to->string() + "': " + std::strerror(err));
-        }
-    }
-    sha256 h;
-    std::vector<char> buf(1 << 16);
-    size = 0;
-    for (;;) {
-        const ssize_t got = ::read(in, buf.data(), buf.size());
-        if (got == 0) break;
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            close_both();
-            throw error(error_category::io, 1, "error reading '" + p.string() + "': " + std::strerror(err));
-        }
-        h.update(buf.data(), static_cast<std::size_t>(got));
-        size += static_cast<std::uint64_t>(got);
-        for (ssize_t done = 0; out >= 0 && done < got;) {
-            const ssize_t w = ::write(out, buf.data() + done, static_cast<std::size_t>(got - done));
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) {
-                const int err = w < 0 ? errno : EIO;
-                close_both();
-                throw error(error_category::io, 13, "cannot write '" + to->string() + "': " + std::strerror(err));
-            }
-            done += w;
-        }
-    }
-    if (out >= 0 && ::close(out) != 0) {
-        const int err = errno;
-        out = -1;
-        close_both();
-        throw error(error_category::io, 13, "cannot write '" + to->string() + "': " + std::strerror(err));
-    }
-    out = -1;
-    close_both();
-    return h.hex_digest();
-}
-
-/// SHA-256 over lines "<relative path>\0<file sha256>\n" sorted by path.
-inline std::string manifest_sha256(std::vector<std::pair<std::string, std::string>> manifest) {
-    std::sort(manifest.begin(), manifest.end());
-    sha256 h;
-    for (const auto& m : manifest) {
-        h.update(m.first);
-        h.update(std::string_view("\0", 1));
-        h.update(m.second);
-        h.update("\n");
-    }
-    return h.hex_digest();
-}
-
-/// Size and digest of a file, or of a folder: SHA-256 over its manifest (manifest_sha256), size the sum of
-/// file sizes. Symbolic links are followed, to files and to folders (tree_of); empty folders add nothing.
-inline file_digest digest_path(const fs::path& p) {
-    const struct stat st = stat_artifact_path(p);
-    file_digest d;
-    if (S_ISREG(st.st_mode)) {
-        d.sha256 = file_sha256(p, d.size);
-        return d;
-    }
-    if (!S_ISDIR(st.st_mode))
-        throw error(error_category::io, 3, "artifact path '" + p.string() + "' is neither a file nor a folder");
-    d.directory = true;
-    std::vector<std::pair<std::string, std::string>> manifest;
-    for (const auto& e : tree_of(p)) {
-        if (e.directory) continue;
-        std::uint64_t sz = 0;
-        manifest.emplace_back(e.rel, file_sha256(e.at, sz));
-        d.size += sz;
-    }
-    d.sha256 = manifest_sha256(std::move(manifest));
-    return d;
-}
-
-/// A sink's root made absolute against the current directory (kept as given if that fails), so that a
-/// chdir() during a run moves nothing.
-inline fs::path absolute_root(fs::path root) {
-    if (root.empty() || root.is_absolute()) return root;
-    std::error_code ec;
-    auto abs = fs::absolute(root, ec);
-    return ec ? root : abs;
-}
-
-/// Where copy_into builds a copy, and where it sets aside the copy it replaces: hidden names (an artifact
-/// name cannot start with '.') next to the final one.
-inline fs::path partial_path(const fs::path& to) { return to.parent_path() / ("." + to.filename().string() + ".partial"); }
-inline fs::path aside_path(const fs::path& to) { return to.parent_path() / ("." + to.filename().string() + ".replaced"); }
-
-/// Whether something (a file, a folder, a link) is at p, not following links.
-inline bool present(const fs::path& p) {
-    struct stat st {};
-    return ::lstat(p.c_str(), &st) == 0;
-}
-
-/// Puts back a copy set aside by a replacement that a kill interrupted (its final name missing), and
-/// removes one that the replacement had finished with.
-inline void recover_aside(const fs::path& to) {
-    const fs::path aside = aside_path(to);
-    if (!present(aside)) return;
-    std::error_code ec;
-    if (!present(to)) fs::rename(aside, to, ec);
-    else fs::remove_all(aside, ec);
-}
-
-/// Copies a file or folder to `to` and returns the copy's size and digest (computed from the bytes written).
-/// Links are followed (the copy holds files and folders only); a source that contains `avoid` (the run's
-/// folder) is refused with value.10 before anything is written. The copy is built under a hidden temporary
-/// name; an earlier copy at `to` is renamed aside, the new one renamed in, then the old one removed: a kill
-/// leaves either copy whole (recover_aside puts a set-aside copy back). The caller removes the set-aside
-/// copy with drop_aside once the new one is recorded. On failure nothing is left behind and the earlier
-/// copy stays; every failure is an mltrack::error (io.13 for writes; io.1/2/3/16/17 reading, value.10).
-inline file_digest copy_into(const fs::path& from, const fs::path& to, const fs::path& avoid = {}) {
-    const struct stat st = stat_artifact_path(from);
-    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-        throw error(error_category::io, 3, "artifact path '" + from.string() + "' is neither a file nor a folder");
-    std::error_code ec;
-    fs::create_directories(to.parent_path(), ec);
-    if (ec) throw error(error_category::io, 13, "cannot create " + to.parent_path().string() + ": " + ec.message());
-    recover_aside(to);
-    const fs::path tmp = partial_path(to);
-    const fs::path aside = aside_path(to);
-    fs::remove_all(tmp, ec);
-    file_digest d;
-    try {
-        if (S_ISREG(st.st_mode)) {
-            d.sha256 = file_sha256(from, d.size, &tmp);
-        } else {
-            d.directory = true;
-            const auto entries = tree_of(from, avoid);  // before any write: a refusal leaves nothing
-            if (!fs::create_directory(tmp, ec) || ec)
-                throw error(error_category::io, 13, "cannot create " + tmp.string() + ": " + ec.message());
-            std::vector<std::pair<std::string, std::string>> manifest;
-            for (const auto& e : entries) {
-                const fs::path target = tmp / fs::path(e.rel);
-                if (e.directory) {
-                    if (!fs::create_directory(target, ec) || ec)
-                        throw error(error_category::io, 13, "cannot create " + target.string() + ": " + ec.message());
-                    continue;
-                }
-                std::uint64_t sz = 0;
-                manifest.emplace_back(e.rel, file_sha256(e.at, sz, &target));
-                d.size += sz;
-            }
-            d.sha256 = manifest_sha256(std::move(manifest));
-        }
-        if (present(to)) {
-            fs::rename(to, aside, ec);
-            if (ec) throw error(error_category::io, 13, "cannot move " + to.string() + " aside: " + ec.message());
-        }
-        fs::rename(tmp, to, ec);
-        if (ec) {
-            const std::string why = ec.message();
-            std::error_code ec2;
-            if (present(aside)) fs::rename(aside, to, ec2);  // put the earlier copy back
-            throw error(error_category::io, 13, "cannot rename " + tmp.string() + " to " + to.string() + ": " + why);
-        }
-    } catch (...) {
-        std::error_code ec2;
-        fs::remove_all(tmp, ec2);
-        throw;
-    }
-    return d;
-}
-
-/// Removes the copy that copy_into set aside, once the new copy is recorded (a failure leaves a hidden
-/// entry that the next copy_into of that name removes).
-inline void drop_aside(const fs::path& to) {
-    std::error_code ec;
-    fs::remove_all(aside_path(to), ec);
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_FILES_HPP
-// ---- end mltrack/detail/files.hpp ----
 // ---- begin mltrack/detail/jsonl/line_limit.hpp ----
 #ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_JSONL_LINE_LIMIT_HPP
 #define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_JSONL_LINE_LIMIT_HPP
@@ -8686,6 +7828,86 @@ private:
 }  // namespace sinks
 MLTRACK_NAMESPACE_END
 
+// ---- begin mltrack/detail/sink_files.hpp ----
+#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SINK_FILES_HPP
+#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SINK_FILES_HPP
+// Why: the file sinks (JSONL, TensorBoard) share three mechanisms: the run folder under a root (names are
+// validated, so it never escapes), writing a buffer of complete records with one write() and cutting a
+// failed or short write back to the last complete buffer (so a torn record is never followed by new data),
+// and doing one thing per open file while collecting every failure into one report.
+
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <sys/types.h>
+#include <unistd.h>
+
+
+MLTRACK_NAMESPACE_BEGIN
+namespace detail {
+
+/// <root>/<experiment>/<run>, after validating both names.
+inline std::filesystem::path run_folder(const std::filesystem::path& root, std::string_view experiment,
+                                        std::string_view run) {
+    validate_name("experiment name", experiment);
+    validate_name("run name", run);
+    return root / std::string(experiment) / std::string(run);
+}
+
+/// The outcome of append_committed.
+struct append_result {
+    bool ok = true;        ///< everything was written; `committed` grew by the buffer's size
+    int error = 0;         ///< errno of the failure
+    bool cut_back = true;  ///< after a failure: the file is back at `committed` bytes (false: it could not be)
+};
+
+/// Writes `buf` at the end of the file (one write() unless it is short), retrying on EINTR. On failure the file
+/// is truncated back to `committed` and the offset moved there, so what follows starts on a record boundary.
+inline append_result append_committed(int fd, std::string_view buf, std::uint64_t& committed) noexcept {
+    const char* p = buf.data();
+    std::size_t left = buf.size();
+    while (left > 0) {
+        const ssize_t n = ::write(fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            append_result r;
+            r.ok = false;
+            r.error = n < 0 ? errno : ENOSPC;
+            r.cut_back = ::ftruncate(fd, static_cast<off_t>(committed)) == 0 &&
+                         ::lseek(fd, static_cast<off_t>(committed), SEEK_SET) >= 0;
+            return r;
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    committed += buf.size();
+    return {};
+}
+
+/// Calls f(item) for every item; failures do not stop the others and are thrown at the end as one error
+/// whose message joins theirs.
+template <class Range, class F>
+void for_each_collecting(Range&& items, F&& f) {
+    std::string errors;
+    for (auto&& item : items) {
+        try {
+            f(item);
+        } catch (const std::exception& ex) {
+            if (!errors.empty()) errors += "; ";
+            errors += ex.what();
+        }
+    }
+    if (!errors.empty()) throw std::runtime_error(errors);
+}
+
+}  // namespace detail
+MLTRACK_NAMESPACE_END
+#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SINK_FILES_HPP
+// ---- end mltrack/detail/sink_files.hpp ----
 #if MLTRACK_DEFINE_BODIES
 // ---- begin mltrack/sinks/jsonl-inl.hpp ----
 #ifndef MLTRACK_AMALGAMATED_MLTRACK_SINKS_JSONL_INL_HPP
@@ -8866,86 +8088,6 @@ inline shared_append_result append_shared(int fd, std::string_view buf, const fi
 MLTRACK_NAMESPACE_END
 #endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_JSONL_SHARED_FILE_HPP
 // ---- end mltrack/detail/jsonl/shared_file.hpp ----
-// ---- begin mltrack/detail/sink_files.hpp ----
-#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SINK_FILES_HPP
-#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SINK_FILES_HPP
-// Why: the file sinks (JSONL, TensorBoard) share three mechanisms: the run folder under a root (names are
-// validated, so it never escapes), writing a buffer of complete records with one write() and cutting a
-// failed or short write back to the last complete buffer (so a torn record is never followed by new data),
-// and doing one thing per open file while collecting every failure into one report.
-
-#include <cerrno>
-#include <cstdint>
-#include <filesystem>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-
-#include <sys/types.h>
-#include <unistd.h>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// <root>/<experiment>/<run>, after validating both names.
-inline std::filesystem::path run_folder(const std::filesystem::path& root, std::string_view experiment,
-                                        std::string_view run) {
-    validate_name("experiment name", experiment);
-    validate_name("run name", run);
-    return root / std::string(experiment) / std::string(run);
-}
-
-/// The outcome of append_committed.
-struct append_result {
-    bool ok = true;        ///< everything was written; `committed` grew by the buffer's size
-    int error = 0;         ///< errno of the failure
-    bool cut_back = true;  ///< after a failure: the file is back at `committed` bytes (false: it could not be)
-};
-
-/// Writes `buf` at the end of the file (one write() unless it is short), retrying on EINTR. On failure the file
-/// is truncated back to `committed` and the offset moved there, so what follows starts on a record boundary.
-inline append_result append_committed(int fd, std::string_view buf, std::uint64_t& committed) noexcept {
-    const char* p = buf.data();
-    std::size_t left = buf.size();
-    while (left > 0) {
-        const ssize_t n = ::write(fd, p, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            append_result r;
-            r.ok = false;
-            r.error = n < 0 ? errno : ENOSPC;
-            r.cut_back = ::ftruncate(fd, static_cast<off_t>(committed)) == 0 &&
-                         ::lseek(fd, static_cast<off_t>(committed), SEEK_SET) >= 0;
-            return r;
-        }
-        p += n;
-        left -= static_cast<std::size_t>(n);
-    }
-    committed += buf.size();
-    return {};
-}
-
-/// Calls f(item) for every item; failures do not stop the others and are thrown at the end as one error
-/// whose message joins theirs.
-template <class Range, class F>
-void for_each_collecting(Range&& items, F&& f) {
-    std::string errors;
-    for (auto&& item : items) {
-        try {
-            f(item);
-        } catch (const std::exception& ex) {
-            if (!errors.empty()) errors += "; ";
-            errors += ex.what();
-        }
-    }
-    if (!errors.empty()) throw std::runtime_error(errors);
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SINK_FILES_HPP
-// ---- end mltrack/detail/sink_files.hpp ----
 
 MLTRACK_NAMESPACE_BEGIN
 namespace sinks {
@@ -10107,86 +9249,6 @@ MLTRACK_NAMESPACE_END
 
 #include <unistd.h>
 
-// ---- begin mltrack/detail/sink_files.hpp ----
-#ifndef MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SINK_FILES_HPP
-#define MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SINK_FILES_HPP
-// Why: the file sinks (JSONL, TensorBoard) share three mechanisms: the run folder under a root (names are
-// validated, so it never escapes), writing a buffer of complete records with one write() and cutting a
-// failed or short write back to the last complete buffer (so a torn record is never followed by new data),
-// and doing one thing per open file while collecting every failure into one report.
-
-#include <cerrno>
-#include <cstdint>
-#include <filesystem>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-
-#include <sys/types.h>
-#include <unistd.h>
-
-
-MLTRACK_NAMESPACE_BEGIN
-namespace detail {
-
-/// <root>/<experiment>/<run>, after validating both names.
-inline std::filesystem::path run_folder(const std::filesystem::path& root, std::string_view experiment,
-                                        std::string_view run) {
-    validate_name("experiment name", experiment);
-    validate_name("run name", run);
-    return root / std::string(experiment) / std::string(run);
-}
-
-/// The outcome of append_committed.
-struct append_result {
-    bool ok = true;        ///< everything was written; `committed` grew by the buffer's size
-    int error = 0;         ///< errno of the failure
-    bool cut_back = true;  ///< after a failure: the file is back at `committed` bytes (false: it could not be)
-};
-
-/// Writes `buf` at the end of the file (one write() unless it is short), retrying on EINTR. On failure the file
-/// is truncated back to `committed` and the offset moved there, so what follows starts on a record boundary.
-inline append_result append_committed(int fd, std::string_view buf, std::uint64_t& committed) noexcept {
-    const char* p = buf.data();
-    std::size_t left = buf.size();
-    while (left > 0) {
-        const ssize_t n = ::write(fd, p, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            append_result r;
-            r.ok = false;
-            r.error = n < 0 ? errno : ENOSPC;
-            r.cut_back = ::ftruncate(fd, static_cast<off_t>(committed)) == 0 &&
-                         ::lseek(fd, static_cast<off_t>(committed), SEEK_SET) >= 0;
-            return r;
-        }
-        p += n;
-        left -= static_cast<std::size_t>(n);
-    }
-    committed += buf.size();
-    return {};
-}
-
-/// Calls f(item) for every item; failures do not stop the others and are thrown at the end as one error
-/// whose message joins theirs.
-template <class Range, class F>
-void for_each_collecting(Range&& items, F&& f) {
-    std::string errors;
-    for (auto&& item : items) {
-        try {
-            f(item);
-        } catch (const std::exception& ex) {
-            if (!errors.empty()) errors += "; ";
-            errors += ex.what();
-        }
-    }
-    if (!errors.empty()) throw std::runtime_error(errors);
-}
-
-}  // namespace detail
-MLTRACK_NAMESPACE_END
-#endif  // MLTRACK_AMALGAMATED_MLTRACK_DETAIL_SINK_FILES_HPP
-// ---- end mltrack/detail/sink_files.hpp ----
 // ---- begin mltrack/sinks/tensorboard_hparams.hpp ----
 #ifndef MLTRACK_AMALGAMATED_MLTRACK_SINKS_TENSORBOARD_HPARAMS_HPP
 #define MLTRACK_AMALGAMATED_MLTRACK_SINKS_TENSORBOARD_HPARAMS_HPP

@@ -513,18 +513,6 @@ inline std::string mlflow_proxy_root(const std::string& artifact_uri) {
     return rest;
 }
 
-/// The local file or folder of an artifact: its source, else its copy under local_root (sync).
-inline std::filesystem::path ml_local_artifact(const ml_context& c, const ml_run& r, const artifact& a) {
-    std::error_code ec;
-    if (!a.source.empty() && a.source.find("://") == std::string::npos && std::filesystem::exists(a.source, ec))
-        return a.source;
-    if (!c.cfg.options.local_root.empty() && !a.path.empty()) {
-        const auto p = std::filesystem::path(c.cfg.options.local_root) / r.info.experiment / r.info.name / a.path;
-        if (std::filesystem::exists(p, ec)) return p;
-    }
-    return {};
-}
-
 /// An MLmodel file (YAML) for a model folder logged by mltrack: the flavor is the model's framework.
 inline std::string mlflow_mlmodel(const artifact& a, const std::string& run_id, std::int64_t time_ns) {
     auto q = [](const std::string& s) {  // a YAML single-quoted scalar
@@ -681,7 +669,7 @@ private:
 inline std::vector<ml_upload> ml_artifact_uploads(const ml_context& c, const ml_run& r, const artifact& a,
                                                   std::int64_t time_ns) {
     namespace fs = std::filesystem;
-    const fs::path local = ml_local_artifact(c, r, a);
+    const fs::path local = local_artifact_file(a, c.cfg.options.local_root, r.info);
     if (local.empty())
         throw error(error_category::io, 45,
                     "artifact '" + printable(a.name) + "' of run '" + r.name + "' has no local file to upload (" +
@@ -1325,10 +1313,8 @@ public:
             const auto& data = (*found)["data"];
             if (data.contains("metrics"))
                 for (const auto& m : data["metrics"]) {
-                    const std::int64_t step = m.contains("step") ? std::stoll(m["step"].is_string()
-                                                                                  ? m["step"].get<std::string>()
-                                                                                  : std::to_string(m["step"].get<std::int64_t>()))
-                                                                 : 0;
+                    const auto& s = m.contains("step") ? m["step"] : nlohmann::json(0);  // int64 as text or number
+                    const std::int64_t step = s.is_string() ? std::stoll(s.get<std::string>()) : s.get<std::int64_t>();
                     out[m.value("key", std::string())] = step;
                 }
             return out;

@@ -2540,18 +2540,6 @@ inline std::string vx_artifact_id(const vx_run& r, const artifact& a) {
     return vertex_record_id(prefix, r.context_id, a.name + "\n" + (a.sha256.empty() ? a.source : a.sha256));
 }
 
-/// The local file of an artifact: its source, else its copy under local_root.
-inline std::filesystem::path vx_local_file(const vx_context& c, const vx_run& r, const artifact& a) {
-    std::error_code ec;
-    if (!a.source.empty() && a.source.find("://") == std::string::npos && std::filesystem::exists(a.source, ec))
-        return a.source;
-    if (!c.cfg.options.local_root.empty() && !a.path.empty()) {
-        const auto p = std::filesystem::path(c.cfg.options.local_root) / r.info.experiment / r.info.name / a.path;
-        if (std::filesystem::exists(p, ec)) return p;
-    }
-    return {};
-}
-
 /// "gs://<bucket>/<folder>" for an artifact saved under the Cloud Storage FUSE mount of Vertex jobs
 /// ("<gcs_mount>/<bucket>/<folder>/<name>"): it is in Cloud Storage already. "" otherwise.
 inline std::string vx_mounted_uri(const vx_context& c, const artifact& a) {
@@ -2573,7 +2561,8 @@ inline std::string vx_artifact_uri(const vx_context& c, const vx_run& r, const a
     if (a.source.find("://") != std::string::npos) return a.source;
     const std::string mounted = vx_mounted_uri(c, a);
     if (!mounted.empty()) return mounted;
-    if (!c.cfg.staging.empty() && !vx_local_file(c, r, a).empty()) return vx_artifact_dir(c, r, a);
+    if (!c.cfg.staging.empty() && !local_artifact_file(a, c.cfg.options.local_root, r.info).empty())
+        return vx_artifact_dir(c, r, a);
     if (a.type == artifact_type::model) return {};
     return "file://" + a.source;
 }
@@ -2669,7 +2658,7 @@ public:
 private:
     void plan_uploads(const artifact& a) {
         if (a.source.find("://") != std::string::npos || !vx_mounted_uri(c_, a).empty()) return;
-        const auto local = vx_local_file(c_, *r_, a);
+        const auto local = local_artifact_file(a, c_.cfg.options.local_root, r_->info);
         if (local.empty() || c_.cfg.staging.empty()) return;
         const std::string dir = vx_artifact_dir(c_, *r_, a);
         std::error_code ec;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../error.hpp"
+#include "../record.hpp"
 #include "sha256.hpp"
 
 MLTRACK_NAMESPACE_BEGIN
@@ -313,6 +314,21 @@ inline file_digest copy_into(const fs::path& from, const fs::path& to, const fs:
 inline void drop_aside(const fs::path& to) {
     std::error_code ec;
     fs::remove_all(aside_path(to), ec);
+}
+
+/// The local file or folder of an artifact, for a sink that uploads it: its source, else its stored copy
+/// under a JSONL root (<root>/<experiment>/<run>/<path>: a sync of runs logged elsewhere). Empty when neither
+/// exists here.
+inline std::filesystem::path local_artifact_file(const artifact& a, const std::string& jsonl_root,
+                                                 const run_info& run) {
+    std::error_code ec;
+    if (!a.source.empty() && a.source.find("://") == std::string::npos && std::filesystem::exists(a.source, ec))
+        return a.source;
+    if (!jsonl_root.empty() && !a.path.empty()) {
+        const auto p = std::filesystem::path(jsonl_root) / run.experiment / run.name / a.path;
+        if (std::filesystem::exists(p, ec)) return p;
+    }
+    return {};
 }
 
 }  // namespace detail

@@ -105,10 +105,8 @@ public:
             const auto& data = (*found)["data"];
             if (data.contains("metrics"))
                 for (const auto& m : data["metrics"]) {
-                    const std::int64_t step = m.contains("step") ? std::stoll(m["step"].is_string()
-                                                                                  ? m["step"].get<std::string>()
-                                                                                  : std::to_string(m["step"].get<std::int64_t>()))
-                                                                 : 0;
+                    const auto& s = m.contains("step") ? m["step"] : nlohmann::json(0);  // int64 as text or number
+                    const std::int64_t step = s.is_string() ? std::stoll(s.get<std::string>()) : s.get<std::int64_t>();
                     out[m.value("key", std::string())] = step;
                 }
             return out;

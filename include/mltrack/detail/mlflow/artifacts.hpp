@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../../error.hpp"
+#include "../files.hpp"
 #include "../../names.hpp"
 #include "../../record.hpp"
 #include "../time_text.hpp"
@@ -41,18 +42,6 @@ inline std::string mlflow_proxy_root(const std::string& artifact_uri) {
     while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
     while (!rest.empty() && rest.back() == '/') rest.pop_back();
     return rest;
-}
-
-/// The local file or folder of an artifact: its source, else its copy under local_root (sync).
-inline std::filesystem::path ml_local_artifact(const ml_context& c, const ml_run& r, const artifact& a) {
-    std::error_code ec;
-    if (!a.source.empty() && a.source.find("://") == std::string::npos && std::filesystem::exists(a.source, ec))
-        return a.source;
-    if (!c.cfg.options.local_root.empty() && !a.path.empty()) {
-        const auto p = std::filesystem::path(c.cfg.options.local_root) / r.info.experiment / r.info.name / a.path;
-        if (std::filesystem::exists(p, ec)) return p;
-    }
-    return {};
 }
 
 /// An MLmodel file (YAML) for a model folder logged by mltrack: the flavor is the model's framework.
@@ -211,7 +200,7 @@ private:
 inline std::vector<ml_upload> ml_artifact_uploads(const ml_context& c, const ml_run& r, const artifact& a,
                                                   std::int64_t time_ns) {
     namespace fs = std::filesystem;
-    const fs::path local = ml_local_artifact(c, r, a);
+    const fs::path local = local_artifact_file(a, c.cfg.options.local_root, r.info);
     if (local.empty())
         throw error(error_category::io, 45,
                     "artifact '" + printable(a.name) + "' of run '" + r.name + "' has no local file to upload (" +
